@@ -1,0 +1,73 @@
+//! Customer authentication: Telegram initData in `Authorization: tma <initData>`.
+
+pub mod init_data;
+
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts};
+
+use crate::db::{self, Db};
+use crate::error::Error;
+use crate::state::AppState;
+use init_data::{InitData, TgUser};
+
+/// A customer whose initData verified. Handlers that take it are closed to everybody else.
+pub struct Customer(pub InitData);
+
+impl Customer {
+    pub fn id(&self) -> i64 {
+        self.0.user.id
+    }
+    pub fn user(&self) -> &TgUser {
+        &self.0.user
+    }
+}
+
+impl FromRequestParts<AppState> for Customer {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| {
+                Error::Unauthorized(
+                    "Open the shop from Telegram: the request carries no Authorization header."
+                        .into(),
+                )
+            })?
+            .to_str()
+            .map_err(|_| Error::Unauthorized("The Authorization header is not text.".into()))?;
+        let raw = header
+            .strip_prefix("tma ")
+            .or_else(|| header.strip_prefix("TMA "))
+            .ok_or_else(|| {
+                Error::Unauthorized("Authorization must be `tma <initData>`.".into())
+            })?;
+        state
+            .verifier
+            .verify(raw.trim(), db::now())
+            .map(Customer)
+            .map_err(|e| Error::Unauthorized(format!("Telegram sign-in failed: {}", e.message())))
+    }
+}
+
+/// Creates or refreshes the customer's row (names and language change over time).
+pub async fn ensure_customer(db: &Db, user: &TgUser) -> Result<(), Error> {
+    let now = db::now();
+    sqlx::query(
+        "INSERT INTO customers (id, first_name, last_name, username, language_code, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6) \
+         ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, \
+         last_name = excluded.last_name, username = excluded.username, \
+         language_code = excluded.language_code, updated_at = excluded.updated_at",
+    )
+    .bind(user.id)
+    .bind(&user.first_name)
+    .bind(user.last_name.as_deref())
+    .bind(user.username.as_deref())
+    .bind(user.language_code.as_deref())
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,251 @@
+//! The public catalog: categories and products, in the customer's language.
+//!
+//! Answers carry an ETag; a client that sends it back gets 304. Rendered pages are kept in
+//! a small in-memory cache keyed by the query and the catalog version, which every admin
+//! edit and stock movement bumps, so a cached page is never stale.
+
+pub mod repo;
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Mutex;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use base64::Engine;
+use serde::Deserialize;
+use shared::Page;
+
+use crate::error::{AppPath, AppQuery, Error, Result};
+use crate::lang::ReqLang;
+use crate::state::AppState;
+use repo::{ProductRow, View, PRODUCT_COLS};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/categories", get(categories))
+        .route("/api/products", get(products))
+        .route("/api/products/{id}", get(product))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ProductQuery {
+    pub category: Option<String>,
+    pub q: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<String>,
+}
+
+const MAX_LIMIT: i64 = 100;
+
+async fn categories(State(st): State<AppState>, ReqLang(lang): ReqLang, h: HeaderMap) -> Result<Response> {
+    let key = format!("categories|{}", lang.code());
+    cached(&st, key, &h, || async {
+        let rows = sqlx::query_as::<_, repo::CategoryRow>(
+            "SELECT id, slug, title_json, position FROM categories ORDER BY position, id",
+        )
+        .fetch_all(&st.db.pool)
+        .await?;
+        let items = rows
+            .iter()
+            .map(|r| r.to_category(lang, &st.config.lang_fallback, false))
+            .collect();
+        Ok(serde_json::to_vec(&Page {
+            items,
+            next_cursor: None::<String>,
+        })
+        .map_err(Error::internal)?)
+    })
+    .await
+}
+
+async fn products(
+    State(st): State<AppState>,
+    ReqLang(lang): ReqLang,
+    AppQuery(q): AppQuery<ProductQuery>,
+    h: HeaderMap,
+) -> Result<Response> {
+    let limit = match q.limit.as_deref().filter(|s| !s.is_empty()) {
+        None => 20,
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                Error::field(
+                    "invalid_limit",
+                    "limit",
+                    format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
+                )
+            })?,
+    };
+    let category = match q.category.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(s.parse::<i64>().map_err(|_| {
+            Error::field("invalid_category", "category", "category must be a category id")
+        })?),
+    };
+    let after = match q.cursor.as_deref().filter(|s| !s.is_empty()) {
+        None => 0,
+        Some(c) => decode_cursor(c)?,
+    };
+    let search = q
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.chars().take(100).collect::<String>());
+    let key = format!(
+        "products|{}|{category:?}|{search:?}|{after}|{limit}",
+        lang.code()
+    );
+    cached(&st, key, &h, || async {
+        let mut sql = format!("SELECT {PRODUCT_COLS} FROM products WHERE archived = 0 AND id > $1");
+        let mut n = 1;
+        if category.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND category_id = ${n}"));
+        }
+        if search.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND search_text LIKE ${n} ESCAPE '\\'"));
+        }
+        n += 1;
+        sql.push_str(&format!(" ORDER BY id LIMIT ${n}"));
+        let mut query = sqlx::query_as::<_, ProductRow>(&sql).bind(after);
+        if let Some(c) = category {
+            query = query.bind(c);
+        }
+        if let Some(s) = &search {
+            query = query.bind(repo::like_pattern(s));
+        }
+        // One more than asked tells whether there is a next page without a COUNT.
+        let mut rows = query.bind(limit + 1).fetch_all(&st.db.pool).await?;
+        let next_cursor = if rows.len() as i64 > limit {
+            rows.truncate(limit as usize);
+            rows.last().map(|r| encode_cursor(r.id))
+        } else {
+            None
+        };
+        let view = View {
+            lang,
+            fallback: &st.config.lang_fallback,
+            admin: false,
+        };
+        let items = repo::assemble(&st.db, &rows, view).await?;
+        Ok(serde_json::to_vec(&Page { items, next_cursor }).map_err(Error::internal)?)
+    })
+    .await
+}
+
+async fn product(
+    State(st): State<AppState>,
+    ReqLang(lang): ReqLang,
+    AppPath(id): AppPath<i64>,
+    h: HeaderMap,
+) -> Result<Response> {
+    let key = format!("product|{}|{id}", lang.code());
+    cached(&st, key, &h, || async {
+        let view = View {
+            lang,
+            fallback: &st.config.lang_fallback,
+            admin: false,
+        };
+        let p = repo::product(&st.db, id, view)
+            .await?
+            .ok_or_else(|| Error::not_found("product"))?;
+        Ok(serde_json::to_vec(&p).map_err(Error::internal)?)
+    })
+    .await
+}
+
+pub fn encode_cursor(id: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("id:{id}"))
+}
+
+pub fn decode_cursor(c: &str) -> Result<i64> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("id:").and_then(|n| n.parse().ok()))
+        .ok_or_else(|| {
+            Error::field(
+                "invalid_cursor",
+                "cursor",
+                "cursor is not one this API gave out; start again without it",
+            )
+        })
+}
+
+struct Entry {
+    version: u64,
+    etag: HeaderValue,
+    body: Bytes,
+}
+
+/// Rendered catalog answers; bounded so odd queries cannot grow it without limit.
+#[derive(Default)]
+pub struct Cache(Mutex<HashMap<String, Entry>>);
+
+const CACHE_MAX: usize = 2048;
+
+async fn cached<F, Fut>(st: &AppState, key: String, h: &HeaderMap, render: F) -> Result<Response>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<u8>>>,
+{
+    let version = st.catalog_version();
+    let hit = {
+        let c = st.catalog_cache.0.lock().expect("catalog cache");
+        c.get(&key)
+            .filter(|e| e.version == version)
+            .map(|e| (e.etag.clone(), e.body.clone()))
+    };
+    let (etag, body) = match hit {
+        Some(hit) => hit,
+        None => {
+            let body = Bytes::from(render().await?);
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            body.hash(&mut hasher);
+            let etag = HeaderValue::from_str(&format!("W/\"{:016x}\"", hasher.finish()))
+                .map_err(Error::internal)?;
+            let mut c = st.catalog_cache.0.lock().expect("catalog cache");
+            if c.len() >= CACHE_MAX {
+                c.clear();
+            }
+            c.insert(
+                key,
+                Entry {
+                    version,
+                    etag: etag.clone(),
+                    body: body.clone(),
+                },
+            );
+            (etag, body)
+        }
+    };
+    let matches = h
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag.to_str().unwrap_or("") || t.trim() == "*"));
+    let common = [
+        (header::ETAG, etag),
+        // Clients may keep a copy but must ask (cheaply, with the ETag) before using it.
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        (header::VARY, HeaderValue::from_static("Accept-Language")),
+    ];
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
+    }
+    Ok((
+        common,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response())
+}

@@ -1,0 +1,303 @@
+//! Typed configuration from the environment (optionally a `.env` file).
+//!
+//! Every variable is parsed once at start-up; a bad value stops the shop with a message that
+//! names the variable, so an operator never finds out at the first payment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use shared::Lang;
+
+#[derive(Clone)]
+pub struct Config {
+    pub bind_addr: SocketAddr,
+    pub database_url: String,
+    pub public_url: String,
+    /// `None` = dev mode: an ephemeral token signs initData for a dev user.
+    pub telegram_bot_token: Option<SecretString>,
+    pub telegram_api_url: String,
+    pub telegram_webhook_secret: Option<SecretString>,
+    pub telegram_public_key: String,
+    pub init_data_max_age_secs: u64,
+    pub seed_demo: bool,
+    /// Requests per minute per client IP on `/api/*`; 0 = off.
+    pub rate_limit_per_minute: u32,
+    pub admin_email: Option<String>,
+    pub admin_password: Option<SecretString>,
+    /// Unpaid orders keep their stock this long.
+    pub order_reservation: Duration,
+    /// Language order tried when a text is missing in the asked language.
+    pub lang_fallback: Vec<Lang>,
+    pub default_lang: Lang,
+    pub dist_dir: PathBuf,
+    pub media_dir: PathBuf,
+    pub admin_session_ttl: Duration,
+    pub request_timeout: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    // Hand-written so secrets can never reach a log line through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind_addr", &self.bind_addr)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("public_url", &self.public_url)
+            .field("dev_mode", &self.telegram_bot_token.is_none())
+            .field("telegram_api_url", &self.telegram_api_url)
+            .field("seed_demo", &self.seed_demo)
+            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hides a password in `postgres://user:pass@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `get`, so tests can build one without touching the
+    /// process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let val = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+
+        let bind_addr = match val("BIND_ADDR") {
+            Some(v) => v.parse().map_err(|_| {
+                err(
+                    "BIND_ADDR",
+                    format!("'{v}' is not an address like 127.0.0.1:8080"),
+                )
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let database_url = val("DATABASE_URL").unwrap_or_else(|| "sqlite://data/shop.db".into());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(err(
+                "DATABASE_URL",
+                "must start with sqlite:// or postgres://",
+            ));
+        }
+        let public_url = val("PUBLIC_URL")
+            .unwrap_or_else(|| "http://127.0.0.1:8080".into())
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(err("PUBLIC_URL", "must be an http:// or https:// URL"));
+        }
+        let telegram_bot_token = match val("TELEGRAM_BOT_TOKEN") {
+            Some(t) => {
+                let ok = t
+                    .split_once(':')
+                    .is_some_and(|(id, rest)| id.parse::<i64>().is_ok() && !rest.is_empty());
+                if !ok {
+                    // Never echo the token itself.
+                    return Err(err(
+                        "TELEGRAM_BOT_TOKEN",
+                        "does not look like a bot token (<bot id>:<secret> from @BotFather)",
+                    ));
+                }
+                Some(SecretString::from(t))
+            }
+            None => None,
+        };
+        let telegram_api_url = val("TELEGRAM_API_URL")
+            .unwrap_or_else(|| "https://api.telegram.org".into())
+            .trim_end_matches('/')
+            .to_string();
+        let telegram_webhook_secret = match val("TELEGRAM_WEBHOOK_SECRET") {
+            Some(s) => {
+                if s.is_empty()
+                    || s.len() > 256
+                    || !s
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                {
+                    return Err(err(
+                        "TELEGRAM_WEBHOOK_SECRET",
+                        "must be 1-256 characters of A-Z, a-z, 0-9, _ and -",
+                    ));
+                }
+                Some(SecretString::from(s))
+            }
+            None => None,
+        };
+        let telegram_public_key = val("TELEGRAM_PUBLIC_KEY").unwrap_or_else(|| {
+            "e7bf03a2fa4602af4580703d88dda5bb59f32ed8b02a56c187fe7d34caed242d".into()
+        });
+        if telegram_public_key.len() != 64 || hex::decode(&telegram_public_key).is_err() {
+            return Err(err(
+                "TELEGRAM_PUBLIC_KEY",
+                "must be 64 hex characters (an Ed25519 public key)",
+            ));
+        }
+        let init_data_max_age_secs = parse_num(&val, "INIT_DATA_MAX_AGE_SECS", 86_400u64)?;
+        let seed_demo = parse_bool(&val, "SEED_DEMO")?;
+        let rate_limit_per_minute = parse_num(&val, "RATE_LIMIT_PER_MINUTE", 600u32)?;
+        let admin_email = val("ADMIN_EMAIL");
+        let admin_password = val("ADMIN_PASSWORD").map(SecretString::from);
+        if admin_email.is_some() != admin_password.is_some() {
+            return Err(err(
+                "ADMIN_PASSWORD",
+                "ADMIN_EMAIL and ADMIN_PASSWORD must be set together",
+            ));
+        }
+        if let Some(e) = &admin_email {
+            if !e.contains('@') {
+                return Err(err("ADMIN_EMAIL", "is not an email address"));
+            }
+        }
+        let reservation_mins = parse_num(&val, "ORDER_RESERVATION_MINUTES", 30u64)?;
+        if reservation_mins == 0 {
+            return Err(err("ORDER_RESERVATION_MINUTES", "must be at least 1"));
+        }
+        let lang_fallback = match val("LANG_FALLBACK") {
+            Some(v) => v
+                .split(',')
+                .map(|t| {
+                    Lang::parse(t)
+                        .ok_or_else(|| err("LANG_FALLBACK", format!("'{t}' is not uz, ru or en")))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            None => vec![Lang::En, Lang::Ru, Lang::Uz],
+        };
+        let default_lang = lang_fallback.first().copied().unwrap_or(Lang::En);
+        let dist_dir = PathBuf::from(val("DIST_DIR").unwrap_or_else(|| "dist".into()));
+        let media_dir = PathBuf::from(val("MEDIA_DIR").unwrap_or_else(|| "data/media".into()));
+        let session_hours = parse_num(&val, "ADMIN_SESSION_HOURS", 12u64)?;
+        let timeout_secs = parse_num(&val, "REQUEST_TIMEOUT_SECS", 30u64)?;
+
+        Ok(Config {
+            bind_addr,
+            database_url,
+            public_url,
+            telegram_bot_token,
+            telegram_api_url,
+            telegram_webhook_secret,
+            telegram_public_key,
+            init_data_max_age_secs,
+            seed_demo,
+            rate_limit_per_minute,
+            admin_email,
+            admin_password,
+            order_reservation: Duration::from_secs(reservation_mins * 60),
+            lang_fallback,
+            default_lang,
+            dist_dir,
+            media_dir,
+            admin_session_ttl: Duration::from_secs(session_hours * 3600),
+            request_timeout: Duration::from_secs(timeout_secs.max(1)),
+        })
+    }
+
+    pub fn dev_mode(&self) -> bool {
+        self.telegram_bot_token.is_none()
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(
+    val: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match val(var) {
+        Some(v) => v
+            .parse()
+            .map_err(|_| err(var, format!("'{v}' is not a whole number"))),
+        None => Ok(default),
+    }
+}
+
+fn parse_bool(
+    val: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<bool, ConfigError> {
+    match val(var).as_deref() {
+        None | Some("0") | Some("false") | Some("no") | Some("off") => Ok(false),
+        Some("1") | Some("true") | Some("yes") | Some("on") => Ok(true),
+        Some(v) => Err(err(var, format!("'{v}' is not 1 or 0"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.bind_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://data/shop.db");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert!(c.dev_mode());
+        assert_eq!(c.init_data_max_age_secs, 86_400);
+        assert_eq!(c.order_reservation, Duration::from_secs(1800));
+        assert!(!c.seed_demo);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_hide_secrets() {
+        let e = cfg(&[("BIND_ADDR", "nope")]).unwrap_err();
+        assert_eq!(e.var, "BIND_ADDR");
+        let e = cfg(&[("TELEGRAM_BOT_TOKEN", "supersecret")]).unwrap_err();
+        assert_eq!(e.var, "TELEGRAM_BOT_TOKEN");
+        assert!(!e.to_string().contains("supersecret"));
+        let e = cfg(&[("RATE_LIMIT_PER_MINUTE", "many")]).unwrap_err();
+        assert!(e.to_string().contains("RATE_LIMIT_PER_MINUTE"));
+        assert_eq!(cfg(&[("SEED_DEMO", "maybe")]).unwrap_err().var, "SEED_DEMO");
+        assert_eq!(
+            cfg(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var,
+            "DATABASE_URL"
+        );
+    }
+
+    #[test]
+    fn database_password_is_redacted() {
+        assert_eq!(
+            redact_url("postgres://shop:hunter2@db:5432/shop"),
+            "postgres://shop:***@db:5432/shop"
+        );
+        assert_eq!(redact_url("sqlite://data/shop.db"), "sqlite://data/shop.db");
+    }
+}

@@ -1,0 +1,175 @@
+//! Database access for SQLite (embedded default) and PostgreSQL behind one pool type.
+//!
+//! We use sqlx's `Any` driver so that one set of queries serves both databases; the queries
+//! keep to the SQL both understand (`$1` placeholders, `RETURNING`, integers for times and
+//! money, TEXT for JSON). Schemas live only in `migrations/<kind>/`. The same integration
+//! tests run against both kinds.
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub kind: DbKind,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+impl Db {
+    /// Connects (creating a SQLite file and its folder if needed) and runs the migrations.
+    pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let kind = if url.starts_with("sqlite:") {
+            DbKind::Sqlite
+        } else {
+            DbKind::Postgres
+        };
+        let url = match kind {
+            DbKind::Sqlite => prepare_sqlite_url(url)?,
+            DbKind::Postgres => url.to_string(),
+        };
+        let opts = AnyConnectOptions::from_str(&url)?
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500))
+            .log_statements(tracing::log::LevelFilter::Trace);
+        let pool = match kind {
+            DbKind::Sqlite => {
+                AnyPoolOptions::new()
+                    // SQLite has one writer at a time; a handful of connections serve reads in
+                    // WAL mode while writers queue on the busy timeout instead of failing.
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(opts)
+                    .await?
+            }
+            DbKind::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await?
+            }
+        };
+        let db = Db { pool, kind };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    pub async fn migrate(&self) -> Result<(), sqlx::Error> {
+        let m = match self.kind {
+            DbKind::Sqlite => &SQLITE_MIGRATIONS,
+            DbKind::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        m.run(&self.pool).await.map_err(|e| match e {
+            sqlx::migrate::MigrateError::Execute(e) => e,
+            other => sqlx::Error::Protocol(other.to_string()),
+        })
+    }
+
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+    }
+
+    /// Starts a transaction that writes. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes can fail with
+    /// SQLITE_BUSY when another writer got in between, which busy_timeout cannot fix.
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        let begin = match self.kind {
+            DbKind::Sqlite => "BEGIN IMMEDIATE",
+            DbKind::Postgres => "BEGIN",
+        };
+        conn.execute(begin).await?;
+        Ok(WriteTx {
+            conn: Some(conn),
+            done: false,
+        })
+    }
+}
+
+/// A write transaction on one pooled connection; rolled back unless committed.
+///
+/// sqlx's own `Transaction` always issues a plain `BEGIN`, hence this small wrapper.
+pub struct WriteTx {
+    conn: Option<PoolConnection<Any>>,
+    done: bool,
+}
+
+impl WriteTx {
+    pub fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        self.conn.as_mut().expect("transaction connection")
+    }
+
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        self.conn().execute("COMMIT").await?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if let Some(mut conn) = self.conn.take() {
+            // Roll back off the request path; if that fails the connection is closed rather
+            // than returned to the pool in the middle of a transaction.
+            tokio::spawn(async move {
+                if conn.execute("ROLLBACK").await.is_err() {
+                    let _ = conn.detach().close().await;
+                }
+            });
+        }
+    }
+}
+
+fn prepare_sqlite_url(url: &str) -> Result<String, sqlx::Error> {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = rest.split('?').next().unwrap_or("");
+    if !path.is_empty() && path != ":memory:" {
+        if let Some(parent) = std::path::Path::new(path).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
+            }
+        }
+    }
+    Ok(if url.contains("mode=") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    })
+}
+
+/// Unix seconds now.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

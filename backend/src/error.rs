@@ -1,0 +1,312 @@
+//! The one error type, the JSON envelope it renders to, and extractors whose rejections
+//! become that envelope.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{header, request::Parts, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use shared::{ErrorBody, ErrorEnvelope};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 400: the request is wrong in a way the caller can fix; `field` names what to fix.
+    #[error("{message}")]
+    Invalid {
+        code: &'static str,
+        message: String,
+        field: Option<String>,
+    },
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{message}")]
+    Forbidden {
+        code: &'static str,
+        message: String,
+    },
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: the request is fine but the state of things does not allow it (sold out, paid).
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        message: String,
+    },
+    /// Any other status with its own code (405, 408, 413, 429, 502, 503).
+    #[error("{message}")]
+    Status {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
+    /// 500: details go to the log, never to the client.
+    #[error("internal: {0}")]
+    Internal(String),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+impl Error {
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+    pub fn field(code: &'static str, field: &str, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            code,
+            message: message.into(),
+            field: Some(field.to_string()),
+        }
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn not_found(what: &str) -> Self {
+        Error::NotFound(format!("{what} not found"))
+    }
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Error::Internal(e.to_string())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::Invalid { .. } => StatusCode::BAD_REQUEST,
+            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Conflict { .. } => StatusCode::CONFLICT,
+            Error::Status { status, .. } => *status,
+            Error::Db(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) | Error::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn body(&self) -> ErrorBody {
+        let (code, message, field) = match self {
+            Error::Invalid {
+                code,
+                message,
+                field,
+            } => (*code, message.clone(), field.clone()),
+            Error::Unauthorized(m) => ("unauthorized", m.clone(), None),
+            Error::Forbidden { code, message } => (*code, message.clone(), None),
+            Error::NotFound(m) => ("not_found", m.clone(), None),
+            Error::Conflict { code, message } => (*code, message.clone(), None),
+            Error::Status { code, message, .. } => (*code, message.clone(), None),
+            Error::Db(sqlx::Error::PoolTimedOut) => (
+                "unavailable",
+                "The shop is busy right now; please try again in a moment.".into(),
+                None,
+            ),
+            Error::Internal(_) | Error::Db(_) => (
+                "internal_error",
+                "Something went wrong on our side; nothing was charged. Please try again.".into(),
+                None,
+            ),
+        };
+        ErrorBody {
+            code: code.to_string(),
+            message,
+            field,
+        }
+    }
+}
+
+/// Whether a database error is a unique-constraint violation (both databases).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => db.is_unique_violation(),
+        _ => false,
+    }
+}
+
+pub fn envelope(status: StatusCode, body: ErrorBody) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        serde_json::to_string(&ErrorEnvelope { error: body })
+            .unwrap_or_else(|_| r#"{"error":{"code":"internal_error","message":""}}"#.into()),
+    )
+        .into_response()
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        envelope(status, self.body())
+    }
+}
+
+/// `Json` whose rejections (bad JSON, wrong content type, too large) use the envelope.
+pub struct AppJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for AppJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(AppJson(v)),
+            Err(rej) => Err(json_rejection(rej)),
+        }
+    }
+}
+
+impl<T: serde::Serialize> IntoResponse for AppJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+fn json_rejection(rej: JsonRejection) -> Error {
+    let status = rej.status();
+    let (code, message) = match &rej {
+        JsonRejection::MissingJsonContentType(_) => (
+            "unsupported_media_type",
+            "Send the body as JSON with Content-Type: application/json.".to_string(),
+        ),
+        JsonRejection::JsonSyntaxError(_) => (
+            "invalid_json",
+            format!("The body is not valid JSON: {}", rej.body_text()),
+        ),
+        JsonRejection::JsonDataError(_) => ("invalid_body", rej.body_text()),
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload_too_large",
+            "The body is larger than 1 MiB.".to_string(),
+        ),
+        _ => ("invalid_body", rej.body_text()),
+    };
+    if status == StatusCode::BAD_REQUEST || status == StatusCode::UNPROCESSABLE_ENTITY {
+        Error::Invalid {
+            code,
+            message,
+            field: None,
+        }
+    } else {
+        Error::Status {
+            status,
+            code,
+            message,
+        }
+    }
+}
+
+/// `Path` with the envelope on rejection.
+pub struct AppPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for AppPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(AppPath(v)),
+            Err(rej) => Err(match rej {
+                PathRejection::FailedToDeserializePathParams(e) => Error::invalid(
+                    "invalid_path",
+                    format!("Bad value in the URL: {}", e.body_text()),
+                ),
+                other => Error::invalid("invalid_path", other.body_text()),
+            }),
+        }
+    }
+}
+
+/// `Query` with the envelope on rejection.
+pub struct AppQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for AppQuery<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(AppQuery(v)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(Error::invalid(
+                "invalid_query",
+                format!("Bad query parameter: {}", e.body_text()),
+            )),
+            Err(other) => Err(Error::invalid("invalid_query", other.body_text())),
+        }
+    }
+}
+
+/// Gives every non-JSON error response (axum's own 405, the timeout's 408, the body limit's
+/// 413, a panic's 500) the envelope, so clients parse one shape whatever produced the error.
+pub async fn envelope_errors(req: Request, next: Next) -> Response {
+    let is_api = !req.uri().path().starts_with("/media/");
+    let res = next.run(req).await;
+    let status = res.status();
+    if !is_api || !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return res;
+    }
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => ("not_found", "Nothing here."),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "This route does not accept that method.",
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            "timeout",
+            "The request took too long; please try again.",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The body is larger than 1 MiB."),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Unsupported body type."),
+        StatusCode::TOO_MANY_REQUESTS => (
+            "rate_limited",
+            "Too many requests; please slow down and try again shortly.",
+        ),
+        s if s.is_server_error() => (
+            "internal_error",
+            "Something went wrong on our side; please try again.",
+        ),
+        _ => ("bad_request", "The request could not be handled."),
+    };
+    let mut out = envelope(
+        status,
+        ErrorBody {
+            code: code.into(),
+            message: message.into(),
+            field: None,
+        },
+    );
+    // Keep headers such as `Allow` and `Retry-After` that tell the client what to do.
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(v) = res.headers().get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
+}

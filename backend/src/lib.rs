@@ -1,0 +1,21 @@
+//! The shop: a Telegram Mini App commerce platform.
+//!
+//! `main.rs` only reads the configuration and calls [`startup::serve`]; everything else is
+//! reachable from here so integration tests start the very same app.
+
+pub mod admin;
+pub mod auth;
+pub mod cart;
+pub mod catalog;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod lang;
+pub mod me;
+pub mod orders;
+pub mod payments;
+pub mod seed;
+pub mod startup;
+pub mod state;
+pub mod web;

@@ -1,0 +1,74 @@
+//! Who the customer is (`/api/me`) and, in dev mode only, initData for a dev user.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::routing::get;
+use axum::Router;
+use shared::{DevInitData, Me};
+
+use crate::auth::{ensure_customer, init_data, Customer};
+use crate::db;
+use crate::error::{AppJson, Error, Result};
+use crate::state::AppState;
+
+pub fn router(dev_mode: bool) -> Router<AppState> {
+    let r = Router::new().route("/api/me", get(me));
+    // With a real bot token the route does not exist at all (404), not merely refused.
+    if dev_mode {
+        r.route("/api/dev/init-data", get(dev_init_data))
+    } else {
+        r
+    }
+}
+
+async fn me(State(st): State<AppState>, customer: Customer) -> Result<AppJson<Me>> {
+    ensure_customer(&st.db, customer.user()).await?;
+    let u = customer.user();
+    Ok(AppJson(Me {
+        id: u.id,
+        first_name: u.first_name.clone(),
+        last_name: u.last_name.clone(),
+        username: u.username.clone(),
+        language_code: u.language_code.clone(),
+    }))
+}
+
+/// The dev user's id: far outside real Telegram ids' everyday range, so it is recognisable.
+pub const DEV_USER_ID: i64 = 1_000_001;
+
+/// Signs fresh initData for the dev user with the ephemeral dev token, so the shop works in a
+/// plain browser. Only for callers on this machine: it would let anyone be the dev user.
+async fn dev_init_data(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Result<AppJson<DevInitData>> {
+    if !peer.ip().is_loopback() {
+        return Err(Error::Forbidden {
+            code: "loopback_only",
+            message: "Dev sign-in is only available from this machine.".into(),
+        });
+    }
+    let token = st
+        .dev_bot_token
+        .as_deref()
+        .ok_or_else(|| Error::not_found("route"))?;
+    let user = serde_json::json!({
+        "id": DEV_USER_ID,
+        "first_name": "Dev",
+        "last_name": "Customer",
+        "username": "dev_customer",
+        "language_code": "en",
+    })
+    .to_string();
+    let auth_date = db::now().to_string();
+    let init = init_data::sign_hmac(
+        token,
+        &[
+            ("auth_date", auth_date.as_str()),
+            ("query_id", "dev"),
+            ("user", user.as_str()),
+        ],
+    );
+    Ok(AppJson(DevInitData { init_data: init }))
+}

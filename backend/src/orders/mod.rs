@@ -1,0 +1,489 @@
+//! Customer orders: placing one (from the cart or named items), listing and reading them.
+
+pub mod repo;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use shared::{Contact, CreateOrder, Currency, Lang, Order, OrderLineRequest, Page, ProductKind};
+
+use crate::auth::{ensure_customer, Customer};
+use crate::catalog::repo::{self as catalog, texts, VariantRow, VARIANT_COLS};
+use crate::catalog::{decode_cursor, encode_cursor};
+use crate::db::{self, Db};
+use crate::error::{is_unique_violation, AppJson, AppPath, AppQuery, Error, Result};
+use crate::lang::ReqLang;
+use crate::payments::CheckoutOrder;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/orders", get(list).post(create))
+        .route("/api/orders/{id}", get(one))
+}
+
+const MAX_QTY: i64 = 999;
+const MAX_LINES: usize = 100;
+
+async fn create(
+    State(st): State<AppState>,
+    customer: Customer,
+    ReqLang(lang): ReqLang,
+    headers: HeaderMap,
+    AppJson(req): AppJson<CreateOrder>,
+) -> Result<Response> {
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let k = v.to_str().unwrap_or("").trim();
+            if k.is_empty() || k.len() > 200 {
+                return Err(Error::invalid(
+                    "invalid_idempotency_key",
+                    "Idempotency-Key must be 1-200 visible characters",
+                ));
+            }
+            Some(k.to_string())
+        }
+    };
+    ensure_customer(&st.db, customer.user()).await?;
+    let (order, created) = place(&st, customer.id(), &req, key.as_deref(), lang).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, AppJson(order)).into_response())
+}
+
+/// Places an order and starts its checkout. Answers the order and whether it is new
+/// (false when an `Idempotency-Key` retry found the first one).
+pub async fn place(
+    st: &AppState,
+    customer_id: i64,
+    req: &CreateOrder,
+    key: Option<&str>,
+    lang: Lang,
+) -> Result<(Order, bool)> {
+    let fallback = &st.config.lang_fallback;
+    let request_hash = key.map(|_| {
+        let body = serde_json::to_vec(req).unwrap_or_default();
+        hex::encode(Sha256::digest(body))
+    });
+    if let Some(k) = key {
+        if let Some(existing) = by_key(&st.db, customer_id, k).await? {
+            return replay(st, existing, request_hash.as_deref(), lang).await;
+        }
+    }
+
+    let from_cart = req.items.is_none();
+    let lines = match &req.items {
+        Some(items) => resolve_lines(&st.db, items).await?,
+        None => cart_lines(&st.db, customer_id).await?,
+    };
+    if lines.is_empty() {
+        return Err(if from_cart {
+            Error::invalid("empty_cart", "The cart is empty: add something before ordering.")
+        } else {
+            Error::field("empty_order", "items", "The order names no items.")
+        });
+    }
+    let ids: Vec<i64> = lines.keys().copied().collect();
+    let variants = load_variants(&st.db, &ids).await?;
+    let mut products = BTreeMap::new();
+    for v in &variants {
+        if !products.contains_key(&v.product_id) {
+            let p = catalog::product_row(&st.db, v.product_id)
+                .await?
+                .ok_or_else(|| Error::not_found("product"))?;
+            products.insert(v.product_id, p);
+        }
+    }
+    let mut currency: Option<String> = None;
+    for v in &variants {
+        let p = &products[&v.product_id];
+        if v.archived != 0 || p.archived != 0 {
+            return Err(Error::conflict(
+                "unavailable",
+                format!(
+                    "{} is no longer sold; remove it from the order.",
+                    catalog::texts(&p.title_json).pick(lang, fallback).unwrap_or(&v.sku)
+                ),
+            ));
+        }
+        match &currency {
+            None => currency = Some(v.currency.clone()),
+            Some(c) if *c != v.currency => {
+                return Err(Error::invalid(
+                    "mixed_currencies",
+                    format!(
+                        "An order is paid in one currency, but these items are priced in {c} and {}. \
+                         Order them separately.",
+                        v.currency
+                    ),
+                ))
+            }
+            _ => {}
+        }
+    }
+    let currency = Currency::new(&currency.unwrap_or_default()).map_err(Error::internal)?;
+    let kinds: Vec<ProductKind> = products
+        .values()
+        .filter_map(|p| ProductKind::parse(&p.kind))
+        .collect();
+    let provider = st.payments.choose(&req.payment_method, &currency, &kinds)?;
+    let contact = validate_contact(req.contact.as_ref(), kinds.contains(&ProductKind::Physical))?;
+
+    let mut total: i64 = 0;
+    for v in &variants {
+        let line = v
+            .price_minor
+            .checked_mul(lines[&v.id])
+            .and_then(|l| total.checked_add(l))
+            .ok_or_else(|| Error::invalid("amount_too_large", "The order total is too large."))?;
+        total = line;
+    }
+
+    let now = db::now();
+    let expires_at = provider
+        .reservation_expires()
+        .then(|| now + st.config.order_reservation.as_secs() as i64);
+    let take: Vec<(i64, i64)> = variants.iter().map(|v| (v.id, lines[&v.id])).collect();
+
+    let mut tx = st.db.begin_write().await?;
+    if let Some(variant_id) = repo::take_lines(tx.conn(), &take, true).await? {
+        drop(tx);
+        let v = variants.iter().find(|v| v.id == variant_id).expect("variant");
+        let left = sqlx::query_scalar::<_, Option<i64>>("SELECT stock FROM variants WHERE id = $1")
+            .bind(variant_id)
+            .fetch_one(&st.db.pool)
+            .await?
+            .unwrap_or(0);
+        let name = texts(&products[&v.product_id].title_json)
+            .pick(lang, fallback)
+            .unwrap_or(&v.sku)
+            .to_string();
+        return Err(Error::conflict(
+            "out_of_stock",
+            if left == 0 {
+                format!("{name} is sold out.")
+            } else {
+                format!("Only {left} of {name} left; lower the quantity.")
+            },
+        ));
+    }
+    let inserted: std::result::Result<i64, sqlx::Error> = sqlx::query_scalar(
+        "INSERT INTO orders (customer_id, status, currency, total_minor, payment_method, contact_json, \
+         lang, idempotency_key, request_hash, holds_stock, expires_at, created_at, updated_at) \
+         VALUES ($1, 'pending_payment', $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $10) RETURNING id",
+    )
+    .bind(customer_id)
+    .bind(currency.as_str())
+    .bind(total)
+    .bind(provider.method().as_str())
+    .bind(contact.as_ref().map(|c| serde_json::to_string(c).unwrap_or_default()))
+    .bind(lang.code())
+    .bind(key)
+    .bind(request_hash.as_deref())
+    .bind(expires_at)
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await;
+    let order_id = match inserted {
+        Ok(id) => id,
+        Err(e) if is_unique_violation(&e) => {
+            // The same key won a race a moment ago: answer its order.
+            drop(tx);
+            let existing = by_key(&st.db, customer_id, key.unwrap_or_default())
+                .await?
+                .ok_or_else(|| Error::internal("idempotent order vanished"))?;
+            return replay(st, existing, request_hash.as_deref(), lang).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for v in &variants {
+        let p = &products[&v.product_id];
+        let qty = lines[&v.id];
+        sqlx::query(
+            "INSERT INTO order_items (order_id, variant_id, product_id, title_json, sku, options_json, \
+             kind, unit_price_minor, quantity, line_total_minor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(order_id)
+        .bind(v.id)
+        .bind(v.product_id)
+        .bind(&p.title_json)
+        .bind(&v.sku)
+        .bind(&v.options_json)
+        .bind(&p.kind)
+        .bind(v.price_minor)
+        .bind(qty)
+        .bind(v.price_minor * qty)
+        .execute(tx.conn())
+        .await?;
+    }
+    repo::event(tx.conn(), order_id, "created", Some("pending_payment"), None, Some("customer"), now).await?;
+    if from_cart {
+        sqlx::query("DELETE FROM cart_items WHERE customer_id = $1")
+            .bind(customer_id)
+            .execute(tx.conn())
+            .await?;
+    }
+    tx.commit().await?;
+    st.catalog_changed();
+    tracing::info!(order_id, total, currency = %currency, "order placed");
+
+    // The provider is called after the stock is safely reserved and committed: a slow or
+    // failing provider never holds a database lock, and the order stays retryable.
+    let title = variants
+        .first()
+        .map(|v| texts(&products[&v.product_id].title_json).pick(lang, fallback).unwrap_or(&v.sku).to_string())
+        .unwrap_or_default();
+    let checkout = provider
+        .create_checkout(&CheckoutOrder {
+            order_id,
+            customer_id,
+            total_minor: total,
+            currency: currency.clone(),
+            title,
+            lang,
+        })
+        .await?;
+    if checkout.invoice_link.is_some() || checkout.checkout_url.is_some() {
+        sqlx::query("UPDATE orders SET invoice_link = $1, checkout_url = $2 WHERE id = $3")
+            .bind(checkout.invoice_link.as_deref())
+            .bind(checkout.checkout_url.as_deref())
+            .bind(order_id)
+            .execute(&st.db.pool)
+            .await?;
+    }
+    let order = repo::load(&st.db, order_id, lang, fallback, false)
+        .await?
+        .ok_or_else(|| Error::internal("order vanished"))?;
+    Ok((order, true))
+}
+
+async fn replay(
+    st: &AppState,
+    existing: repo::OrderHead,
+    request_hash: Option<&str>,
+    lang: Lang,
+) -> Result<(Order, bool)> {
+    if existing.request_hash.as_deref() != request_hash {
+        return Err(Error::conflict(
+            "idempotency_key_reused",
+            "This Idempotency-Key was used for a different order; use a new key for a new order.",
+        ));
+    }
+    let order = repo::load(&st.db, existing.id, lang, &st.config.lang_fallback, false)
+        .await?
+        .ok_or_else(|| Error::internal("order vanished"))?;
+    Ok((order, false))
+}
+
+async fn by_key(db: &Db, customer_id: i64, key: &str) -> Result<Option<repo::OrderHead>> {
+    let sql = format!(
+        "SELECT {} FROM orders WHERE customer_id = $1 AND idempotency_key = $2",
+        repo::HEAD_COLS
+    );
+    Ok(sqlx::query_as::<_, repo::OrderHead>(&sql)
+        .bind(customer_id)
+        .bind(key)
+        .fetch_optional(&db.pool)
+        .await?)
+}
+
+/// Quantities per variant id, merging repeated lines and resolving `product_id`.
+async fn resolve_lines(db: &Db, items: &[OrderLineRequest]) -> Result<BTreeMap<i64, i64>> {
+    if items.len() > MAX_LINES {
+        return Err(Error::field("too_many_items", "items", format!("At most {MAX_LINES} lines per order.")));
+    }
+    let mut out = BTreeMap::new();
+    for (i, it) in items.iter().enumerate() {
+        if it.quantity < 1 || it.quantity > MAX_QTY {
+            return Err(Error::field(
+                "invalid_quantity",
+                &format!("items[{i}].quantity"),
+                format!("Quantity must be from 1 to {MAX_QTY}."),
+            ));
+        }
+        let variant_id = match (it.variant_id, it.product_id) {
+            (Some(v), _) => v,
+            (None, Some(p)) => {
+                let ids: Vec<i64> =
+                    sqlx::query_scalar("SELECT id FROM variants WHERE product_id = $1 AND archived = 0")
+                        .bind(p)
+                        .fetch_all(&db.pool)
+                        .await?;
+                match ids.as_slice() {
+                    [] => return Err(Error::field("unknown_product", &format!("items[{i}].product_id"), format!("Product {p} does not exist."))),
+                    [one] => *one,
+                    _ => {
+                        return Err(Error::field(
+                            "variant_required",
+                            &format!("items[{i}].variant_id"),
+                            format!("Product {p} comes in several variants: name the variant_id."),
+                        ))
+                    }
+                }
+            }
+            (None, None) => {
+                return Err(Error::field(
+                    "invalid_item",
+                    &format!("items[{i}]"),
+                    "Each item needs a variant_id (or a product_id for a single-variant product).",
+                ))
+            }
+        };
+        let q = out.entry(variant_id).or_insert(0);
+        *q += it.quantity;
+        if *q > MAX_QTY {
+            return Err(Error::field("invalid_quantity", &format!("items[{i}].quantity"), format!("Quantity must be from 1 to {MAX_QTY}.")));
+        }
+    }
+    Ok(out)
+}
+
+async fn cart_lines(db: &Db, customer_id: i64) -> Result<BTreeMap<i64, i64>> {
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT variant_id, quantity FROM cart_items WHERE customer_id = $1")
+            .bind(customer_id)
+            .fetch_all(&db.pool)
+            .await?;
+    Ok(rows.into_iter().collect())
+}
+
+pub async fn load_variants(db: &Db, ids: &[i64]) -> Result<Vec<VariantRow>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT {VARIANT_COLS} FROM variants WHERE id IN ({}) ORDER BY id",
+        catalog::placeholders(1, ids.len())
+    );
+    let mut q = sqlx::query_as::<_, VariantRow>(&sql);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    let rows = q.fetch_all(&db.pool).await?;
+    if let Some(missing) = ids.iter().find(|id| !rows.iter().any(|r| r.id == **id)) {
+        return Err(Error::field(
+            "unknown_variant",
+            "items",
+            format!("Variant {missing} does not exist."),
+        ));
+    }
+    Ok(rows)
+}
+
+/// Physical goods need somewhere to go: name, phone and address, checked so a courier can use them.
+fn validate_contact(c: Option<&Contact>, physical: bool) -> Result<Option<Contact>> {
+    let Some(c) = c else {
+        if physical {
+            return Err(Error::field(
+                "contact_required",
+                "contact",
+                "Physical goods need a name, phone and delivery address.",
+            ));
+        }
+        return Ok(None);
+    };
+    let c = Contact {
+        name: c.name.trim().to_string(),
+        phone: c.phone.trim().to_string(),
+        address: c.address.trim().to_string(),
+    };
+    if physical {
+        if c.name.chars().count() < 2 || c.name.len() > 200 {
+            return Err(Error::field("invalid_name", "contact.name", "Enter the recipient's name."));
+        }
+        let digits = c.phone.chars().filter(char::is_ascii_digit).count();
+        let ok_chars = c.phone.chars().all(|ch| ch.is_ascii_digit() || " +-()".contains(ch));
+        if !(7..=15).contains(&digits) || !ok_chars {
+            return Err(Error::field(
+                "invalid_phone",
+                "contact.phone",
+                "Enter a phone number with 7 to 15 digits, such as +998 90 123 45 67.",
+            ));
+        }
+        if c.address.chars().count() < 5 || c.address.len() > 500 {
+            return Err(Error::field(
+                "invalid_address",
+                "contact.address",
+                "Enter a delivery address (street, house, city).",
+            ));
+        }
+    }
+    Ok(Some(c))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list(
+    State(st): State<AppState>,
+    customer: Customer,
+    ReqLang(lang): ReqLang,
+    AppQuery(q): AppQuery<ListQuery>,
+) -> Result<AppJson<Page<Order>>> {
+    let limit = q.limit.unwrap_or(20).clamp(1, 100);
+    let before = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => decode_cursor(c)?,
+        None => i64::MAX,
+    };
+    let sql = format!(
+        "SELECT {} FROM orders WHERE customer_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+        repo::HEAD_COLS
+    );
+    let mut heads = sqlx::query_as::<_, repo::OrderHead>(&sql)
+        .bind(customer.id())
+        .bind(before)
+        .bind(limit + 1)
+        .fetch_all(&st.db.pool)
+        .await?;
+    let next_cursor = if heads.len() as i64 > limit {
+        heads.truncate(limit as usize);
+        heads.last().map(|h| encode_cursor(h.id))
+    } else {
+        None
+    };
+    let items = repo::load_many(&st.db, &heads, lang, &st.config.lang_fallback).await?;
+    Ok(AppJson(Page { items, next_cursor }))
+}
+
+async fn one(
+    State(st): State<AppState>,
+    customer: Customer,
+    ReqLang(lang): ReqLang,
+    AppPath(id): AppPath<i64>,
+) -> Result<AppJson<Order>> {
+    let order = repo::load(&st.db, id, lang, &st.config.lang_fallback, true)
+        .await?
+        // Another customer's order is "not found", not "forbidden": ids reveal nothing.
+        .filter(|o| o.customer_id == Some(customer.id()))
+        .ok_or_else(|| Error::not_found("order"))?;
+    Ok(AppJson(order))
+}
+
+/// Runs [`repo::expire_due`] every `every` until the process stops.
+pub fn spawn_expiry(st: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match repo::expire_due(&st.db).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    st.catalog_changed();
+                    tracing::info!(expired = n, "released stock of lapsed orders");
+                }
+                Err(e) => tracing::warn!(error = %e, "order expiry failed"),
+            }
+        }
+    })
+}

@@ -1,0 +1,334 @@
+//! Order queries and the stock moves that go with order states.
+//!
+//! Stock is taken with one conditional UPDATE per line (`stock >= qty`), which both
+//! databases apply atomically under concurrency: the row is locked and the condition
+//! re-checked, so the last units can never be sold twice.
+
+use shared::{Contact, Currency, Lang, Money, Order, OrderEvent, OrderItem, OrderStatus, PaymentMethod};
+use sqlx::AnyConnection;
+
+use crate::catalog::repo::texts;
+use crate::db::{self, Db};
+use crate::error::{Error, Result};
+use crate::lang::pick;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrderHead {
+    pub id: i64,
+    pub customer_id: i64,
+    pub status: String,
+    pub currency: String,
+    pub total_minor: i64,
+    pub payment_method: String,
+    pub contact_json: Option<String>,
+    pub lang: String,
+    pub request_hash: Option<String>,
+    pub invoice_link: Option<String>,
+    pub checkout_url: Option<String>,
+    pub holds_stock: i64,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+}
+
+pub const HEAD_COLS: &str = "id, customer_id, status, currency, total_minor, payment_method, \
+    contact_json, lang, request_hash, invoice_link, checkout_url, holds_stock, expires_at, created_at";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ItemRow {
+    pub order_id: i64,
+    pub variant_id: i64,
+    pub product_id: i64,
+    pub title_json: String,
+    pub sku: String,
+    pub options_json: String,
+    pub kind: String,
+    pub unit_price_minor: i64,
+    pub quantity: i64,
+    pub line_total_minor: i64,
+}
+
+const ITEM_COLS: &str = "order_id, variant_id, product_id, title_json, sku, options_json, kind, \
+    unit_price_minor, quantity, line_total_minor";
+
+pub async fn head(conn: &mut AnyConnection, id: i64) -> Result<Option<OrderHead>> {
+    let sql = format!("SELECT {HEAD_COLS} FROM orders WHERE id = $1");
+    Ok(sqlx::query_as::<_, OrderHead>(&sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
+}
+
+pub async fn items(conn: &mut AnyConnection, order_id: i64) -> Result<Vec<ItemRow>> {
+    let sql = format!("SELECT {ITEM_COLS} FROM order_items WHERE order_id = $1 ORDER BY id");
+    Ok(sqlx::query_as::<_, ItemRow>(&sql)
+        .bind(order_id)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Takes `qty` of each variant from free stock. On the first line that cannot be served,
+/// gives back what it took and answers that variant's id. With `hold`, the units count as
+/// reserved by an unpaid order; without, they are sold outright.
+pub async fn take_lines(conn: &mut AnyConnection, lines: &[(i64, i64)], hold: bool) -> Result<Option<i64>> {
+    let held = if hold { 1 } else { 0 };
+    for (i, (variant_id, qty)) in lines.iter().enumerate() {
+        let done = sqlx::query(
+            "UPDATE variants SET stock = stock - $1, reserved = reserved + $1 * $2 \
+             WHERE id = $3 AND archived = 0 AND (stock IS NULL OR stock >= $1)",
+        )
+        .bind(*qty)
+        .bind(held)
+        .bind(*variant_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            give_lines(conn, &lines[..i], hold).await?;
+            return Ok(Some(*variant_id));
+        }
+    }
+    Ok(None)
+}
+
+/// The inverse of [`take_lines`].
+pub async fn give_lines(conn: &mut AnyConnection, lines: &[(i64, i64)], held: bool) -> Result<()> {
+    let held = if held { 1 } else { 0 };
+    for (variant_id, qty) in lines {
+        sqlx::query(
+            "UPDATE variants SET stock = stock + $1, reserved = reserved - $1 * $2 WHERE id = $3",
+        )
+        .bind(*qty)
+        .bind(held)
+        .bind(*variant_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn lines_of(conn: &mut AnyConnection, order_id: i64) -> Result<Vec<(i64, i64)>> {
+    Ok(items(conn, order_id)
+        .await?
+        .into_iter()
+        .map(|i| (i.variant_id, i.quantity))
+        .collect())
+}
+
+/// Takes an order's stock again (after its reservation lapsed): true if all lines fit.
+pub async fn take_stock(conn: &mut AnyConnection, order_id: i64, hold: bool) -> Result<bool> {
+    let lines = lines_of(conn, order_id).await?;
+    Ok(take_lines(conn, &lines, hold).await?.is_none())
+}
+
+/// A paid order's reserved units become sold units.
+pub async fn commit_reservation(conn: &mut AnyConnection, order_id: i64) -> Result<()> {
+    for (variant_id, qty) in lines_of(conn, order_id).await? {
+        sqlx::query("UPDATE variants SET reserved = reserved - $1 WHERE id = $2")
+            .bind(qty)
+            .bind(variant_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Gives an order's held units back to free stock, once: only while it still holds them.
+pub async fn release_reservation(conn: &mut AnyConnection, order_id: i64) -> Result<bool> {
+    let now = db::now();
+    let took = sqlx::query("UPDATE orders SET holds_stock = 0, updated_at = $1 WHERE id = $2 AND holds_stock = 1")
+        .bind(now)
+        .bind(order_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if took == 0 {
+        return Ok(false);
+    }
+    let lines = lines_of(conn, order_id).await?;
+    give_lines(conn, &lines, true).await?;
+    Ok(true)
+}
+
+pub async fn event(
+    conn: &mut AnyConnection,
+    order_id: i64,
+    kind: &str,
+    status: Option<&str>,
+    note: Option<&str>,
+    actor: Option<&str>,
+    at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO order_events (order_id, kind, status, note, actor, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(order_id)
+    .bind(kind)
+    .bind(status)
+    .bind(note)
+    .bind(actor)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves an order from one of `from` to `to`, recording the event; false if it was not in `from`.
+pub async fn transition(
+    conn: &mut AnyConnection,
+    order_id: i64,
+    from: &[OrderStatus],
+    to: OrderStatus,
+    note: Option<&str>,
+    actor: Option<&str>,
+) -> Result<bool> {
+    let now = db::now();
+    let list = from
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status IN ({list})");
+    let n = sqlx::query(&sql)
+        .bind(to.as_str())
+        .bind(now)
+        .bind(order_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if n == 1 {
+        event(conn, order_id, to.as_str(), Some(to.as_str()), note, actor, now).await?;
+    }
+    Ok(n == 1)
+}
+
+/// Expires unpaid orders whose reservation lapsed, giving their stock back. Returns how many.
+pub async fn expire_due(db: &Db) -> Result<usize> {
+    let now = db::now();
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM orders WHERE status = 'pending_payment' AND expires_at IS NOT NULL \
+         AND expires_at <= $1 ORDER BY id LIMIT 500",
+    )
+    .bind(now)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut n = 0;
+    for id in ids {
+        let mut tx = db.begin_write().await?;
+        if transition(
+            tx.conn(),
+            id,
+            &[OrderStatus::PendingPayment],
+            OrderStatus::Expired,
+            Some("reservation lapsed"),
+            Some("system"),
+        )
+        .await?
+        {
+            release_reservation(tx.conn(), id).await?;
+            n += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(n)
+}
+
+pub fn to_item(r: &ItemRow, currency: &Currency, lang: Lang, fallback: &[Lang]) -> OrderItem {
+    OrderItem {
+        variant_id: r.variant_id,
+        product_id: r.product_id,
+        title: pick(&texts(&r.title_json), lang, fallback),
+        sku: r.sku.clone(),
+        options: serde_json::from_str(&r.options_json).unwrap_or_default(),
+        quantity: r.quantity,
+        unit_price: Money::new(r.unit_price_minor, currency.clone()),
+        line_total: Money::new(r.line_total_minor, currency.clone()),
+    }
+}
+
+pub fn to_order(h: &OrderHead, items: &[ItemRow], events: Vec<OrderEvent>, lang: Lang, fallback: &[Lang]) -> Result<Order> {
+    let currency = Currency::new(&h.currency).map_err(Error::internal)?;
+    Ok(Order {
+        id: h.id,
+        status: OrderStatus::parse(&h.status).ok_or_else(|| Error::internal("bad order status"))?,
+        total: Money::new(h.total_minor, currency.clone()),
+        items: items
+            .iter()
+            .map(|i| to_item(i, &currency, lang, fallback))
+            .collect(),
+        payment_method: PaymentMethod::parse(&h.payment_method)
+            .ok_or_else(|| Error::internal("bad payment method"))?,
+        invoice_link: h.invoice_link.clone(),
+        checkout_url: h.checkout_url.clone(),
+        contact: h
+            .contact_json
+            .as_deref()
+            .and_then(|c| serde_json::from_str::<Contact>(c).ok()),
+        created_at: h.created_at,
+        expires_at: if h.status == "pending_payment" { h.expires_at } else { None },
+        customer_id: Some(h.customer_id),
+        events,
+    })
+}
+
+pub async fn events(db: &Db, order_id: i64) -> Result<Vec<OrderEvent>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        kind: String,
+        status: Option<String>,
+        note: Option<String>,
+        actor: Option<String>,
+        created_at: i64,
+    }
+    let rows = sqlx::query_as::<_, Row>(
+        "SELECT kind, status, note, actor, created_at FROM order_events WHERE order_id = $1 ORDER BY id",
+    )
+    .bind(order_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| OrderEvent {
+            at: r.created_at,
+            kind: r.kind,
+            status: r.status.as_deref().and_then(OrderStatus::parse),
+            note: r.note,
+            actor: r.actor,
+        })
+        .collect())
+}
+
+/// One whole order, with its timeline when `with_events`.
+pub async fn load(db: &Db, id: i64, lang: Lang, fallback: &[Lang], with_events: bool) -> Result<Option<Order>> {
+    let mut conn = db.pool.acquire().await?;
+    let Some(h) = head(&mut conn, id).await? else {
+        return Ok(None);
+    };
+    let its = items(&mut conn, id).await?;
+    drop(conn);
+    let evs = if with_events { events(db, id).await? } else { vec![] };
+    to_order(&h, &its, evs, lang, fallback).map(Some)
+}
+
+/// Orders for a page of heads, with their items in one query.
+pub async fn load_many(db: &Db, heads: &[OrderHead], lang: Lang, fallback: &[Lang]) -> Result<Vec<Order>> {
+    if heads.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT {ITEM_COLS} FROM order_items WHERE order_id IN ({}) ORDER BY id",
+        crate::catalog::repo::placeholders(1, heads.len())
+    );
+    let mut q = sqlx::query_as::<_, ItemRow>(&sql);
+    for h in heads {
+        q = q.bind(h.id);
+    }
+    let all = q.fetch_all(&db.pool).await?;
+    heads
+        .iter()
+        .map(|h| {
+            let its: Vec<ItemRow> = all.iter().filter(|i| i.order_id == h.id).cloned().collect();
+            to_order(h, &its, vec![], lang, fallback)
+        })
+        .collect()
+}

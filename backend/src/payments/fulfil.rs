@@ -1,0 +1,125 @@
+//! The one place an order becomes paid.
+//!
+//! Every rail calls [`fulfil`] after it has verified a success notification. The payment row
+//! is unique per (provider, provider payment id), so a repeated notification finds its row
+//! and changes nothing; the order moves to `paid` with a conditional update, so two rails
+//! racing for one order cannot both win; the loser's money is recorded and flagged for refund.
+
+use sqlx::AnyConnection;
+
+use crate::db::{self, Db};
+use crate::error::{Error, Result};
+use crate::orders::repo as orders;
+
+#[derive(Debug, Clone)]
+pub struct PaymentSuccess {
+    pub order_id: i64,
+    pub provider: &'static str,
+    pub provider_payment_id: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// The notification as received, kept for audit.
+    pub raw: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// This payment paid the order: stock committed, customer to be told.
+    Fulfilled,
+    /// This payment was seen before; nothing changed.
+    AlreadyRecorded,
+    /// Recorded, but the order was already paid, or the amount did not match, or its stock
+    /// is gone: the money must go back.
+    FlaggedForRefund,
+}
+
+pub async fn fulfil(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
+    let now = db::now();
+    let mut tx = db.begin_write().await?;
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO payments (order_id, provider, provider_payment_id, status, amount_minor, \
+         currency, raw, created_at, updated_at) VALUES ($1, $2, $3, 'succeeded', $4, $5, $6, $7, $7) \
+         ON CONFLICT (provider, provider_payment_id) DO NOTHING RETURNING id",
+    )
+    .bind(p.order_id)
+    .bind(p.provider)
+    .bind(&p.provider_payment_id)
+    .bind(p.amount_minor)
+    .bind(&p.currency)
+    .bind(p.raw.as_deref())
+    .bind(now)
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some(payment_id) = inserted else {
+        return Ok(Outcome::AlreadyRecorded);
+    };
+
+    let order = orders::head(tx.conn(), p.order_id)
+        .await?
+        .ok_or_else(|| Error::not_found("order"))?;
+    let outcome = if order.total_minor != p.amount_minor || order.currency != p.currency {
+        let note = format!(
+            "{} reported {} {} for an order of {} {}",
+            p.provider, p.amount_minor, p.currency, order.total_minor, order.currency
+        );
+        flag(tx.conn(), payment_id, p.order_id, "payment_mismatch", &note, now).await?;
+        Outcome::FlaggedForRefund
+    } else if order.status == "pending_payment" && order.holds_stock != 0 {
+        orders::commit_reservation(tx.conn(), p.order_id).await?;
+        mark_paid(tx.conn(), p, now).await?;
+        Outcome::Fulfilled
+    } else if matches!(order.status.as_str(), "expired" | "cancelled") {
+        // Paid after the reservation lapsed: sell it if the stock is still there.
+        if orders::take_stock(tx.conn(), p.order_id, false).await? {
+            mark_paid(tx.conn(), p, now).await?;
+            Outcome::Fulfilled
+        } else {
+            let note = format!("{} paid after the order {}; stock is gone", p.provider, order.status);
+            flag(tx.conn(), payment_id, p.order_id, "payment_needs_refund", &note, now).await?;
+            Outcome::FlaggedForRefund
+        }
+    } else {
+        let note = format!("{} paid an order that is already {}", p.provider, order.status);
+        flag(tx.conn(), payment_id, p.order_id, "duplicate_payment", &note, now).await?;
+        Outcome::FlaggedForRefund
+    };
+    tx.commit().await?;
+    tracing::info!(order_id = p.order_id, provider = p.provider, ?outcome, "payment applied");
+    Ok(outcome)
+}
+
+async fn mark_paid(conn: &mut AnyConnection, p: &PaymentSuccess, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE orders SET status = 'paid', paid_at = $1, holds_stock = 0, updated_at = $1 WHERE id = $2",
+    )
+    .bind(now)
+    .bind(p.order_id)
+    .execute(&mut *conn)
+    .await?;
+    orders::event(
+        conn,
+        p.order_id,
+        "paid",
+        Some("paid"),
+        Some(&format!("{} {}", p.provider, p.provider_payment_id)),
+        Some(p.provider),
+        now,
+    )
+    .await
+}
+
+async fn flag(
+    conn: &mut AnyConnection,
+    payment_id: i64,
+    order_id: i64,
+    kind: &str,
+    note: &str,
+    now: i64,
+) -> Result<()> {
+    tracing::warn!(order_id, note, "payment flagged for refund");
+    sqlx::query("UPDATE payments SET needs_refund = 1, status = 'needs_refund' WHERE id = $1")
+        .bind(payment_id)
+        .execute(&mut *conn)
+        .await?;
+    orders::event(conn, order_id, kind, None, Some(note), None, now).await
+}

@@ -1,0 +1,107 @@
+//! Payment rails and the one fulfilment path they all end in.
+//!
+//! A rail is a [`Provider`]: it says which orders it can take, starts a checkout for an
+//! order, and refunds. Whatever the rail, a verified success goes through
+//! [`fulfil::fulfil`], which marks the order paid and commits its stock exactly once.
+
+pub mod cash;
+pub mod fulfil;
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use shared::{Currency, PaymentMethod, ProductKind};
+
+use crate::error::{Error, Result};
+
+/// What a rail needs to start a checkout for an order.
+#[derive(Debug, Clone)]
+pub struct CheckoutOrder {
+    pub order_id: i64,
+    pub customer_id: i64,
+    pub total_minor: i64,
+    pub currency: Currency,
+    pub title: String,
+    pub lang: shared::Lang,
+}
+
+/// How the customer goes on to pay.
+#[derive(Debug, Clone, Default)]
+pub struct Checkout {
+    pub invoice_link: Option<String>,
+    pub checkout_url: Option<String>,
+}
+
+pub trait Provider: Send + Sync {
+    fn method(&self) -> PaymentMethod;
+
+    /// Why this rail cannot take an order in `currency` with these kinds of goods, if so.
+    fn refuses(&self, currency: &Currency, kinds: &[ProductKind]) -> Option<String>;
+
+    /// Whether unpaid orders on this rail hold their stock only for the reservation window.
+    /// Cash on delivery holds it until the merchant delivers or cancels.
+    fn reservation_expires(&self) -> bool {
+        true
+    }
+
+    fn create_checkout<'a>(&'a self, order: &'a CheckoutOrder) -> BoxFuture<'a, Result<Checkout>>;
+}
+
+/// The rails this shop has configured.
+#[derive(Clone)]
+pub struct Payments {
+    providers: Vec<Arc<dyn Provider>>,
+}
+
+impl Payments {
+    pub fn new(providers: Vec<Arc<dyn Provider>>) -> Self {
+        Payments { providers }
+    }
+
+    /// Only cash on delivery: what a shop has before any provider is configured.
+    pub fn cash_only() -> Self {
+        Payments::new(vec![Arc::new(cash::Cash)])
+    }
+
+    pub fn get(&self, m: PaymentMethod) -> Option<&Arc<dyn Provider>> {
+        self.providers.iter().find(|p| p.method() == m)
+    }
+
+    /// Methods the storefront may offer for an order in `currency` with these kinds.
+    pub fn offered(&self, currency: &Currency, kinds: &[ProductKind]) -> Vec<PaymentMethod> {
+        self.providers
+            .iter()
+            .filter(|p| p.refuses(currency, kinds).is_none())
+            .map(|p| p.method())
+            .collect()
+    }
+
+    /// The provider for `method`, or a 400 that says why it cannot be used for this order.
+    pub fn choose(
+        &self,
+        method: &str,
+        currency: &Currency,
+        kinds: &[ProductKind],
+    ) -> Result<&Arc<dyn Provider>> {
+        let m = PaymentMethod::parse(method).ok_or_else(|| {
+            Error::field(
+                "invalid_payment_method",
+                "payment_method",
+                format!(
+                    "'{method}' is not a payment method; use one of cash, stars, telegram, click, payme, stripe, paypal"
+                ),
+            )
+        })?;
+        let p = self.get(m).ok_or_else(|| {
+            Error::field(
+                "payment_method_unavailable",
+                "payment_method",
+                format!("This shop does not accept {} payments.", m.as_str()),
+            )
+        })?;
+        if let Some(why) = p.refuses(currency, kinds) {
+            return Err(Error::field("payment_method_unfit", "payment_method", why));
+        }
+        Ok(p)
+    }
+}

@@ -1,0 +1,187 @@
+//! Builds the state and the router apart from `main`, so tests start the real app.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::init_data::Verifier;
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::{envelope_errors, Error};
+use crate::payments::Payments;
+use crate::state::AppState;
+use crate::{admin, cart, catalog, health, me, orders, seed, web};
+
+/// Connects the database, runs migrations, bootstraps the first admin and (if asked) seeds
+/// the demo catalog.
+pub async fn build_state(config: Config) -> anyhow_like::Result<AppState> {
+    let db = Db::connect(&config.database_url)
+        .await
+        .map_err(|e| anyhow_like::msg(format!("database {}: {e}", crate::config::redact_url(&config.database_url))))?;
+    let public_key = Verifier::parse_public_key(&config.telegram_public_key)
+        .map_err(|e| anyhow_like::msg(format!("TELEGRAM_PUBLIC_KEY: {e}")))?;
+    // Dev mode: an ephemeral token that exists only in this process signs the dev user's
+    // initData, so the whole auth path runs for real in a plain browser.
+    let (token, dev_token) = match &config.telegram_bot_token {
+        Some(t) => (t.clone(), None),
+        None => {
+            let mut secret = [0u8; 24];
+            rand::thread_rng().fill_bytes(&mut secret);
+            let t = format!("1000000000:dev-{}", hex::encode(secret));
+            (SecretString::from(t.clone()), Some(t))
+        }
+    };
+    let verifier = Verifier::new(token, public_key, config.init_data_max_age_secs);
+    if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) {
+        admin::auth::bootstrap(&db, email, password.expose_secret())
+            .await
+            .map_err(|e| anyhow_like::msg(format!("ADMIN_EMAIL/ADMIN_PASSWORD: {e}")))?;
+    }
+    if config.seed_demo {
+        seed::seed_demo(&db, &config.media_dir)
+            .await
+            .map_err(|e| anyhow_like::msg(format!("seeding the demo catalog: {e}")))?;
+    }
+    let payments = Payments::cash_only();
+    Ok(AppState::new(config, db, verifier, dev_token, payments))
+}
+
+/// Tiny error plumbing for start-up, where a message for the operator is all we need.
+pub mod anyhow_like {
+    pub type Result<T> = std::result::Result<T, String>;
+    pub fn msg(s: String) -> String {
+        s
+    }
+}
+
+pub fn app(state: AppState) -> Router {
+    let cfg = &state.config;
+    let mut api = Router::new()
+        .merge(catalog::router())
+        .merge(cart::router())
+        .merge(orders::router())
+        .merge(me::router(cfg.dev_mode()))
+        .merge(admin::router());
+    if let Some(n) = NonZeroU32::new(cfg.rate_limit_per_minute) {
+        let limiter: Arc<DefaultKeyedRateLimiter<IpAddr>> =
+            Arc::new(RateLimiter::keyed(Quota::per_minute(n)));
+        api = api.layer(middleware::from_fn_with_state(limiter, rate_limit));
+    }
+    let timeout = cfg.request_timeout;
+    Router::new()
+        .merge(api)
+        .merge(health::router())
+        .merge(web::router(&cfg.dist_dir, &cfg.media_dir))
+        .layer(DefaultBodyLimit::max(1024 * 1024))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(middleware::from_fn(envelope_errors))
+        .layer(CatchPanicLayer::new())
+        .layer(security_headers())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+fn security_headers() -> tower::layer::util::Stack<
+    SetResponseHeaderLayer<HeaderValue>,
+    tower::layer::util::Stack<SetResponseHeaderLayer<HeaderValue>, SetResponseHeaderLayer<HeaderValue>>,
+> {
+    tower::layer::util::Stack::new(
+        SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        tower::layer::util::Stack::new(
+            SetResponseHeaderLayer::if_not_present(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("strict-origin-when-cross-origin"),
+            ),
+            // Telegram Web shows Mini Apps in an iframe: allow Telegram, nobody else, to frame us.
+            SetResponseHeaderLayer::if_not_present(
+                HeaderName::from_static("content-security-policy"),
+                HeaderValue::from_static(
+                    "frame-ancestors 'self' https://web.telegram.org https://*.telegram.org",
+                ),
+            ),
+        ),
+    )
+}
+
+/// Per-IP request budget on `/api/*`, so one client cannot starve the shop.
+async fn rate_limit(
+    State(limiter): State<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    match limiter.check_key(&ip) {
+        Ok(()) => next.run(req).await,
+        Err(not_until) => {
+            let wait = not_until
+                .wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()))
+                .as_secs()
+                .max(1);
+            let mut res = Error::Status {
+                status: axum::http::StatusCode::TOO_MANY_REQUESTS,
+                code: "rate_limited",
+                message: format!("Too many requests; try again in {wait} s."),
+            }
+            .into_response();
+            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            res
+        }
+    }
+}
+
+/// Serves until Ctrl-C or SIGTERM, then finishes in-flight requests.
+pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    let expiry = orders::spawn_expiry(state.clone(), Duration::from_secs(30));
+    let app = app(state);
+    let res = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
+    expiry.abort();
+    res
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,61 @@
+//! Shared application state, cheap to clone into every handler.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::auth::init_data::Verifier;
+use crate::config::Config;
+use crate::db::Db;
+use crate::payments::Payments;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    pub db: Db,
+    pub verifier: Verifier,
+    /// In dev mode, the ephemeral bot token that signs the dev user's initData.
+    pub dev_bot_token: Option<String>,
+    pub payments: Payments,
+    /// Bumped by every change that can alter a catalog answer (admin edits, stock moves);
+    /// part of the catalog ETag, so a client's cached copy is only reused while valid.
+    catalog_version: AtomicU64,
+    pub catalog_cache: crate::catalog::Cache,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(
+        config: Config,
+        db: Db,
+        verifier: Verifier,
+        dev_bot_token: Option<String>,
+        payments: Payments,
+    ) -> Self {
+        AppState(Arc::new(Inner {
+            config,
+            db,
+            verifier,
+            dev_bot_token,
+            payments,
+            catalog_version: AtomicU64::new(1),
+            catalog_cache: Default::default(),
+        }))
+    }
+}
+
+impl Inner {
+    pub fn catalog_version(&self) -> u64 {
+        self.catalog_version.load(Ordering::Relaxed)
+    }
+    pub fn catalog_changed(&self) {
+        self.catalog_version.fetch_add(1, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,110 @@
+//! Serves the built frontend (`dist/`) and uploaded media.
+//!
+//! Trunk names assets with a content hash, so they are cached for a year as immutable; the
+//! page itself is revalidated on every open so a new release shows up at once. Files are
+//! served precompressed (`.br`, `.gz` made by the build script) per `Accept-Encoding`.
+
+use std::path::Path;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use tower::ServiceExt;
+
+use crate::error::Error;
+use axum::response::{Html, IntoResponse, Response};
+use axum::Router;
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::state::AppState;
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+pub fn router(dist: &Path, media: &Path) -> Router<AppState> {
+    let media = Router::new()
+        .nest_service("/media", ServeDir::new(media))
+        .layer(middleware::from_fn(media_cache));
+    let index = dist.join("index.html");
+    let spa = index.exists().then(|| {
+        ServeDir::new(dist)
+            .precompressed_br()
+            .precompressed_gzip()
+            .fallback(ServeFile::new(index).precompressed_br().precompressed_gzip())
+    });
+    if spa.is_none() {
+        tracing::warn!(dist = %dist.display(), "no built frontend; serving a placeholder page");
+    }
+    media.fallback(move |req: Request| {
+        let spa = spa.clone();
+        async move {
+            let path = req.uri().path();
+            // Unknown API and webhook routes are API errors, never the storefront page.
+            if path.starts_with("/api/") || path == "/api" || path.starts_with("/webhooks/") {
+                return Error::NotFound("No such API route.".into()).into_response();
+            }
+            let Some(spa) = spa else {
+                return not_built();
+            };
+            let hashed = is_hashed_asset(path);
+            let mut res = match spa.oneshot(req).await {
+                Ok(r) => r.into_response(),
+                Err(e) => Error::internal(e).into_response(),
+            };
+            if res.status() == StatusCode::OK || res.status() == StatusCode::NOT_MODIFIED {
+                let v = if hashed { IMMUTABLE } else { "no-cache" };
+                res.headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static(v));
+            }
+            res
+        }
+    })
+}
+
+/// Whether a file name carries Trunk's content hash (`app-0f1e2d3c4b5a6978_bg.wasm`).
+pub fn is_hashed_asset(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or("");
+    let stem = name.split('.').next().unwrap_or("");
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-').is_some_and(|(_, h)| {
+        h.len() >= 16 && h.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+/// Uploaded images are stored under content-hashed names, so they never change either.
+async fn media_cache(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    if res.status() == StatusCode::OK {
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    }
+    res
+}
+
+fn not_built() -> Response {
+    (
+        StatusCode::OK,
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
+        Html(
+            "<!doctype html><meta charset=utf-8><title>The shop</title>\
+             <h1>The storefront is not built yet</h1>\
+             <p>Run <code>./scripts/run.sh</code>, which builds it and starts the shop. The API is up at <code>/api</code>.</p>",
+        ),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_hashed_asset;
+
+    #[test]
+    fn recognises_trunk_hashed_names() {
+        assert!(is_hashed_asset("/frontend-6f2b0c1d9e8a7b3c_bg.wasm"));
+        assert!(is_hashed_asset("/frontend-6f2b0c1d9e8a7b3c.js"));
+        assert!(is_hashed_asset("/style-0123456789abcdef.css"));
+        assert!(!is_hashed_asset("/index.html"));
+        assert!(!is_hashed_asset("/"));
+        assert!(!is_hashed_asset("/admin/orders"));
+        assert!(!is_hashed_asset("/my-page.js"));
+    }
+}

@@ -1,0 +1,464 @@
+//! Types that cross the wire between the backend and the frontend.
+//!
+//! Serde-only on purpose: no database, HTTP or browser types leak in here, so both the
+//! native backend and the WASM frontend compile it cheaply and agree on every shape.
+
+pub mod money;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use money::{Currency, Money};
+
+/// Languages the shop speaks. Texts a merchant writes are kept per language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    Uz,
+    Ru,
+    En,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 3] = [Lang::Uz, Lang::Ru, Lang::En];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Uz => "uz",
+            Lang::Ru => "ru",
+            Lang::En => "en",
+        }
+    }
+
+    /// Parses a language tag such as `ru`, `ru-RU` or `uz_Latn`; unknown tags give `None`.
+    pub fn parse(tag: &str) -> Option<Lang> {
+        let primary = tag
+            .trim()
+            .split(['-', '_', ';', ','])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        match primary.as_str() {
+            "uz" => Some(Lang::Uz),
+            "ru" => Some(Lang::Ru),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+}
+
+/// Merchant-written text in any subset of the three languages: `{"uz": …, "ru": …, "en": …}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Texts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uz: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ru: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub en: Option<String>,
+}
+
+impl Texts {
+    pub fn get(&self, lang: Lang) -> Option<&str> {
+        let v = match lang {
+            Lang::Uz => &self.uz,
+            Lang::Ru => &self.ru,
+            Lang::En => &self.en,
+        };
+        v.as_deref().filter(|s| !s.trim().is_empty())
+    }
+
+    /// The text in `lang`, else in the first language of `fallback` that has one.
+    pub fn pick(&self, lang: Lang, fallback: &[Lang]) -> Option<&str> {
+        self.get(lang)
+            .or_else(|| fallback.iter().find_map(|l| self.get(*l)))
+            .or_else(|| Lang::ALL.iter().find_map(|l| self.get(*l)))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        Lang::ALL.iter().all(|l| self.get(*l).is_none())
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &str> {
+        Lang::ALL.into_iter().filter_map(|l| self.get(l))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductKind {
+    Physical,
+    Digital,
+    Subscription,
+}
+
+impl ProductKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductKind::Physical => "physical",
+            ProductKind::Digital => "digital",
+            ProductKind::Subscription => "subscription",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "physical" => Some(Self::Physical),
+            "digital" => Some(Self::Digital),
+            "subscription" => Some(Self::Subscription),
+            _ => None,
+        }
+    }
+}
+
+/// Options that tell variants apart, such as `{"size": "M", "colour": "red"}`.
+pub type VariantOptions = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Category {
+    pub id: i64,
+    pub slug: String,
+    /// In the language asked for (with fallback).
+    pub title: String,
+    pub position: i64,
+    /// Present in admin answers only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub texts: Option<Texts>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Variant {
+    pub id: i64,
+    pub sku: String,
+    pub options: VariantOptions,
+    pub price: Money,
+    /// `None` = unlimited.
+    pub stock: Option<i64>,
+    pub available: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    pub id: i64,
+    pub kind: ProductKind,
+    pub category_id: Option<i64>,
+    pub title: String,
+    pub description: String,
+    pub images: Vec<String>,
+    pub variants: Vec<Variant>,
+    /// Full per-language texts, in admin answers only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub texts: Option<ProductTexts>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub archived: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductTexts {
+    pub title: Texts,
+    pub description: Texts,
+}
+
+/// Every list answers `{"items": [...], "next_cursor": "…" | null}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub id: i64,
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    pub language_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLine {
+    pub variant_id: i64,
+    pub quantity: i64,
+}
+
+/// `PUT /api/cart` replaces the whole cart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CartUpdate {
+    pub items: Vec<CartLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CartItem {
+    pub variant_id: i64,
+    pub product_id: i64,
+    pub title: String,
+    pub sku: String,
+    pub options: VariantOptions,
+    pub quantity: i64,
+    pub unit_price: Money,
+    pub line_total: Money,
+    pub stock: Option<i64>,
+    pub available: bool,
+    /// Why this line cannot be ordered as it is (sold out, fewer left, archived), if so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cart {
+    pub items: Vec<CartItem>,
+    /// `None` for an empty cart.
+    pub total: Option<Money>,
+    /// Payment methods the shop offers for this cart right now.
+    pub payment_methods: Vec<PaymentMethod>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    Cash,
+    Stars,
+    Telegram,
+    Click,
+    Payme,
+    Stripe,
+    Paypal,
+}
+
+impl PaymentMethod {
+    pub const ALL: [PaymentMethod; 7] = [
+        Self::Cash,
+        Self::Stars,
+        Self::Telegram,
+        Self::Click,
+        Self::Payme,
+        Self::Stripe,
+        Self::Paypal,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cash => "cash",
+            Self::Stars => "stars",
+            Self::Telegram => "telegram",
+            Self::Click => "click",
+            Self::Payme => "payme",
+            Self::Stripe => "stripe",
+            Self::Paypal => "paypal",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    PendingPayment,
+    Paid,
+    Shipped,
+    Delivered,
+    Completed,
+    Cancelled,
+    Expired,
+    Refunded,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 8] = [
+        Self::PendingPayment,
+        Self::Paid,
+        Self::Shipped,
+        Self::Delivered,
+        Self::Completed,
+        Self::Cancelled,
+        Self::Expired,
+        Self::Refunded,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PendingPayment => "pending_payment",
+            Self::Paid => "paid",
+            Self::Shipped => "shipped",
+            Self::Delivered => "delivered",
+            Self::Completed => "completed",
+            Self::Cancelled => "cancelled",
+            Self::Expired => "expired",
+            Self::Refunded => "refunded",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+    /// No further change is expected.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Self::Completed | Self::Cancelled | Self::Expired | Self::Refunded
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Contact {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub address: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderLineRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant_id: Option<i64>,
+    /// Stands for the variant when the product has exactly one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
+    pub quantity: i64,
+}
+
+/// `POST /api/orders`. No `items` = the customer's cart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateOrder {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<OrderLineRequest>>,
+    pub payment_method: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderItem {
+    pub variant_id: i64,
+    pub product_id: i64,
+    /// Snapshot at purchase, in the language asked for.
+    pub title: String,
+    pub sku: String,
+    pub options: VariantOptions,
+    pub quantity: i64,
+    pub unit_price: Money,
+    pub line_total: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderEvent {
+    pub at: i64,
+    pub kind: String,
+    #[serde(default)]
+    pub status: Option<OrderStatus>,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: i64,
+    pub status: OrderStatus,
+    pub total: Money,
+    pub items: Vec<OrderItem>,
+    pub payment_method: PaymentMethod,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_link: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkout_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
+    pub created_at: i64,
+    /// When an unpaid order's reservation lapses (unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<i64>,
+    /// The timeline, in admin answers and order detail.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<OrderEvent>,
+}
+
+/// The one error shape every route answers with: `{"error":{"code","message"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+    /// The request field the error is about, so a form can show it next to that field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub csrf_token: String,
+    pub admin: AdminInfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminInfo {
+    pub id: i64,
+    pub email: String,
+}
+
+/// `GET /api/dev/init-data`: signed initData for the dev user (dev mode only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DevInitData {
+    pub init_data: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lang_parse_accepts_region_tags() {
+        assert_eq!(Lang::parse("ru-RU"), Some(Lang::Ru));
+        assert_eq!(Lang::parse("uz_Latn"), Some(Lang::Uz));
+        assert_eq!(Lang::parse("EN"), Some(Lang::En));
+        assert_eq!(Lang::parse("de"), None);
+    }
+
+    #[test]
+    fn texts_fall_back_in_order_then_to_any() {
+        let t = Texts {
+            uz: None,
+            ru: Some("Привет".into()),
+            en: Some(" ".into()),
+        };
+        assert_eq!(t.pick(Lang::En, &[Lang::Uz, Lang::Ru]), Some("Привет"));
+        let only_uz = Texts {
+            uz: Some("Salom".into()),
+            ..Default::default()
+        };
+        assert_eq!(only_uz.pick(Lang::En, &[Lang::Ru]), Some("Salom"));
+        assert!(Texts::default().is_empty());
+    }
+
+    #[test]
+    fn statuses_round_trip_as_snake_case() {
+        for s in OrderStatus::ALL {
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+            assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
+        }
+        for m in PaymentMethod::ALL {
+            assert_eq!(
+                serde_json::to_string(&m).unwrap(),
+                format!("\"{}\"", m.as_str())
+            );
+        }
+    }
+}
