@@ -76,6 +76,25 @@ impl Texts {
             .or_else(|| Lang::ALL.iter().find_map(|l| self.get(*l)))
     }
 
+    /// The value as sent, even if empty (a patch uses "" to remove a language).
+    pub fn get_raw(&self, lang: Lang) -> Option<&str> {
+        match lang {
+            Lang::Uz => self.uz.as_deref(),
+            Lang::Ru => self.ru.as_deref(),
+            Lang::En => self.en.as_deref(),
+        }
+    }
+
+    /// Sets one language; an empty or blank value removes it.
+    pub fn set(&mut self, lang: Lang, value: &str) {
+        let v = (!value.trim().is_empty()).then(|| value.trim().to_string());
+        match lang {
+            Lang::Uz => self.uz = v,
+            Lang::Ru => self.ru = v,
+            Lang::En => self.en = v,
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         Lang::ALL.iter().all(|l| self.get(*l).is_none())
     }

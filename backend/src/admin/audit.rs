@@ -1,0 +1,83 @@
+//! The audit log: who did what, when, with before/after snapshots.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use shared::Page;
+
+use super::auth::Admin;
+use crate::catalog::{decode_cursor, encode_cursor};
+use crate::error::{AppJson, AppQuery, Result};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/admin/audit", get(list))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub admin_id: Option<i64>,
+    pub admin_email: Option<String>,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: Option<i64>,
+    #[serde(skip)]
+    pub before_json: Option<String>,
+    #[serde(skip)]
+    pub after_json: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditItem {
+    #[serde(flatten)]
+    entry: AuditEntry,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Query {
+    entity: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list(State(st): State<AppState>, _admin: Admin, AppQuery(q): AppQuery<Query>) -> Result<AppJson<Page<AuditItem>>> {
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let before = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => decode_cursor(c)?,
+        None => i64::MAX,
+    };
+    let mut sql = String::from(
+        "SELECT id, admin_id, admin_email, action, entity, entity_id, before_json, after_json, created_at \
+         FROM audit_log WHERE id < $1",
+    );
+    if q.entity.is_some() {
+        sql.push_str(" AND entity = $3");
+    }
+    sql.push_str(" ORDER BY id DESC LIMIT $2");
+    let mut query = sqlx::query_as::<_, AuditEntry>(&sql).bind(before).bind(limit + 1);
+    if let Some(e) = &q.entity {
+        query = query.bind(e.clone());
+    }
+    let mut rows = query.fetch_all(&st.db.pool).await?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| encode_cursor(r.id))
+    } else {
+        None
+    };
+    let parse = |s: &Option<String>| s.as_deref().and_then(|s| serde_json::from_str(s).ok());
+    let items = rows
+        .into_iter()
+        .map(|e| AuditItem {
+            before: parse(&e.before_json),
+            after: parse(&e.after_json),
+            entry: e,
+        })
+        .collect();
+    Ok(AppJson(Page { items, next_cursor }))
+}

@@ -1,0 +1,181 @@
+//! Categories: create, rename per language, reorder, delete.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch};
+use axum::Router;
+use serde::Deserialize;
+use shared::{Category, Page, Texts};
+
+use super::auth::{record_audit, Admin};
+use super::validate::{slugify, texts_required};
+use crate::catalog::repo::CategoryRow;
+use crate::db;
+use crate::error::{is_unique_violation, AppJson, AppPath, Error, Result};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/admin/categories", get(list).post(create))
+        .route("/api/admin/categories/{id}", patch(update).delete(remove).get(one))
+}
+
+async fn fetch(st: &AppState, id: i64) -> Result<Category> {
+    let row = sqlx::query_as::<_, CategoryRow>(
+        "SELECT id, slug, title_json, position FROM categories WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&st.db.pool)
+    .await?
+    .ok_or_else(|| Error::not_found("category"))?;
+    Ok(row.to_category(st.config.default_lang, &st.config.lang_fallback, true))
+}
+
+async fn list(State(st): State<AppState>, _admin: Admin) -> Result<AppJson<Page<Category>>> {
+    let rows = sqlx::query_as::<_, CategoryRow>(
+        "SELECT id, slug, title_json, position FROM categories ORDER BY position, id",
+    )
+    .fetch_all(&st.db.pool)
+    .await?;
+    let items = rows
+        .iter()
+        .map(|r| r.to_category(st.config.default_lang, &st.config.lang_fallback, true))
+        .collect();
+    Ok(AppJson(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+async fn one(State(st): State<AppState>, _admin: Admin, AppPath(id): AppPath<i64>) -> Result<AppJson<Category>> {
+    Ok(AppJson(fetch(&st, id).await?))
+}
+
+#[derive(Debug, Deserialize)]
+struct NewCategory {
+    title: Texts,
+    slug: Option<String>,
+    position: Option<i64>,
+}
+
+async fn create(State(st): State<AppState>, admin: Admin, AppJson(req): AppJson<NewCategory>) -> Result<Response> {
+    texts_required(&req.title, "title", 100)?;
+    let slug = match req.slug.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => slugify(s),
+        None => slugify(req.title.pick(shared::Lang::En, &shared::Lang::ALL).unwrap_or("category")),
+    };
+    if slug.is_empty() {
+        return Err(Error::field("invalid_slug", "slug", "Use letters, digits and dashes for the slug."));
+    }
+    let position = match req.position {
+        Some(p) => p,
+        None => sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(position) FROM categories")
+            .fetch_one(&st.db.pool)
+            .await?
+            .map_or(0, |p| p + 1),
+    };
+    let now = db::now();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO categories (slug, title_json, position, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING id",
+    )
+    .bind(&slug)
+    .bind(serde_json::to_string(&req.title).map_err(Error::internal)?)
+    .bind(position)
+    .bind(now)
+    .fetch_one(&st.db.pool)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            Error::field("slug_taken", "slug", format!("A category with slug '{slug}' exists already."))
+        } else {
+            e.into()
+        }
+    })?;
+    st.catalog_changed();
+    let c = fetch(&st, id).await?;
+    record_audit(&st.db, Some((admin.id, &admin.email)), "create", "category", Some(id), None, Some(&serde_json::to_value(&c).map_err(Error::internal)?)).await?;
+    Ok((StatusCode::CREATED, AppJson(c)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct CategoryPatch {
+    title: Option<Texts>,
+    slug: Option<String>,
+    position: Option<i64>,
+}
+
+async fn update(
+    State(st): State<AppState>,
+    admin: Admin,
+    AppPath(id): AppPath<i64>,
+    AppJson(req): AppJson<CategoryPatch>,
+) -> Result<AppJson<Category>> {
+    let before = fetch(&st, id).await?;
+    let mut texts = before.texts.clone().unwrap_or_default();
+    if let Some(t) = &req.title {
+        // A patch names only the languages it changes; an empty string removes one.
+        for l in shared::Lang::ALL {
+            if let Some(v) = t.get_raw(l) {
+                texts.set(l, v);
+            }
+        }
+        texts_required(&texts, "title", 100)?;
+    }
+    let slug = match req.slug.as_deref() {
+        Some(s) => {
+            let s = slugify(s);
+            if s.is_empty() {
+                return Err(Error::field("invalid_slug", "slug", "Use letters, digits and dashes for the slug."));
+            }
+            s
+        }
+        None => before.slug.clone(),
+    };
+    sqlx::query("UPDATE categories SET title_json = $1, slug = $2, position = $3, updated_at = $4 WHERE id = $5")
+        .bind(serde_json::to_string(&texts).map_err(Error::internal)?)
+        .bind(&slug)
+        .bind(req.position.unwrap_or(before.position))
+        .bind(db::now())
+        .bind(id)
+        .execute(&st.db.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                Error::field("slug_taken", "slug", format!("A category with slug '{slug}' exists already."))
+            } else {
+                e.into()
+            }
+        })?;
+    st.catalog_changed();
+    let after = fetch(&st, id).await?;
+    record_audit(
+        &st.db,
+        Some((admin.id, &admin.email)),
+        "update",
+        "category",
+        Some(id),
+        Some(&serde_json::to_value(&before).map_err(Error::internal)?),
+        Some(&serde_json::to_value(&after).map_err(Error::internal)?),
+    )
+    .await?;
+    Ok(AppJson(after))
+}
+
+/// Deletes a category; its products stay, without a category.
+async fn remove(State(st): State<AppState>, admin: Admin, AppPath(id): AppPath<i64>) -> Result<StatusCode> {
+    let before = fetch(&st, id).await?;
+    let mut tx = st.db.begin_write().await?;
+    sqlx::query("UPDATE products SET category_id = NULL WHERE category_id = $1")
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query("DELETE FROM categories WHERE id = $1")
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    tx.commit().await?;
+    st.catalog_changed();
+    record_audit(&st.db, Some((admin.id, &admin.email)), "delete", "category", Some(id), Some(&serde_json::to_value(&before).map_err(Error::internal)?), None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

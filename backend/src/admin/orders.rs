@@ -1,0 +1,297 @@
+//! Following orders: list, detail with timeline, ship, deliver, cancel, refund.
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use shared::{Order, OrderStatus, Page, PaymentMethod};
+
+use super::auth::{record_audit, Admin};
+use crate::catalog::{decode_cursor, encode_cursor};
+use crate::db;
+use crate::error::{AppJson, AppPath, AppQuery, Error, Result};
+use crate::orders::repo;
+use crate::payments::fulfil::{fulfil, PaymentSuccess};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/admin/orders", get(list))
+        .route("/api/admin/orders/{id}", get(one))
+        .route("/api/admin/orders/{id}/ship", post(ship))
+        .route("/api/admin/orders/{id}/deliver", post(deliver))
+        .route("/api/admin/orders/{id}/cancel", post(cancel))
+        .route("/api/admin/orders/{id}/refund", post(refund))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    payment_method: Option<String>,
+    customer: Option<i64>,
+    from: Option<i64>,
+    to: Option<i64>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list(State(st): State<AppState>, _admin: Admin, AppQuery(q): AppQuery<ListQuery>) -> Result<AppJson<Page<Order>>> {
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let before = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => decode_cursor(c)?,
+        None => i64::MAX,
+    };
+    let mut sql = format!("SELECT {} FROM orders WHERE id < $1", repo::HEAD_COLS);
+    let mut ints = vec![before];
+    let mut texts = vec![];
+    // Text filters are validated against fixed lists, so they are inlined as literals.
+    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
+        let s = OrderStatus::parse(s).ok_or_else(|| {
+            Error::field("invalid_status", "status", format!("'{s}' is not an order status"))
+        })?;
+        texts.push(format!(" AND status = '{}'", s.as_str()));
+    }
+    if let Some(m) = q.payment_method.as_deref().filter(|s| !s.is_empty()) {
+        let m = PaymentMethod::parse(m).ok_or_else(|| {
+            Error::field("invalid_payment_method", "payment_method", format!("'{m}' is not a payment method"))
+        })?;
+        texts.push(format!(" AND payment_method = '{}'", m.as_str()));
+    }
+    for t in texts {
+        sql.push_str(&t);
+    }
+    for (col, op, v) in [("customer_id", "=", q.customer), ("created_at", ">=", q.from), ("created_at", "<", q.to)] {
+        if let Some(v) = v {
+            ints.push(v);
+            sql.push_str(&format!(" AND {col} {op} ${}", ints.len()));
+        }
+    }
+    ints.push(limit + 1);
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", ints.len()));
+    let mut query = sqlx::query_as::<_, repo::OrderHead>(&sql);
+    for v in ints {
+        query = query.bind(v);
+    }
+    let mut heads = query.fetch_all(&st.db.pool).await?;
+    let next_cursor = if heads.len() as i64 > limit {
+        heads.truncate(limit as usize);
+        heads.last().map(|h| encode_cursor(h.id))
+    } else {
+        None
+    };
+    let items = repo::load_many(&st.db, &heads, st.config.default_lang, &st.config.lang_fallback).await?;
+    Ok(AppJson(Page { items, next_cursor }))
+}
+
+async fn load(st: &AppState, id: i64) -> Result<Order> {
+    repo::load(&st.db, id, st.config.default_lang, &st.config.lang_fallback, true)
+        .await?
+        .ok_or_else(|| Error::not_found("order"))
+}
+
+async fn one(State(st): State<AppState>, _admin: Admin, AppPath(id): AppPath<i64>) -> Result<AppJson<Order>> {
+    Ok(AppJson(load(&st, id).await?))
+}
+
+fn bad_state(order: &Order, action: &str) -> Error {
+    Error::conflict(
+        "invalid_state",
+        format!("Order {} is {} and cannot be {action}.", order.id, order.status.as_str()),
+    )
+}
+
+async fn audit(st: &AppState, admin: &Admin, action: &str, before: &Order, after: &Order) -> Result<()> {
+    let snap = |o: &Order| serde_json::json!({"status": o.status, "total": o.total});
+    record_audit(&st.db, Some((admin.id, &admin.email)), action, "order", Some(before.id), Some(&snap(before)), Some(&snap(after))).await
+}
+
+async fn ship(State(st): State<AppState>, admin: Admin, AppPath(id): AppPath<i64>) -> Result<AppJson<Order>> {
+    let before = load(&st, id).await?;
+    // Cash on delivery ships unpaid: the courier collects the money.
+    let from: &[OrderStatus] = if before.payment_method == PaymentMethod::Cash {
+        &[OrderStatus::Paid, OrderStatus::PendingPayment]
+    } else {
+        &[OrderStatus::Paid]
+    };
+    let mut tx = st.db.begin_write().await?;
+    let ok = repo::transition(tx.conn(), id, from, OrderStatus::Shipped, None, Some(&admin.email)).await?;
+    tx.commit().await?;
+    if !ok {
+        return Err(bad_state(&before, "shipped"));
+    }
+    let after = load(&st, id).await?;
+    audit(&st, &admin, "ship", &before, &after).await?;
+    Ok(AppJson(after))
+}
+
+async fn deliver(State(st): State<AppState>, admin: Admin, AppPath(id): AppPath<i64>) -> Result<AppJson<Order>> {
+    let before = load(&st, id).await?;
+    if before.payment_method == PaymentMethod::Cash && before.status == OrderStatus::PendingPayment
+        || before.payment_method == PaymentMethod::Cash && before.status == OrderStatus::Shipped && !paid(&st, id).await?
+    {
+        // Delivering a cash order is when its money arrives: record it through fulfilment.
+        fulfil(
+            &st.db,
+            &PaymentSuccess {
+                order_id: id,
+                provider: "cash",
+                provider_payment_id: format!("cash-{id}"),
+                amount_minor: before.total.amount_minor,
+                currency: before.total.currency.as_str().to_string(),
+                raw: Some(format!("collected on delivery, confirmed by {}", admin.email)),
+            },
+        )
+        .await?;
+    }
+    let mut tx = st.db.begin_write().await?;
+    let ok = repo::transition(
+        tx.conn(),
+        id,
+        &[OrderStatus::Paid, OrderStatus::Shipped],
+        OrderStatus::Delivered,
+        None,
+        Some(&admin.email),
+    )
+    .await?;
+    tx.commit().await?;
+    if !ok {
+        return Err(bad_state(&before, "delivered"));
+    }
+    let after = load(&st, id).await?;
+    audit(&st, &admin, "deliver", &before, &after).await?;
+    Ok(AppJson(after))
+}
+
+async fn paid(st: &AppState, id: i64) -> Result<bool> {
+    let paid_at: Option<i64> = sqlx::query_scalar("SELECT paid_at FROM orders WHERE id = $1")
+        .bind(id)
+        .fetch_one(&st.db.pool)
+        .await?;
+    Ok(paid_at.is_some())
+}
+
+async fn cancel(State(st): State<AppState>, admin: Admin, AppPath(id): AppPath<i64>) -> Result<AppJson<Order>> {
+    let before = load(&st, id).await?;
+    let mut tx = st.db.begin_write().await?;
+    let mut ok = repo::transition(tx.conn(), id, &[OrderStatus::PendingPayment], OrderStatus::Cancelled, None, Some(&admin.email)).await?;
+    // An unpaid cash order that is already on its way can still be called back.
+    if !ok && before.payment_method == PaymentMethod::Cash && before.status == OrderStatus::Shipped {
+        let unpaid: Option<i64> = sqlx::query_scalar("SELECT paid_at FROM orders WHERE id = $1")
+            .bind(id)
+            .fetch_one(tx.conn())
+            .await?;
+        if unpaid.is_none() {
+            ok = repo::transition(tx.conn(), id, &[OrderStatus::Shipped], OrderStatus::Cancelled, None, Some(&admin.email)).await?;
+        }
+    }
+    if ok {
+        repo::release_reservation(tx.conn(), id).await?;
+    }
+    tx.commit().await?;
+    if !ok {
+        return Err(if matches!(before.status, OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered) {
+            Error::conflict("refund_instead", format!("Order {id} is paid: refund it instead of cancelling."))
+        } else {
+            bad_state(&before, "cancelled")
+        });
+    }
+    st.catalog_changed();
+    let after = load(&st, id).await?;
+    audit(&st, &admin, "cancel", &before, &after).await?;
+    Ok(AppJson(after))
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct RefundRequest {
+    amount_minor: Option<i64>,
+    /// Put the units back on sale (goods returned unopened).
+    #[serde(default)]
+    restock: bool,
+}
+
+/// Refunds through the order's own rail. Cash is handed back by the merchant, so it is
+/// recorded here; the online rails plug in their provider refund in their own modules.
+async fn refund(
+    State(st): State<AppState>,
+    admin: Admin,
+    AppPath(id): AppPath<i64>,
+    body: axum::body::Bytes,
+) -> Result<AppJson<Order>> {
+    // The body is optional: none (or empty) means a full refund.
+    let req: RefundRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        RefundRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| Error::invalid("invalid_body", format!("The body is not a refund request: {e}")))?
+    };
+    let before = load(&st, id).await?;
+    if !matches!(before.status, OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Completed) {
+        return Err(if before.status == OrderStatus::Refunded {
+            Error::conflict("already_refunded", format!("Order {id} is already refunded."))
+        } else {
+            bad_state(&before, "refunded")
+        });
+    }
+    if before.payment_method != PaymentMethod::Cash {
+        return Err(Error::conflict(
+            "refund_unavailable",
+            format!("Refunds through {} are not available in this version.", before.payment_method.as_str()),
+        ));
+    }
+    #[derive(sqlx::FromRow)]
+    struct Pay {
+        id: i64,
+        amount_minor: i64,
+        refunded_minor: i64,
+    }
+    let now = db::now();
+    let mut tx = st.db.begin_write().await?;
+    let pay = sqlx::query_as::<_, Pay>(
+        "SELECT id, amount_minor, refunded_minor FROM payments WHERE order_id = $1 AND needs_refund = 0 ORDER BY id LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or_else(|| Error::conflict("no_payment", format!("Order {id} has no payment to refund.")))?;
+    let left = pay.amount_minor - pay.refunded_minor;
+    let amount = req.amount_minor.unwrap_or(left);
+    if amount <= 0 || amount > left {
+        return Err(Error::field(
+            "invalid_amount",
+            "amount_minor",
+            format!("Refund between 1 and {left} (minor units) for this order."),
+        ));
+    }
+    sqlx::query("UPDATE payments SET refunded_minor = refunded_minor + $1, updated_at = $2 WHERE id = $3 AND refunded_minor + $1 <= amount_minor")
+        .bind(amount)
+        .bind(now)
+        .bind(pay.id)
+        .execute(tx.conn())
+        .await?;
+    let full = amount == left;
+    let note = format!("{} {} refunded in cash", amount, before.total.currency);
+    if full {
+        repo::transition(
+            tx.conn(),
+            id,
+            &[OrderStatus::Paid, OrderStatus::Shipped, OrderStatus::Delivered, OrderStatus::Completed],
+            OrderStatus::Refunded,
+            Some(&note),
+            Some(&admin.email),
+        )
+        .await?;
+        if req.restock {
+            let lines: Vec<(i64, i64)> = before.items.iter().map(|i| (i.variant_id, i.quantity)).collect();
+            repo::give_lines(tx.conn(), &lines, false).await?;
+        }
+    } else {
+        repo::event(tx.conn(), id, "partial_refund", None, Some(&note), Some(&admin.email), now).await?;
+    }
+    tx.commit().await?;
+    if req.restock {
+        st.catalog_changed();
+    }
+    let after = load(&st, id).await?;
+    audit(&st, &admin, "refund", &before, &after).await?;
+    Ok(AppJson(after))
+}
