@@ -64,7 +64,8 @@ pub async fn fulfil(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
         );
         flag(tx.conn(), payment_id, p.order_id, "payment_mismatch", &note, now).await?;
         Outcome::FlaggedForRefund
-    } else if order.status == "pending_payment" && order.holds_stock != 0 {
+    } else if order.holds_stock != 0 && matches!(order.status.as_str(), "pending_payment" | "shipped") {
+        // Holding stock means never paid: a pending order, or a cash order on its way.
         orders::commit_reservation(tx.conn(), p.order_id).await?;
         mark_paid(tx.conn(), p, now).await?;
         Outcome::Fulfilled
@@ -90,7 +91,8 @@ pub async fn fulfil(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
 
 async fn mark_paid(conn: &mut AnyConnection, p: &PaymentSuccess, now: i64) -> Result<()> {
     sqlx::query(
-        "UPDATE orders SET status = 'paid', paid_at = $1, holds_stock = 0, updated_at = $1 WHERE id = $2",
+        "UPDATE orders SET status = CASE WHEN status = 'shipped' THEN 'shipped' ELSE 'paid' END, \
+         paid_at = $1, holds_stock = 0, updated_at = $1 WHERE id = $2",
     )
     .bind(now)
     .bind(p.order_id)
