@@ -89,7 +89,11 @@ impl Config {
     /// Reads configuration through `get`, so tests can build one without touching the
     /// process environment.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let val = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let val = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
 
         let bind_addr = match val("BIND_ADDR") {
             Some(v) => v.parse().map_err(|_| {

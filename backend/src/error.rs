@@ -23,18 +23,12 @@ pub enum Error {
     #[error("{0}")]
     Unauthorized(String),
     #[error("{message}")]
-    Forbidden {
-        code: &'static str,
-        message: String,
-    },
+    Forbidden { code: &'static str, message: String },
     #[error("{0}")]
     NotFound(String),
     /// 409: the request is fine but the state of things does not allow it (sold out, paid).
     #[error("{message}")]
-    Conflict {
-        code: &'static str,
-        message: String,
-    },
+    Conflict { code: &'static str, message: String },
     /// Any other status with its own code (405, 408, 413, 429, 502, 503).
     #[error("{message}")]
     Status {
@@ -278,10 +272,7 @@ pub async fn envelope_errors(req: Request, next: Next) -> Response {
             "method_not_allowed",
             "This route does not accept that method.",
         ),
-        StatusCode::REQUEST_TIMEOUT => (
-            "timeout",
-            "The request took too long; please try again.",
-        ),
+        StatusCode::REQUEST_TIMEOUT => ("timeout", "The request took too long; please try again."),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The body is larger than 1 MiB."),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Unsupported body type."),
         StatusCode::TOO_MANY_REQUESTS => (

@@ -9,6 +9,15 @@ use sha2::{Digest, Sha256};
 use crate::catalog::repo::search_text;
 use crate::db::{self, Db};
 
+/// (sku, options, price in minor units, currency, stock or None for unlimited)
+type DemoVariant = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    i64,
+    &'static str,
+    Option<i64>,
+);
+
 struct DemoProduct {
     category: &'static str,
     kind: &'static str,
@@ -17,7 +26,7 @@ struct DemoProduct {
     colour: &'static str,
     glyph: &'static str,
     /// (sku, options, price in minor units, currency, stock or None for unlimited)
-    variants: &'static [(&'static str, &'static [(&'static str, &'static str)], i64, &'static str, Option<i64>)],
+    variants: &'static [DemoVariant],
     digital: Option<&'static str>,
 }
 
@@ -30,98 +39,208 @@ const CATEGORIES: [(&str, [&str; 3]); 4] = [
 
 const PRODUCTS: &[DemoProduct] = &[
     DemoProduct {
-        category: "clothing", kind: "physical",
+        category: "clothing",
+        kind: "physical",
         title: ["Atlas ko'ylak", "Платье из атласа", "Atlas silk dress"],
-        description: ["Marg'ilon atlasidan qo'lda tikilgan ko'ylak.", "Платье ручной работы из маргиланского атласа.", "Hand-sewn dress of Margilan atlas silk."],
-        colour: "#c2185b", glyph: "👗",
-        variants: &[("DRESS-S", &[("size", "S")], 45_000_000, "UZS", Some(5)), ("DRESS-M", &[("size", "M")], 45_000_000, "UZS", Some(8)), ("DRESS-L", &[("size", "L")], 47_000_000, "UZS", Some(3))],
+        description: [
+            "Marg'ilon atlasidan qo'lda tikilgan ko'ylak.",
+            "Платье ручной работы из маргиланского атласа.",
+            "Hand-sewn dress of Margilan atlas silk.",
+        ],
+        colour: "#c2185b",
+        glyph: "👗",
+        variants: &[
+            ("DRESS-S", &[("size", "S")], 45_000_000, "UZS", Some(5)),
+            ("DRESS-M", &[("size", "M")], 45_000_000, "UZS", Some(8)),
+            ("DRESS-L", &[("size", "L")], 47_000_000, "UZS", Some(3)),
+        ],
         digital: None,
     },
     DemoProduct {
-        category: "clothing", kind: "physical",
+        category: "clothing",
+        kind: "physical",
         title: ["Do'ppi", "Тюбетейка", "Doppi skullcap"],
-        description: ["Chust uslubidagi an'anaviy do'ppi.", "Традиционная тюбетейка в чустском стиле.", "Traditional Chust-style embroidered skullcap."],
-        colour: "#283593", glyph: "🧢",
-        variants: &[("DOPPI-BLK", &[("colour", "black")], 12_000_000, "UZS", Some(20)), ("DOPPI-GRN", &[("colour", "green")], 12_000_000, "UZS", Some(12))],
+        description: [
+            "Chust uslubidagi an'anaviy do'ppi.",
+            "Традиционная тюбетейка в чустском стиле.",
+            "Traditional Chust-style embroidered skullcap.",
+        ],
+        colour: "#283593",
+        glyph: "🧢",
+        variants: &[
+            (
+                "DOPPI-BLK",
+                &[("colour", "black")],
+                12_000_000,
+                "UZS",
+                Some(20),
+            ),
+            (
+                "DOPPI-GRN",
+                &[("colour", "green")],
+                12_000_000,
+                "UZS",
+                Some(12),
+            ),
+        ],
         digital: None,
     },
     DemoProduct {
-        category: "clothing", kind: "physical",
+        category: "clothing",
+        kind: "physical",
         title: ["Chopon", "Чапан", "Chapan robe"],
-        description: ["Issiq paxtali chopon.", "Тёплый ватный халат-чапан.", "Warm quilted cotton chapan robe."],
-        colour: "#6a1b9a", glyph: "🧥",
-        variants: &[("CHAPAN-M", &[("size", "M")], 98_000_000, "UZS", Some(4)), ("CHAPAN-XL", &[("size", "XL")], 102_000_000, "UZS", Some(2))],
+        description: [
+            "Issiq paxtali chopon.",
+            "Тёплый ватный халат-чапан.",
+            "Warm quilted cotton chapan robe.",
+        ],
+        colour: "#6a1b9a",
+        glyph: "🧥",
+        variants: &[
+            ("CHAPAN-M", &[("size", "M")], 98_000_000, "UZS", Some(4)),
+            ("CHAPAN-XL", &[("size", "XL")], 102_000_000, "UZS", Some(2)),
+        ],
         digital: None,
     },
     DemoProduct {
-        category: "home", kind: "physical",
+        category: "home",
+        kind: "physical",
         title: ["Rishton kosasi", "Риштанская пиала", "Rishtan bowl"],
-        description: ["Rishton ustalarining qo'lda bo'yalgan kosasi.", "Расписная пиала мастеров Риштана.", "Hand-painted bowl by Rishtan potters."],
-        colour: "#0277bd", glyph: "🥣",
+        description: [
+            "Rishton ustalarining qo'lda bo'yalgan kosasi.",
+            "Расписная пиала мастеров Риштана.",
+            "Hand-painted bowl by Rishtan potters.",
+        ],
+        colour: "#0277bd",
+        glyph: "🥣",
         variants: &[("BOWL-01", &[], 8_500_000, "UZS", Some(30))],
         digital: None,
     },
     DemoProduct {
-        category: "home", kind: "physical",
+        category: "home",
+        kind: "physical",
         title: ["Choynak", "Чайник", "Teapot"],
-        description: ["Paxta gulli chinni choynak.", "Фарфоровый чайник с хлопковым узором.", "Porcelain teapot with the cotton pattern."],
-        colour: "#00838f", glyph: "🫖",
+        description: [
+            "Paxta gulli chinni choynak.",
+            "Фарфоровый чайник с хлопковым узором.",
+            "Porcelain teapot with the cotton pattern.",
+        ],
+        colour: "#00838f",
+        glyph: "🫖",
         variants: &[("TEAPOT-01", &[], 15_000_000, "UZS", Some(10))],
         digital: None,
     },
     DemoProduct {
-        category: "home", kind: "physical",
+        category: "home",
+        kind: "physical",
         title: ["Suzani", "Сюзане", "Suzani wall hanging"],
-        description: ["Buxoro kashtasi, 120×180 sm.", "Бухарская вышивка, 120×180 см.", "Bukhara embroidery, 120×180 cm."],
-        colour: "#ad1457", glyph: "🧵",
+        description: [
+            "Buxoro kashtasi, 120×180 sm.",
+            "Бухарская вышивка, 120×180 см.",
+            "Bukhara embroidery, 120×180 cm.",
+        ],
+        colour: "#ad1457",
+        glyph: "🧵",
         variants: &[("SUZANI-01", &[], 250_000_000, "UZS", Some(1))],
         digital: None,
     },
     DemoProduct {
-        category: "food", kind: "physical",
+        category: "food",
+        kind: "physical",
         title: ["Quritilgan o'rik", "Курага", "Dried apricots"],
-        description: ["Farg'ona vodiysidan, 1 kg.", "Из Ферганской долины, 1 кг.", "From the Fergana valley, 1 kg."],
-        colour: "#ef6c00", glyph: "🍑",
+        description: [
+            "Farg'ona vodiysidan, 1 kg.",
+            "Из Ферганской долины, 1 кг.",
+            "From the Fergana valley, 1 kg.",
+        ],
+        colour: "#ef6c00",
+        glyph: "🍑",
         variants: &[("APRICOT-1KG", &[("weight", "1 kg")], 6_000_000, "UZS", None)],
         digital: None,
     },
     DemoProduct {
-        category: "food", kind: "physical",
+        category: "food",
+        kind: "physical",
         title: ["Pista", "Фисташки", "Pistachios"],
-        description: ["Qovurilgan tuzli pista, 500 g.", "Жареные солёные фисташки, 500 г.", "Roasted salted pistachios, 500 g."],
-        colour: "#558b2f", glyph: "🥜",
-        variants: &[("PISTA-500", &[("weight", "500 g")], 9_500_000, "UZS", Some(40))],
+        description: [
+            "Qovurilgan tuzli pista, 500 g.",
+            "Жареные солёные фисташки, 500 г.",
+            "Roasted salted pistachios, 500 g.",
+        ],
+        colour: "#558b2f",
+        glyph: "🥜",
+        variants: &[(
+            "PISTA-500",
+            &[("weight", "500 g")],
+            9_500_000,
+            "UZS",
+            Some(40),
+        )],
         digital: None,
     },
     DemoProduct {
-        category: "food", kind: "physical",
+        category: "food",
+        kind: "physical",
         title: ["Ko'k choy", "Зелёный чай", "Green tea"],
-        description: ["95-raqamli ko'k choy, 250 g.", "Зелёный чай №95, 250 г.", "Green tea No. 95, 250 g."],
-        colour: "#2e7d32", glyph: "🍵",
-        variants: &[("TEA-95", &[("weight", "250 g")], 3_500_000, "UZS", Some(100))],
+        description: [
+            "95-raqamli ko'k choy, 250 g.",
+            "Зелёный чай №95, 250 г.",
+            "Green tea No. 95, 250 g.",
+        ],
+        colour: "#2e7d32",
+        glyph: "🍵",
+        variants: &[(
+            "TEA-95",
+            &[("weight", "250 g")],
+            3_500_000,
+            "UZS",
+            Some(100),
+        )],
         digital: None,
     },
     DemoProduct {
-        category: "digital", kind: "digital",
-        title: ["Osh retsepti (PDF)", "Рецепт плова (PDF)", "Plov recipe book (PDF)"],
-        description: ["Toshkent oshining 12 ta retsepti.", "12 рецептов ташкентского плова.", "Twelve recipes for Tashkent plov."],
-        colour: "#4e342e", glyph: "📖",
+        category: "digital",
+        kind: "digital",
+        title: [
+            "Osh retsepti (PDF)",
+            "Рецепт плова (PDF)",
+            "Plov recipe book (PDF)",
+        ],
+        description: [
+            "Toshkent oshining 12 ta retsepti.",
+            "12 рецептов ташкентского плова.",
+            "Twelve recipes for Tashkent plov.",
+        ],
+        colour: "#4e342e",
+        glyph: "📖",
         variants: &[("PLOV-PDF", &[], 50, "XTR", None)],
         digital: Some("https://example.com/downloads/plov-recipes.pdf"),
     },
     DemoProduct {
-        category: "digital", kind: "digital",
+        category: "digital",
+        kind: "digital",
         title: ["Stikerlar to'plami", "Набор стикеров", "Sticker pack"],
-        description: ["Samarqand naqshlari bilan 24 stiker.", "24 стикера с самаркандскими узорами.", "24 stickers with Samarkand patterns."],
-        colour: "#f9a825", glyph: "✨",
+        description: [
+            "Samarqand naqshlari bilan 24 stiker.",
+            "24 стикера с самаркандскими узорами.",
+            "24 stickers with Samarkand patterns.",
+        ],
+        colour: "#f9a825",
+        glyph: "✨",
         variants: &[("STICKERS-24", &[], 25, "XTR", None)],
         digital: Some("https://t.me/addstickers/demo_samarkand"),
     },
     DemoProduct {
-        category: "digital", kind: "subscription",
+        category: "digital",
+        kind: "subscription",
         title: ["Premium klub", "Премиум-клуб", "Premium club"],
-        description: ["Har oy yangi retseptlar va chegirmalar.", "Новые рецепты и скидки каждый месяц.", "New recipes and discounts every month."],
-        colour: "#5e35b1", glyph: "👑",
+        description: [
+            "Har oy yangi retseptlar va chegirmalar.",
+            "Новые рецепты и скидки каждый месяц.",
+            "New recipes and discounts every month.",
+        ],
+        colour: "#5e35b1",
+        glyph: "👑",
         variants: &[("CLUB-MONTH", &[("period", "30 days")], 100, "XTR", None)],
         digital: Some("Welcome to the club: your code is CLUB-2026"),
     },
@@ -171,10 +290,15 @@ pub async fn seed_demo(db: &Db, media_dir: &Path) -> Result<bool, String> {
     }
     for (pos, p) in PRODUCTS.iter().enumerate() {
         let image = svg(p.colour, p.glyph);
-        let name = format!("{}.svg", &hex::encode(Sha256::digest(image.as_bytes()))[..16]);
+        let name = format!(
+            "{}.svg",
+            &hex::encode(Sha256::digest(image.as_bytes()))[..16]
+        );
         std::fs::write(media_dir.join(&name), &image).map_err(|e| e.to_string())?;
-        let title: shared::Texts = serde_json::from_value(texts(p.title)).map_err(|e| e.to_string())?;
-        let desc: shared::Texts = serde_json::from_value(texts(p.description)).map_err(|e| e.to_string())?;
+        let title: shared::Texts =
+            serde_json::from_value(texts(p.title)).map_err(|e| e.to_string())?;
+        let desc: shared::Texts =
+            serde_json::from_value(texts(p.description)).map_err(|e| e.to_string())?;
         let pid: i64 = sqlx::query_scalar(
             "INSERT INTO products (category_id, kind, title_json, description_json, images_json, search_text, \
              digital_content, subscription_period, position, created_at, updated_at) \
@@ -194,8 +318,10 @@ pub async fn seed_demo(db: &Db, media_dir: &Path) -> Result<bool, String> {
         .await
         .map_err(|e| e.to_string())?;
         for (vpos, (sku, opts, price, currency, stock)) in p.variants.iter().enumerate() {
-            let options: serde_json::Map<String, serde_json::Value> =
-                opts.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+            let options: serde_json::Map<String, serde_json::Value> = opts
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect();
             sqlx::query(
                 "INSERT INTO variants (product_id, sku, options_json, price_minor, currency, stock, position, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",

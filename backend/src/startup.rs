@@ -30,9 +30,12 @@ use crate::{admin, cart, catalog, health, me, orders, seed, web};
 /// Connects the database, runs migrations, bootstraps the first admin and (if asked) seeds
 /// the demo catalog.
 pub async fn build_state(config: Config) -> anyhow_like::Result<AppState> {
-    let db = Db::connect(&config.database_url)
-        .await
-        .map_err(|e| anyhow_like::msg(format!("database {}: {e}", crate::config::redact_url(&config.database_url))))?;
+    let db = Db::connect(&config.database_url).await.map_err(|e| {
+        anyhow_like::msg(format!(
+            "database {}: {e}",
+            crate::config::redact_url(&config.database_url)
+        ))
+    })?;
     let public_key = Verifier::parse_public_key(&config.telegram_public_key)
         .map_err(|e| anyhow_like::msg(format!("TELEGRAM_PUBLIC_KEY: {e}")))?;
     // Dev mode: an ephemeral token that exists only in this process signs the dev user's
@@ -88,7 +91,10 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(web::router(&cfg.dist_dir, &cfg.media_dir))
         .layer(DefaultBodyLimit::max(1024 * 1024))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
         .layer(middleware::from_fn(envelope_errors))
         .layer(CatchPanicLayer::new())
         .layer(security_headers())
@@ -98,7 +104,10 @@ pub fn app(state: AppState) -> Router {
 
 fn security_headers() -> tower::layer::util::Stack<
     SetResponseHeaderLayer<HeaderValue>,
-    tower::layer::util::Stack<SetResponseHeaderLayer<HeaderValue>, SetResponseHeaderLayer<HeaderValue>>,
+    tower::layer::util::Stack<
+        SetResponseHeaderLayer<HeaderValue>,
+        SetResponseHeaderLayer<HeaderValue>,
+    >,
 > {
     tower::layer::util::Stack::new(
         SetResponseHeaderLayer::if_not_present(
@@ -136,7 +145,9 @@ async fn rate_limit(
         Ok(()) => next.run(req).await,
         Err(not_until) => {
             let wait = not_until
-                .wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()))
+                .wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                ))
                 .as_secs()
                 .max(1);
             let mut res = Error::Status {

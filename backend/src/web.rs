@@ -29,7 +29,11 @@ pub fn router(dist: &Path, media: &Path) -> Router<AppState> {
         ServeDir::new(dist)
             .precompressed_br()
             .precompressed_gzip()
-            .fallback(ServeFile::new(index).precompressed_br().precompressed_gzip())
+            .fallback(
+                ServeFile::new(index)
+                    .precompressed_br()
+                    .precompressed_gzip(),
+            )
     });
     if spa.is_none() {
         tracing::warn!(dist = %dist.display(), "no built frontend; serving a placeholder page");
@@ -65,9 +69,8 @@ pub fn is_hashed_asset(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or("");
     let stem = name.split('.').next().unwrap_or("");
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-').is_some_and(|(_, h)| {
-        h.len() >= 16 && h.bytes().all(|b| b.is_ascii_hexdigit())
-    })
+    stem.rsplit_once('-')
+        .is_some_and(|(_, h)| h.len() >= 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Uploaded images are stored under content-hashed names, so they never change either.

@@ -6,12 +6,19 @@ use reqwest::Method;
 use serde_json::json;
 
 both!(unknown_api_route_is_a_json_404, |app: TestApp| async move {
-    for path in ["/api/nope", "/api/products/1/nope", "/api", "/webhooks/nope"] {
+    for path in [
+        "/api/nope",
+        "/api/products/1/nope",
+        "/api",
+        "/webhooks/nope",
+    ] {
         let r = app.raw(app.get(path)).await;
         assert_envelope(&r, 404, Some("not_found"));
     }
     // Also for other methods on unknown routes.
-    let r = app.raw(app.client.post(app.url("/api/nope")).json(&json!({}))).await;
+    let r = app
+        .raw(app.client.post(app.url("/api/nope")).json(&json!({})))
+        .await;
     assert_envelope(&r, 404, Some("not_found"));
 });
 
@@ -19,43 +26,57 @@ both!(wrong_method_is_a_json_405, |app: TestApp| async move {
     let r = app.raw(app.client.delete(app.url("/api/products"))).await;
     assert_envelope(&r, 405, Some("method_not_allowed"));
     let allow = r.header("allow").unwrap_or_default().to_ascii_uppercase();
-    assert!(allow.contains("GET"), "Allow should name GET, got {allow:?}");
+    assert!(
+        allow.contains("GET"),
+        "Allow should name GET, got {allow:?}"
+    );
 
-    let r = app
-        .raw(app.as_user(Method::PATCH, "/api/cart", 1))
-        .await;
+    let r = app.raw(app.as_user(Method::PATCH, "/api/cart", 1)).await;
     assert_envelope(&r, 405, Some("method_not_allowed"));
     let r = app.raw(app.client.put(app.url("/api/categories"))).await;
     assert_envelope(&r, 405, Some("method_not_allowed"));
 });
 
-both!(json_body_over_one_mib_is_a_json_413, |app: TestApp| async move {
-    // Valid JSON, so only its size can be the problem.
-    let big = format!(r#"{{"items": [], "pad": "{}"}}"#, "x".repeat(1024 * 1024 + 100));
-    let r = app
-        .raw(
-            app.as_user(Method::PUT, "/api/cart", 7)
-                .header("content-type", "application/json")
-                .body(big),
-        )
-        .await;
-    assert_envelope(&r, 413, Some("payload_too_large"));
+both!(
+    json_body_over_one_mib_is_a_json_413,
+    |app: TestApp| async move {
+        // Valid JSON, so only its size can be the problem.
+        let big = format!(
+            r#"{{"items": [], "pad": "{}"}}"#,
+            "x".repeat(1024 * 1024 + 100)
+        );
+        let r = app
+            .raw(
+                app.as_user(Method::PUT, "/api/cart", 7)
+                    .header("content-type", "application/json")
+                    .body(big),
+            )
+            .await;
+        assert_envelope(&r, 413, Some("payload_too_large"));
 
-    // Just under the limit the same body is accepted: the limit is 1 MiB, not less.
-    let fits = format!(r#"{{"items": [], "pad": "{}"}}"#, "x".repeat(1024 * 1024 - 200));
-    let (s, v) = app
-        .json(
-            app.as_user(Method::PUT, "/api/cart", 7)
-                .header("content-type", "application/json")
-                .body(fits),
-        )
-        .await;
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["items"], json!([]));
-});
+        // Just under the limit the same body is accepted: the limit is 1 MiB, not less.
+        let fits = format!(
+            r#"{{"items": [], "pad": "{}"}}"#,
+            "x".repeat(1024 * 1024 - 200)
+        );
+        let (s, v) = app
+            .json(
+                app.as_user(Method::PUT, "/api/cart", 7)
+                    .header("content-type", "application/json")
+                    .body(fits),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["items"], json!([]));
+    }
+);
 
 both!(malformed_json_is_a_json_400, |app: TestApp| async move {
-    for body in [r#"{"items": ["#, "not json", r#"{"items": [{"variant_id": 1, "quantity": 1}]"#] {
+    for body in [
+        r#"{"items": ["#,
+        "not json",
+        r#"{"items": [{"variant_id": 1, "quantity": 1}]"#,
+    ] {
         let r = app
             .raw(
                 app.as_user(Method::PUT, "/api/cart", 7)
@@ -76,7 +97,10 @@ both!(malformed_json_is_a_json_400, |app: TestApp| async move {
 
     // Well-formed JSON of the wrong shape is a 400 too (not axum's bare 422).
     let r = app
-        .raw(app.as_user(Method::PUT, "/api/cart", 7).json(&json!({"items": "many"})))
+        .raw(
+            app.as_user(Method::PUT, "/api/cart", 7)
+                .json(&json!({"items": "many"})),
+        )
         .await;
     let v = assert_envelope(&r, 400, None);
     assert_ne!(v["error"]["code"], "invalid_json");
@@ -92,29 +116,41 @@ both!(malformed_json_is_a_json_400, |app: TestApp| async move {
     assert_envelope(&r, 415, Some("unsupported_media_type"));
 });
 
-both!(non_numeric_path_id_is_a_json_400, |app: TestApp| async move {
-    let r = app.raw(app.get("/api/products/abc")).await;
-    assert_envelope(&r, 400, Some("invalid_path"));
-    let r = app.raw(app.get("/api/products/1.5")).await;
-    assert_envelope(&r, 400, Some("invalid_path"));
-    let r = app.raw(app.as_user(Method::GET, "/api/orders/abc", 7)).await;
-    assert_envelope(&r, 400, Some("invalid_path"));
-});
+both!(
+    non_numeric_path_id_is_a_json_400,
+    |app: TestApp| async move {
+        let r = app.raw(app.get("/api/products/abc")).await;
+        assert_envelope(&r, 400, Some("invalid_path"));
+        let r = app.raw(app.get("/api/products/1.5")).await;
+        assert_envelope(&r, 400, Some("invalid_path"));
+        let r = app
+            .raw(app.as_user(Method::GET, "/api/orders/abc", 7))
+            .await;
+        assert_envelope(&r, 400, Some("invalid_path"));
+    }
+);
 
-both!(missing_or_wrong_authorization_is_a_json_401, |app: TestApp| async move {
-    for path in ["/api/me", "/api/cart", "/api/orders"] {
-        let r = app.raw(app.get(path)).await;
+both!(
+    missing_or_wrong_authorization_is_a_json_401,
+    |app: TestApp| async move {
+        for path in ["/api/me", "/api/cart", "/api/orders"] {
+            let r = app.raw(app.get(path)).await;
+            assert_envelope(&r, 401, Some("unauthorized"));
+        }
+        let r = app
+            .raw(app.get("/api/me").header("Authorization", "tma "))
+            .await;
+        assert_envelope(&r, 401, Some("unauthorized"));
+        let r = app
+            .raw(
+                app.client
+                    .post(app.url("/api/orders"))
+                    .json(&json!({"payment_method": "cash"})),
+            )
+            .await;
         assert_envelope(&r, 401, Some("unauthorized"));
     }
-    let r = app
-        .raw(app.get("/api/me").header("Authorization", "tma "))
-        .await;
-    assert_envelope(&r, 401, Some("unauthorized"));
-    let r = app
-        .raw(app.client.post(app.url("/api/orders")).json(&json!({"payment_method": "cash"})))
-        .await;
-    assert_envelope(&r, 401, Some("unauthorized"));
-});
+);
 
 both!(bad_cursor_is_a_json_400, |app: TestApp| async move {
     // Not base64, base64 of something else, and a cursor of the wrong form.
@@ -134,42 +170,55 @@ both!(bad_cursor_is_a_json_400, |app: TestApp| async move {
     assert_envelope(&r, 400, Some("invalid_cursor"));
 });
 
-both!(limit_out_of_range_is_a_json_400, |app: TestApp| async move {
-    for l in ["0", "1000", "-1", "abc", "101"] {
-        let r = app.raw(app.get(&format!("/api/products?limit={l}"))).await;
-        let v = assert_envelope(&r, 400, Some("invalid_limit"));
-        assert_eq!(v["error"]["field"], "limit", "limit={l}");
+both!(
+    limit_out_of_range_is_a_json_400,
+    |app: TestApp| async move {
+        for l in ["0", "1000", "-1", "abc", "101"] {
+            let r = app.raw(app.get(&format!("/api/products?limit={l}"))).await;
+            let v = assert_envelope(&r, 400, Some("invalid_limit"));
+            assert_eq!(v["error"]["field"], "limit", "limit={l}");
+        }
+        // The edges of the range are fine.
+        for l in ["1", "100"] {
+            let (s, v) = app.json(app.get(&format!("/api/products?limit={l}"))).await;
+            assert_eq!(s, 200, "limit={l}: {v}");
+        }
+        let r = app.raw(app.get("/api/products?category=shoes")).await;
+        assert_envelope(&r, 400, Some("invalid_category"));
     }
-    // The edges of the range are fine.
-    for l in ["1", "100"] {
-        let (s, v) = app.json(app.get(&format!("/api/products?limit={l}"))).await;
-        assert_eq!(s, 200, "limit={l}: {v}");
-    }
-    let r = app.raw(app.get("/api/products?category=shoes")).await;
-    assert_envelope(&r, 400, Some("invalid_category"));
-});
+);
 
-both!(security_headers_are_on_every_answer, |app: TestApp| async move {
-    let answers = [
-        app.raw(app.get("/healthz")).await,
-        app.raw(app.get("/api/categories")).await,
-        app.raw(app.get("/api/nope")).await,
-        app.raw(app.get("/api/me")).await,
-        app.raw(app.client.delete(app.url("/api/products"))).await,
-        app.raw(app.get("/")).await,
-    ];
-    for r in &answers {
-        assert_eq!(
-            r.header("x-content-type-options"),
-            Some("nosniff"),
-            "nosniff missing on a {} answer",
-            r.status
-        );
-        assert!(r.header("referrer-policy").is_some(), "no Referrer-Policy on a {}", r.status);
+both!(
+    security_headers_are_on_every_answer,
+    |app: TestApp| async move {
+        let answers = [
+            app.raw(app.get("/healthz")).await,
+            app.raw(app.get("/api/categories")).await,
+            app.raw(app.get("/api/nope")).await,
+            app.raw(app.get("/api/me")).await,
+            app.raw(app.client.delete(app.url("/api/products"))).await,
+            app.raw(app.get("/")).await,
+        ];
+        for r in &answers {
+            assert_eq!(
+                r.header("x-content-type-options"),
+                Some("nosniff"),
+                "nosniff missing on a {} answer",
+                r.status
+            );
+            assert!(
+                r.header("referrer-policy").is_some(),
+                "no Referrer-Policy on a {}",
+                r.status
+            );
+        }
+        // Successful JSON answers declare JSON too.
+        assert!(answers[1]
+            .header("content-type")
+            .unwrap_or("")
+            .starts_with("application/json"));
     }
-    // Successful JSON answers declare JSON too.
-    assert!(answers[1].header("content-type").unwrap_or("").starts_with("application/json"));
-});
+);
 
 both!(errors_do_not_leak_internals, |app: TestApp| async move {
     // A handful of failures: none mentions SQL, the database or the bot token.
@@ -177,12 +226,24 @@ both!(errors_do_not_leak_internals, |app: TestApp| async move {
         app.raw(app.get("/api/products/abc")).await,
         app.raw(app.get("/api/products/99999999")).await,
         app.raw(app.get("/api/products?cursor=!!")).await,
-        app.raw(app.get("/api/me").header("Authorization", "tma hash=00")).await,
-        app.raw(app.as_user(Method::PUT, "/api/cart", 7).json(&json!({"items": [{"variant_id": 99999, "quantity": 1}]}))).await,
+        app.raw(app.get("/api/me").header("Authorization", "tma hash=00"))
+            .await,
+        app.raw(
+            app.as_user(Method::PUT, "/api/cart", 7)
+                .json(&json!({"items": [{"variant_id": 99999, "quantity": 1}]})),
+        )
+        .await,
     ];
     for r in &rs {
         let t = r.text().to_lowercase();
-        for bad in ["select ", "sqlx", "postgres", "sqlite", "TEST-token", "panicked"] {
+        for bad in [
+            "select ",
+            "sqlx",
+            "postgres",
+            "sqlite",
+            "TEST-token",
+            "panicked",
+        ] {
             assert!(!t.contains(&bad.to_lowercase()), "{bad:?} leaked in {t}");
         }
     }

@@ -45,7 +45,11 @@ struct Query {
     limit: Option<i64>,
 }
 
-async fn list(State(st): State<AppState>, _admin: Admin, AppQuery(q): AppQuery<Query>) -> Result<AppJson<Page<AuditItem>>> {
+async fn list(
+    State(st): State<AppState>,
+    _admin: Admin,
+    AppQuery(q): AppQuery<Query>,
+) -> Result<AppJson<Page<AuditItem>>> {
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let before = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => decode_cursor(c)?,
@@ -59,7 +63,9 @@ async fn list(State(st): State<AppState>, _admin: Admin, AppQuery(q): AppQuery<Q
         sql.push_str(" AND entity = $3");
     }
     sql.push_str(" ORDER BY id DESC LIMIT $2");
-    let mut query = sqlx::query_as::<_, AuditEntry>(&sql).bind(before).bind(limit + 1);
+    let mut query = sqlx::query_as::<_, AuditEntry>(&sql)
+        .bind(before)
+        .bind(limit + 1);
     if let Some(e) = &q.entity {
         query = query.bind(e.clone());
     }

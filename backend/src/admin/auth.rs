@@ -1,7 +1,9 @@
 //! Merchant sign-in: argon2id passwords, an HttpOnly SameSite=Strict session cookie, and a
 //! per-session CSRF token that every state-changing call must echo in `X-CSRF-Token`.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use axum::extract::{FromRequestParts, State};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusCode};
@@ -40,7 +42,11 @@ pub fn hash_password(password: &str) -> Result<String> {
 
 fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -56,7 +62,9 @@ pub async fn bootstrap(db: &Db, email: &str, password: &str) -> std::result::Res
     if n > 0 {
         return Ok(());
     }
-    create_admin(db, email, password).await.map_err(|e| e.to_string())?;
+    create_admin(db, email, password)
+        .await
+        .map_err(|e| e.to_string())?;
     tracing::info!(email, "created the first merchant admin");
     Ok(())
 }
@@ -100,10 +108,17 @@ fn dummy_hash() -> &'static str {
     H.get_or_init(|| hash_password("not-a-real-password").unwrap_or_default())
 }
 
-async fn login(State(st): State<AppState>, AppJson(req): AppJson<LoginRequest>) -> Result<Response> {
+async fn login(
+    State(st): State<AppState>,
+    AppJson(req): AppJson<LoginRequest>,
+) -> Result<Response> {
     let email = req.email.trim().to_lowercase();
     if email.is_empty() || req.password.is_empty() {
-        return Err(Error::field("invalid_credentials", "email", "Enter your email and password."));
+        return Err(Error::field(
+            "invalid_credentials",
+            "email",
+            "Enter your email and password.",
+        ));
     }
     let now = db::now();
     let row = sqlx::query_as::<_, AdminRow>(
@@ -138,7 +153,16 @@ async fn login(State(st): State<AppState>, AppJson(req): AppJson<LoginRequest>) 
             .bind(admin.id)
             .execute(&st.db.pool)
             .await?;
-        record_audit(&st.db, Some((admin.id, &admin.email)), "login_failed", "admin", Some(admin.id), None, None).await?;
+        record_audit(
+            &st.db,
+            Some((admin.id, &admin.email)),
+            "login_failed",
+            "admin",
+            Some(admin.id),
+            None,
+            None,
+        )
+        .await?;
         if lock > 0 {
             return Err(locked(lock));
         }
@@ -165,9 +189,23 @@ async fn login(State(st): State<AppState>, AppJson(req): AppJson<LoginRequest>) 
         .bind(now)
         .execute(&st.db.pool)
         .await?;
-    record_audit(&st.db, Some((admin.id, &admin.email)), "login", "admin", Some(admin.id), None, None).await?;
-    let secure = if st.config.public_url.starts_with("https://") { "; Secure" } else { "" };
-    let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ttl}{secure}");
+    record_audit(
+        &st.db,
+        Some((admin.id, &admin.email)),
+        "login",
+        "admin",
+        Some(admin.id),
+        None,
+        None,
+    )
+    .await?;
+    let secure = if st.config.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie =
+        format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ttl}{secure}");
     let body = LoginResponse {
         csrf_token: csrf,
         admin: AdminInfo {
@@ -176,7 +214,10 @@ async fn login(State(st): State<AppState>, AppJson(req): AppJson<LoginRequest>) 
         },
     };
     Ok((
-        [(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(Error::internal)?)],
+        [(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&cookie).map_err(Error::internal)?,
+        )],
         AppJson(body),
     )
         .into_response())
@@ -198,17 +239,31 @@ async fn logout(State(st): State<AppState>, admin: Admin) -> Result<Response> {
         .bind(&admin.token_hash)
         .execute(&st.db.pool)
         .await?;
-    record_audit(&st.db, Some((admin.id, &admin.email)), "logout", "admin", Some(admin.id), None, None).await?;
+    record_audit(
+        &st.db,
+        Some((admin.id, &admin.email)),
+        "logout",
+        "admin",
+        Some(admin.id),
+        None,
+        None,
+    )
+    .await?;
     let cookie = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     Ok((
         StatusCode::NO_CONTENT,
-        [(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(Error::internal)?)],
+        [(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&cookie).map_err(Error::internal)?,
+        )],
     )
         .into_response())
 }
 
 async fn whoami(admin: Admin) -> AppJson<serde_json::Value> {
-    AppJson(serde_json::json!({"id": admin.id, "email": admin.email, "csrf_token": admin.csrf_token}))
+    AppJson(
+        serde_json::json!({"id": admin.id, "email": admin.email, "csrf_token": admin.csrf_token}),
+    )
 }
 
 /// A signed-in merchant. For state-changing methods it also proves the CSRF token.
@@ -253,7 +308,9 @@ impl FromRequestParts<AppState> for Admin {
         .fetch_optional(&st.db.pool)
         .await?
         .filter(|r| r.expires_at > db::now())
-        .ok_or_else(|| Error::Unauthorized("Your admin session has ended; sign in again.".into()))?;
+        .ok_or_else(|| {
+            Error::Unauthorized("Your admin session has ended; sign in again.".into())
+        })?;
         let changes = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if changes {
             let sent = parts
@@ -264,7 +321,8 @@ impl FromRequestParts<AppState> for Admin {
             if sent.is_empty() || !bool::from(sent.as_bytes().ct_eq(row.csrf_token.as_bytes())) {
                 return Err(Error::Forbidden {
                     code: "csrf_failed",
-                    message: "Missing or wrong X-CSRF-Token; reload the admin and try again.".into(),
+                    message: "Missing or wrong X-CSRF-Token; reload the admin and try again."
+                        .into(),
                 });
             }
         }

@@ -18,7 +18,10 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/admin/categories", get(list).post(create))
-        .route("/api/admin/categories/{id}", patch(update).delete(remove).get(one))
+        .route(
+            "/api/admin/categories/{id}",
+            patch(update).delete(remove).get(one),
+        )
 }
 
 async fn fetch(st: &AppState, id: i64) -> Result<Category> {
@@ -48,7 +51,11 @@ async fn list(State(st): State<AppState>, _admin: Admin) -> Result<AppJson<Page<
     }))
 }
 
-async fn one(State(st): State<AppState>, _admin: Admin, AppPath(id): AppPath<i64>) -> Result<AppJson<Category>> {
+async fn one(
+    State(st): State<AppState>,
+    _admin: Admin,
+    AppPath(id): AppPath<i64>,
+) -> Result<AppJson<Category>> {
     Ok(AppJson(fetch(&st, id).await?))
 }
 
@@ -59,14 +66,26 @@ struct NewCategory {
     position: Option<i64>,
 }
 
-async fn create(State(st): State<AppState>, admin: Admin, AppJson(req): AppJson<NewCategory>) -> Result<Response> {
+async fn create(
+    State(st): State<AppState>,
+    admin: Admin,
+    AppJson(req): AppJson<NewCategory>,
+) -> Result<Response> {
     texts_required(&req.title, "title", 100)?;
     let slug = match req.slug.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(s) => slugify(s),
-        None => slugify(req.title.pick(shared::Lang::En, &shared::Lang::ALL).unwrap_or("category")),
+        None => slugify(
+            req.title
+                .pick(shared::Lang::En, &shared::Lang::ALL)
+                .unwrap_or("category"),
+        ),
     };
     if slug.is_empty() {
-        return Err(Error::field("invalid_slug", "slug", "Use letters, digits and dashes for the slug."));
+        return Err(Error::field(
+            "invalid_slug",
+            "slug",
+            "Use letters, digits and dashes for the slug.",
+        ));
     }
     let position = match req.position {
         Some(p) => p,
@@ -94,7 +113,16 @@ async fn create(State(st): State<AppState>, admin: Admin, AppJson(req): AppJson<
     })?;
     st.catalog_changed();
     let c = fetch(&st, id).await?;
-    record_audit(&st.db, Some((admin.id, &admin.email)), "create", "category", Some(id), None, Some(&serde_json::to_value(&c).map_err(Error::internal)?)).await?;
+    record_audit(
+        &st.db,
+        Some((admin.id, &admin.email)),
+        "create",
+        "category",
+        Some(id),
+        None,
+        Some(&serde_json::to_value(&c).map_err(Error::internal)?),
+    )
+    .await?;
     Ok((StatusCode::CREATED, AppJson(c)).into_response())
 }
 
@@ -126,7 +154,11 @@ async fn update(
         Some(s) => {
             let s = slugify(s);
             if s.is_empty() {
-                return Err(Error::field("invalid_slug", "slug", "Use letters, digits and dashes for the slug."));
+                return Err(Error::field(
+                    "invalid_slug",
+                    "slug",
+                    "Use letters, digits and dashes for the slug.",
+                ));
             }
             s
         }
@@ -163,7 +195,11 @@ async fn update(
 }
 
 /// Deletes a category; its products stay, without a category.
-async fn remove(State(st): State<AppState>, admin: Admin, AppPath(id): AppPath<i64>) -> Result<StatusCode> {
+async fn remove(
+    State(st): State<AppState>,
+    admin: Admin,
+    AppPath(id): AppPath<i64>,
+) -> Result<StatusCode> {
     let before = fetch(&st, id).await?;
     let mut tx = st.db.begin_write().await?;
     sqlx::query("UPDATE products SET category_id = NULL WHERE category_id = $1")
@@ -176,6 +212,15 @@ async fn remove(State(st): State<AppState>, admin: Admin, AppPath(id): AppPath<i
         .await?;
     tx.commit().await?;
     st.catalog_changed();
-    record_audit(&st.db, Some((admin.id, &admin.email)), "delete", "category", Some(id), Some(&serde_json::to_value(&before).map_err(Error::internal)?), None).await?;
+    record_audit(
+        &st.db,
+        Some((admin.id, &admin.email)),
+        "delete",
+        "category",
+        Some(id),
+        Some(&serde_json::to_value(&before).map_err(Error::internal)?),
+        None,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -35,7 +35,11 @@ struct ListQuery {
     limit: Option<i64>,
 }
 
-async fn list(State(st): State<AppState>, _admin: Admin, AppQuery(q): AppQuery<ListQuery>) -> Result<AppJson<Page<Order>>> {
+async fn list(
+    State(st): State<AppState>,
+    _admin: Admin,
+    AppQuery(q): AppQuery<ListQuery>,
+) -> Result<AppJson<Page<Order>>> {
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let before = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => decode_cursor(c)?,
@@ -47,20 +51,32 @@ async fn list(State(st): State<AppState>, _admin: Admin, AppQuery(q): AppQuery<L
     // Text filters are validated against fixed lists, so they are inlined as literals.
     if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
         let s = OrderStatus::parse(s).ok_or_else(|| {
-            Error::field("invalid_status", "status", format!("'{s}' is not an order status"))
+            Error::field(
+                "invalid_status",
+                "status",
+                format!("'{s}' is not an order status"),
+            )
         })?;
         texts.push(format!(" AND status = '{}'", s.as_str()));
     }
     if let Some(m) = q.payment_method.as_deref().filter(|s| !s.is_empty()) {
         let m = PaymentMethod::parse(m).ok_or_else(|| {
-            Error::field("invalid_payment_method", "payment_method", format!("'{m}' is not a payment method"))
+            Error::field(
+                "invalid_payment_method",
+                "payment_method",
+                format!("'{m}' is not a payment method"),
+            )
         })?;
         texts.push(format!(" AND payment_method = '{}'", m.as_str()));
     }
     for t in texts {
         sql.push_str(&t);
     }
-    for (col, op, v) in [("customer_id", "=", q.customer), ("created_at", ">=", q.from), ("created_at", "<", q.to)] {
+    for (col, op, v) in [
+        ("customer_id", "=", q.customer),
+        ("created_at", ">=", q.from),
+        ("created_at", "<", q.to),
+    ] {
         if let Some(v) = v {
             ints.push(v);
             sql.push_str(&format!(" AND {col} {op} ${}", ints.len()));
@@ -79,33 +95,72 @@ async fn list(State(st): State<AppState>, _admin: Admin, AppQuery(q): AppQuery<L
     } else {
         None
     };
-    let items = repo::load_many(&st.db, &heads, st.config.default_lang, &st.config.lang_fallback).await?;
+    let items = repo::load_many(
+        &st.db,
+        &heads,
+        st.config.default_lang,
+        &st.config.lang_fallback,
+    )
+    .await?;
     Ok(AppJson(Page { items, next_cursor }))
 }
 
 async fn load(st: &AppState, id: i64) -> Result<Order> {
-    repo::load(&st.db, id, st.config.default_lang, &st.config.lang_fallback, true)
-        .await?
-        .ok_or_else(|| Error::not_found("order"))
+    repo::load(
+        &st.db,
+        id,
+        st.config.default_lang,
+        &st.config.lang_fallback,
+        true,
+    )
+    .await?
+    .ok_or_else(|| Error::not_found("order"))
 }
 
-async fn one(State(st): State<AppState>, _admin: Admin, AppPath(id): AppPath<i64>) -> Result<AppJson<Order>> {
+async fn one(
+    State(st): State<AppState>,
+    _admin: Admin,
+    AppPath(id): AppPath<i64>,
+) -> Result<AppJson<Order>> {
     Ok(AppJson(load(&st, id).await?))
 }
 
 fn bad_state(order: &Order, action: &str) -> Error {
     Error::conflict(
         "invalid_state",
-        format!("Order {} is {} and cannot be {action}.", order.id, order.status.as_str()),
+        format!(
+            "Order {} is {} and cannot be {action}.",
+            order.id,
+            order.status.as_str()
+        ),
     )
 }
 
-async fn audit(st: &AppState, admin: &Admin, action: &str, before: &Order, after: &Order) -> Result<()> {
+async fn audit(
+    st: &AppState,
+    admin: &Admin,
+    action: &str,
+    before: &Order,
+    after: &Order,
+) -> Result<()> {
     let snap = |o: &Order| serde_json::json!({"status": o.status, "total": o.total});
-    record_audit(&st.db, Some((admin.id, &admin.email)), action, "order", Some(before.id), Some(&snap(before)), Some(&snap(after))).await
+    record_audit(
+        &st.db,
+        Some((admin.id, &admin.email)),
+        action,
+        "order",
+        Some(before.id),
+        Some(&snap(before)),
+        Some(&snap(after)),
+    )
+    .await
 }
 
-async fn ship(State(st): State<AppState>, admin: Admin, AppPath(id): AppPath<i64>) -> Result<AppJson<Order>> {
+async fn ship(
+    State(st): State<AppState>,
+    admin: Admin,
+    AppPath(id): AppPath<i64>,
+) -> Result<AppJson<Order>> {
     let before = load(&st, id).await?;
     // Cash on delivery ships unpaid: the courier collects the money.
     let from: &[OrderStatus] = if before.payment_method == PaymentMethod::Cash {
@@ -114,7 +169,15 @@ async fn ship(State(st): State<AppState>, admin: Admin, AppPath(id): AppPath<i64
         &[OrderStatus::Paid]
     };
     let mut tx = st.db.begin_write().await?;
-    let ok = repo::transition(tx.conn(), id, from, OrderStatus::Shipped, None, Some(&admin.email)).await?;
+    let ok = repo::transition(
+        tx.conn(),
+        id,
+        from,
+        OrderStatus::Shipped,
+        None,
+        Some(&admin.email),
+    )
+    .await?;
     tx.commit().await?;
     if !ok {
         return Err(bad_state(&before, "shipped"));
@@ -124,10 +187,16 @@ async fn ship(State(st): State<AppState>, admin: Admin, AppPath(id): AppPath<i64
     Ok(AppJson(after))
 }
 
-async fn deliver(State(st): State<AppState>, admin: Admin, AppPath(id): AppPath<i64>) -> Result<AppJson<Order>> {
+async fn deliver(
+    State(st): State<AppState>,
+    admin: Admin,
+    AppPath(id): AppPath<i64>,
+) -> Result<AppJson<Order>> {
     let before = load(&st, id).await?;
     if before.payment_method == PaymentMethod::Cash && before.status == OrderStatus::PendingPayment
-        || before.payment_method == PaymentMethod::Cash && before.status == OrderStatus::Shipped && !paid(&st, id).await?
+        || before.payment_method == PaymentMethod::Cash
+            && before.status == OrderStatus::Shipped
+            && !paid(&st, id).await?
     {
         // Delivering a cash order is when its money arrives: record it through fulfilment.
         fulfil(
@@ -138,7 +207,10 @@ async fn deliver(State(st): State<AppState>, admin: Admin, AppPath(id): AppPath<
                 provider_payment_id: format!("cash-{id}"),
                 amount_minor: before.total.amount_minor,
                 currency: before.total.currency.as_str().to_string(),
-                raw: Some(format!("collected on delivery, confirmed by {}", admin.email)),
+                raw: Some(format!(
+                    "collected on delivery, confirmed by {}",
+                    admin.email
+                )),
             },
         )
         .await?;
@@ -170,18 +242,39 @@ async fn paid(st: &AppState, id: i64) -> Result<bool> {
     Ok(paid_at.is_some())
 }
 
-async fn cancel(State(st): State<AppState>, admin: Admin, AppPath(id): AppPath<i64>) -> Result<AppJson<Order>> {
+async fn cancel(
+    State(st): State<AppState>,
+    admin: Admin,
+    AppPath(id): AppPath<i64>,
+) -> Result<AppJson<Order>> {
     let before = load(&st, id).await?;
     let mut tx = st.db.begin_write().await?;
-    let mut ok = repo::transition(tx.conn(), id, &[OrderStatus::PendingPayment], OrderStatus::Cancelled, None, Some(&admin.email)).await?;
+    let mut ok = repo::transition(
+        tx.conn(),
+        id,
+        &[OrderStatus::PendingPayment],
+        OrderStatus::Cancelled,
+        None,
+        Some(&admin.email),
+    )
+    .await?;
     // An unpaid cash order that is already on its way can still be called back.
-    if !ok && before.payment_method == PaymentMethod::Cash && before.status == OrderStatus::Shipped {
+    if !ok && before.payment_method == PaymentMethod::Cash && before.status == OrderStatus::Shipped
+    {
         let unpaid: Option<i64> = sqlx::query_scalar("SELECT paid_at FROM orders WHERE id = $1")
             .bind(id)
             .fetch_one(tx.conn())
             .await?;
         if unpaid.is_none() {
-            ok = repo::transition(tx.conn(), id, &[OrderStatus::Shipped], OrderStatus::Cancelled, None, Some(&admin.email)).await?;
+            ok = repo::transition(
+                tx.conn(),
+                id,
+                &[OrderStatus::Shipped],
+                OrderStatus::Cancelled,
+                None,
+                Some(&admin.email),
+            )
+            .await?;
         }
     }
     if ok {
@@ -189,11 +282,19 @@ async fn cancel(State(st): State<AppState>, admin: Admin, AppPath(id): AppPath<i
     }
     tx.commit().await?;
     if !ok {
-        return Err(if matches!(before.status, OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered) {
-            Error::conflict("refund_instead", format!("Order {id} is paid: refund it instead of cancelling."))
-        } else {
-            bad_state(&before, "cancelled")
-        });
+        return Err(
+            if matches!(
+                before.status,
+                OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered
+            ) {
+                Error::conflict(
+                    "refund_instead",
+                    format!("Order {id} is paid: refund it instead of cancelling."),
+                )
+            } else {
+                bad_state(&before, "cancelled")
+            },
+        );
     }
     st.catalog_changed();
     let after = load(&st, id).await?;
@@ -221,13 +322,23 @@ async fn refund(
     let req: RefundRequest = if body.iter().all(u8::is_ascii_whitespace) {
         RefundRequest::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| Error::invalid("invalid_body", format!("The body is not a refund request: {e}")))?
+        serde_json::from_slice(&body).map_err(|e| {
+            Error::invalid(
+                "invalid_body",
+                format!("The body is not a refund request: {e}"),
+            )
+        })?
     };
     let before = load(&st, id).await?;
-    if !matches!(before.status, OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Completed) {
+    if !matches!(
+        before.status,
+        OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Completed
+    ) {
         return Err(if before.status == OrderStatus::Refunded {
-            Error::conflict("already_refunded", format!("Order {id} is already refunded."))
+            Error::conflict(
+                "already_refunded",
+                format!("Order {id} is already refunded."),
+            )
         } else {
             bad_state(&before, "refunded")
         });
@@ -235,7 +346,10 @@ async fn refund(
     if before.payment_method != PaymentMethod::Cash {
         return Err(Error::conflict(
             "refund_unavailable",
-            format!("Refunds through {} are not available in this version.", before.payment_method.as_str()),
+            format!(
+                "Refunds through {} are not available in this version.",
+                before.payment_method.as_str()
+            ),
         ));
     }
     #[derive(sqlx::FromRow)]
@@ -274,18 +388,36 @@ async fn refund(
         repo::transition(
             tx.conn(),
             id,
-            &[OrderStatus::Paid, OrderStatus::Shipped, OrderStatus::Delivered, OrderStatus::Completed],
+            &[
+                OrderStatus::Paid,
+                OrderStatus::Shipped,
+                OrderStatus::Delivered,
+                OrderStatus::Completed,
+            ],
             OrderStatus::Refunded,
             Some(&note),
             Some(&admin.email),
         )
         .await?;
         if req.restock {
-            let lines: Vec<(i64, i64)> = before.items.iter().map(|i| (i.variant_id, i.quantity)).collect();
+            let lines: Vec<(i64, i64)> = before
+                .items
+                .iter()
+                .map(|i| (i.variant_id, i.quantity))
+                .collect();
             repo::give_lines(tx.conn(), &lines, false).await?;
         }
     } else {
-        repo::event(tx.conn(), id, "partial_refund", None, Some(&note), Some(&admin.email), now).await?;
+        repo::event(
+            tx.conn(),
+            id,
+            "partial_refund",
+            None,
+            Some(&note),
+            Some(&admin.email),
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     if req.restock {

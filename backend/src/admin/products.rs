@@ -20,9 +20,15 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/admin/products", get(list).post(create))
-        .route("/api/admin/products/{id}", get(one).patch(update).delete(remove))
+        .route(
+            "/api/admin/products/{id}",
+            get(one).patch(update).delete(remove),
+        )
         .route("/api/admin/products/{id}/variants", post(add_variant))
-        .route("/api/admin/variants/{id}", axum::routing::patch(update_variant).delete(remove_variant))
+        .route(
+            "/api/admin/variants/{id}",
+            axum::routing::patch(update_variant).delete(remove_variant),
+        )
         .route("/api/admin/variants/{id}/stock", put(set_stock))
 }
 
@@ -54,7 +60,11 @@ struct ListQuery {
     limit: Option<i64>,
 }
 
-async fn list(State(st): State<AppState>, _admin: Admin, AppQuery(q): AppQuery<ListQuery>) -> Result<AppJson<Page<Product>>> {
+async fn list(
+    State(st): State<AppState>,
+    _admin: Admin,
+    AppQuery(q): AppQuery<ListQuery>,
+) -> Result<AppJson<Page<Product>>> {
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => decode_cursor(c)?,
@@ -69,8 +79,13 @@ async fn list(State(st): State<AppState>, _admin: Admin, AppQuery(q): AppQuery<L
         binds.push(Bind::I(c));
     }
     if let Some(k) = q.kind.as_deref().filter(|k| !k.is_empty()) {
-        let k = ProductKind::parse(k)
-            .ok_or_else(|| Error::field("invalid_kind", "kind", "kind is physical, digital or subscription"))?;
+        let k = ProductKind::parse(k).ok_or_else(|| {
+            Error::field(
+                "invalid_kind",
+                "kind",
+                "kind is physical, digital or subscription",
+            )
+        })?;
         n += 1;
         sql.push_str(&format!(" AND kind = ${n}"));
         binds.push(Bind::S(k.as_str().into()));
@@ -113,7 +128,11 @@ enum Bind {
     S(String),
 }
 
-async fn one(State(st): State<AppState>, _admin: Admin, AppPath(id): AppPath<i64>) -> Result<AppJson<Product>> {
+async fn one(
+    State(st): State<AppState>,
+    _admin: Admin,
+    AppPath(id): AppPath<i64>,
+) -> Result<AppJson<Product>> {
     Ok(AppJson(fetch(&st, id).await?))
 }
 
@@ -172,21 +191,37 @@ async fn check_category(db: &Db, id: Option<i64>) -> Result<()> {
             .fetch_one(&db.pool)
             .await?;
         if n == 0 {
-            return Err(Error::field("unknown_category", "category_id", format!("Category {id} does not exist.")));
+            return Err(Error::field(
+                "unknown_category",
+                "category_id",
+                format!("Category {id} does not exist."),
+            ));
         }
     }
     Ok(())
 }
 
 fn sku_taken(sku: &str, field: &str) -> Error {
-    Error::field("sku_taken", field, format!("SKU '{sku}' is already used by another variant."))
+    Error::field(
+        "sku_taken",
+        field,
+        format!("SKU '{sku}' is already used by another variant."),
+    )
 }
 
-async fn create(State(st): State<AppState>, admin: Admin, AppJson(req): AppJson<NewProduct>) -> Result<Response> {
+async fn create(
+    State(st): State<AppState>,
+    admin: Admin,
+    AppJson(req): AppJson<NewProduct>,
+) -> Result<Response> {
     validate::texts_required(&req.title, "title", 120)?;
     validate::texts_max(&req.description, "description", 4000)?;
     if req.variants.is_empty() {
-        return Err(Error::field("variants_required", "variants", "Add at least one variant with a price."));
+        return Err(Error::field(
+            "variants_required",
+            "variants",
+            "Add at least one variant with a price.",
+        ));
     }
     let currency = req.variants[0].price.currency.clone();
     let mut skus = vec![];
@@ -233,14 +268,25 @@ async fn create(State(st): State<AppState>, admin: Admin, AppJson(req): AppJson<
         insert_variant(tx.conn(), id, &skus[i], v, i as i64, now)
             .await
             .map_err(|e| match e {
-                Error::Db(ref d) if is_unique_violation(d) => sku_taken(&skus[i], &format!("variants[{i}].sku")),
+                Error::Db(ref d) if is_unique_violation(d) => {
+                    sku_taken(&skus[i], &format!("variants[{i}].sku"))
+                }
                 other => other,
             })?;
     }
     tx.commit().await?;
     st.catalog_changed();
     let p = fetch(&st, id).await?;
-    record_audit(&st.db, Some((admin.id, &admin.email)), "create", "product", Some(id), None, Some(&snapshot(&p)?)).await?;
+    record_audit(
+        &st.db,
+        Some((admin.id, &admin.email)),
+        "create",
+        "product",
+        Some(id),
+        None,
+        Some(&snapshot(&p)?),
+    )
+    .await?;
     Ok((StatusCode::CREATED, AppJson(p)).into_response())
 }
 
@@ -290,7 +336,9 @@ struct ProductPatch {
 /// Tells "absent" (leave as is) from `null` (clear) in a patch.
 mod double_option {
     use serde::{Deserialize, Deserializer};
-    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
         Option::<T>::deserialize(d).map(Some)
     }
 }
@@ -345,7 +393,11 @@ async fn update(
     .await?;
     if let Some(Some(v)) = req.vat_percent {
         if !(0..=100).contains(&v) {
-            return Err(Error::field("invalid_vat", "vat_percent", "VAT is a percentage from 0 to 100."));
+            return Err(Error::field(
+                "invalid_vat",
+                "vat_percent",
+                "VAT is a percentage from 0 to 100.",
+            ));
         }
     }
     sqlx::query(
@@ -371,13 +423,26 @@ async fn update(
     .await?;
     st.catalog_changed();
     let after = fetch(&st, id).await?;
-    record_audit(&st.db, Some((admin.id, &admin.email)), "update", "product", Some(id), Some(&snapshot(&before)?), Some(&snapshot(&after)?)).await?;
+    record_audit(
+        &st.db,
+        Some((admin.id, &admin.email)),
+        "update",
+        "product",
+        Some(id),
+        Some(&snapshot(&before)?),
+        Some(&snapshot(&after)?),
+    )
+    .await?;
     Ok(AppJson(after))
 }
 
 /// Deletes a product nobody ordered; a product that orders reference is archived instead,
 /// so order history keeps pointing at it.
-async fn remove(State(st): State<AppState>, admin: Admin, AppPath(id): AppPath<i64>) -> Result<AppJson<serde_json::Value>> {
+async fn remove(
+    State(st): State<AppState>,
+    admin: Admin,
+    AppPath(id): AppPath<i64>,
+) -> Result<AppJson<serde_json::Value>> {
     let before = fetch(&st, id).await?;
     let refs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM order_items WHERE product_id = $1")
         .bind(id)
@@ -396,13 +461,28 @@ async fn remove(State(st): State<AppState>, admin: Admin, AppPath(id): AppPath<i
             .bind(id)
             .execute(tx.conn())
             .await?;
-        sqlx::query("DELETE FROM variants WHERE product_id = $1").bind(id).execute(tx.conn()).await?;
-        sqlx::query("DELETE FROM products WHERE id = $1").bind(id).execute(tx.conn()).await?;
+        sqlx::query("DELETE FROM variants WHERE product_id = $1")
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+        sqlx::query("DELETE FROM products WHERE id = $1")
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
         tx.commit().await?;
         "deleted"
     };
     st.catalog_changed();
-    record_audit(&st.db, Some((admin.id, &admin.email)), outcome, "product", Some(id), Some(&snapshot(&before)?), None).await?;
+    record_audit(
+        &st.db,
+        Some((admin.id, &admin.email)),
+        outcome,
+        "product",
+        Some(id),
+        Some(&snapshot(&before)?),
+        None,
+    )
+    .await?;
     Ok(AppJson(json!({"id": id, "result": outcome})))
 }
 
@@ -417,26 +497,49 @@ async fn add_variant(
     check_variant_money(product.kind, &v.price, "price")?;
     if let Some(first) = product.variants.first() {
         if first.price.currency != v.price.currency {
-            return Err(Error::field("mixed_currencies", "price.currency", "All variants of a product are priced in one currency."));
+            return Err(Error::field(
+                "mixed_currencies",
+                "price.currency",
+                "All variants of a product are priced in one currency.",
+            ));
         }
     }
     validate::stock(v.stock, "stock")?;
     let mut tx = st.db.begin_write().await?;
-    let vid = insert_variant(tx.conn(), id, &sku, &v, product.variants.len() as i64, db::now())
-        .await
-        .map_err(|e| match e {
-            Error::Db(ref d) if is_unique_violation(d) => sku_taken(&sku, "sku"),
-            other => other,
-        })?;
+    let vid = insert_variant(
+        tx.conn(),
+        id,
+        &sku,
+        &v,
+        product.variants.len() as i64,
+        db::now(),
+    )
+    .await
+    .map_err(|e| match e {
+        Error::Db(ref d) if is_unique_violation(d) => sku_taken(&sku, "sku"),
+        other => other,
+    })?;
     tx.commit().await?;
     st.catalog_changed();
     let variant = variant(&st, vid).await?;
-    record_audit(&st.db, Some((admin.id, &admin.email)), "create", "variant", Some(vid), None, Some(&snapshot(&variant)?)).await?;
+    record_audit(
+        &st.db,
+        Some((admin.id, &admin.email)),
+        "create",
+        "variant",
+        Some(vid),
+        None,
+        Some(&snapshot(&variant)?),
+    )
+    .await?;
     Ok((StatusCode::CREATED, AppJson(variant)).into_response())
 }
 
 async fn variant_row(st: &AppState, id: i64) -> Result<catalog::VariantRow> {
-    let sql = format!("SELECT {} FROM variants WHERE id = $1", catalog::VARIANT_COLS);
+    let sql = format!(
+        "SELECT {} FROM variants WHERE id = $1",
+        catalog::VARIANT_COLS
+    );
     sqlx::query_as::<_, catalog::VariantRow>(&sql)
         .bind(id)
         .fetch_optional(&st.db.pool)
@@ -473,8 +576,16 @@ async fn update_variant(
     };
     let price = req.price.clone().unwrap_or(before.price.clone());
     check_variant_money(product.kind, &price, "price")?;
-    if product.variants.iter().any(|v| v.id != id && v.price.currency != price.currency) {
-        return Err(Error::field("mixed_currencies", "price.currency", "All variants of a product are priced in one currency."));
+    if product
+        .variants
+        .iter()
+        .any(|v| v.id != id && v.price.currency != price.currency)
+    {
+        return Err(Error::field(
+            "mixed_currencies",
+            "price.currency",
+            "All variants of a product are priced in one currency.",
+        ));
     }
     let stock = req.stock.unwrap_or(before.stock);
     validate::stock(stock, "stock")?;
@@ -494,28 +605,59 @@ async fn update_variant(
     .map_err(|e| if is_unique_violation(&e) { sku_taken(&sku, "sku") } else { e.into() })?;
     st.catalog_changed();
     let after = variant(&st, id).await?;
-    record_audit(&st.db, Some((admin.id, &admin.email)), "update", "variant", Some(id), Some(&snapshot(&before)?), Some(&snapshot(&after)?)).await?;
+    record_audit(
+        &st.db,
+        Some((admin.id, &admin.email)),
+        "update",
+        "variant",
+        Some(id),
+        Some(&snapshot(&before)?),
+        Some(&snapshot(&after)?),
+    )
+    .await?;
     Ok(AppJson(after))
 }
 
-async fn remove_variant(State(st): State<AppState>, admin: Admin, AppPath(id): AppPath<i64>) -> Result<AppJson<serde_json::Value>> {
+async fn remove_variant(
+    State(st): State<AppState>,
+    admin: Admin,
+    AppPath(id): AppPath<i64>,
+) -> Result<AppJson<serde_json::Value>> {
     let before = variant(&st, id).await?;
     let refs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM order_items WHERE variant_id = $1")
         .bind(id)
         .fetch_one(&st.db.pool)
         .await?;
     let outcome = if refs > 0 {
-        sqlx::query("UPDATE variants SET archived = 1 WHERE id = $1").bind(id).execute(&st.db.pool).await?;
+        sqlx::query("UPDATE variants SET archived = 1 WHERE id = $1")
+            .bind(id)
+            .execute(&st.db.pool)
+            .await?;
         "archived"
     } else {
         let mut tx = st.db.begin_write().await?;
-        sqlx::query("DELETE FROM cart_items WHERE variant_id = $1").bind(id).execute(tx.conn()).await?;
-        sqlx::query("DELETE FROM variants WHERE id = $1").bind(id).execute(tx.conn()).await?;
+        sqlx::query("DELETE FROM cart_items WHERE variant_id = $1")
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+        sqlx::query("DELETE FROM variants WHERE id = $1")
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
         tx.commit().await?;
         "deleted"
     };
     st.catalog_changed();
-    record_audit(&st.db, Some((admin.id, &admin.email)), outcome, "variant", Some(id), Some(&snapshot(&before)?), None).await?;
+    record_audit(
+        &st.db,
+        Some((admin.id, &admin.email)),
+        outcome,
+        "variant",
+        Some(id),
+        Some(&snapshot(&before)?),
+        None,
+    )
+    .await?;
     Ok(AppJson(json!({"id": id, "result": outcome})))
 }
 
@@ -563,17 +705,34 @@ async fn set_stock(
                     if before.stock.is_none() {
                         "This variant has unlimited stock; set a number first.".to_string()
                     } else {
-                        format!("Only {} in stock; cannot remove {}.", before.stock.unwrap_or(0), -d)
+                        format!(
+                            "Only {} in stock; cannot remove {}.",
+                            before.stock.unwrap_or(0),
+                            -d
+                        )
                     },
                 ));
             }
         }
         _ => {
-            return Err(Error::field("invalid_stock", "stock", "Send either {\"stock\": n | null} or {\"delta\": n}."));
+            return Err(Error::field(
+                "invalid_stock",
+                "stock",
+                "Send either {\"stock\": n | null} or {\"delta\": n}.",
+            ));
         }
     }
     st.catalog_changed();
     let after = variant(&st, id).await?;
-    record_audit(&st.db, Some((admin.id, &admin.email)), "stock", "variant", Some(id), Some(&snapshot(&before)?), Some(&snapshot(&after)?)).await?;
+    record_audit(
+        &st.db,
+        Some((admin.id, &admin.email)),
+        "stock",
+        "variant",
+        Some(id),
+        Some(&snapshot(&before)?),
+        Some(&snapshot(&after)?),
+    )
+    .await?;
     Ok(AppJson(after))
 }

@@ -24,7 +24,10 @@ pub fn texts_max(t: &Texts, field: &str, max: usize) -> Result<()> {
                 return Err(Error::field(
                     "text_too_long",
                     &format!("{field}.{}", l.code()),
-                    format!("The {field} in {} is longer than {max} characters.", l.code()),
+                    format!(
+                        "The {field} in {} is longer than {max} characters.",
+                        l.code()
+                    ),
                 ));
             }
         }
@@ -64,10 +67,18 @@ pub fn sku(s: &str, field: &str) -> Result<String> {
 
 pub fn price(m: &Money, field: &str) -> Result<()> {
     if m.amount_minor <= 0 {
-        return Err(Error::field("invalid_price", field, "The price must be above zero."));
+        return Err(Error::field(
+            "invalid_price",
+            field,
+            "The price must be above zero.",
+        ));
     }
     if m.amount_minor > 1_000_000_000_000 {
-        return Err(Error::field("invalid_price", field, "The price is too large."));
+        return Err(Error::field(
+            "invalid_price",
+            field,
+            "The price is too large.",
+        ));
     }
     Ok(())
 }

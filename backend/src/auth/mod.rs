@@ -40,9 +40,7 @@ impl FromRequestParts<AppState> for Customer {
         let raw = header
             .strip_prefix("tma ")
             .or_else(|| header.strip_prefix("TMA "))
-            .ok_or_else(|| {
-                Error::Unauthorized("Authorization must be `tma <initData>`.".into())
-            })?;
+            .ok_or_else(|| Error::Unauthorized("Authorization must be `tma <initData>`.".into()))?;
         state
             .verifier
             .verify(raw.trim(), db::now())

@@ -22,7 +22,11 @@ pub fn router() -> Router<AppState> {
 
 const MAX_QTY: i64 = 999;
 
-async fn show(State(st): State<AppState>, customer: Customer, ReqLang(lang): ReqLang) -> Result<AppJson<Cart>> {
+async fn show(
+    State(st): State<AppState>,
+    customer: Customer,
+    ReqLang(lang): ReqLang,
+) -> Result<AppJson<Cart>> {
     Ok(AppJson(build(&st, customer.id(), lang).await?))
 }
 
@@ -33,7 +37,11 @@ async fn replace(
     AppJson(req): AppJson<CartUpdate>,
 ) -> Result<AppJson<Cart>> {
     if req.items.len() > 100 {
-        return Err(Error::field("too_many_items", "items", "A cart holds at most 100 lines."));
+        return Err(Error::field(
+            "too_many_items",
+            "items",
+            "A cart holds at most 100 lines.",
+        ));
     }
     let mut lines: BTreeMap<i64, i64> = BTreeMap::new();
     let mut order: Vec<i64> = vec![];
@@ -61,11 +69,18 @@ async fn replace(
                 .await
                 .ok()
                 .flatten()
-                .and_then(|p| texts(&p.title_json).pick(lang, &st.config.lang_fallback).map(str::to_string))
+                .and_then(|p| {
+                    texts(&p.title_json)
+                        .pick(lang, &st.config.lang_fallback)
+                        .map(str::to_string)
+                })
                 .unwrap_or_else(|| v.sku.clone())
         };
         if v.archived != 0 {
-            return Err(Error::conflict("unavailable", format!("{} is no longer sold.", name().await)));
+            return Err(Error::conflict(
+                "unavailable",
+                format!("{} is no longer sold.", name().await),
+            ));
         }
         if let Some(stock) = v.stock {
             if lines[&v.id] > stock {

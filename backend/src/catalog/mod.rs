@@ -42,7 +42,11 @@ pub struct ProductQuery {
 
 const MAX_LIMIT: i64 = 100;
 
-async fn categories(State(st): State<AppState>, ReqLang(lang): ReqLang, h: HeaderMap) -> Result<Response> {
+async fn categories(
+    State(st): State<AppState>,
+    ReqLang(lang): ReqLang,
+    h: HeaderMap,
+) -> Result<Response> {
     let key = format!("categories|{}", lang.code());
     cached(&st, key, &h, || async {
         let rows = sqlx::query_as::<_, repo::CategoryRow>(
@@ -54,11 +58,11 @@ async fn categories(State(st): State<AppState>, ReqLang(lang): ReqLang, h: Heade
             .iter()
             .map(|r| r.to_category(lang, &st.config.lang_fallback, false))
             .collect();
-        Ok(serde_json::to_vec(&Page {
+        serde_json::to_vec(&Page {
             items,
             next_cursor: None::<String>,
         })
-        .map_err(Error::internal)?)
+        .map_err(Error::internal)
     })
     .await
 }
@@ -86,19 +90,22 @@ async fn products(
     let category = match q.category.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(s.parse::<i64>().map_err(|_| {
-            Error::field("invalid_category", "category", "category must be a category id")
+            Error::field(
+                "invalid_category",
+                "category",
+                "category must be a category id",
+            )
         })?),
     };
     let after = match q.cursor.as_deref().filter(|s| !s.is_empty()) {
         None => 0,
         Some(c) => decode_cursor(c)?,
     };
-    let search = q
-        .q
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.chars().take(100).collect::<String>());
+    let search =
+        q.q.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.chars().take(100).collect::<String>());
     let key = format!(
         "products|{}|{category:?}|{search:?}|{after}|{limit}",
         lang.code()
@@ -137,7 +144,7 @@ async fn products(
             admin: false,
         };
         let items = repo::assemble(&st.db, &rows, view).await?;
-        Ok(serde_json::to_vec(&Page { items, next_cursor }).map_err(Error::internal)?)
+        serde_json::to_vec(&Page { items, next_cursor }).map_err(Error::internal)
     })
     .await
 }
@@ -158,7 +165,7 @@ async fn product(
         let p = repo::product(&st.db, id, view)
             .await?
             .ok_or_else(|| Error::not_found("product"))?;
-        Ok(serde_json::to_vec(&p).map_err(Error::internal)?)
+        serde_json::to_vec(&p).map_err(Error::internal)
     })
     .await
 }
@@ -232,7 +239,10 @@ where
     let matches = h
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag.to_str().unwrap_or("") || t.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == etag.to_str().unwrap_or("") || t.trim() == "*")
+        });
     let common = [
         (header::ETAG, etag),
         // Clients may keep a copy but must ask (cheaply, with the ETag) before using it.
@@ -244,7 +254,10 @@ where
     }
     Ok((
         common,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         body,
     )
         .into_response())

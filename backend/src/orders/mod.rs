@@ -54,7 +54,11 @@ async fn create(
     };
     ensure_customer(&st.db, customer.user()).await?;
     let (order, created) = place(&st, customer.id(), &req, key.as_deref(), lang).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, AppJson(order)).into_response())
 }
 
@@ -85,7 +89,10 @@ pub async fn place(
     };
     if lines.is_empty() {
         return Err(if from_cart {
-            Error::invalid("empty_cart", "The cart is empty: add something before ordering.")
+            Error::invalid(
+                "empty_cart",
+                "The cart is empty: add something before ordering.",
+            )
         } else {
             Error::field("empty_order", "items", "The order names no items.")
         });
@@ -94,11 +101,11 @@ pub async fn place(
     let variants = load_variants(&st.db, &ids).await?;
     let mut products = BTreeMap::new();
     for v in &variants {
-        if !products.contains_key(&v.product_id) {
+        if let std::collections::btree_map::Entry::Vacant(e) = products.entry(v.product_id) {
             let p = catalog::product_row(&st.db, v.product_id)
                 .await?
                 .ok_or_else(|| Error::not_found("product"))?;
-            products.insert(v.product_id, p);
+            e.insert(p);
         }
     }
     let mut currency: Option<String> = None;
@@ -109,7 +116,9 @@ pub async fn place(
                 "unavailable",
                 format!(
                     "{} is no longer sold; remove it from the order.",
-                    catalog::texts(&p.title_json).pick(lang, fallback).unwrap_or(&v.sku)
+                    catalog::texts(&p.title_json)
+                        .pick(lang, fallback)
+                        .unwrap_or(&v.sku)
                 ),
             ));
         }
@@ -119,10 +128,10 @@ pub async fn place(
                 return Err(Error::invalid(
                     "mixed_currencies",
                     format!(
-                        "An order is paid in one currency, but these items are priced in {c} and {}. \
+                    "An order is paid in one currency, but these items are priced in {c} and {}. \
                          Order them separately.",
-                        v.currency
-                    ),
+                    v.currency
+                ),
                 ))
             }
             _ => {}
@@ -155,7 +164,10 @@ pub async fn place(
     let mut tx = st.db.begin_write().await?;
     if let Some(variant_id) = repo::take_lines(tx.conn(), &take, true).await? {
         drop(tx);
-        let v = variants.iter().find(|v| v.id == variant_id).expect("variant");
+        let v = variants
+            .iter()
+            .find(|v| v.id == variant_id)
+            .expect("variant");
         let left = sqlx::query_scalar::<_, Option<i64>>("SELECT stock FROM variants WHERE id = $1")
             .bind(variant_id)
             .fetch_one(&st.db.pool)
@@ -223,7 +235,16 @@ pub async fn place(
         .execute(tx.conn())
         .await?;
     }
-    repo::event(tx.conn(), order_id, "created", Some("pending_payment"), None, Some("customer"), now).await?;
+    repo::event(
+        tx.conn(),
+        order_id,
+        "created",
+        Some("pending_payment"),
+        None,
+        Some("customer"),
+        now,
+    )
+    .await?;
     if from_cart {
         sqlx::query("DELETE FROM cart_items WHERE customer_id = $1")
             .bind(customer_id)
@@ -238,7 +259,12 @@ pub async fn place(
     // failing provider never holds a database lock, and the order stays retryable.
     let title = variants
         .first()
-        .map(|v| texts(&products[&v.product_id].title_json).pick(lang, fallback).unwrap_or(&v.sku).to_string())
+        .map(|v| {
+            texts(&products[&v.product_id].title_json)
+                .pick(lang, fallback)
+                .unwrap_or(&v.sku)
+                .to_string()
+        })
         .unwrap_or_default();
     let checkout = provider
         .create_checkout(&CheckoutOrder {
@@ -297,7 +323,11 @@ async fn by_key(db: &Db, customer_id: i64, key: &str) -> Result<Option<repo::Ord
 /// Quantities per variant id, merging repeated lines and resolving `product_id`.
 async fn resolve_lines(db: &Db, items: &[OrderLineRequest]) -> Result<BTreeMap<i64, i64>> {
     if items.len() > MAX_LINES {
-        return Err(Error::field("too_many_items", "items", format!("At most {MAX_LINES} lines per order.")));
+        return Err(Error::field(
+            "too_many_items",
+            "items",
+            format!("At most {MAX_LINES} lines per order."),
+        ));
     }
     let mut out = BTreeMap::new();
     for (i, it) in items.iter().enumerate() {
@@ -311,13 +341,20 @@ async fn resolve_lines(db: &Db, items: &[OrderLineRequest]) -> Result<BTreeMap<i
         let variant_id = match (it.variant_id, it.product_id) {
             (Some(v), _) => v,
             (None, Some(p)) => {
-                let ids: Vec<i64> =
-                    sqlx::query_scalar("SELECT id FROM variants WHERE product_id = $1 AND archived = 0")
-                        .bind(p)
-                        .fetch_all(&db.pool)
-                        .await?;
+                let ids: Vec<i64> = sqlx::query_scalar(
+                    "SELECT id FROM variants WHERE product_id = $1 AND archived = 0",
+                )
+                .bind(p)
+                .fetch_all(&db.pool)
+                .await?;
                 match ids.as_slice() {
-                    [] => return Err(Error::field("unknown_product", &format!("items[{i}].product_id"), format!("Product {p} does not exist."))),
+                    [] => {
+                        return Err(Error::field(
+                            "unknown_product",
+                            &format!("items[{i}].product_id"),
+                            format!("Product {p} does not exist."),
+                        ))
+                    }
                     [one] => *one,
                     _ => {
                         return Err(Error::field(
@@ -339,7 +376,11 @@ async fn resolve_lines(db: &Db, items: &[OrderLineRequest]) -> Result<BTreeMap<i
         let q = out.entry(variant_id).or_insert(0);
         *q += it.quantity;
         if *q > MAX_QTY {
-            return Err(Error::field("invalid_quantity", &format!("items[{i}].quantity"), format!("Quantity must be from 1 to {MAX_QTY}.")));
+            return Err(Error::field(
+                "invalid_quantity",
+                &format!("items[{i}].quantity"),
+                format!("Quantity must be from 1 to {MAX_QTY}."),
+            ));
         }
     }
     Ok(out)
@@ -396,10 +437,17 @@ fn validate_contact(c: Option<&Contact>, physical: bool) -> Result<Option<Contac
     };
     if physical {
         if c.name.chars().count() < 2 || c.name.len() > 200 {
-            return Err(Error::field("invalid_name", "contact.name", "Enter the recipient's name."));
+            return Err(Error::field(
+                "invalid_name",
+                "contact.name",
+                "Enter the recipient's name.",
+            ));
         }
         let digits = c.phone.chars().filter(char::is_ascii_digit).count();
-        let ok_chars = c.phone.chars().all(|ch| ch.is_ascii_digit() || " +-()".contains(ch));
+        let ok_chars = c
+            .phone
+            .chars()
+            .all(|ch| ch.is_ascii_digit() || " +-()".contains(ch));
         if !(7..=15).contains(&digits) || !ok_chars {
             return Err(Error::field(
                 "invalid_phone",

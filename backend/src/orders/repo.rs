@@ -4,7 +4,9 @@
 //! databases apply atomically under concurrency: the row is locked and the condition
 //! re-checked, so the last units can never be sold twice.
 
-use shared::{Contact, Currency, Lang, Money, Order, OrderEvent, OrderItem, OrderStatus, PaymentMethod};
+use shared::{
+    Contact, Currency, Lang, Money, Order, OrderEvent, OrderItem, OrderStatus, PaymentMethod,
+};
 use sqlx::AnyConnection;
 
 use crate::catalog::repo::texts;
@@ -69,7 +71,11 @@ pub async fn items(conn: &mut AnyConnection, order_id: i64) -> Result<Vec<ItemRo
 /// Takes `qty` of each variant from free stock. On the first line that cannot be served,
 /// gives back what it took and answers that variant's id. With `hold`, the units count as
 /// reserved by an unpaid order; without, they are sold outright.
-pub async fn take_lines(conn: &mut AnyConnection, lines: &[(i64, i64)], hold: bool) -> Result<Option<i64>> {
+pub async fn take_lines(
+    conn: &mut AnyConnection,
+    lines: &[(i64, i64)],
+    hold: bool,
+) -> Result<Option<i64>> {
     let held = if hold { 1 } else { 0 };
     for (i, (variant_id, qty)) in lines.iter().enumerate() {
         let done = sqlx::query(
@@ -135,12 +141,14 @@ pub async fn commit_reservation(conn: &mut AnyConnection, order_id: i64) -> Resu
 /// Gives an order's held units back to free stock, once: only while it still holds them.
 pub async fn release_reservation(conn: &mut AnyConnection, order_id: i64) -> Result<bool> {
     let now = db::now();
-    let took = sqlx::query("UPDATE orders SET holds_stock = 0, updated_at = $1 WHERE id = $2 AND holds_stock = 1")
-        .bind(now)
-        .bind(order_id)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    let took = sqlx::query(
+        "UPDATE orders SET holds_stock = 0, updated_at = $1 WHERE id = $2 AND holds_stock = 1",
+    )
+    .bind(now)
+    .bind(order_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
     if took == 0 {
         return Ok(false);
     }
@@ -188,7 +196,9 @@ pub async fn transition(
         .map(|s| format!("'{}'", s.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = format!("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status IN ({list})");
+    let sql = format!(
+        "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status IN ({list})"
+    );
     let n = sqlx::query(&sql)
         .bind(to.as_str())
         .bind(now)
@@ -197,7 +207,16 @@ pub async fn transition(
         .await?
         .rows_affected();
     if n == 1 {
-        event(conn, order_id, to.as_str(), Some(to.as_str()), note, actor, now).await?;
+        event(
+            conn,
+            order_id,
+            to.as_str(),
+            Some(to.as_str()),
+            note,
+            actor,
+            now,
+        )
+        .await?;
     }
     Ok(n == 1)
 }
@@ -246,7 +265,13 @@ pub fn to_item(r: &ItemRow, currency: &Currency, lang: Lang, fallback: &[Lang]) 
     }
 }
 
-pub fn to_order(h: &OrderHead, items: &[ItemRow], events: Vec<OrderEvent>, lang: Lang, fallback: &[Lang]) -> Result<Order> {
+pub fn to_order(
+    h: &OrderHead,
+    items: &[ItemRow],
+    events: Vec<OrderEvent>,
+    lang: Lang,
+    fallback: &[Lang],
+) -> Result<Order> {
     let currency = Currency::new(&h.currency).map_err(Error::internal)?;
     Ok(Order {
         id: h.id,
@@ -265,7 +290,11 @@ pub fn to_order(h: &OrderHead, items: &[ItemRow], events: Vec<OrderEvent>, lang:
             .as_deref()
             .and_then(|c| serde_json::from_str::<Contact>(c).ok()),
         created_at: h.created_at,
-        expires_at: if h.status == "pending_payment" { h.expires_at } else { None },
+        expires_at: if h.status == "pending_payment" {
+            h.expires_at
+        } else {
+            None
+        },
         customer_id: Some(h.customer_id),
         events,
     })
@@ -299,19 +328,34 @@ pub async fn events(db: &Db, order_id: i64) -> Result<Vec<OrderEvent>> {
 }
 
 /// One whole order, with its timeline when `with_events`.
-pub async fn load(db: &Db, id: i64, lang: Lang, fallback: &[Lang], with_events: bool) -> Result<Option<Order>> {
+pub async fn load(
+    db: &Db,
+    id: i64,
+    lang: Lang,
+    fallback: &[Lang],
+    with_events: bool,
+) -> Result<Option<Order>> {
     let mut conn = db.pool.acquire().await?;
     let Some(h) = head(&mut conn, id).await? else {
         return Ok(None);
     };
     let its = items(&mut conn, id).await?;
     drop(conn);
-    let evs = if with_events { events(db, id).await? } else { vec![] };
+    let evs = if with_events {
+        events(db, id).await?
+    } else {
+        vec![]
+    };
     to_order(&h, &its, evs, lang, fallback).map(Some)
 }
 
 /// Orders for a page of heads, with their items in one query.
-pub async fn load_many(db: &Db, heads: &[OrderHead], lang: Lang, fallback: &[Lang]) -> Result<Vec<Order>> {
+pub async fn load_many(
+    db: &Db,
+    heads: &[OrderHead],
+    lang: Lang,
+    fallback: &[Lang],
+) -> Result<Vec<Order>> {
     if heads.is_empty() {
         return Ok(vec![]);
     }

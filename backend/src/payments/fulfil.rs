@@ -62,9 +62,19 @@ pub async fn fulfil(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
             "{} reported {} {} for an order of {} {}",
             p.provider, p.amount_minor, p.currency, order.total_minor, order.currency
         );
-        flag(tx.conn(), payment_id, p.order_id, "payment_mismatch", &note, now).await?;
+        flag(
+            tx.conn(),
+            payment_id,
+            p.order_id,
+            "payment_mismatch",
+            &note,
+            now,
+        )
+        .await?;
         Outcome::FlaggedForRefund
-    } else if order.holds_stock != 0 && matches!(order.status.as_str(), "pending_payment" | "shipped") {
+    } else if order.holds_stock != 0
+        && matches!(order.status.as_str(), "pending_payment" | "shipped")
+    {
         // Holding stock means never paid: a pending order, or a cash order on its way.
         orders::commit_reservation(tx.conn(), p.order_id).await?;
         mark_paid(tx.conn(), p, now).await?;
@@ -75,17 +85,44 @@ pub async fn fulfil(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
             mark_paid(tx.conn(), p, now).await?;
             Outcome::Fulfilled
         } else {
-            let note = format!("{} paid after the order {}; stock is gone", p.provider, order.status);
-            flag(tx.conn(), payment_id, p.order_id, "payment_needs_refund", &note, now).await?;
+            let note = format!(
+                "{} paid after the order {}; stock is gone",
+                p.provider, order.status
+            );
+            flag(
+                tx.conn(),
+                payment_id,
+                p.order_id,
+                "payment_needs_refund",
+                &note,
+                now,
+            )
+            .await?;
             Outcome::FlaggedForRefund
         }
     } else {
-        let note = format!("{} paid an order that is already {}", p.provider, order.status);
-        flag(tx.conn(), payment_id, p.order_id, "duplicate_payment", &note, now).await?;
+        let note = format!(
+            "{} paid an order that is already {}",
+            p.provider, order.status
+        );
+        flag(
+            tx.conn(),
+            payment_id,
+            p.order_id,
+            "duplicate_payment",
+            &note,
+            now,
+        )
+        .await?;
         Outcome::FlaggedForRefund
     };
     tx.commit().await?;
-    tracing::info!(order_id = p.order_id, provider = p.provider, ?outcome, "payment applied");
+    tracing::info!(
+        order_id = p.order_id,
+        provider = p.provider,
+        ?outcome,
+        "payment applied"
+    );
     Ok(outcome)
 }
 

@@ -48,7 +48,8 @@ macro_rules! both {
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn postgres() {
-                if let Some(app) = $crate::common::spawn($crate::common::Kind::Postgres, &[]).await {
+                if let Some(app) = $crate::common::spawn($crate::common::Kind::Postgres, &[]).await
+                {
                     ($body)(app).await;
                 }
             }
@@ -174,7 +175,8 @@ pub fn init_data(id: i64) -> String {
 }
 
 pub fn init_data_at(id: i64, auth_date: i64) -> String {
-    let user = json!({"id": id, "first_name": format!("User{id}"), "language_code": "en"}).to_string();
+    let user =
+        json!({"id": id, "first_name": format!("User{id}"), "language_code": "en"}).to_string();
     let auth = auth_date.to_string();
     sign_hmac(
         BOT_TOKEN,
@@ -196,7 +198,12 @@ impl TestApp {
     }
 
     /// A request authenticated as Telegram user `user`.
-    pub fn as_user(&self, method: reqwest::Method, path: &str, user: i64) -> reqwest::RequestBuilder {
+    pub fn as_user(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        user: i64,
+    ) -> reqwest::RequestBuilder {
         self.client
             .request(method, self.url(path))
             .header("Authorization", format!("tma {}", init_data(user)))
@@ -234,15 +241,22 @@ impl TestApp {
     /// Signs the admin in; answers the CSRF token (the cookie stays in the client).
     pub async fn admin_login(&self) -> String {
         let (s, v) = self
-            .json(self.client.post(self.url("/api/admin/login")).json(
-                &json!({"email": "owner@shop.test", "password": "correct horse battery"}),
-            ))
+            .json(
+                self.client.post(self.url("/api/admin/login")).json(
+                    &json!({"email": "owner@shop.test", "password": "correct horse battery"}),
+                ),
+            )
             .await;
         assert_eq!(s, 200, "{v}");
         v["csrf_token"].as_str().unwrap().to_string()
     }
 
-    pub fn admin(&self, method: reqwest::Method, path: &str, csrf: &str) -> reqwest::RequestBuilder {
+    pub fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        csrf: &str,
+    ) -> reqwest::RequestBuilder {
         self.client
             .request(method, self.url(path))
             .header("X-CSRF-Token", csrf)
@@ -276,7 +290,8 @@ macro_rules! both_with {
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn postgres() {
-                if let Some(app) = $crate::common::spawn($crate::common::Kind::Postgres, $env).await {
+                if let Some(app) = $crate::common::spawn($crate::common::Kind::Postgres, $env).await
+                {
                     ($body)(app).await;
                 }
             }
