@@ -98,16 +98,19 @@ impl Db {
     /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes can fail with
     /// SQLITE_BUSY when another writer got in between, which busy_timeout cannot fix.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
-        let mut conn = self.pool.acquire().await?;
         let begin = match self.kind {
             DbKind::Sqlite => "BEGIN IMMEDIATE",
             DbKind::Postgres => "BEGIN",
         };
-        conn.execute(begin).await?;
-        Ok(WriteTx {
-            conn: Some(conn),
+        // The guard exists before BEGIN runs: if this future is dropped while BEGIN waits
+        // for the write lock, Drop still rolls back (or closes) the connection instead of
+        // returning it to the pool inside a transaction.
+        let mut tx = WriteTx {
+            conn: Some(self.pool.acquire().await?),
             done: false,
-        })
+        };
+        tx.conn().execute(begin).await?;
+        Ok(tx)
     }
 }
 

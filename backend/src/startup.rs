@@ -95,8 +95,9 @@ pub fn app(state: AppState) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
-        .layer(middleware::from_fn(envelope_errors))
+        // The panic catcher sits inside the envelope layer so a panic's 500 gets the envelope.
         .layer(CatchPanicLayer::new())
+        .layer(middleware::from_fn(envelope_errors))
         .layer(security_headers())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -97,7 +97,6 @@ struct AdminRow {
     id: i64,
     email: String,
     password_hash: String,
-    failed_logins: i64,
     locked_until: i64,
 }
 
@@ -122,13 +121,14 @@ async fn login(
     }
     let now = db::now();
     let row = sqlx::query_as::<_, AdminRow>(
-        "SELECT id, email, password_hash, failed_logins, locked_until FROM admins WHERE email = $1",
+        "SELECT id, email, password_hash, locked_until FROM admins WHERE email = $1",
     )
     .bind(&email)
     .fetch_optional(&st.db.pool)
     .await?;
     let Some(admin) = row else {
-        let _ = verify_password(&req.password, dummy_hash());
+        let pw = req.password.clone();
+        let _ = tokio::task::spawn_blocking(move || verify_password(&pw, dummy_hash())).await;
         return Err(Error::Unauthorized("Wrong email or password.".into()));
     };
     if admin.locked_until > now {
@@ -140,19 +140,26 @@ async fn login(
         .await
         .map_err(Error::internal)?;
     if !ok {
-        let failures = admin.failed_logins + 1;
+        // Counted in the database, so parallel guesses cannot all see the same old count.
+        let failures: i64 = sqlx::query_scalar(
+            "UPDATE admins SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+        )
+        .bind(admin.id)
+        .fetch_one(&st.db.pool)
+        .await?;
         let lock = if failures >= FREE_FAILURES {
             let exp = (failures - FREE_FAILURES).min(10) as u32;
             (BASE_LOCK_SECS << exp).min(MAX_LOCK_SECS)
         } else {
             0
         };
-        sqlx::query("UPDATE admins SET failed_logins = $1, locked_until = $2 WHERE id = $3")
-            .bind(failures)
-            .bind(if lock > 0 { now + lock } else { 0 })
-            .bind(admin.id)
-            .execute(&st.db.pool)
-            .await?;
+        if lock > 0 {
+            sqlx::query("UPDATE admins SET locked_until = $1 WHERE id = $2")
+                .bind(now + lock)
+                .bind(admin.id)
+                .execute(&st.db.pool)
+                .await?;
+        }
         record_audit(
             &st.db,
             Some((admin.id, &admin.email)),

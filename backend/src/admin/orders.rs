@@ -376,16 +376,25 @@ async fn refund(
             format!("Refund between 1 and {left} (minor units) for this order."),
         ));
     }
-    sqlx::query("UPDATE payments SET refunded_minor = refunded_minor + $1, updated_at = $2 WHERE id = $3 AND refunded_minor + $1 <= amount_minor")
+    let moved = sqlx::query("UPDATE payments SET refunded_minor = refunded_minor + $1, updated_at = $2 WHERE id = $3 AND refunded_minor + $1 <= amount_minor")
         .bind(amount)
         .bind(now)
         .bind(pay.id)
         .execute(tx.conn())
-        .await?;
+        .await?
+        .rows_affected();
+    if moved != 1 {
+        // Another refund got there first; nothing was written by this one.
+        return Err(Error::conflict(
+            "refund_in_progress",
+            format!("Order {id} changed meanwhile; reload it and try again."),
+        ));
+    }
     let full = amount == left;
     let note = format!("{} {} refunded in cash", amount, before.total.currency);
+    let mut restocked = false;
     if full {
-        repo::transition(
+        let moved = repo::transition(
             tx.conn(),
             id,
             &[
@@ -399,6 +408,12 @@ async fn refund(
             Some(&admin.email),
         )
         .await?;
+        if !moved {
+            return Err(Error::conflict(
+                "refund_in_progress",
+                format!("Order {id} changed meanwhile; reload it and try again."),
+            ));
+        }
         if req.restock {
             let lines: Vec<(i64, i64)> = before
                 .items
@@ -406,6 +421,7 @@ async fn refund(
                 .map(|i| (i.variant_id, i.quantity))
                 .collect();
             repo::give_lines(tx.conn(), &lines, false).await?;
+            restocked = true;
         }
     } else {
         repo::event(
@@ -420,7 +436,7 @@ async fn refund(
         .await?;
     }
     tx.commit().await?;
-    if req.restock {
+    if restocked {
         st.catalog_changed();
     }
     let after = load(&st, id).await?;

@@ -589,20 +589,37 @@ async fn update_variant(
     }
     let stock = req.stock.unwrap_or(before.stock);
     validate::stock(stock, "stock")?;
-    sqlx::query(
-        "UPDATE variants SET sku = $1, options_json = $2, price_minor = $3, currency = $4, stock = $5, archived = $6, updated_at = $7 WHERE id = $8",
-    )
-    .bind(&sku)
-    .bind(serde_json::to_string(req.options.as_ref().unwrap_or(&before.options)).map_err(Error::internal)?)
-    .bind(price.amount_minor)
-    .bind(price.currency.as_str())
-    .bind(stock)
-    .bind(req.archived.map_or(row.archived, |a| a as i64))
-    .bind(db::now())
-    .bind(id)
-    .execute(&st.db.pool)
-    .await
-    .map_err(|e| if is_unique_violation(&e) { sku_taken(&sku, "sku") } else { e.into() })?;
+    // Stock is only written when the patch names it: writing back the figure read a moment
+    // ago would undo orders placed in between.
+    let stock_sql = if req.stock.is_some() {
+        ", stock = $8"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE variants SET sku = $1, options_json = $2, price_minor = $3, currency = $4, archived = $5, updated_at = $6{stock_sql} WHERE id = $7"
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(&sku)
+        .bind(
+            serde_json::to_string(req.options.as_ref().unwrap_or(&before.options))
+                .map_err(Error::internal)?,
+        )
+        .bind(price.amount_minor)
+        .bind(price.currency.as_str())
+        .bind(req.archived.map_or(row.archived, |a| a as i64))
+        .bind(db::now())
+        .bind(id);
+    if req.stock.is_some() {
+        q = q.bind(stock);
+    }
+    q.execute(&st.db.pool).await.map_err(|e| {
+        if is_unique_violation(&e) {
+            sku_taken(&sku, "sku")
+        } else {
+            e.into()
+        }
+    })?;
     st.catalog_changed();
     let after = variant(&st, id).await?;
     record_audit(
@@ -689,8 +706,16 @@ async fn set_stock(
                 .await?;
         }
         (None, Some(d)) => {
+            if !(-1_000_000_000..=1_000_000_000).contains(&d) {
+                return Err(Error::field(
+                    "invalid_stock",
+                    "delta",
+                    "Change stock by at most 1000000000 units at a time.",
+                ));
+            }
             let n = sqlx::query(
-                "UPDATE variants SET stock = stock + $1, updated_at = $2 WHERE id = $3 AND stock IS NOT NULL AND stock + $1 >= 0",
+                "UPDATE variants SET stock = stock + $1, updated_at = $2 WHERE id = $3 AND stock IS NOT NULL \
+                 AND stock + $1 >= 0 AND stock + $1 <= 1000000000",
             )
             .bind(d)
             .bind(db::now())

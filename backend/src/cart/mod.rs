@@ -155,8 +155,13 @@ pub async fn build(st: &AppState, customer_id: i64, lang: Lang) -> Result<Cart> 
     let mut mixed = false;
     let mut kinds = vec![];
     for (variant_id, qty) in rows {
-        let v = &variants[&variant_id];
-        let p = &products[&v.product_id];
+        // A line whose variant or product vanished meanwhile (admin delete) is skipped.
+        let Some(v) = variants.get(&variant_id) else {
+            continue;
+        };
+        let Some(p) = products.get(&v.product_id) else {
+            continue;
+        };
         let price = v.price()?;
         let line = Money::new(v.price_minor * qty, price.currency.clone());
         let problem = if v.archived != 0 || p.archived != 0 {

@@ -164,6 +164,12 @@ pub async fn place(
     let mut tx = st.db.begin_write().await?;
     if let Some(variant_id) = repo::take_lines(tx.conn(), &take, true).await? {
         drop(tx);
+        // A concurrent retry with the same key may have taken the last units: answer its order.
+        if let Some(k) = key {
+            if let Some(existing) = by_key(&st.db, customer_id, k).await? {
+                return replay(st, existing, request_hash.as_deref(), lang).await;
+            }
+        }
         let v = variants
             .iter()
             .find(|v| v.id == variant_id)

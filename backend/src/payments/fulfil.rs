@@ -72,19 +72,36 @@ pub async fn fulfil(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
         )
         .await?;
         Outcome::FlaggedForRefund
-    } else if order.holds_stock != 0
-        && matches!(order.status.as_str(), "pending_payment" | "shipped")
+    } else if mark_paid(
+        tx.conn(),
+        p,
+        now,
+        "holds_stock = 1 AND status IN ('pending_payment', 'shipped')",
+    )
+    .await?
     {
-        // Holding stock means never paid: a pending order, or a cash order on its way.
+        // It held stock, so it was never paid: a pending order, or a cash order on its way.
+        // The guarded UPDATE above is the decision; a concurrent expiry or cancel that got
+        // there first makes it match nothing.
         orders::commit_reservation(tx.conn(), p.order_id).await?;
-        mark_paid(tx.conn(), p, now).await?;
         Outcome::Fulfilled
-    } else if matches!(order.status.as_str(), "expired" | "cancelled") {
+    } else if mark_paid(
+        tx.conn(),
+        p,
+        now,
+        "holds_stock = 0 AND paid_at IS NULL AND status IN ('expired', 'cancelled')",
+    )
+    .await?
+    {
         // Paid after the reservation lapsed: sell it if the stock is still there.
         if orders::take_stock(tx.conn(), p.order_id, false).await? {
-            mark_paid(tx.conn(), p, now).await?;
             Outcome::Fulfilled
         } else {
+            sqlx::query("UPDATE orders SET status = $1, paid_at = NULL WHERE id = $2")
+                .bind(&order.status)
+                .bind(p.order_id)
+                .execute(tx.conn())
+                .await?;
             let note = format!(
                 "{} paid after the order {}; stock is gone",
                 p.provider, order.status
@@ -126,15 +143,27 @@ pub async fn fulfil(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
     Ok(outcome)
 }
 
-async fn mark_paid(conn: &mut AnyConnection, p: &PaymentSuccess, now: i64) -> Result<()> {
-    sqlx::query(
+/// Marks the order paid if it matches `guard`; true if it did. A shipped cash order stays
+/// shipped (its money arrives on delivery).
+async fn mark_paid(
+    conn: &mut AnyConnection,
+    p: &PaymentSuccess,
+    now: i64,
+    guard: &str,
+) -> Result<bool> {
+    let sql = format!(
         "UPDATE orders SET status = CASE WHEN status = 'shipped' THEN 'shipped' ELSE 'paid' END, \
-         paid_at = $1, holds_stock = 0, updated_at = $1 WHERE id = $2",
-    )
-    .bind(now)
-    .bind(p.order_id)
-    .execute(&mut *conn)
-    .await?;
+         paid_at = $1, holds_stock = 0, updated_at = $1 WHERE id = $2 AND {guard}"
+    );
+    let n = sqlx::query(&sql)
+        .bind(now)
+        .bind(p.order_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        return Ok(false);
+    }
     orders::event(
         conn,
         p.order_id,
@@ -144,7 +173,8 @@ async fn mark_paid(conn: &mut AnyConnection, p: &PaymentSuccess, now: i64) -> Re
         Some(p.provider),
         now,
     )
-    .await
+    .await?;
+    Ok(true)
 }
 
 async fn flag(
