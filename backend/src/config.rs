@@ -35,6 +35,41 @@ pub struct Config {
     pub media_dir: PathBuf,
     pub admin_session_ttl: Duration,
     pub request_timeout: Duration,
+    /// Telegram payment-provider token (e.g. Click or Payme through Telegram) for fiat invoices.
+    pub telegram_provider_token: Option<SecretString>,
+    pub stripe: Option<StripeConfig>,
+    pub paypal: Option<PaypalConfig>,
+    pub click: Option<ClickConfig>,
+    pub payme: Option<PaymeConfig>,
+}
+
+#[derive(Clone)]
+pub struct StripeConfig {
+    pub secret_key: SecretString,
+    pub webhook_secret: SecretString,
+    pub api_url: String,
+}
+
+#[derive(Clone)]
+pub struct PaypalConfig {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub webhook_id: String,
+    pub api_url: String,
+}
+
+#[derive(Clone)]
+pub struct ClickConfig {
+    pub service_id: String,
+    pub merchant_id: String,
+    pub secret_key: SecretString,
+}
+
+#[derive(Clone)]
+pub struct PaymeConfig {
+    pub merchant_id: String,
+    pub key: SecretString,
+    pub checkout_url: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -203,6 +238,42 @@ impl Config {
         let session_hours = parse_num(&val, "ADMIN_SESSION_HOURS", 12u64)?;
         let timeout_secs = parse_num(&val, "REQUEST_TIMEOUT_SECS", 30u64)?;
 
+        let telegram_provider_token = val("TELEGRAM_PROVIDER_TOKEN").map(SecretString::from);
+        let stripe =
+            group(&val, &["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"])?.map(|v| StripeConfig {
+                secret_key: SecretString::from(v[0].clone()),
+                webhook_secret: SecretString::from(v[1].clone()),
+                api_url: url_or(&val, "STRIPE_API_URL", "https://api.stripe.com"),
+            });
+        let paypal = group(
+            &val,
+            &[
+                "PAYPAL_CLIENT_ID",
+                "PAYPAL_CLIENT_SECRET",
+                "PAYPAL_WEBHOOK_ID",
+            ],
+        )?
+        .map(|v| PaypalConfig {
+            client_id: v[0].clone(),
+            client_secret: SecretString::from(v[1].clone()),
+            webhook_id: v[2].clone(),
+            api_url: url_or(&val, "PAYPAL_API_URL", "https://api-m.sandbox.paypal.com"),
+        });
+        let click = group(
+            &val,
+            &["CLICK_SERVICE_ID", "CLICK_MERCHANT_ID", "CLICK_SECRET_KEY"],
+        )?
+        .map(|v| ClickConfig {
+            service_id: v[0].clone(),
+            merchant_id: v[1].clone(),
+            secret_key: SecretString::from(v[2].clone()),
+        });
+        let payme = group(&val, &["PAYME_MERCHANT_ID", "PAYME_KEY"])?.map(|v| PaymeConfig {
+            merchant_id: v[0].clone(),
+            key: SecretString::from(v[1].clone()),
+            checkout_url: url_or(&val, "PAYME_CHECKOUT_URL", "https://checkout.paycom.uz"),
+        });
+
         Ok(Config {
             bind_addr,
             database_url,
@@ -223,12 +294,55 @@ impl Config {
             media_dir,
             admin_session_ttl: Duration::from_secs(session_hours * 3600),
             request_timeout: Duration::from_secs(timeout_secs.max(1)),
+            telegram_provider_token,
+            stripe,
+            paypal,
+            click,
+            payme,
         })
     }
 
     pub fn dev_mode(&self) -> bool {
         self.telegram_bot_token.is_none()
     }
+}
+
+/// A provider's settings come as a group: all of them (configured) or none (not offered).
+/// Some but not all is a mistake worth stopping for, naming the first missing variable.
+fn group(
+    val: &impl Fn(&str) -> Option<String>,
+    vars: &[&'static str],
+) -> Result<Option<Vec<String>>, ConfigError> {
+    let got: Vec<Option<String>> = vars.iter().map(|v| val(v)).collect();
+    if got.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    if let Some(i) = got.iter().position(Option::is_none) {
+        let set = vars
+            .iter()
+            .zip(&got)
+            .filter(|(_, g)| g.is_some())
+            .map(|(v, _)| *v)
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(err(
+            vars[i],
+            format!(
+                "is missing, but {set} is set: set all of {} or none",
+                vars.join(", ")
+            ),
+        ));
+    }
+    Ok(Some(
+        got.into_iter().map(Option::unwrap_or_default).collect(),
+    ))
+}
+
+fn url_or(val: &impl Fn(&str) -> Option<String>, var: &str, default: &str) -> String {
+    val(var)
+        .unwrap_or_else(|| default.to_string())
+        .trim_end_matches('/')
+        .to_string()
 }
 
 fn parse_num<T: std::str::FromStr>(
@@ -294,6 +408,17 @@ mod tests {
             cfg(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var,
             "DATABASE_URL"
         );
+    }
+
+    #[test]
+    fn providers_are_all_or_nothing() {
+        let c = cfg(&[]).unwrap();
+        assert!(c.stripe.is_none() && c.click.is_none() && c.payme.is_none() && c.paypal.is_none());
+        let e = cfg(&[("CLICK_SERVICE_ID", "1"), ("CLICK_SECRET_KEY", "s3cret")]).unwrap_err();
+        assert_eq!(e.var, "CLICK_MERCHANT_ID");
+        assert!(!e.to_string().contains("s3cret"));
+        let c = cfg(&[("PAYME_MERCHANT_ID", "m"), ("PAYME_KEY", "k")]).unwrap();
+        assert_eq!(c.payme.unwrap().checkout_url, "https://checkout.paycom.uz");
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod error;
 pub mod health;
 pub mod lang;
 pub mod me;
+pub mod notify;
 pub mod orders;
 pub mod payments;
 pub mod seed;

@@ -60,8 +60,17 @@ pub async fn build_state(config: Config) -> anyhow_like::Result<AppState> {
             .await
             .map_err(|e| anyhow_like::msg(format!("seeding the demo catalog: {e}")))?;
     }
-    let payments = Payments::cash_only();
-    Ok(AppState::new(config, db, verifier, dev_token, payments))
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(15))
+        .user_agent(concat!("the-shop/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| anyhow_like::msg(format!("HTTP client: {e}")))?;
+    let payments = Payments::from_config(&config, &http);
+    let notifier: Arc<dyn crate::notify::Notifier> = Arc::new(crate::notify::LogNotifier);
+    Ok(AppState::new(
+        config, db, verifier, dev_token, payments, http, notifier,
+    ))
 }
 
 /// Tiny error plumbing for start-up, where a message for the operator is all we need.
@@ -80,6 +89,7 @@ pub fn app(state: AppState) -> Router {
         .merge(orders::router())
         .merge(me::router(cfg.dev_mode()))
         .merge(admin::router());
+    let webhooks = crate::payments::router();
     if let Some(n) = NonZeroU32::new(cfg.rate_limit_per_minute) {
         let limiter: Arc<DefaultKeyedRateLimiter<IpAddr>> =
             Arc::new(RateLimiter::keyed(Quota::per_minute(n)));
@@ -88,6 +98,7 @@ pub fn app(state: AppState) -> Router {
     let timeout = cfg.request_timeout;
     Router::new()
         .merge(api)
+        .merge(webhooks)
         .merge(health::router())
         .merge(web::router(&cfg.dist_dir, &cfg.media_dir))
         .layer(DefaultBodyLimit::max(1024 * 1024))

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::auth::init_data::Verifier;
 use crate::config::Config;
 use crate::db::Db;
+use crate::notify::{Notice, Notifier};
 use crate::payments::Payments;
 
 #[derive(Clone)]
@@ -18,6 +19,9 @@ pub struct Inner {
     /// In dev mode, the ephemeral bot token that signs the dev user's initData.
     pub dev_bot_token: Option<String>,
     pub payments: Payments,
+    /// Outbound HTTP (Telegram, Stripe, PayPal): one pool, timeouts set.
+    pub http: reqwest::Client,
+    pub notifier: Arc<dyn Notifier>,
     /// Bumped by every change that can alter a catalog answer (admin edits, stock moves);
     /// part of the catalog ETag, so a client's cached copy is only reused while valid.
     catalog_version: AtomicU64,
@@ -38,6 +42,8 @@ impl AppState {
         verifier: Verifier,
         dev_bot_token: Option<String>,
         payments: Payments,
+        http: reqwest::Client,
+        notifier: Arc<dyn Notifier>,
     ) -> Self {
         AppState(Arc::new(Inner {
             config,
@@ -45,6 +51,8 @@ impl AppState {
             verifier,
             dev_bot_token,
             payments,
+            http,
+            notifier,
             catalog_version: AtomicU64::new(1),
             catalog_cache: Default::default(),
         }))
@@ -57,5 +65,13 @@ impl Inner {
     }
     pub fn catalog_changed(&self) {
         self.catalog_version.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl AppState {
+    /// Tells the customer about their order in the background (after the change committed).
+    pub fn notify(&self, order_id: i64, notice: Notice) {
+        let st = self.clone();
+        tokio::spawn(async move { st.notifier.order(order_id, notice).await });
     }
 }

@@ -8,10 +8,10 @@ use shared::{Order, OrderStatus, Page, PaymentMethod};
 
 use super::auth::{record_audit, Admin};
 use crate::catalog::{decode_cursor, encode_cursor};
-use crate::db;
 use crate::error::{AppJson, AppPath, AppQuery, Error, Result};
 use crate::orders::repo;
 use crate::payments::fulfil::{fulfil, PaymentSuccess};
+use crate::payments::RefundRequest as ProviderRefund;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -183,6 +183,7 @@ async fn ship(
         return Err(bad_state(&before, "shipped"));
     }
     let after = load(&st, id).await?;
+    st.notify(id, crate::notify::Notice::Shipped);
     audit(&st, &admin, "ship", &before, &after).await?;
     Ok(AppJson(after))
 }
@@ -230,6 +231,7 @@ async fn deliver(
         return Err(bad_state(&before, "delivered"));
     }
     let after = load(&st, id).await?;
+    st.notify(id, crate::notify::Notice::Delivered);
     audit(&st, &admin, "deliver", &before, &after).await?;
     Ok(AppJson(after))
 }
@@ -298,6 +300,7 @@ async fn cancel(
     }
     st.catalog_changed();
     let after = load(&st, id).await?;
+    st.notify(id, crate::notify::Notice::Cancelled);
     audit(&st, &admin, "cancel", &before, &after).await?;
     Ok(AppJson(after))
 }
@@ -310,8 +313,8 @@ struct RefundRequest {
     restock: bool,
 }
 
-/// Refunds through the order's own rail. Cash is handed back by the merchant, so it is
-/// recorded here; the online rails plug in their provider refund in their own modules.
+/// Refunds through the order's own rail: the provider gives the money back first, then the
+/// refund is recorded (cash is handed back by the merchant, so it is only recorded).
 async fn refund(
     State(st): State<AppState>,
     admin: Admin,
@@ -343,30 +346,26 @@ async fn refund(
             bad_state(&before, "refunded")
         });
     }
-    if before.payment_method != PaymentMethod::Cash {
-        return Err(Error::conflict(
-            "refund_unavailable",
-            format!(
-                "Refunds through {} are not available in this version.",
-                before.payment_method.as_str()
-            ),
-        ));
-    }
     #[derive(sqlx::FromRow)]
     struct Pay {
         id: i64,
+        provider_payment_id: String,
         amount_minor: i64,
         refunded_minor: i64,
     }
-    let now = db::now();
-    let mut tx = st.db.begin_write().await?;
     let pay = sqlx::query_as::<_, Pay>(
-        "SELECT id, amount_minor, refunded_minor FROM payments WHERE order_id = $1 AND needs_refund = 0 ORDER BY id LIMIT 1",
+        "SELECT id, provider_payment_id, amount_minor, refunded_minor FROM payments \
+         WHERE order_id = $1 AND needs_refund = 0 AND status <> 'refunded' ORDER BY id LIMIT 1",
     )
     .bind(id)
-    .fetch_optional(tx.conn())
+    .fetch_optional(&st.db.pool)
     .await?
-    .ok_or_else(|| Error::conflict("no_payment", format!("Order {id} has no payment to refund.")))?;
+    .ok_or_else(|| {
+        Error::conflict(
+            "no_payment",
+            format!("Order {id} has no payment to refund."),
+        )
+    })?;
     let left = pay.amount_minor - pay.refunded_minor;
     let amount = req.amount_minor.unwrap_or(left);
     if amount <= 0 || amount > left {
@@ -376,70 +375,44 @@ async fn refund(
             format!("Refund between 1 and {left} (minor units) for this order."),
         ));
     }
-    let moved = sqlx::query("UPDATE payments SET refunded_minor = refunded_minor + $1, updated_at = $2 WHERE id = $3 AND refunded_minor + $1 <= amount_minor")
-        .bind(amount)
-        .bind(now)
-        .bind(pay.id)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
-    if moved != 1 {
-        // Another refund got there first; nothing was written by this one.
-        return Err(Error::conflict(
-            "refund_in_progress",
-            format!("Order {id} changed meanwhile; reload it and try again."),
-        ));
+    if before.payment_method != PaymentMethod::Cash {
+        let provider = st.payments.get(before.payment_method).ok_or_else(|| {
+            Error::conflict(
+                "refund_unavailable",
+                format!(
+                    "{} is not configured any more; refund it in the provider's dashboard.",
+                    before.payment_method.as_str()
+                ),
+            )
+        })?;
+        provider
+            .refund(&ProviderRefund {
+                order_id: id,
+                customer_id: before.customer_id.unwrap_or_default(),
+                payment_id: pay.id,
+                provider_payment_id: pay.provider_payment_id.clone(),
+                amount_minor: amount,
+                currency: before.total.currency.clone(),
+                full: amount == left,
+            })
+            .await?;
     }
-    let full = amount == left;
-    let note = format!("{} {} refunded in cash", amount, before.total.currency);
-    let mut restocked = false;
-    if full {
-        let moved = repo::transition(
-            tx.conn(),
-            id,
-            &[
-                OrderStatus::Paid,
-                OrderStatus::Shipped,
-                OrderStatus::Delivered,
-                OrderStatus::Completed,
-            ],
-            OrderStatus::Refunded,
-            Some(&note),
-            Some(&admin.email),
-        )
-        .await?;
-        if !moved {
-            return Err(Error::conflict(
-                "refund_in_progress",
-                format!("Order {id} changed meanwhile; reload it and try again."),
-            ));
-        }
-        if req.restock {
-            let lines: Vec<(i64, i64)> = before
-                .items
-                .iter()
-                .map(|i| (i.variant_id, i.quantity))
-                .collect();
-            repo::give_lines(tx.conn(), &lines, false).await?;
-            restocked = true;
-        }
-    } else {
-        repo::event(
-            tx.conn(),
-            id,
-            "partial_refund",
-            None,
-            Some(&note),
-            Some(&admin.email),
-            now,
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    if restocked {
+    let recorded = crate::payments::refund::record(
+        &st.db,
+        id,
+        pay.id,
+        Some(amount),
+        req.restock,
+        &admin.email,
+    )
+    .await?;
+    if req.restock && recorded == crate::payments::refund::Recorded::Full {
         st.catalog_changed();
     }
     let after = load(&st, id).await?;
+    if recorded == crate::payments::refund::Recorded::Full {
+        st.notify(id, crate::notify::Notice::Refunded);
+    }
     audit(&st, &admin, "refund", &before, &after).await?;
     Ok(AppJson(after))
 }

@@ -6,6 +6,7 @@
 
 pub mod cash;
 pub mod fulfil;
+pub mod refund;
 
 use std::sync::Arc;
 
@@ -45,6 +46,38 @@ pub trait Provider: Send + Sync {
     }
 
     fn create_checkout<'a>(&'a self, order: &'a CheckoutOrder) -> BoxFuture<'a, Result<Checkout>>;
+
+    /// Gives money back through the provider. Answers once the provider accepted it (or
+    /// says it was already refunded); the caller then records it with [`refund::record`].
+    fn refund<'a>(&'a self, req: &'a RefundRequest) -> BoxFuture<'a, Result<()>> {
+        let m = self.method();
+        let _ = req;
+        Box::pin(async move {
+            Err(Error::conflict(
+                "refund_unavailable",
+                format!("Refunds through {} are not available yet.", m.as_str()),
+            ))
+        })
+    }
+}
+
+/// What a provider needs to refund (part of) a payment.
+#[derive(Debug, Clone)]
+pub struct RefundRequest {
+    pub order_id: i64,
+    pub customer_id: i64,
+    /// Our `payments.id`, for idempotency keys.
+    pub payment_id: i64,
+    pub provider_payment_id: String,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    /// Whether this refund returns everything still refundable.
+    pub full: bool,
+}
+
+/// Webhook routes of every rail (`/webhooks/…`). Each rail adds its own router here.
+pub fn router() -> axum::Router<crate::state::AppState> {
+    axum::Router::new()
 }
 
 /// The rails this shop has configured.
@@ -61,6 +94,12 @@ impl Payments {
     /// Only cash on delivery: what a shop has before any provider is configured.
     pub fn cash_only() -> Self {
         Payments::new(vec![Arc::new(cash::Cash)])
+    }
+
+    /// The rails whose settings are present. Each rail adds itself here.
+    pub fn from_config(_config: &crate::config::Config, _http: &reqwest::Client) -> Self {
+        let providers: Vec<Arc<dyn Provider>> = vec![Arc::new(cash::Cash)];
+        Payments::new(providers)
     }
 
     pub fn get(&self, m: PaymentMethod) -> Option<&Arc<dyn Provider>> {
