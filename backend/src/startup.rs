@@ -153,6 +153,10 @@ async fn rate_limit(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    // Forget idle clients now and then so the table does not grow with every address seen.
+    if rand::random::<u16>() < 8 {
+        limiter.retain_recent();
+    }
     match limiter.check_key(&ip) {
         Ok(()) => next.run(req).await,
         Err(not_until) => {

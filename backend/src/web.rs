@@ -26,14 +26,15 @@ pub fn router(dist: &Path, media: &Path) -> Router<AppState> {
         .layer(middleware::from_fn(media_cache));
     let index = dist.join("index.html");
     let spa = index.exists().then(|| {
-        ServeDir::new(dist)
+        let dir = ServeDir::new(dist)
             .precompressed_br()
             .precompressed_gzip()
             .fallback(
                 ServeFile::new(index)
                     .precompressed_br()
                     .precompressed_gzip(),
-            )
+            );
+        (dir, dist.to_path_buf())
     });
     if spa.is_none() {
         tracing::warn!(dist = %dist.display(), "no built frontend; serving a placeholder page");
@@ -46,9 +47,19 @@ pub fn router(dist: &Path, media: &Path) -> Router<AppState> {
             if path.starts_with("/api/") || path == "/api" || path.starts_with("/webhooks/") {
                 return Error::NotFound("No such API route.".into()).into_response();
             }
-            let Some(spa) = spa else {
+            let Some((spa, dist)) = spa else {
                 return not_built();
             };
+            // A file name that is not in this build (an old hash during a deploy, a typo) is a
+            // 404, not the page: HTML cached under a script's URL would break clients for a year.
+            let last = path.rsplit('/').next().unwrap_or("");
+            if last.contains('.')
+                && !path.contains("..")
+                && !dist.join(path.trim_start_matches('/')).is_file()
+            {
+                return Error::NotFound(format!("{last} is not part of this build."))
+                    .into_response();
+            }
             let hashed = is_hashed_asset(path);
             let mut res = match spa.oneshot(req).await {
                 Ok(r) => r.into_response(),
@@ -59,6 +70,9 @@ pub fn router(dist: &Path, media: &Path) -> Router<AppState> {
                 res.headers_mut()
                     .insert(header::CACHE_CONTROL, HeaderValue::from_static(v));
             }
+            // The same URL answers brotli, gzip or plain bytes: caches must key on it.
+            res.headers_mut()
+                .append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
             res
         }
     })

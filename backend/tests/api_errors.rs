@@ -248,3 +248,82 @@ both!(errors_do_not_leak_internals, |app: TestApp| async move {
         }
     }
 });
+
+/// Client text with a NUL byte (a search query, a Telegram name) is still just text: never a
+/// 500. PostgreSQL refuses NUL in TEXT, so it must be rejected or stripped before it gets there.
+async fn nul_bytes_are_not_a_500(app: TestApp) {
+    for q in ["\0", "tea\0pot", "zz\0"] {
+        let r = app.raw(app.get("/api/products").query(&[("q", q)])).await;
+        assert!(
+            r.status == 200 || r.status == 400,
+            "q={q:?} -> {} {}",
+            r.status,
+            r.text()
+        );
+    }
+    let user = json!({"id": 77, "first_name": "A\u{0}B", "language_code": "en"}).to_string();
+    let now = now().to_string();
+    let raw = shop::auth::init_data::sign_hmac(
+        BOT_TOKEN,
+        &[("auth_date", now.as_str()), ("user", user.as_str())],
+    );
+    let r = app
+        .raw(
+            app.get("/api/me")
+                .header("Authorization", format!("tma {raw}")),
+        )
+        .await;
+    assert!(
+        r.status < 500,
+        "NUL in a signed name -> {} {}",
+        r.status,
+        r.text()
+    );
+}
+
+mod nul_bytes_in_client_text_are_not_a_500 {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite() {
+        if let Some(app) = spawn(Kind::Sqlite, &[]).await {
+            nul_bytes_are_not_a_500(app).await;
+        }
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres() {
+        if let Some(app) = spawn(Kind::Postgres, &[]).await {
+            nul_bytes_are_not_a_500(app).await;
+        }
+    }
+}
+
+both_with!(
+    a_request_that_never_finishes_gets_a_json_408,
+    &[("REQUEST_TIMEOUT_SECS", "1")],
+    |app: TestApp| async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // Headers promise a body that never comes.
+        let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        let head = format!(
+            "PUT /api/cart HTTP/1.1\r\nHost: shop\r\nAuthorization: tma {}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{{",
+            init_data(7)
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        let started = std::time::Instant::now();
+        let mut buf = Vec::new();
+        tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut buf))
+            .await
+            .expect("the server answers within its timeout")
+            .unwrap();
+        let text = String::from_utf8_lossy(&buf);
+        assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+        assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+        let lower = text.to_ascii_lowercase();
+        assert!(lower.contains("content-type: application/json"), "{text}");
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+        let v: serde_json::Value =
+            serde_json::from_str(body.trim()).unwrap_or_else(|_| panic!("{text}"));
+        assert_eq!(v["error"]["code"], "timeout", "{v}");
+    }
+);

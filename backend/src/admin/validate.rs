@@ -20,6 +20,13 @@ pub fn texts_required(t: &Texts, field: &str, max: usize) -> Result<()> {
 pub fn texts_max(t: &Texts, field: &str, max: usize) -> Result<()> {
     for l in Lang::ALL {
         if let Some(v) = t.get(l) {
+            if v.contains('\0') {
+                return Err(Error::field(
+                    "invalid_text",
+                    &format!("{field}.{}", l.code()),
+                    "The text contains a NUL character; remove it.",
+                ));
+            }
             if v.chars().count() > max {
                 return Err(Error::field(
                     "text_too_long",

@@ -52,6 +52,9 @@ impl FromRequestParts<AppState> for Customer {
 /// Creates or refreshes the customer's row (names and language change over time).
 pub async fn ensure_customer(db: &Db, user: &TgUser) -> Result<(), Error> {
     let now = db::now();
+    // PostgreSQL text cannot hold NUL; Telegram names never need it.
+    let clean = |s: &str| s.replace('\0', "");
+    let opt = |s: &Option<String>| s.as_deref().map(clean);
     sqlx::query(
         "INSERT INTO customers (id, first_name, last_name, username, language_code, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $6) \
@@ -60,10 +63,10 @@ pub async fn ensure_customer(db: &Db, user: &TgUser) -> Result<(), Error> {
          language_code = excluded.language_code, updated_at = excluded.updated_at",
     )
     .bind(user.id)
-    .bind(&user.first_name)
-    .bind(user.last_name.as_deref())
-    .bind(user.username.as_deref())
-    .bind(user.language_code.as_deref())
+    .bind(clean(&user.first_name))
+    .bind(opt(&user.last_name))
+    .bind(opt(&user.username))
+    .bind(opt(&user.language_code))
     .bind(now)
     .execute(&db.pool)
     .await?;

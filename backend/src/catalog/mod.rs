@@ -105,7 +105,14 @@ async fn products(
         q.q.as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(|s| s.chars().take(100).collect::<String>());
+            // Control characters (a NUL breaks PostgreSQL text) never match a product anyway.
+            .map(|s| {
+                s.chars()
+                    .filter(|c| !c.is_control())
+                    .take(100)
+                    .collect::<String>()
+            })
+            .filter(|s| !s.trim().is_empty());
     let key = format!(
         "products|{}|{category:?}|{search:?}|{after}|{limit}",
         lang.code()

@@ -436,10 +436,17 @@ fn validate_contact(c: Option<&Contact>, physical: bool) -> Result<Option<Contac
         }
         return Ok(None);
     };
+    let clean = |s: &str| {
+        s.chars()
+            .filter(|c| !c.is_control() || *c == '\n')
+            .collect::<String>()
+            .trim()
+            .to_string()
+    };
     let c = Contact {
-        name: c.name.trim().to_string(),
-        phone: c.phone.trim().to_string(),
-        address: c.address.trim().to_string(),
+        name: clean(&c.name),
+        phone: clean(&c.phone),
+        address: clean(&c.address),
     };
     if physical {
         if c.name.chars().count() < 2 || c.name.len() > 200 {

@@ -84,6 +84,7 @@ pub async fn fulfil(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
         // The guarded UPDATE above is the decision; a concurrent expiry or cancel that got
         // there first makes it match nothing.
         orders::commit_reservation(tx.conn(), p.order_id).await?;
+        paid_event(tx.conn(), p, now).await?;
         Outcome::Fulfilled
     } else if mark_paid(
         tx.conn(),
@@ -95,6 +96,7 @@ pub async fn fulfil(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
     {
         // Paid after the reservation lapsed: sell it if the stock is still there.
         if orders::take_stock(tx.conn(), p.order_id, false).await? {
+            paid_event(tx.conn(), p, now).await?;
             Outcome::Fulfilled
         } else {
             sqlx::query("UPDATE orders SET status = $1, paid_at = NULL WHERE id = $2")
@@ -161,9 +163,10 @@ async fn mark_paid(
         .execute(&mut *conn)
         .await?
         .rows_affected();
-    if n == 0 {
-        return Ok(false);
-    }
+    Ok(n == 1)
+}
+
+async fn paid_event(conn: &mut AnyConnection, p: &PaymentSuccess, now: i64) -> Result<()> {
     orders::event(
         conn,
         p.order_id,
@@ -173,8 +176,7 @@ async fn mark_paid(
         Some(p.provider),
         now,
     )
-    .await?;
-    Ok(true)
+    .await
 }
 
 async fn flag(

@@ -1,0 +1,158 @@
+//! Stock is never oversold, under any concurrency, on either database.
+mod common;
+use common::*;
+
+use std::collections::BTreeMap;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// Fires one order per body, all at once, each from its own customer; answers (status, body).
+async fn fire(app: &TestApp, bodies: Vec<Value>, first_user: i64) -> Vec<(u16, Value)> {
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(bodies.len()));
+    let mut set = tokio::task::JoinSet::new();
+    for (i, body) in bodies.into_iter().enumerate() {
+        let rb = app
+            .as_user(Method::POST, "/api/orders", first_user + i as i64)
+            .json(&body);
+        let barrier = barrier.clone();
+        set.spawn(async move {
+            barrier.wait().await;
+            let r = rb.send().await.expect("request");
+            let s = r.status().as_u16();
+            let text = r.text().await.unwrap_or_default();
+            let v: Value =
+                serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({s}): {text}"));
+            (s, v)
+        });
+    }
+    let mut out = vec![];
+    while let Some(r) = set.join_next().await {
+        out.push(r.expect("task"));
+    }
+    out
+}
+
+fn tally(answers: &[(u16, Value)]) -> BTreeMap<(u16, String), usize> {
+    let mut m = BTreeMap::new();
+    for (s, v) in answers {
+        let code = if *s >= 400 {
+            error_code(v).to_string()
+        } else {
+            String::new()
+        };
+        *m.entry((*s, code)).or_insert(0) += 1;
+    }
+    m
+}
+
+async fn sold(app: &TestApp, variant_id: i64) -> i64 {
+    sqlx::query_scalar::<_, i64>(
+        "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM order_items WHERE variant_id = $1",
+    )
+    .bind(variant_id)
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap()
+}
+
+both!(fifty_buyers_five_units, |app: TestApp| async move {
+    let vid = app.variant_id("Teapot").await;
+    sqlx::query("UPDATE variants SET stock = 5 WHERE id = $1")
+        .bind(vid)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    app.state.catalog_changed();
+
+    let body = json!({"items": [{"variant_id": vid, "quantity": 1}], "payment_method": "cash", "contact": contact()});
+    let answers = fire(&app, vec![body; 50], 10_000).await;
+    let t = tally(&answers);
+    assert!(answers.iter().all(|(s, _)| *s < 500), "no 5xx: {t:?}");
+    assert_eq!(t.get(&(201, String::new())), Some(&5), "{t:?}");
+    assert_eq!(t.get(&(409, "out_of_stock".into())), Some(&45), "{t:?}");
+    assert_eq!(t.values().sum::<usize>(), 50);
+
+    assert_eq!(app.stock(vid).await, Some(0));
+    assert_eq!(app.reserved(vid).await, 5);
+    assert_eq!(
+        sold(&app, vid).await,
+        5,
+        "order lines match the units taken"
+    );
+    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(orders, 5);
+    // The winners' orders are real and distinct.
+    let mut ids: Vec<i64> = answers
+        .iter()
+        .filter(|(s, _)| *s == 201)
+        .map(|(_, v)| v["id"].as_i64().unwrap())
+        .collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 5);
+    // The catalog shows the sold-out variant as such.
+    let v = app.variant("Teapot").await;
+    assert_eq!(
+        (v["stock"].as_i64(), v["available"].as_bool()),
+        (Some(0), Some(false))
+    );
+});
+
+both!(
+    multi_line_orders_race_without_leaking_stock,
+    |app: TestApp| async move {
+        // Every order wants one teapot and one bowl; bowls are the scarce line. Losers must give
+        // back the teapot they took before failing on the bowl.
+        let t = app.variant_id("Teapot").await;
+        let b = app.variant_id("Rishtan bowl").await;
+        app.set_stock(t, Some(10)).await;
+        app.set_stock(b, Some(3)).await;
+        let body = json!({"items": [{"variant_id": t, "quantity": 1}, {"variant_id": b, "quantity": 1}],
+                      "payment_method": "cash", "contact": contact()});
+        let answers = fire(&app, vec![body; 20], 20_000).await;
+        let t_ = tally(&answers);
+        assert!(answers.iter().all(|(s, _)| *s < 500), "no 5xx: {t_:?}");
+        assert_eq!(t_.get(&(201, String::new())), Some(&3), "{t_:?}");
+        assert_eq!(t_.get(&(409, "out_of_stock".into())), Some(&17), "{t_:?}");
+        assert_eq!(app.stock(b).await, Some(0));
+        assert_eq!(
+            app.stock(t).await,
+            Some(7),
+            "losers gave their teapots back"
+        );
+        assert_eq!((app.reserved(t).await, app.reserved(b).await), (3, 3));
+        assert_eq!((sold(&app, t).await, sold(&app, b).await), (3, 3));
+    }
+);
+
+both!(
+    big_and_small_orders_never_exceed_stock,
+    |app: TestApp| async move {
+        // Mixed quantities (1, 2 and 3 units) against 7 units.
+        let vid = app.variant_id("Pistachios").await;
+        app.set_stock(vid, Some(7)).await;
+        let bodies: Vec<Value> = (0..24)
+        .map(|i| json!({"items": [{"variant_id": vid, "quantity": 1 + i % 3}], "payment_method": "cash", "contact": contact()}))
+        .collect();
+        let answers = fire(&app, bodies, 30_000).await;
+        assert!(
+            answers.iter().all(|(s, _)| *s == 201 || *s == 409),
+            "{:?}",
+            tally(&answers)
+        );
+        let won: i64 = answers
+            .iter()
+            .filter(|(s, _)| *s == 201)
+            .map(|(_, v)| v["items"][0]["quantity"].as_i64().unwrap())
+            .sum();
+        let left = app.stock(vid).await.unwrap();
+        // Eight one-unit orders cannot all fit in 7 units, so one of them lost, which happens only
+        // at zero stock: everything is sold, nothing more.
+        assert_eq!((won, left), (7, 0));
+        assert_eq!(sold(&app, vid).await, won);
+        assert_eq!(app.reserved(vid).await, won);
+    }
+);
