@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 step "tools (wasm target, trunk, wasm-bindgen-cli, wasm-opt, chromium)"
-./scripts/install-frontend-tools.sh --with-browser
+./scripts/install-frontend-tools.sh --browsers
 
 step "PostgreSQL at 127.0.0.1:5432"
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
@@ -35,6 +35,7 @@ cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "Rust tests (SQLite and PostgreSQL)"
 cargo test -p shop -p shared
+cargo test -p frontend
 
 step "release build: backend and frontend"
 cargo build --release -p shop

@@ -79,12 +79,13 @@ pub fn router(dist: &Path, media: &Path) -> Router<AppState> {
 }
 
 /// Whether a file name carries Trunk's content hash (`app-0f1e2d3c4b5a6978_bg.wasm`).
+/// Trunk prints the 64-bit hash without leading zeros, so it can be shorter than 16 digits.
 pub fn is_hashed_asset(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or("");
     let stem = name.split('.').next().unwrap_or("");
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
     stem.rsplit_once('-')
-        .is_some_and(|(_, h)| h.len() >= 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .is_some_and(|(_, h)| h.len() >= 8 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Uploaded images are stored under content-hashed names, so they never change either.
@@ -123,5 +124,7 @@ mod tests {
         assert!(!is_hashed_asset("/"));
         assert!(!is_hashed_asset("/admin/orders"));
         assert!(!is_hashed_asset("/my-page.js"));
+        assert!(is_hashed_asset("/frontend-892a8cc7040404d_bg.wasm"));
+        assert!(!is_hashed_asset("/jquery-3.7.1.js"));
     }
 }

@@ -1,0 +1,125 @@
+// Signing Telegram Mini App initData the way Telegram does, for tests
+// (https://core.telegram.org/bots/webapps#validating-data-received-via-the-mini-app):
+//   secret = HMAC_SHA256(key = "WebAppData", msg = bot_token)
+//   hash   = hex(HMAC_SHA256(key = secret, msg = sorted "k=v" lines joined by "\n"))
+import { createHmac } from 'node:crypto';
+
+/**
+ * @param {string} botToken
+ * @param {Record<string, string | number | object>} fields  objects (e.g. `user`) become JSON
+ * @returns {string} the raw initData query string, `hash` last
+ */
+export function signInitData(botToken, fields) {
+  const pairs = Object.entries(fields).map(([k, v]) => [
+    k,
+    typeof v === 'object' ? JSON.stringify(v) : String(v),
+  ]);
+  const checkString = [...pairs]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n');
+  const secret = createHmac('sha256', 'WebAppData').update(botToken).digest();
+  const hash = createHmac('sha256', secret).update(checkString).digest('hex');
+  const query = new URLSearchParams(pairs);
+  query.append('hash', hash);
+  return query.toString();
+}
+
+/** Fresh initData for a customer, signed with `botToken`. */
+export function customerInitData(botToken, user = {}) {
+  return signInitData(botToken, {
+    auth_date: Math.floor(Date.now() / 1000),
+    query_id: 'AAE2e-test',
+    user: {
+      id: 424242,
+      first_name: 'Test',
+      last_name: 'Customer',
+      username: 'test_customer',
+      language_code: 'en',
+      allows_write_to_pm: true,
+      ...user,
+    },
+  });
+}
+
+/** Theme params close to what Telegram's Android client sends. */
+export const THEMES = {
+  light: {
+    bg_color: '#fbfaf8',
+    text_color: '#000000',
+    hint_color: '#8e8e93',
+    link_color: '#2481cc',
+    button_color: '#3390ec',
+    button_text_color: '#ffffff',
+    secondary_bg_color: '#f0eff4',
+    header_bg_color: '#fbfaf8',
+    bottom_bar_bg_color: '#ffffff',
+    accent_text_color: '#2481cc',
+    section_bg_color: '#ffffff',
+    section_header_text_color: '#6d6d72',
+    section_separator_color: '#e0e0e4',
+    subtitle_text_color: '#8e8e93',
+    destructive_text_color: '#e53935',
+  },
+  dark: {
+    bg_color: '#212d3b',
+    text_color: '#ffffff',
+    hint_color: '#7d8b99',
+    link_color: '#5eabe1',
+    button_color: '#50a8eb',
+    button_text_color: '#ffffff',
+    secondary_bg_color: '#1a2430',
+    header_bg_color: '#242d39',
+    bottom_bar_bg_color: '#1d2733',
+    accent_text_color: '#64b5ef',
+    section_bg_color: '#1d2733',
+    section_header_text_color: '#79c4fc',
+    section_separator_color: '#0d1721',
+    subtitle_text_color: '#7e8b98',
+    destructive_text_color: '#ee686f',
+  },
+};
+
+/**
+ * Installs a stand-in `window.Telegram.WebApp` before any page script runs, recording the
+ * calls the app makes in `window.__tgCalls`.
+ */
+export async function installTelegramStub(context, { initData, themeParams, colorScheme }) {
+  await context.addInitScript(
+    ({ initData, themeParams, colorScheme }) => {
+      const calls = [];
+      const handlers = {};
+      Object.defineProperty(window, '__tgCalls', { value: calls });
+      window.Telegram = {
+        WebApp: {
+          initData,
+          initDataUnsafe: {},
+          version: '8.0',
+          platform: 'android',
+          colorScheme,
+          themeParams,
+          isExpanded: false,
+          ready() {
+            calls.push('ready');
+          },
+          expand() {
+            calls.push('expand');
+            this.isExpanded = true;
+          },
+          onEvent(name, fn) {
+            calls.push(`onEvent:${name}`);
+            (handlers[name] ||= []).push(fn);
+          },
+          offEvent() {},
+        },
+      };
+    },
+    { initData, themeParams, colorScheme },
+  );
+}
+
+/** `#rrggbb` → `rgb(r, g, b)` as getComputedStyle reports it. */
+export function hexToRgb(hex) {
+  const n = parseInt(hex.slice(1), 16);
+  return `rgb(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255})`;
+}

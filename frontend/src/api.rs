@@ -1,0 +1,247 @@
+//! The one typed client for the shop's HTTP API (see CONTRACT.md, "HTTP").
+//!
+//! Every request goes through [`Api::get`], which sends `Authorization: tma <initData>` when
+//! the app has initData, asks for JSON, and turns the contract's error envelope
+//! `{"error":{"code","message"}}` into an [`ApiError`]. Shapes come from the `shared` crate,
+//! so the backend and this client cannot disagree about them.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use shared::{Category, DevInitData, ErrorEnvelope, Page, Product};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, Request, RequestCredentials, RequestInit, Response};
+
+/// Why a call failed, in a form the UI can show.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApiError {
+    /// The request never got an answer: offline, DNS, connection refused.
+    Network,
+    /// The server answered with an error status (and, normally, the envelope).
+    Status {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// A 2xx answer that does not have the expected shape.
+    Decode(String),
+}
+
+impl ApiError {
+    /// A short technical note for support ("HTTP 500 · internal"), shown under the message.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            ApiError::Network => None,
+            ApiError::Status { status, code, .. } if code.is_empty() => {
+                Some(format!("HTTP {status}"))
+            }
+            ApiError::Status { status, code, .. } => Some(format!("HTTP {status} · {code}")),
+            ApiError::Decode(e) => Some(e.clone()),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::Network => f.write_str("Can't reach the shop. Check your connection."),
+            ApiError::Status { message, .. } if !message.is_empty() => f.write_str(message),
+            ApiError::Status { status, .. } => write!(f, "The shop answered with error {status}."),
+            ApiError::Decode(_) => {
+                f.write_str("The shop sent an answer this app doesn't understand.")
+            }
+        }
+    }
+}
+
+/// Query for `GET /api/products`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProductQuery {
+    pub category: Option<i64>,
+    pub q: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+impl ProductQuery {
+    fn to_query_string(&self) -> String {
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        if let Some(c) = self.category {
+            pairs.push(("category", c.to_string()));
+        }
+        if let Some(q) = self.q.as_deref().filter(|q| !q.trim().is_empty()) {
+            pairs.push(("q", q.to_string()));
+        }
+        if let Some(c) = &self.cursor {
+            pairs.push(("cursor", c.clone()));
+        }
+        if let Some(l) = self.limit {
+            pairs.push(("limit", l.to_string()));
+        }
+        query_string(&pairs)
+    }
+}
+
+/// The API client. Cheap to clone; holds the `Authorization` value for this session.
+#[derive(Clone, Debug, Default)]
+pub struct Api {
+    /// `tma <initData>`, or `None` before the app has initData.
+    authorization: Option<Arc<str>>,
+}
+
+impl Api {
+    /// A client that authenticates with `init_data` (the raw query string from Telegram or the
+    /// dev endpoint). Empty initData sends no `Authorization` header at all.
+    pub fn new(init_data: &str) -> Self {
+        let init_data = init_data.trim();
+        Api {
+            authorization: (!init_data.is_empty()).then(|| Arc::from(format!("tma {init_data}"))),
+        }
+    }
+
+    /// `GET /api/dev/init-data`: signed initData for the dev user, `Ok(None)` when the shop is
+    /// not in dev mode (the route is absent then) or refuses this caller.
+    pub async fn dev_init_data(&self) -> Result<Option<String>, ApiError> {
+        match self.get::<DevInitData>("/api/dev/init-data").await {
+            Ok(d) if !d.init_data.is_empty() => Ok(Some(d.init_data)),
+            Ok(_) => Ok(None),
+            // 403: not from this machine; 404: a bot token is set; 405: no such route.
+            Err(ApiError::Status {
+                status: 403..=405, ..
+            }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /api/categories`.
+    pub async fn categories(&self) -> Result<Page<Category>, ApiError> {
+        self.get("/api/categories").await
+    }
+
+    /// `GET /api/products?…`.
+    pub async fn products(&self, query: &ProductQuery) -> Result<Page<Product>, ApiError> {
+        self.get(&format!("/api/products{}", query.to_query_string()))
+            .await
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        let (status, body) = self.send("GET", path).await?;
+        if (200..300).contains(&status) {
+            serde_json::from_str(&body).map_err(|e| ApiError::Decode(e.to_string()))
+        } else {
+            Err(error_from(status, &body))
+        }
+    }
+
+    async fn send(&self, method: &str, path: &str) -> Result<(u16, String), ApiError> {
+        let window = web_sys::window().ok_or(ApiError::Network)?;
+        let headers = Headers::new().map_err(|_| ApiError::Network)?;
+        let _ = headers.set("Accept", "application/json");
+        if let Some(auth) = &self.authorization {
+            headers
+                .set("Authorization", auth)
+                .map_err(|_| ApiError::Decode("initData is not a valid header value".into()))?;
+        }
+        let init = RequestInit::new();
+        init.set_method(method);
+        init.set_headers(&headers);
+        init.set_credentials(RequestCredentials::SameOrigin);
+        let request = Request::new_with_str_and_init(path, &init).map_err(|_| ApiError::Network)?;
+        let response: Response = JsFuture::from(window.fetch_with_request(&request))
+            .await
+            .map_err(|_| ApiError::Network)?
+            .unchecked_into();
+        let text = response.text().map_err(|_| ApiError::Network)?;
+        let body = JsFuture::from(text)
+            .await
+            .map_err(|_| ApiError::Network)?
+            .as_string()
+            .unwrap_or_default();
+        Ok((response.status(), body))
+    }
+}
+
+fn error_from(status: u16, body: &str) -> ApiError {
+    match serde_json::from_str::<ErrorEnvelope>(body) {
+        Ok(env) => ApiError::Status {
+            status,
+            code: env.error.code,
+            message: env.error.message,
+        },
+        Err(_) => ApiError::Status {
+            status,
+            code: String::new(),
+            message: String::new(),
+        },
+    }
+}
+
+/// `?k=v&…` with values percent-encoded; empty when there are no pairs.
+fn query_string(pairs: &[(&str, String)]) -> String {
+    let mut out = String::new();
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        out.push(if i == 0 { '?' } else { '&' });
+        out.push_str(k);
+        out.push('=');
+        out.push_str(&percent_encode(v));
+    }
+    out
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_product_queries() {
+        assert_eq!(ProductQuery::default().to_query_string(), "");
+        let q = ProductQuery {
+            category: Some(3),
+            q: Some("choy & non".into()),
+            cursor: None,
+            limit: Some(20),
+        };
+        assert_eq!(
+            q.to_query_string(),
+            "?category=3&q=choy%20%26%20non&limit=20"
+        );
+    }
+
+    #[test]
+    fn reads_the_error_envelope() {
+        let e = error_from(
+            401,
+            r#"{"error":{"code":"unauthorized","message":"Sign in again."}}"#,
+        );
+        assert!(matches!(e, ApiError::Status { status: 401, .. }));
+        assert_eq!(e.to_string(), "Sign in again.");
+        assert_eq!(
+            error_from(502, "<html>").to_string(),
+            "The shop answered with error 502."
+        );
+    }
+
+    #[test]
+    fn empty_init_data_sends_no_authorization() {
+        assert!(Api::new("  ").authorization.is_none());
+        assert_eq!(
+            Api::new("auth_date=1&hash=ab").authorization.as_deref(),
+            Some("tma auth_date=1&hash=ab")
+        );
+    }
+}

@@ -1,0 +1,126 @@
+use leptos::prelude::*;
+use shared::{Product, Variant};
+
+/// One product in the catalog grid: image (fixed 4:3 box, so nothing moves as images
+/// arrive), title and price.
+#[component]
+pub fn ProductCard(product: Product) -> impl IntoView {
+    let price = price_label(&product);
+    let sold_out = !product.variants.iter().any(|v| v.available);
+    let image = product.images.first().cloned();
+    view! {
+        <article class="card" data-testid="product-card" data-product-id=product.id>
+            <div class="card__media">
+                {image.map(|src| view! {
+                    <img src=src alt="" loading="lazy" decoding="async" width="400" height="300"/>
+                })}
+                {sold_out.then(|| view! { <span class="card__badge">"Sold out"</span> })}
+            </div>
+            <div class="card__body">
+                <p class="card__price" data-testid="product-price">{price}</p>
+                <h2 class="card__title">{product.title}</h2>
+            </div>
+        </article>
+    }
+}
+
+/// Placeholder cards with the real cards' geometry (the same classes, drawn as bars), shown
+/// while the catalog loads.
+#[component]
+pub fn ProductGridSkeleton() -> impl IntoView {
+    view! {
+        <div class="grid" aria-busy="true" aria-label="Loading products" data-testid="catalog-loading">
+            {(0..6)
+                .map(|_| view! {
+                    <div class="card card--skeleton" aria-hidden="true">
+                        <div class="card__media shimmer"></div>
+                        <div class="card__body">
+                            <span class="card__price shimmer"></span>
+                            <span class="card__title shimmer"></span>
+                        </div>
+                    </div>
+                })
+                .collect_view()}
+        </div>
+    }
+}
+
+/// The price a customer sees on the card: the cheapest variant that can be bought (or the
+/// cheapest of all when none can), with "from" when the variants' prices differ.
+pub fn price_label(product: &Product) -> String {
+    let available: Vec<&Variant> = product.variants.iter().filter(|v| v.available).collect();
+    let pool = if available.is_empty() {
+        product.variants.iter().collect()
+    } else {
+        available
+    };
+    let Some(first) = pool.first() else {
+        return String::new();
+    };
+    let same_currency = || {
+        pool.iter()
+            .filter(|v| v.price.currency == first.price.currency)
+    };
+    let Some(cheapest) = same_currency().min_by_key(|v| v.price.amount_minor) else {
+        return String::new();
+    };
+    if pool.iter().any(|v| v.price != cheapest.price) {
+        format!("from {}", cheapest.price.display())
+    } else {
+        cheapest.price.display()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::{Currency, Money, ProductKind};
+
+    fn variant(id: i64, minor: i64, currency: &str, available: bool) -> Variant {
+        Variant {
+            id,
+            sku: format!("SKU-{id}"),
+            options: Default::default(),
+            price: Money::new(minor, Currency::new(currency).unwrap()),
+            stock: None,
+            available,
+        }
+    }
+
+    fn product(variants: Vec<Variant>) -> Product {
+        Product {
+            id: 1,
+            kind: ProductKind::Physical,
+            category_id: None,
+            title: "Teapot".into(),
+            description: String::new(),
+            images: vec![],
+            variants,
+            texts: None,
+            archived: false,
+        }
+    }
+
+    #[test]
+    fn one_price_is_shown_as_is() {
+        let p = product(vec![variant(1, 12_500_000, "UZS", true)]);
+        assert_eq!(price_label(&p), "125 000 so'm");
+        let p = product(vec![variant(1, 50, "XTR", true)]);
+        assert_eq!(price_label(&p), "50 ⭐");
+    }
+
+    #[test]
+    fn differing_prices_show_the_cheapest_available_with_from() {
+        let p = product(vec![
+            variant(1, 45_000_000, "UZS", false),
+            variant(2, 47_000_000, "UZS", true),
+            variant(3, 46_000_000, "UZS", true),
+        ]);
+        assert_eq!(price_label(&p), "from 460 000 so'm");
+    }
+
+    #[test]
+    fn no_variants_no_price() {
+        assert_eq!(price_label(&product(vec![])), "");
+    }
+}

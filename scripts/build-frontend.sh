@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the storefront into dist/ (trunk, release, [profile.wasm-release], wasm-opt -Oz) and
+# writes precompressed .br and .gz siblings that the backend serves per Accept-Encoding.
+# Installs missing build tools first (not browsers). Prints the first-load size.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+cd "$ROOT"
+
+log() { printf '[build-frontend] %s\n' "$*" >&2; }
+
+"$ROOT/scripts/install-frontend-tools.sh"
+
+log "trunk build --release"
+trunk build --release
+
+DIST="$ROOT/dist"
+[ -f "$DIST/index.html" ] || { log "error: trunk produced no $DIST/index.html"; exit 1; }
+
+log "precompressing (brotli -q 11, gzip -9)"
+find "$DIST" -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name '*.html' \) -print0 |
+    while IFS= read -r -d '' f; do
+        brotli -q 11 -f -o "$f.br" -- "$f"
+        gzip -9 -k -n -f -- "$f"
+    done
+
+# What a phone downloads on first open: the page, the JS glue, the WASM and the CSS (brotli).
+total=0
+while IFS= read -r -d '' f; do
+    size=$(stat -c %s "$f.br")
+    total=$((total + size))
+    printf '  %-48s %8d B raw  %8d B br\n' "${f#"$DIST"/}" "$(stat -c %s "$f")" "$size" >&2
+done < <(find "$DIST" -maxdepth 1 -type f \( -name 'index.html' -o -name '*.js' -o -name '*.wasm' -o -name '*.css' \) -print0 | sort -z)
+awk -v b="$total" 'BEGIN { printf "[build-frontend] first load (brotli): %.1f KB (%d bytes; 1 KB = 1024 B)\n", b / 1024, b }' >&2
