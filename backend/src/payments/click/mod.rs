@@ -154,3 +154,30 @@ pub(crate) async fn cancel_unpaid(
     }
     Ok(moved)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sum_goods_only() {
+        let uzs = Currency::new("UZS").unwrap();
+        let usd = Currency::new("USD").unwrap();
+        assert!(uz_refuses(
+            "Click",
+            &uzs,
+            &[ProductKind::Physical, ProductKind::Digital]
+        )
+        .is_none());
+        assert!(uz_refuses("Click", &usd, &[ProductKind::Physical])
+            .unwrap()
+            .contains("UZS"));
+        assert!(uz_refuses(
+            "Payme",
+            &uzs,
+            &[ProductKind::Physical, ProductKind::Subscription]
+        )
+        .unwrap()
+        .contains("subscriptions"));
+    }
+}
