@@ -587,7 +587,9 @@ both_with!(
     |app: TestApp| async move {
         let vid = app.variant_id("Teapot").await;
         let stock0 = app.stock(vid).await.unwrap();
+        let csrf = app.admin_login().await;
         let rounds = 6;
+        let mut duplicates = 0;
         for round in 0..rounds {
             let oid =
                 id(&order(&app, 606, if round % 2 == 0 { "payme" } else { "click" }, 1).await);
@@ -623,7 +625,38 @@ both_with!(
             click(&app, "complete", &done).await;
             payme(&app, "PerformTransaction", json!({"id": pid})).await;
             assert_eq!(paid_counts(&app, oid).await, (1, 1));
+
+            // When both took the money, Payme's copy is flagged for refund; cancelling it in
+            // the Payme cabinet gives it back even after delivery, and the order stays paid.
+            let payme_duplicate: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM payments WHERE provider = 'payme' \
+                 AND provider_payment_id = $1 AND needs_refund = 1",
+            )
+            .bind(&pid)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+            if payme_duplicate == 1 {
+                duplicates += 1;
+                for step in ["ship", "deliver"] {
+                    let path = format!("/api/admin/orders/{oid}/{step}");
+                    let (s, v) = app.json(app.admin(Method::POST, &path, &csrf)).await;
+                    assert_eq!(s, 200, "{step}: {v}");
+                }
+                let x = payme(&app, "CancelTransaction", json!({"id": pid, "reason": 5})).await;
+                assert_eq!(x["result"]["state"], -2, "{x}");
+                assert_eq!(order_status(&app, 606, oid).await, "delivered");
+                let flagged: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM payments WHERE order_id = $1 AND needs_refund = 1",
+                )
+                .bind(oid)
+                .fetch_one(&app.state.db.pool)
+                .await
+                .unwrap();
+                assert_eq!(flagged, 0, "the duplicate is refunded");
+            }
         }
+        eprintln!("{duplicates} of {rounds} rounds had both rails take the money");
         assert_eq!(app.stock(vid).await, Some(stock0 - rounds));
         assert_eq!(app.reserved(vid).await, 0);
     }

@@ -446,19 +446,21 @@ async fn cancel(st: &AppState, p: &Map<String, Value>) -> RpcResult {
                 .await?
                 .ok_or(Code::Internal)?;
             drop(conn);
-            // Delivered goods cannot be taken back by cancelling a payment.
-            if order.status == OrderStatus::Delivered.as_str()
-                || order.status == OrderStatus::Completed.as_str()
-            {
-                return Err(Code::CannotCancel.into());
-            }
-            let payment_id: i64 = sqlx::query_scalar(
-                "SELECT id FROM payments WHERE provider = 'payme' AND provider_payment_id = $1",
+            let (payment_id, duplicate): (i64, i64) = sqlx::query_as(
+                "SELECT id, needs_refund FROM payments WHERE provider = 'payme' AND provider_payment_id = $1",
             )
             .bind(&t.payme_id)
             .fetch_optional(&st.db.pool)
             .await?
             .ok_or(Code::Internal)?;
+            // Delivered goods cannot be taken back by cancelling their payment; a payment
+            // that lost a race to another rail paid for nothing and always goes back.
+            if duplicate == 0
+                && (order.status == OrderStatus::Delivered.as_str()
+                    || order.status == OrderStatus::Completed.as_str())
+            {
+                return Err(Code::CannotCancel.into());
+            }
             let done = refund::record(&st.db, t.order_id, payment_id, None, true, "payme").await?;
             sqlx::query(
                 "UPDATE payme_transactions SET state = -2, reason = $1, cancel_time = $2 \
@@ -469,7 +471,7 @@ async fn cancel(st: &AppState, p: &Map<String, Value>) -> RpcResult {
             .bind(t.id)
             .execute(&st.db.pool)
             .await?;
-            if done == Recorded::Full {
+            if done == Recorded::Full && duplicate == 0 {
                 st.catalog_changed();
                 st.notify(t.order_id, crate::notify::Notice::Refunded);
             }
