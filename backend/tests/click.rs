@@ -354,6 +354,19 @@ both!(
             (400, "payment_method_unavailable"),
             "{v}"
         );
+        // Whatever arrives, the answer is HTTP 200 in Click's shape.
+        let res = app
+            .client
+            .get(app.url("/webhooks/click/complete"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        let v: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(
+            (err(&v), v["error_note"].as_str()),
+            (-8, Some("Error in request from click"))
+        );
         // The webhook still answers in Click's shape, and verifies nothing.
         let v = click(&app, "prepare", &ClickReq::prepare(6_002, 1, "150000")).await;
         assert_eq!(err(&v), -1, "{v}");

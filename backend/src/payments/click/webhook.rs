@@ -24,8 +24,11 @@ use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/webhooks/click/prepare", post(prepare))
-        .route("/webhooks/click/complete", post(complete))
+        .route("/webhooks/click/prepare", post(prepare).fallback(not_post))
+        .route(
+            "/webhooks/click/complete",
+            post(complete).fallback(not_post),
+        )
 }
 
 /// Click's answer codes (docs.click.uz/en/click-api-error).
@@ -161,6 +164,18 @@ impl Reply {
             "error_note": self.error.note(),
         }))
     }
+}
+
+/// Click only POSTs; anything else still gets Click's answer shape.
+async fn not_post() -> Json<Value> {
+    Reply {
+        stage: Stage::Prepare,
+        click_trans_id: Value::Null,
+        merchant_trans_id: Value::Null,
+        our_id: None,
+        error: ClickError::ErrorInRequest,
+    }
+    .into_json()
 }
 
 async fn prepare(State(st): State<AppState>, body: Bytes) -> Json<Value> {
