@@ -372,3 +372,40 @@ both!(
         assert_eq!(err(&v), -1, "{v}");
     }
 );
+
+both_with!(
+    click_concurrent_retries_fulfil_once,
+    ENV,
+    |app: TestApp| async move {
+        let vid = app.variant_id("Teapot").await;
+        let stock0 = app.stock(vid).await.unwrap();
+        let oid = id(&order(&app, 506, "click", 1).await);
+        // Click repeats a Prepare it got no answer to while the first is still running.
+        let prep = ClickReq::prepare(3_000_001, oid, "150000");
+        let answers =
+            futures_util::future::join_all((0..5).map(|_| click(&app, "prepare", &prep))).await;
+        let ids: std::collections::BTreeSet<i64> = answers
+            .iter()
+            .map(|v| {
+                assert_eq!(err(v), 0, "{v}");
+                v["merchant_prepare_id"].as_i64().unwrap()
+            })
+            .collect();
+        assert_eq!(ids.len(), 1, "one attempt, one prepare id: {answers:?}");
+        let prepare_id = *ids.first().unwrap();
+        // The same for Complete: one sale, every answer success or "already paid".
+        let done = ClickReq::complete(3_000_001, oid, prepare_id, "150000");
+        let answers =
+            futures_util::future::join_all((0..5).map(|_| click(&app, "complete", &done))).await;
+        assert!(answers.iter().any(|v| err(v) == 0), "{answers:?}");
+        for v in &answers {
+            assert!(matches!(err(v), 0 | -4), "{v}");
+            assert_eq!(v["merchant_confirm_id"], json!(prepare_id), "{v}");
+        }
+        assert_eq!(paid_counts(&app, oid).await, (1, 1));
+        assert_eq!(
+            (app.stock(vid).await, app.reserved(vid).await),
+            (Some(stock0 - 1), 0)
+        );
+    }
+);

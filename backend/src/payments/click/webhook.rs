@@ -241,6 +241,17 @@ async fn attempt_by_trans(
     .await?)
 }
 
+/// Whether this Click attempt's payment is recorded.
+async fn paid_by(st: &AppState, click_trans_id: i64) -> crate::error::Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM payments WHERE provider = 'click' AND provider_payment_id = $1",
+    )
+    .bind(click_trans_id.to_string())
+    .fetch_one(&st.db.pool)
+    .await?;
+    Ok(n > 0)
+}
+
 async fn decide(
     st: &AppState,
     f: &Form,
@@ -293,10 +304,12 @@ async fn decide(
     if is_paid(&st.db, order.id).await? {
         // A repeat of a confirmed attempt also lands here: it gets -4 again, with the same
         // merchant_confirm_id, and nothing is fulfilled twice.
-        let confirmed = existing
-            .as_ref()
-            .filter(|a| a.state == "confirmed")
-            .map(|a| a.id);
+        let confirmed = match &existing {
+            Some(a) if a.state == "confirmed" => Some(a.id),
+            // A concurrent repeat may have paid it a moment ago, before marking it confirmed.
+            Some(a) if a.state == "prepared" && paid_by(st, click_trans_id).await? => Some(a.id),
+            _ => None,
+        };
         return Ok((
             E::AlreadyPaid,
             if stage == Stage::Complete {
