@@ -728,3 +728,47 @@ both_with!(
         assert_eq!(v["result"]["transactions"], json!([]));
     }
 );
+
+both_with!(
+    payme_concurrent_retries_fulfil_once,
+    ENV,
+    |app: TestApp| async move {
+        let vid = app.variant_id("Teapot").await;
+        let stock0 = app.stock(vid).await.unwrap();
+        let oid = id(&order(&app, 608, "payme", 1).await);
+        let pid = payme_id(300);
+        let time = now_ms();
+        // Payme repeating calls it got no answer to, all at once.
+        let creates = futures_util::future::join_all(
+            (0..5).map(|_| create(&app, &pid, oid, 15_000_000, time)),
+        )
+        .await;
+        for c in &creates {
+            assert_eq!(c["result"], creates[0]["result"], "{creates:?}");
+        }
+        assert_eq!(creates[0]["result"]["state"], 1);
+        let performs = futures_util::future::join_all(
+            (0..5).map(|_| payme(&app, "PerformTransaction", json!({"id": pid}))),
+        )
+        .await;
+        for p in &performs {
+            assert_eq!(p["result"], performs[0]["result"], "{performs:?}");
+        }
+        assert_eq!(performs[0]["result"]["state"], 2);
+        assert_eq!(paid_counts(&app, oid).await, (1, 1));
+        let cancels = futures_util::future::join_all(
+            (0..5).map(|_| payme(&app, "CancelTransaction", json!({"id": pid, "reason": 5}))),
+        )
+        .await;
+        for x in &cancels {
+            assert_eq!(x["result"], cancels[0]["result"], "{cancels:?}");
+        }
+        assert_eq!(cancels[0]["result"]["state"], -2);
+        assert_eq!(order_status(&app, 608, oid).await, "refunded");
+        assert_eq!(
+            (app.stock(vid).await, app.reserved(vid).await),
+            (Some(stock0), 0),
+            "refunded and restocked once"
+        );
+    }
+);
