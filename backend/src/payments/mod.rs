@@ -5,7 +5,9 @@
 //! [`fulfil::fulfil`], which marks the order paid and commits its stock exactly once.
 
 pub mod cash;
+pub mod click;
 pub mod fulfil;
+pub mod payme;
 pub mod refund;
 
 use std::sync::Arc;
@@ -78,6 +80,8 @@ pub struct RefundRequest {
 /// Webhook routes of every rail (`/webhooks/…`). Each rail adds its own router here.
 pub fn router() -> axum::Router<crate::state::AppState> {
     axum::Router::new()
+        .merge(click::router())
+        .merge(payme::router())
 }
 
 /// The rails this shop has configured.
@@ -97,8 +101,14 @@ impl Payments {
     }
 
     /// The rails whose settings are present. Each rail adds itself here.
-    pub fn from_config(_config: &crate::config::Config, _http: &reqwest::Client) -> Self {
-        let providers: Vec<Arc<dyn Provider>> = vec![Arc::new(cash::Cash)];
+    pub fn from_config(config: &crate::config::Config, _http: &reqwest::Client) -> Self {
+        let mut providers: Vec<Arc<dyn Provider>> = vec![Arc::new(cash::Cash)];
+        if let Some(c) = &config.click {
+            providers.push(Arc::new(click::Click::new(c.clone(), &config.public_url)));
+        }
+        if let Some(c) = &config.payme {
+            providers.push(Arc::new(payme::Payme::new(c.clone(), &config.public_url)));
+        }
         Payments::new(providers)
     }
 

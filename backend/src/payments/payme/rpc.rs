@@ -1,0 +1,553 @@
+//! `POST /webhooks/payme`: the Merchant API methods Payme calls.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::Engine;
+use secrecy::ExposeSecret;
+use serde_json::{json, Map, Value};
+use shared::{Lang, OrderStatus};
+use subtle::ConstantTimeEq;
+
+use super::errors::{Code, RpcError};
+use crate::catalog::repo::texts;
+use crate::error::is_unique_violation;
+use crate::orders::repo::{self as orders, OrderHead};
+use crate::payments::click::{awaiting, cancel_unpaid, is_paid, payable_order};
+use crate::payments::fulfil::{fulfil, Outcome, PaymentSuccess};
+use crate::payments::refund::{self, Recorded};
+use crate::state::AppState;
+
+/// A transaction still waiting this long after Payme's `time` can no longer be performed.
+const TIMEOUT_MS: i64 = 43_200_000;
+
+/// Cancel reasons (Payme's numbering).
+const REASON_TRANSACTION_ERROR: i64 = 3;
+const REASON_TIMEOUT: i64 = 4;
+
+/// Payme's methods read a transaction, decide, and write it back; this keeps a Perform and
+/// a Cancel of one transaction (or two retries of it) from interleaving in this process.
+/// Orders are still guarded against other rails by `fulfil()` itself.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+type RpcResult = Result<Value, RpcError>;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/webhooks/payme", post(endpoint).fallback(not_post))
+}
+
+fn answer(id: Value, r: RpcResult) -> Json<Value> {
+    Json(match r {
+        Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+        Err(e) => json!({"jsonrpc": "2.0", "id": id, "error": e.code.error(e.data)}),
+    })
+}
+
+async fn not_post() -> Json<Value> {
+    answer(Value::Null, Err(Code::NotPost.into()))
+}
+
+async fn endpoint(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Json<Value> {
+    let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+    let id = parsed
+        .as_ref()
+        .and_then(|v| v.get("id").cloned())
+        .unwrap_or(Value::Null);
+    if !authorized(&st, &headers) {
+        return answer(id, Err(Code::Unauthorized.into()));
+    }
+    let Some(req) = parsed else {
+        return answer(id, Err(Code::ParseError.into()));
+    };
+    let (Some(method), Some(params)) = (
+        req.get("method").and_then(Value::as_str),
+        req.get("params").and_then(Value::as_object),
+    ) else {
+        return answer(id, Err(Code::InvalidRequest.into()));
+    };
+    let _serial = SERIAL.lock().await;
+    let r = match method {
+        "CheckPerformTransaction" => check_perform(&st, params).await,
+        "CreateTransaction" => create(&st, params).await,
+        "PerformTransaction" => perform(&st, params).await,
+        "CancelTransaction" => cancel(&st, params).await,
+        "CheckTransaction" => check(&st, params).await,
+        "GetStatement" => statement(&st, params).await,
+        "SetFiscalData" => set_fiscal_data(&st, params).await,
+        // ChangePassword is not supported: the key lives in PAYME_KEY, and a key changed
+        // here would be lost at the next restart. Refusing it keeps the old key valid.
+        other => Err(RpcError {
+            code: Code::MethodNotFound,
+            data: Some(Value::from(other)),
+        }),
+    };
+    answer(id, r)
+}
+
+/// `Authorization: Basic base64("Paycom:<PAYME_KEY>")`, compared in constant time.
+fn authorized(st: &AppState, headers: &HeaderMap) -> bool {
+    let Some(cfg) = st.config.payme.as_ref() else {
+        return false;
+    };
+    let Some(given) = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+    else {
+        return false;
+    };
+    let expected = format!("Paycom:{}", cfg.key.expose_secret());
+    bool::from(given.ct_eq(expected.as_bytes()))
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn req_str<'a>(p: &'a Map<String, Value>, k: &str) -> Result<&'a str, RpcError> {
+    p.get(k)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty() && s.len() <= 64)
+        .ok_or_else(|| Code::InvalidRequest.into())
+}
+
+fn req_i64(p: &Map<String, Value>, k: &str) -> Result<i64, RpcError> {
+    p.get(k)
+        .and_then(Value::as_i64)
+        .ok_or_else(|| Code::InvalidRequest.into())
+}
+
+/// The order `account.order_id` names, if it may be paid for `amount` now.
+async fn payable(st: &AppState, p: &Map<String, Value>) -> Result<OrderHead, RpcError> {
+    let amount = p.get("amount").ok_or(Code::InvalidRequest)?;
+    let account = p
+        .get("account")
+        .and_then(Value::as_object)
+        .ok_or(Code::InvalidRequest)?;
+    // Payme sends the account field as the cash desk defines it: a string or a number.
+    let order_id = match account.get("order_id") {
+        Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+        Some(Value::Number(n)) => n.as_i64(),
+        _ => None,
+    }
+    .filter(|id| *id > 0)
+    .ok_or_else(|| RpcError::account(Code::OrderNotFound))?;
+    let order = payable_order(&st.db, order_id)
+        .await?
+        .ok_or_else(|| RpcError::account(Code::OrderNotFound))?;
+    if amount.as_i64() != Some(order.total_minor) {
+        return Err(Code::WrongAmount.into());
+    }
+    if is_paid(&st.db, order.id).await? {
+        return Err(RpcError::account(Code::OrderPaid));
+    }
+    if !awaiting(&order) {
+        return Err(RpcError::account(Code::OrderUnavailable));
+    }
+    Ok(order)
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct Tx {
+    id: i64,
+    payme_id: String,
+    order_id: i64,
+    amount_minor: i64,
+    account_json: String,
+    payme_time: i64,
+    create_time: i64,
+    perform_time: i64,
+    cancel_time: i64,
+    state: i64,
+    reason: Option<i64>,
+}
+
+const TX_COLS: &str =
+    "id, payme_id, order_id, amount_minor, account_json, payme_time, create_time, \
+    perform_time, cancel_time, state, reason";
+
+async fn tx_by_payme_id(st: &AppState, payme_id: &str) -> Result<Option<Tx>, RpcError> {
+    let sql = format!("SELECT {TX_COLS} FROM payme_transactions WHERE payme_id = $1");
+    Ok(sqlx::query_as::<_, Tx>(&sql)
+        .bind(payme_id)
+        .fetch_optional(&st.db.pool)
+        .await?)
+}
+
+async fn tx_required(st: &AppState, p: &Map<String, Value>) -> Result<Tx, RpcError> {
+    let id = req_str(p, "id")?;
+    tx_by_payme_id(st, id)
+        .await?
+        .ok_or_else(|| Code::NotFound.into())
+}
+
+fn stale(t: &Tx, now: i64) -> bool {
+    t.state == 1 && now - t.payme_time > TIMEOUT_MS
+}
+
+/// Cancels a waiting transaction (state 1 -> -1) and, when `release`, its unpaid order.
+async fn cancel_waiting(st: &AppState, t: &Tx, reason: i64, release: bool) -> Result<Tx, RpcError> {
+    sqlx::query(
+        "UPDATE payme_transactions SET state = -1, reason = $1, cancel_time = $2 \
+         WHERE id = $3 AND state = 1",
+    )
+    .bind(reason)
+    .bind(now_ms())
+    .bind(t.id)
+    .execute(&st.db.pool)
+    .await?;
+    if release {
+        cancel_unpaid(
+            st,
+            t.order_id,
+            &format!("Payme transaction cancelled (reason {reason})"),
+            "payme",
+        )
+        .await?;
+    }
+    reload(st, t).await
+}
+
+async fn reload(st: &AppState, t: &Tx) -> Result<Tx, RpcError> {
+    tx_by_payme_id(st, &t.payme_id)
+        .await?
+        .ok_or_else(|| Code::Internal.into())
+}
+
+/// CheckPerformTransaction: may this order be paid, and what goes on its fiscal receipt.
+///
+/// One-time orders: while a transaction for the order is waiting, a new payment is refused
+/// with -31008 here and in CreateTransaction. Integrations in the wild answer either -31008
+/// (what Payme's sandbox test text expects) or an account error -31050 (Payme's PHP
+/// template, in CreateTransaction only); we follow the sandbox.
+async fn check_perform(st: &AppState, p: &Map<String, Value>) -> RpcResult {
+    let order = payable(st, p).await?;
+    if waiting_for(st, order.id).await?.is_some() {
+        return Err(Code::Impossible.into());
+    }
+    let mut result = json!({"allow": true});
+    if let Some(detail) = receipt(st, &order).await? {
+        result["detail"] = detail;
+    }
+    Ok(result)
+}
+
+/// The order's waiting transaction, if any.
+async fn waiting_for(st: &AppState, order_id: i64) -> Result<Option<Tx>, RpcError> {
+    let sql = format!("SELECT {TX_COLS} FROM payme_transactions WHERE order_id = $1 AND state = 1");
+    Ok(sqlx::query_as::<_, Tx>(&sql)
+        .bind(order_id)
+        .fetch_optional(&st.db.pool)
+        .await?)
+}
+
+/// Fiscal receipt lines: each product's MXIK (IKPU) code, package code and VAT percent, so
+/// Payme can fiscalise the payment. Left out (with a warning) when a product lacks its codes,
+/// since a receipt with empty codes is rejected by the tax service anyway.
+async fn receipt(st: &AppState, order: &OrderHead) -> Result<Option<Value>, RpcError> {
+    #[derive(sqlx::FromRow)]
+    struct Line {
+        title_json: String,
+        unit_price_minor: i64,
+        quantity: i64,
+        ikpu_code: Option<String>,
+        package_code: Option<String>,
+        vat_percent: Option<i64>,
+    }
+    let lines = sqlx::query_as::<_, Line>(
+        "SELECT oi.title_json, oi.unit_price_minor, oi.quantity, p.ikpu_code, p.package_code, \
+         p.vat_percent FROM order_items oi JOIN products p ON p.id = oi.product_id \
+         WHERE oi.order_id = $1 ORDER BY oi.id",
+    )
+    .bind(order.id)
+    .fetch_all(&st.db.pool)
+    .await?;
+    let lang = Lang::parse(&order.lang).unwrap_or(st.config.default_lang);
+    let mut items = Vec::with_capacity(lines.len());
+    for l in &lines {
+        let (Some(code), Some(package)) = (
+            l.ikpu_code.as_deref().filter(|c| !c.is_empty()),
+            l.package_code.as_deref().filter(|c| !c.is_empty()),
+        ) else {
+            tracing::warn!(
+                order_id = order.id,
+                "a product has no IKPU or package code; Payme gets no receipt detail"
+            );
+            return Ok(None);
+        };
+        items.push(json!({
+            "title": texts(&l.title_json).pick(lang, &st.config.lang_fallback).unwrap_or(""),
+            "price": l.unit_price_minor,
+            "count": l.quantity,
+            "code": code,
+            "package_code": package,
+            // A product without a VAT rate belongs to a merchant who is not a VAT payer.
+            "vat_percent": l.vat_percent.unwrap_or(0),
+        }));
+    }
+    Ok(Some(json!({"receipt_type": 0, "items": items})))
+}
+
+fn created(t: &Tx) -> Value {
+    json!({"create_time": t.create_time, "transaction": t.id.to_string(), "state": t.state})
+}
+
+async fn create(st: &AppState, p: &Map<String, Value>) -> RpcResult {
+    let payme_id = req_str(p, "id")?;
+    let time = req_i64(p, "time")?;
+    let now = now_ms();
+    if let Some(t) = tx_by_payme_id(st, payme_id).await? {
+        if t.state != 1 {
+            return Err(Code::Impossible.into());
+        }
+        if stale(&t, now) {
+            cancel_waiting(st, &t, REASON_TIMEOUT, true).await?;
+            return Err(Code::Impossible.into());
+        }
+        return Ok(created(&t));
+    }
+    let order = payable(st, p).await?;
+    if now - time > TIMEOUT_MS {
+        return Err(Code::Impossible.into());
+    }
+    if let Some(other) = waiting_for(st, order.id).await? {
+        if !stale(&other, now) {
+            return Err(Code::Impossible.into());
+        }
+        // A forgotten transaction must not block the order for ever; but cancelling it on
+        // timeout also cancels the order, so this one cannot go on either.
+        cancel_waiting(st, &other, REASON_TIMEOUT, true).await?;
+        return Err(Code::Impossible.into());
+    }
+    let account = p.get("account").cloned().unwrap_or(Value::Null).to_string();
+    let sql = format!(
+        "INSERT INTO payme_transactions (payme_id, order_id, amount_minor, account_json, payme_time, \
+         create_time, state) VALUES ($1, $2, $3, $4, $5, $6, 1) RETURNING {TX_COLS}"
+    );
+    match sqlx::query_as::<_, Tx>(&sql)
+        .bind(payme_id)
+        .bind(order.id)
+        .bind(order.total_minor)
+        .bind(&account)
+        .bind(time)
+        .bind(now)
+        .fetch_one(&st.db.pool)
+        .await
+    {
+        Ok(t) => {
+            let mut conn = st.db.pool.acquire().await?;
+            orders::event(
+                &mut conn,
+                order.id,
+                "payme_transaction",
+                None,
+                Some(&format!("Payme transaction {payme_id} created")),
+                Some("payme"),
+                crate::db::now(),
+            )
+            .await?;
+            Ok(created(&t))
+        }
+        // Another process created it (same id: answer it) or another transaction for this
+        // order won the race (refuse).
+        Err(e) if is_unique_violation(&e) => match tx_by_payme_id(st, payme_id).await? {
+            Some(t) if t.state == 1 => Ok(created(&t)),
+            _ => Err(Code::Impossible.into()),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn performed(t: &Tx) -> Value {
+    json!({"transaction": t.id.to_string(), "perform_time": t.perform_time, "state": t.state})
+}
+
+async fn perform(st: &AppState, p: &Map<String, Value>) -> RpcResult {
+    let t = tx_required(st, p).await?;
+    match t.state {
+        2 => return Ok(performed(&t)),
+        1 => {}
+        _ => return Err(Code::Impossible.into()),
+    }
+    let now = now_ms();
+    if stale(&t, now) {
+        cancel_waiting(st, &t, REASON_TIMEOUT, true).await?;
+        return Err(Code::Impossible.into());
+    }
+    let recorded: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM payments WHERE provider = 'payme' AND provider_payment_id = $1",
+    )
+    .bind(&t.payme_id)
+    .fetch_optional(&st.db.pool)
+    .await?;
+    if recorded.is_none() {
+        let order = payable_order(&st.db, t.order_id)
+            .await?
+            .ok_or(Code::Internal)?;
+        if is_paid(&st.db, order.id).await? || !awaiting(&order) {
+            // Paid through another rail, or lapsed: refusing lets Payme give the money
+            // back before it is ever ours, instead of a refund later.
+            cancel_waiting(st, &t, REASON_TRANSACTION_ERROR, false).await?;
+            return Err(Code::Impossible.into());
+        }
+    }
+    let outcome = fulfil(
+        &st.db,
+        &PaymentSuccess {
+            order_id: t.order_id,
+            provider: "payme",
+            provider_payment_id: t.payme_id.clone(),
+            amount_minor: t.amount_minor,
+            currency: "UZS".into(),
+            raw: Some(json!({"method": "PerformTransaction", "params": p}).to_string()),
+        },
+    )
+    .await?;
+    sqlx::query(
+        "UPDATE payme_transactions SET state = 2, perform_time = $1 WHERE id = $2 AND state = 1",
+    )
+    .bind(now)
+    .bind(t.id)
+    .execute(&st.db.pool)
+    .await?;
+    if outcome == Outcome::Fulfilled {
+        st.catalog_changed();
+        st.notify(t.order_id, crate::notify::Notice::Paid);
+    }
+    // A race lost to another rail after the check above is recorded and flagged for refund
+    // by fulfil(); Payme's money did arrive, so the transaction is performed.
+    Ok(performed(&reload(st, &t).await?))
+}
+
+fn cancelled(t: &Tx) -> Value {
+    json!({"transaction": t.id.to_string(), "cancel_time": t.cancel_time, "state": t.state})
+}
+
+async fn cancel(st: &AppState, p: &Map<String, Value>) -> RpcResult {
+    let reason = req_i64(p, "reason")?;
+    let t = tx_required(st, p).await?;
+    match t.state {
+        1 => Ok(cancelled(&cancel_waiting(st, &t, reason, true).await?)),
+        2 => {
+            let mut conn = st.db.pool.acquire().await?;
+            let order = orders::head(&mut conn, t.order_id)
+                .await?
+                .ok_or(Code::Internal)?;
+            drop(conn);
+            let (payment_id, duplicate): (i64, i64) = sqlx::query_as(
+                "SELECT id, needs_refund FROM payments WHERE provider = 'payme' AND provider_payment_id = $1",
+            )
+            .bind(&t.payme_id)
+            .fetch_optional(&st.db.pool)
+            .await?
+            .ok_or(Code::Internal)?;
+            // Delivered goods cannot be taken back by cancelling their payment; a payment
+            // that lost a race to another rail paid for nothing and always goes back.
+            if duplicate == 0
+                && (order.status == OrderStatus::Delivered.as_str()
+                    || order.status == OrderStatus::Completed.as_str())
+            {
+                return Err(Code::CannotCancel.into());
+            }
+            let done = refund::record(&st.db, t.order_id, payment_id, None, true, "payme").await?;
+            sqlx::query(
+                "UPDATE payme_transactions SET state = -2, reason = $1, cancel_time = $2 \
+                 WHERE id = $3 AND state = 2",
+            )
+            .bind(reason)
+            .bind(now_ms())
+            .bind(t.id)
+            .execute(&st.db.pool)
+            .await?;
+            if done == Recorded::Full && duplicate == 0 {
+                st.catalog_changed();
+                st.notify(t.order_id, crate::notify::Notice::Refunded);
+            }
+            Ok(cancelled(&reload(st, &t).await?))
+        }
+        _ => Ok(cancelled(&t)),
+    }
+}
+
+fn checked(t: &Tx) -> Value {
+    json!({
+        "create_time": t.create_time,
+        "perform_time": t.perform_time,
+        "cancel_time": t.cancel_time,
+        "transaction": t.id.to_string(),
+        "state": t.state,
+        "reason": t.reason,
+    })
+}
+
+async fn check(st: &AppState, p: &Map<String, Value>) -> RpcResult {
+    Ok(checked(&tx_required(st, p).await?))
+}
+
+async fn statement(st: &AppState, p: &Map<String, Value>) -> RpcResult {
+    let from = req_i64(p, "from")?;
+    let to = req_i64(p, "to")?;
+    let sql = format!(
+        "SELECT {TX_COLS} FROM payme_transactions WHERE payme_time >= $1 AND payme_time <= $2 \
+         ORDER BY payme_time, id"
+    );
+    let rows = sqlx::query_as::<_, Tx>(&sql)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&st.db.pool)
+        .await?;
+    let transactions: Vec<Value> = rows
+        .iter()
+        .map(|t| {
+            json!({
+                "id": t.payme_id,
+                "time": t.payme_time,
+                "amount": t.amount_minor,
+                "account": serde_json::from_str::<Value>(&t.account_json).unwrap_or(Value::Null),
+                "create_time": t.create_time,
+                "perform_time": t.perform_time,
+                "cancel_time": t.cancel_time,
+                "transaction": t.id.to_string(),
+                "state": t.state,
+                "reason": t.reason,
+            })
+        })
+        .collect();
+    Ok(json!({ "transactions": transactions }))
+}
+
+/// SetFiscalData: Payme reports the fiscal receipt it registered for a perform or a cancel.
+async fn set_fiscal_data(st: &AppState, p: &Map<String, Value>) -> RpcResult {
+    let kind = req_str(p, "type")?;
+    let data = p
+        .get("fiscal_data")
+        .filter(|d| d.is_object())
+        .ok_or(Code::InvalidRequest)?
+        .to_string();
+    let column = match kind {
+        "PERFORM" => "fiscal_perform",
+        "CANCEL" => "fiscal_cancel",
+        _ => return Err(Code::InvalidRequest.into()),
+    };
+    let t = tx_required(st, p).await?;
+    sqlx::query(&format!(
+        "UPDATE payme_transactions SET {column} = $1 WHERE id = $2"
+    ))
+    .bind(data)
+    .bind(t.id)
+    .execute(&st.db.pool)
+    .await?;
+    Ok(json!({"success": true}))
+}
