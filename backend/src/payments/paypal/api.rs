@@ -27,10 +27,14 @@ pub struct Api {
     token: Mutex<Option<(String, Instant)>>,
 }
 
+/// Keyed by (API URL, client id).
+type Registry = StdMutex<HashMap<(String, String), Arc<Api>>>;
+
 /// One API (and token cache) per PayPal account, shared by the provider (checkout, refunds)
 /// and the routes (return, webhook), which only see the configuration.
+
 pub fn for_config(c: &PaypalConfig, http: &reqwest::Client) -> Arc<Api> {
-    static APIS: OnceLock<StdMutex<HashMap<(String, String), Arc<Api>>>> = OnceLock::new();
+    static APIS: OnceLock<Registry> = OnceLock::new();
     let mut m = APIS
         .get_or_init(Default::default)
         .lock()
