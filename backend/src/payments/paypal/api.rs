@@ -32,7 +32,6 @@ type Registry = StdMutex<HashMap<(String, String), Arc<Api>>>;
 
 /// One API (and token cache) per PayPal account, shared by the provider (checkout, refunds)
 /// and the routes (return, webhook), which only see the configuration.
-
 pub fn for_config(c: &PaypalConfig, http: &reqwest::Client) -> Arc<Api> {
     static APIS: OnceLock<Registry> = OnceLock::new();
     let mut m = APIS
