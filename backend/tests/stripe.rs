@@ -445,3 +445,52 @@ both!(
         assert_envelope(&r, 404, None);
     }
 );
+
+both_kinds!(
+    passing_trouble_is_retried_with_the_same_key,
+    |kind| async move {
+        let Some((app, fake)) = start(kind).await else {
+            return;
+        };
+        let variant = usd_product(&app, 1250, 5).await;
+        fake.drop_next(2);
+        let (s, v) = stripe_order(&app, variant, 1).await;
+        assert_eq!(s, 201, "{v}");
+        let reqs = fake.requests();
+        assert_eq!(
+            reqs.iter().map(|r| r.status).collect::<Vec<_>>(),
+            vec![503, 503, 200]
+        );
+        assert!(reqs
+            .iter()
+            .all(|q| q.idempotency_key == reqs[0].idempotency_key));
+        assert_eq!(fake.inner.lock().unwrap().sessions.len(), 1);
+    }
+);
+
+both_kinds!(unreachable_stripe_answers_502, |kind| async move {
+    // Nothing listens on port 9 (discard) of localhost here.
+    let Some(app) = spawn(
+        kind,
+        &[
+            ("STRIPE_SECRET_KEY", fake_stripe::SECRET_KEY),
+            ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
+            ("STRIPE_API_URL", "http://127.0.0.1:9"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let variant = usd_product(&app, 1250, 5).await;
+    let r = app
+        .raw(app.as_user(Method::POST, "/api/orders", USER).json(&json!({
+            "items": [{"variant_id": variant, "quantity": 1}],
+            "payment_method": "stripe",
+            "contact": contact()
+        })))
+        .await;
+    let v = assert_envelope(&r, 502, Some("provider_unavailable"));
+    assert!(!v.to_string().contains(fake_stripe::SECRET_KEY));
+    assert_eq!(app.reserved(variant).await, 1);
+});

@@ -51,6 +51,9 @@ pub struct Inner {
     pub requests: Vec<Seen>,
     /// Answer the next N requests with a 500 (remembered under their key, as Stripe does).
     pub fail_next: u32,
+    /// Answer the next N requests with a 503 before Stripe runs them (nothing remembered),
+    /// as a load balancer in trouble would.
+    pub drop_next: u32,
     next: u64,
 }
 
@@ -115,6 +118,10 @@ impl FakeStripe {
 
     pub fn fail_next(&self, n: u32) {
         self.inner.lock().unwrap().fail_next = n;
+    }
+
+    pub fn drop_next(&self, n: u32) {
+        self.inner.lock().unwrap().drop_next = n;
     }
 
     fn next_id(&self, prefix: &str) -> String {
@@ -468,6 +475,16 @@ async fn create_session(
         Ok(x) => x,
         Err(e) => return answer(&mut g, path, None, e),
     };
+    if g.drop_next > 0 {
+        g.drop_next -= 1;
+        let r = err(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "api_error",
+            "",
+            "Service unavailable.",
+        );
+        return answer(&mut g, path, Some(key), r);
+    }
     let fp = format!("{path}?{}", String::from_utf8_lossy(&body));
     if let Some(r) = replay(&mut g, &key, &fp) {
         return answer(&mut g, path, Some(key), r);
