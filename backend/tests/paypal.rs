@@ -434,3 +434,28 @@ both_kinds!(pending_denied_cancelled_and_outage, |kind| async move {
         .unwrap()
         .contains("checkoutnow"));
 });
+
+both!(
+    unconfigured_paypal_is_not_offered,
+    |app: TestApp| async move {
+        let (s, v) = app
+        .order(
+            USER,
+            json!({"items": [{"variant_id": app.variant_id("").await, "quantity": 1}], "payment_method": "paypal", "contact": contact()}),
+        )
+        .await;
+        assert_eq!(
+            (s, error_code(&v)),
+            (400, "payment_method_unavailable"),
+            "{v}"
+        );
+        let r = app
+            .raw(app.client.post(app.url("/webhooks/paypal")).body("{}"))
+            .await;
+        assert_envelope(&r, 404, None);
+        let r = app
+            .raw(app.get("/payments/paypal/return?order=1&token=X"))
+            .await;
+        assert_envelope(&r, 404, None);
+    }
+);

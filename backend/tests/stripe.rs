@@ -494,3 +494,32 @@ both_kinds!(unreachable_stripe_answers_502, |kind| async move {
     assert!(!v.to_string().contains(fake_stripe::SECRET_KEY));
     assert_eq!(app.reserved(variant).await, 1);
 });
+
+both_kinds!(
+    a_second_payment_for_a_paid_order_is_flagged,
+    |kind| async move {
+        let Some((app, fake)) = start(kind).await else {
+            return;
+        };
+        let variant = usd_product(&app, 1250, 5).await;
+        let (_, order) = stripe_order(&app, variant, 1).await;
+        let id = order["id"].as_i64().unwrap();
+        let first = fake.complete(id, true);
+        assert_eq!(deliver(&app, &first).await.status, 200);
+        // The buyer paid again in another tab: another PaymentIntent for the same order.
+        let mut session = first["data"]["object"].clone();
+        session["id"] = json!("cs_test_second_tab");
+        session["payment_intent"] = json!("pi_second_tab");
+        let second = fake.event("checkout.session.completed", session);
+        assert_eq!(deliver(&app, &second).await.status, 200);
+        assert_eq!(status(&app, id).await, "paid");
+        let pays = payments(&app, id).await;
+        assert_eq!(pays.len(), 2);
+        assert_eq!((pays[0].3, pays[1].3), (0, 1));
+        assert_eq!(pays[1].0, "pi_second_tab");
+        assert_eq!(
+            (app.stock(variant).await, app.reserved(variant).await),
+            (Some(4), 0)
+        );
+    }
+);
