@@ -393,6 +393,7 @@ async fn refund(
                 provider_payment_id: pay.provider_payment_id.clone(),
                 amount_minor: amount,
                 currency: before.total.currency.clone(),
+                refunded_minor: pay.refunded_minor,
                 full: amount == left,
             })
             .await?;

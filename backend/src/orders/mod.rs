@@ -12,7 +12,9 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use shared::{Contact, CreateOrder, Currency, Lang, Order, OrderLineRequest, Page, ProductKind};
+use shared::{
+    Contact, CreateOrder, Currency, Lang, Order, OrderLineRequest, Page, PaymentMethod, ProductKind,
+};
 
 use crate::auth::{ensure_customer, Customer};
 use crate::catalog::repo::{self as catalog, texts, VariantRow, VARIANT_COLS};
@@ -20,7 +22,7 @@ use crate::catalog::{decode_cursor, encode_cursor};
 use crate::db::{self, Db};
 use crate::error::{is_unique_violation, AppJson, AppPath, AppQuery, Error, Result};
 use crate::lang::ReqLang;
-use crate::payments::CheckoutOrder;
+use crate::payments::{CheckoutLine, CheckoutOrder, Provider};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -263,33 +265,7 @@ pub async fn place(
 
     // The provider is called after the stock is safely reserved and committed: a slow or
     // failing provider never holds a database lock, and the order stays retryable.
-    let title = variants
-        .first()
-        .map(|v| {
-            texts(&products[&v.product_id].title_json)
-                .pick(lang, fallback)
-                .unwrap_or(&v.sku)
-                .to_string()
-        })
-        .unwrap_or_default();
-    let checkout = provider
-        .create_checkout(&CheckoutOrder {
-            order_id,
-            customer_id,
-            total_minor: total,
-            currency: currency.clone(),
-            title,
-            lang,
-        })
-        .await?;
-    if checkout.invoice_link.is_some() || checkout.checkout_url.is_some() {
-        sqlx::query("UPDATE orders SET invoice_link = $1, checkout_url = $2 WHERE id = $3")
-            .bind(checkout.invoice_link.as_deref())
-            .bind(checkout.checkout_url.as_deref())
-            .bind(order_id)
-            .execute(&st.db.pool)
-            .await?;
-    }
+    start_checkout(st, provider.as_ref(), order_id, lang).await?;
     let order = repo::load(&st.db, order_id, lang, fallback, false)
         .await?
         .ok_or_else(|| Error::internal("order vanished"))?;
@@ -308,10 +284,96 @@ async fn replay(
             "This Idempotency-Key was used for a different order; use a new key for a new order.",
         ));
     }
+    // The first try could not start the payment (provider down): try again now.
+    if existing.status == "pending_payment"
+        && existing.invoice_link.is_none()
+        && existing.checkout_url.is_none()
+        && existing.payment_method != PaymentMethod::Cash.as_str()
+    {
+        if let Some(provider) =
+            PaymentMethod::parse(&existing.payment_method).and_then(|m| st.payments.get(m))
+        {
+            start_checkout(st, provider.as_ref(), existing.id, lang).await?;
+        }
+    }
     let order = repo::load(&st.db, existing.id, lang, &st.config.lang_fallback, false)
         .await?
         .ok_or_else(|| Error::internal("order vanished"))?;
     Ok((order, false))
+}
+
+/// Asks the order's rail for a way to pay and keeps it on the order. A failure is noted on
+/// the order's timeline, so the next attempt uses a fresh idempotency key with the provider
+/// (which may have remembered the failed answer under the old one).
+async fn start_checkout(
+    st: &AppState,
+    provider: &dyn Provider,
+    order_id: i64,
+    lang: Lang,
+) -> Result<()> {
+    let fallback = &st.config.lang_fallback;
+    let mut conn = st.db.pool.acquire().await?;
+    let head = repo::head(&mut conn, order_id)
+        .await?
+        .ok_or_else(|| Error::internal("order vanished"))?;
+    let items = repo::items(&mut conn, order_id).await?;
+    let failed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM order_events WHERE order_id = $1 AND kind = 'checkout_failed'",
+    )
+    .bind(order_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    drop(conn);
+    let title_of = |i: &repo::ItemRow| {
+        texts(&i.title_json)
+            .pick(lang, fallback)
+            .unwrap_or(&i.sku)
+            .to_string()
+    };
+    let order = CheckoutOrder {
+        order_id,
+        customer_id: head.customer_id,
+        total_minor: head.total_minor,
+        currency: Currency::new(&head.currency).map_err(Error::internal)?,
+        title: items.first().map(title_of).unwrap_or_default(),
+        lang,
+        lines: items
+            .iter()
+            .map(|i| CheckoutLine {
+                title: title_of(i),
+                unit_minor: i.unit_price_minor,
+                quantity: i.quantity,
+            })
+            .collect(),
+        expires_at: head.expires_at,
+        attempt_key: format!("{order_id}-{}-{failed}", head.created_at),
+    };
+    let checkout = match provider.create_checkout(&order).await {
+        Ok(c) => c,
+        Err(e) => {
+            let mut conn = st.db.pool.acquire().await?;
+            repo::event(
+                &mut conn,
+                order_id,
+                "checkout_failed",
+                None,
+                Some(&e.to_string()),
+                Some(provider.method().as_str()),
+                db::now(),
+            )
+            .await?;
+            return Err(e);
+        }
+    };
+    if checkout.invoice_link.is_some() || checkout.checkout_url.is_some() {
+        sqlx::query("UPDATE orders SET invoice_link = $1, checkout_url = $2 WHERE id = $3")
+            .bind(checkout.invoice_link.as_deref())
+            .bind(checkout.checkout_url.as_deref())
+            .bind(order_id)
+            .execute(&st.db.pool)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn by_key(db: &Db, customer_id: i64, key: &str) -> Result<Option<repo::OrderHead>> {

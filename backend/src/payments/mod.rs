@@ -8,7 +8,9 @@ pub mod cash;
 pub mod click;
 pub mod fulfil;
 pub mod payme;
+pub mod paypal;
 pub mod refund;
+pub mod stripe;
 
 use std::sync::Arc;
 
@@ -26,6 +28,20 @@ pub struct CheckoutOrder {
     pub currency: Currency,
     pub title: String,
     pub lang: shared::Lang,
+    /// The order's lines, for rails that show them to the buyer (Stripe).
+    pub lines: Vec<CheckoutLine>,
+    /// When the order's reservation lapses (unix seconds); `None` when it does not.
+    pub expires_at: Option<i64>,
+    /// Stable per checkout attempt: a retried call of the same attempt reuses the provider's
+    /// idempotency key, a new attempt after a failed one gets a fresh key.
+    pub attempt_key: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckoutLine {
+    pub title: String,
+    pub unit_minor: i64,
+    pub quantity: i64,
 }
 
 /// How the customer goes on to pay.
@@ -73,6 +89,9 @@ pub struct RefundRequest {
     pub provider_payment_id: String,
     pub amount_minor: i64,
     pub currency: Currency,
+    /// Already refunded before this refund: with `amount_minor` it makes a stable idempotency
+    /// key, so a retried refund is not paid twice and a second partial refund is a new one.
+    pub refunded_minor: i64,
     /// Whether this refund returns everything still refundable.
     pub full: bool,
 }
@@ -82,6 +101,8 @@ pub fn router() -> axum::Router<crate::state::AppState> {
     axum::Router::new()
         .merge(click::router())
         .merge(payme::router())
+        .merge(stripe::router())
+        .merge(paypal::router())
 }
 
 /// The rails this shop has configured.
@@ -101,13 +122,19 @@ impl Payments {
     }
 
     /// The rails whose settings are present. Each rail adds itself here.
-    pub fn from_config(config: &crate::config::Config, _http: &reqwest::Client) -> Self {
+    pub fn from_config(config: &crate::config::Config, http: &reqwest::Client) -> Self {
         let mut providers: Vec<Arc<dyn Provider>> = vec![Arc::new(cash::Cash)];
         if let Some(c) = &config.click {
             providers.push(Arc::new(click::Click::new(c.clone(), &config.public_url)));
         }
         if let Some(c) = &config.payme {
             providers.push(Arc::new(payme::Payme::new(c.clone(), &config.public_url)));
+        }
+        if let Some(c) = &config.stripe {
+            providers.push(Arc::new(stripe::Stripe::new(c, &config.public_url, http)));
+        }
+        if let Some(c) = &config.paypal {
+            providers.push(Arc::new(paypal::Paypal::new(c, &config.public_url, http)));
         }
         Payments::new(providers)
     }

@@ -1,0 +1,284 @@
+//! Stripe Checkout: a hosted payment page per order, webhooks that fulfil it, refunds.
+//!
+//! Amounts go to Stripe in its own minor units, which differ from ISO's for a few
+//! currencies (see [`to_stripe`]). Every POST carries an `Idempotency-Key` derived from the
+//! order, so retries never create a second session or a second refund.
+
+pub mod ops;
+pub mod outbound;
+pub mod signature;
+mod webhook;
+
+use futures_util::future::BoxFuture;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use shared::{Currency, Lang, PaymentMethod, ProductKind};
+
+use super::{Checkout, CheckoutOrder, Provider, RefundRequest};
+use crate::config::StripeConfig;
+use crate::db;
+use crate::error::{Error, Result};
+
+pub use webhook::router;
+
+/// Stripe keeps a session open for at least 30 minutes and at most 24 hours.
+const MIN_SESSION_SECS: i64 = 30 * 60;
+const MAX_SESSION_SECS: i64 = 24 * 3600;
+
+pub struct Stripe {
+    api_url: String,
+    secret_key: SecretString,
+    public_url: String,
+    http: reqwest::Client,
+}
+
+impl Stripe {
+    pub fn new(c: &StripeConfig, public_url: &str, http: &reqwest::Client) -> Self {
+        Stripe {
+            api_url: c.api_url.clone(),
+            secret_key: c.secret_key.clone(),
+            public_url: public_url.to_string(),
+            http: http.clone(),
+        }
+    }
+
+    /// POSTs a form with an idempotency key; answers the JSON of a 2xx, or the error.
+    async fn post(&self, path: &str, form: &[(String, String)], key: &str) -> Result<Value> {
+        let (status, v) = self.post_raw(path, form, key).await?;
+        if status.is_success() {
+            Ok(v)
+        } else {
+            Err(outbound::rejected("Stripe", status, &v))
+        }
+    }
+
+    async fn post_raw(
+        &self,
+        path: &str,
+        form: &[(String, String)],
+        key: &str,
+    ) -> Result<(axum::http::StatusCode, Value)> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let url = format!("{}{}", self.api_url, path);
+        let (status, v) = outbound::send("Stripe", || {
+            self.http
+                .post(&url)
+                .bearer_auth(self.secret_key.expose_secret())
+                .header("Idempotency-Key", key)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body.clone())
+        })
+        .await
+        .map_err(|e| outbound::unavailable("Stripe", &e))?;
+        Ok((status, v))
+    }
+}
+
+/// Stripe's exponent for a currency. Mostly ISO's, except ISK and UGX, which Stripe still
+/// takes in hundredths (amount divisible by 100) for backwards compatibility.
+fn stripe_exponent(c: &Currency) -> u32 {
+    match c.as_str() {
+        "BIF" | "CLP" | "DJF" | "GNF" | "JPY" | "KMF" | "KRW" | "MGA" | "PYG" | "RWF" | "VND"
+        | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "JOD" | "KWD" | "OMR" | "TND" => 3,
+        _ => 2,
+    }
+}
+
+/// Our minor units to Stripe's. Three-decimal currencies must end in 0 at Stripe.
+pub fn to_stripe(minor: i64, c: &Currency) -> std::result::Result<i64, String> {
+    let (ours, theirs) = (c.exponent(), stripe_exponent(c));
+    let v = if theirs >= ours {
+        minor
+            .checked_mul(10i64.pow(theirs - ours))
+            .ok_or("amount too large")?
+    } else {
+        let div = 10i64.pow(ours - theirs);
+        if minor % div != 0 {
+            return Err(format!("{c} amounts must be whole at Stripe"));
+        }
+        minor / div
+    };
+    if theirs == 3 && v % 10 != 0 {
+        return Err(format!(
+            "Stripe takes {c} amounts only in multiples of 0.010"
+        ));
+    }
+    Ok(v)
+}
+
+/// Stripe's minor units to ours.
+pub fn from_stripe(v: i64, c: &Currency) -> i64 {
+    let (ours, theirs) = (c.exponent(), stripe_exponent(c));
+    if theirs >= ours {
+        v / 10i64.pow(theirs - ours)
+    } else {
+        v * 10i64.pow(ours - theirs)
+    }
+}
+
+/// The session's `expires_at`: the order's reservation, raised to Stripe's minimum. Rounded
+/// up to five minutes so a retry of the same attempt sends the same parameters (Stripe
+/// rejects a reused idempotency key with different ones).
+pub fn session_expiry(reservation: Option<i64>, now: i64) -> i64 {
+    // A minute's margin for the call itself and clock skew.
+    let min = now + MIN_SESSION_SECS + 60;
+    let max = now + MAX_SESSION_SECS - 60;
+    match reservation {
+        Some(e) if e >= min => e.min(max),
+        _ => (min + 299) / 300 * 300,
+    }
+}
+
+impl Provider for Stripe {
+    fn method(&self) -> PaymentMethod {
+        PaymentMethod::Stripe
+    }
+
+    fn refuses(&self, currency: &Currency, _kinds: &[ProductKind]) -> Option<String> {
+        match currency.as_str() {
+            "XTR" => Some("Telegram Stars cannot be paid by card through Stripe.".into()),
+            // Not verified with Stripe (see docs/reference): refused rather than risk a
+            // session the buyer cannot pay.
+            "UZS" => Some("Stripe does not take payments in UZS; choose another method.".into()),
+            _ => None,
+        }
+    }
+
+    fn create_checkout<'a>(&'a self, order: &'a CheckoutOrder) -> BoxFuture<'a, Result<Checkout>> {
+        Box::pin(async move {
+            let c = &order.currency;
+            let unfit = |why: String| Error::field("payment_method_unfit", "payment_method", why);
+            let id = order.order_id.to_string();
+            let mut form: Vec<(String, String)> = vec![("mode".into(), "payment".into())];
+            let sum: i64 = order.lines.iter().map(|l| l.unit_minor * l.quantity).sum();
+            // One line per item; a single line for the total if they do not add up.
+            let lines: Vec<(String, i64, i64)> =
+                if !order.lines.is_empty() && sum == order.total_minor {
+                    order
+                        .lines
+                        .iter()
+                        .map(|l| (l.title.clone(), l.unit_minor, l.quantity))
+                        .collect()
+                } else {
+                    vec![(format!("Order {id}"), order.total_minor, 1)]
+                };
+            for (i, (title, unit, qty)) in lines.iter().enumerate() {
+                let p = format!("line_items[{i}]");
+                let name = if title.trim().is_empty() {
+                    format!("Order {id}")
+                } else {
+                    title.chars().take(250).collect()
+                };
+                form.push((
+                    format!("{p}[price_data][currency]"),
+                    c.as_str().to_ascii_lowercase(),
+                ));
+                form.push((
+                    format!("{p}[price_data][unit_amount]"),
+                    to_stripe(*unit, c).map_err(unfit)?.to_string(),
+                ));
+                form.push((format!("{p}[price_data][product_data][name]"), name));
+                form.push((format!("{p}[quantity]"), qty.to_string()));
+            }
+            let back = format!("{}/orders/{id}", self.public_url);
+            form.extend([
+                (
+                    "success_url".to_string(),
+                    format!("{back}?paid=stripe&session_id={{CHECKOUT_SESSION_ID}}"),
+                ),
+                ("cancel_url".into(), format!("{back}?cancelled=stripe")),
+                ("client_reference_id".into(), id.clone()),
+                ("metadata[order_id]".into(), id.clone()),
+                ("payment_intent_data[metadata][order_id]".into(), id.clone()),
+                (
+                    "expires_at".into(),
+                    session_expiry(order.expires_at, db::now()).to_string(),
+                ),
+            ]);
+            // Checkout has no Uzbek: let it follow the browser then.
+            match order.lang {
+                Lang::En => form.push(("locale".into(), "en".into())),
+                Lang::Ru => form.push(("locale".into(), "ru".into())),
+                Lang::Uz => form.push(("locale".into(), "auto".into())),
+            }
+            let key = format!("shop-checkout-{}", order.attempt_key);
+            let v = self.post("/v1/checkout/sessions", &form, &key).await?;
+            let url = v["url"].as_str().ok_or_else(|| {
+                Error::internal(format!("Stripe session without url: {}", v["id"]))
+            })?;
+            tracing::info!(order_id = order.order_id, session = %v["id"], "stripe checkout session");
+            Ok(Checkout {
+                invoice_link: None,
+                checkout_url: Some(url.to_string()),
+            })
+        })
+    }
+
+    fn refund<'a>(&'a self, req: &'a RefundRequest) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let amount = to_stripe(req.amount_minor, &req.currency)
+                .map_err(|e| Error::field("invalid_amount", "amount_minor", e))?;
+            let mut form = vec![
+                (
+                    "payment_intent".to_string(),
+                    req.provider_payment_id.clone(),
+                ),
+                ("reason".into(), "requested_by_customer".into()),
+                ("metadata[order_id]".into(), req.order_id.to_string()),
+            ];
+            if !req.full {
+                form.push(("amount".into(), amount.to_string()));
+            }
+            let key = format!(
+                "shop-refund-{}-{}-{}",
+                req.payment_id, req.refunded_minor, req.amount_minor
+            );
+            let (status, v) = self.post_raw("/v1/refunds", &form, &key).await?;
+            if status.is_success() || v["error"]["code"] == "charge_already_refunded" {
+                Ok(())
+            } else {
+                Err(outbound::rejected("Stripe", status, &v))
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cur(c: &str) -> Currency {
+        Currency::new(c).unwrap()
+    }
+
+    #[test]
+    fn amounts_use_stripe_units() {
+        assert_eq!(to_stripe(1999, &cur("USD")), Ok(1999));
+        assert_eq!(to_stripe(500, &cur("JPY")), Ok(500));
+        // ISK and UGX are whole in ISO but hundredths at Stripe.
+        assert_eq!(to_stripe(500, &cur("ISK")), Ok(50_000));
+        assert_eq!(from_stripe(50_000, &cur("ISK")), 500);
+        assert_eq!(to_stripe(12_340, &cur("KWD")), Ok(12_340));
+        assert!(to_stripe(12_345, &cur("KWD")).is_err());
+        assert_eq!(from_stripe(1999, &cur("EUR")), 1999);
+    }
+
+    #[test]
+    fn session_expiry_is_raised_to_stripes_minimum_and_stable() {
+        let now = 1_700_000_000;
+        // A 15-minute reservation is raised past 30 minutes.
+        let e = session_expiry(Some(now + 900), now);
+        assert!(e >= now + MIN_SESSION_SECS + 60 && e <= now + MIN_SESSION_SECS + 360);
+        // Seconds later, the same answer (same idempotent parameters).
+        assert_eq!(session_expiry(Some(now + 900), now + 3), e);
+        // A long reservation is kept, capped at 24 h.
+        assert_eq!(session_expiry(Some(now + 7200), now), now + 7200);
+        assert_eq!(
+            session_expiry(Some(now + 3 * 86_400), now),
+            now + MAX_SESSION_SECS - 60
+        );
+    }
+}

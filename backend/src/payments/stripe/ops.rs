@@ -1,0 +1,131 @@
+//! What the international rails' notifications do to orders, in one place for Stripe and
+//! PayPal: pay through [`fulfil`], release a reservation, record a provider-side refund,
+//! and remember which notifications were handled.
+
+use shared::OrderStatus;
+use tokio::sync::Mutex;
+
+use crate::db;
+use crate::error::Result;
+use crate::notify::Notice;
+use crate::orders::repo;
+use crate::payments::fulfil::{fulfil, Outcome, PaymentSuccess};
+use crate::payments::refund::{self, Recorded};
+use crate::state::AppState;
+
+/// Whether `(source, event_id)` was handled before.
+pub async fn seen(st: &AppState, source: &str, event_id: &str) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM processed_events WHERE source = $1 AND event_id = $2",
+    )
+    .bind(source)
+    .bind(event_id)
+    .fetch_one(&st.db.pool)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Remembers a handled event. Marked after handling (not before), so a crash midway lets the
+/// provider's redelivery finish the job; every handler is idempotent on its own, so two
+/// deliveries racing past [`seen`] still change things once.
+pub async fn mark_seen(st: &AppState, source: &str, event_id: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO processed_events (source, event_id, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (source, event_id) DO NOTHING",
+    )
+    .bind(source)
+    .bind(event_id)
+    .bind(db::now())
+    .execute(&st.db.pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn order_exists(st: &AppState, order_id: i64) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE id = $1")
+        .bind(order_id)
+        .fetch_one(&st.db.pool)
+        .await?;
+    Ok(n > 0)
+}
+
+/// A verified success: the one fulfilment path, then the customer is told.
+pub async fn pay(st: &AppState, p: &PaymentSuccess) -> Result<Outcome> {
+    let outcome = fulfil(&st.db, p).await?;
+    if outcome == Outcome::Fulfilled {
+        st.catalog_changed();
+        st.notify(p.order_id, Notice::Paid);
+    }
+    Ok(outcome)
+}
+
+/// Ends an unpaid order (`expired` or `cancelled`) and gives its stock back; false if it was
+/// no longer pending (paid meanwhile, or already ended).
+pub async fn end_unpaid(
+    st: &AppState,
+    order_id: i64,
+    to: OrderStatus,
+    note: &str,
+    actor: &str,
+) -> Result<bool> {
+    let mut tx = st.db.begin_write().await?;
+    let moved = repo::transition(
+        tx.conn(),
+        order_id,
+        &[OrderStatus::PendingPayment],
+        to,
+        Some(note),
+        Some(actor),
+    )
+    .await?;
+    if moved {
+        repo::release_reservation(tx.conn(), order_id).await?;
+    }
+    tx.commit().await?;
+    if moved {
+        st.catalog_changed();
+        st.notify(
+            order_id,
+            if to == OrderStatus::Expired {
+                Notice::Expired
+            } else {
+                Notice::Cancelled
+            },
+        );
+    }
+    Ok(moved)
+}
+
+/// Refund notifications carry the payment's refunded total so far; handling them one at a
+/// time makes "bring our refunded total up to X" safe when two arrive together.
+static REFUNDS: Mutex<()> = Mutex::const_new(());
+
+/// Records what the provider reports as refunded in total for a payment, if more than we
+/// know of. Answers `None` when the payment is not ours.
+pub async fn refunded_total(
+    st: &AppState,
+    provider: &str,
+    provider_payment_id: &str,
+    total_minor: i64,
+) -> Result<Option<Recorded>> {
+    let _one = REFUNDS.lock().await;
+    let row: Option<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT id, order_id, refunded_minor FROM payments WHERE provider = $1 AND provider_payment_id = $2",
+    )
+    .bind(provider)
+    .bind(provider_payment_id)
+    .fetch_optional(&st.db.pool)
+    .await?;
+    let Some((payment_id, order_id, known)) = row else {
+        return Ok(None);
+    };
+    let delta = total_minor - known;
+    if delta <= 0 {
+        return Ok(Some(Recorded::Nothing));
+    }
+    let r = refund::record(&st.db, order_id, payment_id, Some(delta), false, provider).await?;
+    if r == Recorded::Full {
+        st.notify(order_id, Notice::Refunded);
+    }
+    Ok(Some(r))
+}

@@ -1,0 +1,158 @@
+//! `POST /webhooks/stripe`: verified on the raw body, each event handled once, in any order.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use axum::{Json, Router};
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+use shared::{Currency, OrderStatus};
+
+use super::ops;
+use super::signature;
+use crate::db;
+use crate::error::{Error, Result};
+use crate::payments::fulfil::PaymentSuccess;
+use crate::state::AppState;
+
+const SOURCE: &str = "stripe";
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/webhooks/stripe", post(webhook))
+}
+
+async fn webhook(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let Some(cfg) = &st.config.stripe else {
+        return Err(Error::NotFound("Stripe is not configured.".into()));
+    };
+    let header = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| Error::invalid("invalid_signature", "Stripe-Signature is missing."))?;
+    signature::verify(header, &body, cfg.webhook_secret.expose_secret(), db::now()).map_err(
+        |r| {
+            tracing::warn!(reason = r.message(), "stripe webhook refused");
+            Error::invalid("invalid_signature", r.message())
+        },
+    )?;
+    let event: Value = serde_json::from_slice(&body)
+        .map_err(|_| Error::invalid("invalid_json", "The event is not JSON."))?;
+    let (Some(id), Some(kind)) = (event["id"].as_str(), event["type"].as_str()) else {
+        return Err(Error::invalid(
+            "invalid_event",
+            "The event has no id or type.",
+        ));
+    };
+    if ops::seen(&st, SOURCE, id).await? {
+        return Ok(Json(json!({"received": true, "duplicate": true})));
+    }
+    let raw = String::from_utf8_lossy(&body);
+    let obj = &event["data"]["object"];
+    match kind {
+        "checkout.session.completed" => {
+            if obj["payment_status"] == "paid" {
+                session_paid(&st, obj, &raw).await?;
+            } else {
+                // Bank debits and the like: the money comes later, in async_payment_succeeded.
+                tracing::info!(event = id, order = %obj["client_reference_id"], "stripe session complete, payment pending");
+            }
+        }
+        "checkout.session.async_payment_succeeded" => session_paid(&st, obj, &raw).await?,
+        "checkout.session.async_payment_failed" => {
+            if let Some(order_id) = order_of(&st, obj).await? {
+                ops::end_unpaid(
+                    &st,
+                    order_id,
+                    OrderStatus::Cancelled,
+                    "Stripe payment failed",
+                    "stripe",
+                )
+                .await?;
+            }
+        }
+        "checkout.session.expired" => {
+            if let Some(order_id) = order_of(&st, obj).await? {
+                ops::end_unpaid(
+                    &st,
+                    order_id,
+                    OrderStatus::Expired,
+                    "Stripe Checkout session expired",
+                    "stripe",
+                )
+                .await?;
+            }
+        }
+        "charge.refunded" => {
+            let pi = id_of(&obj["payment_intent"]);
+            let cur = obj["currency"].as_str().and_then(|c| Currency::new(c).ok());
+            if let (Some(pi), Some(cur), Some(total)) = (pi, cur, obj["amount_refunded"].as_i64()) {
+                let total = super::from_stripe(total, &cur);
+                if ops::refunded_total(&st, SOURCE, pi, total).await?.is_none() {
+                    tracing::info!(event = id, "stripe refund for a payment we do not know");
+                }
+            }
+        }
+        other => tracing::debug!(event = id, kind = other, "stripe event ignored"),
+    }
+    ops::mark_seen(&st, SOURCE, id).await?;
+    Ok(Json(json!({"received": true})))
+}
+
+/// An expandable field: the id string, or the object's `id`.
+fn id_of(v: &Value) -> Option<&str> {
+    v.as_str().or_else(|| v["id"].as_str())
+}
+
+/// The shop order a session names, if it is one of ours.
+async fn order_of(st: &AppState, session: &Value) -> Result<Option<i64>> {
+    let id = session["client_reference_id"]
+        .as_str()
+        .or_else(|| session["metadata"]["order_id"].as_str())
+        .and_then(|s| s.parse::<i64>().ok());
+    match id {
+        Some(id) if ops::order_exists(st, id).await? => Ok(Some(id)),
+        _ => {
+            tracing::warn!(session = %session["id"], "stripe session names no order of ours");
+            Ok(None)
+        }
+    }
+}
+
+async fn session_paid(st: &AppState, session: &Value, raw: &str) -> Result<()> {
+    let Some(order_id) = order_of(st, session).await? else {
+        return Ok(());
+    };
+    let cur = session["currency"]
+        .as_str()
+        .and_then(|c| Currency::new(c).ok());
+    let (Some(cur), Some(amount)) = (cur, session["amount_total"].as_i64()) else {
+        return Err(Error::invalid(
+            "invalid_event",
+            "The session has no amount or currency.",
+        ));
+    };
+    // The PaymentIntent is what refunds name; a session without one cannot be refunded,
+    // so fall back to the session id only to keep the payment on record.
+    let payment_id = id_of(&session["payment_intent"])
+        .or_else(|| session["id"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    ops::pay(
+        st,
+        &PaymentSuccess {
+            order_id,
+            provider: SOURCE,
+            provider_payment_id: payment_id,
+            amount_minor: super::from_stripe(amount, &cur),
+            currency: cur.as_str().to_string(),
+            raw: Some(raw.to_string()),
+        },
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,594 @@
+//! A local Stripe: the parts of the API the shop uses, checked the way Stripe checks them
+//! (secret key, form encoding with bracketed keys, required and unknown parameters, limits,
+//! idempotency keys that replay the first answer and refuse different parameters), plus
+//! signed webhook events built from the sessions it holds.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+pub const SECRET_KEY: &str = "sk_test_51FakeShopKey";
+pub const WEBHOOK_SECRET: &str = "whsec_fake_shop_endpoint_secret";
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: String,
+    pub form: BTreeMap<String, String>,
+    pub amount_total: i64,
+    pub currency: String,
+    pub order_id: String,
+    pub payment_intent: Option<String>,
+    pub status: String,
+    pub payment_status: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub path: String,
+    pub idempotency_key: Option<String>,
+    pub status: u16,
+}
+
+#[derive(Default)]
+pub struct Inner {
+    pub sessions: Vec<Session>,
+    /// Idempotency key -> (path + body, status, answer).
+    idem: HashMap<String, (String, u16, Value)>,
+    /// PaymentIntent -> (amount, refunded so far, currency, order id).
+    pub intents: HashMap<String, (i64, i64, String, String)>,
+    pub refunds: Vec<Value>,
+    pub requests: Vec<Seen>,
+    /// Answer the next N requests with a 500 (remembered under their key, as Stripe does).
+    pub fail_next: u32,
+    /// Answer the next N requests with a 503 before Stripe runs them (nothing remembered),
+    /// as a load balancer in trouble would.
+    pub drop_next: u32,
+    next: u64,
+}
+
+#[derive(Clone)]
+pub struct FakeStripe {
+    pub url: String,
+    pub inner: Arc<Mutex<Inner>>,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn err(status: StatusCode, kind: &str, code: &str, message: &str) -> (StatusCode, Value) {
+    (
+        status,
+        json!({"error": {"type": kind, "code": code, "message": message}}),
+    )
+}
+
+impl FakeStripe {
+    pub async fn start() -> FakeStripe {
+        let inner = Arc::new(Mutex::new(Inner::default()));
+        let app = Router::new()
+            .route("/v1/checkout/sessions", post(create_session))
+            .route("/v1/refunds", post(create_refund))
+            .with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        FakeStripe {
+            url: format!("http://{addr}"),
+            inner,
+        }
+    }
+
+    /// Settings that point the shop at this fake.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("STRIPE_SECRET_KEY", SECRET_KEY.to_string()),
+            ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.to_string()),
+            ("STRIPE_API_URL", self.url.clone()),
+        ]
+    }
+
+    pub fn session_for(&self, order_id: i64) -> Session {
+        let g = self.inner.lock().unwrap();
+        g.sessions
+            .iter()
+            .rev()
+            .find(|s| s.order_id == order_id.to_string())
+            .cloned()
+            .unwrap_or_else(|| panic!("no Stripe session for order {order_id}"))
+    }
+
+    pub fn requests(&self) -> Vec<Seen> {
+        self.inner.lock().unwrap().requests.clone()
+    }
+
+    pub fn fail_next(&self, n: u32) {
+        self.inner.lock().unwrap().fail_next = n;
+    }
+
+    pub fn drop_next(&self, n: u32) {
+        self.inner.lock().unwrap().drop_next = n;
+    }
+
+    fn next_id(&self, prefix: &str) -> String {
+        let mut g = self.inner.lock().unwrap();
+        g.next += 1;
+        format!("{prefix}_{:024}", g.next)
+    }
+
+    fn session_json(s: &Session) -> Value {
+        json!({
+            "id": s.id, "object": "checkout.session", "mode": "payment",
+            "amount_total": s.amount_total, "currency": s.currency,
+            "client_reference_id": s.order_id,
+            "metadata": {"order_id": s.order_id},
+            "payment_intent": s.payment_intent,
+            "status": s.status, "payment_status": s.payment_status,
+            "expires_at": s.expires_at,
+            "url": if s.status == "open" { Value::String(format!("https://checkout.stripe.test/c/pay/{}", s.id)) } else { Value::Null },
+        })
+    }
+
+    /// A webhook event of `kind` about `object`.
+    pub fn event(&self, kind: &str, object: Value) -> Value {
+        json!({
+            "id": self.next_id("evt"), "object": "event", "api_version": "2024-06-20",
+            "created": now(), "livemode": false, "type": kind,
+            "data": {"object": object},
+        })
+    }
+
+    /// The buyer finishes paying (or, with `paid` false, submits a bank debit): the session
+    /// completes and a PaymentIntent exists.
+    pub fn complete(&self, order_id: i64, paid: bool) -> Value {
+        let sid = self.session_for(order_id).id;
+        let pi = self.next_id("pi");
+        let s = {
+            let mut g = self.inner.lock().unwrap();
+            let s = g.sessions.iter_mut().find(|s| s.id == sid).unwrap();
+            s.status = "complete".into();
+            s.payment_status = if paid { "paid" } else { "unpaid" }.into();
+            if s.payment_intent.is_none() {
+                s.payment_intent = Some(pi);
+            }
+            let s = s.clone();
+            if paid {
+                g.intents.insert(
+                    s.payment_intent.clone().unwrap(),
+                    (s.amount_total, 0, s.currency.clone(), s.order_id.clone()),
+                );
+            }
+            s
+        };
+        self.event("checkout.session.completed", Self::session_json(&s))
+    }
+
+    /// The delayed payment of a completed session arrives.
+    pub fn async_succeeded(&self, order_id: i64) -> Value {
+        let s = {
+            let mut g = self.inner.lock().unwrap();
+            let s = g
+                .sessions
+                .iter_mut()
+                .rev()
+                .find(|s| s.order_id == order_id.to_string())
+                .unwrap();
+            s.payment_status = "paid".into();
+            let s = s.clone();
+            g.intents.insert(
+                s.payment_intent.clone().unwrap(),
+                (s.amount_total, 0, s.currency.clone(), s.order_id.clone()),
+            );
+            s
+        };
+        self.event(
+            "checkout.session.async_payment_succeeded",
+            Self::session_json(&s),
+        )
+    }
+
+    pub fn expire(&self, order_id: i64) -> Value {
+        let s = {
+            let mut g = self.inner.lock().unwrap();
+            let s = g
+                .sessions
+                .iter_mut()
+                .rev()
+                .find(|s| s.order_id == order_id.to_string())
+                .unwrap();
+            s.status = "expired".into();
+            s.clone()
+        };
+        self.event("checkout.session.expired", Self::session_json(&s))
+    }
+
+    /// `charge.refunded` for a PaymentIntent, with its refunded total as Stripe holds it.
+    pub fn charge_refunded(&self, pi: &str) -> Value {
+        let (amount, refunded, currency, order) =
+            self.inner.lock().unwrap().intents.get(pi).cloned().unwrap();
+        self.event(
+            "charge.refunded",
+            json!({
+                "id": format!("ch_{}", &pi[3..]), "object": "charge", "payment_intent": pi,
+                "amount": amount, "amount_refunded": refunded, "currency": currency,
+                "refunded": refunded == amount, "metadata": {"order_id": order},
+            }),
+        )
+    }
+
+    pub fn refunded(&self, pi: &str) -> i64 {
+        self.inner
+            .lock()
+            .unwrap()
+            .intents
+            .get(pi)
+            .map(|i| i.1)
+            .unwrap_or(0)
+    }
+
+    /// Refunds made outside the shop (the Stripe dashboard).
+    pub fn dashboard_refund(&self, pi: &str, amount: i64) {
+        let mut g = self.inner.lock().unwrap();
+        g.intents.get_mut(pi).unwrap().1 += amount;
+    }
+}
+
+/// Stripe's signature header for `body` at time `t` with `secret`.
+pub fn sign(secret: &str, t: i64, body: &str) -> String {
+    let mut m = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    m.update(format!("{t}.{body}").as_bytes());
+    format!("t={t},v1={}", hex::encode(m.finalize().into_bytes()))
+}
+
+fn check_common(
+    g: &mut Inner,
+    path: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(BTreeMap<String, String>, String), (StatusCode, Value)> {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if auth != format!("Bearer {SECRET_KEY}") {
+        return Err(err(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "api_key_invalid",
+            "Invalid API Key provided.",
+        ));
+    }
+    let ct = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct.starts_with("application/x-www-form-urlencoded") {
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "parameter_invalid",
+            "Stripe takes form-encoded bodies.",
+        ));
+    }
+    // The shop promises an idempotency key on every POST.
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .ok_or_else(|| {
+            err(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "idempotency_key_missing",
+                "The shop must send Idempotency-Key.",
+            )
+        })?;
+    let mut form = BTreeMap::new();
+    for (k, v) in form_urlencoded::parse(body) {
+        if form.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(err(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "parameter_invalid",
+                &format!("{k} given twice"),
+            ));
+        }
+    }
+    let _ = (g, path);
+    Ok((form, key))
+}
+
+/// Replays or refuses a reused key; `None` when the request is new.
+fn replay(g: &mut Inner, key: &str, fingerprint: &str) -> Option<(StatusCode, Value)> {
+    let (fp, status, v) = g.idem.get(key)?;
+    if fp != fingerprint {
+        return Some(err(
+            StatusCode::BAD_REQUEST,
+            "idempotency_error",
+            "idempotency_key_in_use",
+            "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+        ));
+    }
+    Some((StatusCode::from_u16(*status).unwrap(), v.clone()))
+}
+
+fn answer(g: &mut Inner, path: &str, key: Option<String>, res: (StatusCode, Value)) -> Response {
+    g.requests.push(Seen {
+        path: path.into(),
+        idempotency_key: key,
+        status: res.0.as_u16(),
+    });
+    (res.0, Json(res.1)).into_response()
+}
+
+fn int(form: &BTreeMap<String, String>, k: &str) -> Result<i64, (StatusCode, Value)> {
+    form.get(k)
+        .and_then(|v| v.parse::<i64>().ok())
+        .ok_or_else(|| {
+            err(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "parameter_missing",
+                &format!("{k} must be an integer"),
+            )
+        })
+}
+
+fn bad(msg: &str) -> (StatusCode, Value) {
+    err(
+        StatusCode::BAD_REQUEST,
+        "invalid_request_error",
+        "parameter_invalid",
+        msg,
+    )
+}
+
+const LOCALES: &[&str] = &[
+    "auto", "bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "hu", "id", "it", "ja",
+    "ko", "lt", "lv", "ms", "nb", "nl", "pl", "pt", "ro", "ru", "sk", "sl", "sv", "th", "tr", "vi",
+    "zh",
+];
+
+fn validate_session(form: &BTreeMap<String, String>) -> Result<(i64, String), (StatusCode, Value)> {
+    const TOP: &[&str] = &[
+        "mode",
+        "line_items",
+        "success_url",
+        "cancel_url",
+        "client_reference_id",
+        "metadata",
+        "payment_intent_data",
+        "expires_at",
+        "locale",
+        "customer_email",
+    ];
+    for k in form.keys() {
+        let top = k.split('[').next().unwrap();
+        if !TOP.contains(&top) {
+            return Err(bad(&format!("Received unknown parameter: {k}")));
+        }
+        if top == "payment_intent_data" && !k.starts_with("payment_intent_data[metadata][") {
+            return Err(bad(&format!("Received unknown parameter: {k}")));
+        }
+    }
+    if form.get("mode").map(String::as_str) != Some("payment") {
+        return Err(bad("mode must be payment"));
+    }
+    for u in ["success_url", "cancel_url"] {
+        let v = form
+            .get(u)
+            .ok_or_else(|| bad(&format!("{u} is required")))?;
+        if !(v.starts_with("https://") || v.starts_with("http://")) {
+            return Err(bad(&format!("{u}: Not a valid URL")));
+        }
+    }
+    if let Some(l) = form.get("locale") {
+        if !LOCALES.contains(&l.as_str()) {
+            return Err(bad(&format!("locale: invalid value {l}")));
+        }
+    }
+    if form
+        .get("client_reference_id")
+        .is_some_and(|c| c.len() > 200)
+    {
+        return Err(bad("client_reference_id is longer than 200"));
+    }
+    for (k, v) in form {
+        if let Some(rest) = k.strip_prefix("metadata[") {
+            if rest.len() - 1 > 40 || v.len() > 500 {
+                return Err(bad("metadata keys are at most 40, values 500 characters"));
+            }
+        }
+    }
+    let exp = int(form, "expires_at")?;
+    let n = now();
+    if exp < n + 1800 || exp > n + 86_400 {
+        return Err(bad(
+            "expires_at must be between 30 minutes and 24 hours from now",
+        ));
+    }
+    let mut total = 0i64;
+    let mut currency: Option<String> = None;
+    let mut i = 0;
+    while form
+        .keys()
+        .any(|k| k.starts_with(&format!("line_items[{i}]")))
+    {
+        let p = format!("line_items[{i}]");
+        let c = form
+            .get(&format!("{p}[price_data][currency]"))
+            .ok_or_else(|| bad(&format!("{p}[price_data][currency] is required")))?;
+        if c.len() != 3 || c.to_lowercase() != *c {
+            return Err(bad(&format!("Invalid currency: {c}")));
+        }
+        if currency.get_or_insert(c.clone()) != c {
+            return Err(bad("All line items must use the same currency"));
+        }
+        let unit = int(form, &format!("{p}[price_data][unit_amount]"))?;
+        let qty = int(form, &format!("{p}[quantity]"))?;
+        if unit < 0 || qty < 1 {
+            return Err(bad("unit_amount >= 0 and quantity >= 1"));
+        }
+        if form
+            .get(&format!("{p}[price_data][product_data][name]"))
+            .is_none_or(|n| n.trim().is_empty())
+        {
+            return Err(bad(&format!(
+                "{p}[price_data][product_data][name] is required"
+            )));
+        }
+        total += unit * qty;
+        i += 1;
+    }
+    let known = |k: &String| {
+        !k.starts_with("line_items[") || (0..i).any(|j| k.starts_with(&format!("line_items[{j}]")))
+    };
+    if i == 0 || !form.keys().all(known) {
+        return Err(bad("line_items must be given, numbered from 0"));
+    }
+    Ok((total, currency.unwrap()))
+}
+
+async fn create_session(
+    State(st): State<Arc<Mutex<Inner>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = "/v1/checkout/sessions";
+    let mut g = st.lock().unwrap();
+    let (form, key) = match check_common(&mut g, path, &headers, &body) {
+        Ok(x) => x,
+        Err(e) => return answer(&mut g, path, None, e),
+    };
+    if g.drop_next > 0 {
+        g.drop_next -= 1;
+        let r = err(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "api_error",
+            "",
+            "Service unavailable.",
+        );
+        return answer(&mut g, path, Some(key), r);
+    }
+    let fp = format!("{path}?{}", String::from_utf8_lossy(&body));
+    if let Some(r) = replay(&mut g, &key, &fp) {
+        return answer(&mut g, path, Some(key), r);
+    }
+    if g.fail_next > 0 {
+        g.fail_next -= 1;
+        let r = err(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "api_error",
+            "",
+            "An unknown error occurred.",
+        );
+        g.idem.insert(key.clone(), (fp, 500, r.1.clone()));
+        return answer(&mut g, path, Some(key), r);
+    }
+    let (total, currency) = match validate_session(&form) {
+        Ok(x) => x,
+        Err(e) => return answer(&mut g, path, Some(key), e),
+    };
+    g.next += 1;
+    let s = Session {
+        id: format!("cs_test_{:024}", g.next),
+        amount_total: total,
+        currency,
+        order_id: form.get("client_reference_id").cloned().unwrap_or_default(),
+        payment_intent: None,
+        status: "open".into(),
+        payment_status: "unpaid".into(),
+        expires_at: form["expires_at"].parse().unwrap(),
+        form,
+    };
+    let v = FakeStripe::session_json(&s);
+    g.sessions.push(s);
+    g.idem.insert(key.clone(), (fp, 200, v.clone()));
+    answer(&mut g, path, Some(key), (StatusCode::OK, v))
+}
+
+async fn create_refund(
+    State(st): State<Arc<Mutex<Inner>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = "/v1/refunds";
+    let mut g = st.lock().unwrap();
+    let (form, key) = match check_common(&mut g, path, &headers, &body) {
+        Ok(x) => x,
+        Err(e) => return answer(&mut g, path, None, e),
+    };
+    let fp = format!("{path}?{}", String::from_utf8_lossy(&body));
+    if let Some(r) = replay(&mut g, &key, &fp) {
+        return answer(&mut g, path, Some(key), r);
+    }
+    for k in form.keys() {
+        let top = k.split('[').next().unwrap();
+        if !["payment_intent", "amount", "reason", "metadata"].contains(&top) {
+            let r = bad(&format!("Received unknown parameter: {k}"));
+            return answer(&mut g, path, Some(key), r);
+        }
+    }
+    if let Some(r) = form.get("reason") {
+        if !["duplicate", "fraudulent", "requested_by_customer"].contains(&r.as_str()) {
+            let r = bad("reason: invalid");
+            return answer(&mut g, path, Some(key), r);
+        }
+    }
+    let Some(pi) = form.get("payment_intent").cloned() else {
+        let r = bad("payment_intent is required");
+        return answer(&mut g, path, Some(key), r);
+    };
+    let Some((amount, refunded, _, _)) = g.intents.get(&pi).cloned() else {
+        let r = err(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "resource_missing",
+            "No such payment_intent",
+        );
+        return answer(&mut g, path, Some(key), r);
+    };
+    let left = amount - refunded;
+    let want = match form.get("amount") {
+        Some(a) => match a.parse::<i64>() {
+            Ok(a) if a > 0 => a,
+            _ => return answer(&mut g, path, Some(key), bad("amount: invalid integer")),
+        },
+        None => left,
+    };
+    if left == 0 {
+        let r = err(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "charge_already_refunded",
+            "Charge has already been refunded.",
+        );
+        return answer(&mut g, path, Some(key), r);
+    }
+    if want > left {
+        let r = bad("Refund amount is greater than unrefunded amount on charge");
+        return answer(&mut g, path, Some(key), r);
+    }
+    g.intents.get_mut(&pi).unwrap().1 += want;
+    g.next += 1;
+    let v = json!({"id": format!("re_{:024}", g.next), "object": "refund", "amount": want,
+        "payment_intent": pi, "status": "succeeded", "metadata": {}});
+    g.refunds.push(v.clone());
+    g.idem.insert(key.clone(), (fp, 200, v.clone()));
+    answer(&mut g, path, Some(key), (StatusCode::OK, v))
+}
