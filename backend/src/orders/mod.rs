@@ -280,6 +280,29 @@ pub async fn place(
             currency: currency.clone(),
             title,
             lang,
+            lines: variants
+                .iter()
+                .map(|v| {
+                    let p = &products[&v.product_id];
+                    crate::payments::CheckoutLine {
+                        product_id: p.id,
+                        title: texts(&p.title_json)
+                            .pick(lang, fallback)
+                            .unwrap_or(&v.sku)
+                            .to_string(),
+                        description: texts(&p.description_json)
+                            .pick(lang, fallback)
+                            .unwrap_or_default()
+                            .to_string(),
+                        image: serde_json::from_str::<Vec<String>>(&p.images_json)
+                            .ok()
+                            .and_then(|i| i.into_iter().next()),
+                        kind: ProductKind::parse(&p.kind).unwrap_or(ProductKind::Physical),
+                        quantity: lines[&v.id],
+                        unit_minor: v.price_minor,
+                    }
+                })
+                .collect(),
         })
         .await?;
     if checkout.invoice_link.is_some() || checkout.checkout_url.is_some() {

@@ -7,6 +7,8 @@
 pub mod cash;
 pub mod fulfil;
 pub mod refund;
+pub mod stars;
+pub mod telegram_invoice;
 
 use std::sync::Arc;
 
@@ -24,6 +26,21 @@ pub struct CheckoutOrder {
     pub currency: Currency,
     pub title: String,
     pub lang: shared::Lang,
+    /// The order's lines, for rails that show them (Telegram invoices).
+    pub lines: Vec<CheckoutLine>,
+}
+
+/// One line of an order as a checkout shows it.
+#[derive(Debug, Clone)]
+pub struct CheckoutLine {
+    pub product_id: i64,
+    pub title: String,
+    pub description: String,
+    /// The product's first image (a path under the shop or a full URL).
+    pub image: Option<String>,
+    pub kind: ProductKind,
+    pub quantity: i64,
+    pub unit_minor: i64,
 }
 
 /// How the customer goes on to pay.
@@ -77,7 +94,7 @@ pub struct RefundRequest {
 
 /// Webhook routes of every rail (`/webhooks/…`). Each rail adds its own router here.
 pub fn router() -> axum::Router<crate::state::AppState> {
-    axum::Router::new()
+    axum::Router::new().merge(crate::telegram::router())
 }
 
 /// The rails this shop has configured.
@@ -97,8 +114,18 @@ impl Payments {
     }
 
     /// The rails whose settings are present. Each rail adds itself here.
-    pub fn from_config(_config: &crate::config::Config, _http: &reqwest::Client) -> Self {
-        let providers: Vec<Arc<dyn Provider>> = vec![Arc::new(cash::Cash)];
+    pub fn from_config(config: &crate::config::Config, http: &reqwest::Client) -> Self {
+        let mut providers: Vec<Arc<dyn Provider>> = vec![Arc::new(cash::Cash)];
+        if let Some(bot) = crate::telegram::Bot::from_config(config, http) {
+            providers.push(Arc::new(stars::Stars::new(bot.clone(), config)));
+            if let Some(t) = &config.telegram_provider_token {
+                providers.push(Arc::new(telegram_invoice::TelegramInvoice::new(
+                    bot,
+                    t.clone(),
+                    config,
+                )));
+            }
+        }
         Payments::new(providers)
     }
 
