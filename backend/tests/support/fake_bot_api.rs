@@ -25,6 +25,8 @@ struct Inner {
     /// sendMessage answers 429 this many times before accepting.
     throttle: u32,
     links: u64,
+    /// Every request, even those refused for a wrong token.
+    hits: u64,
 }
 
 #[derive(Clone)]
@@ -109,6 +111,10 @@ impl FakeBotApi {
         self.inner.lock().unwrap().transactions.push(tx);
     }
 
+    pub fn hits(&self) -> u64 {
+        self.inner.lock().unwrap().hits
+    }
+
     pub fn throttle_next_messages(&self, n: u32) {
         self.inner.lock().unwrap().throttle = n;
     }
@@ -119,6 +125,7 @@ async fn call(
     Path((bot, method)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Response {
+    f.inner.lock().unwrap().hits += 1;
     if bot != format!("bot{}", f.token) {
         return fail(401, "Unauthorized");
     }
