@@ -139,6 +139,26 @@ both_kinds!(
     }
 );
 
+both_kinds!(
+    a_local_http_shop_sends_the_link_as_text,
+    |kind: Kind| async move {
+        let Some(t) = Tg::start(kind, Mode::Polling, &[]).await else {
+            return;
+        };
+        t.deliver(command(&t, 8040, "en", "/start product_7")).await;
+        let m = t
+            .fake
+            .wait_for("sendMessage", |b| b["chat_id"] == 8040)
+            .await;
+        assert!(m.get("reply_markup").is_none(), "{m}");
+        let text = m["text"].as_str().unwrap();
+        assert!(
+            text.contains("http://127.0.0.1:8080/?startapp=product_7"),
+            "{text}"
+        );
+    }
+);
+
 both_kinds!(messages_wait_out_429, |kind: Kind| async move {
     let Some(t) = Tg::start(kind, Mode::Polling, &[]).await else {
         return;

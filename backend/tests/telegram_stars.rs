@@ -549,3 +549,52 @@ tg_test!(
         assert_eq!(t.payments(id).await.len(), 1);
     }
 );
+
+tg_test!(
+    subscription_whose_first_update_was_lost,
+    Mode::Polling,
+    &[],
+    |t: Tg| async move {
+        let user = 7012;
+        let order = t
+            .order(user, t.app.variant_id("Premium club").await, "stars")
+            .await;
+        let id = order["id"].as_i64().unwrap();
+        let inv = t.invoice_of(&order).await;
+        // Only a renewal reaches us: it pays the order and starts the subscription.
+        let exp = now() + 2 * 2_592_000;
+        t.deliver(t.payment(
+            user,
+            &inv,
+            100,
+            "lost-2",
+            json!({"is_recurring": true,
+            "subscription_expiration_date": exp}),
+        ))
+        .await;
+        t.wait_status(id, "paid").await;
+        let (_, v) = subs(&t, user).await;
+        assert_eq!(v["items"][0]["expires_at"], exp, "{v}");
+        assert_eq!(v["items"][0]["status"], "active");
+
+        // The next renewal's update is lost too: reconciliation finds it and extends by 30 days.
+        t.fake.add_transaction(json!({"id": "lost-3", "amount": 100, "date": now(),
+            "source": {"type": "user", "transaction_type": "invoice_payment", "subscription_period": 2_592_000,
+                "user": {"id": user}, "invoice_payload": inv["payload"]}}));
+        let bot = shop::telegram::Bot::from_config(&t.app.state.config, &t.app.state.http).unwrap();
+        let n = shop::payments::stars::reconcile::run_once(&t.app.state, &bot)
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        let (_, v) = subs(&t, user).await;
+        assert_eq!(v["items"][0]["expires_at"], exp + 2_592_000, "{v}");
+        assert_eq!(v["items"][0]["renewals"], 1);
+        assert_eq!(t.payments(id).await.len(), 2);
+        assert_eq!(
+            shop::payments::stars::reconcile::run_once(&t.app.state, &bot)
+                .await
+                .unwrap(),
+            0
+        );
+    }
+);

@@ -58,9 +58,16 @@ impl BotError {
     }
 }
 
-/// When each chat was last written to: Telegram allows about one message per second per chat.
-static LAST_SENT: LazyLock<Mutex<HashMap<i64, Instant>>> = LazyLock::new(Default::default);
+/// When each chat may next be written to, and when any chat may: Telegram allows about
+/// one message per second per chat and about 30 per second in all.
+#[derive(Default)]
+struct Pace {
+    chats: HashMap<i64, Instant>,
+    any: Option<Instant>,
+}
+static PACE: LazyLock<Mutex<Pace>> = LazyLock::new(Default::default);
 const PER_CHAT_GAP: Duration = Duration::from_millis(1000);
+const GLOBAL_GAP: Duration = Duration::from_millis(34);
 
 impl Bot {
     pub fn new(http: reqwest::Client, api_url: &str, token: &str) -> Bot {
@@ -173,21 +180,19 @@ impl Bot {
     }
 }
 
-/// Waits until `chat_id` may get another message.
+/// Waits for this message's slot: the chat's and the bot's pace both kept.
 async fn pace(chat_id: i64) {
     let wait = {
-        let mut last = LAST_SENT.lock().expect("pace lock");
+        let mut p = PACE.lock().expect("pace lock");
         let now = Instant::now();
-        let next = last
-            .get(&chat_id)
-            .map(|t| *t + PER_CHAT_GAP)
-            .filter(|n| *n > now)
-            .unwrap_or(now);
-        last.insert(chat_id, next);
-        if last.len() > 10_000 {
-            last.retain(|_, t| *t + PER_CHAT_GAP > now);
+        let chat_next = p.chats.get(&chat_id).copied().unwrap_or(now);
+        let slot = chat_next.max(p.any.unwrap_or(now)).max(now);
+        p.chats.insert(chat_id, slot + PER_CHAT_GAP);
+        p.any = Some(slot + GLOBAL_GAP);
+        if p.chats.len() > 10_000 {
+            p.chats.retain(|_, t| *t > now);
         }
-        next - now
+        slot - now
     };
     if !wait.is_zero() {
         tokio::time::sleep(wait).await;

@@ -34,16 +34,25 @@ pub fn app_url(public_url: &str, start: Option<&str>) -> String {
     }
 }
 
-/// A button that opens the Mini App. Telegram only opens https Mini Apps; a local
-/// http shop gets a plain link instead, so the bot still works while developing.
-pub fn open_button(public_url: &str, lang: Lang, start: Option<&str>) -> Value {
+/// A button that opens the Mini App. Telegram opens only https Mini Apps and refuses
+/// buttons to local addresses, so a shop on plain http (a developer trying the bot with
+/// polling) gets the link in the text instead: `(text, keyboard)`.
+pub fn with_open_button(
+    text: &str,
+    public_url: &str,
+    lang: Lang,
+    start: Option<&str>,
+) -> (String, Option<Value>) {
     let url = app_url(public_url, start);
-    let button = if url.starts_with("https://") {
-        json!({"text": t(lang, "open"), "web_app": {"url": url}})
+    if url.starts_with("https://") {
+        let button = json!({"text": t(lang, "open"), "web_app": {"url": url}});
+        (
+            text.to_string(),
+            Some(json!({"inline_keyboard": [[button]]})),
+        )
     } else {
-        json!({"text": t(lang, "open"), "url": url})
-    };
-    json!({"inline_keyboard": [[button]]})
+        (format!("{text}\n\n{url}"), None)
+    }
 }
 
 /// Start parameters are passed on to the Mini App only in the charset Telegram allows.
@@ -75,14 +84,14 @@ pub async fn handle(st: &AppState, bot: &Bot, msg: &Value) -> Result<()> {
             } else {
                 "greet"
             };
-            bot.send_message(chat, t(lang, greet), Some(open_button(public, lang, param)))
-                .await
+            let (text, keyboard) = with_open_button(t(lang, greet), public, lang, param);
+            bot.send_message(chat, &text, keyboard).await
         }
         "orders" => {
             let user = msg["from"]["id"].as_i64().unwrap_or(chat);
             let text = orders_text(st, user, lang).await?;
-            bot.send_message(chat, &text, Some(open_button(public, lang, None)))
-                .await
+            let (text, keyboard) = with_open_button(&text, public, lang, None);
+            bot.send_message(chat, &text, keyboard).await
         }
         "paysupport" => bot.send_message(chat, t(lang, "paysupport"), None).await,
         "terms" => bot.send_message(chat, t(lang, "terms"), None).await,

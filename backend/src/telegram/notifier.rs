@@ -7,7 +7,7 @@ use shared::Lang;
 use crate::db::Db;
 use crate::notify::{Notice, Notifier};
 use crate::orders::repo as orders;
-use crate::telegram::commands::open_button;
+use crate::telegram::commands::with_open_button;
 use crate::telegram::texts::t;
 use crate::telegram::Bot;
 
@@ -67,7 +67,7 @@ impl TelegramNotifier {
                     text.push_str(&c);
                 }
             }
-            markup = Some(open_button(&self.public_url, lang, None));
+            (text, markup) = with_open_button(&text, &self.public_url, lang, None);
         }
         drop(conn);
         self.bot

@@ -41,11 +41,14 @@ pub fn spawn(st: &AppState) -> Vec<JoinHandle<()>> {
     tasks.push(tokio::spawn(async move {
         let mut tick = tokio::time::interval(RECONCILE_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut from = 0;
         loop {
             tick.tick().await;
-            if let Err(e) = reconcile::run_once(&s, &bot).await {
-                tracing::warn!(error = %e, "Stars reconciliation failed");
+            match reconcile::scan(&s, &bot, from).await {
+                Ok((_, next)) => from = next,
+                Err(e) => tracing::warn!(error = %e, "Stars reconciliation failed"),
             }
+            forget_old_updates(&s).await;
         }
     }));
     tasks
@@ -177,5 +180,17 @@ async fn poll(st: &AppState, bot: &Bot) {
                 }
             }
         }
+    }
+}
+
+/// Telegram keeps an update at most 24 hours, so remembering ids for a week is plenty.
+async fn forget_old_updates(st: &AppState) {
+    let r =
+        sqlx::query("DELETE FROM processed_events WHERE source = 'telegram' AND created_at < $1")
+            .bind(crate::db::now() - 7 * 86_400)
+            .execute(&st.db.pool)
+            .await;
+    if let Err(e) = r {
+        tracing::warn!(error = %e, "could not prune processed Telegram updates");
     }
 }

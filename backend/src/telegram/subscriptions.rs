@@ -54,7 +54,7 @@ struct Row {
 const COLS: &str =
     "id, customer_id, order_id, product_id, charge_id, expires_at, canceled, renewals";
 
-/// The first payment of a subscription order: starts its record (once).
+/// The first payment of an order: starts its subscription record (once), if it sold one.
 pub async fn started(
     st: &AppState,
     order_id: i64,
@@ -87,6 +87,7 @@ pub async fn started(
 }
 
 /// A recurring payment: stored once per charge id, and the subscription runs on.
+/// False when there is no subscription for the order yet.
 pub async fn renewed(
     st: &AppState,
     order_id: i64,
@@ -95,7 +96,7 @@ pub async fn renewed(
     currency: &str,
     expires_at: Option<i64>,
     raw: &Value,
-) -> Result<()> {
+) -> Result<bool> {
     let now = db::now();
     let mut tx = st.db.begin_write().await?;
     let sub: Option<(i64, i64)> =
@@ -104,12 +105,7 @@ pub async fn renewed(
             .fetch_optional(tx.conn())
             .await?;
     let Some((sub_id, old_expiry)) = sub else {
-        tracing::error!(
-            order_id,
-            charge,
-            "renewal of an unknown subscription; refund it by hand"
-        );
-        return Ok(());
+        return Ok(false);
     };
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO payments (order_id, provider, provider_payment_id, status, amount_minor, \
@@ -125,7 +121,7 @@ pub async fn renewed(
     .fetch_optional(tx.conn())
     .await?;
     if inserted.is_none() {
-        return Ok(());
+        return Ok(true);
     }
     let expiry = expires_at.unwrap_or(old_expiry.max(now) + SUBSCRIPTION_PERIOD);
     sqlx::query(
@@ -148,7 +144,7 @@ pub async fn renewed(
     .await?;
     tx.commit().await?;
     st.notify(order_id, Notice::SubscriptionRenewed);
-    Ok(())
+    Ok(true)
 }
 
 fn status(r: &Row, now: i64) -> &'static str {

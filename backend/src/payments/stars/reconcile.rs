@@ -9,17 +9,25 @@ use crate::payments::fulfil::{fulfil, Outcome, PaymentSuccess};
 use crate::state::AppState;
 use crate::telegram::{subscriptions, Bot};
 
-/// How far back one run looks, in pages of 100 transactions.
+/// How many pages of 100 transactions one run reads at most.
 const MAX_PAGES: i64 = 50;
 
-/// One pass over the bot's Star transactions; answers how many payments it fulfilled.
+/// One pass over all of the bot's Star transactions; answers how many payments it applied.
 pub async fn run_once(st: &AppState, bot: &Bot) -> Result<usize> {
+    Ok(scan(st, bot, 0).await?.0)
+}
+
+/// Reads transactions from `from` on (they are listed oldest first) and applies those the
+/// shop missed. Answers how many it applied and where the next run may start: a little
+/// before the end, so a scan stays short however long the history grows.
+pub async fn scan(st: &AppState, bot: &Bot, from: i64) -> Result<(usize, i64)> {
     let mut fixed = 0;
-    for page in 0..MAX_PAGES {
+    let mut offset = from.max(0);
+    for _ in 0..MAX_PAGES {
         let got: Value = bot
             .call(
                 "getStarTransactions",
-                &json!({"offset": page * 100, "limit": 100}),
+                &json!({"offset": offset, "limit": 100}),
             )
             .await
             .map_err(|e| Error::internal(e.to_string()))?;
@@ -29,6 +37,7 @@ pub async fn run_once(st: &AppState, bot: &Bot) -> Result<usize> {
                 fixed += 1;
             }
         }
+        offset += txs.len() as i64;
         if txs.len() < 100 {
             break;
         }
@@ -36,10 +45,10 @@ pub async fn run_once(st: &AppState, bot: &Bot) -> Result<usize> {
     if fixed > 0 {
         tracing::warn!(
             fixed,
-            "reconciliation fulfilled Stars payments that had no update"
+            "reconciliation applied Stars payments that had no update"
         );
     }
-    Ok(fixed)
+    Ok((fixed, (offset - 100).max(0)))
 }
 
 async fn apply(st: &AppState, bot: &Bot, tx: &Value) -> Result<bool> {
@@ -78,8 +87,9 @@ async fn apply(st: &AppState, bot: &Bot, tx: &Value) -> Result<bool> {
             .await?;
     if has_sub.is_some() {
         // A renewal whose update was lost: the subscription runs on from its last expiry.
-        subscriptions::renewed(st, order_id, charge, amount, "XTR", None, &json!(raw)).await?;
-        return Ok(true);
+        if subscriptions::renewed(st, order_id, charge, amount, "XTR", None, &json!(raw)).await? {
+            return Ok(true);
+        }
     }
     let outcome = fulfil(
         &st.db,

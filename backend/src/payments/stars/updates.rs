@@ -94,8 +94,12 @@ pub async fn successful_payment(st: &AppState, bot: &Bot, msg: &Value) -> Result
     let expires = sp["subscription_expiration_date"].as_i64();
     let renewal = sp["is_recurring"].as_bool() == Some(true)
         && sp["is_first_recurring"].as_bool() != Some(true);
-    if renewal {
-        return subscriptions::renewed(st, order_id, charge, amount, &currency, expires, sp).await;
+    // A renewal of a subscription we have no record of (its first update was lost) is
+    // taken as the first payment, so the customer gets what they paid for.
+    if renewal
+        && subscriptions::renewed(st, order_id, charge, amount, &currency, expires, sp).await?
+    {
+        return Ok(());
     }
     let outcome = fulfil(
         &st.db,
@@ -110,10 +114,9 @@ pub async fn successful_payment(st: &AppState, bot: &Bot, msg: &Value) -> Result
     )
     .await?;
     if outcome == Outcome::Fulfilled {
-        if let Some(exp) = expires {
-            let user = msg["from"]["id"].as_i64();
-            subscriptions::started(st, order_id, user, charge, exp).await?;
-        }
+        let exp = expires.unwrap_or_else(|| db::now() + super::SUBSCRIPTION_PERIOD);
+        let user = msg["from"]["id"].as_i64();
+        subscriptions::started(st, order_id, user, charge, exp).await?;
         st.catalog_changed();
         st.notify(order_id, Notice::Paid);
     }
