@@ -19,4 +19,5 @@ pub mod payments;
 pub mod seed;
 pub mod startup;
 pub mod state;
+pub mod telegram;
 pub mod web;

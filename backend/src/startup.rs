@@ -67,7 +67,15 @@ pub async fn build_state(config: Config) -> anyhow_like::Result<AppState> {
         .build()
         .map_err(|e| anyhow_like::msg(format!("HTTP client: {e}")))?;
     let payments = Payments::from_config(&config, &http);
-    let notifier: Arc<dyn crate::notify::Notifier> = Arc::new(crate::notify::LogNotifier);
+    let notifier: Arc<dyn crate::notify::Notifier> =
+        match crate::telegram::Bot::from_config(&config, &http) {
+            Some(bot) => Arc::new(crate::telegram::notifier::TelegramNotifier {
+                bot,
+                db: db.clone(),
+                public_url: config.public_url.clone(),
+            }),
+            None => Arc::new(crate::notify::LogNotifier),
+        };
     Ok(AppState::new(
         config, db, verifier, dev_token, payments, http, notifier,
     ))
@@ -88,7 +96,8 @@ pub fn app(state: AppState) -> Router {
         .merge(cart::router())
         .merge(orders::router())
         .merge(me::router(cfg.dev_mode()))
-        .merge(admin::router());
+        .merge(admin::router())
+        .merge(crate::telegram::api_router());
     let webhooks = crate::payments::router();
     if let Some(n) = NonZeroU32::new(cfg.rate_limit_per_minute) {
         let limiter: Arc<DefaultKeyedRateLimiter<IpAddr>> =
@@ -183,6 +192,8 @@ async fn rate_limit(
 /// Serves until Ctrl-C or SIGTERM, then finishes in-flight requests.
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
     let expiry = orders::spawn_expiry(state.clone(), Duration::from_secs(30));
+    // Bot setup, polling and reconciliation run in the background: start-up never waits.
+    let bot_tasks = crate::telegram::run::spawn(&state);
     let app = app(state);
     let res = axum::serve(
         listener,
@@ -191,6 +202,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     .with_graceful_shutdown(shutdown_signal())
     .await;
     expiry.abort();
+    bot_tasks.iter().for_each(|t| t.abort());
     res
 }
 

@@ -330,6 +330,14 @@ async fn start_checkout(
             .unwrap_or(&i.sku)
             .to_string()
     };
+    let mut products = BTreeMap::new();
+    for i in &items {
+        if let std::collections::btree_map::Entry::Vacant(e) = products.entry(i.product_id) {
+            if let Some(p) = catalog::product_row(&st.db, i.product_id).await? {
+                e.insert(p);
+            }
+        }
+    }
     let order = CheckoutOrder {
         order_id,
         customer_id: head.customer_id,
@@ -339,10 +347,25 @@ async fn start_checkout(
         lang,
         lines: items
             .iter()
-            .map(|i| CheckoutLine {
-                title: title_of(i),
-                unit_minor: i.unit_price_minor,
-                quantity: i.quantity,
+            .map(|i| {
+                let p = products.get(&i.product_id);
+                CheckoutLine {
+                    product_id: i.product_id,
+                    title: title_of(i),
+                    description: p
+                        .and_then(|p| {
+                            texts(&p.description_json)
+                                .pick(lang, fallback)
+                                .map(str::to_string)
+                        })
+                        .unwrap_or_default(),
+                    image: p
+                        .and_then(|p| serde_json::from_str::<Vec<String>>(&p.images_json).ok())
+                        .and_then(|i| i.into_iter().next()),
+                    kind: ProductKind::parse(&i.kind).unwrap_or(ProductKind::Physical),
+                    unit_minor: i.unit_price_minor,
+                    quantity: i.quantity,
+                }
             })
             .collect(),
         expires_at: head.expires_at,

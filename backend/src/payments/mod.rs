@@ -10,7 +10,9 @@ pub mod fulfil;
 pub mod payme;
 pub mod paypal;
 pub mod refund;
+pub mod stars;
 pub mod stripe;
+pub mod telegram_invoice;
 
 use std::sync::Arc;
 
@@ -28,7 +30,7 @@ pub struct CheckoutOrder {
     pub currency: Currency,
     pub title: String,
     pub lang: shared::Lang,
-    /// The order's lines, for rails that show them to the buyer (Stripe).
+    /// The order's lines, for rails that show them to the buyer (Stripe, Telegram invoices).
     pub lines: Vec<CheckoutLine>,
     /// When the order's reservation lapses (unix seconds); `None` when it does not.
     pub expires_at: Option<i64>,
@@ -37,11 +39,17 @@ pub struct CheckoutOrder {
     pub attempt_key: String,
 }
 
+/// One line of an order as a checkout shows it.
 #[derive(Debug, Clone)]
 pub struct CheckoutLine {
+    pub product_id: i64,
     pub title: String,
-    pub unit_minor: i64,
+    pub description: String,
+    /// The product's first image (a path under the shop or a full URL).
+    pub image: Option<String>,
+    pub kind: ProductKind,
     pub quantity: i64,
+    pub unit_minor: i64,
 }
 
 /// How the customer goes on to pay.
@@ -103,6 +111,7 @@ pub fn router() -> axum::Router<crate::state::AppState> {
         .merge(payme::router())
         .merge(stripe::router())
         .merge(paypal::router())
+        .merge(crate::telegram::router())
 }
 
 /// The rails this shop has configured.
@@ -124,6 +133,16 @@ impl Payments {
     /// The rails whose settings are present. Each rail adds itself here.
     pub fn from_config(config: &crate::config::Config, http: &reqwest::Client) -> Self {
         let mut providers: Vec<Arc<dyn Provider>> = vec![Arc::new(cash::Cash)];
+        if let Some(bot) = crate::telegram::Bot::from_config(config, http) {
+            providers.push(Arc::new(stars::Stars::new(bot.clone(), config)));
+            if let Some(t) = &config.telegram_provider_token {
+                providers.push(Arc::new(telegram_invoice::TelegramInvoice::new(
+                    bot,
+                    t.clone(),
+                    config,
+                )));
+            }
+        }
         if let Some(c) = &config.click {
             providers.push(Arc::new(click::Click::new(c.clone(), &config.public_url)));
         }

@@ -1,0 +1,78 @@
+//! Order messages in the customer's chat, in the language the order was placed in.
+//! Paid digital goods carry their content (text, code or link) in the same message.
+
+use futures_util::future::BoxFuture;
+use shared::Lang;
+
+use crate::db::Db;
+use crate::notify::{Notice, Notifier};
+use crate::orders::repo as orders;
+use crate::telegram::commands::with_open_button;
+use crate::telegram::texts::t;
+use crate::telegram::Bot;
+
+pub struct TelegramNotifier {
+    pub bot: Bot,
+    pub db: Db,
+    pub public_url: String,
+}
+
+impl Notifier for TelegramNotifier {
+    fn order<'a>(&'a self, order_id: i64, notice: Notice) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if let Err(e) = self.send(order_id, notice).await {
+                tracing::warn!(order_id, ?notice, error = %e, "customer message not sent");
+            }
+        })
+    }
+}
+
+impl TelegramNotifier {
+    async fn send(&self, order_id: i64, notice: Notice) -> Result<(), String> {
+        let mut conn = self.db.pool.acquire().await.map_err(|e| e.to_string())?;
+        let Some(o) = orders::head(&mut conn, order_id)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(());
+        };
+        let lang = Lang::parse(&o.lang).unwrap_or(Lang::En);
+        let key = match notice {
+            Notice::Paid => "paid",
+            Notice::Shipped => "shipped",
+            Notice::Delivered => "delivered",
+            Notice::Cancelled => "cancelled",
+            Notice::Expired => "expired",
+            Notice::Refunded => "refunded",
+            Notice::SubscriptionRenewed => "renewed",
+            Notice::SubscriptionEnding => "ending",
+        };
+        let mut text = t(lang, key).replace("{order}", &format!("#{order_id}"));
+        let mut markup = None;
+        if notice == Notice::Paid {
+            let content: Vec<Option<String>> = sqlx::query_scalar(
+                "SELECT p.digital_content FROM order_items i JOIN products p ON p.id = i.product_id \
+                 WHERE i.order_id = $1 AND i.kind IN ('digital', 'subscription') ORDER BY i.id",
+            )
+            .bind(order_id)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| e.to_string())?;
+            let content: Vec<String> = content.into_iter().flatten().collect();
+            if !content.is_empty() {
+                text.push_str("\n\n");
+                text.push_str(t(lang, "content"));
+                for c in content {
+                    text.push('\n');
+                    text.push_str(&c);
+                }
+            }
+            (text, markup) = with_open_button(&text, &self.public_url, lang, None);
+        }
+        drop(conn);
+        self.bot
+            .send_message(o.customer_id, &text, markup)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}

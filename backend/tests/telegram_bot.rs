@@ -1,0 +1,357 @@
+//! The Telegram bot against a fake Bot API, on SQLite and PostgreSQL: setup at start,
+//! commands in the user's language, rate limits, an unreachable API, provider invoices.
+
+mod common;
+#[path = "support/fake_bot_api.rs"]
+mod fake_bot_api;
+#[path = "support/tg.rs"]
+mod tg;
+
+use std::time::Duration;
+
+use common::*;
+use fake_bot_api::FakeBotApi;
+use reqwest::Method;
+use serde_json::{json, Value};
+use tg::{Mode, Tg};
+
+fn command(t: &Tg, user: i64, lang: &str, text: &str) -> Value {
+    json!({"update_id": t.update_id(), "message": {"message_id": 1, "date": 0, "text": text,
+        "from": {"id": user, "is_bot": false, "first_name": "U", "language_code": lang},
+        "chat": {"id": user, "type": "private"}}})
+}
+
+both_kinds!(
+    setup_registers_webhook_commands_and_menu,
+    |kind: Kind| async move {
+        let Some(t) = Tg::start(kind, Mode::Webhook, &[]).await else {
+            return;
+        };
+        t.fake.wait_for("setChatMenuButton", |_| true).await;
+        let wh = t.fake.calls("setWebhook");
+        assert_eq!(wh.len(), 1);
+        let allowed = wh[0]["allowed_updates"].as_array().unwrap();
+        for u in ["message", "pre_checkout_query"] {
+            assert!(allowed.iter().any(|a| a == u), "{allowed:?}");
+        }
+        let cmds = t.fake.calls("setMyCommands");
+        for lang in ["uz", "ru", "en"] {
+            let c = cmds
+                .iter()
+                .find(|c| c["language_code"] == lang)
+                .unwrap_or_else(|| panic!("no commands for {lang}: {cmds:?}"));
+            let names: Vec<&str> = c["commands"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["command"].as_str().unwrap())
+                .collect();
+            assert_eq!(names, ["start", "orders", "paysupport", "terms", "help"]);
+        }
+        let menu = &t.fake.calls("setChatMenuButton")[0]["menu_button"];
+        assert_eq!(menu["type"], "web_app");
+        assert_eq!(menu["web_app"]["url"], "https://shop.test/");
+        // Webhook mode does not poll.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(t.fake.calls("getUpdates").is_empty());
+
+        // Polling mode clears any webhook and polls; the menu button needs https, so none.
+        let Some(p) = Tg::start(kind, Mode::Polling, &[]).await else {
+            return;
+        };
+        p.fake.wait_for("getUpdates", |_| true).await;
+        p.fake.wait_for("deleteWebhook", |_| true).await;
+        assert!(p.fake.calls("setWebhook").is_empty());
+    }
+);
+
+both_kinds!(
+    start_and_other_commands_answer_in_the_users_language,
+    |kind: Kind| async move {
+        let Some(t) = Tg::start(kind, Mode::Webhook, &[]).await else {
+            return;
+        };
+        t.deliver(command(&t, 8001, "ru", "/start product_42"))
+            .await;
+        let m = t
+            .fake
+            .wait_for("sendMessage", |b| b["chat_id"] == 8001)
+            .await;
+        assert!(m["text"].as_str().unwrap().contains("Здравствуйте"), "{m}");
+        let button = &m["reply_markup"]["inline_keyboard"][0][0];
+        assert_eq!(
+            button["web_app"]["url"],
+            "https://shop.test/?startapp=product_42"
+        );
+        assert_eq!(button["text"], "Открыть магазин");
+
+        t.deliver(command(&t, 8002, "uz", "/start")).await;
+        let m = t
+            .fake
+            .wait_for("sendMessage", |b| b["chat_id"] == 8002)
+            .await;
+        assert!(m["text"].as_str().unwrap().contains("Assalomu"), "{m}");
+        assert_eq!(
+            m["reply_markup"]["inline_keyboard"][0][0]["web_app"]["url"],
+            "https://shop.test/"
+        );
+
+        // A start parameter that is not a plain token is not passed on.
+        t.deliver(command(&t, 8003, "en", "/start a&b=c")).await;
+        let m = t
+            .fake
+            .wait_for("sendMessage", |b| b["chat_id"] == 8003)
+            .await;
+        assert_eq!(
+            m["reply_markup"]["inline_keyboard"][0][0]["web_app"]["url"],
+            "https://shop.test/"
+        );
+
+        t.deliver(command(&t, 8004, "en", "/paysupport")).await;
+        let m = t
+            .fake
+            .wait_for("sendMessage", |b| b["chat_id"] == 8004)
+            .await;
+        assert!(m["text"].as_str().unwrap().contains("refund"), "{m}");
+
+        // /orders lists the customer's orders.
+        let order = t
+            .order(8005, t.app.variant_id("Plov recipe").await, "stars")
+            .await;
+        t.deliver(command(&t, 8005, "en", "/orders")).await;
+        let m = t
+            .fake
+            .wait_for("sendMessage", |b| b["chat_id"] == 8005)
+            .await;
+        let text = m["text"].as_str().unwrap();
+        assert!(text.contains(&format!("#{}", order["id"])), "{text}");
+        assert!(text.contains("awaiting payment"), "{text}");
+
+        // The same update twice is answered once.
+        let help = command(&t, 8006, "en", "/help");
+        t.deliver(help.clone()).await;
+        t.deliver(help).await;
+        t.fake
+            .wait_for("sendMessage", |b| b["chat_id"] == 8006)
+            .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(t.messages_to(8006).len(), 1);
+    }
+);
+
+both_kinds!(
+    a_local_http_shop_sends_the_link_as_text,
+    |kind: Kind| async move {
+        let Some(t) = Tg::start(kind, Mode::Polling, &[]).await else {
+            return;
+        };
+        t.deliver(command(&t, 8040, "en", "/start product_7")).await;
+        let m = t
+            .fake
+            .wait_for("sendMessage", |b| b["chat_id"] == 8040)
+            .await;
+        assert!(m.get("reply_markup").is_none(), "{m}");
+        let text = m["text"].as_str().unwrap();
+        assert!(
+            text.contains("http://127.0.0.1:8080/?startapp=product_7"),
+            "{text}"
+        );
+    }
+);
+
+both_kinds!(messages_wait_out_429, |kind: Kind| async move {
+    let Some(t) = Tg::start(kind, Mode::Polling, &[]).await else {
+        return;
+    };
+    t.fake.throttle_next_messages(1);
+    t.deliver(command(&t, 8010, "en", "/terms")).await;
+    // Refused once with retry_after 1, then sent.
+    for _ in 0..100 {
+        if t.fake.calls("sendMessage").len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let sends = t.fake.calls("sendMessage");
+    assert_eq!(sends.len(), 2, "{sends:?}");
+    assert_eq!(sends[0], sends[1]);
+});
+
+both_kinds!(
+    unreachable_or_refusing_api_never_blocks_start,
+    |kind: Kind| async move {
+        // Nothing listens there: the shop starts and serves, and a Stars order says why it fails.
+        let Some(app) = spawn(kind, &[("TELEGRAM_API_URL", "http://127.0.0.1:9")]).await else {
+            return;
+        };
+        let (s, _) = app.json(app.get("/healthz")).await;
+        assert_eq!(s, 200);
+        let v = app.variant_id("Plov recipe").await;
+        let (s, body) = app
+            .order(
+                9001,
+                json!({"items": [{"variant_id": v, "quantity": 1}], "payment_method": "stars"}),
+            )
+            .await;
+        assert_eq!(
+            (s, error_code(&body)),
+            (502, "telegram_unavailable"),
+            "{body}"
+        );
+        assert!(!body.to_string().contains(BOT_TOKEN));
+
+        // A Bot API that refuses the token: polling backs off instead of spinning.
+        let fake = FakeBotApi::start("999:other-token").await;
+        let Some(_app) = spawn(kind, &[("TELEGRAM_API_URL", fake.url.as_str())]).await else {
+            return;
+        };
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let hits = fake.hits();
+        assert!(hits >= 1, "the bot never tried");
+        assert!(hits <= 8, "{hits} requests in 3 s: polling spins");
+    }
+);
+
+both_kinds!(dev_mode_runs_no_bot, |kind: Kind| async move {
+    let fake = FakeBotApi::start(BOT_TOKEN).await;
+    let Some(_app) = spawn(
+        kind,
+        &[
+            ("TELEGRAM_BOT_TOKEN", ""),
+            ("TELEGRAM_API_URL", fake.url.as_str()),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(fake.hits(), 0);
+});
+
+both_kinds!(
+    provider_invoices_for_physical_goods,
+    |kind: Kind| async move {
+        let Some(t) = Tg::start(
+            kind,
+            Mode::Polling,
+            &[("TELEGRAM_PROVIDER_TOKEN", "398062629:TEST:prov")],
+        )
+        .await
+        else {
+            return;
+        };
+        let user = 8020;
+        let teapot = t.app.variant_id("Teapot").await;
+        let bowl = t.app.variant_id("Rishtan bowl").await;
+        let (s, order) = t
+        .app
+        .order(
+            user,
+            json!({"items": [{"variant_id": teapot, "quantity": 1}, {"variant_id": bowl, "quantity": 2}],
+                "payment_method": "telegram", "contact": contact()}),
+        )
+        .await;
+        assert_eq!(s, 201, "{order}");
+        let id = order["id"].as_i64().unwrap();
+        let inv = t.invoice_of(&order).await;
+        assert_eq!(inv["currency"], "UZS");
+        assert_eq!(inv["provider_token"], "398062629:TEST:prov");
+        let amounts: Vec<i64> = inv["prices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["amount"].as_i64().unwrap())
+            .collect();
+        // Tiyin, one line per item, summing to the order total.
+        assert_eq!(amounts.len(), 2);
+        assert!(
+            amounts.contains(&15_000_000) && amounts.contains(&17_000_000),
+            "{amounts:?}"
+        );
+        let total = order["total"]["amount_minor"].as_i64().unwrap();
+        assert_eq!(amounts.iter().sum::<i64>(), total);
+        assert_eq!(inv["need_shipping_address"], true);
+        assert_eq!(inv["need_phone_number"], true);
+        assert_eq!(inv["need_name"], true);
+
+        t.deliver(
+            json!({"update_id": t.update_id(), "shipping_query": {"id": "sq1",
+        "from": {"id": user, "is_bot": false, "first_name": "U", "language_code": "uz"},
+        "invoice_payload": inv["payload"],
+        "shipping_address": {"country_code": "UZ", "state": "", "city": "Tashkent",
+            "street_line1": "Amir Temur 1", "street_line2": "", "post_code": "100000"}}}),
+        )
+        .await;
+        let a = t
+            .fake
+            .wait_for("answerShippingQuery", |b| b["shipping_query_id"] == "sq1")
+            .await;
+        assert_eq!(a["ok"], true);
+        let options = a["shipping_options"].as_array().unwrap();
+        assert!(!options.is_empty());
+        assert!(
+            options[0]["title"].as_str().unwrap().contains("Kuryer"),
+            "{a}"
+        );
+
+        t.deliver(t.pre_checkout("pq", user, &inv, total)).await;
+        assert_eq!(t.answer("pq").await["ok"], true);
+        let pay = t.payment(
+            user,
+            &inv,
+            total,
+            "tg-charge-1",
+            json!({"shipping_option_id": "courier"}),
+        );
+        t.deliver(pay.clone()).await;
+        t.deliver(pay).await;
+        t.wait_status(id, "paid").await;
+        let provider: String =
+            sqlx::query_scalar("SELECT provider FROM payments WHERE order_id = $1")
+                .bind(id)
+                .fetch_one(&t.app.state.db.pool)
+                .await
+                .unwrap();
+        assert_eq!(provider, "telegram");
+        assert_eq!(t.payments(id).await.len(), 1);
+
+        // Shipping it tells the customer.
+        let csrf = t.app.admin_login().await;
+        let (s, v) = t
+            .app
+            .json(
+                t.app
+                    .admin(Method::POST, &format!("/api/admin/orders/{id}/ship"), &csrf),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        t.fake
+            .wait_for("sendMessage", |b| {
+                b["chat_id"] == user && b["text"].as_str().unwrap().contains("on its way")
+            })
+            .await;
+
+        // Digital goods and Stars prices are not for provider invoices.
+        let plov = t.app.variant_id("Plov recipe").await;
+        let (s, body) = t
+        .app
+        .order(user, json!({"items": [{"variant_id": plov, "quantity": 1}], "payment_method": "telegram"}))
+        .await;
+        assert_eq!((s, error_code(&body)), (400, "payment_method_unfit"));
+    }
+);
+
+both!(
+    without_a_provider_token_telegram_invoices_are_unavailable,
+    |app: TestApp| async move {
+        let v = app.variant_id("Teapot").await;
+        let (s, body) = app
+        .order(
+            8030,
+            json!({"items": [{"variant_id": v, "quantity": 1}], "payment_method": "telegram", "contact": contact()}),
+        )
+        .await;
+        assert_eq!((s, error_code(&body)), (400, "payment_method_unavailable"));
+    }
+);
