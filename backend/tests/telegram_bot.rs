@@ -355,3 +355,49 @@ both!(
         assert_eq!((s, error_code(&body)), (400, "payment_method_unavailable"));
     }
 );
+
+/// The fake is only worth its tests if it refuses what Telegram refuses.
+#[tokio::test]
+async fn the_fake_bot_api_refuses_what_telegram_refuses() {
+    use shop::telegram::{Bot, BotError};
+    let fake = FakeBotApi::start(BOT_TOKEN).await;
+    let http = reqwest::Client::new();
+    let bot = Bot::new(http.clone(), &fake.url, BOT_TOKEN);
+    let code = |r: Result<Value, BotError>| match r {
+        Ok(v) => panic!("accepted: {v}"),
+        Err(BotError::Api { code, .. }) => code,
+        Err(e) => panic!("{e}"),
+    };
+    let good = json!({"title": "T", "description": "D", "payload": "1.ab", "provider_token": "",
+        "currency": "XTR", "prices": [{"label": "T", "amount": 5}]});
+    let link: String = bot.call("createInvoiceLink", &good).await.unwrap();
+    assert!(link.starts_with("https://t.me/"));
+    let wrong = Bot::new(http, &fake.url, "1:wrong");
+    assert_eq!(code(wrong.call("getMe", &json!({})).await), 401);
+    assert_eq!(code(bot.call("sendInvoiceLink", &good).await), 404);
+    for (k, v) in [
+        ("provider_token", json!("398062629:TEST:x")),
+        (
+            "prices",
+            json!([{"label": "a", "amount": 2}, {"label": "b", "amount": 3}]),
+        ),
+        ("payload", json!("p".repeat(129))),
+        ("subscription_period", json!(86400)),
+        ("max_tip_amount", json!(10)),
+    ] {
+        let mut b = good.clone();
+        b[k] = v;
+        assert_eq!(code(bot.call("createInvoiceLink", &b).await), 400, "{k}");
+    }
+    let mut sub = good.clone();
+    sub["subscription_period"] = json!(2_592_000);
+    sub["prices"][0]["amount"] = json!(10_001);
+    assert_eq!(code(bot.call("createInvoiceLink", &sub).await), 400);
+    let refund = json!({"user_id": 1, "telegram_payment_charge_id": "c"});
+    let _: Value = bot.call("refundStarPayment", &refund).await.unwrap();
+    let again = bot
+        .call::<Value>("refundStarPayment", &refund)
+        .await
+        .unwrap_err();
+    assert!(again.description().contains("CHARGE_ALREADY_REFUNDED"));
+}

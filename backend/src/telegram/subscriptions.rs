@@ -266,17 +266,3 @@ async fn set_canceled(
         "expires_at": r.expires_at,
     })))
 }
-
-/// Whether `customer` has a subscription to `product_id` that has not run out. Expiry is
-/// enforced by the date itself, so a missed renewal ends access without any job running.
-pub async fn is_active(st: &AppState, customer: i64, product_id: i64) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM subscriptions WHERE customer_id = $1 AND product_id = $2 AND expires_at > $3",
-    )
-    .bind(customer)
-    .bind(product_id)
-    .bind(db::now())
-    .fetch_one(&st.db.pool)
-    .await?;
-    Ok(n > 0)
-}

@@ -28,7 +28,12 @@ pub fn provider_of(currency: &str) -> &'static str {
 /// currency match and whose reservation still holds. Only reads; nothing is written.
 pub async fn pre_checkout(st: &AppState, bot: &Bot, q: &Value) -> Result<()> {
     let lang = lang_of(q["from"]["language_code"].as_str());
-    let verdict = check(st, bot, q).await?;
+    // Unanswered, the query fails after 10 s anyway: when the order cannot be checked
+    // (database down) the payer is told at once and can retry.
+    let verdict = check(st, bot, q).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "pre-checkout could not be checked");
+        Some("pc_gone")
+    });
     let mut body = json!({"pre_checkout_query_id": q["id"], "ok": verdict.is_none()});
     if let Some(key) = verdict {
         body["error_message"] = json!(t(lang, key));
