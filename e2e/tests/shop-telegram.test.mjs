@@ -40,6 +40,15 @@ describe('shopping inside Telegram', () => {
     return { context, page, auth: `tma ${initData}` };
   }
 
+  // A still page for the picture: no toast, no chip mid-transition.
+  async function shot(page, name) {
+    await page.waitForFunction(() => !document.querySelector('[data-testid=toast]')?.textContent, null, {
+      timeout: 8_000,
+    });
+    await page.waitForTimeout(300);
+    await screenshot(page, name);
+  }
+
   const tgCalls = (page) => page.evaluate(() => [...window.__tgCalls]);
 
   for (const [i, scheme] of ['light', 'dark'].entries()) {
@@ -55,7 +64,7 @@ describe('shopping inside Telegram', () => {
       assert.equal(await page.locator('[data-testid=main-action]').count(), 0, 'no in-page bar inside Telegram');
       assert.equal(await page.locator('[data-testid=back]').count(), 0, 'Telegram has the back button');
       await imagesLoaded(page);
-      await screenshot(page, `shop-catalog-${scheme}`);
+      await shot(page, `shop-catalog-${scheme}`);
 
       await page.locator(`[data-testid=product-card][data-product-id="${dress.id}"]`).click();
       await page.locator('[data-testid=product-title]').waitFor();
@@ -64,7 +73,7 @@ describe('shopping inside Telegram', () => {
       assert.match((await mainButton(page)).text, /add to cart/i);
       await page.locator('[data-testid=option]').nth(1).click();
       await imagesLoaded(page);
-      await screenshot(page, `shop-product-${scheme}`);
+      await shot(page, `shop-product-${scheme}`);
       assert.equal(await tapMainButton(page), true);
       await waitForText(page, '[data-testid=cart-count]', /^1$/);
       calls = await tgCalls(page);
@@ -78,14 +87,14 @@ describe('shopping inside Telegram', () => {
       await page.locator('[data-testid=cart-link]').click();
       await page.locator('[data-testid=cart-line]').waitFor();
       await page.waitForFunction(() => /checkout/i.test(window.Telegram.WebApp.MainButton.text));
-      await screenshot(page, `shop-cart-${scheme}`);
+      await shot(page, `shop-cart-${scheme}`);
       await tapMainButton(page);
       await page.waitForURL('**/checkout');
       await page.locator('[data-testid="contact.name"]').fill('Dilshod Rahimov');
       await page.locator('[data-testid="contact.phone"]').fill('+998 91 555 12 34');
       await page.locator('[data-testid="contact.address"]').fill('Amir Temur 5, Samarkand');
       assert.match((await mainButton(page)).text, /place order/i);
-      await screenshot(page, `shop-checkout-${scheme}`);
+      await shot(page, `shop-checkout-${scheme}`);
 
       // The order request is held so the button's progress state can be seen; a second tap
       // while it runs does nothing.
@@ -110,7 +119,7 @@ describe('shopping inside Telegram', () => {
       assert.equal(orders.items.length, 1);
       assert.ok((await tgCalls(page)).includes('MainButton.showProgress'));
       assert.match((await mainButton(page)).text, /continue shopping/i);
-      await screenshot(page, `shop-order-${scheme}`);
+      await shot(page, `shop-order-${scheme}`);
       assert.deepEqual(errors, []);
       await context.close();
     });
@@ -154,6 +163,44 @@ describe('shopping inside Telegram', () => {
     await page.waitForURL(/\/orders\/\d+$/);
     await waitForText(page, '[data-testid=toast]', /payment received/i);
     assert.ok((await tgCalls(page)).includes('openInvoice:https://t.me/$test-invoice'));
+    await context.close();
+  });
+
+  test('a checkout_url order opens the link and the order page polls until it settles', async () => {
+    const { context, page } = await open('dark', { userId: 500_300 });
+    const reqs = recordRequests(page);
+    await page.route('**/api/orders?*', async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      const res = await route.fetch();
+      const order = await res.json();
+      return route.fulfill({ response: res, json: { ...order, payment_method: 'click', checkout_url: 'https://pay.example/c/1' } });
+    });
+    // The backend's answers for this order say "click" too, so the page treats it as online.
+    await page.route(/\/api\/orders\/\d+/, async (route) => {
+      const res = await route.fetch();
+      const order = await res.json();
+      return route.fulfill({ response: res, json: { ...order, payment_method: 'click', checkout_url: 'https://pay.example/c/1' } });
+    });
+    const { body } = await shop.api('/api/products?limit=20&lang=en');
+    await page.goto(`/product/${body.items[1].id}`);
+    await page.locator('[data-testid=product-title]').waitFor();
+    await tapMainButton(page);
+    await waitForText(page, '[data-testid=cart-count]', /^1$/);
+    await page.goto('/checkout');
+    await page.locator('[data-testid="contact.name"]').fill('Test Customer');
+    await page.locator('[data-testid="contact.phone"]').fill('+998 90 000 00 00');
+    await page.locator('[data-testid="contact.address"]').fill('Somewhere 1, Tashkent');
+    await tapMainButton(page);
+    await page.waitForURL(/\/orders\/\d+$/);
+    assert.ok((await tgCalls(page)).includes('openLink:https://pay.example/c/1'));
+    // Still unpaid: the page keeps asking (every 3 s) and offers Pay again.
+    await page.waitForFunction(() => /^Pay/.test(window.Telegram.WebApp.MainButton.text));
+    const id = Number(new URL(page.url()).pathname.split('/').pop());
+    const deadline = Date.now() + 12_000;
+    while (reqs.filter((r) => r.path === `/api/orders/${id}`).length < 3 && Date.now() < deadline) {
+      await page.waitForTimeout(250);
+    }
+    assert.ok(reqs.filter((r) => r.path === `/api/orders/${id}`).length >= 3);
     await context.close();
   });
 });

@@ -117,7 +117,7 @@ impl Ctx {
                     toast.try_set(None);
                 }
             },
-            std::time::Duration::from_secs(4),
+            std::time::Duration::from_secs(3),
         );
     }
 

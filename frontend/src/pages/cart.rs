@@ -155,3 +155,67 @@ pub fn CartPage() -> impl IntoView {
         </main>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::{CartItem, Currency, Money};
+
+    fn item(variant_id: i64, quantity: i64, problem: Option<&str>) -> CartItem {
+        let m = Money::new(1000, Currency::new("UZS").unwrap());
+        CartItem {
+            variant_id,
+            product_id: 1,
+            title: "T".into(),
+            sku: "S".into(),
+            options: Default::default(),
+            quantity,
+            unit_price: m.clone(),
+            line_total: m,
+            stock: None,
+            available: true,
+            problem: problem.map(str::to_string),
+        }
+    }
+
+    fn cart(items: Vec<CartItem>, total: bool) -> Cart {
+        Cart {
+            items,
+            total: total.then(|| Money::new(1000, Currency::new("UZS").unwrap())),
+            payment_methods: vec![],
+        }
+    }
+
+    #[test]
+    fn quantity_changes_keep_the_other_lines_and_zero_removes() {
+        let c = cart(vec![item(1, 2, None), item(2, 1, None)], true);
+        assert_eq!(
+            with_quantity(&c, 2, 5).items,
+            vec![
+                CartLine {
+                    variant_id: 1,
+                    quantity: 2
+                },
+                CartLine {
+                    variant_id: 2,
+                    quantity: 5
+                }
+            ]
+        );
+        assert_eq!(
+            with_quantity(&c, 1, 0).items,
+            vec![CartLine {
+                variant_id: 2,
+                quantity: 1
+            }]
+        );
+    }
+
+    #[test]
+    fn problems_empty_carts_and_mixed_totals_block_checkout() {
+        assert!(orderable(&cart(vec![item(1, 1, None)], true)));
+        assert!(!orderable(&cart(vec![], true)));
+        assert!(!orderable(&cart(vec![item(1, 1, Some("Sold out"))], true)));
+        assert!(!orderable(&cart(vec![item(1, 1, None)], false)));
+    }
+}

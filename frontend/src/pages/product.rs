@@ -297,5 +297,38 @@ mod tests {
                 quantity: 2
             }]
         );
+        let m = Money::new(100, Currency::new("UZS").unwrap());
+        let line = |variant_id, quantity| shared::CartItem {
+            variant_id,
+            product_id: 1,
+            title: "T".into(),
+            sku: "S".into(),
+            options: Default::default(),
+            quantity,
+            unit_price: m.clone(),
+            line_total: m.clone(),
+            stock: None,
+            available: true,
+            problem: None,
+        };
+        let cart = Cart {
+            items: vec![line(4, 1), line(5, 2)],
+            total: None,
+            payment_methods: vec![],
+        };
+        assert_eq!(
+            with_added(Some(&cart), 5, 3).items,
+            vec![
+                CartLine {
+                    variant_id: 4,
+                    quantity: 1
+                },
+                CartLine {
+                    variant_id: 5,
+                    quantity: 5
+                }
+            ]
+        );
+        assert_eq!(with_added(Some(&cart), 9, 1).items.len(), 3);
     }
 }
