@@ -232,4 +232,42 @@ describe('shopping in a plain browser (dev mode)', () => {
     assert.match(await page.locator('.topbar__title').first().innerText(), /not found/i);
     await context.close();
   });
+
+  test('cart: empty state; a line the server flags blocks checkout and says why', async () => {
+    const context = await newPhoneContext(browser, { baseURL: shop.url });
+    const page = await context.newPage();
+    // This dev customer's order took the cart in an earlier test: it is empty now.
+    await page.goto('/cart');
+    await page.locator('[data-testid=cart-empty]').waitFor();
+    assert.match(await page.locator('[data-testid=cart-empty]').innerText(), /your cart is empty/i);
+    assert.equal(await page.locator('[data-testid=main-action]').count(), 0, 'nothing to check out');
+
+    // The server's view of a cart whose line has run short (stock changed meanwhile).
+    const { body: products } = await shop.api('/api/products?limit=20&lang=en');
+    const p = products.items[0];
+    const v = p.variants[0];
+    const line = {
+      variant_id: v.id, product_id: p.id, title: p.title, sku: v.sku, options: v.options, quantity: 9,
+      unit_price: v.price, line_total: { ...v.price, amount_minor: v.price.amount_minor * 9 },
+      stock: 2, available: true, problem: 'Only 2 left.',
+    };
+    await page.route('**/api/cart?*', (route) =>
+      route.fulfill({ json: { items: [line], total: line.line_total, payment_methods: ['cash'] } }),
+    );
+    await page.reload();
+    await page.locator('[data-testid=cart-line]').waitFor();
+    assert.equal(await page.locator('[data-testid=line-problem]').innerText(), 'Only 2 left.');
+    assert.equal(await page.locator('[data-testid=main-action]').isDisabled(), true);
+
+    // Mixed currencies: no total from the server, a notice instead.
+    await page.unroute('**/api/cart?*');
+    await page.route('**/api/cart?*', (route) =>
+      route.fulfill({ json: { items: [{ ...line, problem: null, quantity: 1 }], total: null, payment_methods: [] } }),
+    );
+    await page.reload();
+    await page.locator('[data-testid=mixed-notice]').waitFor();
+    assert.equal(await page.locator('[data-testid=cart-total]').count(), 0);
+    assert.equal(await page.locator('[data-testid=main-action]').isDisabled(), true);
+    await context.close();
+  });
 });
