@@ -12,6 +12,11 @@ log() { printf '[build-frontend] %s\n' "$*" >&2; }
 
 "$ROOT/scripts/install-frontend-tools.sh"
 
+# Leptos type-erases component views under this cfg (AnyView instead of one nested generic
+# type per page): measured 206.4 -> 184.7 KB brotli for the storefront's wasm, same behaviour
+# (e2e suite green). Only the wasm-release build sees it, so clippy/tests keep their cache.
+export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components"
+
 log "trunk build --release"
 trunk build --release
 

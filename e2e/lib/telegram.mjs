@@ -84,21 +84,116 @@ export const THEMES = {
  * Installs a stand-in `window.Telegram.WebApp` before any page script runs, recording the
  * calls the app makes in `window.__tgCalls`.
  */
-export async function installTelegramStub(context, { initData, themeParams, colorScheme }) {
+export async function installTelegramStub(
+  context,
+  { initData, themeParams, colorScheme, startParam, languageCode = 'en', invoiceStatus = 'paid' },
+) {
   await context.addInitScript(
-    ({ initData, themeParams, colorScheme }) => {
+    ({ initData, themeParams, colorScheme, startParam, languageCode, invoiceStatus }) => {
       const calls = [];
       const handlers = {};
       Object.defineProperty(window, '__tgCalls', { value: calls });
+      const versionAtLeast = (v) => {
+        const [a, b] = '8.0'.split('.').map(Number);
+        const [c, d = 0] = String(v).split('.').map(Number);
+        return a > c || (a === c && b >= d);
+      };
+      // MainButton and BackButton: their state, and the app's click handlers.
+      const button = (name) => {
+        const clicks = [];
+        return {
+          text: '',
+          isVisible: false,
+          isActive: true,
+          isProgressVisible: false,
+          setParams(p) {
+            calls.push(`${name}.setParams:${p.text ?? ''}:${p.is_active}`);
+            if ('text' in p) this.text = p.text;
+            if ('is_active' in p) this.isActive = p.is_active;
+            if ('is_visible' in p) this.isVisible = p.is_visible;
+            return this;
+          },
+          setText(t) {
+            this.text = t;
+            return this;
+          },
+          show() {
+            calls.push(`${name}.show`);
+            this.isVisible = true;
+            return this;
+          },
+          hide() {
+            calls.push(`${name}.hide`);
+            this.isVisible = false;
+            return this;
+          },
+          enable() {
+            this.isActive = true;
+            return this;
+          },
+          disable() {
+            this.isActive = false;
+            return this;
+          },
+          showProgress() {
+            calls.push(`${name}.showProgress`);
+            this.isProgressVisible = true;
+            return this;
+          },
+          hideProgress() {
+            this.isProgressVisible = false;
+            return this;
+          },
+          onClick(fn) {
+            calls.push(`${name}.onClick`);
+            clicks.push(fn);
+            return this;
+          },
+          offClick(fn) {
+            const i = clicks.indexOf(fn);
+            if (i >= 0) clicks.splice(i, 1);
+            return this;
+          },
+          /** What a tap does in Telegram: nothing while inactive, hidden or in progress. */
+          __tap() {
+            if (!this.isVisible || !this.isActive) return false;
+            calls.push(`${name}.tap`);
+            clicks.forEach((fn) => fn());
+            return true;
+          },
+        };
+      };
       window.Telegram = {
         WebApp: {
           initData,
-          initDataUnsafe: {},
+          initDataUnsafe: {
+            user: { id: 424242, first_name: 'Test', language_code: languageCode },
+            ...(startParam ? { start_param: startParam } : {}),
+          },
           version: '8.0',
           platform: 'android',
           colorScheme,
           themeParams,
           isExpanded: false,
+          MainButton: button('MainButton'),
+          BackButton: button('BackButton'),
+          HapticFeedback: {
+            impactOccurred(style) {
+              calls.push(`haptic.impact:${style}`);
+            },
+            notificationOccurred(kind) {
+              calls.push(`haptic.notification:${kind}`);
+            },
+            selectionChanged() {},
+          },
+          isVersionAtLeast: versionAtLeast,
+          openInvoice(url, cb) {
+            calls.push(`openInvoice:${url}`);
+            setTimeout(() => cb && cb(window.__invoiceStatus || invoiceStatus), 50);
+          },
+          openLink(url) {
+            calls.push(`openLink:${url}`);
+          },
           ready() {
             calls.push('ready');
           },
@@ -114,8 +209,21 @@ export async function installTelegramStub(context, { initData, themeParams, colo
         },
       };
     },
-    { initData, themeParams, colorScheme },
+    { initData, themeParams, colorScheme, startParam, languageCode, invoiceStatus },
   );
+}
+
+/** Taps the stub's MainButton (false if it is hidden or inactive). */
+export async function tapMainButton(page) {
+  return page.evaluate(() => window.Telegram.WebApp.MainButton.__tap());
+}
+
+/** The stub MainButton's state. */
+export async function mainButton(page) {
+  return page.evaluate(() => {
+    const b = window.Telegram.WebApp.MainButton;
+    return { text: b.text, visible: b.isVisible, active: b.isActive, progress: b.isProgressVisible };
+  });
 }
 
 /** `#rrggbb` → `rgb(r, g, b)` as getComputedStyle reports it. */

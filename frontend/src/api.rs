@@ -9,7 +9,10 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
-use shared::{Category, DevInitData, ErrorEnvelope, Page, Product};
+use serde::Serialize;
+use shared::{
+    Cart, CartUpdate, Category, CreateOrder, DevInitData, ErrorEnvelope, Lang, Order, Page, Product,
+};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestCredentials, RequestInit, Response};
@@ -24,6 +27,8 @@ pub enum ApiError {
         status: u16,
         code: String,
         message: String,
+        /// The request field the error is about (`contact.phone`…).
+        field: Option<String>,
     },
     /// A 2xx answer that does not have the expected shape.
     Decode(String),
@@ -39,6 +44,16 @@ impl ApiError {
             }
             ApiError::Status { status, code, .. } => Some(format!("HTTP {status} · {code}")),
             ApiError::Decode(e) => Some(e.clone()),
+        }
+    }
+}
+
+impl ApiError {
+    /// The field a 4xx is about, if the server named one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::Status { field, .. } => field.as_deref(),
+            _ => None,
         }
     }
 }
@@ -63,11 +78,15 @@ pub struct ProductQuery {
     pub q: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
+    pub lang: Option<Lang>,
 }
 
 impl ProductQuery {
     fn to_query_string(&self) -> String {
         let mut pairs: Vec<(&str, String)> = Vec::new();
+        if let Some(l) = self.lang {
+            pairs.push(("lang", l.code().to_string()));
+        }
         if let Some(c) = self.category {
             pairs.push(("category", c.to_string()));
         }
@@ -101,6 +120,11 @@ impl Api {
         }
     }
 
+    /// No initData: the catalog works, the cart and orders do not.
+    pub fn is_anonymous(&self) -> bool {
+        self.authorization.is_none()
+    }
+
     /// `GET /api/dev/init-data`: signed initData for the dev user, `Ok(None)` when the shop is
     /// not in dev mode (the route is absent then) or refuses this caller.
     pub async fn dev_init_data(&self) -> Result<Option<String>, ApiError> {
@@ -116,8 +140,64 @@ impl Api {
     }
 
     /// `GET /api/categories`.
-    pub async fn categories(&self) -> Result<Page<Category>, ApiError> {
-        self.get("/api/categories").await
+    pub async fn categories(&self, lang: Lang) -> Result<Page<Category>, ApiError> {
+        self.get(&format!("/api/categories?lang={}", lang.code()))
+            .await
+    }
+
+    /// `GET /api/products/{id}`.
+    pub async fn product(&self, id: i64, lang: Lang) -> Result<Product, ApiError> {
+        self.get(&format!("/api/products/{id}?lang={}", lang.code()))
+            .await
+    }
+
+    /// `GET /api/cart`.
+    pub async fn cart(&self, lang: Lang) -> Result<Cart, ApiError> {
+        self.get(&format!("/api/cart?lang={}", lang.code())).await
+    }
+
+    /// `PUT /api/cart`: replaces the whole cart, answers it as the server now holds it.
+    pub async fn put_cart(&self, cart: &CartUpdate, lang: Lang) -> Result<Cart, ApiError> {
+        self.call(
+            "PUT",
+            &format!("/api/cart?lang={}", lang.code()),
+            Some(cart),
+            None,
+        )
+        .await
+    }
+
+    /// `POST /api/orders` with an `Idempotency-Key`: a retry with the same key answers the
+    /// same order instead of placing a second one.
+    pub async fn create_order(
+        &self,
+        req: &CreateOrder,
+        idempotency_key: &str,
+        lang: Lang,
+    ) -> Result<Order, ApiError> {
+        self.call(
+            "POST",
+            &format!("/api/orders?lang={}", lang.code()),
+            Some(req),
+            Some(idempotency_key),
+        )
+        .await
+    }
+
+    /// `GET /api/orders`, newest first.
+    pub async fn orders(&self, cursor: Option<&str>, lang: Lang) -> Result<Page<Order>, ApiError> {
+        let mut pairs = vec![("lang", lang.code().to_string())];
+        if let Some(c) = cursor {
+            pairs.push(("cursor", c.to_string()));
+        }
+        self.get(&format!("/api/orders{}", query_string(&pairs)))
+            .await
+    }
+
+    /// `GET /api/orders/{id}` (with its timeline).
+    pub async fn order(&self, id: i64, lang: Lang) -> Result<Order, ApiError> {
+        self.get(&format!("/api/orders/{id}?lang={}", lang.code()))
+            .await
     }
 
     /// `GET /api/products?…`.
@@ -127,7 +207,23 @@ impl Api {
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
-        let (status, body) = self.send("GET", path).await?;
+        self.call::<T, ()>("GET", path, None, None).await
+    }
+
+    async fn call<T: DeserializeOwned, B: Serialize>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&B>,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, ApiError> {
+        let body = body
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| ApiError::Decode(e.to_string()))?;
+        let (status, body) = self
+            .send(method, path, body.as_deref(), idempotency_key)
+            .await?;
         if (200..300).contains(&status) {
             serde_json::from_str(&body).map_err(|e| ApiError::Decode(e.to_string()))
         } else {
@@ -135,7 +231,13 @@ impl Api {
         }
     }
 
-    async fn send(&self, method: &str, path: &str) -> Result<(u16, String), ApiError> {
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        idempotency_key: Option<&str>,
+    ) -> Result<(u16, String), ApiError> {
         let window = web_sys::window().ok_or(ApiError::Network)?;
         let headers = Headers::new().map_err(|_| ApiError::Network)?;
         let _ = headers.set("Accept", "application/json");
@@ -144,7 +246,14 @@ impl Api {
                 .set("Authorization", auth)
                 .map_err(|_| ApiError::Decode("initData is not a valid header value".into()))?;
         }
+        if let Some(key) = idempotency_key {
+            let _ = headers.set("Idempotency-Key", key);
+        }
         let init = RequestInit::new();
+        if let Some(body) = body {
+            let _ = headers.set("Content-Type", "application/json");
+            init.set_body(&body.into());
+        }
         init.set_method(method);
         init.set_headers(&headers);
         init.set_credentials(RequestCredentials::SameOrigin);
@@ -169,11 +278,13 @@ fn error_from(status: u16, body: &str) -> ApiError {
             status,
             code: env.error.code,
             message: env.error.message,
+            field: env.error.field,
         },
         Err(_) => ApiError::Status {
             status,
             code: String::new(),
             message: String::new(),
+            field: None,
         },
     }
 }
@@ -215,6 +326,7 @@ mod tests {
             q: Some("choy & non".into()),
             cursor: None,
             limit: Some(20),
+            lang: None,
         };
         assert_eq!(
             q.to_query_string(),
@@ -230,6 +342,13 @@ mod tests {
         );
         assert!(matches!(e, ApiError::Status { status: 401, .. }));
         assert_eq!(e.to_string(), "Sign in again.");
+        assert_eq!(e.field(), None);
+        let e = error_from(
+            400,
+            r#"{"error":{"code":"invalid_phone","message":"Enter a phone.","field":"contact.phone"}}"#,
+        );
+        assert_eq!(e.field(), Some("contact.phone"));
+        assert_eq!(e.to_string(), "Enter a phone.");
         assert_eq!(
             error_from(502, "<html>").to_string(),
             "The shop answered with error 502."

@@ -1,10 +1,18 @@
-//! The app shell: decides who the customer is, then shows the catalog.
+//! The app shell: decides who the customer is, keeps the app-wide state ([`Ctx`]), routes,
+//! and drives Telegram's MainButton and BackButton (or in-page stand-ins outside Telegram).
 
+use leptos::ev;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::{Cart, Lang};
+use wasm_bindgen::JsCast;
 
 use crate::api::Api;
-use crate::components::{DevBanner, ProductGridSkeleton};
-use crate::pages::catalog::CatalogPage;
+use crate::components::{DevBanner, EmptyState, ProductGridSkeleton, TopBar};
+use crate::i18n::{self, t, K};
+use crate::pages;
+use crate::router::{self, Route};
+use crate::telegram::WebApp;
 
 /// Who this browser session acts as.
 #[derive(Clone, Debug)]
@@ -37,22 +45,297 @@ impl Session {
     }
 }
 
+/// The page's primary action: Telegram's MainButton inside Telegram, a bottom bar outside.
+#[derive(Clone)]
+pub struct MainAction {
+    pub text: String,
+    pub enabled: bool,
+    pub busy: bool,
+    pub run: Callback<()>,
+}
+
+/// App-wide state, in context. Every field is a copyable handle.
+#[derive(Clone, Copy)]
+pub struct Ctx {
+    pub api: StoredValue<Api>,
+    pub lang: RwSignal<Lang>,
+    pub route: RwSignal<Route>,
+    /// The server's cart, once loaded.
+    pub cart: RwSignal<Option<Cart>>,
+    pub main: RwSignal<Option<MainAction>>,
+    /// A short message at the top of the page (role=status).
+    pub toast: RwSignal<Option<String>>,
+    /// The window is scrolled near the bottom (endless lists load more).
+    pub near_bottom: RwSignal<bool>,
+    /// The product page's title for the top bar.
+    pub page_title: RwSignal<Option<String>>,
+    tg: StoredValue<Option<WebApp>, LocalStorage>,
+}
+
+impl Ctx {
+    pub fn api(&self) -> Api {
+        self.api.get_value()
+    }
+
+    pub fn t(&self, k: K) -> &'static str {
+        t(self.lang.get(), k)
+    }
+
+    pub fn tg(&self) -> Option<WebApp> {
+        self.tg.get_value()
+    }
+
+    /// Inside Telegram (a real client or a stub acting as one).
+    pub fn in_telegram(&self) -> bool {
+        self.tg().is_some_and(|tg| tg.in_telegram())
+    }
+
+    pub fn navigate(&self, route: Route) {
+        self.go(route, false)
+    }
+
+    /// Navigates, replacing the current entry (e.g. checkout → the order it placed).
+    pub fn go(&self, route: Route, replace: bool) {
+        router::push(&route, replace);
+        self.route.set(route);
+        window().scroll_to_with_x_and_y(0.0, 0.0);
+    }
+
+    pub fn back(&self) {
+        if !router::back() {
+            self.go(Route::Catalog, true);
+        }
+    }
+
+    pub fn say(&self, msg: impl Into<String>) {
+        let msg = msg.into();
+        self.toast.set(Some(msg.clone()));
+        let toast = self.toast;
+        set_timeout(
+            move || {
+                if toast.try_get_untracked().flatten().as_deref() == Some(msg.as_str()) {
+                    toast.try_set(None);
+                }
+            },
+            std::time::Duration::from_secs(3),
+        );
+    }
+
+    pub fn haptic_success(&self) {
+        if let Some(tg) = self.tg() {
+            tg.haptic_impact("medium");
+            tg.haptic_notify("success");
+        }
+    }
+
+    /// Reloads the cart from the server (after an order took it, for example).
+    pub fn refresh_cart(&self) {
+        let ctx = *self;
+        spawn_local(async move {
+            if let Ok(c) = ctx.api().cart(ctx.lang.get_untracked()).await {
+                ctx.cart.try_set(Some(c));
+            }
+        });
+    }
+
+    pub fn cart_count(&self) -> i64 {
+        self.cart.with(|c| {
+            c.as_ref()
+                .map_or(0, |c| c.items.iter().map(|i| i.quantity).sum())
+        })
+    }
+}
+
+pub fn use_ctx() -> Ctx {
+    expect_context::<Ctx>()
+}
+
+/// Sets the page's primary action while the calling component is mounted.
+pub fn main_action(f: impl Fn() -> Option<MainAction> + Send + Sync + 'static) {
+    let ctx = use_ctx();
+    Effect::new(move |_| ctx.main.set(f()));
+    on_cleanup(move || {
+        ctx.main.try_set(None);
+    });
+}
+
+const LANG_KEY: &str = "shop.lang";
+
+fn saved_lang() -> Option<String> {
+    window()
+        .local_storage()
+        .ok()
+        .flatten()
+        .and_then(|s| s.get_item(LANG_KEY).ok().flatten())
+}
+
 #[component]
-pub fn App(init_data: String) -> impl IntoView {
+pub fn App(web_app: Option<WebApp>, start: Route) -> impl IntoView {
+    let init_data = web_app.as_ref().map(WebApp::init_data).unwrap_or_default();
+    let lang = i18n::initial(
+        saved_lang().as_deref(),
+        web_app.as_ref().and_then(WebApp::language_code).as_deref(),
+    );
+    let ctx = Ctx {
+        api: StoredValue::new(Api::default()),
+        lang: RwSignal::new(lang),
+        route: RwSignal::new(start),
+        cart: RwSignal::new(None),
+        main: RwSignal::new(None),
+        toast: RwSignal::new(None),
+        near_bottom: RwSignal::new(false),
+        page_title: RwSignal::new(None),
+        tg: StoredValue::new_local(web_app.clone()),
+    };
+    provide_context(ctx);
+
+    Effect::new(move |_| {
+        let code = ctx.lang.get().code();
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("lang", code);
+        }
+    });
+
+    // History: the URL is the source of truth when the customer goes back or forward.
+    let _ = window_event_listener(ev::popstate, move |_| ctx.route.set(router::current()));
+    // Same-origin links navigate in the app instead of reloading it.
+    let _ = window_event_listener(ev::click, move |e: web_sys::MouseEvent| {
+        if e.default_prevented()
+            || e.button() != 0
+            || e.meta_key()
+            || e.ctrl_key()
+            || e.shift_key()
+            || e.alt_key()
+        {
+            return;
+        }
+        let Some(a) = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|el| el.closest("a[href]").ok().flatten())
+        else {
+            return;
+        };
+        let href = a.get_attribute("href").unwrap_or_default();
+        if href.starts_with('/') && !href.starts_with("//") && !a.has_attribute("target") {
+            e.prevent_default();
+            ctx.navigate(Route::parse(&href));
+        }
+    });
+    let _ = window_event_listener(ev::scroll, move |_| {
+        let w = window();
+        let inner = w
+            .inner_height()
+            .ok()
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0);
+        let y = w.scroll_y().unwrap_or(0.0);
+        let full = document()
+            .document_element()
+            .map_or(0.0, |e| e.scroll_height() as f64);
+        let near = y + inner >= full - 400.0;
+        if ctx.near_bottom.get_untracked() != near {
+            ctx.near_bottom.set(near);
+        }
+    });
+
+    // Telegram's buttons: one click handler each, for the app's lifetime.
+    if let Some(tg) = web_app.clone().filter(|tg| tg.in_telegram()) {
+        tg.on_button_click(true, move || {
+            if let Some(a) = ctx.main.get_untracked() {
+                if a.enabled && !a.busy {
+                    a.run.run(());
+                }
+            }
+        });
+        tg.on_button_click(false, move || ctx.back());
+        let tg_main = tg.clone();
+        Effect::new(move |_| match ctx.main.get() {
+            Some(a) => tg_main.main_button_set(&a.text, a.enabled, a.busy),
+            None => tg_main.main_button_hide(),
+        });
+        Effect::new(move |_| tg.back_button_visible(ctx.route.get() != Route::Catalog));
+    }
+
     let session = LocalResource::new(move || Session::establish(init_data.clone()));
     view! {
-        <Suspense fallback=|| view! {
-            <header class="topbar"><h1 class="topbar__title">"Catalog"</h1></header>
+        <Suspense fallback=move || view! {
+            <header class="topbar"><h1 class="topbar__title">{ctx.t(K::Catalog)}</h1></header>
             <div class="chips chips--placeholder" aria-hidden="true"></div>
             <main class="catalog"><ProductGridSkeleton/></main>
         }>
             {move || Suspend::new(async move {
                 let session = session.await;
+                ctx.api.set_value(session.api.clone());
+                if !session.api.is_anonymous() {
+                    ctx.refresh_cart();
+                }
                 view! {
                     {session.dev.then(|| view! { <DevBanner/> })}
-                    <CatalogPage api=session.api/>
+                    <Shell/>
                 }
             })}
         </Suspense>
+    }
+}
+
+/// The routed page, the toast and (outside Telegram) the bottom action bar.
+#[component]
+fn Shell() -> impl IntoView {
+    let ctx = use_ctx();
+    let use_bar = !ctx.in_telegram();
+    let on_catalog = move || ctx.route.get() == Route::Catalog;
+    // Restores the catalog's scroll position when coming back to it.
+    let catalog_y = StoredValue::new(0.0f64);
+    Effect::new(move |prev: Option<bool>| {
+        let now = on_catalog();
+        if prev == Some(true) && !now {
+            catalog_y.set_value(window().scroll_y().unwrap_or(0.0));
+        } else if prev == Some(false) && now {
+            let y = catalog_y.get_value();
+            request_animation_frame(move || window().scroll_to_with_x_and_y(0.0, y));
+        }
+        now
+    });
+    view! {
+        <TopBar/>
+        <div class="toast" role="status" aria-live="polite" data-testid="toast">
+            {move || ctx.toast.get()}
+        </div>
+        // The catalog stays mounted (hidden) so its list, filters and scroll survive a visit
+        // to a product.
+        <div hidden=move || !on_catalog()>
+            <pages::catalog::CatalogPage/>
+        </div>
+        {move || match ctx.route.get() {
+            Route::Catalog => ().into_any(),
+            Route::Product(id) => view! { <pages::product::ProductPage id/> }.into_any(),
+            Route::Cart => view! { <pages::cart::CartPage/> }.into_any(),
+            Route::Checkout => view! { <pages::checkout::CheckoutPage/> }.into_any(),
+            Route::Orders => view! { <pages::orders::OrdersPage/> }.into_any(),
+            Route::Order(id) => view! { <pages::orders::OrderPage id/> }.into_any(),
+            Route::NotFound => view! { <EmptyState title=ctx.t(K::NotFound)/> }.into_any(),
+        }}
+        {use_bar.then(|| view! {
+            {move || ctx.main.get().map(|a| {
+                let run = a.run;
+                view! {
+                    <div class="mainbar-space" aria-hidden="true"></div>
+                    <div class="mainbar">
+                        <button
+                            type="button"
+                            class="mainbar__button"
+                            data-testid="main-action"
+                            disabled=!a.enabled || a.busy
+                            aria-busy=a.busy.to_string()
+                            on:click=move |_| run.run(())
+                        >
+                            {a.busy.then(|| view! { <span class="spinner" aria-hidden="true"></span> })}
+                            {a.text}
+                        </button>
+                    </div>
+                }
+            })}
+        })}
     }
 }

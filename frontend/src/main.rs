@@ -3,12 +3,15 @@
 mod api;
 mod app;
 mod components;
+mod i18n;
 mod pages;
+mod router;
 mod telegram;
 
 use leptos::prelude::*;
 
 use crate::app::App;
+use crate::router::Route;
 use crate::telegram::WebApp;
 
 fn main() {
@@ -22,14 +25,30 @@ fn main() {
             telegram::apply_theme(Some(&tg_for_event))
         });
     }
-    let init_data = web_app.as_ref().map(WebApp::init_data).unwrap_or_default();
+
+    // A deep link (`startapp=product_12`) opens that product; otherwise the URL decides.
+    let start_param = web_app.as_ref().and_then(WebApp::start_param).or_else(|| {
+        window()
+            .location()
+            .href()
+            .ok()
+            .and_then(|h| telegram::start_param_in_url(&h))
+    });
+    let start = match start_param.as_deref().and_then(telegram::start_product) {
+        Some(id) => Route::Product(id),
+        None => router::current(),
+    };
+    router::push(&start, true);
 
     // index.html draws a static skeleton so a phone shows something while the WASM
     // downloads; the app's own skeleton takes over from here.
     if let Some(boot) = document().get_element_by_id("boot") {
         boot.remove();
     }
-    leptos::mount::mount_to_body(move || view! { <App init_data/> });
+    let app_tg = web_app.clone();
+    leptos::mount::mount_to_body(
+        move || view! { <App web_app=app_tg.clone() start=start.clone()/> },
+    );
 
     // The first frame is in the DOM: let Telegram drop its placeholder and open full height.
     if let Some(tg) = &web_app {

@@ -39,6 +39,89 @@ extern "C" {
 
     #[wasm_bindgen(method, catch, js_name = onEvent)]
     fn on_event_raw(this: &WebApp, event: &str, handler: &js_sys::Function) -> Result<(), JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = isVersionAtLeast)]
+    fn is_version_at_least_raw(this: &WebApp, version: &str) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(method, getter, js_name = initDataUnsafe)]
+    fn init_data_unsafe_raw(this: &WebApp) -> JsValue;
+
+    #[wasm_bindgen(method, getter, js_name = MainButton)]
+    fn main_button_raw(this: &WebApp) -> JsValue;
+
+    #[wasm_bindgen(method, getter, js_name = BackButton)]
+    fn back_button_raw(this: &WebApp) -> JsValue;
+
+    #[wasm_bindgen(method, getter, js_name = HapticFeedback)]
+    fn haptic_raw(this: &WebApp) -> JsValue;
+
+    #[wasm_bindgen(method, catch, js_name = openInvoice)]
+    fn open_invoice_raw(this: &WebApp, url: &str, cb: &JsValue) -> Result<(), JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = openLink)]
+    fn open_link_raw(this: &WebApp, url: &str) -> Result<(), JsValue>;
+
+    /// `MainButton` and `BackButton` share these members.
+    #[derive(Clone, Debug)]
+    pub type TgButton;
+
+    #[wasm_bindgen(method, catch, js_name = setParams)]
+    fn set_params(this: &TgButton, params: &JsValue) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn show(this: &TgButton) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn hide(this: &TgButton) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch, js_name = showProgress)]
+    fn show_progress(this: &TgButton, leave_active: bool) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch, js_name = hideProgress)]
+    fn hide_progress(this: &TgButton) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch, js_name = onClick)]
+    fn on_click(this: &TgButton, handler: &js_sys::Function) -> Result<(), JsValue>;
+
+    #[derive(Clone, Debug)]
+    type Haptic;
+    #[wasm_bindgen(method, catch, js_name = impactOccurred)]
+    fn impact_occurred(this: &Haptic, style: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch, js_name = notificationOccurred)]
+    fn notification_occurred(this: &Haptic, kind: &str) -> Result<(), JsValue>;
+}
+
+/// What the customer did with an invoice (`invoiceClosed`), a UI hint only: the order is paid
+/// when the backend says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvoiceStatus {
+    Paid,
+    Cancelled,
+    Failed,
+    Pending,
+}
+
+impl InvoiceStatus {
+    pub fn parse(s: &str) -> InvoiceStatus {
+        match s {
+            "paid" => InvoiceStatus::Paid,
+            "cancelled" => InvoiceStatus::Cancelled,
+            "failed" => InvoiceStatus::Failed,
+            _ => InvoiceStatus::Pending,
+        }
+    }
+}
+
+/// The page the Mini App was opened for: `product_<id>` from `start_param`.
+pub fn start_product(start_param: &str) -> Option<i64> {
+    start_param
+        .strip_prefix("product_")?
+        .parse()
+        .ok()
+        .filter(|id| *id > 0)
+}
+
+/// `tgWebAppStartParam` from a launch URL's query or fragment.
+pub fn start_param_in_url(href: &str) -> Option<String> {
+    href.split(['?', '#', '&'])
+        .find_map(|kv| kv.strip_prefix("tgWebAppStartParam="))
+        .map(|v| v.to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// Light or dark, as Telegram tells the Mini App.
@@ -117,6 +200,128 @@ impl WebApp {
             .collect()
     }
 
+    /// `isVersionAtLeast`; a client too old to have it has none of the newer features either.
+    pub fn at_least(&self, version: &str) -> bool {
+        self.is_version_at_least_raw(version)
+            .map(|v| v.is_truthy())
+            .unwrap_or(false)
+    }
+
+    fn unsafe_field(&self, path: &[&str]) -> Option<String> {
+        let mut v = self.init_data_unsafe_raw();
+        for key in path {
+            if !v.is_object() {
+                return None;
+            }
+            v = Reflect::get(&v, &(*key).into()).ok()?;
+        }
+        v.as_string()
+    }
+
+    /// `initDataUnsafe.start_param`, the `startapp` value of a deep link.
+    pub fn start_param(&self) -> Option<String> {
+        self.unsafe_field(&["start_param"])
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The Telegram user's `language_code`.
+    pub fn language_code(&self) -> Option<String> {
+        self.unsafe_field(&["user", "language_code"])
+    }
+
+    fn button(raw: JsValue) -> Option<TgButton> {
+        raw.is_object().then(|| raw.unchecked_into())
+    }
+
+    /// Shows the MainButton with `text`, active or not, with its spinner while `busy`.
+    pub fn main_button_set(&self, text: &str, active: bool, busy: bool) {
+        let Some(b) = Self::button(self.main_button_raw()) else {
+            return;
+        };
+        let params = Object::new();
+        let _ = Reflect::set(&params, &"text".into(), &text.into());
+        let _ = Reflect::set(&params, &"is_active".into(), &(active && !busy).into());
+        let _ = Reflect::set(&params, &"is_visible".into(), &true.into());
+        let _ = b.set_params(&params);
+        let _ = if busy {
+            b.show_progress(false)
+        } else {
+            b.hide_progress()
+        };
+    }
+
+    pub fn main_button_hide(&self) {
+        if let Some(b) = Self::button(self.main_button_raw()) {
+            let _ = b.hide_progress();
+            let _ = b.hide();
+        }
+    }
+
+    /// BackButton exists from Bot API 6.1.
+    pub fn has_back_button(&self) -> bool {
+        self.at_least("6.1") && Self::button(self.back_button_raw()).is_some()
+    }
+
+    pub fn back_button_visible(&self, visible: bool) {
+        if !self.has_back_button() {
+            return;
+        }
+        if let Some(b) = Self::button(self.back_button_raw()) {
+            let _ = if visible { b.show() } else { b.hide() };
+        }
+    }
+
+    /// Calls `f` on every MainButton (`main`) or BackButton click; lives as long as the page.
+    pub fn on_button_click(&self, main: bool, f: impl FnMut() + 'static) {
+        let raw = if main {
+            self.main_button_raw()
+        } else {
+            self.back_button_raw()
+        };
+        if let Some(b) = Self::button(raw) {
+            let closure = Closure::<dyn FnMut()>::new(f);
+            if b.on_click(closure.as_ref().unchecked_ref()).is_ok() {
+                closure.forget();
+            }
+        }
+    }
+
+    fn haptic(&self) -> Option<Haptic> {
+        let h = self.haptic_raw();
+        (self.at_least("6.1") && h.is_object()).then(|| h.unchecked_into())
+    }
+
+    pub fn haptic_impact(&self, style: &str) {
+        if let Some(h) = self.haptic() {
+            let _ = h.impact_occurred(style);
+        }
+    }
+
+    pub fn haptic_notify(&self, kind: &str) {
+        if let Some(h) = self.haptic() {
+            let _ = h.notification_occurred(kind);
+        }
+    }
+
+    /// Opens a Telegram invoice; `done` gets its closing status. `false` if this client
+    /// cannot (older than 6.1).
+    pub fn open_invoice(&self, url: &str, done: impl FnOnce(InvoiceStatus) + 'static) -> bool {
+        if !self.at_least("6.1") {
+            return false;
+        }
+        let cb = Closure::once_into_js(move |status: JsValue| {
+            done(InvoiceStatus::parse(
+                &status.as_string().unwrap_or_default(),
+            ))
+        });
+        self.open_invoice_raw(url, &cb).is_ok()
+    }
+
+    /// Opens an outside payment page in the browser, keeping the Mini App open.
+    pub fn open_link(&self, url: &str) -> bool {
+        self.open_link_raw(url).is_ok()
+    }
+
     /// Calls `f` whenever Telegram reports `event` (e.g. `themeChanged`). The handler lives
     /// as long as the page.
     pub fn on_event(&self, event: &str, f: impl FnMut() + 'static) {
@@ -183,5 +388,24 @@ mod tests {
         assert!(is_param_key("bg_color"));
         assert!(!is_param_key("bg-color"));
         assert!(!is_param_key(""));
+    }
+
+    #[test]
+    fn reads_deep_links() {
+        assert_eq!(start_product("product_12"), Some(12));
+        assert_eq!(start_product("product_x"), None);
+        assert_eq!(start_product("product_-1"), None);
+        assert_eq!(start_product("promo"), None);
+        assert_eq!(
+            start_param_in_url("http://h/?tgWebAppStartParam=product_3&x=1").as_deref(),
+            Some("product_3")
+        );
+        assert_eq!(
+            start_param_in_url("http://h/#tgWebAppData=a&tgWebAppStartParam=product_4").as_deref(),
+            Some("product_4")
+        );
+        assert_eq!(start_param_in_url("http://h/?a=b"), None);
+        assert_eq!(InvoiceStatus::parse("paid"), InvoiceStatus::Paid);
+        assert_eq!(InvoiceStatus::parse("weird"), InvoiceStatus::Pending);
     }
 }

@@ -1,11 +1,15 @@
 use leptos::prelude::*;
 use shared::Category;
 
+use crate::app::use_ctx;
+use crate::i18n::K;
+
 /// A horizontally scrolling row of category filters, "All" first. Writes the chosen
 /// category id (or `None` for all) into `selected`.
 #[component]
 pub fn CategoryChips(categories: Vec<Category>, selected: RwSignal<Option<i64>>) -> impl IntoView {
-    let chip = move |id: Option<i64>, label: String| {
+    let ctx = use_ctx();
+    let chip = move |id: Option<i64>, label: Signal<String>| {
         let active = move || selected.get() == id;
         view! {
             <button
@@ -17,14 +21,14 @@ pub fn CategoryChips(categories: Vec<Category>, selected: RwSignal<Option<i64>>)
                 data-category-id=id.map_or_else(|| "all".to_string(), |i| i.to_string())
                 on:click=move |_| selected.set(id)
             >
-                {label}
+                {move || label.get()}
             </button>
         }
     };
     view! {
-        <nav class="chips" aria-label="Categories">
-            {chip(None, "All".to_string())}
-            {categories.into_iter().map(|c| chip(Some(c.id), c.title)).collect_view()}
+        <nav class="chips" aria-label=move || ctx.t(K::Categories)>
+            {chip(None, Signal::derive(move || ctx.t(K::All).to_string()))}
+            {categories.into_iter().map(|c| chip(Some(c.id), Signal::stored(c.title))).collect_view()}
         </nav>
     }
 }

@@ -1,13 +1,17 @@
 use leptos::prelude::*;
 
+use crate::app::use_ctx;
+use crate::i18n::K;
+
 /// Shown whenever the app signed in through the backend's dev endpoint instead of Telegram,
 /// so nobody mistakes a dev session for a real customer's.
 #[component]
 pub fn DevBanner() -> impl IntoView {
+    let ctx = use_ctx();
     view! {
         <div class="dev-banner" role="status" data-testid="dev-banner">
-            <strong>"Dev mode"</strong>
-            <span>"Signed in as a test customer, not through Telegram"</span>
+            <strong>{move || ctx.t(K::DevMode)}</strong>
+            <span>{move || ctx.t(K::DevModeHint)}</span>
         </div>
     }
 }

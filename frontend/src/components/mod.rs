@@ -4,8 +4,10 @@ mod category_chips;
 mod dev_banner;
 mod product_card;
 mod status;
+mod topbar;
 
 pub use category_chips::CategoryChips;
 pub use dev_banner::DevBanner;
 pub use product_card::{ProductCard, ProductGridSkeleton};
-pub use status::{EmptyState, ErrorState};
+pub use status::{EmptyState, ErrorState, Stepper};
+pub use topbar::TopBar;

@@ -1,26 +1,32 @@
 use leptos::prelude::*;
-use shared::{Product, Variant};
+use shared::{Lang, Product, Variant};
 
-/// One product in the catalog grid: image (fixed 4:3 box, so nothing moves as images
-/// arrive), title and price.
+use crate::app::use_ctx;
+use crate::i18n::{t, K};
+
+/// One product in the catalog grid, a link to its page: image (fixed 4:3 box, so nothing
+/// moves as images arrive), title and price.
 #[component]
 pub fn ProductCard(product: Product) -> impl IntoView {
-    let price = price_label(&product);
+    let ctx = use_ctx();
+    let lang = ctx.lang.get_untracked();
+    let price = price_label(&product, lang);
     let sold_out = !product.variants.iter().any(|v| v.available);
     let image = product.images.first().cloned();
+    let href = format!("/product/{}", product.id);
     view! {
-        <article class="card" data-testid="product-card" data-product-id=product.id>
+        <a class="card" href=href data-testid="product-card" data-product-id=product.id>
             <div class="card__media">
                 {image.map(|src| view! {
                     <img src=src alt="" loading="lazy" decoding="async" width="400" height="300"/>
                 })}
-                {sold_out.then(|| view! { <span class="card__badge">"Sold out"</span> })}
+                {sold_out.then(|| view! { <span class="card__badge">{t(lang, K::SoldOut)}</span> })}
             </div>
             <div class="card__body">
                 <p class="card__price" data-testid="product-price">{price}</p>
                 <h2 class="card__title">{product.title}</h2>
             </div>
-        </article>
+        </a>
     }
 }
 
@@ -47,7 +53,7 @@ pub fn ProductGridSkeleton() -> impl IntoView {
 
 /// The price a customer sees on the card: the cheapest variant that can be bought (or the
 /// cheapest of all when none can), with "from" when the variants' prices differ.
-pub fn price_label(product: &Product) -> String {
+pub fn price_label(product: &Product, lang: Lang) -> String {
     let available: Vec<&Variant> = product.variants.iter().filter(|v| v.available).collect();
     let pool = if available.is_empty() {
         product.variants.iter().collect()
@@ -65,7 +71,11 @@ pub fn price_label(product: &Product) -> String {
         return String::new();
     };
     if pool.iter().any(|v| v.price != cheapest.price) {
-        format!("from {}", cheapest.price.display())
+        match lang {
+            // Uzbek puts the postposition after the amount: "460 000 so'm dan".
+            Lang::Uz => format!("{} {}", cheapest.price.display(), t(lang, K::From)),
+            _ => format!("{} {}", t(lang, K::From), cheapest.price.display()),
+        }
     } else {
         cheapest.price.display()
     }
@@ -104,9 +114,9 @@ mod tests {
     #[test]
     fn one_price_is_shown_as_is() {
         let p = product(vec![variant(1, 12_500_000, "UZS", true)]);
-        assert_eq!(price_label(&p), "125 000 so'm");
+        assert_eq!(price_label(&p, Lang::En), "125 000 so'm");
         let p = product(vec![variant(1, 50, "XTR", true)]);
-        assert_eq!(price_label(&p), "50 ⭐");
+        assert_eq!(price_label(&p, Lang::En), "50 ⭐");
     }
 
     #[test]
@@ -116,11 +126,13 @@ mod tests {
             variant(2, 47_000_000, "UZS", true),
             variant(3, 46_000_000, "UZS", true),
         ]);
-        assert_eq!(price_label(&p), "from 460 000 so'm");
+        assert_eq!(price_label(&p, Lang::En), "from 460 000 so'm");
+        assert_eq!(price_label(&p, Lang::Ru), "от 460 000 so'm");
+        assert_eq!(price_label(&p, Lang::Uz), "460 000 so'm dan");
     }
 
     #[test]
     fn no_variants_no_price() {
-        assert_eq!(price_label(&product(vec![])), "");
+        assert_eq!(price_label(&product(vec![]), Lang::En), "");
     }
 }

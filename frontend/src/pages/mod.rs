@@ -1,3 +1,7 @@
-//! One module per screen. Only the catalog exists so far; product, cart and checkout follow.
+//! One module per screen.
 
+pub mod cart;
 pub mod catalog;
+pub mod checkout;
+pub mod orders;
+pub mod product;

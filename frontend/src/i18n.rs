@@ -1,0 +1,209 @@
+//! The storefront's own words in uz (Latin), ru and en.
+//!
+//! A typed key table rather than leptos_i18n or Fluent: about seventy short strings, no plural
+//! rules beyond a number placeholder, and every string is a `&'static str` in the binary, so it
+//! costs a few KB of data and no parser, loader or extra requests on a phone. The macro makes a
+//! key without all three languages a compile error; `tests::languages_agree` checks the rest.
+//! Product and category texts come from the API in the language asked for (`?lang=`).
+
+use shared::{Lang, OrderStatus, PaymentMethod};
+
+macro_rules! keys {
+    ($($k:ident => [$uz:expr, $ru:expr, $en:expr]),* $(,)?) => {
+        /// One UI string.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum K { $($k),* }
+
+        impl K {
+            #[cfg(test)]
+            pub const ALL: &'static [K] = &[$(K::$k),*];
+        }
+
+        fn table(k: K) -> [&'static str; 3] {
+            match k { $(K::$k => [$uz, $ru, $en]),* }
+        }
+    };
+}
+
+keys! {
+    Catalog => ["Katalog", "Каталог", "Catalog"],
+    Categories => ["Kategoriyalar", "Категории", "Categories"],
+    All => ["Hammasi", "Все", "All"],
+    Search => ["Qidirish", "Поиск", "Search"],
+    SearchPlaceholder => ["Mahsulotlarni qidirish", "Искать товары", "Search products"],
+    SoldOut => ["Tugagan", "Нет в наличии", "Sold out"],
+    From => ["dan", "от", "from"],
+    NoProducts => ["Mahsulot yo'q", "Товаров нет", "No products here"],
+    NoProductsInCategory => ["Bu kategoriyada hali hech narsa yo'q.", "В этой категории пока пусто.", "Nothing in this category yet. Try another one."],
+    NoProductsYet => ["Do'konda hali mahsulot yo'q.", "В магазине пока нет товаров.", "The shop has no products yet. Check back soon."],
+    NoMatches => ["Hech narsa topilmadi. Boshqa so'z bilan urinib ko'ring.", "Ничего не нашлось. Попробуйте другое слово.", "Nothing matches. Try another word."],
+    LoadFailed => ["Yuklab bo'lmadi", "Не удалось загрузить", "Couldn't load the catalog"],
+    LoadFailedPage => ["Yuklab bo'lmadi", "Не удалось загрузить", "Couldn't load this page"],
+    Offline => ["Do'konga ulanib bo'lmadi. Internetni tekshiring.", "Нет связи с магазином. Проверьте интернет.", "Can't reach the shop. Check your connection."],
+    Retry => ["Qayta urinish", "Повторить", "Retry"],
+    LoadMore => ["Yana ko'rsatish", "Показать ещё", "Load more"],
+    Loading => ["Yuklanmoqda…", "Загрузка…", "Loading…"],
+    Back => ["Orqaga", "Назад", "Back"],
+    Cart => ["Savat", "Корзина", "Cart"],
+    CartWithCount => ["Savat, {n} ta", "Корзина, {n} шт.", "Cart, {n} items"],
+    Orders => ["Buyurtmalar", "Заказы", "Orders"],
+    Language => ["Til", "Язык", "Language"],
+    DevMode => ["Dev rejim", "Режим разработки", "Dev mode"],
+    DevModeHint => ["Telegram orqali emas, test mijoz sifatida kirilgan", "Вход как тестовый покупатель, не через Telegram", "Signed in as a test customer, not through Telegram"],
+    Product => ["Mahsulot", "Товар", "Product"],
+    InStock => ["Mavjud", "В наличии", "In stock"],
+    OnlyLeft => ["Faqat {n} ta qoldi", "Осталось {n} шт.", "Only {n} left"],
+    ChooseOptions => ["Variantni tanlang", "Выберите вариант", "Choose an option"],
+    Quantity => ["Miqdor", "Количество", "Quantity"],
+    Decrease => ["Kamaytirish", "Меньше", "Decrease"],
+    Increase => ["Ko'paytirish", "Больше", "Increase"],
+    AddToCart => ["Savatga qo'shish", "В корзину", "Add to cart"],
+    Added => ["Savatga qo'shildi", "Добавлено в корзину", "Added to cart"],
+    ViewCart => ["Savatni ochish", "Открыть корзину", "View cart"],
+    CartEmpty => ["Savat bo'sh", "Корзина пуста", "Your cart is empty"],
+    CartEmptyHint => ["Katalogdan biror narsa tanlang.", "Выберите что-нибудь в каталоге.", "Pick something from the catalog."],
+    ToCatalog => ["Katalogga", "В каталог", "Go to the catalog"],
+    Remove => ["O'chirish", "Удалить", "Remove"],
+    Total => ["Jami", "Итого", "Total"],
+    MixedCurrencies => ["Savatda turli valyutadagi mahsulotlar bor: ularni alohida buyurtma qiling.", "В корзине товары в разных валютах: оформите их отдельными заказами.", "Your cart has items in different currencies: order them separately."],
+    FixCart => ["Buyurtmadan oldin belgilangan qatorlarni to'g'rilang.", "Исправьте отмеченные строки перед заказом.", "Fix the marked lines before ordering."],
+    Checkout => ["Rasmiylashtirish", "Оформить", "Checkout"],
+    PaymentMethod => ["To'lov usuli", "Способ оплаты", "Payment method"],
+    NoPaymentMethods => ["Bu savat uchun to'lov usuli yo'q.", "Для этой корзины нет способов оплаты.", "No payment method is available for this cart."],
+    Delivery => ["Yetkazib berish", "Доставка", "Delivery"],
+    Name => ["Ism", "Имя", "Name"],
+    Phone => ["Telefon", "Телефон", "Phone"],
+    Address => ["Manzil", "Адрес", "Address"],
+    NameInvalid => ["Qabul qiluvchining ismini kiriting.", "Введите имя получателя.", "Enter the recipient's name."],
+    PhoneInvalid => ["7–15 raqamli telefon raqamini kiriting, masalan +998 90 123 45 67.", "Введите телефон из 7–15 цифр, например +998 90 123 45 67.", "Enter a phone number with 7 to 15 digits, such as +998 90 123 45 67."],
+    AddressInvalid => ["Yetkazish manzilini kiriting (ko'cha, uy, shahar).", "Введите адрес доставки (улица, дом, город).", "Enter a delivery address (street, house, city)."],
+    Summary => ["Buyurtma", "Ваш заказ", "Summary"],
+    PlaceOrder => ["Buyurtma berish", "Оформить заказ", "Place order"],
+    Pay => ["To'lash", "Оплатить", "Pay"],
+    OrderNo => ["Buyurtma №{n}", "Заказ №{n}", "Order #{n}"],
+    OrderPlaced => ["Buyurtma qabul qilindi", "Заказ принят", "Order placed"],
+    CashNote => ["Mahsulotni olganingizda naqd to'laysiz.", "Оплата наличными при получении.", "You pay in cash on delivery."],
+    PaidNote => ["To'lov qabul qilindi. Rahmat!", "Оплата получена. Спасибо!", "Payment received. Thank you!"],
+    PayCancelled => ["To'lov bekor qilindi. Qayta urinib ko'rishingiz mumkin.", "Оплата отменена. Можно попробовать снова.", "Payment cancelled. You can try again."],
+    PayFailed => ["To'lov amalga oshmadi.", "Оплата не прошла.", "The payment failed."],
+    PayPending => ["To'lov tekshirilmoqda…", "Платёж обрабатывается…", "Checking the payment…"],
+    NoOrders => ["Hali buyurtma yo'q", "Заказов пока нет", "No orders yet"],
+    Timeline => ["Tarix", "История", "Timeline"],
+    Contact => ["Aloqa", "Контакты", "Contact"],
+    Items => ["Mahsulotlar", "Товары", "Items"],
+    ContinueShopping => ["Xaridni davom ettirish", "Продолжить покупки", "Continue shopping"],
+    NotFound => ["Sahifa topilmadi", "Страница не найдена", "Page not found"],
+    StPending => ["To'lov kutilmoqda", "Ожидает оплаты", "Awaiting payment"],
+    StPaid => ["To'langan", "Оплачен", "Paid"],
+    StShipped => ["Jo'natilgan", "Отправлен", "Shipped"],
+    StDelivered => ["Yetkazilgan", "Доставлен", "Delivered"],
+    StCompleted => ["Yakunlangan", "Завершён", "Completed"],
+    StCancelled => ["Bekor qilingan", "Отменён", "Cancelled"],
+    StExpired => ["Muddati o'tgan", "Истёк", "Expired"],
+    StRefunded => ["Qaytarilgan", "Возвращён", "Refunded"],
+    PmCash => ["Naqd pul (yetkazishda)", "Наличными при получении", "Cash on delivery"],
+    PmStars => ["Telegram Stars", "Telegram Stars", "Telegram Stars"],
+    PmTelegram => ["Telegram orqali karta", "Картой в Telegram", "Card in Telegram"],
+    PmClick => ["Click", "Click", "Click"],
+    PmPayme => ["Payme", "Payme", "Payme"],
+    PmStripe => ["Karta (Stripe)", "Картой (Stripe)", "Card (Stripe)"],
+    PmPaypal => ["PayPal", "PayPal", "PayPal"],
+}
+
+/// The string for `k` in `lang`.
+pub fn t(lang: Lang, k: K) -> &'static str {
+    let [uz, ru, en] = table(k);
+    match lang {
+        Lang::Uz => uz,
+        Lang::Ru => ru,
+        Lang::En => en,
+    }
+}
+
+/// The string for `k` with its `{n}` replaced.
+pub fn tn(lang: Lang, k: K, n: impl std::fmt::Display) -> String {
+    t(lang, k).replace("{n}", &n.to_string())
+}
+
+pub fn status(lang: Lang, s: OrderStatus) -> &'static str {
+    t(
+        lang,
+        match s {
+            OrderStatus::PendingPayment => K::StPending,
+            OrderStatus::Paid => K::StPaid,
+            OrderStatus::Shipped => K::StShipped,
+            OrderStatus::Delivered => K::StDelivered,
+            OrderStatus::Completed => K::StCompleted,
+            OrderStatus::Cancelled => K::StCancelled,
+            OrderStatus::Expired => K::StExpired,
+            OrderStatus::Refunded => K::StRefunded,
+        },
+    )
+}
+
+pub fn method(lang: Lang, m: PaymentMethod) -> &'static str {
+    t(
+        lang,
+        match m {
+            PaymentMethod::Cash => K::PmCash,
+            PaymentMethod::Stars => K::PmStars,
+            PaymentMethod::Telegram => K::PmTelegram,
+            PaymentMethod::Click => K::PmClick,
+            PaymentMethod::Payme => K::PmPayme,
+            PaymentMethod::Stripe => K::PmStripe,
+            PaymentMethod::Paypal => K::PmPaypal,
+        },
+    )
+}
+
+/// The UI language: the saved choice, else Telegram's `language_code`, else English.
+pub fn initial(saved: Option<&str>, telegram: Option<&str>) -> Lang {
+    saved
+        .and_then(Lang::parse)
+        .or_else(|| telegram.and_then(Lang::parse))
+        .unwrap_or(Lang::En)
+}
+
+/// The language's own name, for the switcher.
+pub fn native_name(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Uz => "O'zbekcha",
+        Lang::Ru => "Русский",
+        Lang::En => "English",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn placeholders(s: &str) -> Vec<&str> {
+        s.match_indices("{n}").map(|(_, m)| m).collect()
+    }
+
+    #[test]
+    fn languages_agree() {
+        for &k in K::ALL {
+            let [uz, ru, en] = table(k);
+            for (lang, s) in [("uz", uz), ("ru", ru), ("en", en)] {
+                assert!(!s.trim().is_empty(), "{k:?} is empty in {lang}");
+            }
+            assert_eq!(placeholders(uz), placeholders(en), "{k:?}: uz placeholders");
+            assert_eq!(placeholders(ru), placeholders(en), "{k:?}: ru placeholders");
+            // Uzbek is written in Latin script here; Cyrillic in it is a copy-paste slip.
+            assert!(
+                !uz.chars().any(|c| ('\u{400}'..='\u{4ff}').contains(&c)),
+                "{k:?}: uz text has Cyrillic letters: {uz}"
+            );
+        }
+    }
+
+    #[test]
+    fn picks_saved_then_telegram_then_english() {
+        assert_eq!(initial(Some("ru"), Some("uz")), Lang::Ru);
+        assert_eq!(initial(None, Some("uz-UZ")), Lang::Uz);
+        assert_eq!(initial(None, Some("de")), Lang::En);
+        assert_eq!(initial(Some("xx"), None), Lang::En);
+        assert_eq!(tn(Lang::En, K::OnlyLeft, 3), "Only 3 left");
+    }
+}

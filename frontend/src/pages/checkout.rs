@@ -1,0 +1,334 @@
+//! Checkout: payment method, delivery contact for physical goods, summary, placing the order
+//! exactly once, and handing the customer to the payment.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::{Cart, Contact, CreateOrder, Order, PaymentMethod, ProductKind};
+
+use crate::api::ApiError;
+use crate::app::{main_action, use_ctx, Ctx, MainAction};
+use crate::components::ErrorState;
+use crate::i18n::{self, t, K};
+use crate::router::Route;
+use crate::telegram::InvoiceStatus;
+
+/// A fresh idempotency key: one per checkout attempt, reused by every retry of it.
+fn new_key() -> String {
+    let crypto = js_sys::Reflect::get(&window(), &"crypto".into()).ok();
+    let uuid = crypto.and_then(|c| {
+        let f = js_sys::Reflect::get(&c, &"randomUUID".into()).ok()?;
+        let f: &js_sys::Function = wasm_bindgen::JsCast::dyn_ref(&f)?;
+        f.call0(&c).ok()?.as_string()
+    });
+    uuid.unwrap_or_else(|| {
+        format!(
+            "k{}-{}",
+            js_sys::Date::now() as u64,
+            (js_sys::Math::random() * 1e15) as u64
+        )
+    })
+}
+
+/// Which contact field is wrong, checked the way the server does (so the customer learns it
+/// before the round trip); the server's own answer still wins.
+pub fn check_contact(c: &Contact) -> Option<(&'static str, K)> {
+    let digits = c.phone.chars().filter(char::is_ascii_digit).count();
+    let phone_ok = (7..=15).contains(&digits)
+        && c.phone
+            .trim()
+            .chars()
+            .all(|ch| ch.is_ascii_digit() || " +-()".contains(ch));
+    if c.name.trim().chars().count() < 2 {
+        Some(("contact.name", K::NameInvalid))
+    } else if !phone_ok {
+        Some(("contact.phone", K::PhoneInvalid))
+    } else if c.address.trim().chars().count() < 5 {
+        Some(("contact.address", K::AddressInvalid))
+    } else {
+        None
+    }
+}
+
+/// Hands the customer to the payment the order asks for, then to the order page.
+pub fn start_payment(ctx: Ctx, order: &Order) {
+    let id = order.id;
+    let lang = ctx.lang.get_untracked();
+    if let (Some(url), Some(tg)) = (order.invoice_link.as_deref(), ctx.tg()) {
+        let opened = tg.open_invoice(url, move |status| {
+            let k = match status {
+                InvoiceStatus::Paid => K::PaidNote,
+                InvoiceStatus::Cancelled => K::PayCancelled,
+                InvoiceStatus::Failed => K::PayFailed,
+                InvoiceStatus::Pending => K::PayPending,
+            };
+            if status == InvoiceStatus::Paid {
+                ctx.haptic_success();
+            }
+            ctx.say(t(lang, k));
+            // The order page polls until the backend has the payment.
+            if ctx.route.get_untracked() != Route::Order(id) {
+                ctx.go(Route::Order(id), true);
+            } else {
+                ctx.route.set(Route::Order(id));
+            }
+        });
+        if opened {
+            return;
+        }
+    }
+    if let Some(url) = order.checkout_url.as_deref() {
+        let opened = ctx.tg().is_some_and(|tg| tg.open_link(url));
+        if !opened {
+            let _ = window().open_with_url_and_target(url, "_blank");
+        }
+    }
+    if ctx.route.get_untracked() != Route::Order(id) {
+        ctx.go(Route::Order(id), true);
+    }
+}
+
+#[component]
+pub fn CheckoutPage() -> impl IntoView {
+    let ctx = use_ctx();
+    // The cart and whether it holds physical goods (which need a delivery contact).
+    let data = LocalResource::new(move || {
+        let lang = ctx.lang.get();
+        async move {
+            let api = ctx.api();
+            let cart = api.cart(lang).await?;
+            let mut ids: Vec<i64> = cart.items.iter().map(|i| i.product_id).collect();
+            ids.dedup();
+            let mut physical = false;
+            for id in ids {
+                // An unknown kind counts as physical: asking for an address is the safe side.
+                physical |= api
+                    .product(id, lang)
+                    .await
+                    .map_or(true, |p| p.kind == ProductKind::Physical);
+            }
+            Ok::<_, ApiError>((cart, physical))
+        }
+    });
+    view! {
+        <Transition fallback=move || view! { <p class="hint page" aria-busy="true">{ctx.t(K::Loading)}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok((cart, physical)) if !cart.items.is_empty() => {
+                        view! { <CheckoutForm cart physical/> }.into_any()
+                    }
+                    Ok(_) => {
+                        ctx.go(Route::Cart, true);
+                        ().into_any()
+                    }
+                    Err(error) => view! { <ErrorState error title=K::LoadFailedPage on_retry=move |()| data.refetch()/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
+    let ctx = use_ctx();
+    let key = StoredValue::new(new_key());
+    let methods = cart.payment_methods.clone();
+    let method = RwSignal::new(methods.first().copied());
+    let name = RwSignal::new(String::new());
+    let phone = RwSignal::new(String::new());
+    let address = RwSignal::new(String::new());
+    let field_error = RwSignal::new(None::<(String, String)>);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let needs_contact = move || physical || method.get() == Some(PaymentMethod::Cash);
+
+    let place = Callback::new(move |()| {
+        if busy.get_untracked() {
+            return;
+        }
+        let Some(m) = method.get_untracked() else {
+            return;
+        };
+        let contact = Contact {
+            name: name.get_untracked(),
+            phone: phone.get_untracked(),
+            address: address.get_untracked(),
+        };
+        let with_contact = needs_contact();
+        if with_contact {
+            if let Some((field, k)) = check_contact(&contact) {
+                field_error.set(Some((field.into(), ctx.t(k).into())));
+                focus(field);
+                return;
+            }
+        }
+        field_error.set(None);
+        error.set(None);
+        busy.set(true);
+        let req = CreateOrder {
+            items: None,
+            payment_method: m.as_str().to_string(),
+            contact: with_contact.then_some(contact),
+        };
+        spawn_local(async move {
+            let res = ctx
+                .api()
+                .create_order(&req, &key.get_value(), ctx.lang.get_untracked())
+                .await;
+            match res {
+                Ok(order) => {
+                    ctx.refresh_cart();
+                    ctx.say(ctx.t(K::OrderPlaced));
+                    start_payment(ctx, &order);
+                }
+                Err(e) => {
+                    busy.try_set(false);
+                    // The server rejected the request itself: the next attempt is a new
+                    // request, so it gets a new key. Network failures keep the key.
+                    if matches!(
+                        e,
+                        ApiError::Status {
+                            status: 400..=499,
+                            ..
+                        }
+                    ) {
+                        key.set_value(new_key());
+                    }
+                    match e.field().filter(|f| f.starts_with("contact")) {
+                        Some(f) => {
+                            let f = if f == "contact" { "contact.name" } else { f };
+                            field_error.try_set(Some((f.to_string(), e.to_string())));
+                            focus(f);
+                        }
+                        None => {
+                            error.try_set(Some(e.to_string()));
+                        }
+                    }
+                }
+            }
+        });
+    });
+    main_action(move || {
+        Some(MainAction {
+            text: format!(
+                "{} · {}",
+                ctx.t(K::PlaceOrder),
+                cart_total(&ctx).unwrap_or_default()
+            ),
+            enabled: method.get().is_some(),
+            busy: busy.get(),
+            run: place,
+        })
+    });
+
+    let field = move |id: &'static str,
+                      label: K,
+                      value: RwSignal<String>,
+                      auto: &'static str,
+                      kind: &'static str| {
+        let err = move || field_error.get().filter(|(f, _)| f == id).map(|(_, m)| m);
+        let err_id = format!("{id}-error");
+        view! {
+            <div class="field" class=("field--error", move || err().is_some())>
+                <label for=id>{move || ctx.t(label)}</label>
+                {if kind == "textarea" {
+                    view! {
+                        <textarea id=id name=id rows="2" autocomplete=auto data-testid=id
+                            aria-invalid=move || err().is_some().to_string() aria-describedby=err_id.clone()
+                            prop:value=move || value.get() on:input=move |e| value.set(event_target_value(&e))></textarea>
+                    }.into_any()
+                } else {
+                    view! {
+                        <input id=id name=id type=kind autocomplete=auto data-testid=id
+                            aria-invalid=move || err().is_some().to_string() aria-describedby=err_id.clone()
+                            prop:value=move || value.get() on:input=move |e| value.set(event_target_value(&e))/>
+                    }.into_any()
+                }}
+                <p class="field__error" id=err_id data-testid=format!("{id}-error") role="alert">{err}</p>
+            </div>
+        }
+    };
+
+    view! {
+        <main class="page checkout" data-testid="checkout">
+            {move || error.get().map(|e| view! { <p class="notice notice--error" role="alert" data-testid="checkout-error">{e}</p> })}
+            <fieldset class="section">
+                <legend class="section__title">{move || ctx.t(K::PaymentMethod)}</legend>
+                {methods.is_empty().then(|| view! { <p class="notice">{ctx.t(K::NoPaymentMethods)}</p> })}
+                {methods.iter().copied().map(|m| view! {
+                    <label class="radio" data-testid="payment-method">
+                        <input type="radio" name="method" value=m.as_str()
+                            prop:checked=move || method.get() == Some(m)
+                            on:change=move |_| method.set(Some(m))/>
+                        <span>{move || i18n::method(ctx.lang.get(), m)}</span>
+                    </label>
+                }).collect_view()}
+            </fieldset>
+            {move || needs_contact().then(|| view! {
+                <fieldset class="section">
+                    <legend class="section__title">{ctx.t(K::Delivery)}</legend>
+                    {field("contact.name", K::Name, name, "name", "text")}
+                    {field("contact.phone", K::Phone, phone, "tel", "tel")}
+                    {field("contact.address", K::Address, address, "street-address", "textarea")}
+                </fieldset>
+            })}
+            <section class="section">
+                <h2 class="section__title">{move || ctx.t(K::Summary)}</h2>
+                <ul class="summary">
+                    {cart.items.iter().map(|i| view! {
+                        <li><span>{format!("{} × {}", i.title, i.quantity)}</span><span>{i.line_total.display()}</span></li>
+                    }).collect_view()}
+                </ul>
+                <p class="totals"><span>{move || ctx.t(K::Total)}</span>
+                    <strong data-testid="checkout-total">{cart.total.as_ref().map(|t| t.display())}</strong></p>
+            </section>
+        </main>
+    }
+}
+
+fn cart_total(ctx: &Ctx) -> Option<String> {
+    ctx.cart.with(|c| {
+        c.as_ref()
+            .and_then(|c| c.total.as_ref().map(|t| t.display()))
+    })
+}
+
+fn focus(id: &str) {
+    if let Some(el) = document().get_element_by_id(id) {
+        if let Ok(el) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el) {
+            let _ = el.focus();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contact_checks_match_the_server() {
+        let ok = Contact {
+            name: "Aziza".into(),
+            phone: "+998 90 123 45 67".into(),
+            address: "Navoi 12, Tashkent".into(),
+        };
+        assert_eq!(check_contact(&ok), None);
+        let bad_phone = Contact {
+            phone: "12-34".into(),
+            ..ok.clone()
+        };
+        assert_eq!(
+            check_contact(&bad_phone).map(|e| e.0),
+            Some("contact.phone")
+        );
+        let letters = Contact {
+            phone: "+998 90 abc 45 67".into(),
+            ..ok.clone()
+        };
+        assert_eq!(check_contact(&letters).map(|e| e.0), Some("contact.phone"));
+        let no_name = Contact {
+            name: " ".into(),
+            ..ok
+        };
+        assert_eq!(check_contact(&no_name).map(|e| e.0), Some("contact.name"));
+    }
+}

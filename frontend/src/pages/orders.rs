@@ -1,0 +1,259 @@
+//! Order history (endless, by cursor) and one order with its status timeline.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::{Lang, Order, OrderStatus, PaymentMethod};
+
+use crate::api::ApiError;
+use crate::app::{main_action, use_ctx, Ctx, MainAction};
+use crate::components::{EmptyState, ErrorState};
+use crate::i18n::{self, tn, K};
+use crate::pages::checkout::start_payment;
+use crate::router::Route;
+
+/// How often, and how many times, an unpaid online order is re-read while the customer pays.
+const POLL_EVERY: Duration = Duration::from_secs(3);
+const POLL_MAX: u32 = 60;
+
+/// A unix time as the customer's locale writes dates.
+pub fn when(at: i64, lang: Lang) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64 * 1000.0));
+    let opts = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&opts, &"dateStyle".into(), &"medium".into());
+    let _ = js_sys::Reflect::set(&opts, &"timeStyle".into(), &"short".into());
+    d.to_locale_string(lang.code(), &opts).into()
+}
+
+#[component]
+fn StatusBadge(status: OrderStatus) -> impl IntoView {
+    let ctx = use_ctx();
+    view! {
+        <span class=format!("status status--{}", status.as_str()) data-testid="order-status" data-status=status.as_str()>
+            {move || i18n::status(ctx.lang.get(), status)}
+        </span>
+    }
+}
+
+#[component]
+pub fn OrdersPage() -> impl IntoView {
+    let ctx = use_ctx();
+    let items = RwSignal::new(Vec::<Order>::new());
+    let next = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<ApiError>);
+    let loading = RwSignal::new(true);
+    let load = move |more: bool| {
+        let cursor = if more { next.get_untracked() } else { None };
+        loading.set(true);
+        spawn_local(async move {
+            let res = ctx
+                .api()
+                .orders(cursor.as_deref(), ctx.lang.get_untracked())
+                .await;
+            loading.try_set(false);
+            match res {
+                Ok(page) => {
+                    items.try_update(|v| {
+                        if !more {
+                            v.clear();
+                        }
+                        v.extend(page.items)
+                    });
+                    next.try_set(page.next_cursor);
+                }
+                Err(e) => {
+                    error.try_set(Some(e));
+                }
+            }
+        });
+    };
+    Effect::new(move |_| {
+        ctx.lang.track();
+        load(false)
+    });
+    Effect::new(move |_| {
+        if ctx.near_bottom.get() && next.with(Option::is_some) && !loading.get() {
+            load(true);
+        }
+    });
+    view! {
+        <main class="page" data-testid="orders">
+            {move || error.get().map(|e| view! { <ErrorState error=e title=K::LoadFailedPage on_retry=move |()| { error.set(None); load(false) }/> })}
+            {move || (!loading.get() && error.get().is_none() && items.with(Vec::is_empty)).then(|| view! {
+                <EmptyState title=ctx.t(K::NoOrders) testid="orders-empty">
+                    <a class="button" href="/">{ctx.t(K::ToCatalog)}</a>
+                </EmptyState>
+            })}
+            <ul class="lines">
+                <For each=move || items.get() key=|o| (o.id, o.status) let:o>
+                    <li class="line" data-testid="order-row" data-order-id=o.id>
+                        <a class="line__main" href=Route::Order(o.id).path()>
+                            <span class="line__title">{move || tn(ctx.lang.get(), K::OrderNo, o.id)}</span>
+                            <span class="line__options">{move || when(o.created_at, ctx.lang.get())}</span>
+                        </a>
+                        <div class="line__side">
+                            <strong>{o.total.display()}</strong>
+                            <StatusBadge status=o.status/>
+                        </div>
+                    </li>
+                </For>
+            </ul>
+            {move || (loading.get() && !items.with(Vec::is_empty)).then(|| view! { <p class="hint">{ctx.t(K::Loading)}</p> })}
+            {move || (next.with(Option::is_some) && !loading.get()).then(|| view! {
+                <button type="button" class="button button--ghost more" data-testid="load-more" on:click=move |_| load(true)>{ctx.t(K::LoadMore)}</button>
+            })}
+        </main>
+    }
+}
+
+#[component]
+pub fn OrderPage(id: i64) -> impl IntoView {
+    let ctx = use_ctx();
+    let order = RwSignal::new(None::<Result<Order, ApiError>>);
+    let alive = Arc::new(AtomicBool::new(true));
+    let polls = StoredValue::new(0u32);
+    {
+        let alive = alive.clone();
+        // Again when the language changes (item titles come in it) or the route is re-entered
+        // (an invoice closed).
+        Effect::new(move |_| {
+            ctx.lang.track();
+            ctx.route.track();
+            polls.set_value(0);
+            fetch_loop(ctx, id, order, polls, alive.clone());
+        });
+    }
+    on_cleanup(move || alive.store(false, Ordering::Relaxed));
+
+    main_action(move || {
+        let o = order.get()?.ok()?;
+        if o.status == OrderStatus::PendingPayment
+            && (o.invoice_link.is_some() || o.checkout_url.is_some())
+        {
+            let pay = o.clone();
+            Some(MainAction {
+                text: format!("{} · {}", ctx.t(K::Pay), o.total.display()),
+                enabled: true,
+                busy: false,
+                run: Callback::new(move |()| start_payment(ctx, &pay)),
+            })
+        } else {
+            Some(MainAction {
+                text: ctx.t(K::ContinueShopping).to_string(),
+                enabled: true,
+                busy: false,
+                run: Callback::new(move |()| ctx.go(Route::Catalog, false)),
+            })
+        }
+    });
+
+    view! {
+        <main class="page" data-testid="order" data-order-id=id>
+            {move || match order.get() {
+                None => view! { <p class="hint" aria-busy="true">{ctx.t(K::Loading)}</p> }.into_any(),
+                Some(Err(error)) => view! {
+                    <ErrorState error title=K::LoadFailedPage on_retry=move |()| { order.set(None); ctx.route.set(Route::Order(id)); }/>
+                }.into_any(),
+                Some(Ok(o)) => view! { <OrderView order=o/> }.into_any(),
+            }}
+        </main>
+    }
+}
+
+/// Loads the order, and keeps re-reading an unpaid online order while the customer pays
+/// (after `openLink` there is no callback: the backend learns of the payment by webhook).
+fn fetch_loop(
+    ctx: Ctx,
+    id: i64,
+    order: RwSignal<Option<Result<Order, ApiError>>>,
+    polls: StoredValue<u32>,
+    alive: Arc<AtomicBool>,
+) {
+    spawn_local(async move {
+        let res = ctx.api().order(id, ctx.lang.get_untracked()).await;
+        if !alive.load(Ordering::Relaxed) {
+            return;
+        }
+        let again = matches!(&res, Ok(o) if o.status == OrderStatus::PendingPayment
+            && o.payment_method != PaymentMethod::Cash);
+        order.try_set(Some(res));
+        let n = polls.try_get_value().unwrap_or(POLL_MAX);
+        if again && n < POLL_MAX {
+            polls.try_set_value(n + 1);
+            set_timeout(
+                move || {
+                    if alive.load(Ordering::Relaxed) {
+                        fetch_loop(ctx, id, order, polls, alive);
+                    }
+                },
+                POLL_EVERY,
+            );
+        }
+    });
+}
+
+#[component]
+fn OrderView(order: Order) -> impl IntoView {
+    let ctx = use_ctx();
+    let note = match (order.status, order.payment_method) {
+        (OrderStatus::PendingPayment, PaymentMethod::Cash) => Some(K::CashNote),
+        (OrderStatus::PendingPayment, _) => Some(K::PayPending),
+        (OrderStatus::Paid, _) => Some(K::PaidNote),
+        _ => None,
+    };
+    let method = order.payment_method;
+    view! {
+        <section class="section order-head">
+            <StatusBadge status=order.status/>
+            <p class="order-head__total" data-testid="order-total">{order.total.display()}</p>
+            <p class="hint" data-testid="payment-method">{move || i18n::method(ctx.lang.get(), method)}</p>
+            {note.map(|k| view! { <p class="notice" data-testid="order-note">{move || ctx.t(k)}</p> })}
+        </section>
+        <section class="section">
+            <h2 class="section__title">{move || ctx.t(K::Items)}</h2>
+            <ul class="summary">
+                {order.items.iter().map(|i| {
+                    let opts = i.options.values().cloned().collect::<Vec<_>>().join(" · ");
+                    view! {
+                        <li data-testid="order-item">
+                            <span>{format!("{} × {}", i.title, i.quantity)}
+                                {(!opts.is_empty()).then(|| view! { <small class="line__options">{format!(" ({opts})")}</small> })}
+                            </span>
+                            <span>{i.line_total.display()}</span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
+        {order.contact.clone().map(|c| view! {
+            <section class="section" data-testid="order-contact">
+                <h2 class="section__title">{move || ctx.t(K::Contact)}</h2>
+                <p>{c.name}</p>
+                <p>{c.phone}</p>
+                <p>{c.address}</p>
+            </section>
+        })}
+        {(!order.events.is_empty()).then(|| view! {
+            <section class="section">
+                <h2 class="section__title">{move || ctx.t(K::Timeline)}</h2>
+                <ol class="timeline" data-testid="timeline">
+                    {order.events.iter().map(|e| {
+                        let (at, status, kind, note) = (e.at, e.status, e.kind.clone(), e.note.clone());
+                        view! {
+                            <li class="timeline__item" data-testid="event" data-kind=e.kind.clone()>
+                                <span class="timeline__what">
+                                    {move || status.map_or_else(|| kind.replace('_', " "), |s| i18n::status(ctx.lang.get(), s).to_string())}
+                                </span>
+                                <time class="timeline__when">{move || when(at, ctx.lang.get())}</time>
+                                {note.clone().map(|n| view! { <span class="timeline__note">{n}</span> })}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ol>
+            </section>
+        })}
+    }
+}

@@ -1,0 +1,334 @@
+//! One product: images, description, variant pickers, stock, quantity, add to cart.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::{Cart, CartLine, CartUpdate, Product, Variant, VariantOptions};
+
+use crate::api::ApiError;
+use crate::app::{main_action, use_ctx, Ctx, MainAction};
+use crate::components::{ErrorState, Stepper};
+use crate::i18n::{t, tn, K};
+use crate::router::Route;
+
+const MAX_QTY: i64 = 999;
+
+#[component]
+pub fn ProductPage(id: i64) -> impl IntoView {
+    let ctx = use_ctx();
+    let product = LocalResource::new(move || {
+        let lang = ctx.lang.get();
+        async move { ctx.api().product(id, lang).await }
+    });
+    on_cleanup(move || {
+        ctx.page_title.try_set(None);
+    });
+    view! {
+        <Transition fallback=|| view! { <div class="product product--skeleton" data-testid="product-loading"><div class="gallery shimmer"></div></div> }>
+            {move || Suspend::new(async move {
+                match product.await {
+                    Ok(p) => {
+                        ctx.page_title.set(Some(p.title.clone()));
+                        view! { <ProductView product=p/> }.into_any()
+                    }
+                    Err(error) => view! {
+                        <ErrorState error title=K::LoadFailedPage on_retry=move |()| product.refetch()/>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Option names in first-seen order, each with its values in first-seen order.
+pub fn option_axes(variants: &[Variant]) -> Vec<(String, Vec<String>)> {
+    let mut axes: Vec<(String, Vec<String>)> = Vec::new();
+    for v in variants {
+        for (k, val) in &v.options {
+            match axes.iter_mut().find(|(name, _)| name == k) {
+                Some((_, vals)) if !vals.contains(val) => vals.push(val.clone()),
+                Some(_) => {}
+                None => axes.push((k.clone(), vec![val.clone()])),
+            }
+        }
+    }
+    axes
+}
+
+/// The variant whose options are exactly `chosen`.
+pub fn pick<'a>(variants: &'a [Variant], chosen: &VariantOptions) -> Option<&'a Variant> {
+    variants.iter().find(|v| &v.options == chosen)
+}
+
+/// The cart as lines, with `quantity` more of `variant_id`.
+pub fn with_added(cart: Option<&Cart>, variant_id: i64, quantity: i64) -> CartUpdate {
+    let mut items: Vec<CartLine> = cart
+        .map(|c| {
+            c.items
+                .iter()
+                .map(|i| CartLine {
+                    variant_id: i.variant_id,
+                    quantity: i.quantity,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    match items.iter_mut().find(|l| l.variant_id == variant_id) {
+        Some(l) => l.quantity += quantity,
+        None => items.push(CartLine {
+            variant_id,
+            quantity,
+        }),
+    }
+    CartUpdate { items }
+}
+
+async fn add(ctx: Ctx, variant_id: i64, quantity: i64) -> Result<Cart, ApiError> {
+    let lang = ctx.lang.get_untracked();
+    let current = match ctx.cart.get_untracked() {
+        Some(c) => c,
+        None => ctx.api().cart(lang).await?,
+    };
+    let cart = ctx
+        .api()
+        .put_cart(&with_added(Some(&current), variant_id, quantity), lang)
+        .await?;
+    ctx.cart.set(Some(cart.clone()));
+    Ok(cart)
+}
+
+#[component]
+fn ProductView(product: Product) -> impl IntoView {
+    let ctx = use_ctx();
+    let axes = option_axes(&product.variants);
+    let first = product
+        .variants
+        .iter()
+        .find(|v| v.available)
+        .or(product.variants.first())
+        .map(|v| v.options.clone())
+        .unwrap_or_default();
+    let chosen = RwSignal::new(first);
+    let variants = StoredValue::new(product.variants.clone());
+    let variant = Memo::new(move |_| variants.with_value(|vs| pick(vs, &chosen.get()).cloned()));
+    let qty = RwSignal::new(1i64);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let max = Signal::derive(move || {
+        variant
+            .get()
+            .and_then(|v| v.stock)
+            .unwrap_or(MAX_QTY)
+            .clamp(1, MAX_QTY)
+    });
+    // A new variant may have less stock than the quantity picked.
+    Effect::new(move |_| {
+        let m = max.get();
+        if qty.get_untracked() > m {
+            qty.set(m);
+        }
+    });
+
+    let add_to_cart = Callback::new(move |()| {
+        let Some(v) = variant.get_untracked().filter(|v| v.available) else {
+            return;
+        };
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let res = add(ctx, v.id, qty.get_untracked()).await;
+            busy.try_set(false);
+            match res {
+                Ok(_) => {
+                    ctx.haptic_success();
+                    ctx.say(ctx.t(K::Added));
+                }
+                Err(e) => {
+                    error.try_set(Some(e.to_string()));
+                }
+            }
+        });
+    });
+    main_action(move || {
+        let v = variant.get();
+        Some(MainAction {
+            text: ctx.t(K::AddToCart).to_string(),
+            enabled: v.is_some_and(|v| v.available),
+            busy: busy.get(),
+            run: add_to_cart,
+        })
+    });
+
+    let stock_text = move || {
+        let lang = ctx.lang.get();
+        match variant.get() {
+            None => t(lang, K::ChooseOptions).to_string(),
+            Some(v) if !v.available => t(lang, K::SoldOut).to_string(),
+            Some(Variant { stock: Some(n), .. }) if n <= 10 => tn(lang, K::OnlyLeft, n),
+            Some(_) => t(lang, K::InStock).to_string(),
+        }
+    };
+    let price = move || variant.get().map(|v| v.price.display()).unwrap_or_default();
+    let images = product.images.clone();
+    let in_cart = move || {
+        ctx.cart.with(|c| {
+            c.as_ref().is_some_and(|c| {
+                variant
+                    .get()
+                    .is_some_and(|v| c.items.iter().any(|i| i.variant_id == v.id))
+            })
+        })
+    };
+
+    view! {
+        <main class="product" data-testid="product" data-product-id=product.id>
+            <div class="gallery" data-testid="gallery">
+                {images.into_iter().enumerate().map(|(i, src)| view! {
+                    <img src=src alt=format!("{} {}", product.title, i + 1) width="800" height="600"
+                        loading=if i == 0 { "eager" } else { "lazy" } decoding="async"/>
+                }).collect_view()}
+            </div>
+            <div class="product__body">
+                <h2 class="product__title" data-testid="product-title">{product.title.clone()}</h2>
+                <p class="product__price" data-testid="variant-price">{price}</p>
+                <p class="product__stock" data-testid="stock"
+                    class=("product__stock--out", move || !variant.get().is_some_and(|v| v.available))>
+                    {stock_text}
+                </p>
+                {axes.into_iter().map(|(name, values)| {
+                    let axis = name.clone();
+                    view! {
+                        <fieldset class="picker" data-testid="picker" data-option=name.clone()>
+                            <legend class="picker__label">{name.clone()}</legend>
+                            <div class="picker__values">
+                                {values.into_iter().map(|val| {
+                                    let (a, v2) = (axis.clone(), val.clone());
+                                    let active = Memo::new(move |_| chosen.with(|c| c.get(&a) == Some(&v2)));
+                                    let (a, v2) = (axis.clone(), val.clone());
+                                    // Would choosing this give a variant that can be bought?
+                                    let buyable = move || {
+                                        let mut c = chosen.get();
+                                        c.insert(a.clone(), v2.clone());
+                                        variants.with_value(|vs| pick(vs, &c).is_some_and(|v| v.available))
+                                    };
+                                    let (a, v2) = (axis.clone(), val.clone());
+                                    view! {
+                                        <button type="button" class="chip" data-testid="option" data-value=v2.clone()
+                                            class=("chip--active", move || active.get())
+                                            class=("chip--unavailable", move || !buyable())
+                                            aria-pressed=move || active.get().to_string()
+                                            on:click=move |_| chosen.update(|c| { c.insert(a.clone(), v2.clone()); })>
+                                            {val}
+                                        </button>
+                                    }
+                                }).collect_view()}
+                            </div>
+                        </fieldset>
+                    }
+                }).collect_view()}
+                <div class="product__qty">
+                    <span class="picker__label" aria-hidden="true">{move || ctx.t(K::Quantity)}</span>
+                    <Stepper value=qty max=max min=1
+                        disabled=Signal::derive(move || !variant.get().is_some_and(|v| v.available))
+                        set=Callback::new(move |n: i64| qty.set(n.clamp(1, max.get_untracked())))
+                        label=t(ctx.lang.get_untracked(), K::Quantity).to_string()/>
+                </div>
+                {move || error.get().map(|e| view! { <p class="notice notice--error" role="alert" data-testid="product-error">{e}</p> })}
+                {move || in_cart().then(|| view! {
+                    <a class="link" href=Route::Cart.path() data-testid="view-cart">{ctx.t(K::ViewCart)}</a>
+                })}
+                <p class="product__description" data-testid="description">{product.description.clone()}</p>
+            </div>
+        </main>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::{Currency, Money};
+    use std::collections::BTreeMap;
+
+    fn v(id: i64, opts: &[(&str, &str)], available: bool) -> Variant {
+        Variant {
+            id,
+            sku: format!("S{id}"),
+            options: opts
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+            price: Money::new(100, Currency::new("UZS").unwrap()),
+            stock: None,
+            available,
+        }
+    }
+
+    #[test]
+    fn axes_and_picking() {
+        let vs = vec![
+            v(1, &[("size", "S"), ("colour", "red")], true),
+            v(2, &[("size", "M"), ("colour", "red")], false),
+            v(3, &[("size", "M"), ("colour", "blue")], true),
+        ];
+        let axes = option_axes(&vs);
+        assert_eq!(
+            axes,
+            vec![
+                (
+                    "colour".to_string(),
+                    vec!["red".to_string(), "blue".to_string()]
+                ),
+                ("size".to_string(), vec!["S".to_string(), "M".to_string()]),
+            ]
+        );
+        let mut c = vs[0].options.clone();
+        c.insert("size".into(), "M".into());
+        assert_eq!(pick(&vs, &c).map(|v| v.id), Some(2));
+        c.insert("colour".into(), "green".into());
+        assert!(pick(&vs, &c).is_none());
+    }
+
+    #[test]
+    fn adding_merges_into_the_existing_line() {
+        let u = with_added(None, 5, 2);
+        assert_eq!(
+            u.items,
+            vec![CartLine {
+                variant_id: 5,
+                quantity: 2
+            }]
+        );
+        let m = Money::new(100, Currency::new("UZS").unwrap());
+        let line = |variant_id, quantity| shared::CartItem {
+            variant_id,
+            product_id: 1,
+            title: "T".into(),
+            sku: "S".into(),
+            options: Default::default(),
+            quantity,
+            unit_price: m.clone(),
+            line_total: m.clone(),
+            stock: None,
+            available: true,
+            problem: None,
+        };
+        let cart = Cart {
+            items: vec![line(4, 1), line(5, 2)],
+            total: None,
+            payment_methods: vec![],
+        };
+        assert_eq!(
+            with_added(Some(&cart), 5, 3).items,
+            vec![
+                CartLine {
+                    variant_id: 4,
+                    quantity: 1
+                },
+                CartLine {
+                    variant_id: 5,
+                    quantity: 5
+                }
+            ]
+        );
+        assert_eq!(with_added(Some(&cart), 9, 1).items.len(), 3);
+    }
+}
