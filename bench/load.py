@@ -2,7 +2,7 @@
 """HTTP benchmark: the release `shop` binary against a bare axum JSON handler, same load tool
 (wrk), same connection count, same machine, same run. Writes docs/PERFORMANCE.md.
 
-Usage: python3 bench/http.py [--duration 10] [--connections 32]
+Usage: python3 bench/load.py [--duration 10] [--connections 32]
 Needs: wrk (apt-get install wrk), PostgreSQL on 127.0.0.1:5432 for the PostgreSQL rows.
 Traffic goes to 127.0.0.1 only; every run is bounded by --duration.
 """
@@ -126,9 +126,11 @@ def main() -> None:
 
     dbs = [("SQLite", f"sqlite://{tmp}/bench.db")]
     try:
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qc",
-                        "DROP DATABASE IF EXISTS shop_bench WITH (FORCE); CREATE DATABASE shop_bench"],
-                       check=True, capture_output=True)
+        # Two calls: psql runs one -c string as a single transaction, and CREATE DATABASE
+        # cannot run inside one.
+        for sql in ("DROP DATABASE IF EXISTS shop_bench WITH (FORCE)", "CREATE DATABASE shop_bench"):
+            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qc", sql],
+                           check=True, capture_output=True)
         dbs.append(("PostgreSQL", "postgres://postgres@127.0.0.1:5432/shop_bench"))
     except Exception as e:  # noqa: BLE001
         print(f"PostgreSQL unavailable, skipping: {e}", file=sys.stderr)
@@ -153,7 +155,7 @@ def main() -> None:
     cpu = platform.processor() or platform.machine()
     lines = [
         "# Performance", "",
-        "Measured by `python3 bench/http.py` (wrk, 2 threads, "
+        "Measured by `python3 bench/load.py` (wrk, 2 threads, "
         f"{args.connections} connections, {args.duration} s per row) against `target/release/shop` and a bare "
         "axum JSON handler (`backend/examples/bare.rs`) in the same run on the same machine "
         f"({os.cpu_count()} cores, {cpu}). Load generator and server share those cores, so absolute "
@@ -169,7 +171,7 @@ def main() -> None:
     print(out)
     path = os.path.join(ROOT, "docs", "PERFORMANCE.md")
     existing = open(path).read() if os.path.exists(path) else ""
-    marker = "<!-- bench/http.py -->"
+    marker = "<!-- bench/load.py -->"
     if marker in existing:
         head, _, rest = existing.partition(marker)
         _, _, tail = rest.partition(marker)
