@@ -443,43 +443,65 @@ async fn remove(
     admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<serde_json::Value>> {
-    let before = fetch(&st, id).await?;
-    let refs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM order_items WHERE product_id = $1")
+    let before = snapshot(&fetch(&st, id).await?)?;
+    archive_or_delete(
+        &st,
+        &admin,
+        "product",
+        id,
+        before,
+        "SELECT COUNT(*) FROM order_items WHERE product_id = $1",
+        "UPDATE products SET archived = 1, updated_at = $2 WHERE id = $1",
+        &[
+            "DELETE FROM cart_items WHERE variant_id IN (SELECT id FROM variants WHERE product_id = $1)",
+            "DELETE FROM variants WHERE product_id = $1",
+            "DELETE FROM products WHERE id = $1",
+        ],
+    )
+    .await
+}
+
+/// Deletes a row no order references, or archives it when one does. The check runs inside the
+/// write transaction, so an order placed meanwhile cannot be left pointing at a deleted row.
+/// Every statement takes the id as `$1`; the archive statement also takes the time as `$2`.
+#[allow(clippy::too_many_arguments)]
+async fn archive_or_delete(
+    st: &AppState,
+    admin: &Admin,
+    entity: &str,
+    id: i64,
+    before: serde_json::Value,
+    refs_sql: &str,
+    archive_sql: &str,
+    delete_sqls: &[&str],
+) -> Result<AppJson<serde_json::Value>> {
+    let mut tx = st.db.begin_write().await?;
+    let refs: i64 = sqlx::query_scalar(refs_sql)
         .bind(id)
-        .fetch_one(&st.db.pool)
+        .fetch_one(tx.conn())
         .await?;
     let outcome = if refs > 0 {
-        sqlx::query("UPDATE products SET archived = 1, updated_at = $1 WHERE id = $2")
-            .bind(db::now())
+        sqlx::query(archive_sql)
             .bind(id)
-            .execute(&st.db.pool)
+            .bind(db::now())
+            .execute(tx.conn())
             .await?;
         "archived"
     } else {
-        let mut tx = st.db.begin_write().await?;
-        sqlx::query("DELETE FROM cart_items WHERE variant_id IN (SELECT id FROM variants WHERE product_id = $1)")
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
-        sqlx::query("DELETE FROM variants WHERE product_id = $1")
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
-        sqlx::query("DELETE FROM products WHERE id = $1")
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
-        tx.commit().await?;
+        for sql in delete_sqls {
+            sqlx::query(sql).bind(id).execute(tx.conn()).await?;
+        }
         "deleted"
     };
+    tx.commit().await?;
     st.catalog_changed();
     record_audit(
         &st.db,
         Some((admin.id, &admin.email)),
         outcome,
-        "product",
+        entity,
         Some(id),
-        Some(&snapshot(&before)?),
+        Some(&before),
         None,
     )
     .await?;
@@ -640,42 +662,21 @@ async fn remove_variant(
     admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<serde_json::Value>> {
-    let before = variant(&st, id).await?;
-    let refs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM order_items WHERE variant_id = $1")
-        .bind(id)
-        .fetch_one(&st.db.pool)
-        .await?;
-    let outcome = if refs > 0 {
-        sqlx::query("UPDATE variants SET archived = 1 WHERE id = $1")
-            .bind(id)
-            .execute(&st.db.pool)
-            .await?;
-        "archived"
-    } else {
-        let mut tx = st.db.begin_write().await?;
-        sqlx::query("DELETE FROM cart_items WHERE variant_id = $1")
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
-        sqlx::query("DELETE FROM variants WHERE id = $1")
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
-        tx.commit().await?;
-        "deleted"
-    };
-    st.catalog_changed();
-    record_audit(
-        &st.db,
-        Some((admin.id, &admin.email)),
-        outcome,
+    let before = snapshot(&variant(&st, id).await?)?;
+    archive_or_delete(
+        &st,
+        &admin,
         "variant",
-        Some(id),
-        Some(&snapshot(&before)?),
-        None,
+        id,
+        before,
+        "SELECT COUNT(*) FROM order_items WHERE variant_id = $1",
+        "UPDATE variants SET archived = 1, updated_at = $2 WHERE id = $1",
+        &[
+            "DELETE FROM cart_items WHERE variant_id = $1",
+            "DELETE FROM variants WHERE id = $1",
+        ],
     )
-    .await?;
-    Ok(AppJson(json!({"id": id, "result": outcome})))
+    .await
 }
 
 /// `{"stock": n | null}` sets free stock; `{"delta": n}` adds (or with a negative number
