@@ -3,6 +3,7 @@
 //! Serde-only on purpose: no database, HTTP or browser types leak in here, so both the
 //! native backend and the WASM frontend compile it cheaply and agree on every shape.
 
+pub mod admin;
 pub mod money;
 
 use std::collections::BTreeMap;

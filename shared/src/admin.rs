@@ -1,0 +1,150 @@
+//! Shapes the merchant admin (the `/admin` Leptos bundle) and the `/api/admin/…` routes share.
+//!
+//! Requests the admin already sends as plain JSON objects (product create/patch, variant
+//! create/patch, category create/patch) stay documented at their handlers; this module holds
+//! the answers the admin UI renders, so a field renamed on one side breaks the other's build.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Money, Product, Texts};
+
+/// `GET /api/admin/products/{id}` (and create/patch answers): the catalog product plus the
+/// fields only a merchant sees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminProduct {
+    #[serde(flatten)]
+    pub product: Product,
+    #[serde(default)]
+    pub digital_content: Option<String>,
+    /// Seconds; Telegram Star subscriptions use 2592000 (30 days).
+    #[serde(default)]
+    pub subscription_period: Option<i64>,
+    /// Payme fiscal fields (IKPU = "MXIK" code, package code, VAT percent).
+    #[serde(default)]
+    pub ikpu_code: Option<String>,
+    #[serde(default)]
+    pub package_code: Option<String>,
+    #[serde(default)]
+    pub vat_percent: Option<i64>,
+}
+
+/// `POST /api/admin/products/{id}/images` answers 201 with this: the stored image's URL
+/// (the largest width) and every width stored, under content-hashed names in `/media/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadedImage {
+    pub url: String,
+    #[serde(default)]
+    pub widths: Vec<ImageWidth>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageWidth {
+    pub width: u32,
+    pub url: String,
+}
+
+/// `PUT /api/admin/products/{id}/images` replaces the product's image list (reorder and
+/// remove); every URL must already belong to that product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageOrder {
+    pub images: Vec<String>,
+}
+
+/// `GET /api/admin/dashboard?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, both inclusive;
+/// default the last 30 days ending today).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub from: String,
+    pub to: String,
+    /// One row per day that had paid revenue, per currency, ordered by day then currency.
+    pub revenue: Vec<DayRevenue>,
+    /// One row per day of the range (zeros included), ordered by day.
+    pub orders: Vec<DayOrders>,
+    /// Paid revenue over the range, one entry per currency.
+    pub totals: Vec<Money>,
+    /// Best sellers by paid quantity over the range (at most 10).
+    pub top_products: Vec<TopProduct>,
+    /// Variants with tracked stock at or below the threshold (default 5), fewest first.
+    pub low_stock: Vec<LowStock>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayRevenue {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    pub currency: String,
+    pub amount_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayOrders {
+    pub day: String,
+    pub created: i64,
+    pub paid: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopProduct {
+    pub product_id: i64,
+    pub title: Texts,
+    pub quantity: i64,
+    pub revenue: Vec<Money>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LowStock {
+    pub product_id: i64,
+    pub variant_id: i64,
+    pub title: Texts,
+    pub sku: String,
+    pub stock: i64,
+}
+
+/// `POST /api/admin/products.csv` answers 200 with this when every row was good and saved;
+/// when any row is bad it saves nothing and answers 422 with the error envelope
+/// (`code: "invalid_csv"`) plus `rows` listing every bad row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CsvImportReport {
+    pub created: i64,
+    pub updated: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rows: Vec<CsvRowError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CsvRowError {
+    /// 1-based line number in the uploaded file (the header is line 1).
+    pub line: usize,
+    /// The column the problem is in, when it is about one.
+    #[serde(default)]
+    pub column: Option<String>,
+    pub message: String,
+}
+
+/// `GET /api/admin/admins` lists, `POST /api/admin/admins {email,password}` adds (201).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminAccount {
+    pub id: i64,
+    pub email: String,
+    pub created_at: i64,
+}
+
+/// One row of `GET /api/admin/audit` (a `Page` of these).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+    #[serde(default)]
+    pub admin_id: Option<i64>,
+    #[serde(default)]
+    pub admin_email: Option<String>,
+    pub action: String,
+    pub entity: String,
+    #[serde(default)]
+    pub entity_id: Option<i64>,
+    #[serde(default)]
+    pub before: Option<serde_json::Value>,
+    #[serde(default)]
+    pub after: Option<serde_json::Value>,
+}
