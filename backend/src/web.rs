@@ -1,10 +1,11 @@
-//! Serves the built frontend (`dist/`) and uploaded media.
+//! Serves the built frontend and uploaded media: the storefront (`dist/`) at `/`, the merchant
+//! admin (`dist/admin/`, a bundle of its own) at `/admin`, each with its own SPA fallback.
 //!
 //! Trunk names assets with a content hash, so they are cached for a year as immutable; the
 //! page itself is revalidated on every open so a new release shows up at once. Files are
 //! served precompressed (`.br`, `.gz` made by the build script) per `Accept-Encoding`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -24,58 +25,98 @@ pub fn router(dist: &Path, media: &Path) -> Router<AppState> {
     let media = Router::new()
         .nest_service("/media", ServeDir::new(media))
         .layer(middleware::from_fn(media_cache));
-    let index = dist.join("index.html");
-    let spa = index.exists().then(|| {
-        let dir = ServeDir::new(dist)
-            .precompressed_br()
-            .precompressed_gzip()
-            .fallback(
-                ServeFile::new(index)
-                    .precompressed_br()
-                    .precompressed_gzip(),
-            );
-        (dir, dist.to_path_buf())
-    });
-    if spa.is_none() {
+    let store = Spa::new(dist);
+    if store.is_none() {
         tracing::warn!(dist = %dist.display(), "no built frontend; serving a placeholder page");
     }
-    media.fallback(move |req: Request| {
-        let spa = spa.clone();
+    // The merchant admin is a bundle of its own in dist/admin/ (scripts/build-frontend.sh).
+    let admin = Spa::new(&dist.join("admin"));
+    media.fallback(move |mut req: Request| {
+        let (store, admin) = (store.clone(), admin.clone());
         async move {
             let path = req.uri().path();
             // Unknown API and webhook routes are API errors, never the storefront page.
             if path.starts_with("/api/") || path == "/api" || path.starts_with("/webhooks/") {
                 return Error::NotFound("No such API route.".into()).into_response();
             }
-            let Some((spa, dist)) = spa else {
-                return not_built();
-            };
-            // A file name that is not in this build (an old hash during a deploy, a typo) is a
-            // 404, not the page: HTML cached under a script's URL would break clients for a year.
-            let last = path.rsplit('/').next().unwrap_or("");
-            if last.contains('.')
-                && !path.contains("..")
-                && !dist.join(path.trim_start_matches('/')).is_file()
-            {
-                return Error::NotFound(format!("{last} is not part of this build."))
-                    .into_response();
+            // /admin and everything under it belong to the admin bundle, never the storefront.
+            if path == "/admin" || path.starts_with("/admin/") {
+                let Some(admin) = admin else {
+                    return not_built("The admin is not built yet");
+                };
+                let rest = match &path["/admin".len()..] {
+                    "" => "/",
+                    r => r,
+                };
+                let uri = match req.uri().query() {
+                    Some(q) => format!("{rest}?{q}"),
+                    None => rest.to_string(),
+                };
+                match uri.parse() {
+                    Ok(u) => *req.uri_mut() = u,
+                    Err(_) => return Error::NotFound("No such page.".into()).into_response(),
+                }
+                return admin.serve(req).await;
             }
-            let hashed = is_hashed_asset(path);
-            let mut res = match spa.oneshot(req).await {
-                Ok(r) => r.into_response(),
-                Err(e) => Error::internal(e).into_response(),
-            };
-            if res.status() == StatusCode::OK || res.status() == StatusCode::NOT_MODIFIED {
-                let v = if hashed { IMMUTABLE } else { "no-cache" };
-                res.headers_mut()
-                    .insert(header::CACHE_CONTROL, HeaderValue::from_static(v));
+            match store {
+                Some(store) => store.serve(req).await,
+                None => not_built("The storefront is not built yet"),
             }
-            // The same URL answers brotli, gzip or plain bytes: caches must key on it.
-            res.headers_mut()
-                .append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-            res
         }
     })
+}
+
+/// One built single-page app: its folder, served precompressed, with `index.html` for every
+/// path that is not a file (client-side routes).
+#[derive(Clone)]
+struct Spa {
+    dir: ServeDir<ServeFile>,
+    root: PathBuf,
+}
+
+impl Spa {
+    fn new(root: &Path) -> Option<Spa> {
+        let index = root.join("index.html");
+        index.exists().then(|| Spa {
+            dir: ServeDir::new(root)
+                .precompressed_br()
+                .precompressed_gzip()
+                .fallback(
+                    ServeFile::new(index)
+                        .precompressed_br()
+                        .precompressed_gzip(),
+                ),
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// Serves `req` (its path relative to this app's root).
+    async fn serve(self, req: Request) -> Response {
+        let path = req.uri().path().to_string();
+        // A file name that is not in this build (an old hash during a deploy, a typo) is a
+        // 404, not the page: HTML cached under a script's URL would break clients for a year.
+        let last = path.rsplit('/').next().unwrap_or("");
+        if last.contains('.')
+            && !path.contains("..")
+            && !self.root.join(path.trim_start_matches('/')).is_file()
+        {
+            return Error::NotFound(format!("{last} is not part of this build.")).into_response();
+        }
+        let hashed = is_hashed_asset(&path);
+        let mut res = match self.dir.oneshot(req).await {
+            Ok(r) => r.into_response(),
+            Err(e) => Error::internal(e).into_response(),
+        };
+        if res.status() == StatusCode::OK || res.status() == StatusCode::NOT_MODIFIED {
+            let v = if hashed { IMMUTABLE } else { "no-cache" };
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static(v));
+        }
+        // The same URL answers brotli, gzip or plain bytes: caches must key on it.
+        res.headers_mut()
+            .append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        res
+    }
 }
 
 /// Whether a file name carries Trunk's content hash (`app-0f1e2d3c4b5a6978_bg.wasm`).
@@ -98,15 +139,15 @@ async fn media_cache(req: Request, next: Next) -> Response {
     res
 }
 
-fn not_built() -> Response {
+fn not_built(what: &str) -> Response {
     (
         StatusCode::OK,
         [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
-        Html(
+        Html(format!(
             "<!doctype html><meta charset=utf-8><title>The shop</title>\
-             <h1>The storefront is not built yet</h1>\
-             <p>Run <code>./scripts/run.sh</code>, which builds it and starts the shop. The API is up at <code>/api</code>.</p>",
-        ),
+             <h1>{what}</h1>\
+             <p>Run <code>./scripts/run.sh</code>, which builds it and starts the shop. The API is up at <code>/api</code>.</p>"
+        )),
     )
         .into_response()
 }

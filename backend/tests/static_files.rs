@@ -139,13 +139,7 @@ both_kinds!(
         let Some((app, _dist)) = app_with_dist(kind).await else {
             return;
         };
-        for path in [
-            "/orders/5",
-            "/cart",
-            "/products/3?x=1",
-            "/admin",
-            "/admin/orders/7",
-        ] {
+        for path in ["/orders/5", "/cart", "/products/3?x=1", "/administrator"] {
             let r = app.raw(app.get(path)).await;
             assert_eq!(r.status, 200, "{path}");
             assert_eq!(r.text(), INDEX, "{path}");
@@ -290,5 +284,134 @@ mod missing_hashed_asset_is_not_cached_forever {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres() {
         missing_hashed_asset(Kind::Postgres).await;
+    }
+}
+
+const ADMIN_INDEX: &str = "<!doctype html><title>admin test index</title><script src=\"/admin/admin-00112233aabbccdd.js\"></script>";
+const ADMIN_JS: &str = "console.log('the admin script');";
+const ADMIN_JS_BR: &[u8] = b"\x1b\x20\x00\xf8pretend-admin-brotli";
+const ADMIN_INDEX_GZ: &[u8] = b"\x1f\x8b\x08\x00pretend-admin-index-gzip";
+
+/// The admin is a bundle of its own in dist/admin/, served at /admin with its own SPA
+/// fallback, caching and precompressed files; the storefront's fallback never answers there.
+async fn admin_bundle(kind: Kind) {
+    let Some((app, dist)) = app_with_dist(kind).await else {
+        return;
+    };
+    // Before the admin is built, /admin says so instead of showing the storefront.
+    let r = app.raw(app.get("/admin/orders/7")).await;
+    assert_eq!(r.status, 200);
+    assert!(!r.text().contains("shop test index"), "{}", r.text());
+    assert!(r.text().contains("admin is not built"), "{}", r.text());
+
+    let admin = dist.path().join("admin");
+    std::fs::create_dir(&admin).unwrap();
+    std::fs::write(admin.join("index.html"), ADMIN_INDEX).unwrap();
+    std::fs::write(admin.join("index.html.gz"), ADMIN_INDEX_GZ).unwrap();
+    std::fs::write(admin.join("admin-00112233aabbccdd.js"), ADMIN_JS).unwrap();
+    std::fs::write(admin.join("admin-00112233aabbccdd.js.br"), ADMIN_JS_BR).unwrap();
+    // The router looks for dist/admin when it is built: start a second app now it exists.
+    let d = dist.path().display().to_string();
+    let Some(app) = spawn(kind, &[("DIST_DIR", d.as_str())]).await else {
+        return;
+    };
+
+    for path in [
+        "/admin",
+        "/admin/",
+        "/admin/orders/7",
+        "/admin/products/new?x=1",
+        "/admin/index.html",
+    ] {
+        let r = app.raw(app.get(path)).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.text(), ADMIN_INDEX, "{path}");
+        assert!(
+            r.header("content-type")
+                .unwrap_or("")
+                .starts_with("text/html"),
+            "{path}"
+        );
+        assert_eq!(r.header("cache-control"), Some("no-cache"), "{path}");
+    }
+    // The storefront keeps its own page, also for paths that merely start with "admin".
+    for path in ["/", "/orders/5", "/administrator"] {
+        let r = app.raw(app.get(path)).await;
+        assert_eq!(r.text(), INDEX, "{path}");
+    }
+
+    let r = app.raw(app.get("/admin/admin-00112233aabbccdd.js")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), ADMIN_JS);
+    assert_eq!(
+        r.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert!(r
+        .header("content-type")
+        .unwrap_or("")
+        .contains("javascript"));
+    let r = app
+        .raw(
+            app.get("/admin/admin-00112233aabbccdd.js")
+                .header("Accept-Encoding", "gzip, br"),
+        )
+        .await;
+    assert_eq!(r.header("content-encoding"), Some("br"));
+    assert_eq!(r.body, ADMIN_JS_BR);
+    assert!(r
+        .header("vary")
+        .unwrap_or("")
+        .to_ascii_lowercase()
+        .contains("accept-encoding"));
+    // The page itself, precompressed, through the SPA fallback too.
+    let r = app
+        .raw(app.get("/admin/orders/7").header("Accept-Encoding", "gzip"))
+        .await;
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    assert_eq!(r.body, ADMIN_INDEX_GZ);
+
+    // A hash not in this build is a 404, never the page with a year-long cache; the
+    // storefront's scripts are not the admin's.
+    for path in [
+        "/admin/admin-fedcba9876543210.js",
+        "/admin/app-0123456789abcdef.js",
+    ] {
+        let r = app.raw(app.get(path)).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert!(
+            !r.header("cache-control")
+                .unwrap_or("")
+                .contains("immutable"),
+            "{path}"
+        );
+    }
+    // The admin API is still the API.
+    let r = app.raw(app.get("/api/admin/nope")).await;
+    assert_envelope(&r, 404, Some("not_found"));
+    let r = app.raw(app.get("/api/admin/me")).await;
+    assert_eq!(r.status, 401);
+    // Nothing outside dist/admin leaks through it.
+    for path in [
+        "/admin/%2e%2e/index.html",
+        "/admin/..%2fapp-0123456789abcdef.js",
+    ] {
+        let r = app.raw(app.get(path)).await;
+        assert!(
+            !r.text().contains("shop test index") && r.text() != JS,
+            "{path}"
+        );
+    }
+}
+
+mod admin_bundle_is_served_at_admin {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite() {
+        admin_bundle(Kind::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres() {
+        admin_bundle(Kind::Postgres).await;
     }
 }

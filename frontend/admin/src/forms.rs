@@ -1,0 +1,416 @@
+//! Pure form logic the pages share: prices in major units, variant options, dates. No DOM
+//! here, so `cargo test -p admin` checks it natively.
+
+use shared::money::parse_major;
+use shared::{Currency, Money, VariantOptions};
+
+/// Reads a price typed in major units (`125 000`, `12,50`, `12.5`) into minor units for
+/// `currency`, exactly: digits go through `shared::money::parse_major`, never a float.
+/// Spaces (thousands groups) are dropped and a lone comma is read as the decimal point,
+/// the way prices are written in Uzbek and Russian.
+pub fn parse_price(input: &str, currency: &Currency) -> Result<i64, String> {
+    let mut s: String = input
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '_')
+        .collect();
+    if !s.contains('.') && s.matches(',').count() == 1 {
+        s = s.replace(',', ".");
+    }
+    if s.starts_with('-') {
+        return Err("A price can't be negative.".into());
+    }
+    let v = parse_major(&s, currency)?;
+    if v <= 0 {
+        return Err("A price must be more than zero.".into());
+    }
+    Ok(v)
+}
+
+/// The price field's text for an amount: `Money::major_string` (exact).
+pub fn price_text(amount_minor: i64, currency: &Currency) -> String {
+    Money::new(amount_minor, currency.clone()).major_string()
+}
+
+/// Reads variant options written as `size=M, color=red` (or one per line).
+pub fn parse_options(input: &str) -> Result<VariantOptions, String> {
+    let mut out = VariantOptions::new();
+    for part in input.split([',', '\n', ';']) {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let Some((k, v)) = part.split_once('=') else {
+            return Err(format!(
+                "Write options as key=value, e.g. size=M (not '{part}')."
+            ));
+        };
+        let (k, v) = (k.trim(), v.trim());
+        if k.is_empty() || v.is_empty() {
+            return Err(format!("'{part}' needs both a name and a value."));
+        }
+        if out.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(format!("'{k}' is given twice."));
+        }
+    }
+    Ok(out)
+}
+
+/// The options as the field shows them: `color=red, size=M`.
+pub fn options_text(o: &VariantOptions) -> String {
+    o.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A stock count typed by the merchant: a whole number from 0.
+pub fn parse_stock(input: &str) -> Result<i64, String> {
+    let s = input.trim();
+    match s.parse::<i64>() {
+        Ok(n) if n >= 0 => Ok(n),
+        _ => Err("Stock is a whole number from 0 (or tick Unlimited).".into()),
+    }
+}
+
+/// Days since 1970-01-01 for a civil date (Howard Hinnant's `days_from_civil`).
+/// By hand because a date crate would add tens of KB to the bundle for two conversions.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date of a day number (inverse of [`days_from_civil`]).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// `YYYY-MM-DD` (what `<input type=date>` gives) to a day number.
+pub fn parse_day(s: &str) -> Option<i64> {
+    let mut it = s.trim().splitn(3, '-');
+    let y: i64 = it.next()?.parse().ok()?;
+    let m: u32 = it.next()?.parse().ok()?;
+    let d: u32 = it.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let n = days_from_civil(y, m, d);
+    // 2024-02-31 and the like do not round-trip.
+    (civil_from_days(n) == (y, m, d)).then_some(n)
+}
+
+pub fn day_string(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Unix seconds at the start of a UTC day.
+pub fn day_start(days: i64) -> i64 {
+    days * 86_400
+}
+
+/// `2026-11-25 14:03` (UTC) for a unix time.
+pub fn datetime(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    format!(
+        "{} {:02}:{:02}",
+        day_string(days),
+        secs / 3600,
+        (secs % 3600) / 60
+    )
+}
+
+/// `?k=v&…` with values percent-encoded, skipping empty values; empty when nothing is set.
+pub fn query_string(pairs: &[(&str, String)]) -> String {
+    let mut out = String::new();
+    for (k, v) in pairs.iter().filter(|(_, v)| !v.trim().is_empty()) {
+        out.push(if out.is_empty() { '?' } else { '&' });
+        out.push_str(k);
+        out.push('=');
+        out.push_str(&percent_encode(v.trim()));
+    }
+    out
+}
+
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Filters of the products list (`GET /api/admin/products`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProductFilter {
+    pub q: String,
+    pub category: String,
+    pub kind: String,
+    /// `out`, `low` or `in`.
+    pub stock: String,
+    pub cursor: Option<String>,
+}
+
+impl ProductFilter {
+    pub fn query(&self) -> String {
+        query_string(&[
+            ("q", self.q.clone()),
+            ("category", self.category.clone()),
+            ("kind", self.kind.clone()),
+            ("stock", self.stock.clone()),
+            ("cursor", self.cursor.clone().unwrap_or_default()),
+            ("limit", "25".into()),
+        ])
+    }
+}
+
+/// Filters of the orders list (`GET /api/admin/orders`), dates as `YYYY-MM-DD` (UTC days,
+/// both inclusive); the API takes unix seconds, `to` exclusive.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OrderFilter {
+    pub status: String,
+    pub payment_method: String,
+    pub from: String,
+    pub to: String,
+    pub customer: String,
+    pub cursor: Option<String>,
+}
+
+impl OrderFilter {
+    /// The query, or which field is wrong.
+    pub fn query(&self) -> Result<String, &'static str> {
+        let from = match self.from.trim() {
+            "" => String::new(),
+            s => day_start(parse_day(s).ok_or("from")?).to_string(),
+        };
+        let to = match self.to.trim() {
+            "" => String::new(),
+            s => day_start(parse_day(s).ok_or("to")? + 1).to_string(),
+        };
+        let customer = self.customer.trim();
+        if !customer.is_empty() && customer.parse::<i64>().map_or(true, |c| c <= 0) {
+            return Err("customer");
+        }
+        Ok(query_string(&[
+            ("status", self.status.clone()),
+            ("payment_method", self.payment_method.clone()),
+            ("from", from),
+            ("to", to),
+            ("customer", customer.to_string()),
+            ("cursor", self.cursor.clone().unwrap_or_default()),
+            ("limit", "25".into()),
+        ]))
+    }
+}
+
+/// One changed value between an audit entry's before and after snapshots.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    pub path: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// What differs between two JSON snapshots, by dotted path (objects are walked, other
+/// values compared whole), so the audit log shows only what an action changed.
+pub fn diff(before: Option<&serde_json::Value>, after: Option<&serde_json::Value>) -> Vec<Change> {
+    let mut out = Vec::new();
+    walk("", before, after, &mut out);
+    out
+}
+
+fn walk(
+    path: &str,
+    a: Option<&serde_json::Value>,
+    b: Option<&serde_json::Value>,
+    out: &mut Vec<Change>,
+) {
+    use serde_json::Value;
+    match (a, b) {
+        (Some(Value::Object(x)), Some(Value::Object(y))) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                walk(&p, x.get(k), y.get(k), out);
+            }
+        }
+        (a, b) if a == b => {}
+        (a, b) => out.push(Change {
+            path: if path.is_empty() {
+                "·".into()
+            } else {
+                path.into()
+            },
+            before: a.filter(|v| !v.is_null()).map(show),
+            after: b.filter(|v| !v.is_null()).map(show),
+        }),
+    }
+}
+
+fn show(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cur(c: &str) -> Currency {
+        Currency::new(c).unwrap()
+    }
+
+    #[test]
+    fn prices_are_read_exactly_in_major_units() {
+        assert_eq!(parse_price("125 000", &cur("UZS")), Ok(12_500_000));
+        assert_eq!(parse_price("12,50", &cur("USD")), Ok(1250));
+        assert_eq!(parse_price("12.5", &cur("USD")), Ok(1250));
+        assert_eq!(parse_price("0.07", &cur("USD")), Ok(7));
+        assert_eq!(parse_price("50", &cur("XTR")), Ok(50));
+        assert!(parse_price("50.5", &cur("XTR")).is_err(), "Stars are whole");
+        assert!(
+            parse_price("1.005", &cur("USD")).is_err(),
+            "no hidden rounding"
+        );
+        assert!(parse_price("0", &cur("USD")).is_err());
+        assert!(parse_price("-3", &cur("USD")).is_err());
+        assert!(parse_price("1,000,000", &cur("USD")).is_err());
+        assert!(parse_price("abc", &cur("USD")).is_err());
+        // 0.1 + 0.2 style float errors cannot happen: 19.99 is exactly 1999 cents.
+        assert_eq!(parse_price("19.99", &cur("USD")), Ok(1999));
+        assert_eq!(price_text(1999, &cur("USD")), "19.99");
+        assert_eq!(price_text(12_500_000, &cur("UZS")), "125000.00");
+        for minor in [1, 99, 100, 1999, 12_500_000] {
+            let c = cur("USD");
+            assert_eq!(parse_price(&price_text(minor, &c), &c), Ok(minor));
+        }
+    }
+
+    #[test]
+    fn options_round_trip() {
+        let o = parse_options("size=M, color = red").unwrap();
+        assert_eq!(o.get("size").map(String::as_str), Some("M"));
+        assert_eq!(options_text(&o), "color=red, size=M");
+        assert_eq!(parse_options(&options_text(&o)), Ok(o));
+        assert_eq!(parse_options("  "), Ok(VariantOptions::new()));
+        assert!(parse_options("size").is_err());
+        assert!(parse_options("size=").is_err());
+        assert!(parse_options("size=M, size=L").is_err());
+    }
+
+    #[test]
+    fn stock_is_a_whole_number() {
+        assert_eq!(parse_stock(" 12 "), Ok(12));
+        assert_eq!(parse_stock("0"), Ok(0));
+        assert!(parse_stock("-1").is_err());
+        assert!(parse_stock("1.5").is_err());
+    }
+
+    #[test]
+    fn dates_convert_both_ways() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(parse_day("2026-11-25"), Some(20_782));
+        assert_eq!(day_string(20_782), "2026-11-25");
+        assert_eq!(
+            parse_day("2024-02-29").map(day_string).as_deref(),
+            Some("2024-02-29")
+        );
+        assert_eq!(parse_day("2023-02-29"), None);
+        assert_eq!(parse_day("2026-13-01"), None);
+        assert_eq!(parse_day("yesterday"), None);
+        assert_eq!(datetime(1_764_079_380), "2025-11-25 14:03");
+    }
+
+    #[test]
+    fn builds_list_queries() {
+        assert_eq!(ProductFilter::default().query(), "?limit=25");
+        let f = ProductFilter {
+            q: "choy & non".into(),
+            kind: "physical".into(),
+            stock: "low".into(),
+            cursor: Some("abc".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            f.query(),
+            "?q=choy%20%26%20non&kind=physical&stock=low&cursor=abc&limit=25"
+        );
+        let o = OrderFilter {
+            status: "paid".into(),
+            from: "2026-11-25".into(),
+            to: "2026-11-25".into(),
+            customer: "42".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            o.query(),
+            Ok("?status=paid&from=1795564800&to=1795651200&customer=42&limit=25".into())
+        );
+        let bad = OrderFilter {
+            to: "2026-02-30".into(),
+            ..Default::default()
+        };
+        assert_eq!(bad.query(), Err("to"));
+        let bad = OrderFilter {
+            customer: "x".into(),
+            ..Default::default()
+        };
+        assert_eq!(bad.query(), Err("customer"));
+    }
+
+    #[test]
+    fn diff_shows_only_what_changed() {
+        let a = serde_json::json!({"status": "paid", "total": {"amount_minor": 100, "currency": "USD"}, "x": 1});
+        let b = serde_json::json!({"status": "refunded", "total": {"amount_minor": 100, "currency": "USD"}, "y": true});
+        let d = diff(Some(&a), Some(&b));
+        assert_eq!(
+            d,
+            vec![
+                Change {
+                    path: "status".into(),
+                    before: Some("paid".into()),
+                    after: Some("refunded".into())
+                },
+                Change {
+                    path: "x".into(),
+                    before: Some("1".into()),
+                    after: None
+                },
+                Change {
+                    path: "y".into(),
+                    before: None,
+                    after: Some("true".into())
+                },
+            ]
+        );
+        assert_eq!(diff(None, None), vec![]);
+        assert_eq!(diff(None, Some(&serde_json::json!({"a": 1}))).len(), 1);
+    }
+}

@@ -1,0 +1,311 @@
+//! The admin's own words in uz (Latin), ru and en.
+//!
+//! A typed key table like the storefront's (its own, not shared: the storefront must not carry
+//! the admin's strings): every string is a `&'static str`, a key without all three languages
+//! is a compile error, and `tests::languages_agree` checks the rest (non-empty, same
+//! placeholders, no Cyrillic in Uzbek).
+
+use shared::{Lang, OrderStatus, PaymentMethod, ProductKind};
+
+macro_rules! keys {
+    ($($k:ident => [$uz:expr, $ru:expr, $en:expr]),* $(,)?) => {
+        /// One UI string.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum K { $($k),* }
+
+        impl K {
+            #[cfg(test)]
+            pub const ALL: &'static [K] = &[$(K::$k),*];
+        }
+
+        fn table(k: K) -> [&'static str; 3] {
+            match k { $(K::$k => [$uz, $ru, $en]),* }
+        }
+    };
+}
+
+keys! {
+    Brand => ["Do'kon · admin", "Магазин · админ", "Shop admin"],
+    Menu => ["Menyu", "Меню", "Menu"],
+    Language => ["Til", "Язык", "Language"],
+    Loading => ["Yuklanmoqda…", "Загрузка…", "Loading…"],
+    Offline => ["Do'konga ulanib bo'lmadi. Internetni tekshiring.", "Нет связи с магазином. Проверьте интернет.", "Can't reach the shop. Check your connection."],
+    Retry => ["Qayta urinish", "Повторить", "Retry"],
+    NotFound => ["Sahifa topilmadi", "Страница не найдена", "Page not found"],
+    LoadMore => ["Yana ko'rsatish", "Показать ещё", "Load more"],
+    Saved => ["Saqlandi", "Сохранено", "Saved"],
+    Save => ["Saqlash", "Сохранить", "Save"],
+    Create => ["Yaratish", "Создать", "Create"],
+    Cancel => ["Bekor qilish", "Отмена", "Cancel"],
+    Delete => ["O'chirish", "Удалить", "Delete"],
+    Remove => ["Olib tashlash", "Убрать", "Remove"],
+    Apply => ["Qo'llash", "Применить", "Apply"],
+    All => ["Hammasi", "Все", "All"],
+    From => ["Dan", "С", "From"],
+    To => ["Gacha", "По", "To"],
+    Date => ["Sana", "Дата", "Date"],
+    DateInvalid => ["sanani YYYY-MM-DD ko'rinishida kiriting", "введите дату в виде ГГГГ-ММ-ДД", "enter a date as YYYY-MM-DD"],
+    Missing => ["yo'q", "нет", "missing"],
+    MoveUp => ["Yuqoriga", "Выше", "Move up"],
+    MoveDown => ["Pastga", "Ниже", "Move down"],
+    Field => ["Maydon", "Поле", "Field"],
+    Before => ["Oldin", "Было", "Before"],
+    After => ["Keyin", "Стало", "After"],
+    // Sign in
+    SignInTitle => ["Admin panelga kirish", "Вход в админку", "Sign in to the admin"],
+    SignInHint => ["Do'kon egasi yoki administrator sifatida kiring.", "Войдите как владелец или администратор магазина.", "Sign in as the shop's owner or an admin."],
+    Email => ["Email", "Email", "Email"],
+    Password => ["Parol", "Пароль", "Password"],
+    EmailInvalid => ["Email manzilini kiriting, masalan owner@shop.uz.", "Введите email, например owner@shop.uz.", "Enter an email address, such as owner@shop.uz."],
+    PasswordRequired => ["Parolni kiriting.", "Введите пароль.", "Enter your password."],
+    PasswordShort => ["Parol kamida 8 belgidan iborat bo'lsin.", "Пароль — не короче 8 символов.", "Use a password of at least 8 characters."],
+    SignIn => ["Kirish", "Войти", "Sign in"],
+    SignOut => ["Chiqish", "Выйти", "Sign out"],
+    RetryIn => ["{n} soniyadan keyin qayta urinib ko'ring.", "Повторите через {n} с.", "Try again in {n} s."],
+    // Sections
+    Dashboard => ["Boshqaruv paneli", "Сводка", "Dashboard"],
+    Products => ["Mahsulotlar", "Товары", "Products"],
+    Categories => ["Kategoriyalar", "Категории", "Categories"],
+    Orders => ["Buyurtmalar", "Заказы", "Orders"],
+    Csv => ["CSV", "CSV", "CSV"],
+    Audit => ["Audit jurnali", "Журнал действий", "Audit log"],
+    Admins => ["Adminlar", "Администраторы", "Admins"],
+    // Dashboard
+    Revenue => ["Tushum", "Выручка", "Revenue"],
+    RevenuePerDay => ["Kunlik tushum", "Выручка по дням", "Revenue per day"],
+    Totals => ["Jami", "Итоги", "Totals"],
+    OrdersCreated => ["Yaratilgan buyurtmalar", "Создано заказов", "Orders created"],
+    OrdersPaid => ["To'langan buyurtmalar", "Оплачено заказов", "Orders paid"],
+    OrdersCreatedVsPaid => ["Buyurtmalar: yaratilgan va to'langan", "Заказы: созданные и оплаченные", "Orders: created vs paid"],
+    Created => ["yaratilgan", "созданы", "created"],
+    Paid => ["to'langan", "оплачены", "paid"],
+    TopProducts => ["Eng ko'p sotilganlar", "Лидеры продаж", "Top products"],
+    LowStock => ["Kam qolgan", "Заканчиваются", "Low stock"],
+    NothingYet => ["Bu davrda sotuv yo'q.", "За этот период продаж нет.", "No sales in this range."],
+    NothingLow => ["Hamma narsa yetarli.", "Всего хватает.", "Nothing is running low."],
+    // Products
+    NewProduct => ["Yangi mahsulot", "Новый товар", "New product"],
+    Search => ["Qidirish", "Поиск", "Search"],
+    SearchHint => ["Nomi yoki SKU", "Название или SKU", "Title or SKU"],
+    Category => ["Kategoriya", "Категория", "Category"],
+    NoCategory => ["Kategoriyasiz", "Без категории", "No category"],
+    Kind => ["Turi", "Тип", "Kind"],
+    Stock => ["Qoldiq", "Остаток", "Stock"],
+    InStock => ["Mavjud", "В наличии", "In stock"],
+    OutOfStock => ["Tugagan", "Нет в наличии", "Out of stock"],
+    Image => ["Rasm", "Фото", "Image"],
+    Title => ["Nomi", "Название", "Title"],
+    Price => ["Narx", "Цена", "Price"],
+    Archived => ["Arxivda", "В архиве", "Archived"],
+    NoProducts => ["Mahsulot topilmadi.", "Товары не найдены.", "No products match."],
+    // Product editor
+    BackToProducts => ["← Mahsulotlar", "← Товары", "← Products"],
+    Texts => ["Matnlar", "Тексты", "Texts"],
+    Description => ["Tavsif", "Описание", "Description"],
+    Variants => ["Variantlar", "Варианты", "Variants"],
+    Currency => ["Valyuta", "Валюта", "Currency"],
+    Options => ["Parametrlar", "Параметры", "Options"],
+    Unlimited => ["Cheksiz", "Без ограничений", "Unlimited"],
+    AddVariant => ["+ Variant qo'shish", "+ Добавить вариант", "+ Add a variant"],
+    Fiscal => ["Payme fiskal ma'lumotlari", "Фискальные данные Payme", "Payme fiscal data"],
+    Ikpu => ["IKPU (MXIK) kodi", "Код ИКПУ (MXIK)", "IKPU (MXIK) code"],
+    PackageCode => ["Qadoq kodi", "Код упаковки", "Package code"],
+    Vat => ["QQS, %", "НДС, %", "VAT, %"],
+    DigitalContent => ["Raqamli kontent", "Цифровой контент", "Digital content"],
+    DigitalContentHint => ["To'lovdan keyin xaridorga yuboriladi (havola yoki kalit).", "Отправляется покупателю после оплаты (ссылка или ключ).", "Sent to the customer once paid (a link or a key)."],
+    SubscriptionPeriod => ["Obuna davri", "Период подписки", "Subscription period"],
+    Every30Days => ["Har 30 kunda", "Каждые 30 дней", "Every 30 days"],
+    SubscriptionStars => ["Obunalar Telegram Stars (XTR) da sotiladi.", "Подписки продаются за Telegram Stars (XTR).", "Subscriptions are sold for Telegram Stars (XTR)."],
+    TitleRequired => ["Nomni kamida bitta tilda yozing.", "Напишите название хотя бы на одном языке.", "Write the title in at least one language."],
+    CurrencyInvalid => ["Uch harfli valyuta kodi: UZS, USD yoki XTR.", "Трёхбуквенный код валюты: UZS, USD или XTR.", "A three-letter currency code: UZS, USD or XTR."],
+    VariantRequired => ["Narxli kamida bitta variant qo'shing.", "Добавьте хотя бы один вариант с ценой.", "Add at least one variant with a price."],
+    SkuRequired => ["SKU kiriting.", "Укажите SKU.", "Enter a SKU."],
+    SkuTwice => ["Bu SKU allaqachon bor.", "Такой SKU уже есть.", "This SKU is used twice."],
+    VatInvalid => ["QQS 0 dan 100 gacha foiz.", "НДС — процент от 0 до 100.", "VAT is a percentage from 0 to 100."],
+    IkpuInvalid => ["IKPU kodi faqat raqamlardan iborat.", "Код ИКПУ состоит только из цифр.", "The IKPU code is digits only."],
+    ArchiveOrDelete => ["O'chirish yoki arxivlash", "Удалить или архивировать", "Delete or archive"],
+    Unarchive => ["Arxivdan chiqarish", "Вернуть из архива", "Unarchive"],
+    DeleteProductQ => ["Mahsulot o'chirilsinmi?", "Удалить товар?", "Delete this product?"],
+    DeleteProductHint => ["Buyurtmalarda bor mahsulot o'chirilmaydi, arxivga o'tkaziladi.", "Товар из заказов не удаляется, а уходит в архив.", "A product that orders refer to is archived instead of deleted."],
+    WasArchived => ["Mahsulot buyurtmalarda bor: arxivlandi.", "Товар есть в заказах: он в архиве.", "Orders refer to it, so it was archived."],
+    WasDeleted => ["Mahsulot o'chirildi.", "Товар удалён.", "Product deleted."],
+    // Images
+    Images => ["Rasmlar", "Фотографии", "Images"],
+    UploadImage => ["Rasm yuklash", "Загрузить фото", "Upload an image"],
+    Uploading => ["Yuklanmoqda", "Загрузка", "Uploading"],
+    Uploaded => ["Rasm yuklandi", "Фото загружено", "Image uploaded"],
+    NotAnImage => ["PNG, JPEG, WebP yoki GIF rasmni tanlang.", "Выберите изображение PNG, JPEG, WebP или GIF.", "Choose a PNG, JPEG, WebP or GIF image."],
+    ImageTooBig => ["Rasm 10 MB dan katta.", "Изображение больше 10 МБ.", "The image is larger than 10 MB."],
+    NoImages => ["Hali rasm yo'q.", "Фотографий пока нет.", "No images yet."],
+    // Categories
+    NewCategory => ["Yangi kategoriya", "Новая категория", "New category"],
+    // Orders
+    Order => ["Buyurtma", "Заказ", "Order"],
+    Status => ["Holat", "Статус", "Status"],
+    PaymentMethod => ["To'lov usuli", "Способ оплаты", "Payment method"],
+    Customer => ["Mijoz", "Покупатель", "Customer"],
+    CustomerId => ["Mijoz ID", "ID покупателя", "Customer id"],
+    Total => ["Jami", "Итого", "Total"],
+    NoOrders => ["Buyurtma topilmadi.", "Заказы не найдены.", "No orders match."],
+    BackToOrders => ["← Buyurtmalar", "← Заказы", "← Orders"],
+    Summary => ["Umumiy", "Сводка", "Summary"],
+    Contact => ["Aloqa", "Контакты", "Contact"],
+    NoContact => ["Aloqa ma'lumotlari yo'q.", "Контактов нет.", "No contact details."],
+    Name => ["Ism", "Имя", "Name"],
+    Phone => ["Telefon", "Телефон", "Phone"],
+    Address => ["Manzil", "Адрес", "Address"],
+    Items => ["Tarkibi", "Состав", "Items"],
+    Product => ["Mahsulot", "Товар", "Product"],
+    Quantity => ["Soni", "Кол-во", "Qty"],
+    Timeline => ["Tarix", "История", "Timeline"],
+    Ship => ["Jo'natildi", "Отправлен", "Mark shipped"],
+    Deliver => ["Yetkazildi", "Доставлен", "Mark delivered"],
+    CancelOrder => ["Buyurtmani bekor qilish", "Отменить заказ", "Cancel order"],
+    Refund => ["To'liq qaytarish", "Вернуть деньги", "Refund in full"],
+    ShipQ => ["Jo'natilgan deb belgilansinmi: buyurtma", "Отметить отправленным заказ", "Mark as shipped: order"],
+    ShipHint => ["Mijozga xabar yuboriladi. Summa:", "Покупатель получит уведомление. Сумма:", "The customer is told. Total:"],
+    DeliverQ => ["Yetkazilgan deb belgilansinmi: buyurtma", "Отметить доставленным заказ", "Mark as delivered: order"],
+    DeliverHint => ["Naqd buyurtmada to'lov qabul qilingan deb yoziladi. Summa:", "Для заказа наличными оплата будет записана как полученная. Сумма:", "For cash orders this records the cash as collected. Total:"],
+    CancelQ => ["Bekor qilinsinmi: buyurtma", "Отменить заказ", "Cancel order"],
+    CancelHint => ["Zaxiradagi mahsulotlar bo'shatiladi. Summa:", "Зарезервированный товар вернётся в продажу. Сумма:", "Reserved stock goes back on sale. Total:"],
+    RefundQ => ["Pul qaytarilsinmi: buyurtma", "Вернуть деньги за заказ", "Refund order"],
+    RefundHint => ["To'liq summa buyurtmaning o'z to'lov usuli orqali qaytariladi:", "Вся сумма вернётся тем же способом оплаты:", "The full amount goes back through the order's own payment rail:"],
+    // CSV
+    Export => ["Eksport", "Экспорт", "Export"],
+    ExportHint => ["Excel yoki Google Sheets uchun CSV fayllar.", "CSV-файлы для Excel или Google Таблиц.", "CSV files for Excel or Google Sheets."],
+    ExportOrders => ["orders.csv yuklab olish", "Скачать orders.csv", "Download orders.csv"],
+    ExportProducts => ["products.csv yuklab olish", "Скачать products.csv", "Download products.csv"],
+    ImportProducts => ["Mahsulotlarni import qilish", "Импорт товаров", "Import products"],
+    ImportHint => ["products.csv bilan bir xil ustunlar. Biror qator xato bo'lsa, hech narsa o'zgarmaydi.", "Те же столбцы, что в products.csv. Если хоть одна строка с ошибкой, ничего не меняется.", "Same columns as products.csv. If any row is bad, nothing changes."],
+    CsvFile => ["CSV fayl", "CSV-файл", "CSV file"],
+    ChooseCsv => ["CSV faylni tanlang.", "Выберите CSV-файл.", "Choose a CSV file."],
+    Import => ["Import qilish", "Импортировать", "Import"],
+    ImportCreated => ["Yaratildi: {n}", "Создано: {n}", "Created: {n}"],
+    ImportUpdated => ["Yangilandi: {n}", "Обновлено: {n}", "Updated: {n}"],
+    NothingChanged => ["Hech narsa o'zgarmadi.", "Ничего не изменено.", "Nothing was changed."],
+    Line => ["Qator", "Строка", "Line"],
+    Column => ["Ustun", "Столбец", "Column"],
+    Problem => ["Muammo", "Проблема", "Problem"],
+    // Audit, admins
+    Changes => ["O'zgarishlar", "Изменения", "Changes"],
+    AddAdmin => ["Admin qo'shish", "Добавить администратора", "Add an admin"],
+}
+
+pub fn t(lang: Lang, k: K) -> &'static str {
+    let [uz, ru, en] = table(k);
+    match lang {
+        Lang::Uz => uz,
+        Lang::Ru => ru,
+        Lang::En => en,
+    }
+}
+
+/// A string with its `{n}` filled in.
+pub fn tn(lang: Lang, k: K, n: i64) -> String {
+    t(lang, k).replace("{n}", &n.to_string())
+}
+
+/// The saved choice, else the browser's language, else English.
+pub fn initial(saved: Option<&str>, browser: Option<&str>) -> Lang {
+    saved
+        .and_then(Lang::parse)
+        .or_else(|| browser.and_then(Lang::parse))
+        .unwrap_or(Lang::En)
+}
+
+/// A language's own name (not translated: people look for their own).
+pub fn lang_name(l: Lang) -> &'static str {
+    match l {
+        Lang::Uz => "O'zbekcha",
+        Lang::Ru => "Русский",
+        Lang::En => "English",
+    }
+}
+
+pub fn status_name(lang: Lang, s: OrderStatus) -> &'static str {
+    let [uz, ru, en] = match s {
+        OrderStatus::PendingPayment => ["To'lov kutilmoqda", "Ожидает оплаты", "Awaiting payment"],
+        OrderStatus::Paid => ["To'langan", "Оплачен", "Paid"],
+        OrderStatus::Shipped => ["Jo'natilgan", "Отправлен", "Shipped"],
+        OrderStatus::Delivered => ["Yetkazilgan", "Доставлен", "Delivered"],
+        OrderStatus::Completed => ["Yakunlangan", "Завершён", "Completed"],
+        OrderStatus::Cancelled => ["Bekor qilingan", "Отменён", "Cancelled"],
+        OrderStatus::Expired => ["Muddati o'tgan", "Истёк", "Expired"],
+        OrderStatus::Refunded => ["Qaytarilgan", "Возвращён", "Refunded"],
+    };
+    pick(lang, uz, ru, en)
+}
+
+pub fn method_name(lang: Lang, m: PaymentMethod) -> &'static str {
+    let [uz, ru, en] = match m {
+        PaymentMethod::Cash => ["Naqd pul", "Наличные", "Cash"],
+        PaymentMethod::Stars => ["Telegram Stars", "Telegram Stars", "Telegram Stars"],
+        PaymentMethod::Telegram => ["Telegram to'lovi", "Оплата в Telegram", "Telegram payment"],
+        PaymentMethod::Click => ["Click", "Click", "Click"],
+        PaymentMethod::Payme => ["Payme", "Payme", "Payme"],
+        PaymentMethod::Stripe => ["Karta (Stripe)", "Карта (Stripe)", "Card (Stripe)"],
+        PaymentMethod::Paypal => ["PayPal", "PayPal", "PayPal"],
+    };
+    pick(lang, uz, ru, en)
+}
+
+pub fn kind_name(lang: Lang, k: ProductKind) -> &'static str {
+    let [uz, ru, en] = match k {
+        ProductKind::Physical => ["Jismoniy", "Физический", "Physical"],
+        ProductKind::Digital => ["Raqamli", "Цифровой", "Digital"],
+        ProductKind::Subscription => ["Obuna", "Подписка", "Subscription"],
+    };
+    pick(lang, uz, ru, en)
+}
+
+fn pick(lang: Lang, uz: &'static str, ru: &'static str, en: &'static str) -> &'static str {
+    match lang {
+        Lang::Uz => uz,
+        Lang::Ru => ru,
+        Lang::En => en,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn placeholders(s: &str) -> Vec<&str> {
+        s.match_indices("{n}").map(|(_, m)| m).collect()
+    }
+
+    fn no_cyrillic(k: &str, uz: &str) {
+        assert!(
+            !uz.chars().any(|c| ('\u{400}'..='\u{4ff}').contains(&c)),
+            "{k}: uz text has Cyrillic letters: {uz}"
+        );
+    }
+
+    #[test]
+    fn languages_agree() {
+        for &k in K::ALL {
+            let [uz, ru, en] = table(k);
+            for (lang, s) in [("uz", uz), ("ru", ru), ("en", en)] {
+                assert!(!s.trim().is_empty(), "{k:?} is empty in {lang}");
+            }
+            assert_eq!(placeholders(uz), placeholders(en), "{k:?}: uz placeholders");
+            assert_eq!(placeholders(ru), placeholders(en), "{k:?}: ru placeholders");
+            no_cyrillic(&format!("{k:?}"), uz);
+        }
+        for s in OrderStatus::ALL {
+            no_cyrillic(s.as_str(), status_name(Lang::Uz, s));
+        }
+        for m in PaymentMethod::ALL {
+            no_cyrillic(m.as_str(), method_name(Lang::Uz, m));
+        }
+    }
+
+    #[test]
+    fn picks_saved_then_browser_then_english() {
+        assert_eq!(initial(Some("ru"), Some("uz")), Lang::Ru);
+        assert_eq!(initial(None, Some("uz-UZ")), Lang::Uz);
+        assert_eq!(initial(None, Some("de-DE")), Lang::En);
+        assert_eq!(initial(Some("xx"), None), Lang::En);
+        assert_eq!(tn(Lang::En, K::RetryIn, 30), "Try again in 30 s.");
+    }
+}

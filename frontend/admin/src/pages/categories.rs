@@ -1,0 +1,216 @@
+//! Categories: create, rename per language, reorder (positions swapped with the neighbour).
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde_json::{json, Value};
+use shared::{Category, Lang, Page};
+
+use crate::api::{self, ApiError};
+use crate::app::use_ctx;
+use crate::components::{new_errors, show_error, FieldError, FormError, Spinner};
+use crate::i18n::{lang_name, K};
+
+fn texts_json(v: &[String; 3]) -> Value {
+    let mut m = serde_json::Map::new();
+    for (i, l) in Lang::ALL.into_iter().enumerate() {
+        m.insert(l.code().into(), Value::String(v[i].trim().to_string()));
+    }
+    Value::Object(m)
+}
+
+#[component]
+pub fn CategoriesPage() -> impl IntoView {
+    let ctx = use_ctx();
+    let items = RwSignal::new(Vec::<Category>::new());
+    let error = RwSignal::new(None::<ApiError>);
+    let busy = RwSignal::new(false);
+    let errors = new_errors();
+    let new_title: [RwSignal<String>; 3] = [
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    ];
+
+    let load = move || {
+        spawn_local(async move {
+            match api::get::<Page<Category>>("/api/admin/categories").await {
+                Ok(p) => {
+                    let mut v = p.items;
+                    v.sort_by_key(|c| (c.position, c.id));
+                    items.set(v);
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    load();
+
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let v = new_title.map(|s| s.get_untracked());
+        if v.iter().all(|s| s.trim().is_empty()) {
+            errors.set([("title".to_string(), ctx.t(K::TitleRequired).to_string())].into());
+            return;
+        }
+        busy.set(true);
+        spawn_local(async move {
+            let r =
+                api::post::<Value, _>("/api/admin/categories", &json!({"title": texts_json(&v)}))
+                    .await;
+            busy.set(false);
+            match r {
+                Ok(_) => {
+                    errors.update(|m| m.clear());
+                    for s in new_title {
+                        s.set(String::new());
+                    }
+                    ctx.say(ctx.t(K::Saved));
+                    load();
+                }
+                Err(e) => show_error(errors, &e),
+            }
+        });
+    };
+
+    // Swaps the positions of rows i and j (two patches; the list reloads after).
+    let swap = move |i: usize, j: usize| {
+        let list = items.get_untracked();
+        let (Some(a), Some(b)) = (list.get(i).cloned(), list.get(j).cloned()) else {
+            return;
+        };
+        busy.set(true);
+        spawn_local(async move {
+            let (pa, pb) = if a.position == b.position {
+                (j as i64, i as i64)
+            } else {
+                (b.position, a.position)
+            };
+            let r1 = api::patch::<Value, _>(
+                &format!("/api/admin/categories/{}", a.id),
+                &json!({"position": pa}),
+            )
+            .await;
+            let r2 = api::patch::<Value, _>(
+                &format!("/api/admin/categories/{}", b.id),
+                &json!({"position": pb}),
+            )
+            .await;
+            busy.set(false);
+            if let Err(e) = r1.and(r2) {
+                ctx.say(ctx.fail(&e));
+            }
+            load();
+        });
+    };
+
+    view! {
+        <div class="page-head"><h1>{move || ctx.t(K::Categories)}</h1></div>
+        {move || error.get().map(|e| view! { <p class="form-error" role="alert">{ctx.fail(&e)}</p> })}
+        <form class="card" on:submit=create novalidate data-testid="new-category">
+            <h2>{move || ctx.t(K::NewCategory)}</h2>
+            <div class="lang-grid">
+                {Lang::ALL.into_iter().enumerate().map(|(i, l)| {
+                    let s = new_title[i];
+                    view! {
+                        <label class="field lang-col">
+                            <span>{lang_name(l)}</span>
+                            <input type="text" lang=l.code() data-testid=format!("new-category-{}", l.code()) prop:value=s on:input=move |e| s.set(event_target_value(&e))/>
+                        </label>
+                    }
+                }).collect_view()}
+            </div>
+            <FieldError errors field="title"/>
+            <FormError errors known=|f| f == "title"/>
+            <button type="submit" class="btn btn--primary" data-testid="create-category" disabled=move || busy.get()>
+                {move || busy.get().then(|| view! { <Spinner/> })}
+                {move || ctx.t(K::Create)}
+            </button>
+        </form>
+        <ul class="cat-list" data-testid="categories">
+            {move || {
+                let list = items.get();
+                let n = list.len();
+                list.into_iter().enumerate().map(|(i, c)| view! {
+                    <CategoryRow c i n busy on_swap=Callback::new(move |(a, b)| swap(a, b)) on_saved=Callback::new(move |()| load())/>
+                }).collect_view()
+            }}
+        </ul>
+    }
+}
+
+#[component]
+fn CategoryRow(
+    c: Category,
+    i: usize,
+    n: usize,
+    busy: RwSignal<bool>,
+    on_swap: Callback<(usize, usize)>,
+    on_saved: Callback<()>,
+) -> impl IntoView {
+    let ctx = use_ctx();
+    let texts = c.texts.clone().unwrap_or_default();
+    let sigs = Lang::ALL.map(|l| RwSignal::new(texts.get_raw(l).unwrap_or("").to_string()));
+    let errors = new_errors();
+    let saving = RwSignal::new(false);
+    let id = c.id;
+    let rename = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let v = sigs.map(|s| s.get_untracked());
+        if v.iter().all(|s| s.trim().is_empty()) {
+            errors.set([("title".to_string(), ctx.t(K::TitleRequired).to_string())].into());
+            return;
+        }
+        saving.set(true);
+        spawn_local(async move {
+            let r = api::patch::<Value, _>(
+                &format!("/api/admin/categories/{id}"),
+                &json!({"title": texts_json(&v)}),
+            )
+            .await;
+            saving.set(false);
+            match r {
+                Ok(_) => {
+                    errors.update(|m| m.clear());
+                    ctx.say(ctx.t(K::Saved));
+                    on_saved.run(());
+                }
+                Err(e) => show_error(errors, &e),
+            }
+        });
+    };
+    view! {
+        <li class="card cat" data-testid="category" data-category-id=id>
+            <form on:submit=rename novalidate>
+                <div class="cat__head">
+                    <span class="muted">{format!("#{} · {}", c.id, c.slug)}</span>
+                    <div class="cat__order">
+                        <button type="button" class="btn btn--icon" data-testid="category-up" aria-label=move || ctx.t(K::MoveUp)
+                            disabled=move || i == 0 || busy.get() on:click=move |_| on_swap.run((i, i - 1))>"↑"</button>
+                        <button type="button" class="btn btn--icon" data-testid="category-down" aria-label=move || ctx.t(K::MoveDown)
+                            disabled=move || { i + 1 >= n || busy.get() } on:click=move |_| on_swap.run((i, i + 1))>"↓"</button>
+                    </div>
+                </div>
+                <div class="lang-grid">
+                    {Lang::ALL.into_iter().enumerate().map(|(j, l)| {
+                        let s = sigs[j];
+                        view! {
+                            <label class="field lang-col">
+                                <span>
+                                    {lang_name(l)}
+                                    <Show when=move || s.with(|v| v.trim().is_empty())>
+                                        <span class="badge badge--missing">{move || ctx.t(K::Missing)}</span>
+                                    </Show>
+                                </span>
+                                <input type="text" lang=l.code() data-testid=format!("category-{}", l.code()) prop:value=s on:input=move |e| s.set(event_target_value(&e))/>
+                            </label>
+                        }
+                    }).collect_view()}
+                </div>
+                <FieldError errors field="title"/>
+                <FormError errors known=|f| f == "title"/>
+                <button type="submit" class="btn" data-testid="rename-category" disabled=move || saving.get()>{move || ctx.t(K::Save)}</button>
+            </form>
+        </li>
+    }
+}

@@ -1,0 +1,13 @@
+//! One module per screen of the admin.
+
+pub mod admins;
+pub mod audit;
+pub mod categories;
+pub mod csv;
+pub mod dashboard;
+pub mod images;
+pub mod login;
+pub mod order;
+pub mod orders;
+pub mod product;
+pub mod products;

@@ -1,0 +1,256 @@
+//! One order: items, customer, contact, the timeline of every event, and the actions its
+//! state allows (ship, deliver, cancel, refund), each confirmed first and disabled while one
+//! is in flight.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::{Order, OrderStatus, PaymentMethod};
+
+use crate::api::{self, ApiError};
+use crate::app::use_ctx;
+use crate::components::{Ask, Confirm, Spinner, StatusBadge};
+use crate::forms::{datetime, options_text};
+use crate::i18n::{method_name, status_name, K};
+
+/// An admin action on an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Ship,
+    Deliver,
+    Cancel,
+    Refund,
+}
+
+impl Action {
+    pub fn path(self) -> &'static str {
+        match self {
+            Action::Ship => "ship",
+            Action::Deliver => "deliver",
+            Action::Cancel => "cancel",
+            Action::Refund => "refund",
+        }
+    }
+}
+
+/// What the order's state allows (the server decides again; this only hides dead buttons).
+pub fn allowed(status: OrderStatus, method: PaymentMethod) -> Vec<Action> {
+    use OrderStatus as S;
+    let cash = method == PaymentMethod::Cash;
+    let mut v = vec![];
+    if status == S::Paid || (cash && status == S::PendingPayment) {
+        v.push(Action::Ship);
+    }
+    if matches!(status, S::Paid | S::Shipped) {
+        v.push(Action::Deliver);
+    }
+    if status == S::PendingPayment || (cash && status == S::Shipped) {
+        v.push(Action::Cancel);
+    }
+    if matches!(status, S::Paid | S::Shipped | S::Delivered | S::Completed)
+        && !(cash && status == S::Shipped)
+    {
+        v.push(Action::Refund);
+    }
+    v
+}
+
+#[component]
+pub fn OrderPage(id: i64) -> impl IntoView {
+    let ctx = use_ctx();
+    let order = RwSignal::new(None::<Result<Order, ApiError>>);
+    let busy = RwSignal::new(None::<Action>);
+    let ask = RwSignal::new(None::<Ask>);
+    let action_error = RwSignal::new(None::<String>);
+
+    let load = move || {
+        spawn_local(async move {
+            order.set(Some(
+                api::get::<Order>(&format!("/api/admin/orders/{id}")).await,
+            ));
+        });
+    };
+    load();
+
+    let run = move |a: Action| {
+        if busy.get_untracked().is_some() {
+            return;
+        }
+        busy.set(Some(a));
+        action_error.set(None);
+        spawn_local(async move {
+            let r = api::post::<Order, _>(
+                &format!("/api/admin/orders/{id}/{}", a.path()),
+                &serde_json::json!({}),
+            )
+            .await;
+            busy.set(None);
+            match r {
+                Ok(o) => {
+                    ctx.say(status_name(ctx.lang.get_untracked(), o.status));
+                    load();
+                }
+                Err(e) => {
+                    action_error.set(Some(ctx.fail(&e)));
+                    load();
+                }
+            }
+        });
+    };
+    let confirm = move |a: Action, o: &Order| {
+        let (title, body, yes, danger) = match a {
+            Action::Ship => (K::ShipQ, K::ShipHint, K::Ship, false),
+            Action::Deliver => (K::DeliverQ, K::DeliverHint, K::Deliver, false),
+            Action::Cancel => (K::CancelQ, K::CancelHint, K::CancelOrder, true),
+            Action::Refund => (K::RefundQ, K::RefundHint, K::Refund, true),
+        };
+        let body = format!("{} {}", ctx.t(body), o.total.display());
+        ask.set(Some(Ask {
+            title: format!("{} #{id}", ctx.t(title)),
+            body,
+            yes: ctx.t(yes).into(),
+            danger,
+            run: Callback::new(move |()| run(a)),
+        }));
+    };
+
+    view! {
+        <Confirm ask/>
+        <div class="page-head">
+            <div>
+                <a class="back" href="/admin/orders">{move || ctx.t(K::BackToOrders)}</a>
+                <h1>{move || format!("{} #{id}", ctx.t(K::Order))}</h1>
+            </div>
+        </div>
+        {move || match order.get() {
+            None => view! { <p class="muted" aria-busy="true">{ctx.t(K::Loading)}</p> }.into_any(),
+            Some(Err(e)) => view! { <p class="form-error" role="alert">{ctx.fail(&e)}</p> }.into_any(),
+            Some(Ok(o)) => {
+                let lang = ctx.lang.get();
+                let actions = allowed(o.status, o.payment_method);
+                let o2 = o.clone();
+                view! {
+                    <div class="order-grid">
+                        <section class="card">
+                            <div class="section-head">
+                                <h2>{ctx.t(K::Summary)}</h2>
+                                <StatusBadge status=o.status/>
+                            </div>
+                            <dl class="facts">
+                                <dt>{ctx.t(K::Date)}</dt><dd>{datetime(o.created_at)}</dd>
+                                <dt>{ctx.t(K::PaymentMethod)}</dt><dd data-testid="method">{method_name(lang, o.payment_method)}</dd>
+                                <dt>{ctx.t(K::Total)}</dt><dd data-testid="order-total">{o.total.display()}</dd>
+                                <dt>{ctx.t(K::Customer)}</dt><dd>{o.customer_id.map(|c| format!("#{c}")).unwrap_or_else(|| "—".into())}</dd>
+                            </dl>
+                            <div class="actions" data-testid="order-actions">
+                                {actions.into_iter().map(|a| {
+                                    let (k, danger) = match a {
+                                        Action::Ship => (K::Ship, false),
+                                        Action::Deliver => (K::Deliver, false),
+                                        Action::Cancel => (K::CancelOrder, true),
+                                        Action::Refund => (K::Refund, true),
+                                    };
+                                    let o3 = o2.clone();
+                                    view! {
+                                        <button
+                                            type="button"
+                                            class="btn"
+                                            class:btn--primary=!danger
+                                            class:btn--danger-ghost=danger
+                                            data-testid=format!("action-{}", a.path())
+                                            disabled=move || busy.get().is_some()
+                                            aria-busy=move || (busy.get() == Some(a)).to_string()
+                                            on:click=move |_| confirm(a, &o3)
+                                        >
+                                            {move || (busy.get() == Some(a)).then(|| view! { <Spinner/> })}
+                                            {ctx.t(k)}
+                                        </button>
+                                    }
+                                }).collect_view()}
+                            </div>
+                            {move || action_error.get().map(|e| view! { <p class="form-error" role="alert" data-testid="action-error">{e}</p> })}
+                        </section>
+                        <section class="card">
+                            <h2>{ctx.t(K::Contact)}</h2>
+                            {match &o.contact {
+                                Some(c) => view! {
+                                    <dl class="facts" data-testid="contact">
+                                        <dt>{ctx.t(K::Name)}</dt><dd>{c.name.clone()}</dd>
+                                        <dt>{ctx.t(K::Phone)}</dt><dd><a href=format!("tel:{}", c.phone)>{c.phone.clone()}</a></dd>
+                                        <dt>{ctx.t(K::Address)}</dt><dd>{c.address.clone()}</dd>
+                                    </dl>
+                                }.into_any(),
+                                None => view! { <p class="muted">{ctx.t(K::NoContact)}</p> }.into_any(),
+                            }}
+                        </section>
+                        <section class="card span-2">
+                            <h2>{ctx.t(K::Items)}</h2>
+                            <table class="table table--cards" data-testid="items">
+                                <thead><tr>
+                                    <th scope="col">{ctx.t(K::Product)}</th>
+                                    <th scope="col">"SKU"</th>
+                                    <th scope="col">{ctx.t(K::Quantity)}</th>
+                                    <th scope="col">{ctx.t(K::Price)}</th>
+                                    <th scope="col">{ctx.t(K::Total)}</th>
+                                </tr></thead>
+                                <tbody>
+                                    {o.items.iter().map(|i| view! {
+                                        <tr data-testid="item">
+                                            <td data-label=ctx.t(K::Product)>
+                                                <a href=format!("/admin/products/{}", i.product_id)>{i.title.clone()}</a>
+                                                {(!i.options.is_empty()).then(|| view! { <small class="muted">{format!(" · {}", options_text(&i.options))}</small> })}
+                                            </td>
+                                            <td data-label="SKU">{i.sku.clone()}</td>
+                                            <td data-label=ctx.t(K::Quantity)>{i.quantity}</td>
+                                            <td data-label=ctx.t(K::Price)>{i.unit_price.display()}</td>
+                                            <td data-label=ctx.t(K::Total)>{i.line_total.display()}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </section>
+                        <section class="card span-2">
+                            <h2>{ctx.t(K::Timeline)}</h2>
+                            <ol class="timeline" data-testid="timeline">
+                                {o.events.iter().map(|e| view! {
+                                    <li class="timeline__item" data-testid="event" data-kind=e.kind.clone()>
+                                        <time>{datetime(e.at)}</time>
+                                        <strong>{e.status.map(|s| status_name(lang, s).to_string()).unwrap_or_else(|| e.kind.clone())}</strong>
+                                        {e.note.clone().map(|n| view! { <span class="muted">{format!(" · {n}")}</span> })}
+                                        {e.actor.clone().map(|a| view! { <span class="muted">{format!(" · {a}")}</span> })}
+                                    </li>
+                                }).collect_view()}
+                            </ol>
+                        </section>
+                    </div>
+                }.into_any()
+            }
+        }}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_follow_the_order_state() {
+        use OrderStatus as S;
+        use PaymentMethod as M;
+        assert_eq!(
+            allowed(S::PendingPayment, M::Cash),
+            [Action::Ship, Action::Cancel]
+        );
+        assert_eq!(allowed(S::PendingPayment, M::Click), [Action::Cancel]);
+        assert_eq!(
+            allowed(S::Paid, M::Stripe),
+            [Action::Ship, Action::Deliver, Action::Refund]
+        );
+        assert_eq!(
+            allowed(S::Shipped, M::Cash),
+            [Action::Deliver, Action::Cancel]
+        );
+        assert_eq!(allowed(S::Delivered, M::Cash), [Action::Refund]);
+        assert!(allowed(S::Refunded, M::Payme).is_empty());
+        assert!(allowed(S::Cancelled, M::Cash).is_empty());
+    }
+}
