@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the storefront into dist/ (trunk, release, [profile.wasm-release], wasm-opt -Oz) and
-# writes precompressed .br and .gz siblings that the backend serves per Accept-Encoding.
-# Installs missing build tools first (not browsers). Prints the first-load size.
+# Builds the storefront into dist/ and the merchant admin into dist/admin/ (trunk, release,
+# [profile.wasm-release]; two bundles, so the storefront's download does not grow with the
+# admin) and writes precompressed .br and .gz siblings that the backend serves per
+# Accept-Encoding. Installs missing build tools first (not browsers). Prints both first-load sizes.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,11 +18,15 @@ log() { printf '[build-frontend] %s\n' "$*" >&2; }
 # (e2e suite green). Only the wasm-release build sees it, so clippy/tests keep their cache.
 export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components"
 
-log "trunk build --release"
+log "trunk build --release (storefront -> dist/)"
 trunk build --release
+# The storefront's build empties dist/, so the admin is built after it, into dist/admin/.
+log "trunk build --release (admin -> dist/admin/)"
+trunk build --release --config frontend/admin/Trunk.toml
 
 DIST="$ROOT/dist"
 [ -f "$DIST/index.html" ] || { log "error: trunk produced no $DIST/index.html"; exit 1; }
+[ -f "$DIST/admin/index.html" ] || { log "error: trunk produced no $DIST/admin/index.html"; exit 1; }
 
 log "precompressing (brotli -q 11, gzip -9)"
 find "$DIST" -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name '*.html' \) -print0 |
@@ -30,11 +35,15 @@ find "$DIST" -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name
         gzip -9 -k -n -f -- "$f"
     done
 
-# What a phone downloads on first open: the page, the JS glue, the WASM and the CSS (brotli).
-total=0
-while IFS= read -r -d '' f; do
-    size=$(stat -c %s "$f.br")
-    total=$((total + size))
-    printf '  %-48s %8d B raw  %8d B br\n' "${f#"$DIST"/}" "$(stat -c %s "$f")" "$size" >&2
-done < <(find "$DIST" -maxdepth 1 -type f \( -name 'index.html' -o -name '*.js' -o -name '*.wasm' -o -name '*.css' \) -print0 | sort -z)
-awk -v b="$total" 'BEGIN { printf "[build-frontend] first load (brotli): %.1f KB (%d bytes; 1 KB = 1024 B)\n", b / 1024, b }' >&2
+# What a browser downloads on first open: the page, the JS glue, the WASM and the CSS (brotli).
+first_load() {
+    local label="$1" dir="$2" total=0 size f
+    while IFS= read -r -d '' f; do
+        size=$(stat -c %s "$f.br")
+        total=$((total + size))
+        printf '  %-48s %8d B raw  %8d B br\n' "${f#"$DIST"/}" "$(stat -c %s "$f")" "$size" >&2
+    done < <(find "$dir" -maxdepth 1 -type f \( -name 'index.html' -o -name '*.js' -o -name '*.wasm' -o -name '*.css' \) -print0 | sort -z)
+    awk -v b="$total" -v l="$label" 'BEGIN { printf "[build-frontend] %s first load (brotli): %.1f KB (%d bytes; 1 KB = 1024 B)\n", l, b / 1024, b }' >&2
+}
+first_load storefront "$DIST"
+first_load admin "$DIST/admin"

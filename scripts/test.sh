@@ -29,13 +29,15 @@ fi
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "clippy (native crates, then the frontend for wasm32)"
+step "clippy (native crates, then the storefront and the admin for wasm32)"
 cargo clippy -p shop -p shared --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p admin --target wasm32-unknown-unknown -- -D warnings
 
 step "Rust tests (SQLite and PostgreSQL)"
 cargo test -p shop -p shared
 cargo test -p frontend
+cargo test -p admin
 
 step "release build: backend and frontend"
 cargo build --release -p shop

@@ -304,12 +304,16 @@ pub fn ProductPage(id: Option<i64>) -> impl IntoView {
             categories.set(p.items);
         }
     });
-    let reload = move || {
+    // `refill`: put the saved values back into the form. An image change does not, so it
+    // keeps what the merchant has typed and not saved yet.
+    let load = move |refill: bool| {
         if let Some(id) = id {
             spawn_local(async move {
                 match api::get::<AdminProduct>(&format!("/api/admin/products/{id}")).await {
                     Ok(p) => {
-                        form.fill(&p);
+                        if refill {
+                            form.fill(&p);
+                        }
                         loaded.set(Some(p));
                     }
                     Err(e) => load_error.set(Some(e)),
@@ -317,6 +321,7 @@ pub fn ProductPage(id: Option<i64>) -> impl IntoView {
             });
         }
     };
+    let reload = move || load(true);
     reload();
 
     let save = move |ev: leptos::ev::SubmitEvent| {
@@ -597,7 +602,7 @@ pub fn ProductPage(id: Option<i64>) -> impl IntoView {
             </div>
         </form>
         {move || id.map(|id| view! {
-            <Images id images=Signal::derive(move || loaded.get().map(|p| p.product.images).unwrap_or_default()) on_change=Callback::new(move |()| reload())/>
+            <Images id images=Signal::derive(move || loaded.get().map(|p| p.product.images).unwrap_or_default()) on_change=Callback::new(move |()| load(false))/>
         })}
     }
 }
