@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use shared::OrderStatus;
 
 use crate::api::ApiError;
-use crate::app::use_ctx;
+use crate::app::{use_ctx, Ctx};
 use crate::i18n::{status_name, K};
 
 /// A form's errors by field path (`title.en`, `variants[0].price`); `""` is the form's own.
@@ -17,8 +17,9 @@ pub fn new_errors() -> Errors {
 }
 
 /// Puts a failed call's message next to the field the server named (or on the form).
-pub fn show_error(errors: Errors, e: &ApiError) {
-    let ctx = use_ctx();
+/// Takes the context as an argument: it runs after an `await`, outside the component's owner,
+/// where `use_ctx()` would find nothing.
+pub fn show_error(ctx: &Ctx, errors: Errors, e: &ApiError) {
     let msg = ctx.fail(e);
     let field = e.field().unwrap_or("").to_string();
     errors.update(|m| {
@@ -66,6 +67,13 @@ pub struct Ask {
 #[component]
 pub fn Confirm(ask: RwSignal<Option<Ask>>) -> impl IntoView {
     let ctx = use_ctx();
+    // Focus moves into the dialog when it opens, so Enter confirms and Escape closes it.
+    let yes_ref = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if let Some(b) = yes_ref.get() {
+            let _ = b.focus();
+        }
+    });
     view! {
         {move || ask.get().map(|a| {
             let run = a.run;
@@ -91,7 +99,7 @@ pub fn Confirm(ask: RwSignal<Option<Ask>>) -> impl IntoView {
                             class="btn btn--primary"
                             class:btn--danger=a.danger
                             data-testid="confirm-yes"
-                            autofocus
+                            node_ref=yes_ref
                             on:click=move |_| {
                                 ask.set(None);
                                 run.run(());

@@ -74,7 +74,7 @@ pub fn AdminsPage() -> impl IntoView {
                     ctx.say(ctx.t(K::Saved));
                     load();
                 }
-                Err(err) => show_error(errors, &err),
+                Err(err) => show_error(&ctx, errors, &err),
             }
         });
     };

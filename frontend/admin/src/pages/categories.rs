@@ -68,7 +68,7 @@ pub fn CategoriesPage() -> impl IntoView {
                     ctx.say(ctx.t(K::Saved));
                     load();
                 }
-                Err(e) => show_error(errors, &e),
+                Err(e) => show_error(&ctx, errors, &e),
             }
         });
     };
@@ -175,7 +175,7 @@ fn CategoryRow(
                     ctx.say(ctx.t(K::Saved));
                     on_saved.run(());
                 }
-                Err(e) => show_error(errors, &e),
+                Err(e) => show_error(&ctx, errors, &e),
             }
         });
     };

@@ -45,7 +45,7 @@ pub fn Images(id: i64, images: Signal<Vec<String>>, on_change: Callback<()>) -> 
                     errors.update(|m| m.clear());
                     on_change.run(());
                 }
-                Err(e) => show_error(errors, &e),
+                Err(e) => show_error(&ctx, errors, &e),
             }
         });
     };
@@ -84,7 +84,7 @@ pub fn Images(id: i64, images: Signal<Vec<String>>, on_change: Callback<()>) -> 
                     ctx.say(ctx.t(K::Uploaded));
                     on_change.run(());
                 }
-                Err(e) => show_error(errors, &e),
+                Err(e) => show_error(&ctx, errors, &e),
             }
         });
     };

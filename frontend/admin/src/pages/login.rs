@@ -96,7 +96,7 @@ pub fn LoginPage() -> impl IntoView {
                             tick();
                         }
                     }
-                    show_error(errors, &err);
+                    show_error(&ctx, errors, &err);
                 }
             }
         });

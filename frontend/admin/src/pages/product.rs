@@ -356,7 +356,7 @@ pub fn ProductPage(id: Option<i64>) -> impl IntoView {
                     }
                 }
                 Err((e, prefix)) => {
-                    show_error(errors, &e);
+                    show_error(&ctx, errors, &e);
                     if let Some(f) = e.field() {
                         let f = normalize_field(&format!("{prefix}{f}"));
                         errors.update(|m| {
@@ -393,7 +393,7 @@ pub fn ProductPage(id: Option<i64>) -> impl IntoView {
                             ctx.say(ctx.t(K::WasDeleted));
                             ctx.go(Route::Products, true);
                         }
-                        Err(e) => show_error(errors, &e),
+                        Err(e) => show_error(&ctx, errors, &e),
                     }
                 });
             }),
@@ -411,7 +411,7 @@ pub fn ProductPage(id: Option<i64>) -> impl IntoView {
             busy.set(false);
             match r {
                 Ok(_) => reload(),
-                Err(e) => show_error(errors, &e),
+                Err(e) => show_error(&ctx, errors, &e),
             }
         });
     };

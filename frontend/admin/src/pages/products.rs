@@ -170,7 +170,7 @@ pub fn ProductsPage() -> impl IntoView {
                             view! {
                                 <tr data-testid="product-row" data-product-id=p.id>
                                     <td class="cell-thumb">
-                                        {p.images.first().cloned().map(|src| view! { <img class="thumb" src=src alt="" loading="lazy"/> })}
+                                        {p.images.first().cloned().map(|src| view! { <img class="thumb" src=src alt=""/> })}
                                     </td>
                                     <td data-label=move || ctx.t(K::Title)>
                                         <a href=href class="row-link">{p.title.clone()}</a>
