@@ -180,6 +180,9 @@ describe('merchant admin', () => {
     const upload = reqs.find((r) => r.method === 'POST' && r.path === `/api/admin/products/${id}/images`);
     assert.ok(upload, 'the upload went to the images route');
 
+    // The saved product is back in the form, variant included.
+    assert.equal(await page.locator('[data-testid=variant-row] [data-testid=sku]').inputValue(), sku);
+    assert.equal(await page.locator('[data-testid=variant-row] [data-testid=price]').inputValue(), '125000.00');
     const { body: detail } = await adminApi(page, `/api/admin/products/${id}`);
     assert.equal(detail.images.length, 1);
     product = { id, variantId: detail.variants[0].id, title };
@@ -253,6 +256,17 @@ describe('merchant admin', () => {
     await waitForText(page, '[data-testid=status]', /delivered/i);
     await page.locator('[data-testid=event]').nth(2).waitFor();
     await screenshot(page, 'admin-order-desktop');
+
+    // Delivered cash is paid revenue: the dashboard shows it per currency, with its chart.
+    await page.goto('/admin');
+    await page.locator('[data-testid=revenue-chart][data-currency=UZS]').waitFor();
+    assert.match(await page.locator('[data-testid=total][data-currency=UZS]').innerText(), /250 000 so'm/);
+    assert.ok((await page.locator('[data-testid=revenue-chart] rect').count()) >= 1);
+    assert.match(await page.locator('[data-testid=top-products]').innerText(), new RegExp(product.title));
+    await screenshot(page, 'admin-dashboard-desktop');
+
+    await page.goto(`/admin/orders/${orderId}`);
+    await waitForText(page, '[data-testid=status]', /delivered/i);
     await confirmAction(page, 'refund');
     await waitForText(page, '[data-testid=status]', /refunded/i);
     const { body: done } = await adminApi(page, `/api/admin/orders/${orderId}`);
@@ -269,8 +283,7 @@ describe('merchant admin', () => {
     assert.equal(sum(afterD, 'paid'), sum(before, 'paid') + 1);
     await waitForText(page, '[data-testid=orders-created] .stat__value', new RegExp(`^${sum(afterD, 'created')}$`));
     await waitForText(page, '[data-testid=orders-paid] .stat__value', new RegExp(`^${sum(afterD, 'paid')}$`));
-    assert.ok((await page.locator('[data-testid=orders-chart] polyline').count()) === 2);
-    await screenshot(page, 'admin-dashboard-desktop');
+    assert.equal(await page.locator('[data-testid=orders-chart] polyline').count(), 2);
     assert.deepEqual(errors, []);
     await context.close();
   });

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 /// The chart's drawing box (SVG user units; the element scales to its container).
-pub const W: f64 = 600.0;
+pub const W: f64 = 720.0;
 pub const H: f64 = 200.0;
 /// Room for the axis labels on the left and at the bottom.
 pub const LEFT: f64 = 56.0;

@@ -150,13 +150,16 @@ impl Form {
         if let Some(v) = pr.variants.first() {
             self.currency.set(v.price.currency.as_str().to_string());
         }
+        // Fresh keys, so the table renders new inputs bound to these rows' signals (a reused
+        // key would keep the old row's inputs on screen).
+        let base = self.next_key.get_value();
         let rows: Vec<Row> = pr
             .variants
             .iter()
             .enumerate()
-            .map(|(i, v)| Row::new(i as u32, Some(v)))
+            .map(|(i, v)| Row::new(base + i as u32, Some(v)))
             .collect();
-        self.next_key.set_value(rows.len() as u32);
+        self.next_key.set_value(base + rows.len() as u32);
         self.rows.set(rows);
         self.removed.set(vec![]);
         self.ikpu.set(p.ikpu_code.clone().unwrap_or_default());
