@@ -8,8 +8,8 @@ use leptos::prelude::*;
 pub const W: f64 = 720.0;
 pub const H: f64 = 200.0;
 /// Room for the axis labels on the left and at the bottom.
-pub const LEFT: f64 = 56.0;
-pub const BOTTOM: f64 = 22.0;
+pub const LEFT: f64 = 140.0;
+pub const BOTTOM: f64 = 32.0;
 
 /// The smallest "round" number (1, 2 or 5 × 10ⁿ) at or above `v`, so the axis reads well.
 pub fn nice_max(v: i64) -> i64 {
@@ -97,7 +97,7 @@ pub fn BarChart(
             <line class="chart__grid" x1=LEFT y1="0" x2=W y2="0"/>
             <line class="chart__grid" x1=LEFT y1=plot_h / 2.0 x2=W y2=plot_h / 2.0/>
             <line class="chart__axis" x1=LEFT y1=plot_h x2=W y2=plot_h/>
-            <text class="chart__label" x=LEFT - 6.0 y="10" text-anchor="end">{label.run(max)}</text>
+            <text class="chart__label" x=LEFT - 6.0 y="18" text-anchor="end">{label.run(max)}</text>
             <text class="chart__label" x=LEFT - 6.0 y=plot_h text-anchor="end">"0"</text>
             {rects
                 .into_iter()
@@ -143,7 +143,7 @@ pub fn LineChart(
             <line class="chart__grid" x1=LEFT y1="0" x2=W y2="0"/>
             <line class="chart__grid" x1=LEFT y1=plot_h / 2.0 x2=W y2=plot_h / 2.0/>
             <line class="chart__axis" x1=LEFT y1=plot_h x2=W y2=plot_h/>
-            <text class="chart__label" x=LEFT - 6.0 y="10" text-anchor="end">{max}</text>
+            <text class="chart__label" x=LEFT - 6.0 y="18" text-anchor="end">{max}</text>
             <text class="chart__label" x=LEFT - 6.0 y=plot_h text-anchor="end">"0"</text>
             <polyline class="chart__line chart__line--created" points=line(&created, max)/>
             <polyline class="chart__line chart__line--paid" points=line(&paid, max)/>

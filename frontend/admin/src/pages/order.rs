@@ -196,8 +196,10 @@ pub fn OrderPage(id: i64) -> impl IntoView {
                                     {o.items.iter().map(|i| view! {
                                         <tr data-testid="item">
                                             <td data-label=ctx.t(K::Product)>
-                                                <a href=format!("/admin/products/{}", i.product_id)>{i.title.clone()}</a>
-                                                {(!i.options.is_empty()).then(|| view! { <small class="muted">{format!(" · {}", options_text(&i.options))}</small> })}
+                                                <span>
+                                                    <a href=format!("/admin/products/{}", i.product_id)>{i.title.clone()}</a>
+                                                    {(!i.options.is_empty()).then(|| view! { <small class="muted">{format!(" · {}", options_text(&i.options))}</small> })}
+                                                </span>
                                             </td>
                                             <td data-label="SKU">{i.sku.clone()}</td>
                                             <td data-label=ctx.t(K::Quantity)>{i.quantity}</td>

@@ -173,8 +173,10 @@ pub fn ProductsPage() -> impl IntoView {
                                         {p.images.first().cloned().map(|src| view! { <img class="thumb" src=src alt=""/> })}
                                     </td>
                                     <td data-label=move || ctx.t(K::Title)>
-                                        <a href=href class="row-link">{p.title.clone()}</a>
-                                        {p.archived.then(|| view! { <span class="badge badge--archived" data-testid="archived">{move || ctx.t(K::Archived)}</span> })}
+                                        <span>
+                                            <a href=href class="row-link">{p.title.clone()}</a>
+                                            {p.archived.then(|| view! { <span class="badge badge--archived" data-testid="archived">{move || ctx.t(K::Archived)}</span> })}
+                                        </span>
                                     </td>
                                     <td data-label=move || ctx.t(K::Kind)>{move || kind_name(ctx.lang.get(), kind)}</td>
                                     <td data-label=move || ctx.t(K::Category)>{move || cat_name(cat)}</td>
