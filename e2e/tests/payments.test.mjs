@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
+import { seriousViolations } from '../lib/a11y.mjs';
 import { clickCall } from '../lib/click.mjs';
 import { startFakeBotApi } from '../lib/fake-bot-api.mjs';
 import { launchBrowser, newPhoneContext, screenshot, startShop, watchErrors } from '../lib/harness.mjs';
@@ -234,6 +235,7 @@ describe('paying through the real rails', () => {
     assert.match((await mainButton(page)).text, /^Pay · /);
     await page.waitForFunction(() => !document.querySelector('[data-testid=toast]')?.textContent);
     await screenshot(page, 'shop-order-cancelled-light');
+    assert.deepEqual(await seriousViolations(page), []);
 
     // Trying again opens the same invoice.
     assert.equal(await tapMainButton(page), true);
@@ -298,6 +300,7 @@ describe('paying through the real rails', () => {
     assert.equal(await page.locator('[data-testid=order-note]').getAttribute('data-state'), 'paid');
     await page.waitForFunction(() => !document.querySelector('[data-testid=toast]')?.textContent);
     await screenshot(page, 'shop-order-paid-dark');
+    assert.deepEqual(await seriousViolations(page), []);
 
     // Coming back through Click's return URL lands on the same order.
     await page.goto(`/?order=${id}`);
