@@ -127,8 +127,13 @@ ensure_browsers() {
     if ! { command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi 'emoji'; }; then
         missing+=(fonts-noto-color-emoji)
     fi
+    # Without a metric-compatible text font Chromium falls back to one that spaces digits and
+    # words very widely, and the screenshots the e2e run saves are unusable.
+    if ! { command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi 'Liberation Sans'; }; then
+        missing+=(fonts-liberation2)
+    fi
     if [ "${#missing[@]}" -eq 0 ]; then
-        log "ok: chromium, chromedriver, node $(node --version), emoji font"
+        log "ok: chromium, chromedriver, node $(node --version), emoji and text fonts"
     else
         apt_install "${missing[@]}"
     fi
