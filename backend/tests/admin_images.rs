@@ -191,6 +191,30 @@ both!(
             .color()
             .has_alpha());
 
+        // WebP is accepted too (re-encoded like the others); a JSON body is a clear 400.
+        let mut webp = vec![];
+        RgbImage::from_fn(64, 32, |x, y| Rgb([x as u8, y as u8, 0]))
+            .write_to(&mut Cursor::new(&mut webp), ImageFormat::WebP)
+            .unwrap();
+        let r = app
+            .raw(app.admin(Method::POST, &path, &csrf).multipart(form(
+                webp,
+                "w.webp",
+                "image/webp",
+            )))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let webp_url = r.json()["url"].as_str().unwrap().to_string();
+        assert!(webp_url.ends_with("-64.jpg"), "{webp_url}");
+        let r = app
+            .raw(
+                app.admin(Method::POST, &path, &csrf)
+                    .json(&json!({"url": "x"})),
+            )
+            .await;
+        let v = assert_envelope(&r, 400, Some("invalid_upload"));
+        assert_eq!(v["error"]["field"], "file");
+
         // Appended to the product, in the storefront too.
         let (_, p) = app
             .json(app.get(&format!("/api/admin/products/{pid}")))
@@ -201,7 +225,10 @@ both!(
             .iter()
             .map(|s| s.as_str().unwrap().to_string())
             .collect();
-        assert_eq!(&imgs[imgs.len() - 2..], [main.clone(), main2.clone()]);
+        assert_eq!(
+            &imgs[imgs.len() - 3..],
+            [main.clone(), main2.clone(), webp_url.clone()]
+        );
         let n = imgs.len();
 
         // Reorder and remove: newest first, the seeded image dropped.
@@ -242,7 +269,7 @@ both!(
         let (_, v) = app.json(app.get("/api/admin/audit?entity=product")).await;
         let items = v["items"].as_array().unwrap();
         let adds = items.iter().filter(|e| e["action"] == "add_image").count();
-        assert_eq!(adds, 2);
+        assert_eq!(adds, 3);
         let order = items
             .iter()
             .find(|e| e["action"] == "order_images")
@@ -250,6 +277,10 @@ both!(
         assert_eq!(order["entity_id"].as_i64(), Some(pid));
         assert_eq!(order["before"]["images"].as_array().unwrap().len(), n);
         assert_eq!(order["after"]["images"].as_array().unwrap().len(), 2);
+        assert!(order["before"]["images"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(webp_url)));
     }
 );
 
