@@ -36,6 +36,21 @@ pub enum Error {
         code: &'static str,
         message: String,
     },
+    /// 422: the request is well-formed but names something that cannot be used (an image that
+    /// is not the product's, a picture that cannot be decoded); `field` names it.
+    #[error("{message}")]
+    Unprocessable {
+        code: &'static str,
+        message: String,
+        field: Option<String>,
+    },
+    /// 422: an uploaded file (CSV) has bad rows; every one is listed so all can be fixed at once.
+    #[error("{message}")]
+    Rows {
+        code: &'static str,
+        message: String,
+        rows: Vec<shared::admin::CsvRowError>,
+    },
     /// 500: details go to the log, never to the client.
     #[error("internal: {0}")]
     Internal(String),
@@ -79,6 +94,7 @@ impl Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::Status { status, .. } => *status,
+            Error::Rows { .. } | Error::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Db(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) | Error::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -91,11 +107,17 @@ impl Error {
                 message,
                 field,
             } => (*code, message.clone(), field.clone()),
+            Error::Unprocessable {
+                code,
+                message,
+                field,
+            } => (*code, message.clone(), field.clone()),
             Error::Unauthorized(m) => ("unauthorized", m.clone(), None),
             Error::Forbidden { code, message } => (*code, message.clone(), None),
             Error::NotFound(m) => ("not_found", m.clone(), None),
             Error::Conflict { code, message } => (*code, message.clone(), None),
             Error::Status { code, message, .. } => (*code, message.clone(), None),
+            Error::Rows { code, message, .. } => (*code, message.clone(), None),
             Error::Db(sqlx::Error::PoolTimedOut) => (
                 "unavailable",
                 "The shop is busy right now; please try again in a moment.".into(),
@@ -107,10 +129,15 @@ impl Error {
                 None,
             ),
         };
+        let rows = match self {
+            Error::Rows { rows, .. } => rows.clone(),
+            _ => vec![],
+        };
         ErrorBody {
             code: code.to_string(),
             message,
             field,
+            rows,
         }
     }
 }
@@ -291,6 +318,7 @@ pub async fn envelope_errors(req: Request, next: Next) -> Response {
             code: code.into(),
             message: message.into(),
             field: None,
+            rows: vec![],
         },
     );
     // Keep headers such as `Allow` and `Retry-After` that tell the client what to do.

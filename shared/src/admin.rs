@@ -102,7 +102,7 @@ pub struct LowStock {
 
 /// `POST /api/admin/products.csv` answers 200 with this when every row was good and saved;
 /// when any row is bad it saves nothing and answers 422 with the error envelope
-/// (`code: "invalid_csv"`) plus `rows` listing every bad row.
+/// (`code: "invalid_csv"`) whose `error.rows` lists every bad row (`ErrorBody::rows`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CsvImportReport {
     pub created: i64,

@@ -416,6 +416,10 @@ pub struct ErrorBody {
     /// The request field the error is about, so a form can show it next to that field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Every bad row of an uploaded CSV file (`code: "invalid_csv"`), so the admin can list
+    /// them all at once instead of one fix-and-retry round per row.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rows: Vec<admin::CsvRowError>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -70,7 +70,11 @@ pub async fn bootstrap(db: &Db, email: &str, password: &str) -> std::result::Res
 }
 
 pub async fn create_admin(db: &Db, email: &str, password: &str) -> Result<i64> {
-    let hash = hash_password(password)?;
+    // Argon2 is deliberately slow: keep it off the async workers.
+    let pw = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
+        .await
+        .map_err(Error::internal)??;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO admins (email, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
     )

@@ -1,10 +1,14 @@
 //! The merchant admin JSON API under `/api/admin/…` (the admin UI is served at `/admin`).
 
+pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod categories;
+pub mod dashboard;
+pub mod images;
 pub mod orders;
 pub mod products;
+pub mod spreadsheet;
 pub mod validate;
 
 use axum::Router;
@@ -14,8 +18,12 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(auth::router())
+        .merge(accounts::router())
         .merge(categories::router())
         .merge(products::router())
+        .merge(images::router())
         .merge(orders::router())
+        .merge(dashboard::router())
+        .merge(spreadsheet::router())
         .merge(audit::router())
 }

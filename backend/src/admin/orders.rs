@@ -24,15 +24,16 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/orders/{id}/refund", post(refund))
 }
 
+/// The orders list's filters; `orders.csv` takes the same ones.
 #[derive(Debug, Deserialize)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     status: Option<String>,
     payment_method: Option<String>,
     customer: Option<i64>,
     from: Option<i64>,
     to: Option<i64>,
-    cursor: Option<String>,
-    limit: Option<i64>,
+    pub(crate) cursor: Option<String>,
+    pub(crate) limit: Option<i64>,
 }
 
 async fn list(
@@ -45,50 +46,7 @@ async fn list(
         Some(c) => decode_cursor(c)?,
         None => i64::MAX,
     };
-    let mut sql = format!("SELECT {} FROM orders WHERE id < $1", repo::HEAD_COLS);
-    let mut ints = vec![before];
-    let mut texts = vec![];
-    // Text filters are validated against fixed lists, so they are inlined as literals.
-    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
-        let s = OrderStatus::parse(s).ok_or_else(|| {
-            Error::field(
-                "invalid_status",
-                "status",
-                format!("'{s}' is not an order status"),
-            )
-        })?;
-        texts.push(format!(" AND status = '{}'", s.as_str()));
-    }
-    if let Some(m) = q.payment_method.as_deref().filter(|s| !s.is_empty()) {
-        let m = PaymentMethod::parse(m).ok_or_else(|| {
-            Error::field(
-                "invalid_payment_method",
-                "payment_method",
-                format!("'{m}' is not a payment method"),
-            )
-        })?;
-        texts.push(format!(" AND payment_method = '{}'", m.as_str()));
-    }
-    for t in texts {
-        sql.push_str(&t);
-    }
-    for (col, op, v) in [
-        ("customer_id", "=", q.customer),
-        ("created_at", ">=", q.from),
-        ("created_at", "<", q.to),
-    ] {
-        if let Some(v) = v {
-            ints.push(v);
-            sql.push_str(&format!(" AND {col} {op} ${}", ints.len()));
-        }
-    }
-    ints.push(limit + 1);
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", ints.len()));
-    let mut query = sqlx::query_as::<_, repo::OrderHead>(&sql);
-    for v in ints {
-        query = query.bind(v);
-    }
-    let mut heads = query.fetch_all(&st.db.pool).await?;
+    let mut heads = filtered(&st, &q, before, limit + 1).await?;
     let next_cursor = if heads.len() as i64 > limit {
         heads.truncate(limit as usize);
         heads.last().map(|h| encode_cursor(h.id))
@@ -103,6 +61,55 @@ async fn list(
     )
     .await?;
     Ok(AppJson(Page { items, next_cursor }))
+}
+
+/// Up to `limit` orders matching the filters with ids below `before`, newest first.
+pub(crate) async fn filtered(
+    st: &AppState,
+    q: &ListQuery,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<repo::OrderHead>> {
+    let mut sql = format!("SELECT {} FROM orders WHERE id < $1", repo::HEAD_COLS);
+    let mut ints = vec![before];
+    // Text filters are validated against fixed lists, so they are inlined as literals.
+    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
+        let s = OrderStatus::parse(s).ok_or_else(|| {
+            Error::field(
+                "invalid_status",
+                "status",
+                format!("'{s}' is not an order status"),
+            )
+        })?;
+        sql.push_str(&format!(" AND status = '{}'", s.as_str()));
+    }
+    if let Some(m) = q.payment_method.as_deref().filter(|s| !s.is_empty()) {
+        let m = PaymentMethod::parse(m).ok_or_else(|| {
+            Error::field(
+                "invalid_payment_method",
+                "payment_method",
+                format!("'{m}' is not a payment method"),
+            )
+        })?;
+        sql.push_str(&format!(" AND payment_method = '{}'", m.as_str()));
+    }
+    for (col, op, v) in [
+        ("customer_id", "=", q.customer),
+        ("created_at", ">=", q.from),
+        ("created_at", "<", q.to),
+    ] {
+        if let Some(v) = v {
+            ints.push(v);
+            sql.push_str(&format!(" AND {col} {op} ${}", ints.len()));
+        }
+    }
+    ints.push(limit);
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", ints.len()));
+    let mut query = sqlx::query_as::<_, repo::OrderHead>(&sql);
+    for v in ints {
+        query = query.bind(v);
+    }
+    Ok(query.fetch_all(&st.db.pool).await?)
 }
 
 async fn load(st: &AppState, id: i64) -> Result<Order> {

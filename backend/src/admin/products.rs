@@ -7,6 +7,7 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
+use shared::admin::AdminProduct;
 use shared::{Money, Page, Product, ProductKind, Texts, Variant, VariantOptions};
 
 use super::auth::{record_audit, Admin};
@@ -46,7 +47,35 @@ async fn fetch(st: &AppState, id: i64) -> Result<Product> {
         .ok_or_else(|| Error::not_found("product"))
 }
 
-fn snapshot<T: serde::Serialize>(v: &T) -> Result<serde_json::Value> {
+/// The product as a merchant sees it: the catalog shape plus the fields only the admin edits.
+pub async fn admin_product(st: &AppState, id: i64) -> Result<AdminProduct> {
+    let product = fetch(st, id).await?;
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        digital_content: Option<String>,
+        subscription_period: Option<i64>,
+        ikpu_code: Option<String>,
+        package_code: Option<String>,
+        vat_percent: Option<i64>,
+    }
+    let r = sqlx::query_as::<_, Row>(
+        "SELECT digital_content, subscription_period, ikpu_code, package_code, vat_percent \
+         FROM products WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&st.db.pool)
+    .await?;
+    Ok(AdminProduct {
+        product,
+        digital_content: r.digital_content,
+        subscription_period: r.subscription_period,
+        ikpu_code: r.ikpu_code,
+        package_code: r.package_code,
+        vat_percent: r.vat_percent,
+    })
+}
+
+pub(crate) fn snapshot<T: serde::Serialize>(v: &T) -> Result<serde_json::Value> {
     serde_json::to_value(v).map_err(Error::internal)
 }
 
@@ -56,6 +85,11 @@ struct ListQuery {
     category: Option<i64>,
     kind: Option<String>,
     archived: Option<bool>,
+    /// `out`: nothing left to sell (every live variant has tracked stock 0); `low`: some live
+    /// variant has tracked stock at or below `low_stock` (default 5, as on the dashboard);
+    /// `in`: some live variant can be sold (unlimited or stock above 0).
+    stock: Option<String>,
+    low_stock: Option<i64>,
     cursor: Option<String>,
     limit: Option<i64>,
 }
@@ -89,6 +123,40 @@ async fn list(
         n += 1;
         sql.push_str(&format!(" AND kind = ${n}"));
         binds.push(Bind::S(k.as_str().into()));
+    }
+    match q.stock.as_deref().filter(|s| !s.is_empty()) {
+        None => {}
+        Some("out") => sql.push_str(
+            " AND NOT EXISTS (SELECT 1 FROM variants v WHERE v.product_id = products.id \
+             AND v.archived = 0 AND (v.stock IS NULL OR v.stock > 0))",
+        ),
+        Some("in") => sql.push_str(
+            " AND EXISTS (SELECT 1 FROM variants v WHERE v.product_id = products.id \
+             AND v.archived = 0 AND (v.stock IS NULL OR v.stock > 0))",
+        ),
+        Some("low") => {
+            let t = q.low_stock.unwrap_or(5);
+            if !(0..=1_000_000_000).contains(&t) {
+                return Err(Error::field(
+                    "invalid_low_stock",
+                    "low_stock",
+                    "The low-stock threshold is a whole number from 0.",
+                ));
+            }
+            n += 1;
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM variants v WHERE v.product_id = products.id \
+                 AND v.archived = 0 AND v.stock IS NOT NULL AND v.stock <= ${n})"
+            ));
+            binds.push(Bind::I(t));
+        }
+        Some(_) => {
+            return Err(Error::field(
+                "invalid_stock_filter",
+                "stock",
+                "stock is out, low or in",
+            ))
+        }
     }
     match q.archived {
         Some(true) => sql.push_str(" AND archived = 1"),
@@ -132,8 +200,8 @@ async fn one(
     State(st): State<AppState>,
     _admin: Admin,
     AppPath(id): AppPath<i64>,
-) -> Result<AppJson<Product>> {
-    Ok(AppJson(fetch(&st, id).await?))
+) -> Result<AppJson<AdminProduct>> {
+    Ok(AppJson(admin_product(&st, id).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,7 +231,7 @@ struct NewProduct {
     vat_percent: Option<i64>,
 }
 
-fn check_variant_money(kind: ProductKind, price: &Money, field: &str) -> Result<()> {
+pub(crate) fn check_variant_money(kind: ProductKind, price: &Money, field: &str) -> Result<()> {
     validate::price(price, field)?;
     if kind == ProductKind::Subscription {
         if price.currency.as_str() != "XTR" {
@@ -276,7 +344,7 @@ async fn create(
     }
     tx.commit().await?;
     st.catalog_changed();
-    let p = fetch(&st, id).await?;
+    let p = admin_product(&st, id).await?;
     record_audit(
         &st.db,
         Some((admin.id, &admin.email)),
@@ -343,25 +411,21 @@ mod double_option {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct Extra {
-    digital_content: Option<String>,
-    ikpu_code: Option<String>,
-    package_code: Option<String>,
-    vat_percent: Option<i64>,
-}
-
 async fn update(
     State(st): State<AppState>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
     AppJson(req): AppJson<ProductPatch>,
-) -> Result<AppJson<Product>> {
-    let before = fetch(&st, id).await?;
-    let texts = before.texts.clone().unwrap_or(shared::ProductTexts {
-        title: Texts::default(),
-        description: Texts::default(),
-    });
+) -> Result<AppJson<AdminProduct>> {
+    let before = admin_product(&st, id).await?;
+    let texts = before
+        .product
+        .texts
+        .clone()
+        .unwrap_or(shared::ProductTexts {
+            title: Texts::default(),
+            description: Texts::default(),
+        });
     let merge = |base: &Texts, patch: &Option<Texts>| {
         let mut t = base.clone();
         if let Some(p) = patch {
@@ -377,20 +441,14 @@ async fn update(
     let description = merge(&texts.description, &req.description);
     validate::texts_required(&title, "title", 120)?;
     validate::texts_max(&description, "description", 4000)?;
-    let kind = req.kind.unwrap_or(before.kind);
-    if kind != before.kind {
-        for (i, v) in before.variants.iter().enumerate() {
+    let kind = req.kind.unwrap_or(before.product.kind);
+    if kind != before.product.kind {
+        for (i, v) in before.product.variants.iter().enumerate() {
             check_variant_money(kind, &v.price, &format!("variants[{i}].price"))?;
         }
     }
-    let category_id = req.category_id.unwrap_or(before.category_id);
+    let category_id = req.category_id.unwrap_or(before.product.category_id);
     check_category(&st.db, category_id).await?;
-    let extra = sqlx::query_as::<_, Extra>(
-        "SELECT digital_content, ikpu_code, package_code, vat_percent FROM products WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_one(&st.db.pool)
-    .await?;
     if let Some(Some(v)) = req.vat_percent {
         if !(0..=100).contains(&v) {
             return Err(Error::field(
@@ -409,20 +467,20 @@ async fn update(
     .bind(category_id)
     .bind(serde_json::to_string(&title).map_err(Error::internal)?)
     .bind(serde_json::to_string(&description).map_err(Error::internal)?)
-    .bind(serde_json::to_string(req.images.as_ref().unwrap_or(&before.images)).map_err(Error::internal)?)
+    .bind(serde_json::to_string(req.images.as_ref().unwrap_or(&before.product.images)).map_err(Error::internal)?)
     .bind(search_text(&title, &description))
-    .bind(req.archived.unwrap_or(before.archived) as i64)
-    .bind(req.digital_content.unwrap_or(extra.digital_content))
-    .bind(req.ikpu_code.unwrap_or(extra.ikpu_code))
-    .bind(req.package_code.unwrap_or(extra.package_code))
-    .bind(req.vat_percent.unwrap_or(extra.vat_percent))
+    .bind(req.archived.unwrap_or(before.product.archived) as i64)
+    .bind(req.digital_content.unwrap_or(before.digital_content.clone()))
+    .bind(req.ikpu_code.unwrap_or(before.ikpu_code.clone()))
+    .bind(req.package_code.unwrap_or(before.package_code.clone()))
+    .bind(req.vat_percent.unwrap_or(before.vat_percent))
     .bind((kind == ProductKind::Subscription).then_some(2_592_000i64))
     .bind(db::now())
     .bind(id)
     .execute(&st.db.pool)
     .await?;
     st.catalog_changed();
-    let after = fetch(&st, id).await?;
+    let after = admin_product(&st, id).await?;
     record_audit(
         &st.db,
         Some((admin.id, &admin.email)),
