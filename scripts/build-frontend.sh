@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the storefront into dist/ (trunk, release, [profile.wasm-release], wasm-opt -Oz) and
+# Builds the storefront into dist/ (trunk, release, [profile.wasm-release], wasm-opt -Os) and
 # writes precompressed .br and .gz siblings that the backend serves per Accept-Encoding.
 # Installs missing build tools first (not browsers). Prints the first-load size.
 set -euo pipefail
@@ -15,7 +15,13 @@ log() { printf '[build-frontend] %s\n' "$*" >&2; }
 # Leptos type-erases component views under this cfg (AnyView instead of one nested generic
 # type per page): measured 206.4 -> 184.7 KB brotli for the storefront's wasm, same behaviour
 # (e2e suite green). Only the wasm-release build sees it, so clippy/tests keep their cache.
-export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components"
+#
+# `-C target-cpu=mvp` turns off the reference-types (and multivalue) features that Rust enables
+# by default for wasm32. Without them wasm-bindgen keeps its JS objects in a JS-side heap instead
+# of an exported externref table, which Debian's binaryen 108 (our wasm-opt) rewrites wrongly;
+# with them off, wasm-opt runs (frontend/index.html) and the app works in older WebViews too.
+# Measured with wasm-opt -Os: first load 191.0 -> 187.7 KB brotli (docs/PERFORMANCE.md).
+export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components -C target-cpu=mvp"
 
 log "trunk build --release"
 trunk build --release

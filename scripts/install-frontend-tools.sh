@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building the storefront needs, skipping whatever is already there:
 #   the wasm32-unknown-unknown target, trunk 0.21.x, wasm-bindgen-cli at exactly the version
-#   Cargo.lock pins, wasm-opt (Debian binaryen; frontend/index.html explains why release builds
-#   currently skip it) and brotli.
+#   Cargo.lock pins, wasm-opt (Debian binaryen 108; frontend/index.html and build-frontend.sh say
+#   how release builds stay within what it handles) and brotli.
 # With --browsers it also installs what the e2e suite needs: Chromium + chromedriver (Debian
 # packages; Playwright never downloads browsers here), Node.js if it is missing, and an emoji
 # font so screenshots show the demo catalog's emoji pictures as a phone would.
