@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the storefront into dist/ and the merchant admin into dist/admin/ (trunk, release,
-# [profile.wasm-release]; two bundles, so the storefront's download does not grow with the
-# admin) and writes precompressed .br and .gz siblings that the backend serves per
-# Accept-Encoding. Installs missing build tools first (not browsers). Prints both first-load sizes.
+# [profile.wasm-release], wasm-opt -Os; two bundles, so the storefront's download does not
+# grow with the admin) and writes precompressed .br and .gz siblings that the backend serves
+# per Accept-Encoding. Installs missing build tools first (not browsers). Prints both first-load sizes.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,7 +16,13 @@ log() { printf '[build-frontend] %s\n' "$*" >&2; }
 # Leptos type-erases component views under this cfg (AnyView instead of one nested generic
 # type per page): measured 206.4 -> 184.7 KB brotli for the storefront's wasm, same behaviour
 # (e2e suite green). Only the wasm-release build sees it, so clippy/tests keep their cache.
-export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components"
+#
+# `-C target-cpu=mvp` turns off the reference-types (and multivalue) features that Rust enables
+# by default for wasm32. Without them wasm-bindgen keeps its JS objects in a JS-side heap instead
+# of an exported externref table, which Debian's binaryen 108 (our wasm-opt) rewrites wrongly;
+# with them off, wasm-opt runs (frontend/index.html) and the app works in older WebViews too.
+# Measured with wasm-opt -Os: first load 191.0 -> 187.7 KB brotli (docs/PERFORMANCE.md).
+export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components -C target-cpu=mvp"
 
 log "trunk build --release (storefront -> dist/)"
 trunk build --release

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building the storefront needs, skipping whatever is already there:
 #   the wasm32-unknown-unknown target, trunk 0.21.x, wasm-bindgen-cli at exactly the version
-#   Cargo.lock pins, wasm-opt (Debian binaryen; frontend/index.html explains why release builds
-#   currently skip it) and brotli.
+#   Cargo.lock pins, wasm-opt (Debian binaryen 108; frontend/index.html and build-frontend.sh say
+#   how release builds stay within what it handles) and brotli.
 # With --browsers it also installs what the e2e suite needs: Chromium + chromedriver (Debian
 # packages; Playwright never downloads browsers here), Node.js if it is missing, and an emoji
 # font so screenshots show the demo catalog's emoji pictures as a phone would.
@@ -127,8 +127,13 @@ ensure_browsers() {
     if ! { command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi 'emoji'; }; then
         missing+=(fonts-noto-color-emoji)
     fi
+    # Without a metric-compatible text font Chromium falls back to one that spaces digits and
+    # words very widely, and the screenshots the e2e run saves are unusable.
+    if ! { command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi 'Liberation Sans'; }; then
+        missing+=(fonts-liberation2)
+    fi
     if [ "${#missing[@]}" -eq 0 ]; then
-        log "ok: chromium, chromedriver, node $(node --version), emoji font"
+        log "ok: chromium, chromedriver, node $(node --version), emoji and text fonts"
     else
         apt_install "${missing[@]}"
     fi

@@ -55,6 +55,10 @@ both!(
         assert_eq!(items[0]["variant_id"], t);
         assert_eq!(items[0]["quantity"], 2);
         assert_eq!(items[0]["title"], "Teapot");
+        assert_eq!(
+            items[0]["kind"], "physical",
+            "checkout asks for an address from this"
+        );
         assert_eq!(items[0]["unit_price"], teapot["price"]);
         assert_eq!(items[0]["line_total"]["amount_minor"], price(&teapot) * 2);
         assert_eq!(items[0]["line_total"]["currency"], "UZS");
@@ -161,6 +165,14 @@ both!(mixing_currencies_is_refused, |app: TestApp| async move {
         v["total"],
         json!({"amount_minor": 50 + 25 * 2, "currency": "XTR"})
     );
+    // Each line says what kind of goods it is: digital ones need no delivery address.
+    let kinds: Vec<&Value> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["kind"])
+        .collect();
+    assert_eq!(kinds, [&json!("digital"), &json!("digital")]);
 });
 
 both!(more_than_the_stock_is_409, |app: TestApp| async move {

@@ -189,6 +189,12 @@ export async function installTelegramStub(
           isVersionAtLeast: versionAtLeast,
           openInvoice(url, cb) {
             calls.push(`openInvoice:${url}`);
+            // 'hold': the invoice stays open until the test closes it (`closeInvoice`), as
+            // Telegram keeps it open while the payment goes through the bot.
+            if ((window.__invoiceStatus || invoiceStatus) === 'hold') {
+              window.__invoiceCallback = cb;
+              return;
+            }
             setTimeout(() => cb && cb(window.__invoiceStatus || invoiceStatus), 50);
           },
           openLink(url) {
@@ -216,6 +222,16 @@ export async function installTelegramStub(
 /** Taps the stub's MainButton (false if it is hidden or inactive). */
 export async function tapMainButton(page) {
   return page.evaluate(() => window.Telegram.WebApp.MainButton.__tap());
+}
+
+/** Closes the invoice the app holds open (stub opened with `invoiceStatus: 'hold'`). */
+export async function closeInvoice(page, status) {
+  await page.waitForFunction(() => typeof window.__invoiceCallback === 'function');
+  await page.evaluate((status) => {
+    const cb = window.__invoiceCallback;
+    window.__invoiceCallback = undefined;
+    cb(status);
+  }, status);
 }
 
 /** The stub MainButton's state. */

@@ -247,7 +247,7 @@ describe('shopping in a plain browser (dev mode)', () => {
     const p = products.items[0];
     const v = p.variants[0];
     const line = {
-      variant_id: v.id, product_id: p.id, title: p.title, sku: v.sku, options: v.options, quantity: 9,
+      variant_id: v.id, product_id: p.id, kind: p.kind, title: p.title, sku: v.sku, options: v.options, quantity: 9,
       unit_price: v.price, line_total: { ...v.price, amount_minor: v.price.amount_minor * 9 },
       stock: 2, available: true, problem: 'Only 2 left.',
     };

@@ -218,14 +218,14 @@ impl Api {
         idempotency_key: Option<&str>,
     ) -> Result<T, ApiError> {
         let body = body
-            .map(serde_json::to_string)
+            .map(json::to_string)
             .transpose()
-            .map_err(|e| ApiError::Decode(e.to_string()))?;
+            .map_err(ApiError::Decode)?;
         let (status, body) = self
             .send(method, path, body.as_deref(), idempotency_key)
             .await?;
         if (200..300).contains(&status) {
-            serde_json::from_str(&body).map_err(|e| ApiError::Decode(e.to_string()))
+            json::from_str(&body).map_err(ApiError::Decode)
         } else {
             Err(error_from(status, &body))
         }
@@ -273,7 +273,7 @@ impl Api {
 }
 
 fn error_from(status: u16, body: &str) -> ApiError {
-    match serde_json::from_str::<ErrorEnvelope>(body) {
+    match json::from_str::<ErrorEnvelope>(body) {
         Ok(env) => ApiError::Status {
             status,
             code: env.error.code,
@@ -286,6 +286,43 @@ fn error_from(status: u16, body: &str) -> ApiError {
             message: String::new(),
             field: None,
         },
+    }
+}
+
+/// JSON text <-> shared types. In the browser the text is parsed by the browser's own
+/// `JSON.parse`/`JSON.stringify` and mapped with serde-wasm-bindgen, so the wasm carries no JSON
+/// parser (measured in docs/PERFORMANCE.md, "Storefront size"); native unit tests, where there is
+/// no JS engine, use serde_json. Both accept and produce the same JSON for the shared types.
+mod json {
+    use serde::de::DeserializeOwned;
+    use serde::Serialize;
+
+    #[cfg(target_arch = "wasm32")]
+    pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+        let value = js_sys::JSON::parse(text).map_err(|_| "the answer is not JSON".to_string())?;
+        serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
+    }
+
+    /// `json_compatible`: maps as objects and `None` as `null`, as serde_json writes them.
+    #[cfg(target_arch = "wasm32")]
+    pub fn to_string<T: Serialize>(value: &T) -> Result<String, String> {
+        let value = value
+            .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+            .map_err(|e| e.to_string())?;
+        js_sys::JSON::stringify(&value)
+            .ok()
+            .and_then(|s| s.as_string())
+            .ok_or_else(|| "the request cannot be written as JSON".to_string())
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn to_string<T: Serialize>(value: &T) -> Result<String, String> {
+        serde_json::to_string(value).map_err(|e| e.to_string())
     }
 }
 

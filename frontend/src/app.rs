@@ -12,7 +12,7 @@ use crate::components::{DevBanner, EmptyState, ProductGridSkeleton, TopBar};
 use crate::i18n::{self, t, K};
 use crate::pages;
 use crate::router::{self, Route};
-use crate::telegram::WebApp;
+use crate::telegram::{InvoiceStatus, WebApp};
 
 /// Who this browser session acts as.
 #[derive(Clone, Debug)]
@@ -69,6 +69,9 @@ pub struct Ctx {
     pub near_bottom: RwSignal<bool>,
     /// The product page's title for the top bar.
     pub page_title: RwSignal<Option<String>>,
+    /// How the customer last closed an order's invoice (order id, status): the order page
+    /// says "cancelled, try again" or "checking" until the backend has the payment.
+    pub invoice_closed: RwSignal<Option<(i64, InvoiceStatus)>>,
     tg: StoredValue<Option<WebApp>, LocalStorage>,
 }
 
@@ -185,6 +188,7 @@ pub fn App(web_app: Option<WebApp>, start: Route) -> impl IntoView {
         toast: RwSignal::new(None),
         near_bottom: RwSignal::new(false),
         page_title: RwSignal::new(None),
+        invoice_closed: RwSignal::new(None),
         tg: StoredValue::new_local(web_app.clone()),
     };
     provide_context(ctx);

@@ -34,9 +34,14 @@ fn main() {
             .ok()
             .and_then(|h| telegram::start_param_in_url(&h))
     });
+    let returned = window()
+        .location()
+        .search()
+        .ok()
+        .and_then(|q| router::returned_to_order(&q));
     let start = match start_param.as_deref().and_then(telegram::start_product) {
         Some(id) => Route::Product(id),
-        None => router::current(),
+        None => returned.unwrap_or_else(router::current),
     };
     router::push(&start, true);
 

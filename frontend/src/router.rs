@@ -48,6 +48,19 @@ impl Route {
     }
 }
 
+/// The order a payment page sends the customer back to: `/?order=<id>` (the return URL the
+/// Click and Payme rails give their payment pages).
+pub fn returned_to_order(search: &str) -> Option<Route> {
+    let id = search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("order="))?
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)?;
+    Some(Route::Order(id))
+}
+
 fn history() -> Option<web_sys::History> {
     web_sys::window()?.history().ok()
 }
@@ -107,5 +120,15 @@ mod tests {
         assert_eq!(Route::parse("/product/abc"), Route::NotFound);
         assert_eq!(Route::parse("/product/0"), Route::NotFound);
         assert_eq!(Route::parse("/nope"), Route::NotFound);
+    }
+
+    #[test]
+    fn a_payment_page_returns_to_its_order() {
+        assert_eq!(returned_to_order("?order=42"), Some(Route::Order(42)));
+        assert_eq!(returned_to_order("?x=1&order=7"), Some(Route::Order(7)));
+        assert_eq!(returned_to_order("?order=0"), None);
+        assert_eq!(returned_to_order("?order=abc"), None);
+        assert_eq!(returned_to_order("?orders=3"), None);
+        assert_eq!(returned_to_order(""), None);
     }
 }

@@ -213,6 +213,9 @@ pub struct CartUpdate {
 pub struct CartItem {
     pub variant_id: i64,
     pub product_id: i64,
+    /// What kind of goods the line is, so checkout knows from the cart alone whether it
+    /// needs a delivery contact (physical goods) without fetching every product.
+    pub kind: ProductKind,
     pub title: String,
     pub sku: String,
     pub options: VariantOptions,

@@ -9,7 +9,7 @@
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -81,9 +81,12 @@ async fn upload(
     State(st): State<AppState>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
-    mut form: Multipart,
+    req: Request,
 ) -> Result<Response> {
     images_of(&st, id).await?;
+    let mut form = Multipart::from_request(req, &st)
+        .await
+        .map_err(|e| upload_error(e.status(), e.body_text()))?;
     let mut file = None;
     while let Some(field) = form
         .next_field()

@@ -178,12 +178,13 @@ pub async fn build(st: &AppState, customer_id: i64, lang: Lang) -> Result<Cart> 
             Some(t) if t.currency == line.currency => t.amount_minor += line.amount_minor,
             Some(_) => mixed = true,
         }
-        if let Some(k) = ProductKind::parse(&p.kind) {
-            kinds.push(k);
-        }
+        let kind =
+            ProductKind::parse(&p.kind).ok_or_else(|| Error::internal("bad product kind"))?;
+        kinds.push(kind);
         items.push(CartItem {
             variant_id,
             product_id: v.product_id,
+            kind,
             title: crate::lang::pick(&texts(&p.title_json), lang, &st.config.lang_fallback),
             sku: v.sku.clone(),
             options: serde_json::from_str(&v.options_json).unwrap_or_default(),

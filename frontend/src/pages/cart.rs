@@ -166,6 +166,7 @@ mod tests {
         CartItem {
             variant_id,
             product_id: 1,
+            kind: shared::ProductKind::Physical,
             title: "T".into(),
             sku: "S".into(),
             options: Default::default(),

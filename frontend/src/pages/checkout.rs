@@ -53,18 +53,15 @@ pub fn check_contact(c: &Contact) -> Option<(&'static str, K)> {
 pub fn start_payment(ctx: Ctx, order: &Order) {
     let id = order.id;
     let lang = ctx.lang.get_untracked();
+    ctx.invoice_closed.set(None);
     if let (Some(url), Some(tg)) = (order.invoice_link.as_deref(), ctx.tg()) {
         let opened = tg.open_invoice(url, move |status| {
-            let k = match status {
-                InvoiceStatus::Paid => K::PaidNote,
-                InvoiceStatus::Cancelled => K::PayCancelled,
-                InvoiceStatus::Failed => K::PayFailed,
-                InvoiceStatus::Pending => K::PayPending,
-            };
             if status == InvoiceStatus::Paid {
                 ctx.haptic_success();
+                ctx.say(t(lang, K::PaidNote));
             }
-            ctx.say(t(lang, k));
+            // The order page shows what became of the invoice (and how to try again).
+            ctx.invoice_closed.set(Some((id, status)));
             // The order page polls until the backend has the payment.
             if ctx.route.get_untracked() != Route::Order(id) {
                 ctx.go(Route::Order(id), true);
@@ -87,33 +84,25 @@ pub fn start_payment(ctx: Ctx, order: &Order) {
     }
 }
 
+/// Whether the cart holds physical goods, which need a delivery contact; the cart says what
+/// kind each line is, so no product has to be fetched for this.
+pub fn ships(cart: &Cart) -> bool {
+    cart.items.iter().any(|i| i.kind == ProductKind::Physical)
+}
+
 #[component]
 pub fn CheckoutPage() -> impl IntoView {
     let ctx = use_ctx();
-    // The cart and whether it holds physical goods (which need a delivery contact).
     let data = LocalResource::new(move || {
         let lang = ctx.lang.get();
-        async move {
-            let api = ctx.api();
-            let cart = api.cart(lang).await?;
-            let mut ids: Vec<i64> = cart.items.iter().map(|i| i.product_id).collect();
-            ids.dedup();
-            let mut physical = false;
-            for id in ids {
-                // An unknown kind counts as physical: asking for an address is the safe side.
-                physical |= api
-                    .product(id, lang)
-                    .await
-                    .map_or(true, |p| p.kind == ProductKind::Physical);
-            }
-            Ok::<_, ApiError>((cart, physical))
-        }
+        async move { ctx.api().cart(lang).await }
     });
     view! {
         <Transition fallback=move || view! { <p class="hint page" aria-busy="true">{ctx.t(K::Loading)}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok((cart, physical)) if !cart.items.is_empty() => {
+                    Ok(cart) if !cart.items.is_empty() => {
+                        let physical = ships(&cart);
                         view! { <CheckoutForm cart physical/> }.into_any()
                     }
                     Ok(_) => {
@@ -303,6 +292,36 @@ fn focus(id: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_physical_goods_need_a_delivery_address() {
+        let m = shared::Money::new(50, shared::Currency::new("XTR").unwrap());
+        let line = |kind| shared::CartItem {
+            variant_id: 1,
+            product_id: 1,
+            kind,
+            title: "T".into(),
+            sku: "S".into(),
+            options: Default::default(),
+            quantity: 1,
+            unit_price: m.clone(),
+            line_total: m.clone(),
+            stock: None,
+            available: true,
+            problem: None,
+        };
+        let cart = |items| Cart {
+            items,
+            total: None,
+            payment_methods: vec![],
+        };
+        assert!(!ships(&cart(vec![line(ProductKind::Digital)])));
+        assert!(!ships(&cart(vec![line(ProductKind::Subscription)])));
+        assert!(ships(&cart(vec![
+            line(ProductKind::Digital),
+            line(ProductKind::Physical)
+        ])));
+    }
 
     #[test]
     fn contact_checks_match_the_server() {

@@ -14,6 +14,7 @@ use crate::components::{EmptyState, ErrorState};
 use crate::i18n::{self, tn, K};
 use crate::pages::checkout::start_payment;
 use crate::router::Route;
+use crate::telegram::InvoiceStatus;
 
 /// How often, and how many times, an unpaid online order is re-read while the customer pays.
 const POLL_EVERY: Duration = Duration::from_secs(3);
@@ -195,22 +196,50 @@ fn fetch_loop(
     });
 }
 
+/// The note under an order's status: its state (for styling and tests) and the words.
+/// `closed` is how the customer last closed this order's invoice, if they did.
+pub fn note_for(
+    status: OrderStatus,
+    method: PaymentMethod,
+    closed: Option<InvoiceStatus>,
+) -> Option<(&'static str, K)> {
+    Some(match (status, method, closed) {
+        (OrderStatus::PendingPayment, PaymentMethod::Cash, _) => ("cash", K::CashNote),
+        (OrderStatus::PendingPayment, _, Some(InvoiceStatus::Cancelled)) => {
+            ("cancelled", K::PayCancelled)
+        }
+        (OrderStatus::PendingPayment, _, Some(InvoiceStatus::Failed)) => ("failed", K::PayFailed),
+        (OrderStatus::PendingPayment, _, _) => ("checking", K::PayPending),
+        (OrderStatus::Paid, _, _) => ("paid", K::PaidNote),
+        (OrderStatus::Cancelled, _, _) => ("cancelled", K::CancelledNote),
+        (OrderStatus::Expired, _, _) => ("expired", K::ExpiredNote),
+        _ => return None,
+    })
+}
+
 #[component]
 fn OrderView(order: Order) -> impl IntoView {
     let ctx = use_ctx();
-    let note = match (order.status, order.payment_method) {
-        (OrderStatus::PendingPayment, PaymentMethod::Cash) => Some(K::CashNote),
-        (OrderStatus::PendingPayment, _) => Some(K::PayPending),
-        (OrderStatus::Paid, _) => Some(K::PaidNote),
-        _ => None,
+    let (id, status, method) = (order.id, order.status, order.payment_method);
+    // What the customer should know now; an invoice they just closed counts until the
+    // backend has news of the payment.
+    let note = move || {
+        let closed = ctx
+            .invoice_closed
+            .get()
+            .filter(|(o, _)| *o == id)
+            .map(|(_, s)| s);
+        note_for(status, method, closed)
     };
-    let method = order.payment_method;
     view! {
         <section class="section order-head">
             <StatusBadge status=order.status/>
             <p class="order-head__total" data-testid="order-total">{order.total.display()}</p>
             <p class="hint" data-testid="payment-method">{move || i18n::method(ctx.lang.get(), method)}</p>
-            {note.map(|k| view! { <p class="notice" data-testid="order-note">{move || ctx.t(k)}</p> })}
+            {move || note().map(|(state, k)| view! {
+                <p class="notice" class=("notice--error", matches!(state, "cancelled" | "failed"))
+                    role="status" data-testid="order-note" data-state=state>{move || ctx.t(k)}</p>
+            })}
         </section>
         <section class="section">
             <h2 class="section__title">{move || ctx.t(K::Items)}</h2>
@@ -255,5 +284,41 @@ fn OrderView(order: Order) -> impl IntoView {
                 </ol>
             </section>
         })}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closed_invoice_speaks_until_the_backend_has_the_payment() {
+        let pending = OrderStatus::PendingPayment;
+        let stars = PaymentMethod::Stars;
+        let state = |s, m, c| note_for(s, m, c).map(|n| n.0);
+        assert_eq!(state(pending, stars, None), Some("checking"));
+        assert_eq!(
+            state(pending, stars, Some(InvoiceStatus::Cancelled)),
+            Some("cancelled")
+        );
+        assert_eq!(
+            state(pending, stars, Some(InvoiceStatus::Failed)),
+            Some("failed")
+        );
+        assert_eq!(
+            state(pending, stars, Some(InvoiceStatus::Paid)),
+            Some("checking")
+        );
+        // Once paid, a stale "cancelled" from an earlier attempt no longer matters.
+        assert_eq!(
+            state(OrderStatus::Paid, stars, Some(InvoiceStatus::Cancelled)),
+            Some("paid")
+        );
+        assert_eq!(
+            state(pending, PaymentMethod::Cash, Some(InvoiceStatus::Cancelled)),
+            Some("cash")
+        );
+        assert_eq!(state(OrderStatus::Expired, stars, None), Some("expired"));
+        assert_eq!(state(OrderStatus::Shipped, stars, None), None);
     }
 }

@@ -301,6 +301,7 @@ mod tests {
         let line = |variant_id, quantity| shared::CartItem {
             variant_id,
             product_id: 1,
+            kind: shared::ProductKind::Physical,
             title: "T".into(),
             sku: "S".into(),
             options: Default::default(),
