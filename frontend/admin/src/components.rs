@@ -48,7 +48,7 @@ pub fn FormError(errors: Errors, known: fn(&str) -> bool) -> impl IntoView {
     let msg = move || errors.with(|m| m.iter().find(|(k, _)| !known(k)).map(|(_, v)| v.clone()));
     view! {
         <Show when=move || msg().is_some()>
-            <p class="form-error" data-testid="form-error" role="alert">{msg.clone()}</p>
+            <p class="form-error" data-testid="form-error" role="alert">{msg}</p>
         </Show>
     }
 }

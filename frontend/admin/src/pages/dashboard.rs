@@ -62,13 +62,17 @@ pub fn DashboardPage() -> impl IntoView {
                 <button type="submit" class="btn" data-testid="apply-range">{move || ctx.t(K::Apply)}</button>
             </form>
         </div>
-        {move || match { ctx.lang.track(); data.get() } {
+        {move || {
+            ctx.lang.track();
+            let res = data.get();
+            match res {
             None => view! { <p class="muted" aria-busy="true">{ctx.t(K::Loading)}</p> }.into_any(),
             Some(Err(e)) => view! {
                 <p class="form-error" role="alert">{ctx.fail(&e)}</p>
                 <button class="btn" on:click=move |_| load()>{ctx.t(K::Retry)}</button>
             }.into_any(),
             Some(Ok(d)) => view! { <DashboardBody d/> }.into_any(),
+            }
         }}
     }
 }

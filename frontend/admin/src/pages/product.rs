@@ -60,6 +60,9 @@ fn known_field(f: &str) -> bool {
             .any(|s| f.ends_with(s)))
 }
 
+/// A variant's request body with the id of the row it came from (`None`: a new variant).
+type VariantBody = (Option<i64>, Value);
+
 /// One row of the variants table; every field is its own signal.
 #[derive(Clone, Copy)]
 struct Row {
@@ -188,10 +191,7 @@ impl Form {
     }
 
     /// Checks every field; the request's variants (with their row ids) when all are good.
-    fn check(
-        &self,
-        ctx: &crate::app::Ctx,
-    ) -> Result<Vec<(Option<i64>, Value)>, BTreeMap<String, String>> {
+    fn check(&self, ctx: &crate::app::Ctx) -> Result<Vec<VariantBody>, BTreeMap<String, String>> {
         let mut errs = BTreeMap::new();
         if self
             .title
@@ -653,7 +653,7 @@ fn VariantRow(i: usize, row: Row, form: Form, errors: Errors) -> impl IntoView {
 
 type SaveResult = Result<AdminProduct, (ApiError, String)>;
 
-async fn create(form: Form, variants: Vec<(Option<i64>, Value)>) -> SaveResult {
+async fn create(form: Form, variants: Vec<VariantBody>) -> SaveResult {
     let mut body = form.product_body();
     body["variants"] = Value::Array(variants.into_iter().map(|(_, v)| v).collect());
     api::post::<AdminProduct, _>("/api/admin/products", &body)
@@ -663,7 +663,7 @@ async fn create(form: Form, variants: Vec<(Option<i64>, Value)>) -> SaveResult {
 
 /// Saves the product, then each variant (patch, add or remove). Errors about a variant come
 /// back without its index, so it is added to the field path here.
-async fn update(form: Form, id: i64, variants: Vec<(Option<i64>, Value)>) -> SaveResult {
+async fn update(form: Form, id: i64, variants: Vec<VariantBody>) -> SaveResult {
     api::patch::<Value, _>(&format!("/api/admin/products/{id}"), &form.product_body())
         .await
         .map_err(|e| (e, String::new()))?;
