@@ -38,6 +38,7 @@ fn writes() -> Vec<(Method, &'static str)> {
         (Method::POST, "/api/admin/categories"),
         (Method::PATCH, "/api/admin/categories/1"),
         (Method::DELETE, "/api/admin/categories/1"),
+        (Method::PUT, "/api/admin/categories/order"),
         (Method::POST, "/api/admin/orders/1/ship"),
         (Method::POST, "/api/admin/orders/1/deliver"),
         (Method::POST, "/api/admin/orders/1/cancel"),
@@ -219,3 +220,66 @@ both!(
         );
     }
 );
+
+both!(categories_reorder_in_one_call, |app: TestApp| async move {
+    let csrf = app.admin_login().await;
+    let ids = |v: &serde_json::Value| -> Vec<i64> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    let (_, list) = app.json(app.get("/api/admin/categories")).await;
+    let before = ids(&list);
+    assert!(before.len() >= 2, "the harness seeds categories: {list}");
+    let mut wanted = before.clone();
+    wanted.reverse();
+    let (s, v) = app
+        .json(
+            app.admin(Method::PUT, "/api/admin/categories/order", &csrf)
+                .json(&json!({ "ids": wanted })),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(ids(&v), wanted);
+    // Positions are distinct and follow the list; the public catalog sees the new order.
+    let positions: Vec<i64> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["position"].as_i64().unwrap())
+        .collect();
+    assert_eq!(positions, (0..wanted.len() as i64).collect::<Vec<_>>());
+    let (_, public) = app.json(app.get("/api/categories")).await;
+    let public_ids: Vec<i64> = public
+        .as_array()
+        .or_else(|| public["items"].as_array())
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(public_ids, wanted);
+    let (_, audit) = app.json(app.get("/api/admin/audit?entity=category")).await;
+    assert_eq!(audit["items"][0]["action"], "reorder");
+    assert_eq!(audit["items"][0]["before"], json!(before));
+    assert_eq!(audit["items"][0]["after"], json!(wanted));
+
+    // A list that leaves one out (or repeats one) changes nothing and names the field.
+    let mut short = wanted.clone();
+    short.pop();
+    let mut twice = short.clone();
+    twice.push(short[0]);
+    for bad in [short, twice] {
+        let (s, v) = app
+            .json(
+                app.admin(Method::PUT, "/api/admin/categories/order", &csrf)
+                    .json(&json!({ "ids": bad })),
+            )
+            .await;
+        assert_eq!((s, v["error"]["field"].as_str()), (400, Some("ids")), "{v}");
+    }
+    let (_, list) = app.json(app.get("/api/admin/categories")).await;
+    assert_eq!(ids(&list), wanted);
+});

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch};
+use axum::routing::{get, patch, put};
 use axum::Router;
 use serde::Deserialize;
 use shared::{Category, Page, Texts};
@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
             "/api/admin/categories/{id}",
             patch(update).delete(remove).get(one),
         )
+        .route("/api/admin/categories/order", put(reorder))
 }
 
 async fn fetch(st: &AppState, id: i64) -> Result<Category> {
@@ -35,18 +36,21 @@ async fn fetch(st: &AppState, id: i64) -> Result<Category> {
     Ok(row.to_category(st.config.default_lang, &st.config.lang_fallback, true))
 }
 
-async fn list(State(st): State<AppState>, _admin: Admin) -> Result<AppJson<Page<Category>>> {
+async fn list_all(st: &AppState) -> Result<Vec<Category>> {
     let rows = sqlx::query_as::<_, CategoryRow>(
         "SELECT id, slug, title_json, position FROM categories ORDER BY position, id",
     )
     .fetch_all(&st.db.pool)
     .await?;
-    let items = rows
+    Ok(rows
         .iter()
         .map(|r| r.to_category(st.config.default_lang, &st.config.lang_fallback, true))
-        .collect();
+        .collect())
+}
+
+async fn list(State(st): State<AppState>, _admin: Admin) -> Result<AppJson<Page<Category>>> {
     Ok(AppJson(Page {
-        items,
+        items: list_all(&st).await?,
         next_cursor: None,
     }))
 }
@@ -192,6 +196,64 @@ async fn update(
     )
     .await?;
     Ok(AppJson(after))
+}
+
+#[derive(Debug, Deserialize)]
+struct CategoryOrder {
+    ids: Vec<i64>,
+}
+
+/// Puts the categories in the order given (`{"ids": [...]}`, every category exactly once):
+/// one transaction, so a shop never shows a half-moved list and two categories never end
+/// up sharing a position (patching positions one by one could do both).
+async fn reorder(
+    State(st): State<AppState>,
+    admin: Admin,
+    AppJson(req): AppJson<CategoryOrder>,
+) -> Result<AppJson<Page<Category>>> {
+    let before = list_all(&st).await?;
+    let mut tx = st.db.begin_write().await?;
+    // Checked inside the write transaction: a category added meanwhile is not left out.
+    let mut known: Vec<i64> = sqlx::query_scalar("SELECT id FROM categories")
+        .fetch_all(tx.conn())
+        .await?;
+    let mut given = req.ids.clone();
+    known.sort_unstable();
+    given.sort_unstable();
+    if known != given {
+        return Err(Error::field(
+            "invalid_order",
+            "ids",
+            "List every category exactly once, in the new order (reload the page: the categories may have changed).",
+        ));
+    }
+    let now = db::now();
+    for (position, id) in req.ids.iter().enumerate() {
+        sqlx::query("UPDATE categories SET position = $1, updated_at = $2 WHERE id = $3")
+            .bind(position as i64)
+            .bind(now)
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+    }
+    tx.commit().await?;
+    st.catalog_changed();
+    let after = list_all(&st).await?;
+    let ids = |v: &[Category]| serde_json::json!(v.iter().map(|c| c.id).collect::<Vec<_>>());
+    record_audit(
+        &st.db,
+        Some((admin.id, &admin.email)),
+        "reorder",
+        "category",
+        None,
+        Some(&ids(&before)),
+        Some(&ids(&after)),
+    )
+    .await?;
+    Ok(AppJson(Page {
+        items: after,
+        next_cursor: None,
+    }))
 }
 
 /// Deletes a category; its products stay, without a category.

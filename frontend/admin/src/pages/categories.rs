@@ -1,4 +1,4 @@
-//! Categories: create, rename per language, reorder (positions swapped with the neighbour).
+//! Categories: create, rename per language, reorder (the whole order saved in one call).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -73,31 +73,20 @@ pub fn CategoriesPage() -> impl IntoView {
         });
     };
 
-    // Swaps the positions of rows i and j (two patches; the list reloads after).
+    // Swaps rows i and j: the whole new order goes to the server in one call, which saves it
+    // in one transaction (no half-moved list, no two categories sharing a position).
     let swap = move |i: usize, j: usize| {
-        let list = items.get_untracked();
-        let (Some(a), Some(b)) = (list.get(i).cloned(), list.get(j).cloned()) else {
+        let mut ids: Vec<i64> = items.get_untracked().iter().map(|c| c.id).collect();
+        if i >= ids.len() || j >= ids.len() {
             return;
-        };
+        }
+        ids.swap(i, j);
         busy.set(true);
         spawn_local(async move {
-            let (pa, pb) = if a.position == b.position {
-                (j as i64, i as i64)
-            } else {
-                (b.position, a.position)
-            };
-            let r1 = api::patch::<Value, _>(
-                &format!("/api/admin/categories/{}", a.id),
-                &json!({"position": pa}),
-            )
-            .await;
-            let r2 = api::patch::<Value, _>(
-                &format!("/api/admin/categories/{}", b.id),
-                &json!({"position": pb}),
-            )
-            .await;
+            let r =
+                api::put::<Value, _>("/api/admin/categories/order", &json!({ "ids": ids })).await;
             busy.set(false);
-            if let Err(e) = r1.and(r2) {
+            if let Err(e) = r {
                 ctx.say(ctx.fail(&e));
             }
             load();
