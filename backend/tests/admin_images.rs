@@ -1,11 +1,13 @@
-//! Product images: upload checked by content, resized and stored under content-hashed
-//! names, served with immutable cache headers; reorder and remove.
+//! Product images: upload checked by content, resized and stored under names sharing the
+//! upload's hash (so one URL leads to every width), served with immutable cache headers;
+//! reorder and remove.
 
 mod common;
 use common::*;
 use image::{ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use reqwest::Method;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use std::io::Cursor;
 
 /// A real photo-like JPEG of `w` x `h` pixels (a gradient, so it is not trivially small).
@@ -24,6 +26,31 @@ fn png(w: u32, h: u32) -> Vec<u8> {
     img.write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
         .unwrap();
     out
+}
+
+/// The name every width of an upload shares: the first 16 hex digits of its SHA-256.
+fn upload_hash(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))[..16].to_string()
+}
+
+/// Checks that every listed width is named `/media/<hash>-<width>.<ext>` and is served, as the
+/// right type and size, with the immutable cache header.
+async fn assert_widths(app: &TestApp, up: &serde_json::Value, hash: &str, ext: &str, mime: &str) {
+    for w in up["widths"].as_array().unwrap() {
+        let width = w["width"].as_u64().unwrap();
+        let url = w["url"].as_str().unwrap();
+        assert_eq!(url, format!("/media/{hash}-{width}.{ext}"));
+        let r = app.raw(app.get(url)).await;
+        assert_eq!(r.status, 200, "{url}");
+        assert_eq!(
+            r.header("cache-control"),
+            Some("public, max-age=31536000, immutable"),
+            "{url}"
+        );
+        assert_eq!(r.header("content-type"), Some(mime), "{url}");
+        let img = image::load_from_memory(&r.body).unwrap();
+        assert_eq!(img.width() as u64, width, "{url}");
+    }
 }
 
 fn form(bytes: Vec<u8>, name: &str, mime: &str) -> reqwest::multipart::Form {
@@ -128,10 +155,12 @@ both!(
         assert_envelope(&r, 413, Some("image_too_large"));
         assert_eq!(app.product("Teapot").await["images"], images_before);
 
-        // A 1500 px JPEG: stored at 320, 640 and 1280 (never the original size), main = 1280.
+        // A 1500 px JPEG: stored at 320, 640 and 1280 (never the original size), main = 1280,
+        // all three named by the hash of the uploaded bytes.
+        let photo = jpeg(1500, 1000);
         let r = app
             .raw(app.admin(Method::POST, &path, &csrf).multipart(form(
-                jpeg(1500, 1000),
+                photo.clone(),
                 "photo.png",
                 "image/png",
             )))
@@ -146,31 +175,33 @@ both!(
             .collect();
         assert_eq!(widths, [320, 640, 1280]);
         let main = up["url"].as_str().unwrap().to_string();
+        let hash = upload_hash(&photo);
+        assert_eq!(main, format!("/media/{hash}-1280.jpg"));
         assert_eq!(main, up["widths"][2]["url"].as_str().unwrap());
-        let name = main.strip_prefix("/media/").unwrap();
-        let (hash, rest) = name.split_once('-').unwrap();
-        assert_eq!(hash.len(), 16);
-        assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()));
-        assert_eq!(rest, "1280.jpg");
+        assert_widths(&app, &up, &hash, "jpg", "image/jpeg").await;
         for w in up["widths"].as_array().unwrap() {
             let r = app.raw(app.get(w["url"].as_str().unwrap())).await;
-            assert_eq!(r.status, 200);
-            assert_eq!(
-                r.header("cache-control"),
-                Some("public, max-age=31536000, immutable")
-            );
-            assert_eq!(r.header("content-type"), Some("image/jpeg"));
             let img = image::load_from_memory(&r.body).unwrap();
-            assert_eq!(img.width() as u64, w["width"].as_u64().unwrap());
             assert_eq!(
                 img.height() as u64,
                 w["width"].as_u64().unwrap() * 1000 / 1500
             );
         }
-        // A small PNG with transparency is not upscaled and stays PNG.
+        // The same upload again gives the same names (and the product lists it once).
         let r = app
             .raw(app.admin(Method::POST, &path, &csrf).multipart(form(
-                png(400, 200),
+                photo.clone(),
+                "again.jpg",
+                "image/jpeg",
+            )))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        assert_eq!(r.json()["widths"], up["widths"]);
+        // A small PNG with transparency is not upscaled and stays PNG.
+        let small = png(400, 200);
+        let r = app
+            .raw(app.admin(Method::POST, &path, &csrf).multipart(form(
+                small.clone(),
                 "t.png",
                 "image/png",
             )))
@@ -185,9 +216,11 @@ both!(
             .collect();
         assert_eq!(widths, [320, 400]);
         let main2 = up2["url"].as_str().unwrap().to_string();
-        assert!(main2.ends_with("-400.png"), "{main2}");
+        let hash2 = upload_hash(&small);
+        assert_ne!(hash2, hash);
+        assert_eq!(main2, format!("/media/{hash2}-400.png"));
+        assert_widths(&app, &up2, &hash2, "png", "image/png").await;
         let r = app.raw(app.get(&main2)).await;
-        assert_eq!(r.header("content-type"), Some("image/png"));
         assert!(image::load_from_memory(&r.body)
             .unwrap()
             .color()
@@ -297,7 +330,8 @@ both!(
         let (_, v) = app.json(app.get("/api/admin/audit?entity=product")).await;
         let items = v["items"].as_array().unwrap();
         let adds = items.iter().filter(|e| e["action"] == "add_image").count();
-        assert_eq!(adds, 4);
+        // Five uploads, the repeated photo among them (audited even though it added nothing).
+        assert_eq!(adds, 5);
         let order = items
             .iter()
             .find(|e| e["action"] == "order_images")

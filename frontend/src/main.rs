@@ -4,6 +4,7 @@ mod api;
 mod app;
 mod components;
 mod i18n;
+mod media;
 mod pages;
 mod router;
 mod telegram;

@@ -1,6 +1,12 @@
 //! Product images: upload (checked by content, resized, re-encoded, stored under
 //! content-hashed names in the media folder), and reorder or remove.
 //!
+//! Every width of one upload shares one name, the SHA-256 of the uploaded bytes:
+//! `/media/<hash16>-<width>.<ext>`. A product keeps only its largest width's URL, so the shared
+//! hash is what lets the storefront derive the narrower files (`srcset`) from that one URL; a
+//! phone on a slow network then fetches the 320 px file for a catalog card, not the 1280 px one.
+//! The names stay content-derived, so the same upload always gives the same names.
+//!
 //! Re-encoding is what strips metadata (EXIF GPS positions from a phone photo, comments):
 //! only pixels survive. The EXIF orientation is applied first so the photo stays upright.
 //! Files are never deleted when an image leaves a product: names are content hashes, so
@@ -185,8 +191,11 @@ fn invalid_image(e: impl std::fmt::Display) -> Error {
 }
 
 /// Decodes (within limits), orients, resizes and writes every width; answers them narrowest
-/// first.
+/// first. All widths are named by the hash of `bytes` (the upload), not of each encoding, so a
+/// client can go from one width's URL to the others.
 fn process(bytes: &[u8], format: ImageFormat, dir: &Path) -> Result<Vec<ImageWidth>> {
+    let hash = hex::encode(Sha256::digest(bytes));
+    let hash = &hash[..16];
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
@@ -218,8 +227,7 @@ fn process(bytes: &[u8], format: ImageFormat, dir: &Path) -> Result<Vec<ImageWid
             img.resize_exact(target, h, image::imageops::FilterType::Lanczos3)
         };
         let (encoded, ext) = encode(&resized, alpha)?;
-        let hash = hex::encode(Sha256::digest(&encoded));
-        let name = format!("{}-{target}.{ext}", &hash[..16]);
+        let name = format!("{hash}-{target}.{ext}");
         write_once(&dir.join(&name), &encoded)?;
         out.push(ImageWidth {
             width: target,
@@ -269,8 +277,9 @@ fn encode(img: &DynamicImage, alpha: bool) -> Result<(Vec<u8>, &'static str)> {
     }
 }
 
-/// Writes through a temporary name and renames, so a reader never sees half a file; an
-/// existing file has the same content (the name is its hash) and is kept.
+/// Writes through a temporary name and renames, so a reader never sees half a file. An
+/// existing file came from the same upload (the name is its hash) and is kept: served files are
+/// cached as immutable, so the first encoding must stay even if a newer encoder would differ.
 fn write_once(path: &PathBuf, bytes: &[u8]) -> Result<()> {
     if path.exists() {
         return Ok(());

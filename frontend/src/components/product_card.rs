@@ -3,9 +3,11 @@ use shared::{Lang, Product, Variant};
 
 use crate::app::use_ctx;
 use crate::i18n::{t, K};
+use crate::media;
 
 /// One product in the catalog grid, a link to its page: image (fixed 4:3 box, so nothing
-/// moves as images arrive), title and price.
+/// moves as images arrive), title and price. An uploaded image gets a `srcset` sized for the
+/// grid (two columns on a phone, three from 600 px), so a phone fetches a narrow width.
 #[component]
 pub fn ProductCard(product: Product) -> impl IntoView {
     let ctx = use_ctx();
@@ -17,8 +19,13 @@ pub fn ProductCard(product: Product) -> impl IntoView {
     view! {
         <a class="card" href=href data-testid="product-card" data-product-id=product.id>
             <div class="card__media">
-                {image.map(|src| view! {
-                    <img src=src alt="" loading="lazy" decoding="async" width="400" height="300"/>
+                {image.map(|src| {
+                    let srcset = media::srcset(&src);
+                    let sizes = srcset.is_some().then_some("(min-width: 600px) 33vw, 50vw");
+                    view! {
+                        <img src=src srcset=srcset sizes=sizes alt="" loading="lazy" decoding="async"
+                            width="400" height="300"/>
+                    }
                 })}
                 {sold_out.then(|| view! { <span class="card__badge">{t(lang, K::SoldOut)}</span> })}
             </div>

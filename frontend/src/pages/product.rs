@@ -8,6 +8,7 @@ use crate::api::ApiError;
 use crate::app::{main_action, use_ctx, Ctx, MainAction};
 use crate::components::{ErrorState, Stepper};
 use crate::i18n::{t, tn, K};
+use crate::media;
 use crate::router::Route;
 
 const MAX_QTY: i64 = 999;
@@ -182,9 +183,15 @@ fn ProductView(product: Product) -> impl IntoView {
     view! {
         <main class="product" data-testid="product" data-product-id=product.id>
             <div class="gallery" data-testid="gallery">
-                {images.into_iter().enumerate().map(|(i, src)| view! {
-                    <img src=src alt=format!("{} {}", product.title, i + 1) width="800" height="600"
-                        loading=if i == 0 { "eager" } else { "lazy" } decoding="async"/>
+                // Each image fills the gallery's width (a 4:3 box, so nothing shifts).
+                {images.into_iter().enumerate().map(|(i, src)| {
+                    let srcset = media::srcset(&src);
+                    let sizes = srcset.is_some().then_some("100vw");
+                    view! {
+                        <img src=src srcset=srcset sizes=sizes alt=format!("{} {}", product.title, i + 1)
+                            width="800" height="600" loading=if i == 0 { "eager" } else { "lazy" }
+                            decoding="async"/>
+                    }
                 }).collect_view()}
             </div>
             <div class="product__body">
