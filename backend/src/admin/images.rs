@@ -74,6 +74,17 @@ fn upload_error(status: StatusCode, text: String) -> Error {
     }
 }
 
+/// Writes a product's image list (inside the caller's write transaction).
+async fn save_images(conn: &mut sqlx::AnyConnection, id: i64, images: &[String]) -> Result<()> {
+    sqlx::query("UPDATE products SET images_json = $1, updated_at = $2 WHERE id = $3")
+        .bind(serde_json::to_string(images).map_err(Error::internal)?)
+        .bind(crate::db::now())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 async fn images_of(st: &AppState, id: i64) -> Result<Vec<String>> {
     let json: String = sqlx::query_scalar("SELECT images_json FROM products WHERE id = $1")
         .bind(id)
@@ -154,12 +165,7 @@ async fn upload(
     if !after.contains(&main) {
         after.push(main.clone());
     }
-    sqlx::query("UPDATE products SET images_json = $1, updated_at = $2 WHERE id = $3")
-        .bind(serde_json::to_string(&after).map_err(Error::internal)?)
-        .bind(crate::db::now())
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    save_images(tx.conn(), id, &after).await?;
     tx.commit().await?;
     st.catalog_changed();
     record_audit(
@@ -320,12 +326,7 @@ async fn reorder(
             });
         }
     }
-    sqlx::query("UPDATE products SET images_json = $1, updated_at = $2 WHERE id = $3")
-        .bind(serde_json::to_string(&req.images).map_err(Error::internal)?)
-        .bind(crate::db::now())
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    save_images(tx.conn(), id, &req.images).await?;
     tx.commit().await?;
     st.catalog_changed();
     record_audit(
