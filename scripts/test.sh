@@ -31,7 +31,7 @@ cargo fmt --all -- --check
 
 step "clippy (native crates, then the storefront and the admin for wasm32)"
 cargo clippy -p shop -p shared --all-targets -- -D warnings
-cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p frontend -p web_common --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p admin --target wasm32-unknown-unknown -- -D warnings
 
 step "Rust tests (SQLite and PostgreSQL)"

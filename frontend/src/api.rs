@@ -13,9 +13,7 @@ use serde::Serialize;
 use shared::{
     Cart, CartUpdate, Category, CreateOrder, DevInitData, ErrorEnvelope, Lang, Order, Page, Product,
 };
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, Request, RequestCredentials, RequestInit, Response};
+use web_common::http::FetchError;
 
 /// Why a call failed, in a form the UI can show.
 #[derive(Clone, Debug, PartialEq)]
@@ -238,37 +236,21 @@ impl Api {
         body: Option<&str>,
         idempotency_key: Option<&str>,
     ) -> Result<(u16, String), ApiError> {
-        let window = web_sys::window().ok_or(ApiError::Network)?;
-        let headers = Headers::new().map_err(|_| ApiError::Network)?;
-        let _ = headers.set("Accept", "application/json");
+        let mut headers: Vec<(&'static str, &str)> = Vec::with_capacity(2);
         if let Some(auth) = &self.authorization {
-            headers
-                .set("Authorization", auth)
-                .map_err(|_| ApiError::Decode("initData is not a valid header value".into()))?;
+            headers.push(("Authorization", auth));
         }
         if let Some(key) = idempotency_key {
-            let _ = headers.set("Idempotency-Key", key);
+            headers.push(("Idempotency-Key", key));
         }
-        let init = RequestInit::new();
-        if let Some(body) = body {
-            let _ = headers.set("Content-Type", "application/json");
-            init.set_body(&body.into());
-        }
-        init.set_method(method);
-        init.set_headers(&headers);
-        init.set_credentials(RequestCredentials::SameOrigin);
-        let request = Request::new_with_str_and_init(path, &init).map_err(|_| ApiError::Network)?;
-        let response: Response = JsFuture::from(window.fetch_with_request(&request))
+        web_common::http::fetch_text(method, path, &headers, body)
             .await
-            .map_err(|_| ApiError::Network)?
-            .unchecked_into();
-        let text = response.text().map_err(|_| ApiError::Network)?;
-        let body = JsFuture::from(text)
-            .await
-            .map_err(|_| ApiError::Network)?
-            .as_string()
-            .unwrap_or_default();
-        Ok((response.status(), body))
+            .map_err(|e| match e {
+                FetchError::Network => ApiError::Network,
+                FetchError::BadHeader(_) => {
+                    ApiError::Decode("initData is not a valid header value".into())
+                }
+            })
     }
 }
 

@@ -5,7 +5,6 @@ use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::{Cart, Lang};
-use wasm_bindgen::JsCast;
 
 use crate::api::Api;
 use crate::components::{DevBanner, EmptyState, ProductGridSkeleton, TopBar};
@@ -203,29 +202,10 @@ pub fn App(web_app: Option<WebApp>, start: Route) -> impl IntoView {
     // History: the URL is the source of truth when the customer goes back or forward.
     let _ = window_event_listener(ev::popstate, move |_| ctx.route.set(router::current()));
     // Same-origin links navigate in the app instead of reloading it.
-    let _ = window_event_listener(ev::click, move |e: web_sys::MouseEvent| {
-        if e.default_prevented()
-            || e.button() != 0
-            || e.meta_key()
-            || e.ctrl_key()
-            || e.shift_key()
-            || e.alt_key()
-        {
-            return;
-        }
-        let Some(a) = e
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|el| el.closest("a[href]").ok().flatten())
-        else {
-            return;
-        };
-        let href = a.get_attribute("href").unwrap_or_default();
-        if href.starts_with('/') && !href.starts_with("//") && !a.has_attribute("target") {
-            e.prevent_default();
-            ctx.navigate(Route::parse(&href));
-        }
-    });
+    web_common::links::navigate_in_app(
+        |href, _| href.starts_with('/') && !href.starts_with("//"),
+        move |href| ctx.navigate(Route::parse(href)),
+    );
     let _ = window_event_listener(ev::scroll, move |_| {
         let w = window();
         let inner = w

@@ -8,24 +8,7 @@
 
 use shared::{Lang, OrderStatus, PaymentMethod};
 
-macro_rules! keys {
-    ($($k:ident => [$uz:expr, $ru:expr, $en:expr]),* $(,)?) => {
-        /// One UI string.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum K { $($k),* }
-
-        impl K {
-            #[cfg(test)]
-            pub const ALL: &'static [K] = &[$(K::$k),*];
-        }
-
-        fn table(k: K) -> [&'static str; 3] {
-            match k { $(K::$k => [$uz, $ru, $en]),* }
-        }
-    };
-}
-
-keys! {
+web_common::ui_keys! {
     Catalog => ["Katalog", "Каталог", "Catalog"],
     Categories => ["Kategoriyalar", "Категории", "Categories"],
     All => ["Hammasi", "Все", "All"],

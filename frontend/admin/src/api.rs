@@ -15,7 +15,6 @@ use shared::admin::CsvRowError;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, Request, RequestCredentials, RequestInit, Response};
 
 const CSRF_KEY: &str = "admin.csrf";
 
@@ -218,34 +217,12 @@ fn decode<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, ApiError> {
 }
 
 async fn send(method: &str, path: &str, body: Option<String>) -> Result<(u16, String), ApiError> {
-    let window = web_sys::window().ok_or(ApiError::Network)?;
-    let headers = Headers::new().map_err(|_| ApiError::Network)?;
-    let _ = headers.set("Accept", "application/json");
-    if method != "GET" {
-        if let Some(t) = csrf() {
-            let _ = headers.set("X-CSRF-Token", &t);
-        }
-    }
-    let init = RequestInit::new();
-    if let Some(body) = body {
-        let _ = headers.set("Content-Type", "application/json");
-        init.set_body(&body.into());
-    }
-    init.set_method(method);
-    init.set_headers(&headers);
-    init.set_credentials(RequestCredentials::SameOrigin);
-    let request = Request::new_with_str_and_init(path, &init).map_err(|_| ApiError::Network)?;
-    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+    let token = if method != "GET" { csrf() } else { None };
+    let headers: Vec<(&'static str, &str)> =
+        token.iter().map(|t| ("X-CSRF-Token", t.as_str())).collect();
+    web_common::http::fetch_text(method, path, &headers, body.as_deref())
         .await
-        .map_err(|_| ApiError::Network)?
-        .unchecked_into();
-    let text = response.text().map_err(|_| ApiError::Network)?;
-    let body = JsFuture::from(text)
-        .await
-        .map_err(|_| ApiError::Network)?
-        .as_string()
-        .unwrap_or_default();
-    Ok((response.status(), body))
+        .map_err(|_| ApiError::Network)
 }
 
 /// Uploads `file` as the multipart field `file` with `XMLHttpRequest`, which (unlike fetch)

@@ -5,7 +5,6 @@ use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::Lang;
-use wasm_bindgen::JsCast;
 
 use crate::api::{self, ApiError, Me};
 use crate::i18n::{self, t, K};
@@ -148,32 +147,12 @@ pub fn App(start: Route) -> impl IntoView {
 
     let _ = window_event_listener(ev::popstate, move |_| ctx.route.set(router::current()));
     // Links inside the admin navigate in the app; API links (CSV downloads) stay links.
-    let _ = window_event_listener(ev::click, move |e: web_sys::MouseEvent| {
-        if e.default_prevented()
-            || e.button() != 0
-            || e.meta_key()
-            || e.ctrl_key()
-            || e.shift_key()
-            || e.alt_key()
-        {
-            return;
-        }
-        let Some(a) = e
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|el| el.closest("a[href]").ok().flatten())
-        else {
-            return;
-        };
-        let href = a.get_attribute("href").unwrap_or_default();
-        if (href == router::BASE || href.starts_with("/admin/"))
-            && !a.has_attribute("target")
-            && !a.has_attribute("download")
-        {
-            e.prevent_default();
-            ctx.navigate(Route::parse(&href));
-        }
-    });
+    web_common::links::navigate_in_app(
+        |href, a| {
+            (href == router::BASE || href.starts_with("/admin/")) && !a.has_attribute("download")
+        },
+        move |href| ctx.navigate(Route::parse(href)),
+    );
 
     view! {
         <div class="toast" role="status" aria-live="polite" data-testid="toast">

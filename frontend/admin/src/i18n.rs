@@ -7,24 +7,7 @@
 
 use shared::{Lang, OrderStatus, PaymentMethod, ProductKind};
 
-macro_rules! keys {
-    ($($k:ident => [$uz:expr, $ru:expr, $en:expr]),* $(,)?) => {
-        /// One UI string.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum K { $($k),* }
-
-        impl K {
-            #[cfg(test)]
-            pub const ALL: &'static [K] = &[$(K::$k),*];
-        }
-
-        fn table(k: K) -> [&'static str; 3] {
-            match k { $(K::$k => [$uz, $ru, $en]),* }
-        }
-    };
-}
-
-keys! {
+web_common::ui_keys! {
     Brand => ["Do'kon · admin", "Магазин · админ", "Shop admin"],
     Menu => ["Menyu", "Меню", "Menu"],
     Language => ["Til", "Язык", "Language"],
