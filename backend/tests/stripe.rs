@@ -559,14 +559,15 @@ async fn events_of(app: &TestApp, order: i64, kind: &str) -> i64 {
         .unwrap()
 }
 
-/// A paid Stripe order of one unit at `price`; answers (order id, PaymentIntent).
-async fn paid_order(app: &TestApp, fake: &FakeStripe, price: i64) -> (i64, String) {
+/// A paid Stripe order of one unit at `price` (of 5 in stock); answers (order id,
+/// PaymentIntent, variant id).
+async fn paid_order(app: &TestApp, fake: &FakeStripe, price: i64) -> (i64, String, i64) {
     let variant = usd_product(app, price, 5).await;
     let (_, order) = stripe_order(app, variant, 1).await;
     let id = order["id"].as_i64().unwrap();
     assert_eq!(deliver(app, &fake.complete(id, true)).await.status, 200);
     let pi = payments(app, id).await[0].0.clone();
-    (id, pi)
+    (id, pi, variant)
 }
 
 both_kinds!(
@@ -575,7 +576,7 @@ both_kinds!(
         let Some((app, fake)) = start(kind).await else {
             return;
         };
-        let (id, pi) = paid_order(&app, &fake, 1000).await;
+        let (id, pi, variant) = paid_order(&app, &fake, 1000).await;
         // Stripe delivers its notification of each refund before it answers the admin's
         // call: first `charge.refunded` (the shop lists the charge's refunds), then
         // `refund.created` for the second refund.
@@ -625,8 +626,10 @@ both_kinds!(
         assert_eq!(payments(&app, id).await[0].2, 300);
         assert_eq!(events_of(&app, id, "partial_refund").await, 1);
 
-        // The rest, with `refund.created` overtaking the answer: refunded once, in full.
-        let (s, v) = refund(json!({})).await;
+        // The rest, with `refund.created` overtaking the answer: refunded once, in full,
+        // and the merchant's restock still happens (the webhook never restocks), once.
+        assert_eq!(app.stock(variant).await, Some(4));
+        let (s, v) = refund(json!({"restock": true})).await;
         assert_eq!(s, 200, "{v}");
         assert_eq!(v["status"], "refunded");
         assert_eq!(delivered.lock().unwrap().len(), 2);
@@ -640,6 +643,8 @@ both_kinds!(
         assert_eq!(payments(&app, id).await[0].2, 1000);
         assert_eq!(fake.refunded(&pi), 1000);
         assert_eq!(events_of(&app, id, "partial_refund").await, 1);
+        assert_eq!(app.stock(variant).await, Some(5));
+        assert_eq!(events_of(&app, id, "restocked").await, 1);
     }
 );
 
@@ -647,7 +652,7 @@ both_kinds!(a_replayed_refund_event_records_once, |kind| async move {
     let Some((app, fake)) = start(kind).await else {
         return;
     };
-    let (id, pi) = paid_order(&app, &fake, 1000).await;
+    let (id, pi, _) = paid_order(&app, &fake, 1000).await;
     let r = fake.dashboard_refund(&pi, 400);
     let charge = fake.charge_refunded(&pi);
     let created = fake.refund_event("refund.created", r["id"].as_str().unwrap());
@@ -679,7 +684,7 @@ both_kinds!(
         let Some((app, fake)) = start(kind).await else {
             return;
         };
-        let (id, pi) = paid_order(&app, &fake, 1000).await;
+        let (id, pi, _) = paid_order(&app, &fake, 1000).await;
         // Our books already count 800 as refunded (a refund recorded by hand, say); Stripe
         // then reports a refund of 500.
         sqlx::query("UPDATE payments SET refunded_minor = 800 WHERE order_id = $1")

@@ -436,6 +436,12 @@ async fn refund(
             _ => done,
         };
     }
+    // The provider's notification may have recorded the whole refund first, without
+    // restocking: the merchant's restock still happens, once.
+    let restocked = req.restock
+        && recorded != Recorded::Full
+        && !made.is_empty()
+        && refund::restock_refunded(tx.conn(), id, &admin.email).await?;
     if made.is_empty() {
         repo::event(
             tx.conn(),
@@ -452,7 +458,7 @@ async fn refund(
         .await?;
     }
     tx.commit().await?;
-    if req.restock && recorded == Recorded::Full {
+    if req.restock && recorded == Recorded::Full || restocked {
         st.catalog_changed();
     }
     let after = load(&st, id).await?;

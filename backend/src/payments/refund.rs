@@ -189,12 +189,7 @@ pub async fn record(
             end_subscription(conn, order_id, now).await?;
         }
         if moved && restock {
-            let lines: Vec<(i64, i64)> = repo::items(conn, order_id)
-                .await?
-                .into_iter()
-                .map(|i| (i.variant_id, i.quantity))
-                .collect();
-            repo::give_lines(conn, &lines, false).await?;
+            put_back(conn, order_id, actor, now).await?;
         }
     } else {
         repo::event(
@@ -213,6 +208,41 @@ pub async fn record(
     } else {
         Recorded::Partial
     })
+}
+
+/// Puts a refunded order's units back on sale, once: for the merchant who asked for it while
+/// the provider's notification (which never restocks) had already recorded the refund.
+/// False when the order is not refunded or was restocked before.
+pub async fn restock_refunded(
+    conn: &mut AnyConnection,
+    order_id: i64,
+    actor: &str,
+) -> Result<bool> {
+    let refunded = repo::head(conn, order_id)
+        .await?
+        .is_some_and(|o| o.status == OrderStatus::Refunded.as_str());
+    let restocked: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM order_events WHERE order_id = $1 AND kind = 'restocked'",
+    )
+    .bind(order_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !refunded || restocked > 0 {
+        return Ok(false);
+    }
+    put_back(conn, order_id, actor, db::now()).await?;
+    Ok(true)
+}
+
+/// Gives the order's units back to free stock and notes it (the note keeps it to once).
+async fn put_back(conn: &mut AnyConnection, order_id: i64, actor: &str, now: i64) -> Result<()> {
+    let lines: Vec<(i64, i64)> = repo::items(conn, order_id)
+        .await?
+        .into_iter()
+        .map(|i| (i.variant_id, i.quantity))
+        .collect();
+    repo::give_lines(conn, &lines, false).await?;
+    repo::event(conn, order_id, "restocked", None, None, Some(actor), now).await
 }
 
 /// [`record`] in a write transaction of its own.
