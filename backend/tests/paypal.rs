@@ -459,3 +459,113 @@ both!(
         assert_envelope(&r, 404, None);
     }
 );
+
+/// The `refunds` rows of an order: (provider refund id, amount).
+async fn refund_rows(app: &TestApp, order: i64) -> Vec<(String, i64)> {
+    sqlx::query_as(
+        "SELECT provider_refund_id, amount_minor FROM refunds WHERE order_id = $1 AND rail = 'paypal' ORDER BY id",
+    )
+    .bind(order)
+    .fetch_all(&app.state.db.pool)
+    .await
+    .unwrap()
+}
+
+/// Delivers a webhook to the shop at `base` from inside the fake (a client of its own).
+async fn deliver_to(base: &str, (raw, headers): &(String, Vec<(String, String)>)) -> u16 {
+    let mut rb = reqwest::Client::new()
+        .post(format!("{base}/webhooks/paypal"))
+        .header("Content-Type", "application/json")
+        .body(raw.clone());
+    for (k, v) in headers {
+        rb = rb.header(k, v);
+    }
+    rb.send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+}
+
+both_kinds!(
+    refund_webhook_before_the_admin_answer_counts_once,
+    |kind| async move {
+        let Some((app, fake)) = start(kind).await else {
+            return;
+        };
+        let variant = usd_product(&app, 2000, 5).await;
+        let id = paypal_order(&app, variant, 1).await;
+        let token = fake.approve(id);
+        come_back(&app, id, &token).await;
+        let cap_id = payments(&app, id).await[0].0.clone();
+        // PayPal delivers PAYMENT.CAPTURE.REFUNDED before it answers the refund call.
+        let delivered = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u16>::new()));
+        let (f, base, seen, cap) = (
+            fake.clone(),
+            app.base.clone(),
+            delivered.clone(),
+            cap_id.clone(),
+        );
+        fake.before_refund_answer(move |refund: Value| {
+            let (f, base, seen, cap) = (f.clone(), base.clone(), seen.clone(), cap.clone());
+            async move {
+                let ev = f.refund_resource_event(&cap, refund);
+                let status = deliver_to(&base, &ev).await;
+                seen.lock().unwrap().push(status);
+            }
+        });
+        let csrf = app.admin_login().await;
+        let refund = |body: Value| {
+            app.json(
+                app.admin(
+                    Method::POST,
+                    &format!("/api/admin/orders/{id}/refund"),
+                    &csrf,
+                )
+                .json(&body),
+            )
+        };
+        let (s, v) = refund(json!({"amount_minor": 500})).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["status"], "paid");
+        assert_eq!(delivered.lock().unwrap().clone(), vec![200]);
+        assert_eq!(refund_rows(&app, id).await.len(), 1);
+        assert_eq!(refund_rows(&app, id).await[0].1, 500);
+        assert_eq!(payments(&app, id).await[0].2, 500);
+
+        let (s, v) = refund(json!({})).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["status"], "refunded");
+        assert_eq!(delivered.lock().unwrap().clone(), vec![200, 200]);
+        let rows = refund_rows(&app, id).await;
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].1, 1500);
+        assert_eq!(payments(&app, id).await[0].2, 2000);
+        assert_eq!(fake.refunded(&cap_id), 2000);
+    }
+);
+
+both_kinds!(a_replayed_refund_event_records_once, |kind| async move {
+    let Some((app, fake)) = start(kind).await else {
+        return;
+    };
+    let variant = usd_product(&app, 2000, 5).await;
+    let id = paypal_order(&app, variant, 1).await;
+    let token = fake.approve(id);
+    come_back(&app, id, &token).await;
+    let cap_id = payments(&app, id).await[0].0.clone();
+    let r = fake.dashboard_refund(&cap_id, 700);
+    let ev = fake.refund_resource_event(&cap_id, r.clone());
+    // Twice at once (both pass the "seen before" check), once more, and a second delivery
+    // (new event id) about the same refund.
+    let (a, b) = tokio::join!(deliver(&app, &ev), deliver(&app, &ev));
+    assert_eq!((a.status, b.status), (200, 200));
+    assert_eq!(deliver(&app, &ev).await.status, 200);
+    let again = fake.refund_resource_event(&cap_id, r);
+    assert_eq!(deliver(&app, &again).await.status, 200);
+    assert_eq!(refund_rows(&app, id).await.len(), 1);
+    assert_eq!(payments(&app, id).await[0].2, 700);
+    assert_eq!(status(&app, id).await, "paid");
+    // A refund PayPal has not completed is not counted.
+    let mut pending = fake.dashboard_refund(&cap_id, 100);
+    pending["status"] = json!("PENDING");
+    let ev = fake.refund_resource_event(&cap_id, pending);
+    assert_eq!(deliver(&app, &ev).await.status, 200);
+    assert_eq!(payments(&app, id).await[0].2, 700);
+});

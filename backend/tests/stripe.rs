@@ -371,7 +371,7 @@ both_kinds!(refunds_partial_full_and_repeated, |kind| async move {
     let keys: Vec<String> = fake
         .requests()
         .into_iter()
-        .filter(|r| r.path == "/v1/refunds")
+        .filter(|r| r.path == "/v1/refunds" && r.method == "POST")
         .map(|r| r.idempotency_key.unwrap())
         .collect();
     assert_eq!(keys.len(), 3);
@@ -521,5 +521,187 @@ both_kinds!(
             (app.stock(variant).await, app.reserved(variant).await),
             (Some(4), 0)
         );
+    }
+);
+
+/// Posts a signed event to the shop at `base` from outside the test's own client (the fake's
+/// hook runs inside the fake Stripe, while the admin's request is still waiting).
+async fn deliver_to(base: &str, ev: &Value) -> u16 {
+    let body = serde_json::to_string_pretty(ev).unwrap();
+    reqwest::Client::new()
+        .post(format!("{base}/webhooks/stripe"))
+        .header("Stripe-Signature", sign(WEBHOOK_SECRET, now(), &body))
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+/// The `refunds` rows of an order: (provider refund id, amount).
+async fn refund_rows(app: &TestApp, order: i64) -> Vec<(String, i64)> {
+    sqlx::query_as(
+        "SELECT provider_refund_id, amount_minor FROM refunds WHERE order_id = $1 AND rail = 'stripe' ORDER BY id",
+    )
+    .bind(order)
+    .fetch_all(&app.state.db.pool)
+    .await
+    .unwrap()
+}
+
+async fn events_of(app: &TestApp, order: i64, kind: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM order_events WHERE order_id = $1 AND kind = $2")
+        .bind(order)
+        .bind(kind)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap()
+}
+
+/// A paid Stripe order of one unit at `price` (of 5 in stock); answers (order id,
+/// PaymentIntent, variant id).
+async fn paid_order(app: &TestApp, fake: &FakeStripe, price: i64) -> (i64, String, i64) {
+    let variant = usd_product(app, price, 5).await;
+    let (_, order) = stripe_order(app, variant, 1).await;
+    let id = order["id"].as_i64().unwrap();
+    assert_eq!(deliver(app, &fake.complete(id, true)).await.status, 200);
+    let pi = payments(app, id).await[0].0.clone();
+    (id, pi, variant)
+}
+
+both_kinds!(
+    refund_webhook_before_the_admin_answer_counts_once,
+    |kind| async move {
+        let Some((app, fake)) = start(kind).await else {
+            return;
+        };
+        let (id, pi, variant) = paid_order(&app, &fake, 1000).await;
+        // Stripe delivers its notification of each refund before it answers the admin's
+        // call: first `charge.refunded` (the shop lists the charge's refunds), then
+        // `refund.created` for the second refund.
+        let delivered = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, u16)>::new()));
+        let (f, base, seen) = (fake.clone(), app.base.clone(), delivered.clone());
+        fake.before_refund_answer(move |refund: Value| {
+            let (f, base, seen) = (f.clone(), base.clone(), seen.clone());
+            async move {
+                let pi = refund["payment_intent"].as_str().unwrap().to_string();
+                let rid = refund["id"].as_str().unwrap().to_string();
+                let ev = if f.refunds_of(&pi).len() == 1 {
+                    f.charge_refunded(&pi)
+                } else {
+                    f.refund_event("refund.created", &rid)
+                };
+                let kind = ev["type"].as_str().unwrap().to_string();
+                let status = deliver_to(&base, &ev).await;
+                seen.lock().unwrap().push((kind, status));
+            }
+        });
+        let csrf = app.admin_login().await;
+        let refund = |body: Value| {
+            app.json(
+                app.admin(
+                    Method::POST,
+                    &format!("/api/admin/orders/{id}/refund"),
+                    &csrf,
+                )
+                .json(&body),
+            )
+        };
+
+        let (s, v) = refund(json!({"amount_minor": 300})).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["status"], "paid");
+        assert_eq!(
+            delivered.lock().unwrap().clone(),
+            vec![("charge.refunded".to_string(), 200)]
+        );
+        let made = fake.refunds_of(&pi);
+        assert_eq!(made.len(), 1);
+        let rows = refund_rows(&app, id).await;
+        assert_eq!(
+            rows,
+            vec![(made[0]["id"].as_str().unwrap().to_string(), 300)]
+        );
+        assert_eq!(payments(&app, id).await[0].2, 300);
+        assert_eq!(events_of(&app, id, "partial_refund").await, 1);
+
+        // The rest, with `refund.created` overtaking the answer: refunded once, in full,
+        // and the merchant's restock still happens (the webhook never restocks), once.
+        assert_eq!(app.stock(variant).await, Some(4));
+        let (s, v) = refund(json!({"restock": true})).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["status"], "refunded");
+        assert_eq!(delivered.lock().unwrap().len(), 2);
+        assert_eq!(
+            delivered.lock().unwrap()[1],
+            ("refund.created".to_string(), 200)
+        );
+        let rows = refund_rows(&app, id).await;
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].1, 700);
+        assert_eq!(payments(&app, id).await[0].2, 1000);
+        assert_eq!(fake.refunded(&pi), 1000);
+        assert_eq!(events_of(&app, id, "partial_refund").await, 1);
+        assert_eq!(app.stock(variant).await, Some(5));
+        assert_eq!(events_of(&app, id, "restocked").await, 1);
+    }
+);
+
+both_kinds!(a_replayed_refund_event_records_once, |kind| async move {
+    let Some((app, fake)) = start(kind).await else {
+        return;
+    };
+    let (id, pi, _) = paid_order(&app, &fake, 1000).await;
+    let r = fake.dashboard_refund(&pi, 400);
+    let charge = fake.charge_refunded(&pi);
+    let created = fake.refund_event("refund.created", r["id"].as_str().unwrap());
+    // The same event twice at once (both pass the "seen before" check), again later, and two
+    // other events about the same refund.
+    let (a, b) = tokio::join!(deliver(&app, &charge), deliver(&app, &charge));
+    assert_eq!((a.status, b.status), (200, 200));
+    assert_eq!(deliver(&app, &charge).await.status, 200);
+    assert_eq!(deliver(&app, &created).await.status, 200);
+    let updated = fake.refund_event("refund.updated", r["id"].as_str().unwrap());
+    assert_eq!(deliver(&app, &updated).await.status, 200);
+    assert_eq!(refund_rows(&app, id).await.len(), 1);
+    assert_eq!(payments(&app, id).await[0].2, 400);
+    assert_eq!(events_of(&app, id, "partial_refund").await, 1);
+    assert_eq!(status(&app, id).await, "paid");
+
+    // A refund that has not succeeded is not counted.
+    let mut pending = fake.dashboard_refund(&pi, 100);
+    pending["status"] = json!("pending");
+    let ev = fake.event("refund.created", pending);
+    assert_eq!(deliver(&app, &ev).await.status, 200);
+    assert_eq!(refund_rows(&app, id).await.len(), 1);
+    assert_eq!(payments(&app, id).await[0].2, 400);
+});
+
+both_kinds!(
+    a_provider_refund_beyond_what_is_left_counts_what_is_left,
+    |kind| async move {
+        let Some((app, fake)) = start(kind).await else {
+            return;
+        };
+        let (id, pi, _) = paid_order(&app, &fake, 1000).await;
+        // Our books already count 800 as refunded (a refund recorded by hand, say); Stripe
+        // then reports a refund of 500.
+        sqlx::query("UPDATE payments SET refunded_minor = 800 WHERE order_id = $1")
+            .bind(id)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+        fake.dashboard_refund(&pi, 500);
+        let ev = fake.charge_refunded(&pi);
+        assert_eq!(deliver(&app, &ev).await.status, 200);
+        assert_eq!(payments(&app, id).await[0].2, 1000);
+        assert_eq!(status(&app, id).await, "refunded");
+        assert_eq!(refund_rows(&app, id).await[0].1, 500);
+        assert_eq!(events_of(&app, id, "refund_exceeds_payment").await, 1);
+        // Told again (a new event about the same refund): no second note, no change.
+        assert_eq!(deliver(&app, &fake.charge_refunded(&pi)).await.status, 200);
+        assert_eq!(events_of(&app, id, "refund_exceeds_payment").await, 1);
+        assert_eq!(payments(&app, id).await[0].2, 1000);
     }
 );

@@ -598,3 +598,74 @@ tg_test!(
         );
     }
 );
+
+tg_test!(
+    a_refund_ends_the_subscription,
+    Mode::Webhook,
+    &[],
+    |t: Tg| async move {
+        let user = 7020;
+        let order = t
+            .order(user, t.app.variant_id("Premium club").await, "stars")
+            .await;
+        let id = order["id"].as_i64().unwrap();
+        let inv = t.invoice_of(&order).await;
+        let first_exp = now() + 2_592_000;
+        t.deliver(t.payment(
+            user,
+            &inv,
+            100,
+            "sub-r1",
+            json!({"is_recurring": true,
+        "is_first_recurring": true, "subscription_expiration_date": first_exp}),
+        ))
+        .await;
+        t.wait_status(id, "paid").await;
+        assert_eq!(subs(&t, user).await.1["items"][0]["status"], "active");
+
+        let csrf = t.app.admin_login().await;
+        let path = format!("/api/admin/orders/{id}/refund");
+        let (s, v) = t.app.json(t.app.admin(Method::POST, &path, &csrf)).await;
+        assert_eq!((s, v["status"].as_str()), (200, Some("refunded")), "{v}");
+        // Access ends now, and Telegram is asked to stop renewing it.
+        let (_, v) = subs(&t, user).await;
+        assert_eq!(v["items"][0]["status"], "expired", "{v}");
+        assert!(v["items"][0]["expires_at"].as_i64().unwrap() <= now());
+        let e = t.fake.calls("editUserStarSubscription");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0]["is_canceled"], true);
+        assert_eq!(e[0]["telegram_payment_charge_id"], "sub-r1");
+        // Telegram's notice of the same refund changes nothing.
+        t.deliver(json!({"update_id": t.update_id(), "message": {"message_id": 9, "date": 0,
+            "chat": {"id": user, "type": "private"}, "from": {"id": user, "is_bot": false, "first_name": "U"},
+            "refunded_payment": {"currency": "XTR", "total_amount": 100,
+                "invoice_payload": inv["payload"], "telegram_payment_charge_id": "sub-r1"}}}))
+            .await;
+        t.settle().await;
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM refunds WHERE order_id = $1")
+            .bind(id)
+            .fetch_one(&t.app.state.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, 1);
+
+        // A renewal that still arrives extends nothing and is flagged to give back.
+        t.deliver(t.payment(
+            user,
+            &inv,
+            100,
+            "sub-r2",
+            json!({"is_recurring": true,
+        "subscription_expiration_date": first_exp + 2_592_000}),
+        ))
+        .await;
+        t.settle().await;
+        let (_, v) = subs(&t, user).await;
+        assert_eq!(v["items"][0]["status"], "expired", "{v}");
+        assert_eq!(v["items"][0]["renewals"], 0);
+        let pays = t.payments(id).await;
+        assert_eq!(pays.len(), 2, "{pays:?}");
+        assert_eq!(pays[1].3, 1, "{pays:?}");
+        assert_eq!(t.status(id).await, "refunded");
+    }
+);

@@ -11,6 +11,7 @@ use crate::catalog::{decode_cursor, encode_cursor};
 use crate::error::{AppJson, AppPath, AppQuery, Error, Result};
 use crate::orders::repo;
 use crate::payments::fulfil::{fulfil, PaymentSuccess};
+use crate::payments::refund::{self, Recorded, Refund};
 use crate::payments::RefundRequest as ProviderRefund;
 use crate::state::AppState;
 
@@ -356,12 +357,13 @@ async fn refund(
     #[derive(sqlx::FromRow)]
     struct Pay {
         id: i64,
+        provider: String,
         provider_payment_id: String,
         amount_minor: i64,
         refunded_minor: i64,
     }
     let pay = sqlx::query_as::<_, Pay>(
-        "SELECT id, provider_payment_id, amount_minor, refunded_minor FROM payments \
+        "SELECT id, provider, provider_payment_id, amount_minor, refunded_minor FROM payments \
          WHERE order_id = $1 AND needs_refund = 0 AND status <> 'refunded' ORDER BY id LIMIT 1",
     )
     .bind(id)
@@ -382,7 +384,16 @@ async fn refund(
             format!("Refund between 1 and {left} (minor units) for this order."),
         ));
     }
-    if before.payment_method != PaymentMethod::Cash {
+    let currency = before.total.currency.clone();
+    let made = if before.payment_method == PaymentMethod::Cash {
+        // Cash is handed back by the merchant. The key repeats for a double-clicked button
+        // (same refunded total, same amount), so that is recorded once too.
+        vec![Refund {
+            provider_refund_id: format!("cash-{}-{}-{amount}", pay.id, pay.refunded_minor),
+            amount_minor: amount,
+            currency: currency.as_str().to_string(),
+        }]
+    } else {
         let provider = st.payments.get(before.payment_method).ok_or_else(|| {
             Error::conflict(
                 "refund_unavailable",
@@ -399,26 +410,62 @@ async fn refund(
                 payment_id: pay.id,
                 provider_payment_id: pay.provider_payment_id.clone(),
                 amount_minor: amount,
-                currency: before.total.currency.clone(),
+                currency: currency.clone(),
                 refunded_minor: pay.refunded_minor,
                 full: amount == left,
             })
-            .await?;
+            .await?
+    };
+    // Each refund by the provider's own id: if the provider's notification of it came in
+    // while we waited for this answer, it is already counted and is not counted again.
+    let mut recorded = Recorded::Nothing;
+    let mut tx = st.db.begin_write().await?;
+    for r in &made {
+        let done = refund::record(
+            tx.conn(),
+            id,
+            pay.id,
+            &pay.provider,
+            r,
+            req.restock,
+            &admin.email,
+        )
+        .await?;
+        recorded = match (recorded, done) {
+            (Recorded::Full, _) | (_, Recorded::Nothing) => recorded,
+            _ => done,
+        };
     }
-    let recorded = crate::payments::refund::record(
-        &st.db,
-        id,
-        pay.id,
-        Some(amount),
-        req.restock,
-        &admin.email,
-    )
-    .await?;
-    if req.restock && recorded == crate::payments::refund::Recorded::Full {
+    // The provider's notification may have recorded the whole refund first, without
+    // restocking: the merchant's restock still happens, once.
+    let restocked = req.restock
+        && recorded != Recorded::Full
+        && !made.is_empty()
+        && refund::restock_refunded(tx.conn(), id, &admin.email).await?;
+    if made.is_empty() {
+        repo::event(
+            tx.conn(),
+            id,
+            "refund_pending",
+            None,
+            Some(&format!(
+                "{} accepted the refund of {amount} {currency}; the order changes when it confirms",
+                before.payment_method.as_str()
+            )),
+            Some(&admin.email),
+            crate::db::now(),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    if req.restock && recorded == Recorded::Full || restocked {
         st.catalog_changed();
     }
     let after = load(&st, id).await?;
-    if recorded == crate::payments::refund::Recorded::Full {
+    if recorded == Recorded::Full {
+        if pay.provider == "stars" {
+            crate::telegram::subscriptions::stop_after_refund(&st, id).await;
+        }
         st.notify(id, crate::notify::Notice::Refunded);
     }
     audit(&st, &admin, "refund", &before, &after).await?;

@@ -73,9 +73,13 @@ pub trait Provider: Send + Sync {
 
     fn create_checkout<'a>(&'a self, order: &'a CheckoutOrder) -> BoxFuture<'a, Result<Checkout>>;
 
-    /// Gives money back through the provider. Answers once the provider accepted it (or
-    /// says it was already refunded); the caller then records it with [`refund::record`].
-    fn refund<'a>(&'a self, req: &'a RefundRequest) -> BoxFuture<'a, Result<()>> {
+    /// Gives money back through the provider. Answers the refunds the provider reports as
+    /// done (this one, or when it says the payment was refunded already, those it knows of),
+    /// each with the provider's refund id; the caller records them with [`refund::record`],
+    /// which counts each id once however the provider's notification of it races this call.
+    /// Empty when the provider accepted the refund but has not completed it yet: its
+    /// notification records it then.
+    fn refund<'a>(&'a self, req: &'a RefundRequest) -> BoxFuture<'a, Result<Vec<refund::Refund>>> {
         let m = self.method();
         let _ = req;
         Box::pin(async move {

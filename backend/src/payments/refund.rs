@@ -1,7 +1,14 @@
 //! Recording refunds, whoever started them (the merchant in the admin, or a provider's own
 //! notification such as Telegram's `refunded_payment` or Stripe's `charge.refunded`).
+//!
+//! One refund can reach the shop twice: as the provider's answer to the admin's refund call
+//! and as the provider's notification of it, in either order (the notification may even come
+//! while the admin's call is still waiting for its answer). Every refund is therefore keyed
+//! by the provider's own refund id: `refunds` is unique on `(rail, provider_refund_id)`, and
+//! only the first sighting moves the payment's refunded total and the order's status.
 
 use shared::OrderStatus;
+use sqlx::AnyConnection;
 
 use crate::db::{self, Db};
 use crate::error::{Error, Result};
@@ -12,18 +19,35 @@ pub enum Recorded {
     /// The whole payment is now refunded and the order is `refunded`.
     Full,
     Partial,
-    /// Nothing left to refund: a repeated notification.
+    /// Nothing changed: this refund was recorded before, or nothing was left to refund.
     Nothing,
 }
 
-/// Adds `amount_minor` (or everything left when `None`) to payment `payment_id`'s refunded
-/// total, moves the order to `refunded` when it is all given back, and optionally puts the
-/// units back on sale. Safe to repeat: it never refunds more than was paid.
+/// One refund as the provider made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    /// The provider's id of the refund (Stripe `re_…`, PayPal's refund id, the Stars charge
+    /// id, the Payme transaction id), or a key the shop made where there is none (cash).
+    pub provider_refund_id: String,
+    /// In our minor units for the currency (not the provider's).
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+/// Records refund `r` of payment `payment_id` (made through `rail`, the payment's
+/// `payments.provider`) inside the caller's transaction: adds it to the payment's refunded
+/// total, moves the order to `refunded` when everything is given back (ending its
+/// subscription, if it sold one) and optionally puts the units back on sale.
+///
+/// Idempotent per `(rail, provider_refund_id)`: a refund seen before answers
+/// [`Recorded::Nothing`]. The total never exceeds what was paid; a refund for more than is
+/// left counts only what is left and is logged and noted on the order for the merchant.
 pub async fn record(
-    db: &Db,
+    conn: &mut AnyConnection,
     order_id: i64,
     payment_id: i64,
-    amount_minor: Option<i64>,
+    rail: &str,
+    r: &Refund,
     restock: bool,
     actor: &str,
 ) -> Result<Recorded> {
@@ -35,53 +59,105 @@ pub async fn record(
         needs_refund: i64,
     }
     let now = db::now();
-    let mut tx = db.begin_write().await?;
-    let pay = sqlx::query_as::<_, Pay>(
-        "SELECT amount_minor, refunded_minor, currency, needs_refund FROM payments WHERE id = $1 AND order_id = $2",
-    )
-    .bind(payment_id)
-    .bind(order_id)
-    .fetch_optional(tx.conn())
-    .await?
-    .ok_or_else(|| Error::not_found("payment"))?;
-    let left = pay.amount_minor - pay.refunded_minor;
-    if left <= 0 {
-        return Ok(Recorded::Nothing);
-    }
-    let amount = amount_minor.unwrap_or(left).min(left);
-    if amount <= 0 {
+    if r.amount_minor <= 0 {
         return Err(Error::field(
             "invalid_amount",
             "amount_minor",
-            format!("Refund between 1 and {left} (minor units) for this order."),
+            "A refund must be for more than nothing.",
         ));
     }
-    let moved = sqlx::query(
-        "UPDATE payments SET refunded_minor = refunded_minor + $1, updated_at = $2 \
-         WHERE id = $3 AND refunded_minor + $1 <= amount_minor",
+    // Lock the payment row first (PostgreSQL; SQLite's write transaction already holds the
+    // database), so two different refunds of one payment add up one after the other.
+    let locked = sqlx::query("UPDATE payments SET updated_at = $1 WHERE id = $2 AND order_id = $3")
+        .bind(now)
+        .bind(payment_id)
+        .bind(order_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if locked != 1 {
+        return Err(Error::not_found("payment"));
+    }
+    let pay = sqlx::query_as::<_, Pay>(
+        "SELECT amount_minor, refunded_minor, currency, needs_refund FROM payments WHERE id = $1",
     )
-    .bind(amount)
-    .bind(now)
     .bind(payment_id)
-    .execute(tx.conn())
-    .await?
-    .rows_affected();
-    if moved != 1 {
-        return Err(Error::conflict(
-            "refund_in_progress",
-            format!("Order {order_id} changed meanwhile; reload it and try again."),
-        ));
+    .fetch_one(&mut *conn)
+    .await?;
+    if !r.currency.eq_ignore_ascii_case(&pay.currency) {
+        tracing::error!(
+            order_id,
+            rail,
+            refund = %r.provider_refund_id,
+            currency = %r.currency,
+            paid_in = %pay.currency,
+            "refund in another currency than its payment; not counted"
+        );
+        return Ok(Recorded::Nothing);
     }
+    // ON CONFLICT rather than catching the unique violation: on PostgreSQL a failed
+    // statement would abort the caller's whole transaction.
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO refunds (order_id, payment_id, rail, provider_refund_id, amount_minor, \
+         currency, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (rail, provider_refund_id) DO NOTHING RETURNING id",
+    )
+    .bind(order_id)
+    .bind(payment_id)
+    .bind(rail)
+    .bind(&r.provider_refund_id)
+    .bind(r.amount_minor)
+    .bind(&pay.currency)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if inserted.is_none() {
+        return Ok(Recorded::Nothing);
+    }
+    let left = pay.amount_minor - pay.refunded_minor;
+    let amount = r.amount_minor.min(left);
+    if amount < r.amount_minor {
+        // The provider gave back more than our books had left: count what is left, never
+        // more than was paid, and tell the merchant.
+        let note = format!(
+            "{rail} refund {} of {} {} is more than the {} {} left to refund; counted {}",
+            r.provider_refund_id,
+            r.amount_minor,
+            pay.currency,
+            left.max(0),
+            pay.currency,
+            amount.max(0)
+        );
+        tracing::warn!(order_id, payment_id, "{note}");
+        repo::event(
+            conn,
+            order_id,
+            "refund_exceeds_payment",
+            None,
+            Some(&note),
+            Some(actor),
+            now,
+        )
+        .await?;
+    }
+    if amount <= 0 {
+        return Ok(Recorded::Nothing);
+    }
+    sqlx::query("UPDATE payments SET refunded_minor = refunded_minor + $1 WHERE id = $2")
+        .bind(amount)
+        .bind(payment_id)
+        .execute(&mut *conn)
+        .await?;
     let note = format!("{amount} {} refunded", pay.currency);
     let full = amount == left;
     if pay.needs_refund != 0 {
         // Money back for a duplicate or unusable payment: the order itself stays as it is.
         sqlx::query("UPDATE payments SET status = 'refunded', needs_refund = 0 WHERE id = $1 AND refunded_minor = amount_minor")
             .bind(payment_id)
-            .execute(tx.conn())
+            .execute(&mut *conn)
             .await?;
         repo::event(
-            tx.conn(),
+            conn,
             order_id,
             "duplicate_refunded",
             None,
@@ -93,10 +169,10 @@ pub async fn record(
     } else if full {
         sqlx::query("UPDATE payments SET status = 'refunded' WHERE id = $1")
             .bind(payment_id)
-            .execute(tx.conn())
+            .execute(&mut *conn)
             .await?;
         let moved = repo::transition(
-            tx.conn(),
+            conn,
             order_id,
             &[
                 OrderStatus::Paid,
@@ -109,17 +185,15 @@ pub async fn record(
             Some(actor),
         )
         .await?;
+        if moved {
+            end_subscription(conn, order_id, now).await?;
+        }
         if moved && restock {
-            let lines: Vec<(i64, i64)> = repo::items(tx.conn(), order_id)
-                .await?
-                .into_iter()
-                .map(|i| (i.variant_id, i.quantity))
-                .collect();
-            repo::give_lines(tx.conn(), &lines, false).await?;
+            put_back(conn, order_id, actor, now).await?;
         }
     } else {
         repo::event(
-            tx.conn(),
+            conn,
             order_id,
             "partial_refund",
             None,
@@ -129,10 +203,87 @@ pub async fn record(
         )
         .await?;
     }
-    tx.commit().await?;
     Ok(if full {
         Recorded::Full
     } else {
         Recorded::Partial
     })
+}
+
+/// Puts a refunded order's units back on sale, once: for the merchant who asked for it while
+/// the provider's notification (which never restocks) had already recorded the refund.
+/// False when the order is not refunded or was restocked before.
+pub async fn restock_refunded(
+    conn: &mut AnyConnection,
+    order_id: i64,
+    actor: &str,
+) -> Result<bool> {
+    let refunded = repo::head(conn, order_id)
+        .await?
+        .is_some_and(|o| o.status == OrderStatus::Refunded.as_str());
+    let restocked: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM order_events WHERE order_id = $1 AND kind = 'restocked'",
+    )
+    .bind(order_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !refunded || restocked > 0 {
+        return Ok(false);
+    }
+    put_back(conn, order_id, actor, db::now()).await?;
+    Ok(true)
+}
+
+/// Gives the order's units back to free stock and notes it (the note keeps it to once).
+async fn put_back(conn: &mut AnyConnection, order_id: i64, actor: &str, now: i64) -> Result<()> {
+    let lines: Vec<(i64, i64)> = repo::items(conn, order_id)
+        .await?
+        .into_iter()
+        .map(|i| (i.variant_id, i.quantity))
+        .collect();
+    repo::give_lines(conn, &lines, false).await?;
+    repo::event(conn, order_id, "restocked", None, None, Some(actor), now).await
+}
+
+/// [`record`] in a write transaction of its own.
+pub async fn record_now(
+    db: &Db,
+    order_id: i64,
+    payment_id: i64,
+    rail: &str,
+    r: &Refund,
+    restock: bool,
+    actor: &str,
+) -> Result<Recorded> {
+    let mut tx = db.begin_write().await?;
+    let done = record(tx.conn(), order_id, payment_id, rail, r, restock, actor).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// A refunded order's subscription ends now and does not renew: the customer has their
+/// money back, so access stops, and a renewal that still arrives is not taken as extending it.
+async fn end_subscription(conn: &mut AnyConnection, order_id: i64, now: i64) -> Result<()> {
+    let ended = sqlx::query(
+        "UPDATE subscriptions SET expires_at = CASE WHEN expires_at > $1 THEN $1 ELSE expires_at END, \
+         canceled = 1, updated_at = $1 WHERE order_id = $2",
+    )
+    .bind(now)
+    .bind(order_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if ended > 0 {
+        repo::event(
+            conn,
+            order_id,
+            "subscription_ended",
+            None,
+            Some("refunded"),
+            None,
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }

@@ -107,6 +107,48 @@ pub async fn renewed(
     let Some((sub_id, old_expiry)) = sub else {
         return Ok(false);
     };
+    let refunded = orders::head(tx.conn(), order_id)
+        .await?
+        .is_some_and(|o| o.status == "refunded");
+    if refunded {
+        // Its order was refunded, which ended the subscription: a renewal that still comes
+        // (Telegram had not stopped it yet) extends nothing and is money to give back.
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO payments (order_id, provider, provider_payment_id, status, amount_minor, \
+             currency, raw, needs_refund, created_at, updated_at) \
+             VALUES ($1, 'stars', $2, 'succeeded', $3, $4, $5, 1, $6, $6) \
+             ON CONFLICT (provider, provider_payment_id) DO NOTHING RETURNING id",
+        )
+        .bind(order_id)
+        .bind(charge)
+        .bind(amount)
+        .bind(currency)
+        .bind(raw.to_string())
+        .bind(now)
+        .fetch_optional(tx.conn())
+        .await?;
+        if inserted.is_some() {
+            tracing::warn!(
+                order_id,
+                charge,
+                "renewal of a refunded subscription; flagged for refund"
+            );
+            orders::event(
+                tx.conn(),
+                order_id,
+                "payment_after_refund",
+                None,
+                Some(&format!(
+                    "stars {charge}: renewal after the refund, to give back"
+                )),
+                Some("telegram"),
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        return Ok(true);
+    }
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO payments (order_id, provider, provider_payment_id, status, amount_minor, \
          currency, raw, created_at, updated_at) VALUES ($1, 'stars', $2, 'succeeded', $3, $4, $5, $6, $6) \
@@ -145,6 +187,32 @@ pub async fn renewed(
     tx.commit().await?;
     st.notify(order_id, Notice::SubscriptionRenewed);
     Ok(true)
+}
+
+/// After a full refund (which ended the subscription in our records), asks Telegram to stop
+/// renewing it too. Best effort: if it fails, a renewal that still comes is flagged for
+/// refund by [`renewed`] rather than extending anything.
+pub async fn stop_after_refund(st: &AppState, order_id: i64) {
+    let row: Option<(i64, String)> = match sqlx::query_as(
+        "SELECT customer_id, charge_id FROM subscriptions WHERE order_id = $1",
+    )
+    .bind(order_id)
+    .fetch_optional(&st.db.pool)
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(order_id, error = %e, "could not read the refunded subscription");
+            return;
+        }
+    };
+    let (Some((user, charge)), Some(bot)) = (row, Bot::from_config(&st.config, &st.http)) else {
+        return;
+    };
+    let body = json!({"user_id": user, "telegram_payment_charge_id": charge, "is_canceled": true});
+    if let Err(e) = bot.call::<Value>("editUserStarSubscription", &body).await {
+        tracing::warn!(order_id, error = %e, "could not stop the refunded subscription's renewal");
+    }
 }
 
 fn status(r: &Row, now: i64) -> &'static str {

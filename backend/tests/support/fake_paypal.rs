@@ -6,6 +6,8 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -43,6 +45,9 @@ pub struct Seen {
     pub status: u16,
 }
 
+/// Runs with the refund PayPal just made, before PayPal answers the call that made it.
+pub type RefundHook = Arc<dyn Fn(Value) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
 pub struct Inner {
     pub orders: Vec<PpOrder>,
     tokens: Vec<String>,
@@ -53,6 +58,11 @@ pub struct Inner {
     invoice_ids: Vec<String>,
     /// capture id -> (amount minor-as-string-value, refunded total in value units*100)
     pub refunded: HashMap<String, i64>,
+    /// Every refund made: (capture id, the refund resource), oldest first.
+    pub refunds: Vec<(String, Value)>,
+    on_refund: Option<RefundHook>,
+    /// The hook to run, and with what, before the refund call being handled is answered.
+    fire: Option<(RefundHook, Value)>,
     /// transmission id -> (signature, raw event body).
     sent: HashMap<String, (String, String)>,
     pub requests: Vec<Seen>,
@@ -106,6 +116,9 @@ impl FakePaypal {
             replays: HashMap::new(),
             invoice_ids: vec![],
             refunded: HashMap::new(),
+            refunds: vec![],
+            on_refund: None,
+            fire: None,
             sent: HashMap::new(),
             requests: vec![],
             capture_status: "COMPLETED".into(),
@@ -267,22 +280,68 @@ impl FakePaypal {
         self.webhook(event_type, capture)
     }
 
-    /// The refund webhook for the last refund of a capture.
+    /// The refund webhook for the last refund of a capture (its own id and amount), or for
+    /// a refund of `amount_cents` PayPal never made through the API when there is none.
     pub fn refund_event(
         &self,
         capture_id: &str,
         amount_cents: i64,
     ) -> (String, Vec<(String, String)>) {
-        let total = self.refunded(capture_id);
-        let base = self.url.clone();
-        self.webhook(
-            "PAYMENT.CAPTURE.REFUNDED",
+        let last = {
+            let g = self.inner.lock().unwrap();
+            g.refunds
+                .iter()
+                .rev()
+                .find(|(c, _)| c == capture_id)
+                .map(|(_, r)| r.clone())
+        };
+        let resource = last.unwrap_or_else(|| {
+            let total = self.refunded(capture_id);
             json!({"id": format!("RF-{}", rand::random::<u32>()), "status": "COMPLETED",
                 "amount": {"currency_code": "USD", "value": value_of(amount_cents)},
-                "seller_payable_breakdown": {"total_refunded_amount": {"currency_code": "USD", "value": value_of(total)}},
-                "links": [{"rel": "up", "method": "GET", "href": format!("{base}/v2/payments/captures/{capture_id}")}]}),
-        )
+                "seller_payable_breakdown": {"total_refunded_amount": {"currency_code": "USD", "value": value_of(total)}}})
+        });
+        self.refund_resource_event(capture_id, resource)
     }
+
+    /// `PAYMENT.CAPTURE.REFUNDED` about this refund resource of `capture_id`.
+    pub fn refund_resource_event(
+        &self,
+        capture_id: &str,
+        mut resource: Value,
+    ) -> (String, Vec<(String, String)>) {
+        resource["links"] = json!([{"rel": "up", "method": "GET",
+            "href": format!("{}/v2/payments/captures/{capture_id}", self.url)}]);
+        self.webhook("PAYMENT.CAPTURE.REFUNDED", resource)
+    }
+
+    /// A refund made in PayPal's dashboard: answers its resource.
+    pub fn dashboard_refund(&self, capture_id: &str, cents: i64) -> Value {
+        let mut g = self.inner.lock().unwrap();
+        let done = *g.refunded.get(capture_id).unwrap_or(&0);
+        g.refunded.insert(capture_id.to_string(), done + cents);
+        make_refund(&mut g, capture_id, "USD", cents, done + cents)
+    }
+
+    /// From now on, every refund the shop asks for is first announced by `hook` (typically
+    /// PayPal's webhook about it, delivered to the shop) and only then answered.
+    pub fn before_refund_answer<F, Fut>(&self, hook: F)
+    where
+        F: Fn(Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.inner.lock().unwrap().on_refund = Some(Arc::new(move |v| Box::pin(hook(v))));
+    }
+}
+
+/// Stores and answers a new completed refund of `cents` on `capture_id`.
+fn make_refund(g: &mut Inner, capture_id: &str, currency: &str, cents: i64, total: i64) -> Value {
+    g.next += 1;
+    let v = json!({"id": format!("RF{:015}", g.next), "status": "COMPLETED",
+        "amount": {"currency_code": currency, "value": value_of(cents)},
+        "seller_payable_breakdown": {"total_refunded_amount": {"currency_code": currency, "value": value_of(total)}}});
+    g.refunds.push((capture_id.to_string(), v.clone()));
+    v
 }
 
 fn check_bearer(g: &Inner, headers: &HeaderMap) -> Result<(), (StatusCode, Value)> {
@@ -649,6 +708,16 @@ async fn refund(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let res = refund_call(&st, id, headers, body);
+    let fire = st.lock().unwrap().fire.take();
+    if let Some((hook, made)) = fire {
+        // The refund is made; PayPal's notification of it overtakes this answer.
+        hook(made).await;
+    }
+    res
+}
+
+fn refund_call(st: &Arc<Mutex<Inner>>, id: String, headers: HeaderMap, body: Bytes) -> Response {
     let path = format!("/v2/payments/captures/{id}/refund");
     let mut g = st.lock().unwrap();
     let rid = request_id(&headers);
@@ -729,16 +798,17 @@ async fn refund(
         )
     } else {
         g.refunded.insert(id.clone(), done + want);
-        g.next += 1;
+        let currency = cap["amount"]["currency_code"].as_str().unwrap().to_string();
         (
             StatusCode::CREATED,
-            json!({"id": format!("RF{:015}", g.next), "status": "COMPLETED",
-            "amount": {"currency_code": cap["amount"]["currency_code"], "value": value_of(want)},
-            "seller_payable_breakdown": {"total_refunded_amount": {"currency_code": cap["amount"]["currency_code"], "value": value_of(done + want)}}}),
+            make_refund(&mut g, &id, &currency, want, done + want),
         )
     };
     g.replays
         .insert((path.clone(), rv), (r.0.as_u16(), r.1.clone()));
+    if let Some(hook) = g.on_refund.clone().filter(|_| r.0.is_success()) {
+        g.fire = Some((hook, r.1.clone()));
+    }
     answer(&mut g, "POST", &path, rid, r)
 }
 

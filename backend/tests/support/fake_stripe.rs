@@ -5,9 +5,12 @@
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
+use axum::extract::Query;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -35,10 +38,14 @@ pub struct Session {
 
 #[derive(Debug, Clone)]
 pub struct Seen {
+    pub method: &'static str,
     pub path: String,
     pub idempotency_key: Option<String>,
     pub status: u16,
 }
+
+/// Runs with the refund Stripe just made, before Stripe answers the call that made it.
+pub type RefundHook = Arc<dyn Fn(Value) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 #[derive(Default)]
 pub struct Inner {
@@ -47,8 +54,11 @@ pub struct Inner {
     idem: HashMap<String, (String, u16, Value)>,
     /// PaymentIntent -> (amount, refunded so far, currency, order id).
     pub intents: HashMap<String, (i64, i64, String, String)>,
+    /// Every refund made, oldest first (Stripe lists them newest first).
     pub refunds: Vec<Value>,
     pub requests: Vec<Seen>,
+    /// Set by [`FakeStripe::before_refund_answer`].
+    on_refund: Option<RefundHook>,
     /// Answer the next N requests with a 500 (remembered under their key, as Stripe does).
     pub fail_next: u32,
     /// Answer the next N requests with a 503 before Stripe runs them (nothing remembered),
@@ -82,7 +92,7 @@ impl FakeStripe {
         let inner = Arc::new(Mutex::new(Inner::default()));
         let app = Router::new()
             .route("/v1/checkout/sessions", post(create_session))
-            .route("/v1/refunds", post(create_refund))
+            .route("/v1/refunds", post(create_refund).get(list_refunds))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -240,11 +250,123 @@ impl FakeStripe {
             .unwrap_or(0)
     }
 
-    /// Refunds made outside the shop (the Stripe dashboard).
-    pub fn dashboard_refund(&self, pi: &str, amount: i64) {
+    /// Refunds made outside the shop (the Stripe dashboard); answers the refund.
+    pub fn dashboard_refund(&self, pi: &str, amount: i64) -> Value {
         let mut g = self.inner.lock().unwrap();
         g.intents.get_mut(pi).unwrap().1 += amount;
+        make_refund(&mut g, pi, amount)
     }
+
+    /// `refund.created` (or another `refund.*` kind) for refund `refund_id`.
+    pub fn refund_event(&self, kind: &str, refund_id: &str) -> Value {
+        let r = self
+            .inner
+            .lock()
+            .unwrap()
+            .refunds
+            .iter()
+            .find(|r| r["id"] == refund_id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no refund {refund_id}"));
+        self.event(kind, r)
+    }
+
+    /// The refunds Stripe holds for a PaymentIntent, oldest first.
+    pub fn refunds_of(&self, pi: &str) -> Vec<Value> {
+        let g = self.inner.lock().unwrap();
+        g.refunds
+            .iter()
+            .filter(|r| r["payment_intent"] == pi)
+            .cloned()
+            .collect()
+    }
+
+    /// From now on, every refund the shop asks for is first announced by `hook` (which
+    /// typically delivers Stripe's webhook about it to the shop) and only then answered:
+    /// the notification overtakes the answer, as it can in production.
+    pub fn before_refund_answer<F, Fut>(&self, hook: F)
+    where
+        F: Fn(Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.inner.lock().unwrap().on_refund = Some(Arc::new(move |v| Box::pin(hook(v))));
+    }
+}
+
+/// Stores and answers a new succeeded refund of `amount` (Stripe units) on `pi`.
+fn make_refund(g: &mut Inner, pi: &str, amount: i64) -> Value {
+    g.next += 1;
+    let currency = g.intents.get(pi).map(|i| i.2.clone()).unwrap_or_default();
+    let v = json!({"id": format!("re_{:024}", g.next), "object": "refund", "amount": amount,
+        "charge": format!("ch_{}", &pi[3..]), "currency": currency,
+        "payment_intent": pi, "status": "succeeded", "metadata": {}});
+    g.refunds.push(v.clone());
+    v
+}
+
+/// `GET /v1/refunds?payment_intent=|charge=&limit=&starting_after=`: newest first, paged.
+async fn list_refunds(
+    State(st): State<Arc<Mutex<Inner>>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let path = "/v1/refunds";
+    let mut g = st.lock().unwrap();
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if auth != format!("Bearer {SECRET_KEY}") {
+        let r = err(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "api_key_invalid",
+            "Invalid API Key provided.",
+        );
+        return answer_as(&mut g, "GET", path, None, r);
+    }
+    for k in q.keys() {
+        if !["payment_intent", "charge", "limit", "starting_after"].contains(&k.as_str()) {
+            let r = bad(&format!("Received unknown parameter: {k}"));
+            return answer_as(&mut g, "GET", path, None, r);
+        }
+    }
+    let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
+        None => 10,
+        Some(Ok(l)) if (1..=100).contains(&l) => l,
+        _ => return answer_as(&mut g, "GET", path, None, bad("limit: 1 to 100")),
+    };
+    let mut all: Vec<Value> = g
+        .refunds
+        .iter()
+        .rev()
+        .filter(|r| {
+            q.get("payment_intent")
+                .is_none_or(|p| r["payment_intent"] == p.as_str())
+                && q.get("charge").is_none_or(|c| r["charge"] == c.as_str())
+        })
+        .cloned()
+        .collect();
+    if let Some(after) = q.get("starting_after") {
+        match all.iter().position(|r| r["id"] == after.as_str()) {
+            Some(i) => {
+                all.drain(..=i);
+            }
+            None => {
+                let r = err(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "resource_missing",
+                    "No such refund",
+                );
+                return answer_as(&mut g, "GET", path, None, r);
+            }
+        }
+    }
+    let has_more = all.len() > limit;
+    all.truncate(limit);
+    let v = json!({"object": "list", "url": path, "has_more": has_more, "data": all});
+    answer_as(&mut g, "GET", path, None, (StatusCode::OK, v))
 }
 
 /// Stripe's signature header for `body` at time `t` with `secret`.
@@ -328,7 +450,18 @@ fn replay(g: &mut Inner, key: &str, fingerprint: &str) -> Option<(StatusCode, Va
 }
 
 fn answer(g: &mut Inner, path: &str, key: Option<String>, res: (StatusCode, Value)) -> Response {
+    answer_as(g, "POST", path, key, res)
+}
+
+fn answer_as(
+    g: &mut Inner,
+    method: &'static str,
+    path: &str,
+    key: Option<String>,
+    res: (StatusCode, Value),
+) -> Response {
     g.requests.push(Seen {
+        method,
         path: path.into(),
         idempotency_key: key,
         status: res.0.as_u16(),
@@ -528,31 +661,50 @@ async fn create_refund(
     body: Bytes,
 ) -> Response {
     let path = "/v1/refunds";
-    let mut g = st.lock().unwrap();
-    let (form, key) = match check_common(&mut g, path, &headers, &body) {
-        Ok(x) => x,
-        Err(e) => return answer(&mut g, path, None, e),
+    let (key, res, hook) = {
+        let mut g = st.lock().unwrap();
+        let (key, res, made) = refund_call(&mut g, &headers, &body);
+        (key, res, g.on_refund.clone().filter(|_| made))
     };
-    let fp = format!("{path}?{}", String::from_utf8_lossy(&body));
-    if let Some(r) = replay(&mut g, &key, &fp) {
-        return answer(&mut g, path, Some(key), r);
+    if let Some(hook) = hook {
+        // The refund is made; Stripe's notification of it overtakes this answer.
+        hook(res.1.clone()).await;
+    }
+    let mut g = st.lock().unwrap();
+    answer(&mut g, path, key, res)
+}
+
+/// `POST /v1/refunds`: the key it came with, the answer, and whether a refund was made.
+fn refund_call(
+    g: &mut Inner,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> (Option<String>, (StatusCode, Value), bool) {
+    let path = "/v1/refunds";
+    let (form, key) = match check_common(g, path, headers, body) {
+        Ok(x) => x,
+        Err(e) => return (None, e, false),
+    };
+    let fp = format!("{path}?{}", String::from_utf8_lossy(body));
+    if let Some(r) = replay(g, &key, &fp) {
+        return (Some(key), r, false);
     }
     for k in form.keys() {
         let top = k.split('[').next().unwrap();
         if !["payment_intent", "amount", "reason", "metadata"].contains(&top) {
             let r = bad(&format!("Received unknown parameter: {k}"));
-            return answer(&mut g, path, Some(key), r);
+            return (Some(key), r, false);
         }
     }
     if let Some(r) = form.get("reason") {
         if !["duplicate", "fraudulent", "requested_by_customer"].contains(&r.as_str()) {
             let r = bad("reason: invalid");
-            return answer(&mut g, path, Some(key), r);
+            return (Some(key), r, false);
         }
     }
     let Some(pi) = form.get("payment_intent").cloned() else {
         let r = bad("payment_intent is required");
-        return answer(&mut g, path, Some(key), r);
+        return (Some(key), r, false);
     };
     let Some((amount, refunded, _, _)) = g.intents.get(&pi).cloned() else {
         let r = err(
@@ -561,13 +713,13 @@ async fn create_refund(
             "resource_missing",
             "No such payment_intent",
         );
-        return answer(&mut g, path, Some(key), r);
+        return (Some(key), r, false);
     };
     let left = amount - refunded;
     let want = match form.get("amount") {
         Some(a) => match a.parse::<i64>() {
             Ok(a) if a > 0 => a,
-            _ => return answer(&mut g, path, Some(key), bad("amount: invalid integer")),
+            _ => return (Some(key), bad("amount: invalid integer"), false),
         },
         None => left,
     };
@@ -578,17 +730,14 @@ async fn create_refund(
             "charge_already_refunded",
             "Charge has already been refunded.",
         );
-        return answer(&mut g, path, Some(key), r);
+        return (Some(key), r, false);
     }
     if want > left {
         let r = bad("Refund amount is greater than unrefunded amount on charge");
-        return answer(&mut g, path, Some(key), r);
+        return (Some(key), r, false);
     }
     g.intents.get_mut(&pi).unwrap().1 += want;
-    g.next += 1;
-    let v = json!({"id": format!("re_{:024}", g.next), "object": "refund", "amount": want,
-        "payment_intent": pi, "status": "succeeded", "metadata": {}});
-    g.refunds.push(v.clone());
+    let v = make_refund(g, &pi, want);
     g.idem.insert(key.clone(), (fp, 200, v.clone()));
-    answer(&mut g, path, Some(key), (StatusCode::OK, v))
+    (Some(key), (StatusCode::OK, v), true)
 }

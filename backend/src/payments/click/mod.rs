@@ -10,6 +10,7 @@ mod webhook;
 use futures_util::future::BoxFuture;
 use shared::{Currency, Money, PaymentMethod, ProductKind};
 
+use super::refund::Refund;
 use super::{Checkout, CheckoutOrder, Provider, RefundRequest};
 use crate::config::ClickConfig;
 use crate::db::Db;
@@ -64,7 +65,7 @@ impl Provider for Click {
         })
     }
 
-    fn refund<'a>(&'a self, req: &'a RefundRequest) -> BoxFuture<'a, Result<()>> {
+    fn refund<'a>(&'a self, req: &'a RefundRequest) -> BoxFuture<'a, Result<Vec<Refund>>> {
         // The reversal call of Click's merchant API is not documented precisely enough in
         // what we rely on (only invoice creation is), so we do not guess at a money call.
         let order_id = req.order_id;

@@ -13,6 +13,7 @@ use futures_util::future::BoxFuture;
 use shared::{Currency, PaymentMethod, ProductKind};
 
 use super::click::{return_url, uz_refuses};
+use super::refund::Refund;
 use super::{Checkout, CheckoutOrder, Provider, RefundRequest};
 use crate::config::PaymeConfig;
 use crate::error::{Error, Result};
@@ -65,7 +66,7 @@ impl Provider for Payme {
         })
     }
 
-    fn refund<'a>(&'a self, req: &'a RefundRequest) -> BoxFuture<'a, Result<()>> {
+    fn refund<'a>(&'a self, req: &'a RefundRequest) -> BoxFuture<'a, Result<Vec<Refund>>> {
         // Payme refunds are started by Payme: the merchant cancels the payment in the Payme
         // business cabinet, Payme calls CancelTransaction, and that refunds the order here.
         let order_id = req.order_id;

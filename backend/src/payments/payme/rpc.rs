@@ -19,7 +19,7 @@ use crate::error::is_unique_violation;
 use crate::orders::repo::{self as orders, OrderHead};
 use crate::payments::click::{awaiting, cancel_unpaid, is_paid, payable_order};
 use crate::payments::fulfil::{fulfil, Outcome, PaymentSuccess};
-use crate::payments::refund::{self, Recorded};
+use crate::payments::refund::{self, Recorded, Refund};
 use crate::state::AppState;
 
 /// A transaction still waiting this long after Payme's `time` can no longer be performed.
@@ -446,8 +446,9 @@ async fn cancel(st: &AppState, p: &Map<String, Value>) -> RpcResult {
                 .await?
                 .ok_or(Code::Internal)?;
             drop(conn);
-            let (payment_id, duplicate): (i64, i64) = sqlx::query_as(
-                "SELECT id, needs_refund FROM payments WHERE provider = 'payme' AND provider_payment_id = $1",
+            let (payment_id, duplicate, left, currency): (i64, i64, i64, String) = sqlx::query_as(
+                "SELECT id, needs_refund, amount_minor - refunded_minor, currency FROM payments \
+                 WHERE provider = 'payme' AND provider_payment_id = $1",
             )
             .bind(&t.payme_id)
             .fetch_optional(&st.db.pool)
@@ -461,7 +462,18 @@ async fn cancel(st: &AppState, p: &Map<String, Value>) -> RpcResult {
             {
                 return Err(Code::CannotCancel.into());
             }
-            let done = refund::record(&st.db, t.order_id, payment_id, None, true, "payme").await?;
+            // Cancelling gives back everything left; the Payme transaction is the refund's id.
+            let r = Refund {
+                provider_refund_id: t.payme_id.clone(),
+                amount_minor: left,
+                currency,
+            };
+            let done = if left > 0 {
+                refund::record_now(&st.db, t.order_id, payment_id, "payme", &r, true, "payme")
+                    .await?
+            } else {
+                Recorded::Nothing
+            };
             sqlx::query(
                 "UPDATE payme_transactions SET state = -2, reason = $1, cancel_time = $2 \
                  WHERE id = $3 AND state = 2",

@@ -11,6 +11,7 @@ use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
 use shared::{Currency, Lang, Money, PaymentMethod, ProductKind};
 
+use super::refund::Refund;
 use super::{Checkout, CheckoutOrder, Provider, RefundRequest};
 use crate::config::PaypalConfig;
 use crate::error::{Error, Result};
@@ -139,7 +140,7 @@ impl Provider for Paypal {
         })
     }
 
-    fn refund<'a>(&'a self, req: &'a RefundRequest) -> BoxFuture<'a, Result<()>> {
+    fn refund<'a>(&'a self, req: &'a RefundRequest) -> BoxFuture<'a, Result<Vec<Refund>>> {
         Box::pin(async move {
             let body = if req.full {
                 json!({})
@@ -164,13 +165,32 @@ impl Provider for Paypal {
                     Some(&request_id),
                 )
                 .await?;
-            if status.is_success() || api::issue(&v) == "CAPTURE_FULLY_REFUNDED" {
-                Ok(())
+            if status.is_success() {
+                // A pending refund is recorded when PayPal's notification says it completed.
+                Ok(refund_of(&v).into_iter().collect())
+            } else if api::issue(&v) == "CAPTURE_FULLY_REFUNDED" {
+                // Refunded elsewhere (the PayPal dashboard): its PAYMENT.CAPTURE.REFUNDED
+                // notification carries the refund id and records it.
+                Ok(Vec::new())
             } else {
                 Err(api::unexpected(status, &v))
             }
         })
     }
+}
+
+/// A PayPal refund resource (the refund call's answer, or a `PAYMENT.CAPTURE.REFUNDED` /
+/// `REVERSED` resource) as a refund to record: only when it completed.
+pub fn refund_of(v: &Value) -> Option<Refund> {
+    if v["status"] != "COMPLETED" {
+        return None;
+    }
+    let (amount_minor, cur) = parse_amount(&v["amount"])?;
+    Some(Refund {
+        provider_refund_id: v["id"].as_str()?.to_string(),
+        amount_minor,
+        currency: cur.as_str().to_string(),
+    })
 }
 
 /// Ids from PayPal go into our URL paths; keep them to one path segment.

@@ -286,8 +286,8 @@ async fn webhook(
     Ok(Json(json!({"received": true})))
 }
 
-/// A refund (or a reversal) resource: the capture it belongs to is its `up` link; the
-/// capture's refunded total so far is in the breakdown when PayPal gives it.
+/// A refund (or a reversal) resource: the capture it belongs to is its `up` link; it is
+/// recorded by its own id, so the admin's call that made it and this notification count once.
 async fn refunded(st: &AppState, res: &Value) -> Result<()> {
     let capture = res["links"].as_array().and_then(|ls| {
         ls.iter()
@@ -295,10 +295,12 @@ async fn refunded(st: &AppState, res: &Value) -> Result<()> {
             .and_then(|l| l["href"].as_str())
             .and_then(|h| h.trim_end_matches('/').rsplit('/').next())
     });
-    let total = parse_amount(&res["seller_payable_breakdown"]["total_refunded_amount"])
-        .or_else(|| parse_amount(&res["amount"]));
-    if let (Some(capture), Some((total, _))) = (capture, total) {
-        if ops::refunded_total(st, SOURCE, capture, total)
+    let Some(r) = super::refund_of(res) else {
+        tracing::info!(refund = %res["id"], status = %res["status"], "paypal refund not completed; not recorded");
+        return Ok(());
+    };
+    if let Some(capture) = capture {
+        if ops::provider_refund(st, SOURCE, capture, &r)
             .await?
             .is_none()
         {

@@ -12,6 +12,7 @@ use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
 use shared::{Currency, PaymentMethod, ProductKind};
 
+use super::refund::Refund;
 use super::{Checkout, CheckoutOrder, Provider, RefundRequest};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -160,7 +161,7 @@ impl Provider for Stars {
         })
     }
 
-    fn refund<'a>(&'a self, req: &'a RefundRequest) -> BoxFuture<'a, Result<()>> {
+    fn refund<'a>(&'a self, req: &'a RefundRequest) -> BoxFuture<'a, Result<Vec<Refund>>> {
         Box::pin(async move {
             if !req.full {
                 return Err(Error::field(
@@ -179,10 +180,17 @@ impl Provider for Stars {
                     }),
                 )
                 .await;
+            // A Stars refund is whole and reuses the charge id, so the charge id is the
+            // refund's id: Telegram's `refunded_payment` for it then counts only once.
+            let made = vec![Refund {
+                provider_refund_id: req.provider_payment_id.clone(),
+                amount_minor: req.amount_minor,
+                currency: req.currency.as_str().to_string(),
+            }];
             match r {
-                Ok(_) => Ok(()),
+                Ok(_) => Ok(made),
                 // Refunded before (by us a moment ago, or from Telegram): the money is back.
-                Err(e) if e.description().contains("CHARGE_ALREADY_REFUNDED") => Ok(()),
+                Err(e) if e.description().contains("CHARGE_ALREADY_REFUNDED") => Ok(made),
                 Err(e) => Err(bot_failure("refund", e)),
             }
         })

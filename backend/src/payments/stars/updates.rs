@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::notify::Notice;
 use crate::orders::repo as orders;
 use crate::payments::fulfil::{fulfil, Outcome, PaymentSuccess};
-use crate::payments::refund::{self, Recorded};
+use crate::payments::refund::{self, Recorded, Refund};
 use crate::state::AppState;
 use crate::telegram::texts::{lang_of, t};
 use crate::telegram::{subscriptions, Bot};
@@ -132,20 +132,27 @@ pub async fn successful_payment(st: &AppState, bot: &Bot, msg: &Value) -> Result
 pub async fn refunded_payment(st: &AppState, msg: &Value) -> Result<()> {
     let rp = &msg["refunded_payment"];
     let charge = rp["telegram_payment_charge_id"].as_str().unwrap_or("");
-    let row: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT id, order_id FROM payments WHERE provider = 'stars' AND provider_payment_id = $1",
+    let row: Option<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT id, order_id, amount_minor FROM payments WHERE provider = 'stars' AND provider_payment_id = $1",
     )
     .bind(charge)
     .fetch_optional(&st.db.pool)
     .await?;
-    let Some((payment_id, order_id)) = row else {
+    let Some((payment_id, order_id, paid)) = row else {
         tracing::warn!(charge, "refund of a payment this shop has no record of");
         return Ok(());
     };
-    let amount = rp["total_amount"].as_i64();
-    if refund::record(&st.db, order_id, payment_id, amount, false, "telegram").await?
+    // Stars refunds are whole and reuse the charge id: that is the refund's id, the same one
+    // the admin's refundStarPayment records, so the two count once.
+    let r = Refund {
+        provider_refund_id: charge.to_string(),
+        amount_minor: rp["total_amount"].as_i64().unwrap_or(paid),
+        currency: rp["currency"].as_str().unwrap_or("XTR").to_string(),
+    };
+    if refund::record_now(&st.db, order_id, payment_id, "stars", &r, false, "telegram").await?
         == Recorded::Full
     {
+        subscriptions::stop_after_refund(st, order_id).await;
         st.notify(order_id, Notice::Refunded);
     }
     Ok(())

@@ -14,6 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use shared::{Currency, Lang, PaymentMethod, ProductKind};
 
+use super::refund::Refund;
 use super::{Checkout, CheckoutOrder, Provider, RefundRequest};
 use crate::config::StripeConfig;
 use crate::db;
@@ -217,7 +218,7 @@ impl Provider for Stripe {
         })
     }
 
-    fn refund<'a>(&'a self, req: &'a RefundRequest) -> BoxFuture<'a, Result<()>> {
+    fn refund<'a>(&'a self, req: &'a RefundRequest) -> BoxFuture<'a, Result<Vec<Refund>>> {
         Box::pin(async move {
             let amount = to_stripe(req.amount_minor, &req.currency)
                 .map_err(|e| Error::field("invalid_amount", "amount_minor", e))?;
@@ -237,13 +238,74 @@ impl Provider for Stripe {
                 req.payment_id, req.refunded_minor, req.amount_minor
             );
             let (status, v) = self.post_raw("/v1/refunds", &form, &key).await?;
-            if status.is_success() || v["error"]["code"] == "charge_already_refunded" {
-                Ok(())
-            } else {
-                Err(outbound::rejected("Stripe", status, &v))
+            if status.is_success() {
+                // Only a succeeded refund counts; a pending one is recorded when Stripe's
+                // `refund.updated` says it succeeded.
+                return Ok(refund_of(&v).into_iter().collect());
             }
+            if v["error"]["code"] == "charge_already_refunded" {
+                // Refunded elsewhere meanwhile (dashboard, an earlier attempt): take what
+                // Stripe has on record, each refund by its id.
+                return self.refunds_of(&req.provider_payment_id).await;
+            }
+            Err(outbound::rejected("Stripe", status, &v))
         })
     }
+}
+
+impl Stripe {
+    /// The succeeded refunds of a PaymentIntent (`GET /v1/refunds?payment_intent=…`, every
+    /// page), in our minor units.
+    pub async fn refunds_of(&self, payment_intent: &str) -> Result<Vec<Refund>> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        // Stripe pages at most 100; a payment with more refunds than 100 pages is not real.
+        for _ in 0..100 {
+            let query = {
+                let mut q = form_urlencoded::Serializer::new(String::new());
+                q.append_pair("payment_intent", payment_intent)
+                    .append_pair("limit", "100");
+                if let Some(a) = &after {
+                    q.append_pair("starting_after", a);
+                }
+                q.finish()
+            };
+            let url = format!("{}/v1/refunds?{query}", self.api_url);
+            let (status, v) = outbound::send("Stripe", || {
+                self.http
+                    .get(&url)
+                    .bearer_auth(self.secret_key.expose_secret())
+            })
+            .await
+            .map_err(|e| outbound::unavailable("Stripe", &e))?;
+            if !status.is_success() {
+                return Err(outbound::rejected("Stripe", status, &v));
+            }
+            let page = v["data"].as_array().cloned().unwrap_or_default();
+            out.extend(page.iter().filter_map(refund_of));
+            after = page
+                .last()
+                .and_then(|r| r["id"].as_str())
+                .map(str::to_string);
+            if v["has_more"] != true || after.is_none() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A Stripe refund object as a refund to record: only when it succeeded, in our units.
+pub fn refund_of(v: &Value) -> Option<Refund> {
+    if v["status"] != "succeeded" {
+        return None;
+    }
+    let cur = Currency::new(v["currency"].as_str()?).ok()?;
+    Some(Refund {
+        provider_refund_id: v["id"].as_str()?.to_string(),
+        amount_minor: from_stripe(v["amount"].as_i64()?, &cur),
+        currency: cur.as_str().to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -3,14 +3,13 @@
 //! and remember which notifications were handled.
 
 use shared::OrderStatus;
-use tokio::sync::Mutex;
 
 use crate::db;
 use crate::error::Result;
 use crate::notify::Notice;
 use crate::orders::repo;
 use crate::payments::fulfil::{fulfil, Outcome, PaymentSuccess};
-use crate::payments::refund::{self, Recorded};
+use crate::payments::refund::{self, Recorded, Refund};
 use crate::state::AppState;
 
 /// Whether `(source, event_id)` was handled before.
@@ -96,36 +95,29 @@ pub async fn end_unpaid(
     Ok(moved)
 }
 
-/// Refund notifications carry the payment's refunded total so far; handling them one at a
-/// time makes "bring our refunded total up to X" safe when two arrive together.
-static REFUNDS: Mutex<()> = Mutex::const_new(());
-
-/// Records what the provider reports as refunded in total for a payment, if more than we
-/// know of. Answers `None` when the payment is not ours.
-pub async fn refunded_total(
+/// Records a refund a provider's notification reports, by the provider's refund id, against
+/// the payment `provider_payment_id`. Answers `None` when the payment is not ours. The same
+/// refund arriving again, or the admin's own call recording it first, changes nothing.
+pub async fn provider_refund(
     st: &AppState,
     provider: &str,
     provider_payment_id: &str,
-    total_minor: i64,
+    r: &Refund,
 ) -> Result<Option<Recorded>> {
-    let _one = REFUNDS.lock().await;
-    let row: Option<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT id, order_id, refunded_minor FROM payments WHERE provider = $1 AND provider_payment_id = $2",
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT id, order_id FROM payments WHERE provider = $1 AND provider_payment_id = $2",
     )
     .bind(provider)
     .bind(provider_payment_id)
     .fetch_optional(&st.db.pool)
     .await?;
-    let Some((payment_id, order_id, known)) = row else {
+    let Some((payment_id, order_id)) = row else {
         return Ok(None);
     };
-    let delta = total_minor - known;
-    if delta <= 0 {
-        return Ok(Some(Recorded::Nothing));
-    }
-    let r = refund::record(&st.db, order_id, payment_id, Some(delta), false, provider).await?;
-    if r == Recorded::Full {
+    let done =
+        refund::record_now(&st.db, order_id, payment_id, provider, r, false, provider).await?;
+    if done == Recorded::Full {
         st.notify(order_id, Notice::Refunded);
     }
-    Ok(Some(r))
+    Ok(Some(done))
 }

@@ -14,6 +14,7 @@ use super::signature;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::payments::fulfil::PaymentSuccess;
+use crate::payments::refund::Refund;
 use crate::state::AppState;
 
 const SOURCE: &str = "stripe";
@@ -88,19 +89,32 @@ async fn webhook(
             }
         }
         "charge.refunded" => {
-            let pi = id_of(&obj["payment_intent"]);
-            let cur = obj["currency"].as_str().and_then(|c| Currency::new(c).ok());
-            if let (Some(pi), Some(cur), Some(total)) = (pi, cur, obj["amount_refunded"].as_i64()) {
-                let total = super::from_stripe(total, &cur);
-                if ops::refunded_total(&st, SOURCE, pi, total).await?.is_none() {
-                    tracing::info!(event = id, "stripe refund for a payment we do not know");
+            // The charge says how much is refunded in total, not by which refunds: ask Stripe
+            // for them, so each counts once by its id (the admin's own call may have
+            // recorded some already, or be about to).
+            if let Some(pi) = id_of(&obj["payment_intent"]) {
+                let stripe = super::Stripe::new(cfg, &st.config.public_url, &st.http);
+                for r in stripe.refunds_of(pi).await? {
+                    refunded(&st, id, pi, &r).await?;
                 }
+            }
+        }
+        "refund.created" | "refund.updated" | "charge.refund.updated" => {
+            if let (Some(pi), Some(r)) = (id_of(&obj["payment_intent"]), super::refund_of(obj)) {
+                refunded(&st, id, pi, &r).await?;
             }
         }
         other => tracing::debug!(event = id, kind = other, "stripe event ignored"),
     }
     ops::mark_seen(&st, SOURCE, id).await?;
     Ok(Json(json!({"received": true})))
+}
+
+async fn refunded(st: &AppState, event: &str, pi: &str, r: &Refund) -> Result<()> {
+    if ops::provider_refund(st, SOURCE, pi, r).await?.is_none() {
+        tracing::info!(event, refund = %r.provider_refund_id, "stripe refund for a payment we do not know");
+    }
+    Ok(())
 }
 
 /// An expandable field: the id string, or the object's `id`.
