@@ -22,11 +22,12 @@ log() { printf '[build-frontend] %s\n' "$*" >&2; }
 # of an exported externref table, which Debian's binaryen 108 (our wasm-opt) rewrites wrongly;
 # with them off, wasm-opt runs (frontend/index.html) and the app works in older WebViews too.
 # Measured with wasm-opt -Os: first load 191.0 -> 187.7 KB brotli (docs/PERFORMANCE.md).
+#
+# The storefront: its screens split into chunks loaded on demand (scripts/build-storefront.sh
+# says why that is not Trunk). It empties dist/, so the admin is built after it.
+log "storefront -> dist/ (split build)"
+"$ROOT/scripts/build-storefront.sh"
 export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components -C target-cpu=mvp"
-
-log "trunk build --release (storefront -> dist/)"
-trunk build --release
-# The storefront's build empties dist/, so the admin is built after it, into dist/admin/.
 log "trunk build --release (admin -> dist/admin/)"
 trunk build --release --config frontend/admin/Trunk.toml
 
@@ -41,15 +42,19 @@ find "$DIST" -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name
         gzip -9 -k -n -f -- "$f"
     done
 
-# What a browser downloads on first open: the page, the JS glue, the WASM and the CSS (brotli).
+# What a browser downloads on first open: the page, the CSS, the JS glue and the WASM (brotli).
+# For the storefront that is the main module and the split loader, not the screens' chunks.
 first_load() {
-    local label="$1" dir="$2" total=0 size f
-    while IFS= read -r -d '' f; do
+    local label="$1" total=0 size f
+    shift
+    for f in "$@"; do
         size=$(stat -c %s "$f.br")
         total=$((total + size))
         printf '  %-48s %8d B raw  %8d B br\n' "${f#"$DIST"/}" "$(stat -c %s "$f")" "$size" >&2
-    done < <(find "$dir" -maxdepth 1 -type f \( -name 'index.html' -o -name '*.js' -o -name '*.wasm' -o -name '*.css' \) -print0 | sort -z)
+    done
     awk -v b="$total" -v l="$label" 'BEGIN { printf "[build-frontend] %s first load (brotli): %.1f KB (%d bytes; 1 KB = 1024 B)\n", l, b / 1024, b }' >&2
 }
-first_load storefront "$DIST"
-first_load admin "$DIST/admin"
+first_load storefront "$DIST"/index.html "$DIST"/*.css "$DIST"/shop-*/frontend.js \
+    "$DIST"/shop-*/__wasm_split.js "$DIST"/shop-*/frontend_bg.wasm
+mapfile -d '' ADMIN_FILES < <(find "$DIST/admin" -maxdepth 1 -type f \( -name 'index.html' -o -name '*.js' -o -name '*.wasm' -o -name '*.css' \) -print0 | sort -z)
+first_load admin "${ADMIN_FILES[@]}"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building the storefront needs, skipping whatever is already there:
-#   the wasm32-unknown-unknown target, trunk 0.21.x, wasm-bindgen-cli at exactly the version
+#   the wasm32-unknown-unknown target, trunk 0.21.x, wasm-split-cli (it splits the storefront),
+#   wasm-bindgen-cli at exactly the version
 #   Cargo.lock pins, wasm-opt (Debian binaryen 108; frontend/index.html and build-frontend.sh say
 #   how release builds stay within what it handles) and brotli.
 # With --browsers it also installs what the e2e suite needs: Chromium + chromedriver (Debian
@@ -101,6 +102,22 @@ ensure_wasm_bindgen() {
     fi
 }
 
+# Cuts the storefront's release wasm at its split points (scripts/build-storefront.sh).
+WASM_SPLIT_VERSION="0.2.4"
+ensure_wasm_split() {
+    local have=""
+    if command -v wasm-split-cli >/dev/null 2>&1 && [ -f "$CARGO_BIN/.wasm-split-cli-$WASM_SPLIT_VERSION" ]; then
+        have="$WASM_SPLIT_VERSION"
+    fi
+    if [ -n "$have" ]; then
+        log "ok: wasm-split-cli $have"
+    else
+        log "installing wasm-split-cli $WASM_SPLIT_VERSION (wasm_split_cli_support); about two minutes"
+        cargo install wasm_split_cli_support --version "=$WASM_SPLIT_VERSION" --locked --features build-binary
+        touch "$CARGO_BIN/.wasm-split-cli-$WASM_SPLIT_VERSION"
+    fi
+}
+
 ensure_wasm_opt() {
     if command -v wasm-opt >/dev/null 2>&1; then
         log "ok: $(wasm-opt --version)"
@@ -153,6 +170,7 @@ main() {
         ensure_wasm_target
         ensure_trunk
         ensure_wasm_bindgen
+        ensure_wasm_split
         ensure_wasm_opt
         ensure_brotli
     fi

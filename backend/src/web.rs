@@ -119,14 +119,20 @@ impl Spa {
     }
 }
 
-/// Whether a file name carries Trunk's content hash (`app-0f1e2d3c4b5a6978_bg.wasm`).
-/// Trunk prints the 64-bit hash without leading zeros, so it can be shorter than 16 digits.
+/// Whether a file's name carries a content hash (Trunk's `app-0f1e2d3c4b5a6978_bg.wasm`) or
+/// it sits in a folder named by one (the split storefront's `shop-0f1e2d3c4b5a6978/chunk_7.wasm`,
+/// scripts/build-storefront.sh). Trunk prints the 64-bit hash without leading zeros, so it can
+/// be shorter than 16 digits.
 pub fn is_hashed_asset(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or("");
+    let hashed = |stem: &str| {
+        stem.rsplit_once('-')
+            .is_some_and(|(_, h)| h.len() >= 8 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    };
+    let mut segments = path.trim_start_matches('/').rsplit('/');
+    let name = segments.next().unwrap_or("");
     let stem = name.split('.').next().unwrap_or("");
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-')
-        .is_some_and(|(_, h)| h.len() >= 8 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    (name.contains('.') && hashed(stem)) || segments.next().is_some_and(hashed)
 }
 
 /// Uploaded images are stored under content-hashed names, so they never change either.
@@ -167,5 +173,10 @@ mod tests {
         assert!(!is_hashed_asset("/my-page.js"));
         assert!(is_hashed_asset("/frontend-892a8cc7040404d_bg.wasm"));
         assert!(!is_hashed_asset("/jquery-3.7.1.js"));
+        // The split storefront: everything in its hashed folder, whatever the file is called.
+        assert!(is_hashed_asset("/shop-bb350dd779da19fb/chunk_7.wasm"));
+        assert!(is_hashed_asset("/shop-bb350dd779da19fb/__wasm_split.js"));
+        assert!(!is_hashed_asset("/shop/chunk_7.wasm"));
+        assert!(!is_hashed_asset("/admin/chunk_7.wasm"));
     }
 }

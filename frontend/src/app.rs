@@ -9,7 +9,7 @@ use shared::{Cart, Lang};
 use crate::api::Api;
 use crate::components::{DevBanner, EmptyState, ProductGridSkeleton, TopBar};
 use crate::i18n::{self, t, K};
-use crate::pages;
+use crate::pages::{self, lazy};
 use crate::router::{self, Route};
 use crate::telegram::{InvoiceStatus, WebApp};
 
@@ -293,11 +293,11 @@ fn Shell() -> impl IntoView {
         </div>
         {move || match ctx.route.get() {
             Route::Catalog => ().into_any(),
-            Route::Product(id) => view! { <pages::product::ProductPage id/> }.into_any(),
-            Route::Cart => view! { <pages::cart::CartPage/> }.into_any(),
-            Route::Checkout => view! { <pages::checkout::CheckoutPage/> }.into_any(),
-            Route::Orders => view! { <pages::orders::OrdersPage/> }.into_any(),
-            Route::Order(id) => view! { <pages::orders::OrderPage id/> }.into_any(),
+            Route::Product(id) => lazy::show(move || lazy::product(id)),
+            Route::Cart => lazy::show(lazy::cart),
+            Route::Checkout => lazy::show(lazy::checkout),
+            Route::Orders => lazy::show(lazy::orders),
+            Route::Order(id) => lazy::show(move || lazy::order(id)),
             Route::NotFound => view! { <EmptyState title=ctx.t(K::NotFound)/> }.into_any(),
         }}
         {use_bar.then(|| view! {

@@ -78,6 +78,7 @@ pub fn CatalogPage() -> impl IntoView {
                     }
                     next.set(page.next_cursor);
                     state.set(State::Ready);
+                    super::lazy::prefetch();
                 }
                 Err(e) if more => ctx.say(e.to_string()),
                 Err(e) => {

@@ -3,5 +3,6 @@
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod lazy;
 pub mod orders;
 pub mod product;

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Release build of the storefront into dist/, with its screens split into wasm chunks that
+# load on demand (frontend/src/pages/lazy.rs). Called by scripts/build-frontend.sh.
+#
+# Trunk 0.21 cannot split a wasm (trunk issue #1022), so release builds run the same steps as
+# cargo-leptos does: cargo (with relocations kept) -> wasm-split-cli -> wasm-bindgen -> wasm-opt
+# per chunk, and this script writes dist/index.html from frontend/index.html itself. Everything
+# the app loads goes into one folder named by its content hash (dist/shop-<hash>/), so the
+# backend can cache it as immutable and a page that is still open after a deploy keeps loading
+# chunks that match its main module. `trunk serve` (dev) builds without the split and is
+# unaffected.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+cd "$ROOT"
+log() { printf '[build-storefront] %s\n' "$*" >&2; }
+
+# A target dir of its own: these RUSTFLAGS differ from the admin's and the tests', and cargo
+# would otherwise rebuild every dependency each time the builds take turns.
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/storefront"
+WORK="$TARGET_DIR/split-work"
+DIST="$ROOT/dist"
+# The post-MVP features Rust's precompiled std uses; see frontend/index.html and
+# build-frontend.sh for why reference types stay off.
+WASM_OPT_FEATURES=(--enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals)
+
+# erase_components and target-cpu=mvp: see build-frontend.sh. split_pages turns the screens
+# into split points; --emit-relocs keeps what wasm-split-cli needs to cut the module apart, and
+# so does keeping the symbols (strip happens in wasm-opt below instead).
+log "cargo build (wasm-release, split points on)"
+RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components -C target-cpu=mvp --cfg split_pages -C link-args=--emit-relocs" \
+CARGO_PROFILE_WASM_RELEASE_STRIP=false CARGO_TARGET_DIR="$TARGET_DIR" \
+    cargo build -p frontend --bin frontend --target wasm32-unknown-unknown --profile wasm-release
+
+rm -rf "$WORK"
+mkdir -p "$WORK/split" "$WORK/bindgen" "$WORK/out"
+python3 "$ROOT/scripts/wasm-drop-section.py" target_features \
+    "$TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm" "$WORK/input.wasm"
+
+log "wasm-split-cli"
+wasm-split-cli --target web --out-name frontend "$WORK/input.wasm" "$WORK/split"
+log "wasm-bindgen"
+# --keep-lld-exports: the chunks import the main module's memory, table and functions.
+wasm-bindgen --target web --keep-lld-exports --no-demangle --no-typescript \
+    --out-dir "$WORK/bindgen" --out-name frontend "$WORK/split/frontend.wasm"
+
+# binaryen 108 warns about the name-section parts newer linkers write; the names go anyway.
+wasm_opt() {
+    wasm-opt -Os "${WASM_OPT_FEATURES[@]}" --strip-debug --strip-producers "$@" 2>&1 |
+        { grep -v -e 'name subsection' -e 'in name section' >&2 || true; }
+    return "${PIPESTATUS[0]}"
+}
+log "wasm-opt -Os (main module and $(find "$WORK/split" -name '*.wasm' ! -name frontend.wasm | wc -l) chunks)"
+wasm_opt "$WORK/bindgen/frontend_bg.wasm" -o "$WORK/out/frontend_bg.wasm"
+for chunk in "$WORK"/split/*.wasm; do
+    [ "$(basename "$chunk")" = frontend.wasm ] && continue
+    wasm_opt "$chunk" -o "$WORK/out/$(basename "$chunk")"
+done
+cp "$WORK/bindgen/frontend.js" "$WORK/split/__wasm_split.js" "$WORK/out/"
+
+hash() { cat "$@" | sha256sum | cut -c1-16; }
+APP="shop-$(hash "$WORK"/out/*)"
+CSS="style-$(hash frontend/style.css).css"
+
+rm -rf "$DIST"
+mkdir -p "$DIST/$APP"
+cp "$WORK"/out/* "$DIST/$APP/"
+cp frontend/style.css "$DIST/$CSS"
+
+# index.html: the page Trunk would write. Its stylesheet link points at the hashed copy; the
+# Trunk-only rust link (a multi-line tag) and the comment above it give way to a preload of the
+# main module and its wasm and the module script that starts the app.
+awk -v css="/$CSS" -v app="/$APP" '
+    /<link data-trunk rel="css"/ { print "  <link rel=\"stylesheet\" href=\"" css "\">"; next }
+    /<!-- Dev builds:/ { skip_comment = 1 }
+    skip_comment { if (/-->/) skip_comment = 0; next }
+    /<link data-trunk rel="rust"/ { skip_link = 1 }
+    skip_link { if (/>/) skip_link = 0; next }
+    /<\/head>/ {
+        print "  <link rel=\"modulepreload\" href=\"" app "/frontend.js\">"
+        print "  <link rel=\"modulepreload\" href=\"" app "/__wasm_split.js\">"
+        print "  <link rel=\"preload\" href=\"" app "/frontend_bg.wasm\" as=\"fetch\" type=\"application/wasm\" crossorigin=\"anonymous\">"
+        print "  <script type=\"module\">import init from \"" app "/frontend.js\"; init({ module_or_path: \"" app "/frontend_bg.wasm\" });</script>"
+    }
+    { print }
+' frontend/index.html > "$DIST/index.html"
+grep -q 'data-trunk' "$DIST/index.html" && { log "error: a Trunk tag is left in dist/index.html"; exit 1; }
+log "storefront in dist/ ($APP: main module + $(find "$DIST/$APP" -name '*.wasm' ! -name frontend_bg.wasm | wc -l) chunks)"
