@@ -569,3 +569,66 @@ both!(cancelling_releases_stock_once, |app: TestApp| async move {
         .await;
     assert_eq!((s, error_code(&v)), (409, "invalid_state"));
 });
+
+both!(
+    created_texts_are_stored_as_edits_store_them,
+    |app: TestApp| async move {
+        // The admin sends every language, "" for an empty one; an edit removes a language
+        // the same way. A creation must store what an edit would, so the audit log does not
+        // show a phantom `"" → —` change the first time the record is edited.
+        let csrf = app.admin_login().await;
+        let (s, c) = app
+            .json(
+                app.admin(Method::POST, "/api/admin/categories", &csrf)
+                    .json(&json!({"title": {"uz": "", "ru": "  Чай ", "en": "Tea"}})),
+            )
+            .await;
+        assert_eq!(s, 201, "{c}");
+        assert_eq!(c["texts"], json!({"ru": "Чай", "en": "Tea"}));
+        let cid = c["id"].as_i64().unwrap();
+        let (s, c) = app
+            .json(
+                app.admin(
+                    Method::PATCH,
+                    &format!("/api/admin/categories/{cid}"),
+                    &csrf,
+                )
+                .json(&json!({"title": {"uz": "", "ru": "Чай", "en": "Green tea"}})),
+            )
+            .await;
+        assert_eq!(s, 200, "{c}");
+
+        let mut p = new_product();
+        p["title"] = json!({"uz": " ", "ru": "", "en": " Teapot "});
+        p["description"] = json!({"uz": "", "en": "Cast iron"});
+        let (s, v) = app
+            .json(
+                app.admin(Method::POST, "/api/admin/products", &csrf)
+                    .json(&p),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        assert_eq!(v["texts"]["title"], json!({"en": "Teapot"}));
+        assert_eq!(v["texts"]["description"], json!({"en": "Cast iron"}));
+
+        let (_, log) = app.json(app.get("/api/admin/audit?limit=100")).await;
+        let entry = |action: &str, entity: &str| {
+            log["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["action"] == action && e["entity"] == entity)
+                .unwrap_or_else(|| panic!("no {action} {entity}: {log}"))
+                .clone()
+        };
+        let created = entry("create", "category");
+        assert_eq!(created["after"]["texts"], json!({"ru": "Чай", "en": "Tea"}));
+        // The edit changed the English title only: uz is absent on both sides.
+        let edited = entry("update", "category");
+        assert_eq!(edited["before"]["texts"], json!({"ru": "Чай", "en": "Tea"}));
+        assert_eq!(
+            edited["after"]["texts"],
+            json!({"ru": "Чай", "en": "Green tea"})
+        );
+    }
+);

@@ -357,3 +357,36 @@ both!(orders_export_with_filters, |app: TestApp| async move {
     let v = assert_envelope(&r, 400, Some("invalid_status"));
     assert_eq!(v["error"]["field"], "status");
 });
+
+both!(
+    crlf_files_report_the_lines_an_editor_shows,
+    |app: TestApp| async move {
+        let csrf = app.admin_login().await;
+        let before = export(&app).await;
+        let (header, rows) = parse(&before);
+        // Written as a Windows spreadsheet does (CRLF), with a blank line after line 2:
+        // the bad price is on line 4 of the file.
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(vec![]);
+        w.write_record(&header).unwrap();
+        w.write_record(&rows[0]).unwrap();
+        let mut body = w.into_inner().unwrap();
+        body.extend_from_slice(b"\r\n");
+        let mut bad = rows[1].clone();
+        bad[col(&header, "price")] = "12,5".into();
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(body);
+        w.write_record(&bad).unwrap();
+        let body = w.into_inner().unwrap();
+        assert!(body.windows(4).any(|p| p == b"\r\n\r\n"));
+        let r = import(&app, &csrf, body).await;
+        let v = assert_envelope(&r, 422, Some("invalid_csv"));
+        let errs = v["error"]["rows"].as_array().unwrap();
+        assert_eq!(errs.len(), 1, "{v}");
+        assert_eq!(errs[0]["line"], 4, "{v}");
+        assert_eq!(errs[0]["column"], "price", "{v}");
+        assert_eq!(export(&app).await, before, "nothing changed");
+    }
+);

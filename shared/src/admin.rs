@@ -121,6 +121,10 @@ pub struct CsvRowError {
     pub message: String,
 }
 
+/// The fewest characters a password for a new admin may have (`POST /api/admin/admins`):
+/// the server refuses shorter ones and the admin checks it before sending.
+pub const MIN_ADMIN_PASSWORD_CHARS: usize = 10;
+
 /// `GET /api/admin/admins` lists, `POST /api/admin/admins {email,password}` adds (201).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdminAccount {

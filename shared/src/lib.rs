@@ -100,6 +100,16 @@ impl Texts {
         Lang::ALL.iter().all(|l| self.get(*l).is_none())
     }
 
+    /// The texts as stored: trimmed, blank languages left out (as `set` does), so a record
+    /// created with `""` for a language looks the same as one edited to remove it.
+    pub fn cleaned(&self) -> Texts {
+        let mut out = Texts::default();
+        for l in Lang::ALL {
+            out.set(l, self.get_raw(l).unwrap_or(""));
+        }
+        out
+    }
+
     pub fn all(&self) -> impl Iterator<Item = &str> {
         Lang::ALL.into_iter().filter_map(|l| self.get(l))
     }

@@ -16,7 +16,8 @@ use crate::error::{is_unique_violation, AppJson, Error, Result};
 use crate::state::AppState;
 
 /// Long enough that a guessed or reused short password is unlikely; argon2id does the rest.
-pub const MIN_PASSWORD_CHARS: usize = 10;
+/// One number in `shared`, so the admin's form checks the same minimum.
+pub const MIN_PASSWORD_CHARS: usize = shared::admin::MIN_ADMIN_PASSWORD_CHARS;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/admin/admins", get(list).post(add))

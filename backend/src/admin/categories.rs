@@ -73,8 +73,9 @@ struct NewCategory {
 async fn create(
     State(st): State<AppState>,
     admin: Admin,
-    AppJson(req): AppJson<NewCategory>,
+    AppJson(mut req): AppJson<NewCategory>,
 ) -> Result<Response> {
+    req.title = req.title.cleaned();
     texts_required(&req.title, "title", 100)?;
     let slug = match req.slug.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(s) => slugify(s),

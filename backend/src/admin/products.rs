@@ -280,8 +280,11 @@ fn sku_taken(sku: &str, field: &str) -> Error {
 async fn create(
     State(st): State<AppState>,
     admin: Admin,
-    AppJson(req): AppJson<NewProduct>,
+    AppJson(mut req): AppJson<NewProduct>,
 ) -> Result<Response> {
+    // Stored as an edit stores them (no "" for a language left empty).
+    req.title = req.title.cleaned();
+    req.description = req.description.cleaned();
     validate::texts_required(&req.title, "title", 120)?;
     validate::texts_max(&req.description, "description", 4000)?;
     if req.variants.is_empty() {

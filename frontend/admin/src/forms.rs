@@ -245,7 +245,14 @@ fn walk(
     out: &mut Vec<Change>,
 ) {
     use serde_json::Value;
+    // A created (or deleted) record has no snapshot on one side: compare it with an empty
+    // object so its fields are listed one by one rather than as one JSON blob.
+    let empty = Value::Object(Default::default());
+    let missing = |v: Option<&Value>| v.is_none_or(Value::is_null);
     match (a, b) {
+        (a, b) if missing(a) && missing(b) => {}
+        (a, Some(y @ Value::Object(_))) if missing(a) => walk(path, Some(&empty), Some(y), out),
+        (Some(x @ Value::Object(_)), b) if missing(b) => walk(path, Some(x), Some(&empty), out),
         (Some(Value::Object(x)), Some(Value::Object(y))) => {
             let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
             keys.sort();
@@ -411,6 +418,39 @@ mod tests {
             ]
         );
         assert_eq!(diff(None, None), vec![]);
-        assert_eq!(diff(None, Some(&serde_json::json!({"a": 1}))).len(), 1);
+    }
+
+    #[test]
+    fn created_and_deleted_records_are_listed_field_by_field() {
+        let c = serde_json::json!({"id": 4, "slug": "tea", "title": {"en": "Tea", "ru": null}});
+        let created = diff(None, Some(&c));
+        assert_eq!(
+            created,
+            vec![
+                Change {
+                    path: "id".into(),
+                    before: None,
+                    after: Some("4".into())
+                },
+                Change {
+                    path: "slug".into(),
+                    before: None,
+                    after: Some("tea".into())
+                },
+                Change {
+                    path: "title.en".into(),
+                    before: None,
+                    after: Some("Tea".into())
+                },
+            ]
+        );
+        let deleted = diff(Some(&c), Some(&serde_json::Value::Null));
+        assert_eq!(deleted.len(), 3);
+        assert!(deleted
+            .iter()
+            .all(|d| d.after.is_none() && d.before.is_some()));
+        assert_eq!(deleted[2].path, "title.en");
+        // Not an object: still one change.
+        assert_eq!(diff(None, Some(&serde_json::json!([1, 2]))).len(), 1);
     }
 }

@@ -41,7 +41,7 @@ web_common::ui_keys! {
     Password => ["Parol", "Пароль", "Password"],
     EmailInvalid => ["Email manzilini kiriting, masalan owner@shop.uz.", "Введите email, например owner@shop.uz.", "Enter an email address, such as owner@shop.uz."],
     PasswordRequired => ["Parolni kiriting.", "Введите пароль.", "Enter your password."],
-    PasswordShort => ["Parol kamida 8 belgidan iborat bo'lsin.", "Пароль — не короче 8 символов.", "Use a password of at least 8 characters."],
+    PasswordShort => ["Parol kamida 10 belgidan iborat bo'lsin.", "Пароль — не короче 10 символов.", "Use a password of at least 10 characters."],
     SignIn => ["Kirish", "Войти", "Sign in"],
     SignOut => ["Chiqish", "Выйти", "Sign out"],
     RetryIn => ["{n} soniyadan keyin qayta urinib ko'ring.", "Повторите через {n} с.", "Try again in {n} s."],

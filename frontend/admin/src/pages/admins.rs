@@ -51,7 +51,7 @@ pub fn AdminsPage() -> impl IntoView {
         if !e.contains('@') {
             local.insert("email".to_string(), ctx.t(K::EmailInvalid).to_string());
         }
-        if p.chars().count() < 8 {
+        if p.chars().count() < shared::admin::MIN_ADMIN_PASSWORD_CHARS {
             local.insert("password".to_string(), ctx.t(K::PasswordShort).to_string());
         }
         if !local.is_empty() {

@@ -18,6 +18,15 @@ fn texts_json(v: &[String; 3]) -> Value {
     Value::Object(m)
 }
 
+/// The categories in their saved order.
+async fn fetch() -> Result<Vec<Category>, ApiError> {
+    let mut v = api::get::<Page<Category>>("/api/admin/categories")
+        .await?
+        .items;
+    v.sort_by_key(|c| (c.position, c.id));
+    Ok(v)
+}
+
 #[component]
 pub fn CategoriesPage() -> impl IntoView {
     let ctx = use_ctx();
@@ -31,19 +40,26 @@ pub fn CategoriesPage() -> impl IntoView {
         RwSignal::new(String::new()),
     ];
 
-    let load = move || {
-        spawn_local(async move {
-            match api::get::<Page<Category>>("/api/admin/categories").await {
-                Ok(p) => {
-                    let mut v = p.items;
-                    v.sort_by_key(|c| (c.position, c.id));
-                    items.set(v);
-                    error.set(None);
-                }
-                Err(e) => error.set(Some(e)),
+    // Lists are fetched after a create, a rename and each move, and answers can arrive out
+    // of order: only the newest request's answer is shown, so an older list never replaces
+    // a move already on screen (a click on it would then undo that move).
+    let latest = StoredValue::new(0u64);
+    let refresh = move || async move {
+        latest.update_value(|n| *n += 1);
+        let mine = latest.get_value();
+        let r = fetch().await;
+        if latest.get_value() != mine {
+            return;
+        }
+        match r {
+            Ok(v) => {
+                items.set(v);
+                error.set(None);
             }
-        });
+            Err(e) => error.set(Some(e)),
+        }
     };
+    let load = move || spawn_local(refresh());
     load();
 
     let create = move |ev: leptos::ev::SubmitEvent| {
@@ -58,7 +74,6 @@ pub fn CategoriesPage() -> impl IntoView {
             let r =
                 api::post::<Value, _>("/api/admin/categories", &json!({"title": texts_json(&v)}))
                     .await;
-            busy.set(false);
             match r {
                 Ok(_) => {
                     errors.update(|m| m.clear());
@@ -66,30 +81,46 @@ pub fn CategoriesPage() -> impl IntoView {
                         s.set(String::new());
                     }
                     ctx.say(ctx.t(K::Saved));
-                    load();
+                    // Still busy: a move before the new row is listed would send an order
+                    // without it.
+                    refresh().await;
                 }
                 Err(e) => show_error(&ctx, errors, &e),
             }
+            busy.set(false);
         });
     };
 
-    // Swaps rows i and j: the whole new order goes to the server in one call, which saves it
+    // Moves a category up or down a place: the whole new order goes to the server in one call, which saves it
     // in one transaction (no half-moved list, no two categories sharing a position).
-    let swap = move |i: usize, j: usize| {
-        let mut ids: Vec<i64> = items.get_untracked().iter().map(|c| c.id).collect();
-        if i >= ids.len() || j >= ids.len() {
+    // The arrows stay disabled until the list on screen is the saved one: a click in between
+    // would send an order built from the stale list and undo the move just made.
+    let shift = move |id: i64, delta: isize| {
+        if busy.get_untracked() {
             return;
         }
-        ids.swap(i, j);
+        let mut list = items.get_untracked();
+        let Some(i) = list.iter().position(|c| c.id == id) else {
+            return;
+        };
+        let j = i as isize + delta;
+        if j < 0 || j as usize >= list.len() {
+            return;
+        }
+        list.swap(i, j as usize);
+        let ids: Vec<i64> = list.iter().map(|c| c.id).collect();
         busy.set(true);
+        // A list asked for before this move is out of date whenever it arrives.
+        latest.update_value(|n| *n += 1);
         spawn_local(async move {
             let r =
                 api::put::<Value, _>("/api/admin/categories/order", &json!({ "ids": ids })).await;
-            busy.set(false);
-            if let Err(e) = r {
-                ctx.say(ctx.fail(&e));
+            match r {
+                Ok(_) => items.set(list),
+                Err(e) => ctx.say(ctx.fail(&e)),
             }
-            load();
+            refresh().await;
+            busy.set(false);
         });
     };
 
@@ -117,13 +148,18 @@ pub fn CategoriesPage() -> impl IntoView {
             </button>
         </form>
         <ul class="cat-list" data-testid="categories">
-            {move || {
-                let list = items.get();
-                let n = list.len();
-                list.into_iter().enumerate().map(|(i, c)| view! {
-                    <CategoryRow c i n busy on_swap=Callback::new(move |(a, b)| swap(a, b)) on_saved=Callback::new(move |()| load())/>
-                }).collect_view()
-            }}
+            // Keyed by id and texts: a moved row keeps its element (and what is typed in it);
+            // its arrows work out where it is when clicked, from the list on screen.
+            <For each=move || items.get() key=|c| (c.id, format!("{:?}", c.texts)) let:c>
+                {
+                    let id = c.id;
+                    let at = Signal::derive(move || items.with(|l| l.iter().position(|x| x.id == id)));
+                    let n = Signal::derive(move || items.with(Vec::len));
+                    view! {
+                        <CategoryRow c at n busy on_move=Callback::new(move |d| shift(id, d)) on_saved=Callback::new(move |()| load())/>
+                    }
+                }
+            </For>
         </ul>
     }
 }
@@ -131,10 +167,12 @@ pub fn CategoriesPage() -> impl IntoView {
 #[component]
 fn CategoryRow(
     c: Category,
-    i: usize,
-    n: usize,
+    /// Where the row is in the list now.
+    at: Signal<Option<usize>>,
+    n: Signal<usize>,
     busy: RwSignal<bool>,
-    on_swap: Callback<(usize, usize)>,
+    /// Up (-1) or down (1) a place.
+    on_move: Callback<isize>,
     on_saved: Callback<()>,
 ) -> impl IntoView {
     let ctx = use_ctx();
@@ -175,9 +213,9 @@ fn CategoryRow(
                     <span class="muted">{format!("#{} · {}", c.id, c.slug)}</span>
                     <div class="cat__order">
                         <button type="button" class="btn btn--icon" data-testid="category-up" aria-label=move || ctx.t(K::MoveUp)
-                            disabled=move || i == 0 || busy.get() on:click=move |_| on_swap.run((i, i - 1))>"↑"</button>
+                            disabled=move || at.get() == Some(0) || busy.get() on:click=move |_| on_move.run(-1)>"↑"</button>
                         <button type="button" class="btn btn--icon" data-testid="category-down" aria-label=move || ctx.t(K::MoveDown)
-                            disabled=move || { i + 1 >= n || busy.get() } on:click=move |_| on_swap.run((i, i + 1))>"↓"</button>
+                            disabled=move || { at.get().map(|i| i + 1) == Some(n.get()) || busy.get() } on:click=move |_| on_move.run(1)>"↓"</button>
                     </div>
                 </div>
                 <div class="lang-grid">

@@ -24,29 +24,51 @@ pub fn moved(images: &[String], i: usize, delta: isize) -> Vec<String> {
     v
 }
 
+/// `images` without the one at `i`.
+fn removed(images: &[String], i: usize) -> Vec<String> {
+    let mut v = images.to_vec();
+    if i < v.len() {
+        v.remove(i);
+    }
+    v
+}
+
 #[component]
 pub fn Images(id: i64, images: Signal<Vec<String>>, on_change: Callback<()>) -> impl IntoView {
     let ctx = use_ctx();
     let progress = RwSignal::new(None::<u32>);
     let busy = RwSignal::new(false);
     let errors = new_errors();
+    // The order the server saved last, shown until the product reloads: the buttons build
+    // the next order from the list on screen, and a click before the reload would otherwise
+    // send the old list and undo the move just made.
+    let saved = RwSignal::new(None::<Vec<String>>);
+    Effect::new(move |_| {
+        images.track();
+        saved.set(None);
+    });
+    let shown = Signal::derive(move || saved.get().unwrap_or_else(|| images.get()));
 
     let save_order = move |list: Vec<String>| {
+        if busy.get_untracked() {
+            return;
+        }
         busy.set(true);
         spawn_local(async move {
-            let r = api::put::<serde_json::Value, _>(
+            let r = api::put::<ImageOrder, _>(
                 &format!("/api/admin/products/{id}/images"),
                 &ImageOrder { images: list },
             )
             .await;
-            busy.set(false);
             match r {
-                Ok(_) => {
+                Ok(o) => {
+                    saved.set(Some(o.images));
                     errors.update(|m| m.clear());
                     on_change.run(());
                 }
                 Err(e) => show_error(&ctx, errors, &e),
             }
+            busy.set(false);
         });
     };
 
@@ -113,34 +135,41 @@ pub fn Images(id: i64, images: Signal<Vec<String>>, on_change: Callback<()>) -> 
                 </div>
             </Show>
             <FormError errors known=|_| false/>
+            // Keyed by URL: a moved image keeps its element, and each button works out where
+            // its image is when clicked, from the list on screen, not from when it was drawn.
             <ul class="images" data-testid="images">
-                {move || {
-                    let list = images.get();
-                    let n = list.len();
-                    list.iter().cloned().enumerate().map(|(i, src)| {
-                        let all = list.clone();
-                        let (a1, a2, a3) = (all.clone(), all.clone(), all);
+                <For each=move || shown.get() key=|src| src.clone() let:src>
+                    {
+                        let key = StoredValue::new(src.clone());
+                        let at = move || {
+                            key.with_value(|k| shown.with(|l| l.iter().position(|s| s == k)))
+                        };
+                        let act = move |delta: Option<isize>| {
+                            let list = shown.get_untracked();
+                            let Some(i) = at() else { return };
+                            save_order(match delta {
+                                Some(d) => moved(&list, i, d),
+                                None => removed(&list, i),
+                            });
+                        };
                         view! {
                             <li class="image" data-testid="image">
-                                <img src=src.clone() alt=format!("{} {}", ctx.t(K::Image), i + 1)/>
+                                <img src=src.clone() alt=move || format!("{} {}", ctx.t(K::Image), at().unwrap_or(0) + 1)/>
                                 <div class="image__tools">
-                                    <button type="button" class="btn btn--icon" data-testid="image-up" disabled=move || i == 0 || busy.get()
-                                        aria-label=move || ctx.t(K::MoveUp) on:click=move |_| save_order(moved(&a1, i, -1))>"↑"</button>
-                                    <button type="button" class="btn btn--icon" data-testid="image-down" disabled=move || i + 1 == n || busy.get()
-                                        aria-label=move || ctx.t(K::MoveDown) on:click=move |_| save_order(moved(&a2, i, 1))>"↓"</button>
+                                    <button type="button" class="btn btn--icon" data-testid="image-up" disabled=move || at() == Some(0) || busy.get()
+                                        aria-label=move || ctx.t(K::MoveUp) on:click=move |_| act(Some(-1))>"↑"</button>
+                                    <button type="button" class="btn btn--icon" data-testid="image-down"
+                                        disabled=move || at().map(|i| i + 1) == Some(shown.with(Vec::len)) || busy.get()
+                                        aria-label=move || ctx.t(K::MoveDown) on:click=move |_| act(Some(1))>"↓"</button>
                                     <button type="button" class="btn btn--icon btn--danger-ghost" data-testid="image-remove" disabled=move || busy.get()
-                                        aria-label=move || ctx.t(K::Remove) on:click=move |_| {
-                                            let mut v = a3.clone();
-                                            v.remove(i);
-                                            save_order(v)
-                                        }>"✕"</button>
+                                        aria-label=move || ctx.t(K::Remove) on:click=move |_| act(None)>"✕"</button>
                                 </div>
                             </li>
                         }
-                    }).collect_view()
-                }}
+                    }
+                </For>
             </ul>
-            <Show when=move || images.with(Vec::is_empty) && !uploading()>
+            <Show when=move || shown.with(Vec::is_empty) && !uploading()>
                 <p class="muted">{move || ctx.t(K::NoImages)}</p>
             </Show>
         </section>
@@ -156,5 +185,7 @@ mod tests {
         assert_eq!(super::moved(&v, 2, -1), ["a", "c", "b"]);
         assert_eq!(super::moved(&v, 0, -1), v);
         assert_eq!(super::moved(&v, 2, 1), v);
+        assert_eq!(super::removed(&v, 1), ["a", "c"]);
+        assert_eq!(super::removed(&v, 3), v);
     }
 }

@@ -309,10 +309,19 @@ pub fn ProductPage(id: Option<i64>) -> impl IntoView {
     });
     // `refill`: put the saved values back into the form. An image change does not, so it
     // keeps what the merchant has typed and not saved yet.
+    // Each image change reloads the product, and answers can arrive out of order: only the
+    // newest is shown, so an older image list never replaces a move already on screen.
+    let latest = StoredValue::new(0u64);
     let load = move |refill: bool| {
         if let Some(id) = id {
+            latest.update_value(|n| *n += 1);
+            let mine = latest.get_value();
             spawn_local(async move {
-                match api::get::<AdminProduct>(&format!("/api/admin/products/{id}")).await {
+                let r = api::get::<AdminProduct>(&format!("/api/admin/products/{id}")).await;
+                if latest.get_value() != mine {
+                    return;
+                }
+                match r {
                     Ok(p) => {
                         if refill {
                             form.fill(&p);

@@ -167,7 +167,7 @@ pub(super) fn parse(body: &[u8]) -> (Vec<Row>, Vec<CsvRowError>) {
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line() as usize);
+                let line = e.position().map_or(0, |p| line_at(body, p));
                 errors.push(row_error(
                     line,
                     None,
@@ -176,7 +176,7 @@ pub(super) fn parse(body: &[u8]) -> (Vec<Row>, Vec<CsvRowError>) {
                 continue;
             }
         };
-        let line = rec.position().map_or(0, |p| p.line() as usize);
+        let line = rec.position().map_or(0, |p| line_at(body, p));
         if rec.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
@@ -199,6 +199,27 @@ pub(super) fn parse(body: &[u8]) -> (Vec<Row>, Vec<CsvRowError>) {
         }
     }
     (rows, errors)
+}
+
+/// The 1-based line on which the record at `pos` starts, as an editor numbers it.
+///
+/// Not `pos.line()`: the csv crate counts a line terminator only when it reads the next
+/// record, so after a CRLF (every spreadsheet on Windows writes them) or a blank line its
+/// line number is one short. Its byte offset can point at that pending terminator too, so
+/// the terminators in front of the record are skipped before `\n`, `\r\n` and a lone `\r`
+/// are counted.
+fn line_at(body: &[u8], pos: &csv::Position) -> usize {
+    let mut start = (pos.byte() as usize).min(body.len());
+    while start < body.len() && matches!(body[start], b'\r' | b'\n') {
+        start += 1;
+    }
+    let before = &body[..start];
+    let breaks = before
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && before.get(i + 1) != Some(&b'\n')))
+        .count();
+    breaks + 1
 }
 
 fn parse_row(line: usize, cell: &dyn Fn(&str) -> String) -> Result<Row, Vec<CsvRowError>> {
@@ -375,6 +396,23 @@ fn parse_options(s: &str) -> std::result::Result<VariantOptions, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Record start lines for LF, CRLF and lone-CR files, with blank lines and a quoted
+    /// cell spanning two lines.
+    #[test]
+    fn lines_are_counted_as_an_editor_does() {
+        let lines = |body: &[u8]| -> Vec<usize> {
+            let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(body);
+            r.headers().unwrap();
+            r.records()
+                .map(|rec| line_at(body, rec.unwrap().position().unwrap()))
+                .collect()
+        };
+        assert_eq!(lines(b"a,b\n1,2\n\n3,4\n5\n"), [2, 4, 5]);
+        assert_eq!(lines(b"a,b\r\n1,2\r\n\r\n3,4\r\n5\r\n"), [2, 4, 5]);
+        assert_eq!(lines(b"a,b\r\n1,\"x\r\ny\"\r\n3,4\r\n"), [2, 4]);
+        assert_eq!(lines(b"a,b\r1,2\r3,4"), [2, 3]);
+    }
 
     #[test]
     fn options_round_trip() {
