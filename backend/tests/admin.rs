@@ -530,6 +530,52 @@ both!(
         assert_eq!((s, error_code(&v)), (409, "already_refunded"));
         let after = app.variant("Teapot").await;
         assert_eq!(after["stock"].as_i64(), Some(stock0));
+
+        // The merchant sees the whole timeline, with who did what; the customer sees the status
+        // changes and the partial refund, without the restock and without any admin's email.
+        let kinds = |v: &serde_json::Value| -> Vec<String> {
+            v["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["kind"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let (_, admin_view) = app.json(app.get(&format!("/api/admin/orders/{id}"))).await;
+        let admin_kinds = kinds(&admin_view);
+        assert!(
+            admin_kinds.contains(&"restocked".to_string()),
+            "{admin_kinds:?}"
+        );
+        assert!(admin_view["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["actor"].as_str().is_some_and(|a| a.contains('@'))));
+        let (s, mine) = app
+            .json(app.as_user(Method::GET, &format!("/api/orders/{id}"), 7))
+            .await;
+        assert_eq!(s, 200, "{mine}");
+        assert_eq!(
+            kinds(&mine),
+            [
+                "created",
+                "shipped",
+                "paid",
+                "delivered",
+                "partial_refund",
+                "refunded"
+            ],
+            "{mine}"
+        );
+        assert!(
+            mine["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e.get("actor").is_none_or(|a| a.is_null())),
+            "{mine}"
+        );
     }
 );
 

@@ -389,6 +389,13 @@ pub struct OrderEvent {
     pub actor: Option<String>,
 }
 
+/// Timeline entries without a status that an order's customer sees (`GET /api/orders/{id}`);
+/// the others (restocks, a provider's refund pending or exceeding the payment, failed checkout
+/// attempts) are the merchant's bookkeeping and show only in the admin. The storefront has a
+/// label for each of these.
+pub const CUSTOMER_EVENT_KINDS: [&str; 3] =
+    ["partial_refund", "duplicate_refunded", "subscription_ended"];
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
     pub id: i64,

@@ -612,7 +612,20 @@ async fn one(
         // Another customer's order is "not found", not "forbidden": ids reveal nothing.
         .filter(|o| o.customer_id == Some(customer.id()))
         .ok_or_else(|| Error::not_found("order"))?;
-    Ok(AppJson(order))
+    Ok(AppJson(for_customer(order)))
+}
+
+/// What of an order's timeline its customer sees: status changes and
+/// [`shared::CUSTOMER_EVENT_KINDS`], never who on the merchant's side made them (admin emails
+/// stay inside the shop).
+fn for_customer(mut order: Order) -> Order {
+    order
+        .events
+        .retain(|e| e.status.is_some() || shared::CUSTOMER_EVENT_KINDS.contains(&e.kind.as_str()));
+    for e in &mut order.events {
+        e.actor = None;
+    }
+    order
 }
 
 /// Runs [`repo::expire_due`] every `every` until the process stops.

@@ -274,7 +274,11 @@ fn OrderView(order: Order) -> impl IntoView {
                         view! {
                             <li class="timeline__item" data-testid="event" data-kind=e.kind.clone()>
                                 <span class="timeline__what">
-                                    {move || status.map_or_else(|| kind.replace('_', " "), |s| i18n::status(ctx.lang.get(), s).to_string())}
+                                    {move || match (status, event_key(&kind)) {
+                                        (Some(s), _) => i18n::status(ctx.lang.get(), s).to_string(),
+                                        (None, Some(k)) => ctx.t(k).to_string(),
+                                        (None, None) => kind.replace('_', " "),
+                                    }}
                                 </span>
                                 <time class="timeline__when">{move || when(at, ctx.lang.get())}</time>
                                 {note.clone().map(|n| view! { <span class="timeline__note">{n}</span> })}
@@ -287,9 +291,27 @@ fn OrderView(order: Order) -> impl IntoView {
     }
 }
 
+/// The label of a timeline entry without a status ([`shared::CUSTOMER_EVENT_KINDS`]).
+fn event_key(kind: &str) -> Option<K> {
+    match kind {
+        "partial_refund" => Some(K::EventPartialRefund),
+        "duplicate_refunded" => Some(K::EventDuplicateRefunded),
+        "subscription_ended" => Some(K::EventSubscriptionEnded),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_event_a_customer_sees_has_a_label() {
+        for kind in shared::CUSTOMER_EVENT_KINDS {
+            assert!(event_key(kind).is_some(), "no label for {kind}");
+        }
+        assert_eq!(event_key("restocked"), None);
+    }
 
     #[test]
     fn a_closed_invoice_speaks_until_the_backend_has_the_payment() {
