@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
+import { adminGet as adminApi, newAdminContext as newContext, watchAdminErrors as watchErrors } from '../lib/admin.mjs';
 import { PHONE, launchBrowser, screenshot, startShop, imagesLoaded } from '../lib/harness.mjs';
 import { makePng } from '../lib/png.mjs';
 import { recordRequests, waitForText } from '../lib/shop.mjs';
@@ -17,49 +18,10 @@ const EMAIL = 'owner@shop.test';
 const PASSWORD = 'correct horse battery';
 const DESKTOP = { width: 1280, height: 800 };
 
-/**
- * Console errors and uncaught exceptions, except the one the admin causes on purpose: the
- * signed-out `GET /api/admin/me` (401) that tells it to show the sign-in page, and failed
- * sign-ins, which Chromium logs as failed resources.
- */
-function watchErrors(page) {
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    const url = m.location()?.url ?? '';
-    if (m.type() !== 'error' || /^https:\/\/telegram\.org\//.test(url)) return;
-    if (/status of 401/.test(m.text()) && /\/api\/admin\/(me|login)$/.test(url)) return;
-    errors.push(`console: ${m.text()} (${url})`);
-  });
-  return errors;
-}
-
-async function newContext(browser, baseURL, viewport) {
-  const phone = viewport.width < 600;
-  const context = await browser.newContext({
-    baseURL,
-    viewport,
-    deviceScaleFactor: phone ? 2 : 1,
-    isMobile: phone,
-    hasTouch: phone,
-    locale: 'en-US',
-  });
-  await context.route(/^https?:\/\/([^/]+\.)?telegram\.org\//, (route) => route.abort());
-  return context;
-}
-
 async function signIn(page, password = PASSWORD) {
   await page.locator('[data-testid=email]').fill(EMAIL);
   await page.locator('[data-testid=password]').fill(password);
   await page.locator('[data-testid=sign-in]').click();
-}
-
-/** GET an admin API path with the page's own session cookie. */
-async function adminApi(page, path) {
-  return page.evaluate(async (p) => {
-    const r = await fetch(p, { credentials: 'same-origin' });
-    return { status: r.status, body: await r.json() };
-  }, path);
 }
 
 /** Clicks an order action and confirms it in the dialog. */
