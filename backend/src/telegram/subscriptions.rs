@@ -110,23 +110,25 @@ pub async fn renewed(
     let refunded = orders::head(tx.conn(), order_id)
         .await?
         .is_some_and(|o| o.status == "refunded");
+    // Stored once per charge id either way. If the order was refunded, which ended the
+    // subscription, a renewal that still comes (Telegram had not stopped it yet) extends
+    // nothing and is money to give back.
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO payments (order_id, provider, provider_payment_id, status, amount_minor, \
+         currency, raw, needs_refund, created_at, updated_at) \
+         VALUES ($1, 'stars', $2, 'succeeded', $3, $4, $5, $6, $7, $7) \
+         ON CONFLICT (provider, provider_payment_id) DO NOTHING RETURNING id",
+    )
+    .bind(order_id)
+    .bind(charge)
+    .bind(amount)
+    .bind(currency)
+    .bind(raw.to_string())
+    .bind(i64::from(refunded))
+    .bind(now)
+    .fetch_optional(tx.conn())
+    .await?;
     if refunded {
-        // Its order was refunded, which ended the subscription: a renewal that still comes
-        // (Telegram had not stopped it yet) extends nothing and is money to give back.
-        let inserted: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO payments (order_id, provider, provider_payment_id, status, amount_minor, \
-             currency, raw, needs_refund, created_at, updated_at) \
-             VALUES ($1, 'stars', $2, 'succeeded', $3, $4, $5, 1, $6, $6) \
-             ON CONFLICT (provider, provider_payment_id) DO NOTHING RETURNING id",
-        )
-        .bind(order_id)
-        .bind(charge)
-        .bind(amount)
-        .bind(currency)
-        .bind(raw.to_string())
-        .bind(now)
-        .fetch_optional(tx.conn())
-        .await?;
         if inserted.is_some() {
             tracing::warn!(
                 order_id,
@@ -149,19 +151,6 @@ pub async fn renewed(
         tx.commit().await?;
         return Ok(true);
     }
-    let inserted: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO payments (order_id, provider, provider_payment_id, status, amount_minor, \
-         currency, raw, created_at, updated_at) VALUES ($1, 'stars', $2, 'succeeded', $3, $4, $5, $6, $6) \
-         ON CONFLICT (provider, provider_payment_id) DO NOTHING RETURNING id",
-    )
-    .bind(order_id)
-    .bind(charge)
-    .bind(amount)
-    .bind(currency)
-    .bind(raw.to_string())
-    .bind(now)
-    .fetch_optional(tx.conn())
-    .await?;
     if inserted.is_none() {
         return Ok(true);
     }
