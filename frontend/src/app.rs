@@ -11,6 +11,7 @@ use crate::components::{DevBanner, EmptyState, ProductGridSkeleton, TopBar};
 use crate::i18n::{self, t, K};
 use crate::pages::{self, lazy};
 use crate::router::{self, Route};
+use crate::rx;
 use crate::telegram::{InvoiceStatus, WebApp};
 
 /// Who this browser session acts as.
@@ -241,26 +242,31 @@ pub fn App(web_app: Option<WebApp>, start: Route) -> impl IntoView {
         Effect::new(move |_| tg.back_button_visible(ctx.route.get() != Route::Catalog));
     }
 
-    let session = LocalResource::new(move || Session::establish(init_data.clone()));
-    view! {
-        <Suspense fallback=move || view! {
+    // Who the customer is decides the API's credentials, so the shell waits for it (a signal
+    // set by a task rather than a Suspense: the first download carries less of Leptos' async
+    // machinery, see docs/PERFORMANCE.md). `Some(dev)` once known.
+    let session = RwSignal::new(None::<bool>);
+    spawn_local(async move {
+        let s = Session::establish(init_data).await;
+        ctx.api.set_value(s.api.clone());
+        if !s.api.is_anonymous() {
+            ctx.refresh_cart();
+        }
+        session.try_set(Some(s.dev));
+    });
+    rx::view(move || match session.get() {
+        None => view! {
             <header class="topbar"><h1 class="topbar__title">{ctx.t(K::Catalog)}</h1></header>
             <div class="chips chips--placeholder" aria-hidden="true"></div>
             <main class="catalog"><ProductGridSkeleton/></main>
-        }>
-            {move || Suspend::new(async move {
-                let session = session.await;
-                ctx.api.set_value(session.api.clone());
-                if !session.api.is_anonymous() {
-                    ctx.refresh_cart();
-                }
-                view! {
-                    {session.dev.then(|| view! { <DevBanner/> })}
-                    <Shell/>
-                }
-            })}
-        </Suspense>
-    }
+        }
+        .into_any(),
+        Some(dev) => view! {
+            {dev.then(|| view! { <DevBanner/> })}
+            <Shell/>
+        }
+        .into_any(),
+    })
 }
 
 /// The routed page, the toast and (outside Telegram) the bottom action bar.
@@ -284,24 +290,24 @@ fn Shell() -> impl IntoView {
     view! {
         <TopBar/>
         <div class="toast" role="status" aria-live="polite" data-testid="toast">
-            {move || ctx.toast.get()}
+            {rx::text(move || ctx.toast.get().unwrap_or_default())}
         </div>
         // The catalog stays mounted (hidden) so its list, filters and scroll survive a visit
         // to a product.
-        <div hidden=move || !on_catalog()>
+        <div hidden=rx::flag(move || !on_catalog())>
             <pages::catalog::CatalogPage/>
         </div>
-        {move || match ctx.route.get() {
+        {rx::view(move || match ctx.route.get() {
             Route::Catalog => ().into_any(),
-            Route::Product(id) => lazy::show(move || lazy::product(id)),
-            Route::Cart => lazy::show(lazy::cart),
-            Route::Checkout => lazy::show(lazy::checkout),
-            Route::Orders => lazy::show(lazy::orders),
-            Route::Order(id) => lazy::show(move || lazy::order(id)),
+            Route::Product(id) => lazy::show(|id| Box::pin(lazy::product(id)), id),
+            Route::Cart => lazy::show(|_| Box::pin(lazy::cart()), 0),
+            Route::Checkout => lazy::show(|_| Box::pin(lazy::checkout()), 0),
+            Route::Orders => lazy::show(|_| Box::pin(lazy::orders()), 0),
+            Route::Order(id) => lazy::show(|id| Box::pin(lazy::order(id)), id),
             Route::NotFound => view! { <EmptyState title=ctx.t(K::NotFound)/> }.into_any(),
-        }}
+        })}
         {use_bar.then(|| view! {
-            {move || ctx.main.get().map(|a| {
+            {rx::view(move || ctx.main.get().map(|a| {
                 let run = a.run;
                 view! {
                     <div class="mainbar-space" aria-hidden="true"></div>
@@ -319,7 +325,7 @@ fn Shell() -> impl IntoView {
                         </button>
                     </div>
                 }
-            })}
+            }).into_any())}
         })}
     }
 }

@@ -7,6 +7,7 @@ mod i18n;
 mod media;
 mod pages;
 mod router;
+mod rx;
 mod telegram;
 
 use leptos::prelude::*;

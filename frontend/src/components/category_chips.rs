@@ -3,32 +3,33 @@ use shared::Category;
 
 use crate::app::use_ctx;
 use crate::i18n::K;
+use crate::rx;
 
 /// A horizontally scrolling row of category filters, "All" first. Writes the chosen
 /// category id (or `None` for all) into `selected`.
 #[component]
 pub fn CategoryChips(categories: Vec<Category>, selected: RwSignal<Option<i64>>) -> impl IntoView {
     let ctx = use_ctx();
-    let chip = move |id: Option<i64>, label: Signal<String>| {
+    let chip = move |id: Option<i64>, label: rx::Text| {
         let active = move || selected.get() == id;
         view! {
             <button
                 type="button"
                 class="chip"
-                class=("chip--active", active)
-                aria-pressed=move || active().to_string()
+                class=("chip--active", rx::flag(active))
+                aria-pressed=rx::bool_attr(active)
                 data-testid="category-chip"
                 data-category-id=id.map_or_else(|| "all".to_string(), |i| i.to_string())
                 on:click=move |_| selected.set(id)
             >
-                {move || label.get()}
+                {label}
             </button>
         }
     };
     view! {
-        <nav class="chips" aria-label=move || ctx.t(K::Categories)>
-            {chip(None, Signal::derive(move || ctx.t(K::All).to_string()))}
-            {categories.into_iter().map(|c| chip(Some(c.id), Signal::stored(c.title))).collect_view()}
+        <nav class="chips" aria-label=rx::str(move || ctx.t(K::Categories))>
+            {chip(None, rx::text(move || ctx.t(K::All).to_string()))}
+            {categories.into_iter().map(|c| chip(Some(c.id), rx::text(move || c.title.clone()))).collect_view()}
         </nav>
     }
 }

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 
 use crate::app::use_ctx;
 use crate::i18n::K;
+use crate::rx;
 
 /// Shown whenever the app signed in through the backend's dev endpoint instead of Telegram,
 /// so nobody mistakes a dev session for a real customer's.
@@ -10,8 +11,8 @@ pub fn DevBanner() -> impl IntoView {
     let ctx = use_ctx();
     view! {
         <div class="dev-banner" role="status" data-testid="dev-banner">
-            <strong>{move || ctx.t(K::DevMode)}</strong>
-            <span>{move || ctx.t(K::DevModeHint)}</span>
+            <strong>{rx::str(move || ctx.t(K::DevMode))}</strong>
+            <span>{rx::str(move || ctx.t(K::DevModeHint))}</span>
         </div>
     }
 }

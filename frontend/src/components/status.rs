@@ -3,6 +3,7 @@ use leptos::prelude::*;
 use crate::api::ApiError;
 use crate::app::use_ctx;
 use crate::i18n::K;
+use crate::rx;
 
 /// Nothing to show, with a hint at why.
 #[component]
@@ -45,11 +46,11 @@ pub fn ErrorState(
                 <path d="M24 19v10" stroke="currentColor" stroke-width="3" stroke-linecap="round"/>
                 <circle cx="24" cy="35" r="2" fill="currentColor"/>
             </svg>
-            <h2 class="state__title">{move || ctx.t(title.unwrap_or(K::LoadFailed))}</h2>
+            <h2 class="state__title">{rx::str(move || ctx.t(title.unwrap_or(K::LoadFailed)))}</h2>
             <p class="state__hint">{message}</p>
             {detail.map(|d| view! { <p class="state__detail">{d}</p> })}
             <button type="button" class="button" data-testid="retry" on:click=move |_| on_retry.run(())>
-                {move || ctx.t(K::Retry)}
+                {rx::str(move || ctx.t(K::Retry))}
             </button>
         </section>
     }

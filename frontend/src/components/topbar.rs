@@ -4,13 +4,14 @@ use shared::Lang;
 use crate::app::use_ctx;
 use crate::i18n::{self, t, tn, K};
 use crate::router::Route;
+use crate::rx;
 
 /// The page header: a back button (outside Telegram, where BackButton does that job), the
 /// title, links to orders and the cart, and the language switch.
 #[component]
 pub fn TopBar() -> impl IntoView {
     let ctx = use_ctx();
-    let title = move || {
+    let title = rx::text(move || {
         let lang = ctx.lang.get();
         match ctx.route.get() {
             Route::Catalog => t(lang, K::Catalog).to_string(),
@@ -24,7 +25,7 @@ pub fn TopBar() -> impl IntoView {
             Route::Order(id) => tn(lang, K::OrderNo, id),
             Route::NotFound => t(lang, K::NotFound).to_string(),
         }
-    };
+    });
     let show_back = move || !ctx.in_telegram() && ctx.route.get() != Route::Catalog;
     let count = move || ctx.cart_count();
     let on_lang = move |ev: leptos::ev::Event| {
@@ -37,27 +38,27 @@ pub fn TopBar() -> impl IntoView {
     };
     view! {
         <header class="topbar">
-            {move || show_back().then(|| view! {
+            {rx::view(move || show_back().then(|| view! {
                 <button type="button" class="iconbtn" data-testid="back" aria-label=ctx.t(K::Back)
                     on:click=move |_| ctx.back()>
                     <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M15 5l-7 7 7 7" fill="none" stroke="currentColor" stroke-width="2.4" stroke-linecap="round" stroke-linejoin="round"/></svg>
                 </button>
-            })}
+            }).into_any())}
             <h1 class="topbar__title">{title}</h1>
             <nav class="topbar__nav">
-                <a href="/orders" class="iconbtn" data-testid="orders-link" aria-label=move || ctx.t(K::Orders)>
+                <a href="/orders" class="iconbtn" data-testid="orders-link" aria-label=rx::str(move || ctx.t(K::Orders))>
                     <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M7 3h10v18l-5-3-5 3z" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round"/></svg>
                 </a>
                 <a href="/cart" class="iconbtn" data-testid="cart-link"
-                    aria-label={move || if count() > 0 { tn(ctx.lang.get(), K::CartWithCount, count()) } else { ctx.t(K::Cart).to_string() }}>
+                    aria-label=rx::text(move || if count() > 0 { tn(ctx.lang.get(), K::CartWithCount, count()) } else { ctx.t(K::Cart).to_string() })>
                     <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 4h2l2.4 11h10.2L20 7H6.2" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round" stroke-linecap="round"/><circle cx="9" cy="19.5" r="1.6" fill="currentColor"/><circle cx="17" cy="19.5" r="1.6" fill="currentColor"/></svg>
-                    {move || (count() > 0).then(|| view! { <span class="badge" data-testid="cart-count">{count()}</span> })}
+                    {rx::view(move || (count() > 0).then(|| view! { <span class="badge" data-testid="cart-count">{count()}</span> }).into_any())}
                 </a>
                 <label class="lang">
-                    <span class="sr-only">{move || ctx.t(K::Language)}</span>
-                    <select data-testid="lang" on:change=on_lang prop:value=move || ctx.lang.get().code()>
+                    <span class="sr-only">{rx::str(move || ctx.t(K::Language))}</span>
+                    <select data-testid="lang" on:change=on_lang prop:value=rx::str(move || ctx.lang.get().code())>
                         {Lang::ALL.into_iter().map(|l| view! {
-                            <option value=l.code() selected=move || ctx.lang.get() == l>{i18n::native_name(l)}</option>
+                            <option value=l.code() selected=rx::flag(move || ctx.lang.get() == l)>{i18n::native_name(l)}</option>
                         }).collect_view()}
                     </select>
                 </label>

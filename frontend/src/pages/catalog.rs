@@ -4,13 +4,14 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::Product;
+use shared::{Category, Product};
 
 use crate::api::{ApiError, ProductQuery};
 use crate::app::use_ctx;
 use crate::components::{CategoryChips, EmptyState, ErrorState, ProductCard, ProductGridSkeleton};
 use crate::i18n::K;
 use crate::router::Route;
+use crate::rx;
 
 /// How many products one page of the list asks for.
 const PAGE_SIZE: u32 = 20;
@@ -40,9 +41,20 @@ pub fn CatalogPage() -> impl IntoView {
     // Answers to an older request are dropped.
     let generation = StoredValue::new(0u32);
 
-    let categories = LocalResource::new(move || {
-        let lang = ctx.lang.get();
-        async move { ctx.api().categories(lang).await }
+    // The category row, reloaded when the language changes; the old row stays until the new
+    // one is there (`None` only before the first answer).
+    let categories = RwSignal::new(None::<Vec<Category>>);
+    let load_categories = move || {
+        let lang = ctx.lang.get_untracked();
+        spawn_local(async move {
+            if let Ok(page) = ctx.api().categories(lang).await {
+                categories.try_set(Some(page.items));
+            }
+        });
+    };
+    Effect::new(move |_| {
+        ctx.lang.track();
+        load_categories();
     });
 
     let load = move |more: bool| {
@@ -118,7 +130,7 @@ pub fn CatalogPage() -> impl IntoView {
         timer.set_value(h);
     };
     let retry = Callback::new(move |()| {
-        categories.refetch();
+        load_categories();
         load(false);
     });
 
@@ -127,29 +139,25 @@ pub fn CatalogPage() -> impl IntoView {
             ev.prevent_default();
             query.set(typed.get_untracked());
         }>
-            <label class="sr-only" for="search">{move || ctx.t(K::Search)}</label>
+            <label class="sr-only" for="search">{rx::str(move || ctx.t(K::Search))}</label>
             <input id="search" type="search" class="search__input" data-testid="search"
                 autocomplete="off" enterkeyhint="search"
-                placeholder=move || ctx.t(K::SearchPlaceholder)
-                prop:value=move || typed.get() on:input=on_input/>
+                placeholder=rx::str(move || ctx.t(K::SearchPlaceholder))
+                prop:value=rx::text(move || typed.get()) on:input=on_input/>
         </form>
         // Chips keep their row's height while loading, so the grid below never jumps.
-        <Transition fallback=|| view! { <div class="chips chips--placeholder" aria-hidden="true"></div> }>
-            {move || Suspend::new(async move {
-                match categories.await {
-                    Ok(page) if !page.items.is_empty() => {
-                        view! { <CategoryChips categories=page.items selected/> }.into_any()
-                    }
-                    _ => view! { <div class="chips chips--placeholder" aria-hidden="true"></div> }.into_any(),
-                }
-            })}
-        </Transition>
+        {rx::view(move || categories.with(|c| match c {
+            Some(items) if !items.is_empty() => {
+                view! { <CategoryChips categories=items.clone() selected/> }.into_any()
+            }
+            _ => view! { <div class="chips chips--placeholder" aria-hidden="true"></div> }.into_any(),
+        }))}
         <main
             class="catalog"
-            class=("catalog--pending", move || pending.get())
-            aria-busy=move || pending.get().to_string()
+            class=("catalog--pending", rx::flag(move || pending.get()))
+            aria-busy=rx::bool_attr(move || pending.get())
         >
-            {move || match state.get() {
+            {rx::view(move || match state.get() {
                 State::Loading => view! { <ProductGridSkeleton/> }.into_any(),
                 State::Failed(error) => view! { <ErrorState error on_retry=retry/> }.into_any(),
                 State::Ready if items.with(Vec::is_empty) => {
@@ -164,21 +172,24 @@ pub fn CatalogPage() -> impl IntoView {
                 }
                 State::Ready => view! {
                     <div class="grid" data-testid="product-grid">
-                        <For each=move || items.get() key=move |p| (p.id, p.title.clone(), ctx.lang.get_untracked()) let:product>
-                            <ProductCard product/>
-                        </For>
+                        // Unkeyed: a new page or filter updates the cards in place (tachys
+                        // rebuilds each position), which needs none of `<For>`'s keyed diffing
+                        // in the first download.
+                        {rx::view(move || items.with(|v| v.iter().map(|product| {
+                            view! { <ProductCard product=product.clone()/> }
+                        }).collect_view().into_any()))}
                     </div>
-                    {move || next.with(Option::is_some).then(|| view! {
+                    {rx::view(move || next.with(Option::is_some).then(|| view! {
                         <button type="button" class="button button--ghost more" data-testid="load-more"
-                            disabled=move || more_loading.get()
-                            aria-busy=move || more_loading.get().to_string()
+                            disabled=rx::flag(move || more_loading.get())
+                            aria-busy=rx::bool_attr(move || more_loading.get())
                             on:click=move |_| load(true)>
-                            {move || if more_loading.get() { ctx.t(K::Loading) } else { ctx.t(K::LoadMore) }}
+                            {rx::str(move || if more_loading.get() { ctx.t(K::Loading) } else { ctx.t(K::LoadMore) })}
                         </button>
-                    })}
+                    }).into_any())}
                 }
                 .into_any(),
-            }}
+            })}
         </main>
     }
 }

@@ -20,9 +20,13 @@ use super::{cart, checkout, orders, product};
 use crate::api::ApiError;
 use crate::components::ErrorState;
 use crate::i18n::K;
+use crate::rx;
 
 /// A screen, or why its chunk did not load (offline, a dropped connection).
 pub type Screen = Result<AnyView, SplitLoaderError>;
+
+/// A screen on its way (its chunk loading), as [`show`] takes it.
+pub type LoadScreen = std::pin::Pin<Box<dyn Future<Output = Screen>>>;
 
 /// One screen behind a split point (`$chunk` names its wasm chunk): a sync fn in split builds
 /// (the macro wraps it in the async loader), an `async fn` otherwise, same signature to callers.
@@ -72,33 +76,71 @@ screen!(shop_order, preload_order: fn order(id: i64) {
 /// loading state) until then, which on a warm cache or after [`prefetch`] is not seen at all.
 /// If the chunk cannot be fetched, the usual offline message with a retry (a failed load is
 /// not cached, so the retry fetches again).
-pub fn show<F, Fut>(load: F) -> AnyView
-where
-    F: Fn() -> Fut + Copy + Send + Sync + 'static,
-    Fut: Future<Output = Screen> + 'static,
-{
-    let attempt = RwSignal::new(0u32);
-    view! {
-        <Suspense fallback=|| view! {
+///
+/// A signal and a task rather than `<Suspense>`: the shell is in the first download, and
+/// Suspense's async machinery is a large part of Leptos' code (docs/PERFORMANCE.md).
+/// One function for every screen (a `fn` pointer and a boxed future, not generics), so the first
+/// download carries one copy of this code rather than one per screen.
+pub fn show(load: fn(i64) -> LoadScreen, id: i64) -> AnyView {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Phase {
+        Loading,
+        Ready,
+        Failed,
+    }
+    let phase = RwSignal::new(Phase::Loading);
+    let screen = StoredValue::new_local(None::<AnyView>);
+    let done = move |result: Screen| match result {
+        Ok(view) => {
+            screen.try_set_value(Some(view));
+            phase.try_set(Phase::Ready);
+        }
+        Err(_) => {
+            phase.try_set(Phase::Failed);
+        }
+    };
+    // The screen's components need this owner (its context, and cleanup when the route moves
+    // on), including when they are built later, after the chunk arrived, or on a retry.
+    let owner = Owner::current();
+    let attempt = Callback::new(move |()| {
+        let mut fut = load(id);
+        let owner = owner.clone();
+        let mut poll = move |cx: &mut std::task::Context<'_>| match &owner {
+            Some(owner) => owner.with(|| fut.as_mut().poll(cx)),
+            None => fut.as_mut().poll(cx),
+        };
+        // A chunk that is already here (and every screen in unsplit builds) is ready at the
+        // first poll: show it in this frame instead of flashing the placeholder.
+        let waker = std::task::Waker::noop();
+        match poll(&mut std::task::Context::from_waker(waker)) {
+            std::task::Poll::Ready(result) => done(result),
+            std::task::Poll::Pending => {
+                phase.set(Phase::Loading);
+                leptos::task::spawn_local(async move { done(std::future::poll_fn(poll).await) });
+            }
+        }
+    });
+    attempt.run(());
+    rx::view(move || match phase.get() {
+        Phase::Loading => view! {
             <div class="product product--skeleton" data-testid="screen-loading" aria-busy="true">
                 <div class="gallery shimmer"></div>
             </div>
-        }>
-            {move || {
-                attempt.track();
-                let screen = leptos::__reexports::send_wrapper::SendWrapper::new(load());
-                Suspend::new(async move {
-                    screen.await.unwrap_or_else(|_| view! {
-                        <ErrorState
-                            error=ApiError::Network
-                            title=K::LoadFailedPage
-                            on_retry=move |()| attempt.update(|n| *n += 1)
-                        />
-                    }.into_any())
-                })
-            }}
-        </Suspense>
-    }
+        }
+        .into_any(),
+        Phase::Ready => screen
+            .try_update_value(Option::take)
+            .flatten()
+            .unwrap_or_else(|| ().into_any()),
+        Phase::Failed => view! {
+            <ErrorState
+                error=ApiError::Network
+                title=K::LoadFailedPage
+                on_retry=attempt
+            />
+        }
+        .into_any(),
+    })
     .into_any()
 }
 
