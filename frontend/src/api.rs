@@ -8,10 +8,11 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::components::{CardProduct, ChipCategory};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::{
-    Cart, CartUpdate, Category, CreateOrder, DevInitData, ErrorEnvelope, Lang, Order, Page, Product,
+    Cart, CartUpdate, CreateOrder, DevInitData, ErrorEnvelope, Lang, Order, Page, Product,
 };
 use web_common::http::FetchError;
 
@@ -138,7 +139,7 @@ impl Api {
     }
 
     /// `GET /api/categories`.
-    pub async fn categories(&self, lang: Lang) -> Result<Page<Category>, ApiError> {
+    pub async fn categories(&self, lang: Lang) -> Result<Page<ChipCategory>, ApiError> {
         self.get(&format!("/api/categories?lang={}", lang.code()))
             .await
     }
@@ -152,6 +153,21 @@ impl Api {
     /// `GET /api/cart`.
     pub async fn cart(&self, lang: Lang) -> Result<Cart, ApiError> {
         self.get(&format!("/api/cart?lang={}", lang.code())).await
+    }
+
+    /// `GET /api/cart`, reading only how many items it holds (the catalog's badge; see
+    /// [`Ctx::ensure_cart`](crate::app::Ctx::ensure_cart)).
+    pub async fn cart_count(&self) -> Result<i64, ApiError> {
+        #[derive(serde::Deserialize)]
+        struct Line {
+            quantity: i64,
+        }
+        #[derive(serde::Deserialize)]
+        struct Count {
+            items: Vec<Line>,
+        }
+        let cart: Count = self.get("/api/cart").await?;
+        Ok(cart.items.iter().map(|l| l.quantity).sum())
     }
 
     /// `PUT /api/cart`: replaces the whole cart, answers it as the server now holds it.
@@ -198,8 +214,8 @@ impl Api {
             .await
     }
 
-    /// `GET /api/products?…`.
-    pub async fn products(&self, query: &ProductQuery) -> Result<Page<Product>, ApiError> {
+    /// `GET /api/products?…`, read as catalog cards (see [`CardProduct`]).
+    pub async fn products(&self, query: &ProductQuery) -> Result<Page<CardProduct>, ApiError> {
         self.get(&format!("/api/products{}", query.to_query_string()))
             .await
     }
@@ -282,7 +298,7 @@ mod json {
     #[cfg(target_arch = "wasm32")]
     pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
         let value = js_sys::JSON::parse(text).map_err(|_| "the answer is not JSON".to_string())?;
-        serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
+        crate::json_de::from_value(value).map_err(|e| e.to_string())
     }
 
     /// `json_compatible`: maps as objects and `None` as `null`, as serde_json writes them.

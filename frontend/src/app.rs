@@ -62,6 +62,9 @@ pub struct Ctx {
     pub route: RwSignal<Route>,
     /// The server's cart, once loaded.
     pub cart: RwSignal<Option<Cart>>,
+    /// How many items the cart held at start, for the top bar's badge until a screen loads
+    /// the whole cart (see [`Ctx::ensure_cart`]).
+    pub start_count: RwSignal<i64>,
     pub main: RwSignal<Option<MainAction>>,
     /// A short message at the top of the page (role=status).
     pub toast: RwSignal<Option<String>>,
@@ -141,16 +144,37 @@ impl Ctx {
         });
     }
 
+    /// Loads the whole cart unless it is already here. Every screen behind the catalog calls
+    /// it (pages/lazy.rs), so the catalog's first download only reads the item count.
+    pub fn ensure_cart(&self) {
+        if self.cart.with_untracked(Option::is_some) {
+            return;
+        }
+        let ctx = *self;
+        spawn_local(async move {
+            if let Ok(c) = ctx.api().cart(ctx.lang.get_untracked()).await {
+                // A cart a screen wrote meanwhile (an item just added) is newer than this.
+                if ctx.cart.with_untracked(Option::is_none) {
+                    ctx.cart.try_set(Some(c));
+                }
+            }
+        });
+    }
+
     pub fn cart_count(&self) -> i64 {
         self.cart.with(|c| {
-            c.as_ref()
-                .map_or(0, |c| c.items.iter().map(|i| i.quantity).sum())
+            c.as_ref().map_or_else(
+                || self.start_count.get(),
+                |c| c.items.iter().map(|i| i.quantity).sum(),
+            )
         })
     }
 }
 
 pub fn use_ctx() -> Ctx {
-    expect_context::<Ctx>()
+    // `use_context` + `expect`: `expect_context` formats the type name with Debug on failure,
+    // which keeps that machinery in the first download.
+    use_context::<Ctx>().expect("the app context is provided by <App>")
 }
 
 /// Sets the page's primary action while the calling component is mounted.
@@ -184,6 +208,7 @@ pub fn App(web_app: Option<WebApp>, start: Route) -> impl IntoView {
         lang: RwSignal::new(lang),
         route: RwSignal::new(start),
         cart: RwSignal::new(None),
+        start_count: RwSignal::new(0),
         main: RwSignal::new(None),
         toast: RwSignal::new(None),
         near_bottom: RwSignal::new(false),
@@ -250,7 +275,12 @@ pub fn App(web_app: Option<WebApp>, start: Route) -> impl IntoView {
         let s = Session::establish(init_data).await;
         ctx.api.set_value(s.api.clone());
         if !s.api.is_anonymous() {
-            ctx.refresh_cart();
+            let ctx_for_count = ctx;
+            spawn_local(async move {
+                if let Ok(n) = ctx_for_count.api().cart_count().await {
+                    ctx_for_count.start_count.try_set(n);
+                }
+            });
         }
         session.try_set(Some(s.dev));
     });
@@ -269,11 +299,11 @@ pub fn App(web_app: Option<WebApp>, start: Route) -> impl IntoView {
     })
 }
 
-/// The routed page, the toast and (outside Telegram) the bottom action bar.
+/// The routed page and the toast. (The bottom action bar outside Telegram comes with the
+/// screens that have a main action: components/main_bar.rs.)
 #[component]
 fn Shell() -> impl IntoView {
     let ctx = use_ctx();
-    let use_bar = !ctx.in_telegram();
     let on_catalog = move || ctx.route.get() == Route::Catalog;
     // Restores the catalog's scroll position when coming back to it.
     let catalog_y = StoredValue::new(0.0f64);
@@ -305,27 +335,6 @@ fn Shell() -> impl IntoView {
             Route::Orders => lazy::show(|_| Box::pin(lazy::orders()), 0),
             Route::Order(id) => lazy::show(|id| Box::pin(lazy::order(id)), id),
             Route::NotFound => view! { <EmptyState title=ctx.t(K::NotFound)/> }.into_any(),
-        })}
-        {use_bar.then(|| view! {
-            {rx::view(move || ctx.main.get().map(|a| {
-                let run = a.run;
-                view! {
-                    <div class="mainbar-space" aria-hidden="true"></div>
-                    <div class="mainbar">
-                        <button
-                            type="button"
-                            class="mainbar__button"
-                            data-testid="main-action"
-                            disabled=!a.enabled || a.busy
-                            aria-busy=a.busy.to_string()
-                            on:click=move |_| run.run(())
-                        >
-                            {a.busy.then(|| view! { <span class="spinner" aria-hidden="true"></span> })}
-                            {a.text}
-                        </button>
-                    </div>
-                }
-            }).into_any())}
         })}
     }
 }

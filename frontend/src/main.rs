@@ -4,6 +4,8 @@ mod api;
 mod app;
 mod components;
 mod i18n;
+#[cfg(target_arch = "wasm32")]
+mod json_de;
 mod media;
 mod pages;
 mod router;

@@ -1,15 +1,35 @@
 use leptos::prelude::*;
-use shared::{Lang, Product, Variant};
+use serde::Deserialize;
+use shared::{Lang, Money};
 
 use crate::app::use_ctx;
 use crate::i18n::{t, K};
 use crate::media;
 
+/// What a catalog card shows of a `shared::Product`: the list answer carries whole products,
+/// and serde skips the fields not named here. Decoding only these keeps the rest's code
+/// (texts, variant options and stock, kind) out of the first download; the product page
+/// decodes the full `shared::Product`. `tests::reads_a_shared_product` keeps the names in step.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct CardProduct {
+    pub id: i64,
+    pub title: String,
+    pub images: Vec<String>,
+    pub variants: Vec<CardVariant>,
+}
+
+/// A variant's price and whether it can be bought.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct CardVariant {
+    pub price: Money,
+    pub available: bool,
+}
+
 /// One product in the catalog grid, a link to its page: image (fixed 4:3 box, so nothing
 /// moves as images arrive), title and price. An uploaded image gets a `srcset` sized for the
 /// grid (two columns on a phone, three from 600 px), so a phone fetches a narrow width.
 #[component]
-pub fn ProductCard(product: Product) -> impl IntoView {
+pub fn ProductCard(product: CardProduct) -> impl IntoView {
     let ctx = use_ctx();
     let lang = ctx.lang.get_untracked();
     let price = price_label(&product, lang);
@@ -60,8 +80,8 @@ pub fn ProductGridSkeleton() -> impl IntoView {
 
 /// The price a customer sees on the card: the cheapest variant that can be bought (or the
 /// cheapest of all when none can), with "from" when the variants' prices differ.
-pub fn price_label(product: &Product, lang: Lang) -> String {
-    let available: Vec<&Variant> = product.variants.iter().filter(|v| v.available).collect();
+pub fn price_label(product: &CardProduct, lang: Lang) -> String {
+    let available: Vec<&CardVariant> = product.variants.iter().filter(|v| v.available).collect();
     let pool = if available.is_empty() {
         product.variants.iter().collect()
     } else {
@@ -91,47 +111,73 @@ pub fn price_label(product: &Product, lang: Lang) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::{Currency, Money, ProductKind};
+    use shared::{Currency, Product, ProductKind, Variant};
 
-    fn variant(id: i64, minor: i64, currency: &str, available: bool) -> Variant {
-        Variant {
-            id,
-            sku: format!("SKU-{id}"),
-            options: Default::default(),
+    fn variant(minor: i64, currency: &str, available: bool) -> CardVariant {
+        CardVariant {
             price: Money::new(minor, Currency::new(currency).unwrap()),
-            stock: None,
             available,
         }
     }
 
-    fn product(variants: Vec<Variant>) -> Product {
-        Product {
+    fn product(variants: Vec<CardVariant>) -> CardProduct {
+        CardProduct {
             id: 1,
-            kind: ProductKind::Physical,
-            category_id: None,
             title: "Teapot".into(),
-            description: String::new(),
             images: vec![],
             variants,
-            texts: None,
-            archived: false,
         }
     }
 
     #[test]
+    fn reads_a_shared_product() {
+        let full = Product {
+            id: 7,
+            kind: ProductKind::Physical,
+            category_id: Some(2),
+            title: "Teapot".into(),
+            description: "Clay".into(),
+            images: vec!["/media/a.png".into()],
+            variants: vec![Variant {
+                id: 3,
+                sku: "T-1".into(),
+                options: [("size".to_string(), "M".to_string())]
+                    .into_iter()
+                    .collect(),
+                price: Money::new(12_500_000, Currency::new("UZS").unwrap()),
+                stock: Some(4),
+                available: true,
+            }],
+            texts: None,
+            archived: false,
+        };
+        let card: CardProduct =
+            serde_json::from_str(&serde_json::to_string(&full).unwrap()).unwrap();
+        assert_eq!(
+            card,
+            CardProduct {
+                id: 7,
+                title: "Teapot".into(),
+                images: vec!["/media/a.png".into()],
+                variants: vec![variant(12_500_000, "UZS", true)],
+            }
+        );
+    }
+
+    #[test]
     fn one_price_is_shown_as_is() {
-        let p = product(vec![variant(1, 12_500_000, "UZS", true)]);
+        let p = product(vec![variant(12_500_000, "UZS", true)]);
         assert_eq!(price_label(&p, Lang::En), "125 000 so'm");
-        let p = product(vec![variant(1, 50, "XTR", true)]);
+        let p = product(vec![variant(50, "XTR", true)]);
         assert_eq!(price_label(&p, Lang::En), "50 ⭐");
     }
 
     #[test]
     fn differing_prices_show_the_cheapest_available_with_from() {
         let p = product(vec![
-            variant(1, 45_000_000, "UZS", false),
-            variant(2, 47_000_000, "UZS", true),
-            variant(3, 46_000_000, "UZS", true),
+            variant(45_000_000, "UZS", false),
+            variant(47_000_000, "UZS", true),
+            variant(46_000_000, "UZS", true),
         ]);
         assert_eq!(price_label(&p, Lang::En), "from 460 000 so'm");
         assert_eq!(price_label(&p, Lang::Ru), "от 460 000 so'm");

@@ -4,11 +4,13 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::{Category, Product};
 
 use crate::api::{ApiError, ProductQuery};
 use crate::app::use_ctx;
-use crate::components::{CategoryChips, EmptyState, ErrorState, ProductCard, ProductGridSkeleton};
+use crate::components::{
+    CardProduct, CategoryChips, ChipCategory, EmptyState, ErrorState, ProductCard,
+    ProductGridSkeleton,
+};
 use crate::i18n::K;
 use crate::router::Route;
 use crate::rx;
@@ -32,7 +34,7 @@ pub fn CatalogPage() -> impl IntoView {
     let selected = RwSignal::new(None::<i64>);
     let typed = RwSignal::new(String::new());
     let query = RwSignal::new(String::new());
-    let items = RwSignal::new(Vec::<Product>::new());
+    let items = RwSignal::new(Vec::<CardProduct>::new());
     let next = RwSignal::new(None::<String>);
     let state = RwSignal::new(State::Loading);
     // A reload for new filters is under way (the old grid dims), or a next page is.
@@ -43,7 +45,7 @@ pub fn CatalogPage() -> impl IntoView {
 
     // The category row, reloaded when the language changes; the old row stays until the new
     // one is there (`None` only before the first answer).
-    let categories = RwSignal::new(None::<Vec<Category>>);
+    let categories = RwSignal::new(None::<Vec<ChipCategory>>);
     let load_categories = move || {
         let lang = ctx.lang.get_untracked();
         spawn_local(async move {

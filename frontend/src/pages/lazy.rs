@@ -18,7 +18,7 @@ use leptos::wasm_split::SplitLoaderError;
 
 use super::{cart, checkout, orders, product};
 use crate::api::ApiError;
-use crate::components::ErrorState;
+use crate::components::{ErrorState, MainBar};
 use crate::i18n::K;
 use crate::rx;
 
@@ -41,11 +41,13 @@ macro_rules! screen {
             fallible
         )]
         pub fn $name($($arg: $ty),*) -> Screen {
+            crate::app::use_ctx().ensure_cart();
             Ok($body)
         }
 
         #[cfg(not(split_pages))]
         pub async fn $name($($arg: $ty),*) -> Screen {
+            crate::app::use_ctx().ensure_cart();
             Ok($body)
         }
 
@@ -57,19 +59,19 @@ macro_rules! screen {
 }
 
 screen!(shop_product, preload_product: fn product(id: i64) {
-    view! { <product::ProductPage id/> }.into_any()
+    view! { <product::ProductPage id/> <MainBar/> }.into_any()
 });
 screen!(shop_cart, preload_cart: fn cart() {
-    view! { <cart::CartPage/> }.into_any()
+    view! { <cart::CartPage/> <MainBar/> }.into_any()
 });
 screen!(shop_checkout, preload_checkout: fn checkout() {
-    view! { <checkout::CheckoutPage/> }.into_any()
+    view! { <checkout::CheckoutPage/> <MainBar/> }.into_any()
 });
 screen!(shop_orders, preload_orders: fn orders() {
-    view! { <orders::OrdersPage/> }.into_any()
+    view! { <orders::OrdersPage/> <MainBar/> }.into_any()
 });
 screen!(shop_order, preload_order: fn order(id: i64) {
-    view! { <orders::OrderPage id/> }.into_any()
+    view! { <orders::OrderPage id/> <MainBar/> }.into_any()
 });
 
 /// Shows a screen once its chunk is there; a quiet placeholder (same as the product page's own
