@@ -35,6 +35,11 @@ describe('shopping in a plain browser (dev mode)', () => {
     );
     await page.goto('/');
     await waitForCards(page, 5);
+    // The top bar's icons are drawn (an SVG written the wrong way renders as an empty box).
+    for (const id of ['orders-link', 'cart-link']) {
+      const box = await page.locator(`[data-testid=${id}] svg path`).first().boundingBox();
+      assert.ok(box && box.width > 0 && box.height > 0, `${id} has a visible icon`);
+    }
     for (let i = 0; i < 20 && (await page.locator('[data-testid=product-card]').count()) < 12; i++) {
       await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
       await page.waitForTimeout(250);

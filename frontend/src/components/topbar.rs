@@ -26,6 +26,7 @@ pub fn TopBar() -> impl IntoView {
             Route::NotFound => t(lang, K::NotFound).to_string(),
         }
     });
+    let start_lang = ctx.lang.get_untracked();
     let show_back = move || !ctx.in_telegram() && ctx.route.get() != Route::Catalog;
     let count = move || ctx.cart_count();
     let on_lang = move |ev: leptos::ev::Event| {
@@ -57,9 +58,12 @@ pub fn TopBar() -> impl IntoView {
                 <label class="lang">
                     <span class="sr-only">{rx::str(move || ctx.t(K::Language))}</span>
                     <select data-testid="lang" on:change=on_lang prop:value=rx::str(move || ctx.lang.get().code())>
-                        {Lang::ALL.into_iter().map(|l| view! {
-                            <option value=l.code() selected=rx::flag(move || ctx.lang.get() == l)>{i18n::native_name(l)}</option>
-                        }).collect_view()}
+                        // `selected` only for the first render (the options do not exist yet
+                        // when `prop:value` is first set); after that the select's value
+                        // follows the language.
+                        <option value="uz" selected=start_lang == Lang::Uz>{i18n::native_name(Lang::Uz)}</option>
+                        <option value="ru" selected=start_lang == Lang::Ru>{i18n::native_name(Lang::Ru)}</option>
+                        <option value="en" selected=start_lang == Lang::En>{i18n::native_name(Lang::En)}</option>
                     </select>
                 </label>
             </nav>

@@ -38,8 +38,8 @@ pub fn CatalogPage() -> impl IntoView {
     let next = RwSignal::new(None::<String>);
     let state = RwSignal::new(State::Loading);
     // A reload for new filters is under way (the old grid dims), or a next page is.
-    let (pending, set_pending) = signal(false);
-    let (more_loading, set_more_loading) = signal(false);
+    let pending = RwSignal::new(false);
+    let more_loading = RwSignal::new(false);
     // Answers to an older request are dropped.
     let generation = StoredValue::new(0u32);
 
@@ -70,19 +70,19 @@ pub fn CatalogPage() -> impl IntoView {
             lang: Some(ctx.lang.get_untracked()),
         };
         if more {
-            set_more_loading.set(true);
+            more_loading.set(true);
         } else if items.with_untracked(Vec::is_empty) {
             state.set(State::Loading);
         } else {
-            set_pending.set(true);
+            pending.set(true);
         }
         spawn_local(async move {
             let res = ctx.api().products(&q).await;
             if generation.get_value() != gen {
                 return;
             }
-            set_pending.set(false);
-            set_more_loading.set(false);
+            pending.set(false);
+            more_loading.set(false);
             match res {
                 Ok(page) => {
                     if more {
