@@ -61,6 +61,7 @@ done
 # the CSS: 3 KB less brotli on the first load (docs/PERFORMANCE.md). The five identical
 # `"./__wasm_split.js"` keys are wasm-bindgen's import object, one per chunk import.
 if [ ! -x frontend/node_modules/.bin/esbuild ]; then
+    command -v npm >/dev/null 2>&1 || { log "error: npm not found; install Node.js 20 with npm (README)"; exit 1; }
     log "npm ci (frontend build tools)"
     (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
 fi
