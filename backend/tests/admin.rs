@@ -552,6 +552,14 @@ both!(
             .unwrap()
             .iter()
             .any(|e| e["actor"].as_str().is_some_and(|a| a.contains('@'))));
+        // Every entry is a status change or a kind the admin has a label for.
+        for e in admin_view["events"].as_array().unwrap() {
+            let kind = e["kind"].as_str().unwrap();
+            assert!(
+                !e["status"].is_null() || shared::event_kind::ALL.contains(&kind),
+                "{kind} is neither a status nor in shared::event_kind::ALL"
+            );
+        }
         let (s, mine) = app
             .json(app.as_user(Method::GET, &format!("/api/orders/{id}"), 7))
             .await;

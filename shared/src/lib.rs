@@ -389,12 +389,63 @@ pub struct OrderEvent {
     pub actor: Option<String>,
 }
 
+/// The kinds of order timeline entries that carry no status change (a status change's kind is
+/// the status itself). The backend writes only these names and both apps label each one:
+/// the admin every kind (`ALL`), the storefront those in [`CUSTOMER_EVENT_KINDS`].
+pub mod event_kind {
+    /// A checkout session or invoice could not be opened with the provider.
+    pub const CHECKOUT_FAILED: &str = "checkout_failed";
+    /// A second payment for an order that was already paid; flagged for refund.
+    pub const DUPLICATE_PAYMENT: &str = "duplicate_payment";
+    /// A flagged (duplicate or unusable) payment was given back.
+    pub const DUPLICATE_REFUNDED: &str = "duplicate_refunded";
+    /// Part of the payment was given back.
+    pub const PARTIAL_REFUND: &str = "partial_refund";
+    /// Payme created its transaction for the order.
+    pub const PAYME_TRANSACTION: &str = "payme_transaction";
+    /// A Stars subscription renewed after its order was refunded; flagged for refund.
+    pub const PAYMENT_AFTER_REFUND: &str = "payment_after_refund";
+    /// A payment whose amount or currency does not match the order; flagged for refund.
+    pub const PAYMENT_MISMATCH: &str = "payment_mismatch";
+    /// A payment that arrived when the order could no longer take it; flagged for refund.
+    pub const PAYMENT_NEEDS_REFUND: &str = "payment_needs_refund";
+    /// A provider gave back more than was left to refund; only what was left counted.
+    pub const REFUND_EXCEEDS_PAYMENT: &str = "refund_exceeds_payment";
+    /// A refund was asked of the provider and is not final yet.
+    pub const REFUND_PENDING: &str = "refund_pending";
+    /// The order's units went back on sale.
+    pub const RESTOCKED: &str = "restocked";
+    /// The Star subscription the order sold has ended.
+    pub const SUBSCRIPTION_ENDED: &str = "subscription_ended";
+    /// The Star subscription the order sold renewed for another period.
+    pub const SUBSCRIPTION_RENEWED: &str = "subscription_renewed";
+
+    pub const ALL: [&str; 13] = [
+        CHECKOUT_FAILED,
+        DUPLICATE_PAYMENT,
+        DUPLICATE_REFUNDED,
+        PARTIAL_REFUND,
+        PAYME_TRANSACTION,
+        PAYMENT_AFTER_REFUND,
+        PAYMENT_MISMATCH,
+        PAYMENT_NEEDS_REFUND,
+        REFUND_EXCEEDS_PAYMENT,
+        REFUND_PENDING,
+        RESTOCKED,
+        SUBSCRIPTION_ENDED,
+        SUBSCRIPTION_RENEWED,
+    ];
+}
+
 /// Timeline entries without a status that an order's customer sees (`GET /api/orders/{id}`);
 /// the others (restocks, a provider's refund pending or exceeding the payment, failed checkout
 /// attempts) are the merchant's bookkeeping and show only in the admin. The storefront has a
 /// label for each of these.
-pub const CUSTOMER_EVENT_KINDS: [&str; 3] =
-    ["partial_refund", "duplicate_refunded", "subscription_ended"];
+pub const CUSTOMER_EVENT_KINDS: [&str; 3] = [
+    event_kind::PARTIAL_REFUND,
+    event_kind::DUPLICATE_REFUNDED,
+    event_kind::SUBSCRIPTION_ENDED,
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
+use shared::event_kind;
 use shared::{Order, OrderStatus, Page, PaymentMethod};
 
 use super::auth::{record_audit, Admin};
@@ -446,7 +447,7 @@ async fn refund(
         repo::event(
             tx.conn(),
             id,
-            "refund_pending",
+            event_kind::REFUND_PENDING,
             None,
             Some(&format!(
                 "{} accepted the refund of {amount} {currency}; the order changes when it confirms",

@@ -2,6 +2,7 @@
 
 pub mod repo;
 
+use shared::event_kind;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -378,7 +379,7 @@ async fn start_checkout(
             repo::event(
                 &mut conn,
                 order_id,
-                "checkout_failed",
+                event_kind::CHECKOUT_FAILED,
                 None,
                 Some(&e.to_string()),
                 Some(provider.method().as_str()),

@@ -5,6 +5,7 @@
 //! and changes nothing; the order moves to `paid` with a conditional update, so two rails
 //! racing for one order cannot both win; the loser's money is recorded and flagged for refund.
 
+use shared::event_kind;
 use sqlx::AnyConnection;
 
 use crate::db::{self, Db};
@@ -66,7 +67,7 @@ pub async fn fulfil(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
             tx.conn(),
             payment_id,
             p.order_id,
-            "payment_mismatch",
+            event_kind::PAYMENT_MISMATCH,
             &note,
             now,
         )
@@ -112,7 +113,7 @@ pub async fn fulfil(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
                 tx.conn(),
                 payment_id,
                 p.order_id,
-                "payment_needs_refund",
+                event_kind::PAYMENT_NEEDS_REFUND,
                 &note,
                 now,
             )
@@ -128,7 +129,7 @@ pub async fn fulfil(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
             tx.conn(),
             payment_id,
             p.order_id,
-            "duplicate_payment",
+            event_kind::DUPLICATE_PAYMENT,
             &note,
             now,
         )

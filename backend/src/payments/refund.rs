@@ -7,6 +7,7 @@
 //! by the provider's own refund id: `refunds` is unique on `(rail, provider_refund_id)`, and
 //! only the first sighting moves the payment's refunded total and the order's status.
 
+use shared::event_kind;
 use shared::OrderStatus;
 use sqlx::AnyConnection;
 
@@ -132,7 +133,7 @@ pub async fn record(
         repo::event(
             conn,
             order_id,
-            "refund_exceeds_payment",
+            event_kind::REFUND_EXCEEDS_PAYMENT,
             None,
             Some(&note),
             Some(actor),
@@ -159,7 +160,7 @@ pub async fn record(
         repo::event(
             conn,
             order_id,
-            "duplicate_refunded",
+            event_kind::DUPLICATE_REFUNDED,
             None,
             Some(&note),
             Some(actor),
@@ -195,7 +196,7 @@ pub async fn record(
         repo::event(
             conn,
             order_id,
-            "partial_refund",
+            event_kind::PARTIAL_REFUND,
             None,
             Some(&note),
             Some(actor),
@@ -242,7 +243,16 @@ async fn put_back(conn: &mut AnyConnection, order_id: i64, actor: &str, now: i64
         .map(|i| (i.variant_id, i.quantity))
         .collect();
     repo::give_lines(conn, &lines, false).await?;
-    repo::event(conn, order_id, "restocked", None, None, Some(actor), now).await
+    repo::event(
+        conn,
+        order_id,
+        event_kind::RESTOCKED,
+        None,
+        None,
+        Some(actor),
+        now,
+    )
+    .await
 }
 
 /// [`record`] in a write transaction of its own.
@@ -277,7 +287,7 @@ async fn end_subscription(conn: &mut AnyConnection, order_id: i64, now: i64) -> 
         repo::event(
             conn,
             order_id,
-            "subscription_ended",
+            event_kind::SUBSCRIPTION_ENDED,
             None,
             Some("refunded"),
             None,

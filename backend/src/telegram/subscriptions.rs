@@ -6,6 +6,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
 use serde_json::{json, Value};
+use shared::event_kind;
 use shared::Page;
 
 use crate::auth::Customer;
@@ -138,7 +139,7 @@ pub async fn renewed(
             orders::event(
                 tx.conn(),
                 order_id,
-                "payment_after_refund",
+                event_kind::PAYMENT_AFTER_REFUND,
                 None,
                 Some(&format!(
                     "stars {charge}: renewal after the refund, to give back"
@@ -166,7 +167,7 @@ pub async fn renewed(
     orders::event(
         tx.conn(),
         order_id,
-        "subscription_renewed",
+        event_kind::SUBSCRIPTION_RENEWED,
         None,
         Some(&format!("stars {charge}")),
         Some("telegram"),

@@ -219,6 +219,73 @@ pub fn status_name(lang: Lang, s: OrderStatus) -> &'static str {
     pick(lang, uz, ru, en)
 }
 
+/// The label of a timeline entry that is not a status change ([`shared::event_kind`]);
+/// `None` for a kind this build does not know (shown raw, so nothing is hidden).
+pub fn event_name(lang: Lang, kind: &str) -> Option<&'static str> {
+    use shared::event_kind as E;
+    let [uz, ru, en] = match kind {
+        E::CHECKOUT_FAILED => [
+            "To'lov sahifasi ochilmadi",
+            "Не удалось открыть оплату",
+            "Checkout could not be opened",
+        ],
+        E::DUPLICATE_PAYMENT => [
+            "Takroriy to'lov, qaytarish kerak",
+            "Повторный платёж, нужен возврат",
+            "Duplicate payment, to refund",
+        ],
+        E::DUPLICATE_REFUNDED => [
+            "Ortiqcha to'lov qaytarildi",
+            "Лишний платёж возвращён",
+            "Extra payment refunded",
+        ],
+        E::PARTIAL_REFUND => ["Qisman qaytarildi", "Частичный возврат", "Partly refunded"],
+        E::PAYME_TRANSACTION => [
+            "Payme tranzaksiyasi",
+            "Транзакция Payme",
+            "Payme transaction",
+        ],
+        E::PAYMENT_AFTER_REFUND => [
+            "Qaytarilgandan keyin to'lov, qaytarish kerak",
+            "Платёж после возврата, нужен возврат",
+            "Payment after refund, to refund",
+        ],
+        E::PAYMENT_MISMATCH => [
+            "To'lov summasi mos emas, qaytarish kerak",
+            "Сумма платежа не совпадает, нужен возврат",
+            "Payment does not match, to refund",
+        ],
+        E::PAYMENT_NEEDS_REFUND => [
+            "Kech kelgan to'lov, qaytarish kerak",
+            "Поздний платёж, нужен возврат",
+            "Late payment, to refund",
+        ],
+        E::REFUND_EXCEEDS_PAYMENT => [
+            "Qaytarish to'lovdan ko'p",
+            "Возврат больше платежа",
+            "Refund exceeds the payment",
+        ],
+        E::REFUND_PENDING => [
+            "Qaytarish kutilmoqda",
+            "Возврат в обработке",
+            "Refund pending",
+        ],
+        E::RESTOCKED => [
+            "Sotuvga qaytarildi",
+            "Возвращено в продажу",
+            "Back in stock",
+        ],
+        E::SUBSCRIPTION_ENDED => ["Obuna tugadi", "Подписка закончилась", "Subscription ended"],
+        E::SUBSCRIPTION_RENEWED => [
+            "Obuna uzaytirildi",
+            "Подписка продлена",
+            "Subscription renewed",
+        ],
+        _ => return None,
+    };
+    Some(pick(lang, uz, ru, en))
+}
+
 pub fn method_name(lang: Lang, m: PaymentMethod) -> &'static str {
     let [uz, ru, en] = match m {
         PaymentMethod::Cash => ["Naqd pul", "Наличные", "Cash"],
@@ -281,6 +348,21 @@ mod tests {
         for m in PaymentMethod::ALL {
             no_cyrillic(m.as_str(), method_name(Lang::Uz, m));
         }
+    }
+
+    #[test]
+    fn every_timeline_kind_has_a_label() {
+        for kind in shared::event_kind::ALL {
+            for lang in Lang::ALL {
+                let name = event_name(lang, kind);
+                assert!(
+                    name.is_some_and(|n| !n.trim().is_empty()),
+                    "{kind}: no {lang:?} label"
+                );
+            }
+            no_cyrillic(kind, event_name(Lang::Uz, kind).unwrap());
+        }
+        assert_eq!(event_name(Lang::En, "something_new"), None);
     }
 
     #[test]

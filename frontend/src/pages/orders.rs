@@ -293,10 +293,11 @@ fn OrderView(order: Order) -> impl IntoView {
 
 /// The label of a timeline entry without a status ([`shared::CUSTOMER_EVENT_KINDS`]).
 fn event_key(kind: &str) -> Option<K> {
+    use shared::event_kind as E;
     match kind {
-        "partial_refund" => Some(K::EventPartialRefund),
-        "duplicate_refunded" => Some(K::EventDuplicateRefunded),
-        "subscription_ended" => Some(K::EventSubscriptionEnded),
+        E::PARTIAL_REFUND => Some(K::EventPartialRefund),
+        E::DUPLICATE_REFUNDED => Some(K::EventDuplicateRefunded),
+        E::SUBSCRIPTION_ENDED => Some(K::EventSubscriptionEnded),
         _ => None,
     }
 }

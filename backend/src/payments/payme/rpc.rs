@@ -1,5 +1,6 @@
 //! `POST /webhooks/payme`: the Merchant API methods Payme calls.
 
+use shared::event_kind;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
@@ -351,7 +352,7 @@ async fn create(st: &AppState, p: &Map<String, Value>) -> RpcResult {
             orders::event(
                 &mut conn,
                 order.id,
-                "payme_transaction",
+                event_kind::PAYME_TRANSACTION,
                 None,
                 Some(&format!("Payme transaction {payme_id} created")),
                 Some("payme"),

@@ -10,7 +10,7 @@ use crate::api::{self, ApiError};
 use crate::app::use_ctx;
 use crate::components::{Ask, Confirm, Spinner, StatusBadge};
 use crate::forms::{datetime, options_text};
-use crate::i18n::{method_name, status_name, K};
+use crate::i18n::{event_name, method_name, status_name, K};
 
 /// An admin action on an order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,7 +216,7 @@ pub fn OrderPage(id: i64) -> impl IntoView {
                                 {o.events.iter().map(|e| view! {
                                     <li class="timeline__item" data-testid="event" data-kind=e.kind.clone()>
                                         <time>{datetime(e.at)}</time>
-                                        <strong>{e.status.map(|s| status_name(lang, s).to_string()).unwrap_or_else(|| e.kind.clone())}</strong>
+                                        <strong>{e.status.map(|s| status_name(lang, s)).or_else(|| event_name(lang, &e.kind)).map_or_else(|| e.kind.clone(), str::to_string)}</strong>
                                         {e.note.clone().map(|n| view! { <span class="muted">{format!(" · {n}")}</span> })}
                                         {e.actor.clone().map(|a| view! { <span class="muted">{format!(" · {a}")}</span> })}
                                     </li>
