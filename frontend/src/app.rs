@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use shared::{Cart, Lang};
 
 use crate::api::Api;
-use crate::components::{DevBanner, EmptyState, ProductGridSkeleton, TopBar};
+use crate::components::{dev_banner, product_grid_skeleton, top_bar, EmptyState};
 use crate::i18n::{self, t, K};
 use crate::pages::{self, lazy};
 use crate::router::{self, Route};
@@ -288,12 +288,12 @@ pub fn App(web_app: Option<WebApp>, start: Route) -> impl IntoView {
         None => view! {
             <header class="topbar"><h1 class="topbar__title">{ctx.t(K::Catalog)}</h1></header>
             <div class="chips chips--placeholder" aria-hidden="true"></div>
-            <main class="catalog"><ProductGridSkeleton/></main>
+            <main class="catalog">{product_grid_skeleton()}</main>
         }
         .into_any(),
         Some(dev) => view! {
-            {dev.then(|| view! { <DevBanner/> })}
-            <Shell/>
+            {dev.then(dev_banner)}
+            {untrack(shell)}
         }
         .into_any(),
     })
@@ -301,8 +301,7 @@ pub fn App(web_app: Option<WebApp>, start: Route) -> impl IntoView {
 
 /// The routed page and the toast. (The bottom action bar outside Telegram comes with the
 /// screens that have a main action: components/main_bar.rs.)
-#[component]
-fn Shell() -> impl IntoView {
+fn shell() -> impl IntoView {
     let ctx = use_ctx();
     let on_catalog = move || ctx.route.get() == Route::Catalog;
     // Restores the catalog's scroll position when coming back to it.
@@ -318,14 +317,14 @@ fn Shell() -> impl IntoView {
         now
     });
     view! {
-        <TopBar/>
+        {top_bar()}
         <div class="toast" role="status" aria-live="polite" data-testid="toast">
             {rx::text(move || ctx.toast.get().unwrap_or_default())}
         </div>
         // The catalog stays mounted (hidden) so its list, filters and scroll survive a visit
         // to a product.
         <div hidden=rx::flag(move || !on_catalog())>
-            <pages::catalog::CatalogPage/>
+            {pages::catalog::catalog_page()}
         </div>
         {rx::view(move || match ctx.route.get() {
             Route::Catalog => ().into_any(),

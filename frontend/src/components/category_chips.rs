@@ -16,8 +16,7 @@ pub struct ChipCategory {
 
 /// A horizontally scrolling row of category filters, "All" first. Writes the chosen
 /// category id (or `None` for all) into `selected`.
-#[component]
-pub fn CategoryChips(
+pub fn category_chips(
     categories: Vec<ChipCategory>,
     selected: RwSignal<Option<i64>>,
 ) -> impl IntoView {

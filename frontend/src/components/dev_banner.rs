@@ -6,8 +6,7 @@ use crate::rx;
 
 /// Shown whenever the app signed in through the backend's dev endpoint instead of Telegram,
 /// so nobody mistakes a dev session for a real customer's.
-#[component]
-pub fn DevBanner() -> impl IntoView {
+pub fn dev_banner() -> impl IntoView {
     let ctx = use_ctx();
     view! {
         <div class="dev-banner" role="status" data-testid="dev-banner">

@@ -28,8 +28,7 @@ pub struct CardVariant {
 /// One product in the catalog grid, a link to its page: image (fixed 4:3 box, so nothing
 /// moves as images arrive), title and price. An uploaded image gets a `srcset` sized for the
 /// grid (two columns on a phone, three from 600 px), so a phone fetches a narrow width.
-#[component]
-pub fn ProductCard(product: CardProduct) -> impl IntoView {
+pub fn product_card(product: CardProduct) -> impl IntoView {
     let ctx = use_ctx();
     let lang = ctx.lang.get_untracked();
     let price = price_label(&product, lang);
@@ -59,8 +58,7 @@ pub fn ProductCard(product: CardProduct) -> impl IntoView {
 
 /// Placeholder cards with the real cards' geometry (the same classes, drawn as bars), shown
 /// while the catalog loads.
-#[component]
-pub fn ProductGridSkeleton() -> impl IntoView {
+pub fn product_grid_skeleton() -> impl IntoView {
     view! {
         <div class="grid" aria-busy="true" aria-label="Loading products" data-testid="catalog-loading">
             {(0..6)

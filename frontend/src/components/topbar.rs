@@ -8,8 +8,7 @@ use crate::rx;
 
 /// The page header: a back button (outside Telegram, where BackButton does that job), the
 /// title, links to orders and the cart, and the language switch.
-#[component]
-pub fn TopBar() -> impl IntoView {
+pub fn top_bar() -> impl IntoView {
     let ctx = use_ctx();
     let title = rx::text(move || {
         let lang = ctx.lang.get();

@@ -8,8 +8,8 @@ use leptos::task::spawn_local;
 use crate::api::{ApiError, ProductQuery};
 use crate::app::use_ctx;
 use crate::components::{
-    CardProduct, CategoryChips, ChipCategory, EmptyState, ErrorState, ProductCard,
-    ProductGridSkeleton,
+    category_chips, product_card, product_grid_skeleton, CardProduct, ChipCategory, EmptyState,
+    ErrorState,
 };
 use crate::i18n::K;
 use crate::router::Route;
@@ -28,8 +28,7 @@ enum State {
     Failed(ApiError),
 }
 
-#[component]
-pub fn CatalogPage() -> impl IntoView {
+pub fn catalog_page() -> impl IntoView {
     let ctx = use_ctx();
     let selected = RwSignal::new(None::<i64>);
     let typed = RwSignal::new(String::new());
@@ -150,7 +149,7 @@ pub fn CatalogPage() -> impl IntoView {
         // Chips keep their row's height while loading, so the grid below never jumps.
         {rx::view(move || categories.with(|c| match c {
             Some(items) if !items.is_empty() => {
-                view! { <CategoryChips categories=items.clone() selected/> }.into_any()
+                category_chips(items.clone(), selected).into_any()
             }
             _ => view! { <div class="chips chips--placeholder" aria-hidden="true"></div> }.into_any(),
         }))}
@@ -160,7 +159,7 @@ pub fn CatalogPage() -> impl IntoView {
             aria-busy=rx::bool_attr(move || pending.get())
         >
             {rx::view(move || match state.get() {
-                State::Loading => view! { <ProductGridSkeleton/> }.into_any(),
+                State::Loading => product_grid_skeleton().into_any(),
                 State::Failed(error) => view! { <ErrorState error on_retry=retry/> }.into_any(),
                 State::Ready if items.with(Vec::is_empty) => {
                     let hint = if !query.get().trim().is_empty() {
@@ -178,7 +177,7 @@ pub fn CatalogPage() -> impl IntoView {
                         // rebuilds each position), which needs none of `<For>`'s keyed diffing
                         // in the first download.
                         {rx::view(move || items.with(|v| v.iter().map(|product| {
-                            view! { <ProductCard product=product.clone()/> }
+                            product_card(product.clone())
                         }).collect_view().into_any()))}
                     </div>
                     {rx::view(move || next.with(Option::is_some).then(|| view! {
