@@ -686,3 +686,37 @@ both!(
         );
     }
 );
+
+// ADMIN_EMAIL/ADMIN_PASSWORD create the first admin with the same password rule as the admin
+// form; once a shop has admins, the variables are ignored (old setups keep starting).
+both_kinds!(
+    the_first_admin_needs_the_forms_password_rule,
+    |kind| async move {
+        let Some(app) = spawn(kind, &[("ADMIN_EMAIL", ""), ("ADMIN_PASSWORD", "")]).await else {
+            return;
+        };
+        let db = &app.state.db;
+        let min = shared::admin::MIN_ADMIN_PASSWORD_CHARS;
+        let short = "x".repeat(min - 1);
+        let err = shop::admin::auth::bootstrap(db, "first@shop.test", &short)
+            .await
+            .unwrap_err();
+        assert!(err.contains(&min.to_string()), "{err}");
+        let count = || async {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM admins")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap()
+        };
+        assert_eq!(count().await, 0);
+        shop::admin::auth::bootstrap(db, "first@shop.test", &"x".repeat(min))
+            .await
+            .unwrap();
+        assert_eq!(count().await, 1);
+        // An existing shop starts with a short one still set: nothing is checked or created.
+        shop::admin::auth::bootstrap(db, "other@shop.test", &short)
+            .await
+            .unwrap();
+        assert_eq!(count().await, 1);
+    }
+);

@@ -51,16 +51,21 @@ fn verify_password(password: &str, hash: &str) -> bool {
 }
 
 /// Creates the first admin from `ADMIN_EMAIL`/`ADMIN_PASSWORD` when there is none yet.
+///
+/// The password rule is the admin form's (`MIN_PASSWORD_CHARS`), checked only when an admin is
+/// actually created: a shop that already has its admins keeps starting with whatever these
+/// variables held when it was set up.
 pub async fn bootstrap(db: &Db, email: &str, password: &str) -> std::result::Result<(), String> {
-    if password.chars().count() < 8 {
-        return Err("the password must have at least 8 characters".into());
-    }
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins")
         .fetch_one(&db.pool)
         .await
         .map_err(|e| e.to_string())?;
     if n > 0 {
         return Ok(());
+    }
+    let min = super::accounts::MIN_PASSWORD_CHARS;
+    if password.chars().count() < min {
+        return Err(format!("the password must have at least {min} characters"));
     }
     create_admin(db, email, password)
         .await
