@@ -136,25 +136,24 @@ impl Ctx {
 
     /// Reloads the cart from the server (after an order took it, for example).
     pub fn refresh_cart(&self) {
-        let ctx = *self;
-        spawn_local(async move {
-            if let Ok(c) = ctx.api().cart(ctx.lang.get_untracked()).await {
-                ctx.cart.try_set(Some(c));
-            }
-        });
+        self.load_cart(false)
     }
 
     /// Loads the whole cart unless it is already here. Every screen behind the catalog calls
     /// it (pages/lazy.rs), so the catalog's first download only reads the item count.
     pub fn ensure_cart(&self) {
-        if self.cart.with_untracked(Option::is_some) {
-            return;
+        if self.cart.with_untracked(Option::is_none) {
+            self.load_cart(true)
         }
+    }
+
+    /// `keep_newer`: a cart a screen wrote while this one was on its way (an item just
+    /// added) is newer than the answer, so the answer is dropped.
+    fn load_cart(&self, keep_newer: bool) {
         let ctx = *self;
         spawn_local(async move {
             if let Ok(c) = ctx.api().cart(ctx.lang.get_untracked()).await {
-                // A cart a screen wrote meanwhile (an item just added) is newer than this.
-                if ctx.cart.with_untracked(Option::is_none) {
+                if !keep_newer || ctx.cart.with_untracked(Option::is_none) {
                     ctx.cart.try_set(Some(c));
                 }
             }
@@ -275,10 +274,10 @@ pub fn App(web_app: Option<WebApp>, start: Route) -> impl IntoView {
         let s = Session::establish(init_data).await;
         ctx.api.set_value(s.api.clone());
         if !s.api.is_anonymous() {
-            let ctx_for_count = ctx;
+            // Its own task: the shell need not wait for the badge.
             spawn_local(async move {
-                if let Ok(n) = ctx_for_count.api().cart_count().await {
-                    ctx_for_count.start_count.try_set(n);
+                if let Ok(n) = ctx.api().cart_count().await {
+                    ctx.start_count.try_set(n);
                 }
             });
         }
