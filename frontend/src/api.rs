@@ -1,14 +1,17 @@
 //! The one typed client for the shop's HTTP API (see CONTRACT.md, "HTTP").
 //!
-//! Every request goes through [`Api::get`], which sends `Authorization: tma <initData>` when
-//! the app has initData, asks for JSON, and turns the contract's error envelope
-//! `{"error":{"code","message"}}` into an [`ApiError`]. Shapes come from the `shared` crate,
-//! so the backend and this client cannot disagree about them.
+//! Every request goes through [`Api::send`], which sends `Authorization: tma <initData>` when
+//! the app has initData, and every error answer's envelope `{"error":{"code","message"}}`
+//! becomes an [`ApiError`]. Shapes come from the `shared` crate, so the backend and this client
+//! cannot disagree about them: the screens behind the catalog decode them with serde
+//! ([`Api::call`]); the catalog's own answers are read field by field ([`Api::read`],
+//! json_read.rs), which keeps serde out of the first download.
 
 use std::fmt;
 use std::sync::Arc;
 
 use crate::components::{CardProduct, ChipCategory};
+use crate::json_read::{self, FromJson, Json};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::{
@@ -127,7 +130,7 @@ impl Api {
     /// `GET /api/dev/init-data`: signed initData for the dev user, `Ok(None)` when the shop is
     /// not in dev mode (the route is absent then) or refuses this caller.
     pub async fn dev_init_data(&self) -> Result<Option<String>, ApiError> {
-        match self.get::<DevInitData>("/api/dev/init-data").await {
+        match self.read::<DevInitData>("/api/dev/init-data").await {
             Ok(d) if !d.init_data.is_empty() => Ok(Some(d.init_data)),
             Ok(_) => Ok(None),
             // 403: not from this machine; 404: a bot token is set; 405: no such route.
@@ -140,7 +143,7 @@ impl Api {
 
     /// `GET /api/categories`.
     pub async fn categories(&self, lang: Lang) -> Result<Page<ChipCategory>, ApiError> {
-        self.get(&format!("/api/categories?lang={}", lang.code()))
+        self.read(&format!("/api/categories?lang={}", lang.code()))
             .await
     }
 
@@ -158,16 +161,21 @@ impl Api {
     /// `GET /api/cart`, reading only how many items it holds (the catalog's badge; see
     /// [`Ctx::ensure_cart`](crate::app::Ctx::ensure_cart)).
     pub async fn cart_count(&self) -> Result<i64, ApiError> {
-        #[derive(serde::Deserialize)]
-        struct Line {
-            quantity: i64,
+        /// A cart line's quantity, all the badge needs of `shared::Cart`.
+        struct Quantity(i64);
+        impl FromJson for Quantity {
+            fn from_json<J: Json>(v: &J) -> Option<Self> {
+                v.int_at("quantity").map(Quantity)
+            }
         }
-        #[derive(serde::Deserialize)]
-        struct Count {
-            items: Vec<Line>,
+        struct Count(Vec<Quantity>);
+        impl FromJson for Count {
+            fn from_json<J: Json>(v: &J) -> Option<Self> {
+                v.list_at("items").map(Count)
+            }
         }
-        let cart: Count = self.get("/api/cart").await?;
-        Ok(cart.items.iter().map(|l| l.quantity).sum())
+        let Count(lines) = self.read("/api/cart").await?;
+        Ok(lines.iter().map(|q| q.0).sum())
     }
 
     /// `PUT /api/cart`: replaces the whole cart, answers it as the server now holds it.
@@ -216,8 +224,18 @@ impl Api {
 
     /// `GET /api/products?…`, read as catalog cards (see [`CardProduct`]).
     pub async fn products(&self, query: &ProductQuery) -> Result<Page<CardProduct>, ApiError> {
-        self.get(&format!("/api/products{}", query.to_query_string()))
+        self.read(&format!("/api/products{}", query.to_query_string()))
             .await
+    }
+
+    /// `GET` an answer read by hand (json_read.rs: the catalog's answers, in the first download).
+    async fn read<T: FromJson>(&self, path: &str) -> Result<T, ApiError> {
+        let (status, body) = self.send("GET", path, None, None).await?;
+        if !(200..300).contains(&status) {
+            return Err(error_from(status, &body));
+        }
+        json_read::parse(&body)
+            .ok_or_else(|| ApiError::Decode(format!("unexpected answer to GET {path}")))
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
@@ -271,14 +289,14 @@ impl Api {
 }
 
 fn error_from(status: u16, body: &str) -> ApiError {
-    match json::from_str::<ErrorEnvelope>(body) {
-        Ok(env) => ApiError::Status {
+    match json_read::parse::<ErrorEnvelope>(body) {
+        Some(env) => ApiError::Status {
             status,
             code: env.error.code,
             message: env.error.message,
             field: env.error.field,
         },
-        Err(_) => ApiError::Status {
+        None => ApiError::Status {
             status,
             code: String::new(),
             message: String::new(),

@@ -108,9 +108,18 @@ pub fn t(lang: Lang, k: K) -> &'static str {
     }
 }
 
-/// The string for `k` with its `{n}` replaced.
+/// The string for `k` with its `{n}` replaced. (Every string has at most one placeholder, and
+/// `{` appears in no other way; `tests::languages_agree` checks both. Found by character rather
+/// than with `str::replace`, whose substring search would be 2 KB of the first download.)
 pub fn tn(lang: Lang, k: K, n: impl std::fmt::Display) -> String {
-    t(lang, k).replace("{n}", &n.to_string())
+    let s = t(lang, k);
+    match s.split_once('{') {
+        Some((before, rest)) => {
+            let after = rest.strip_prefix("n}").unwrap_or(rest);
+            format!("{before}{n}{after}")
+        }
+        None => s.to_string(),
+    }
 }
 
 pub fn status(lang: Lang, s: OrderStatus) -> &'static str {
@@ -176,6 +185,17 @@ mod tests {
             for (lang, s) in [("uz", uz), ("ru", ru), ("en", en)] {
                 assert!(!s.trim().is_empty(), "{k:?} is empty in {lang}");
             }
+            assert!(
+                placeholders(en).len() <= 1,
+                "{k:?}: more than one placeholder"
+            );
+            for s in [uz, ru, en] {
+                assert_eq!(
+                    s.matches('{').count(),
+                    placeholders(s).len(),
+                    "{k:?}: a brace that is not {{n}}: {s}"
+                );
+            }
             assert_eq!(placeholders(uz), placeholders(en), "{k:?}: uz placeholders");
             assert_eq!(placeholders(ru), placeholders(en), "{k:?}: ru placeholders");
             // Uzbek is written in Latin script here; Cyrillic in it is a copy-paste slip.
@@ -193,5 +213,7 @@ mod tests {
         assert_eq!(initial(None, Some("de")), Lang::En);
         assert_eq!(initial(Some("xx"), None), Lang::En);
         assert_eq!(tn(Lang::En, K::OnlyLeft, 3), "Only 3 left");
+        assert_eq!(tn(Lang::Ru, K::OrderNo, 42), "Заказ №42");
+        assert_eq!(tn(Lang::En, K::Cart, 5), "Cart");
     }
 }

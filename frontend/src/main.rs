@@ -6,6 +6,7 @@ mod components;
 mod i18n;
 #[cfg(target_arch = "wasm32")]
 mod json_de;
+mod json_read;
 mod media;
 mod pages;
 mod router;
@@ -65,3 +66,8 @@ fn main() {
         tg.expand_full();
     }
 }
+
+/// talc instead of the default dlmalloc: less code in the first download (frontend/Cargo.toml).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

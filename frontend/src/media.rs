@@ -34,14 +34,16 @@ pub fn srcset(url: &str) -> Option<String> {
     if own > WIDTHS[WIDTHS.len() - 1] {
         return None;
     }
-    let entries: Vec<String> = WIDTHS
-        .iter()
-        .copied()
-        .filter(|&w| w < own)
-        .chain([own])
-        .map(|w| format!("{PREFIX}{hash}-{w}.{ext} {w}w"))
-        .collect();
-    Some(entries.join(", "))
+    // Written out rather than collected and `join`ed: the catalog's cards call this, and
+    // `join`'s generic code would be one more thing in the first download.
+    let mut out = String::new();
+    for w in WIDTHS.into_iter().filter(|&w| w < own).chain([own]) {
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.push_str(&format!("{PREFIX}{hash}-{w}.{ext} {w}w"));
+    }
+    Some(out)
 }
 
 #[cfg(test)]
