@@ -11,7 +11,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::components::{CardProduct, ChipCategory};
-use crate::json_read::{self, FromJson, Json};
+use crate::json_read::{self, FromJson};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::{
@@ -161,21 +161,8 @@ impl Api {
     /// `GET /api/cart`, reading only how many items it holds (the catalog's badge; see
     /// [`Ctx::ensure_cart`](crate::app::Ctx::ensure_cart)).
     pub async fn cart_count(&self) -> Result<i64, ApiError> {
-        /// A cart line's quantity, all the badge needs of `shared::Cart`.
-        struct Quantity(i64);
-        impl FromJson for Quantity {
-            fn from_json<J: Json>(v: &J) -> Option<Self> {
-                v.int_at("quantity").map(Quantity)
-            }
-        }
-        struct Count(Vec<Quantity>);
-        impl FromJson for Count {
-            fn from_json<J: Json>(v: &J) -> Option<Self> {
-                v.list_at("items").map(Count)
-            }
-        }
-        let Count(lines) = self.read("/api/cart").await?;
-        Ok(lines.iter().map(|q| q.0).sum())
+        let json_read::ItemCount(n) = self.read("/api/cart").await?;
+        Ok(n)
     }
 
     /// `PUT /api/cart`: replaces the whole cart, answers it as the server now holds it.

@@ -2,7 +2,7 @@
 //!
 //! The screens behind the catalog decode the `shared` types with serde (`json_de.rs`), in their
 //! own wasm chunks. The catalog's answers (the product list, the categories, the cart's item
-//! count, the dev sign-in) and every error envelope are read here instead, because they are in
+//! count for the badge, the dev sign-in) and every error envelope are read here instead, because they are in
 //! the first download: serde's derived visitors and our deserializer's instances for those few
 //! shapes were 10 KB of the first download's brotli, and these readers are a small part of
 //! that (docs/PERFORMANCE.md, "A lighter first download"). No crate reads a `JsValue` into a
@@ -115,6 +115,20 @@ impl FromJson for DevInitData {
     }
 }
 
+/// How many items a `shared::Cart` holds (the sum of its lines' quantities): all the catalog's
+/// cart badge needs of it.
+pub struct ItemCount(pub i64);
+
+impl FromJson for ItemCount {
+    fn from_json<J: Json>(v: &J) -> Option<Self> {
+        let mut n = 0;
+        for line in v.field("items")?.elements()? {
+            n += line.int_at("quantity")?;
+        }
+        Some(ItemCount(n))
+    }
+}
+
 #[cfg(target_arch = "wasm32")]
 impl Json for wasm_bindgen::JsValue {
     fn field(&self, key: &str) -> Option<Self> {
@@ -193,6 +207,34 @@ mod tests {
             Money::from_json(&json!({"amount_minor": 100, "currency": "dollars"})),
             None
         );
+    }
+
+    #[test]
+    fn counts_a_carts_items() {
+        let line = |variant_id, quantity| shared::CartItem {
+            variant_id,
+            product_id: 1,
+            kind: shared::ProductKind::Physical,
+            title: "Teapot".into(),
+            sku: "T-1".into(),
+            options: Default::default(),
+            quantity,
+            unit_price: Money::new(100, Currency::new("UZS").unwrap()),
+            line_total: Money::new(100 * quantity, Currency::new("UZS").unwrap()),
+            stock: None,
+            available: true,
+            problem: None,
+        };
+        let cart = shared::Cart {
+            items: vec![line(1, 2), line(2, 3)],
+            total: None,
+            payment_methods: vec![],
+        };
+        let v = serde_json::to_value(&cart).unwrap();
+        assert_eq!(ItemCount::from_json(&v).map(|c| c.0), Some(5));
+        let empty = json!({"items": [], "total": null, "payment_methods": []});
+        assert_eq!(ItemCount::from_json(&empty).map(|c| c.0), Some(0));
+        assert!(ItemCount::from_json(&json!({"items": [{"quantity": "2"}]})).is_none());
     }
 
     #[test]
