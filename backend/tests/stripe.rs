@@ -707,3 +707,107 @@ both_kinds!(
         assert_eq!(payments(&app, id).await[0].2, 1000);
     }
 );
+
+both_kinds!(a_refund_that_fails_later_is_taken_back, |kind| async move {
+    let Some((app, fake)) = start(kind).await else {
+        return;
+    };
+    let (id, pi, variant) = paid_order(&app, &fake, 1000).await;
+    let csrf = app.admin_login().await;
+    let refund = |body: Value| {
+        app.json(
+            app.admin(
+                Method::POST,
+                &format!("/api/admin/orders/{id}/refund"),
+                &csrf,
+            )
+            .json(&body),
+        )
+    };
+    let (s, v) = refund(json!({"restock": true})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["status"], "refunded");
+    assert_eq!(app.stock(variant).await, Some(5));
+    let first = fake.refunds_of(&pi)[0]["id"].as_str().unwrap().to_string();
+
+    // The customer's card was closed: Stripe says so in `refund.failed`, then again in
+    // `charge.refund.updated`. The money counts as the shop's again, once, and the order is
+    // back where it was, so the merchant can refund it another time.
+    let failed = fake.fail_refund(&first);
+    assert_eq!(
+        deliver(&app, &fake.event("refund.failed", failed.clone()))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(status(&app, id).await, "paid");
+    assert_eq!(payments(&app, id).await[0].2, 0);
+    assert_eq!(events_of(&app, id, "refund_failed").await, 1);
+    let again = fake.event("charge.refund.updated", failed);
+    assert_eq!(deliver(&app, &again).await.status, 200);
+    assert_eq!(payments(&app, id).await[0].2, 0);
+    assert_eq!(events_of(&app, id, "refund_failed").await, 1);
+    // Units already back on sale stay there: the merchant decides about the goods.
+    assert_eq!(app.stock(variant).await, Some(5));
+    // The customer's timeline says why the order is paid again.
+    let order = app
+        .json(app.as_user(Method::GET, &format!("/api/orders/{id}"), USER))
+        .await
+        .1;
+    let kinds: Vec<&str> = order["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.ends_with(&["refunded", "paid", "refund_failed"]),
+        "{kinds:?}"
+    );
+
+    // Refunding again is a new refund at Stripe (not the first one's answer replayed).
+    let (s, v) = refund(json!({})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["status"], "refunded");
+    let made = fake.refunds_of(&pi);
+    assert_eq!(made.len(), 2);
+    assert_eq!(made[1]["status"], "succeeded");
+    assert_eq!(fake.refunded(&pi), 1000);
+    assert_eq!(payments(&app, id).await[0].2, 1000);
+    assert_eq!(refund_rows(&app, id).await.len(), 2);
+});
+
+both_kinds!(
+    a_partial_refund_that_fails_leaves_the_order_paid,
+    |kind| async move {
+        let Some((app, fake)) = start(kind).await else {
+            return;
+        };
+        let (id, pi, _) = paid_order(&app, &fake, 1000).await;
+        let r = fake.dashboard_refund(&pi, 300);
+        assert_eq!(deliver(&app, &fake.charge_refunded(&pi)).await.status, 200);
+        assert_eq!(payments(&app, id).await[0].2, 300);
+        let failed = fake.fail_refund(r["id"].as_str().unwrap());
+        assert_eq!(
+            deliver(&app, &fake.event("refund.updated", failed))
+                .await
+                .status,
+            200
+        );
+        assert_eq!(status(&app, id).await, "paid");
+        assert_eq!(payments(&app, id).await[0].2, 0);
+        assert_eq!(events_of(&app, id, "refund_failed").await, 1);
+        // A refund Stripe reports failed that never counted here (it never succeeded) changes
+        // nothing.
+        let mut never = fake.dashboard_refund(&pi, 100);
+        never["status"] = json!("failed");
+        assert_eq!(
+            deliver(&app, &fake.event("refund.failed", never))
+                .await
+                .status,
+            200
+        );
+        assert_eq!(payments(&app, id).await[0].2, 0);
+        assert_eq!(events_of(&app, id, "refund_failed").await, 1);
+    }
+);

@@ -76,6 +76,7 @@ web_common::ui_keys! {
     Timeline => ["Tarix", "История", "Timeline"],
     EventPartialRefund => ["Qisman qaytarildi", "Частичный возврат", "Partly refunded"],
     EventDuplicateRefunded => ["Ortiqcha to'lov qaytarildi", "Лишний платёж возвращён", "Extra payment refunded"],
+    EventRefundFailed => ["Pul qaytarilmadi: do'kon siz bilan bog'lanadi", "Возврат не прошёл: магазин свяжется с вами", "The refund did not go through: the shop will contact you"],
     EventSubscriptionEnded => ["Obuna tugadi", "Подписка закончилась", "Subscription ended"],
     Contact => ["Aloqa", "Контакты", "Contact"],
     Items => ["Mahsulotlar", "Товары", "Items"],

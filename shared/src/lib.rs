@@ -411,6 +411,9 @@ pub mod event_kind {
     pub const PAYMENT_NEEDS_REFUND: &str = "payment_needs_refund";
     /// A provider gave back more than was left to refund; only what was left counted.
     pub const REFUND_EXCEEDS_PAYMENT: &str = "refund_exceeds_payment";
+    /// A refund that had succeeded failed later (Stripe: the card was closed); the money is
+    /// the shop's again and no longer counts as refunded.
+    pub const REFUND_FAILED: &str = "refund_failed";
     /// A refund was asked of the provider and is not final yet.
     pub const REFUND_PENDING: &str = "refund_pending";
     /// The order's units went back on sale.
@@ -420,7 +423,7 @@ pub mod event_kind {
     /// The Star subscription the order sold renewed for another period.
     pub const SUBSCRIPTION_RENEWED: &str = "subscription_renewed";
 
-    pub const ALL: [&str; 13] = [
+    pub const ALL: [&str; 14] = [
         CHECKOUT_FAILED,
         DUPLICATE_PAYMENT,
         DUPLICATE_REFUNDED,
@@ -430,6 +433,7 @@ pub mod event_kind {
         PAYMENT_MISMATCH,
         PAYMENT_NEEDS_REFUND,
         REFUND_EXCEEDS_PAYMENT,
+        REFUND_FAILED,
         REFUND_PENDING,
         RESTOCKED,
         SUBSCRIPTION_ENDED,
@@ -441,9 +445,10 @@ pub mod event_kind {
 /// the others (restocks, a provider's refund pending or exceeding the payment, failed checkout
 /// attempts) are the merchant's bookkeeping and show only in the admin. The storefront has a
 /// label for each of these.
-pub const CUSTOMER_EVENT_KINDS: [&str; 3] = [
+pub const CUSTOMER_EVENT_KINDS: [&str; 4] = [
     event_kind::PARTIAL_REFUND,
     event_kind::DUPLICATE_REFUNDED,
+    event_kind::REFUND_FAILED,
     event_kind::SUBSCRIPTION_ENDED,
 ];
 

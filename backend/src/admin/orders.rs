@@ -376,6 +376,12 @@ async fn refund(
             format!("Order {id} has no payment to refund."),
         )
     })?;
+    let failed_refunds: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM refunds WHERE payment_id = $1 AND failed_at IS NOT NULL",
+    )
+    .bind(pay.id)
+    .fetch_one(&st.db.pool)
+    .await?;
     let left = pay.amount_minor - pay.refunded_minor;
     let amount = req.amount_minor.unwrap_or(left);
     if amount <= 0 || amount > left {
@@ -413,6 +419,7 @@ async fn refund(
                 amount_minor: amount,
                 currency: currency.clone(),
                 refunded_minor: pay.refunded_minor,
+                failed_refunds,
                 full: amount == left,
             })
             .await?

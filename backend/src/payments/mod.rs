@@ -104,8 +104,26 @@ pub struct RefundRequest {
     /// Already refunded before this refund: with `amount_minor` it makes a stable idempotency
     /// key, so a retried refund is not paid twice and a second partial refund is a new one.
     pub refunded_minor: i64,
+    /// Refunds of this payment that failed after they had succeeded: a refund made again after
+    /// one failed has the same refunded total and amount, and must still be a new refund.
+    pub failed_refunds: i64,
     /// Whether this refund returns everything still refundable.
     pub full: bool,
+}
+
+impl RefundRequest {
+    /// The idempotency key of this refund at a provider (`shop-refund-<payment>-<refunded
+    /// before>-<amount>`, then `-retry<n>` after n failed refunds).
+    pub fn idempotency_key(&self) -> String {
+        let key = format!(
+            "shop-refund-{}-{}-{}",
+            self.payment_id, self.refunded_minor, self.amount_minor
+        );
+        match self.failed_refunds {
+            0 => key,
+            n => format!("{key}-retry{n}"),
+        }
+    }
 }
 
 /// Webhook routes of every rail (`/webhooks/…`). Each rail adds its own router here.

@@ -96,11 +96,14 @@ pub async fn record(
         );
         return Ok(Recorded::Nothing);
     }
+    let left = pay.amount_minor - pay.refunded_minor;
+    let amount = r.amount_minor.min(left);
     // ON CONFLICT rather than catching the unique violation: on PostgreSQL a failed
     // statement would abort the caller's whole transaction.
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO refunds (order_id, payment_id, rail, provider_refund_id, amount_minor, \
-         currency, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         currency, created_at, counted_minor, unneeded_payment) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
          ON CONFLICT (rail, provider_refund_id) DO NOTHING RETURNING id",
     )
     .bind(order_id)
@@ -110,13 +113,13 @@ pub async fn record(
     .bind(r.amount_minor)
     .bind(&pay.currency)
     .bind(now)
+    .bind(amount.max(0))
+    .bind(pay.needs_refund)
     .fetch_optional(&mut *conn)
     .await?;
     if inserted.is_none() {
         return Ok(Recorded::Nothing);
     }
-    let left = pay.amount_minor - pay.refunded_minor;
-    let amount = r.amount_minor.min(left);
     if amount < r.amount_minor {
         // The provider gave back more than our books had left: count what is left, never
         // more than was paid, and tell the merchant.
@@ -209,6 +212,108 @@ pub async fn record(
     } else {
         Recorded::Partial
     })
+}
+
+/// Takes back refund `provider_refund_id` of `rail`, which the provider now reports failed after
+/// it had succeeded (the money is the shop's again), inside the caller's transaction: what it
+/// counted leaves the payment's refunded total, a payment flagged for refund is flagged again,
+/// and an order it had moved to `refunded` returns to the status it had before, so the merchant
+/// can refund it again. Notes it on the order for the merchant and the customer. Units put back
+/// on sale and a subscription ended by the refund stay so (the goods may be back with the shop;
+/// the merchant decides).
+///
+/// Idempotent: a refund unknown here or already taken back answers `None`; otherwise the
+/// order's id.
+pub async fn reverse(
+    conn: &mut AnyConnection,
+    rail: &str,
+    provider_refund_id: &str,
+    actor: &str,
+) -> Result<Option<i64>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        order_id: i64,
+        payment_id: i64,
+        counted_minor: i64,
+        unneeded_payment: i64,
+        currency: String,
+    }
+    let now = db::now();
+    // Claiming the row first (only one caller sets failed_at) keeps a replayed notification
+    // from taking the money back twice.
+    let row = sqlx::query_as::<_, Row>(
+        "UPDATE refunds SET failed_at = $1 WHERE rail = $2 AND provider_refund_id = $3 \
+         AND failed_at IS NULL \
+         RETURNING id, order_id, payment_id, counted_minor, unneeded_payment, currency",
+    )
+    .bind(now)
+    .bind(rail)
+    .bind(provider_refund_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    sqlx::query(
+        "UPDATE payments SET refunded_minor = refunded_minor - $1, updated_at = $2, \
+         status = CASE WHEN status = 'refunded' AND $1 > 0 THEN 'succeeded' ELSE status END, \
+         needs_refund = CASE WHEN $3 <> 0 THEN 1 ELSE needs_refund END \
+         WHERE id = $4",
+    )
+    .bind(row.counted_minor)
+    .bind(now)
+    .bind(row.unneeded_payment)
+    .bind(row.payment_id)
+    .execute(&mut *conn)
+    .await?;
+    let note = format!(
+        "{rail} refund {provider_refund_id} of {} {} failed; the money is back with the shop",
+        row.counted_minor, row.currency
+    );
+    tracing::warn!(order_id = row.order_id, refund = row.id, "{note}");
+    if row.unneeded_payment == 0 && row.counted_minor > 0 {
+        let before: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM order_events WHERE order_id = $1 AND status IS NOT NULL \
+             AND status <> 'refunded' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(row.order_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let before = before
+            .as_deref()
+            .and_then(OrderStatus::parse)
+            .filter(|s| {
+                matches!(
+                    s,
+                    OrderStatus::Paid
+                        | OrderStatus::Shipped
+                        | OrderStatus::Delivered
+                        | OrderStatus::Completed
+                )
+            })
+            .unwrap_or(OrderStatus::Paid);
+        repo::transition(
+            conn,
+            row.order_id,
+            &[OrderStatus::Refunded],
+            before,
+            Some(&note),
+            Some(actor),
+        )
+        .await?;
+    }
+    repo::event(
+        conn,
+        row.order_id,
+        event_kind::REFUND_FAILED,
+        None,
+        Some(&note),
+        Some(actor),
+        now,
+    )
+    .await?;
+    Ok(Some(row.order_id))
 }
 
 /// Puts a refunded order's units back on sale, once: for the merchant who asked for it while

@@ -281,6 +281,31 @@ impl FakeStripe {
             .collect()
     }
 
+    /// A succeeded refund fails later, as Stripe reports when the customer's card was closed:
+    /// it turns `failed` (with a `failure_reason`) and its amount is the shop's again. Answers
+    /// the refund as it now is.
+    pub fn fail_refund(&self, refund_id: &str) -> Value {
+        let mut g = self.inner.lock().unwrap();
+        let r = g
+            .refunds
+            .iter_mut()
+            .find(|r| r["id"] == refund_id)
+            .unwrap_or_else(|| panic!("no refund {refund_id}"));
+        assert_eq!(
+            r["status"], "succeeded",
+            "only a succeeded refund can fail later"
+        );
+        r["status"] = json!("failed");
+        r["failure_reason"] = json!("expired_or_canceled_card");
+        let (r, pi, amount) = (
+            r.clone(),
+            r["payment_intent"].as_str().unwrap().to_string(),
+            r["amount"].as_i64().unwrap(),
+        );
+        g.intents.get_mut(&pi).unwrap().1 -= amount;
+        r
+    }
+
     /// From now on, every refund the shop asks for is first announced by `hook` (which
     /// typically delivers Stripe's webhook about it to the shop) and only then answered:
     /// the notification overtakes the answer, as it can in production.

@@ -265,6 +265,11 @@ pub fn event_name(lang: Lang, kind: &str) -> Option<&'static str> {
             "Возврат больше платежа",
             "Refund exceeds the payment",
         ],
+        E::REFUND_FAILED => [
+            "Qaytarish amalga oshmadi",
+            "Возврат не прошёл",
+            "Refund failed",
+        ],
         E::REFUND_PENDING => [
             "Qaytarish kutilmoqda",
             "Возврат в обработке",

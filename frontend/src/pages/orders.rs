@@ -297,6 +297,7 @@ fn event_key(kind: &str) -> Option<K> {
     match kind {
         E::PARTIAL_REFUND => Some(K::EventPartialRefund),
         E::DUPLICATE_REFUNDED => Some(K::EventDuplicateRefunded),
+        E::REFUND_FAILED => Some(K::EventRefundFailed),
         E::SUBSCRIPTION_ENDED => Some(K::EventSubscriptionEnded),
         _ => None,
     }

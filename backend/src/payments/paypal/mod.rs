@@ -148,10 +148,7 @@ impl Provider for Paypal {
                 json!({"amount": amount(req.amount_minor, &req.currency)
                     .map_err(|e| Error::field("invalid_amount", "amount_minor", e))?})
             };
-            let request_id = format!(
-                "shop-refund-{}-{}-{}",
-                req.payment_id, req.refunded_minor, req.amount_minor
-            );
+            let request_id = req.idempotency_key();
             let path = format!(
                 "/v2/payments/captures/{}/refund",
                 urlencode(&req.provider_payment_id)

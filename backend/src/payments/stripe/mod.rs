@@ -233,10 +233,7 @@ impl Provider for Stripe {
             if !req.full {
                 form.push(("amount".into(), amount.to_string()));
             }
-            let key = format!(
-                "shop-refund-{}-{}-{}",
-                req.payment_id, req.refunded_minor, req.amount_minor
-            );
+            let key = req.idempotency_key();
             let (status, v) = self.post_raw("/v1/refunds", &form, &key).await?;
             if status.is_success() {
                 // Only a succeeded refund counts; a pending one is recorded when Stripe's

@@ -121,3 +121,16 @@ pub async fn provider_refund(
     }
     Ok(Some(done))
 }
+
+/// Takes back a refund the provider now reports failed ([`refund::reverse`]), in a write
+/// transaction of its own. False when it was not counted here (unknown, or taken back before).
+pub async fn provider_refund_failed(
+    st: &AppState,
+    provider: &str,
+    provider_refund_id: &str,
+) -> Result<bool> {
+    let mut tx = st.db.begin_write().await?;
+    let order = refund::reverse(tx.conn(), provider, provider_refund_id, provider).await?;
+    tx.commit().await?;
+    Ok(order.is_some())
+}
