@@ -811,3 +811,40 @@ both_kinds!(
         assert_eq!(events_of(&app, id, "refund_failed").await, 1);
     }
 );
+
+both_kinds!(
+    a_failed_refund_of_a_duplicate_payment_flags_it_again,
+    |kind| async move {
+        let Some((app, fake)) = start(kind).await else {
+            return;
+        };
+        let (id, _, _) = paid_order(&app, &fake, 1000).await;
+        // The customer paid the same order a second time; that payment is flagged for refund.
+        assert_eq!(deliver(&app, &fake.pay_again(id)).await.status, 200);
+        let pays = payments(&app, id).await;
+        assert_eq!(pays.len(), 2);
+        assert_eq!(pays[1].3, 1);
+        let dup = pays[1].0.clone();
+        // Refunded in the Stripe dashboard: no longer flagged, the order untouched.
+        let r = fake.dashboard_refund(&dup, 1000);
+        assert_eq!(deliver(&app, &fake.charge_refunded(&dup)).await.status, 200);
+        assert_eq!(
+            (payments(&app, id).await[1].2, payments(&app, id).await[1].3),
+            (1000, 0)
+        );
+        assert_eq!(status(&app, id).await, "paid");
+        // The refund fails: the duplicate is the shop's money again and owed to the customer.
+        let failed = fake.fail_refund(r["id"].as_str().unwrap());
+        assert_eq!(
+            deliver(&app, &fake.event("refund.failed", failed))
+                .await
+                .status,
+            200
+        );
+        let pays = payments(&app, id).await;
+        assert_eq!((pays[1].2, pays[1].3), (0, 1));
+        assert_eq!((pays[0].2, pays[0].3), (0, 0));
+        assert_eq!(status(&app, id).await, "paid");
+        assert_eq!(events_of(&app, id, "refund_failed").await, 1);
+    }
+);

@@ -187,6 +187,24 @@ impl FakeStripe {
         self.event("checkout.session.completed", Self::session_json(&s))
     }
 
+    /// The same order paid a second time (another tab's session completing, say): a new
+    /// PaymentIntent, announced like the first.
+    pub fn pay_again(&self, order_id: i64) -> Value {
+        let sid = self.session_for(order_id).id;
+        let pi = self.next_id("pi");
+        let s = {
+            let mut g = self.inner.lock().unwrap();
+            let mut s = g.sessions.iter().find(|s| s.id == sid).unwrap().clone();
+            s.payment_intent = Some(pi.clone());
+            g.intents.insert(
+                pi,
+                (s.amount_total, 0, s.currency.clone(), s.order_id.clone()),
+            );
+            s
+        };
+        self.event("checkout.session.completed", Self::session_json(&s))
+    }
+
     /// The delayed payment of a completed session arrives.
     pub fn async_succeeded(&self, order_id: i64) -> Value {
         let s = {
