@@ -797,18 +797,16 @@ both_kinds!(
         assert_eq!(status(&app, id).await, "paid");
         assert_eq!(payments(&app, id).await[0].2, 0);
         assert_eq!(events_of(&app, id, "refund_failed").await, 1);
-        // A refund Stripe reports failed that never counted here (it never succeeded) changes
-        // nothing.
+        // A refund made in the dashboard that failed before it ever succeeded counted nothing
+        // here: it is noted (once) and the books stay as they are.
         let mut never = fake.dashboard_refund(&pi, 100);
         never["status"] = json!("failed");
-        assert_eq!(
-            deliver(&app, &fake.event("refund.failed", never))
-                .await
-                .status,
-            200
-        );
+        let ev = fake.event("refund.failed", never);
+        assert_eq!(deliver(&app, &ev).await.status, 200);
+        assert_eq!(deliver(&app, &ev).await.status, 200);
         assert_eq!(payments(&app, id).await[0].2, 0);
-        assert_eq!(events_of(&app, id, "refund_failed").await, 1);
+        assert_eq!(status(&app, id).await, "paid");
+        assert_eq!(events_of(&app, id, "refund_failed").await, 2);
     }
 );
 
@@ -846,5 +844,64 @@ both_kinds!(
         assert_eq!((pays[0].2, pays[0].3), (0, 0));
         assert_eq!(status(&app, id).await, "paid");
         assert_eq!(events_of(&app, id, "refund_failed").await, 1);
+    }
+);
+
+both_kinds!(
+    a_pending_refund_that_fails_is_on_record_and_can_be_made_again,
+    |kind| async move {
+        let Some((app, fake)) = start(kind).await else {
+            return;
+        };
+        let (id, pi, _) = paid_order(&app, &fake, 1000).await;
+        let csrf = app.admin_login().await;
+        let refund = |body: Value| {
+            app.json(
+                app.admin(
+                    Method::POST,
+                    &format!("/api/admin/orders/{id}/refund"),
+                    &csrf,
+                )
+                .json(&body),
+            )
+        };
+        fake.inner.lock().unwrap().refunds_pending = true;
+        let (s, v) = refund(json!({})).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["status"], "paid");
+        assert_eq!(events_of(&app, id, "refund_pending").await, 1);
+        let pending = fake.refunds_of(&pi)[0]["id"].as_str().unwrap().to_string();
+
+        // It never completes: the merchant and the customer are told, once, and the refund is
+        // on record as failed although it never counted.
+        let failed = fake.fail_refund(&pending);
+        assert_eq!(
+            deliver(&app, &fake.event("refund.failed", failed.clone()))
+                .await
+                .status,
+            200
+        );
+        let again = fake.event("charge.refund.updated", failed);
+        assert_eq!(deliver(&app, &again).await.status, 200);
+        assert_eq!(events_of(&app, id, "refund_failed").await, 1);
+        assert_eq!(status(&app, id).await, "paid");
+        assert_eq!(payments(&app, id).await[0].2, 0);
+        let failed_rows: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM refunds WHERE order_id = $1 AND failed_at IS NOT NULL \
+             AND counted_minor = 0",
+        )
+        .bind(id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(failed_rows, 1);
+
+        // Asked again, Stripe makes a new refund rather than replaying the pending answer.
+        fake.inner.lock().unwrap().refunds_pending = false;
+        let (s, v) = refund(json!({})).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["status"], "refunded");
+        assert_eq!(fake.refunds_of(&pi).len(), 2);
+        assert_eq!(payments(&app, id).await[0].2, 1000);
     }
 );

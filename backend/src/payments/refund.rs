@@ -316,6 +316,56 @@ pub async fn reverse(
     Ok(Some(row.order_id))
 }
 
+/// Puts on record refund `r` of payment `payment_id`, which failed before it ever succeeded
+/// (the admin asked, the provider accepted it as pending, then it failed): nothing was
+/// refunded, but the merchant waiting for it and the customer are told, once, and the failed
+/// row makes the next refund of this payment a new one (`RefundRequest::failed_refunds`).
+/// False when this refund is on record already.
+pub async fn record_failed(
+    conn: &mut AnyConnection,
+    order_id: i64,
+    payment_id: i64,
+    rail: &str,
+    r: &Refund,
+    actor: &str,
+) -> Result<bool> {
+    let now = db::now();
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO refunds (order_id, payment_id, rail, provider_refund_id, amount_minor, \
+         currency, created_at, counted_minor, unneeded_payment, failed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, $7) \
+         ON CONFLICT (rail, provider_refund_id) DO NOTHING RETURNING id",
+    )
+    .bind(order_id)
+    .bind(payment_id)
+    .bind(rail)
+    .bind(&r.provider_refund_id)
+    .bind(r.amount_minor)
+    .bind(&r.currency)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if inserted.is_none() {
+        return Ok(false);
+    }
+    let note = format!(
+        "{rail} refund {} of {} {} failed before it completed; nothing was refunded",
+        r.provider_refund_id, r.amount_minor, r.currency
+    );
+    tracing::warn!(order_id, payment_id, "{note}");
+    repo::event(
+        conn,
+        order_id,
+        event_kind::REFUND_FAILED,
+        None,
+        Some(&note),
+        Some(actor),
+        now,
+    )
+    .await?;
+    Ok(true)
+}
+
 /// Puts a refunded order's units back on sale, once: for the merchant who asked for it while
 /// the provider's notification (which never restocks) had already recorded the refund.
 /// False when the order is not refunded or was restocked before.

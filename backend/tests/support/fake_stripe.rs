@@ -64,6 +64,8 @@ pub struct Inner {
     /// Answer the next N requests with a 503 before Stripe runs them (nothing remembered),
     /// as a load balancer in trouble would.
     pub drop_next: u32,
+    /// New refunds start `pending` (as bank-account refunds do) instead of `succeeded`.
+    pub refunds_pending: bool,
     next: u64,
 }
 
@@ -299,9 +301,9 @@ impl FakeStripe {
             .collect()
     }
 
-    /// A succeeded refund fails later, as Stripe reports when the customer's card was closed:
-    /// it turns `failed` (with a `failure_reason`) and its amount is the shop's again. Answers
-    /// the refund as it now is.
+    /// A succeeded or pending refund fails, as Stripe reports when the customer's card was
+    /// closed: it turns `failed` (with a `failure_reason`) and its amount is the shop's again.
+    /// Answers the refund as it now is.
     pub fn fail_refund(&self, refund_id: &str) -> Value {
         let mut g = self.inner.lock().unwrap();
         let r = g
@@ -309,9 +311,10 @@ impl FakeStripe {
             .iter_mut()
             .find(|r| r["id"] == refund_id)
             .unwrap_or_else(|| panic!("no refund {refund_id}"));
-        assert_eq!(
-            r["status"], "succeeded",
-            "only a succeeded refund can fail later"
+        assert!(
+            r["status"] == "succeeded" || r["status"] == "pending",
+            "a {} refund cannot fail",
+            r["status"]
         );
         r["status"] = json!("failed");
         r["failure_reason"] = json!("expired_or_canceled_card");
@@ -780,7 +783,11 @@ fn refund_call(
         return (Some(key), r, false);
     }
     g.intents.get_mut(&pi).unwrap().1 += want;
-    let v = make_refund(g, &pi, want);
+    let mut v = make_refund(g, &pi, want);
+    if g.refunds_pending {
+        v["status"] = json!("pending");
+        *g.refunds.last_mut().unwrap() = v.clone();
+    }
     g.idem.insert(key.clone(), (fp, 200, v.clone()));
     (Some(key), (StatusCode::OK, v), true)
 }

@@ -297,6 +297,11 @@ pub fn refund_of(v: &Value) -> Option<Refund> {
     if v["status"] != "succeeded" {
         return None;
     }
+    any_refund(v)
+}
+
+/// A Stripe refund object in our units, whatever its status.
+pub fn any_refund(v: &Value) -> Option<Refund> {
     let cur = Currency::new(v["currency"].as_str()?).ok()?;
     Some(Refund {
         provider_refund_id: v["id"].as_str()?.to_string(),

@@ -122,15 +122,33 @@ pub async fn provider_refund(
     Ok(Some(done))
 }
 
-/// Takes back a refund the provider now reports failed ([`refund::reverse`]), in a write
-/// transaction of its own. False when it was not counted here (unknown, or taken back before).
+/// A refund of payment `provider_payment_id` that the provider now reports failed: taken back
+/// if it had counted ([`refund::reverse`]), else put on record as failed
+/// ([`refund::record_failed`]); in one write transaction. False when nothing changed (told
+/// before, or the payment is not ours).
 pub async fn provider_refund_failed(
     st: &AppState,
     provider: &str,
-    provider_refund_id: &str,
+    provider_payment_id: &str,
+    r: &Refund,
 ) -> Result<bool> {
     let mut tx = st.db.begin_write().await?;
-    let order = refund::reverse(tx.conn(), provider, provider_refund_id, provider).await?;
+    let mut changed = refund::reverse(tx.conn(), provider, &r.provider_refund_id, provider)
+        .await?
+        .is_some();
+    if !changed {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT id, order_id FROM payments WHERE provider = $1 AND provider_payment_id = $2",
+        )
+        .bind(provider)
+        .bind(provider_payment_id)
+        .fetch_optional(tx.conn())
+        .await?;
+        if let Some((payment_id, order_id)) = row {
+            changed = refund::record_failed(tx.conn(), order_id, payment_id, provider, r, provider)
+                .await?;
+        }
+    }
     tx.commit().await?;
-    Ok(order.is_some())
+    Ok(changed)
 }

@@ -101,15 +101,12 @@ async fn webhook(
         }
         "refund.created" | "refund.updated" | "charge.refund.updated" | "refund.failed" => {
             if obj["status"] == "failed" {
-                // A refund can fail after it succeeded (the card was closed): Stripe puts the
-                // money back in the shop's balance, so it stops counting as refunded.
-                if let Some(rid) = obj["id"].as_str() {
-                    if !ops::provider_refund_failed(&st, SOURCE, rid).await? {
-                        tracing::info!(
-                            event = id,
-                            refund = rid,
-                            "stripe refund failed before it counted"
-                        );
+                // A refund can fail, even after it succeeded (the card was closed): Stripe puts
+                // the money back in the shop's balance, so it stops counting as refunded.
+                if let (Some(pi), Some(r)) = (id_of(&obj["payment_intent"]), super::any_refund(obj))
+                {
+                    if !ops::provider_refund_failed(&st, SOURCE, pi, &r).await? {
+                        tracing::info!(event = id, refund = %r.provider_refund_id, "stripe refund failure changes nothing");
                     }
                 }
             } else if let (Some(pi), Some(r)) =
