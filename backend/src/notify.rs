@@ -14,6 +14,8 @@ pub enum Notice {
     Cancelled,
     Expired,
     Refunded,
+    /// A refund the customer was promised did not go through (the provider reported it failed).
+    RefundFailed,
     SubscriptionRenewed,
     SubscriptionEnding,
 }

@@ -1,10 +1,13 @@
 //! Stripe Checkout end to end against a local fake of Stripe's API, on both databases.
 
 mod common;
+#[path = "support/fake_bot_api.rs"]
+mod fake_bot_api;
 #[path = "support/fake_stripe.rs"]
 mod fake_stripe;
 
 use common::*;
+use fake_bot_api::FakeBotApi;
 use fake_stripe::{sign, FakeStripe, WEBHOOK_SECRET};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -17,6 +20,17 @@ async fn start(kind: Kind) -> Option<(TestApp, FakeStripe)> {
     let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let app = spawn(kind, &pairs).await?;
     Some((app, fake))
+}
+
+/// [`start`] with the Bot API faked too, to see what the customer is told.
+async fn start_with_bot(kind: Kind) -> Option<(TestApp, FakeStripe, FakeBotApi)> {
+    let fake = FakeStripe::start().await;
+    let bot = FakeBotApi::start(BOT_TOKEN).await;
+    let mut env = fake.env();
+    env.push(("TELEGRAM_API_URL", bot.url.clone()));
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = spawn(kind, &pairs).await?;
+    Some((app, fake, bot))
 }
 
 /// A USD product (the demo catalog is in UZS and Stars); answers its variant id.
@@ -61,8 +75,13 @@ async fn deliver_signed(app: &TestApp, body: &str, sig: &str) -> Raw {
 }
 
 async fn status(app: &TestApp, order: i64) -> String {
+    status_for(app, order, USER).await
+}
+
+/// An order's status as its customer, Telegram user `user`, reads it.
+async fn status_for(app: &TestApp, order: i64, user: i64) -> String {
     let (s, v) = app
-        .json(app.as_user(Method::GET, &format!("/api/orders/{order}"), USER))
+        .json(app.as_user(Method::GET, &format!("/api/orders/{order}"), user))
         .await;
     assert_eq!(s, 200, "{v}");
     v["status"].as_str().unwrap().to_string()
@@ -564,8 +583,23 @@ async fn events_of(app: &TestApp, order: i64, kind: &str) -> i64 {
 /// A paid Stripe order of one unit at `price` (of 5 in stock); answers (order id,
 /// PaymentIntent, variant id).
 async fn paid_order(app: &TestApp, fake: &FakeStripe, price: i64) -> (i64, String, i64) {
+    paid_order_of(app, fake, price, USER).await
+}
+
+/// [`paid_order`] placed by Telegram user `user`.
+async fn paid_order_of(
+    app: &TestApp,
+    fake: &FakeStripe,
+    price: i64,
+    user: i64,
+) -> (i64, String, i64) {
     let variant = usd_product(app, price, 5).await;
-    let (_, order) = stripe_order(app, variant, 1).await;
+    let (_, order) = app
+        .order(
+            user,
+            json!({"items": [{"variant_id": variant, "quantity": 1}], "payment_method": "stripe", "contact": contact()}),
+        )
+        .await;
     let id = order["id"].as_i64().unwrap();
     assert_eq!(deliver(app, &fake.complete(id, true)).await.status, 200);
     let pi = payments(app, id).await[0].0.clone();
@@ -709,10 +743,12 @@ both_kinds!(
 );
 
 both_kinds!(a_refund_that_fails_later_is_taken_back, |kind| async move {
-    let Some((app, fake)) = start(kind).await else {
+    let Some((app, fake, bot)) = start_with_bot(kind).await else {
         return;
     };
-    let (id, pi, variant) = paid_order(&app, &fake, 1000).await;
+    // A customer of its own: the bot paces messages per chat across the whole test binary.
+    const CUSTOMER: i64 = 4343;
+    let (id, pi, variant) = paid_order_of(&app, &fake, 1000, CUSTOMER).await;
     let csrf = app.admin_login().await;
     let refund = |body: Value| {
         app.json(
@@ -740,18 +776,28 @@ both_kinds!(a_refund_that_fails_later_is_taken_back, |kind| async move {
             .status,
         200
     );
-    assert_eq!(status(&app, id).await, "paid");
+    assert_eq!(status_for(&app, id, CUSTOMER).await, "paid");
     assert_eq!(payments(&app, id).await[0].2, 0);
     assert_eq!(events_of(&app, id, "refund_failed").await, 1);
     let again = fake.event("charge.refund.updated", failed);
     assert_eq!(deliver(&app, &again).await.status, 200);
     assert_eq!(payments(&app, id).await[0].2, 0);
     assert_eq!(events_of(&app, id, "refund_failed").await, 1);
+    // The customer hears it from the bot, in the order's language.
+    let told = bot
+        .wait_for("sendMessage", |b| {
+            b["chat_id"] == CUSTOMER && b["text"].as_str().is_some_and(|t| t.starts_with("⚠️"))
+        })
+        .await;
+    assert!(
+        told["text"].as_str().unwrap().contains(&format!("#{id}")),
+        "{told}"
+    );
     // Units already back on sale stay there: the merchant decides about the goods.
     assert_eq!(app.stock(variant).await, Some(5));
     // The customer's timeline says why the order is paid again.
     let order = app
-        .json(app.as_user(Method::GET, &format!("/api/orders/{id}"), USER))
+        .json(app.as_user(Method::GET, &format!("/api/orders/{id}"), CUSTOMER))
         .await
         .1;
     let kinds: Vec<&str> = order["events"]

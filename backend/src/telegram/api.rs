@@ -180,19 +180,30 @@ impl Bot {
     }
 }
 
+impl Pace {
+    /// Reserves the time the next message to `chat_id` may go: a second after the chat's
+    /// previous one, and a bot-wide gap after the previous message to any chat.
+    fn reserve(&mut self, chat_id: i64, now: Instant) -> Instant {
+        let any_next = self.any.map_or(now, |t| t.max(now));
+        let chat_next = self.chats.get(&chat_id).map_or(now, |t| (*t).max(now));
+        let slot = chat_next.max(any_next);
+        self.chats.insert(chat_id, slot + PER_CHAT_GAP);
+        // The bot-wide pace counts this message at its earliest bot-wide time, not at its
+        // chat's later slot: a chat with a queue of messages must not hold back every other
+        // customer's (it did, by moving the bot-wide slot to its own).
+        self.any = Some(any_next + GLOBAL_GAP);
+        if self.chats.len() > 10_000 {
+            self.chats.retain(|_, t| *t > now);
+        }
+        slot
+    }
+}
+
 /// Waits for this message's slot: the chat's and the bot's pace both kept.
 async fn pace(chat_id: i64) {
     let wait = {
-        let mut p = PACE.lock().expect("pace lock");
         let now = Instant::now();
-        let chat_next = p.chats.get(&chat_id).copied().unwrap_or(now);
-        let slot = chat_next.max(p.any.unwrap_or(now)).max(now);
-        p.chats.insert(chat_id, slot + PER_CHAT_GAP);
-        p.any = Some(slot + GLOBAL_GAP);
-        if p.chats.len() > 10_000 {
-            p.chats.retain(|_, t| *t > now);
-        }
-        slot - now
+        PACE.lock().expect("pace lock").reserve(chat_id, now) - now
     };
     if !wait.is_zero() {
         tokio::time::sleep(wait).await;
@@ -202,6 +213,22 @@ async fn pace(chat_id: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_busy_chat_does_not_hold_back_the_others() {
+        let mut pace = Pace::default();
+        let t0 = Instant::now();
+        let busy: Vec<Duration> = (0..5).map(|_| pace.reserve(1, t0) - t0).collect();
+        assert_eq!(busy, (0..5).map(|i| i * PER_CHAT_GAP).collect::<Vec<_>>());
+        // Another customer's message waits only for the bot-wide gap, not for chat 1's queue.
+        let other = pace.reserve(2, t0) - t0;
+        assert_eq!(other, 5 * GLOBAL_GAP);
+        // Chat 1 keeps its own pace.
+        assert_eq!(pace.reserve(1, t0) - t0, 5 * PER_CHAT_GAP);
+        // Time passing frees the slots.
+        let later = t0 + Duration::from_secs(60);
+        assert_eq!(pace.reserve(2, later), later);
+    }
 
     #[test]
     fn payloads_verify_only_for_the_same_bot_and_order() {

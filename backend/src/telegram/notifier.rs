@@ -37,17 +37,7 @@ impl TelegramNotifier {
             return Ok(());
         };
         let lang = Lang::parse(&o.lang).unwrap_or(Lang::En);
-        let key = match notice {
-            Notice::Paid => "paid",
-            Notice::Shipped => "shipped",
-            Notice::Delivered => "delivered",
-            Notice::Cancelled => "cancelled",
-            Notice::Expired => "expired",
-            Notice::Refunded => "refunded",
-            Notice::SubscriptionRenewed => "renewed",
-            Notice::SubscriptionEnding => "ending",
-        };
-        let mut text = t(lang, key).replace("{order}", &format!("#{order_id}"));
+        let mut text = t(lang, text_key(notice)).replace("{order}", &format!("#{order_id}"));
         let mut markup = None;
         if notice == Notice::Paid {
             let content: Vec<Option<String>> = sqlx::query_scalar(
@@ -74,5 +64,46 @@ impl TelegramNotifier {
             .send_message(o.customer_id, &text, markup)
             .await
             .map_err(|e| e.to_string())
+    }
+}
+
+/// The key of a notice's message in `texts.rs`.
+fn text_key(notice: Notice) -> &'static str {
+    match notice {
+        Notice::Paid => "paid",
+        Notice::Shipped => "shipped",
+        Notice::Delivered => "delivered",
+        Notice::Cancelled => "cancelled",
+        Notice::Expired => "expired",
+        Notice::Refunded => "refunded",
+        Notice::RefundFailed => "refund_failed",
+        Notice::SubscriptionRenewed => "renewed",
+        Notice::SubscriptionEnding => "ending",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_notice_has_a_message_naming_the_order_in_each_language() {
+        let all = [
+            Notice::Paid,
+            Notice::Shipped,
+            Notice::Delivered,
+            Notice::Cancelled,
+            Notice::Expired,
+            Notice::Refunded,
+            Notice::RefundFailed,
+            Notice::SubscriptionRenewed,
+            Notice::SubscriptionEnding,
+        ];
+        for notice in all {
+            for lang in Lang::ALL {
+                let text = t(lang, text_key(notice));
+                assert!(text.contains("{order}"), "{notice:?} in {lang:?}: {text:?}");
+            }
+        }
     }
 }

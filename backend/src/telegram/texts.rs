@@ -73,6 +73,11 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
             "↩️ Деньги за заказ {order} возвращены.",
             "↩️ Order {order} was refunded.",
         ],
+        "refund_failed" => [
+            "⚠️ {order} buyurtmasi uchun pul qaytarish amalga oshmadi. Do'kon siz bilan bog'lanadi.",
+            "⚠️ Возврат денег за заказ {order} не прошёл. Магазин свяжется с вами.",
+            "⚠️ The refund for order {order} did not go through. The shop will contact you.",
+        ],
         "renewed" => [
             "🔁 {order} obunasi yana 30 kunga uzaytirildi.",
             "🔁 Подписка по заказу {order} продлена ещё на 30 дней.",

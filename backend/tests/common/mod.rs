@@ -128,6 +128,9 @@ pub async fn spawn(kind: Kind, env: &[(&str, &str)]) -> Option<TestApp> {
     let mut vars: HashMap<String, String> = HashMap::new();
     vars.insert("DATABASE_URL".into(), db_url);
     vars.insert("TELEGRAM_BOT_TOKEN".into(), BOT_TOKEN.into());
+    // Never the real Bot API: a test that wants the bot's calls passes its fake's URL; the
+    // rest send notices to a local port nobody listens on.
+    vars.insert("TELEGRAM_API_URL".into(), "http://127.0.0.1:9".into());
     vars.insert("SEED_DEMO".into(), "1".into());
     vars.insert("RATE_LIMIT_PER_MINUTE".into(), "0".into());
     vars.insert("ADMIN_EMAIL".into(), "owner@shop.test".into());

@@ -133,10 +133,8 @@ pub async fn provider_refund_failed(
     r: &Refund,
 ) -> Result<bool> {
     let mut tx = st.db.begin_write().await?;
-    let mut changed = refund::reverse(tx.conn(), provider, &r.provider_refund_id, provider)
-        .await?
-        .is_some();
-    if !changed {
+    let mut changed = refund::reverse(tx.conn(), provider, &r.provider_refund_id, provider).await?;
+    if changed.is_none() {
         let row: Option<(i64, i64)> = sqlx::query_as(
             "SELECT id, order_id FROM payments WHERE provider = $1 AND provider_payment_id = $2",
         )
@@ -145,10 +143,15 @@ pub async fn provider_refund_failed(
         .fetch_optional(tx.conn())
         .await?;
         if let Some((payment_id, order_id)) = row {
-            changed = refund::record_failed(tx.conn(), order_id, payment_id, provider, r, provider)
-                .await?;
+            if refund::record_failed(tx.conn(), order_id, payment_id, provider, r, provider).await?
+            {
+                changed = Some(order_id);
+            }
         }
     }
     tx.commit().await?;
-    Ok(changed)
+    if let Some(order_id) = changed {
+        st.notify(order_id, Notice::RefundFailed);
+    }
+    Ok(changed.is_some())
 }
