@@ -334,16 +334,7 @@ both_kinds!(refunds_through_the_capture, |kind| async move {
     come_back(&app, id, &token).await;
     let cap_id = payments(&app, id).await[0].0.clone();
     let csrf = app.admin_login().await;
-    let refund = |body: Value| {
-        app.json(
-            app.admin(
-                Method::POST,
-                &format!("/api/admin/orders/{id}/refund"),
-                &csrf,
-            )
-            .json(&body),
-        )
-    };
+    let refund = |body: Value| app.admin_refund(&csrf, id, body);
     let (s, v) = refund(json!({"amount_minor": 500})).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["status"], "paid");
@@ -511,16 +502,7 @@ both_kinds!(
             }
         });
         let csrf = app.admin_login().await;
-        let refund = |body: Value| {
-            app.json(
-                app.admin(
-                    Method::POST,
-                    &format!("/api/admin/orders/{id}/refund"),
-                    &csrf,
-                )
-                .json(&body),
-            )
-        };
+        let refund = |body: Value| app.admin_refund(&csrf, id, body);
         let (s, v) = refund(json!({"amount_minor": 500})).await;
         assert_eq!(s, 200, "{v}");
         assert_eq!(v["status"], "paid");

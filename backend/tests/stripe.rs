@@ -349,16 +349,7 @@ both_kinds!(refunds_partial_full_and_repeated, |kind| async move {
     deliver(&app, &fake.complete(id, true)).await;
     let pi = payments(&app, id).await[0].0.clone();
     let csrf = app.admin_login().await;
-    let refund = |body: Value| {
-        app.json(
-            app.admin(
-                Method::POST,
-                &format!("/api/admin/orders/{id}/refund"),
-                &csrf,
-            )
-            .json(&body),
-        )
-    };
+    let refund = |body: Value| app.admin_refund(&csrf, id, body);
 
     let (s, v) = refund(json!({"amount_minor": 300})).await;
     assert_eq!(s, 200, "{v}");
@@ -634,16 +625,7 @@ both_kinds!(
             }
         });
         let csrf = app.admin_login().await;
-        let refund = |body: Value| {
-            app.json(
-                app.admin(
-                    Method::POST,
-                    &format!("/api/admin/orders/{id}/refund"),
-                    &csrf,
-                )
-                .json(&body),
-            )
-        };
+        let refund = |body: Value| app.admin_refund(&csrf, id, body);
 
         let (s, v) = refund(json!({"amount_minor": 300})).await;
         assert_eq!(s, 200, "{v}");
@@ -750,16 +732,7 @@ both_kinds!(a_refund_that_fails_later_is_taken_back, |kind| async move {
     const CUSTOMER: i64 = 4343;
     let (id, pi, variant) = paid_order_of(&app, &fake, 1000, CUSTOMER).await;
     let csrf = app.admin_login().await;
-    let refund = |body: Value| {
-        app.json(
-            app.admin(
-                Method::POST,
-                &format!("/api/admin/orders/{id}/refund"),
-                &csrf,
-            )
-            .json(&body),
-        )
-    };
+    let refund = |body: Value| app.admin_refund(&csrf, id, body);
     let (s, v) = refund(json!({"restock": true})).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["status"], "refunded");
@@ -901,16 +874,7 @@ both_kinds!(
         };
         let (id, pi, _) = paid_order(&app, &fake, 1000).await;
         let csrf = app.admin_login().await;
-        let refund = |body: Value| {
-            app.json(
-                app.admin(
-                    Method::POST,
-                    &format!("/api/admin/orders/{id}/refund"),
-                    &csrf,
-                )
-                .json(&body),
-            )
-        };
+        let refund = |body: Value| app.admin_refund(&csrf, id, body);
         fake.inner.lock().unwrap().refunds_pending = true;
         let (s, v) = refund(json!({})).await;
         assert_eq!(s, 200, "{v}");

@@ -98,26 +98,16 @@ pub async fn record(
     }
     let left = pay.amount_minor - pay.refunded_minor;
     let amount = r.amount_minor.min(left);
-    // ON CONFLICT rather than catching the unique violation: on PostgreSQL a failed
-    // statement would abort the caller's whole transaction.
-    let inserted: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO refunds (order_id, payment_id, rail, provider_refund_id, amount_minor, \
-         currency, created_at, counted_minor, unneeded_payment) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT (rail, provider_refund_id) DO NOTHING RETURNING id",
-    )
-    .bind(order_id)
-    .bind(payment_id)
-    .bind(rail)
-    .bind(&r.provider_refund_id)
-    .bind(r.amount_minor)
-    .bind(&pay.currency)
-    .bind(now)
-    .bind(amount.max(0))
-    .bind(pay.needs_refund)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if inserted.is_none() {
+    let row = NewRefund {
+        order_id,
+        payment_id,
+        rail,
+        currency: &pay.currency,
+        counted_minor: amount.max(0),
+        unneeded_payment: pay.needs_refund,
+        failed_at: None,
+    };
+    if !insert(conn, &row, r, now).await? {
         return Ok(Recorded::Nothing);
     }
     if amount < r.amount_minor {
@@ -330,22 +320,16 @@ pub async fn record_failed(
     actor: &str,
 ) -> Result<bool> {
     let now = db::now();
-    let inserted: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO refunds (order_id, payment_id, rail, provider_refund_id, amount_minor, \
-         currency, created_at, counted_minor, unneeded_payment, failed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, $7) \
-         ON CONFLICT (rail, provider_refund_id) DO NOTHING RETURNING id",
-    )
-    .bind(order_id)
-    .bind(payment_id)
-    .bind(rail)
-    .bind(&r.provider_refund_id)
-    .bind(r.amount_minor)
-    .bind(&r.currency)
-    .bind(now)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if inserted.is_none() {
+    let row = NewRefund {
+        order_id,
+        payment_id,
+        rail,
+        currency: &r.currency,
+        counted_minor: 0,
+        unneeded_payment: 0,
+        failed_at: Some(now),
+    };
+    if !insert(conn, &row, r, now).await? {
         return Ok(false);
     }
     let note = format!(
@@ -364,6 +348,47 @@ pub async fn record_failed(
     )
     .await?;
     Ok(true)
+}
+
+/// A `refunds` row's own columns (the refund's come from [`Refund`]).
+struct NewRefund<'a> {
+    order_id: i64,
+    payment_id: i64,
+    rail: &'a str,
+    currency: &'a str,
+    counted_minor: i64,
+    unneeded_payment: i64,
+    failed_at: Option<i64>,
+}
+
+/// Inserts refund `r` unless `(rail, provider_refund_id)` is on record; true when inserted.
+/// ON CONFLICT rather than catching the unique violation: on PostgreSQL a failed statement
+/// would abort the caller's whole transaction.
+async fn insert(
+    conn: &mut AnyConnection,
+    row: &NewRefund<'_>,
+    r: &Refund,
+    now: i64,
+) -> Result<bool> {
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO refunds (order_id, payment_id, rail, provider_refund_id, amount_minor, \
+         currency, created_at, counted_minor, unneeded_payment, failed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (rail, provider_refund_id) DO NOTHING RETURNING id",
+    )
+    .bind(row.order_id)
+    .bind(row.payment_id)
+    .bind(row.rail)
+    .bind(&r.provider_refund_id)
+    .bind(r.amount_minor)
+    .bind(row.currency)
+    .bind(now)
+    .bind(row.counted_minor)
+    .bind(row.unneeded_payment)
+    .bind(row.failed_at)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(inserted.is_some())
 }
 
 /// Puts a refunded order's units back on sale, once: for the merchant who asked for it while

@@ -241,6 +241,20 @@ impl TestApp {
             .clone()
     }
 
+    /// `POST /api/admin/orders/{id}/refund` as the signed-in admin (`csrf` from
+    /// [`TestApp::admin_login`]); answers the status and body.
+    pub async fn admin_refund(&self, csrf: &str, id: i64, body: Value) -> (u16, Value) {
+        self.json(
+            self.admin(
+                reqwest::Method::POST,
+                &format!("/api/admin/orders/{id}/refund"),
+                csrf,
+            )
+            .json(&body),
+        )
+        .await
+    }
+
     /// Signs the admin in; answers the CSRF token (the cookie stays in the client).
     pub async fn admin_login(&self) -> String {
         let (s, v) = self
