@@ -5,7 +5,9 @@
 //! PostgreSQL answer identically. Revenue is what the shop kept: each applied payment
 //! (`needs_refund = 0`) minus what was refunded from it, counted on the day its order was
 //! paid (`orders.paid_at`). A refund therefore lowers the day of the sale, not the day of the
-//! refund; the schema keeps no per-refund time that would allow the other choice cleanly.
+//! refund, so no day goes below zero; a refund that failed later no longer counts (it left
+//! `refunded_minor` again, see `payments::refund::reverse`). Booking refunds on their own day
+//! would use `refunds.created_at` and `counted_minor`, and a chart that can go below zero.
 
 use std::collections::BTreeMap;
 
