@@ -229,8 +229,21 @@ describe('merchant admin', () => {
 
     await page.goto(`/admin/orders/${orderId}`);
     await waitForText(page, '[data-testid=status]', /delivered/i);
-    await confirmAction(page, 'refund');
+    // Refund, with the two units put back on sale (the dialog's checkbox, off by default).
+    const stockOf = async () => (await shop.api(`/api/products/${product.id}?lang=en`)).body.variants[0].stock;
+    const stockBefore = await stockOf();
+    await page.locator('[data-testid=action-refund]').click();
+    await page.locator('[data-testid=confirm]').waitFor();
+    const option = page.locator('[data-testid=confirm-option]');
+    assert.equal(await option.isChecked(), false);
+    assert.match(await page.locator('[data-testid=confirm]').innerText(), /back on sale/i);
+    await option.check();
+    await screenshot(page, 'admin-refund-dialog');
+    await page.locator('[data-testid=confirm-yes]').click();
     await waitForText(page, '[data-testid=status]', /refunded/i);
+    // The timeline names the restock in words, not by its code.
+    await waitForText(page, '[data-testid=event][data-kind=restocked]', /Back in stock/);
+    assert.equal(await stockOf(), stockBefore + 2);
     const { body: done } = await adminApi(page, `/api/admin/orders/${orderId}`);
     assert.equal(done.status, 'refunded');
     const kinds = done.events.map((e) => e.status).filter(Boolean);

@@ -58,6 +58,9 @@ pub fn FormError(errors: Errors, known: fn(&str) -> bool) -> impl IntoView {
 pub struct Ask {
     pub title: String,
     pub body: String,
+    /// A checkbox under the question (its label and value), e.g. putting a refunded order's
+    /// items back on sale.
+    pub option: Option<(String, RwSignal<bool>)>,
     pub yes: String,
     pub danger: bool,
     pub run: Callback<()>,
@@ -90,6 +93,17 @@ pub fn Confirm(ask: RwSignal<Option<Ask>>) -> impl IntoView {
                 >
                     <h2 id="dialog-title">{a.title}</h2>
                     <p id="dialog-body">{a.body}</p>
+                    {a.option.map(|(label, on)| view! {
+                        <label class="dialog__option">
+                            <input
+                                type="checkbox"
+                                data-testid="confirm-option"
+                                prop:checked=move || on.get()
+                                on:change=move |e| on.set(event_target_checked(&e))
+                            />
+                            {label}
+                        </label>
+                    })}
                     <div class="dialog__actions">
                         <button type="button" class="btn" data-testid="confirm-no" on:click=move |_| ask.set(None)>
                             {ctx.t(K::Cancel)}

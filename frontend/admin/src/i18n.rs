@@ -153,6 +153,7 @@ web_common::ui_keys! {
     CancelHint => ["Zaxiradagi mahsulotlar bo'shatiladi. Summa:", "Зарезервированный товар вернётся в продажу. Сумма:", "Reserved stock goes back on sale. Total:"],
     RefundQ => ["Pul qaytarilsinmi: buyurtma", "Вернуть деньги за заказ", "Refund order"],
     RefundHint => ["To'liq summa buyurtmaning o'z to'lov usuli orqali qaytariladi:", "Вся сумма вернётся тем же способом оплаты:", "The full amount goes back through the order's own payment rail:"],
+    RestockItems => ["Mahsulotlarni yana sotuvga qo'yish", "Вернуть товары в продажу", "Put the items back on sale"],
     // CSV
     Export => ["Eksport", "Экспорт", "Export"],
     ExportHint => ["Excel yoki Google Sheets uchun CSV fayllar.", "CSV-файлы для Excel или Google Таблиц.", "CSV files for Excel or Google Sheets."],

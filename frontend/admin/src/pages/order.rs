@@ -61,6 +61,9 @@ pub fn OrderPage(id: i64) -> impl IntoView {
     let busy = RwSignal::new(None::<Action>);
     let ask = RwSignal::new(None::<Ask>);
     let action_error = RwSignal::new(None::<String>);
+    // The refund dialog's "put the items back on sale" (off unless the merchant ticks it: the
+    // goods may not have come back).
+    let restock = RwSignal::new(false);
 
     let load = move || {
         spawn_local(async move {
@@ -78,11 +81,12 @@ pub fn OrderPage(id: i64) -> impl IntoView {
         busy.set(Some(a));
         action_error.set(None);
         spawn_local(async move {
-            let r = api::post::<Order, _>(
-                &format!("/api/admin/orders/{id}/{}", a.path()),
-                &serde_json::json!({}),
-            )
-            .await;
+            let body = match a {
+                Action::Refund => serde_json::json!({"restock": restock.get_untracked()}),
+                _ => serde_json::json!({}),
+            };
+            let r =
+                api::post::<Order, _>(&format!("/api/admin/orders/{id}/{}", a.path()), &body).await;
             busy.set(None);
             match r {
                 Ok(o) => {
@@ -104,9 +108,11 @@ pub fn OrderPage(id: i64) -> impl IntoView {
             Action::Refund => (K::RefundQ, K::RefundHint, K::Refund, true),
         };
         let body = format!("{} {}", ctx.t(body), o.total.display());
+        restock.set(false);
         ask.set(Some(Ask {
             title: format!("{} #{id}", ctx.t(title)),
             body,
+            option: (a == Action::Refund).then(|| (ctx.t(K::RestockItems).to_string(), restock)),
             yes: ctx.t(yes).into(),
             danger,
             run: Callback::new(move |()| run(a)),

@@ -389,6 +389,7 @@ pub fn ProductPage(id: Option<i64>) -> impl IntoView {
         ask.set(Some(Ask {
             title: ctx.t(K::DeleteProductQ).into(),
             body: ctx.t(K::DeleteProductHint).into(),
+            option: None,
             yes: ctx.t(K::Delete).into(),
             danger: true,
             run: Callback::new(move |()| {
