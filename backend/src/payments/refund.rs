@@ -222,7 +222,6 @@ pub async fn reverse(
 ) -> Result<Option<i64>> {
     #[derive(sqlx::FromRow)]
     struct Row {
-        id: i64,
         order_id: i64,
         payment_id: i64,
         counted_minor: i64,
@@ -235,7 +234,7 @@ pub async fn reverse(
     let row = sqlx::query_as::<_, Row>(
         "UPDATE refunds SET failed_at = $1 WHERE rail = $2 AND provider_refund_id = $3 \
          AND failed_at IS NULL \
-         RETURNING id, order_id, payment_id, counted_minor, unneeded_payment, currency",
+         RETURNING order_id, payment_id, counted_minor, unneeded_payment, currency",
     )
     .bind(now)
     .bind(rail)
@@ -261,7 +260,6 @@ pub async fn reverse(
         "{rail} refund {provider_refund_id} of {} {} failed; the money is back with the shop",
         row.counted_minor, row.currency
     );
-    tracing::warn!(order_id = row.order_id, refund = row.id, "{note}");
     if row.unneeded_payment == 0 && row.counted_minor > 0 {
         let before: Option<String> = sqlx::query_scalar(
             "SELECT status FROM order_events WHERE order_id = $1 AND status IS NOT NULL \
@@ -293,16 +291,7 @@ pub async fn reverse(
         )
         .await?;
     }
-    repo::event(
-        conn,
-        row.order_id,
-        event_kind::REFUND_FAILED,
-        None,
-        Some(&note),
-        Some(actor),
-        now,
-    )
-    .await?;
+    note_failed(conn, row.order_id, &note, actor, now).await?;
     Ok(Some(row.order_id))
 }
 
@@ -336,18 +325,30 @@ pub async fn record_failed(
         "{rail} refund {} of {} {} failed before it completed; nothing was refunded",
         r.provider_refund_id, r.amount_minor, r.currency
     );
-    tracing::warn!(order_id, payment_id, "{note}");
+    note_failed(conn, order_id, &note, actor, now).await?;
+    Ok(true)
+}
+
+/// Logs a failed refund and puts it on the order's timeline (`refund_failed`, which the
+/// merchant and the customer see).
+async fn note_failed(
+    conn: &mut AnyConnection,
+    order_id: i64,
+    note: &str,
+    actor: &str,
+    now: i64,
+) -> Result<()> {
+    tracing::warn!(order_id, "{note}");
     repo::event(
         conn,
         order_id,
         event_kind::REFUND_FAILED,
         None,
-        Some(&note),
+        Some(note),
         Some(actor),
         now,
     )
-    .await?;
-    Ok(true)
+    .await
 }
 
 /// A `refunds` row's own columns (the refund's come from [`Refund`]).
