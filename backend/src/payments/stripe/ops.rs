@@ -104,12 +104,11 @@ pub async fn provider_refund(
     provider_payment_id: &str,
     r: &Refund,
 ) -> Result<Option<Recorded>> {
-    let row: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT id, order_id FROM payments WHERE provider = $1 AND provider_payment_id = $2",
+    let row = payment_of(
+        &mut *st.db.pool.acquire().await?,
+        provider,
+        provider_payment_id,
     )
-    .bind(provider)
-    .bind(provider_payment_id)
-    .fetch_optional(&st.db.pool)
     .await?;
     let Some((payment_id, order_id)) = row else {
         return Ok(None);
@@ -135,14 +134,9 @@ pub async fn provider_refund_failed(
     let mut tx = st.db.begin_write().await?;
     let mut changed = refund::reverse(tx.conn(), provider, &r.provider_refund_id, provider).await?;
     if changed.is_none() {
-        let row: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT id, order_id FROM payments WHERE provider = $1 AND provider_payment_id = $2",
-        )
-        .bind(provider)
-        .bind(provider_payment_id)
-        .fetch_optional(tx.conn())
-        .await?;
-        if let Some((payment_id, order_id)) = row {
+        if let Some((payment_id, order_id)) =
+            payment_of(tx.conn(), provider, provider_payment_id).await?
+        {
             if refund::record_failed(tx.conn(), order_id, payment_id, provider, r, provider).await?
             {
                 changed = Some(order_id);
@@ -154,4 +148,19 @@ pub async fn provider_refund_failed(
         st.notify(order_id, Notice::RefundFailed);
     }
     Ok(changed.is_some())
+}
+
+/// Our `(payments.id, order id)` of the provider's payment `provider_payment_id`, if it is ours.
+async fn payment_of(
+    conn: &mut sqlx::AnyConnection,
+    provider: &str,
+    provider_payment_id: &str,
+) -> Result<Option<(i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, order_id FROM payments WHERE provider = $1 AND provider_payment_id = $2",
+    )
+    .bind(provider)
+    .bind(provider_payment_id)
+    .fetch_optional(conn)
+    .await?)
 }
