@@ -342,6 +342,134 @@ both_kinds!(
     }
 );
 
+/// How many commands the flooding chat sends.
+const FLOOD: usize = 100;
+
+/// Chat A sends 100 commands, then buyer B's pre-checkout query comes. B is answered before
+/// A's backlog is sent (in polling, where both arrive in one batch, before any of A's
+/// replies); A's replies beyond its queue's bound are dropped.
+async fn a_flood_then_a_buyer(kind: Kind, mode: Mode) {
+    use shop::telegram::outbox::CHAT_QUEUE_MAX;
+    let Some(t) = Tg::start(kind, mode, &[]).await else {
+        return;
+    };
+    let (a, b) = (8100, 8101);
+    let order = t
+        .order(b, t.app.variant_id("Plov recipe").await, "stars")
+        .await;
+    let inv = t.invoice_of(&order).await;
+    if mode == Mode::Polling {
+        t.fake.hold_updates();
+    }
+    let mut last = 0;
+    for _ in 0..FLOOD {
+        let u = command(&t, a, "en", "/help");
+        last = u["update_id"].as_i64().unwrap();
+        t.deliver(u).await;
+    }
+    t.deliver(t.pre_checkout("b-pays", b, &inv, 50)).await;
+    t.fake.release_updates();
+    assert_eq!(t.answer("b-pays").await["ok"], true);
+
+    // Every command handled (remembered), then A's queue sent to its end.
+    for _ in 0..200 {
+        let seen: Option<String> = sqlx::query_scalar(
+            "SELECT event_id FROM processed_events WHERE source = 'telegram' AND event_id = $1",
+        )
+        .bind(last.to_string())
+        .fetch_optional(&t.app.state.db.pool)
+        .await
+        .unwrap();
+        if seen.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let after_flood = t.messages_to(a).len();
+    let bot = shop::telegram::Bot::from_config(&t.app.state.config, &t.app.state.http).unwrap();
+    for _ in 0..600 {
+        if bot.waiting(a) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(bot.waiting(a), 0, "A's queue never emptied");
+    let sent = t.messages_to(a).len();
+
+    let log = t.fake.log();
+    let before_b = log
+        .iter()
+        .take_while(|(m, v)| {
+            !(m == "answerPreCheckoutQuery" && v["pre_checkout_query_id"] == "b-pays")
+        })
+        .filter(|(m, v)| m == "sendMessage" && v["chat_id"] == a)
+        .count();
+    assert!(
+        before_b < sent,
+        "B was answered only after all {sent} of A's replies"
+    );
+    if mode == Mode::Polling {
+        assert_eq!(before_b, 0, "the batch's query did not go first");
+    }
+    assert!(
+        sent <= after_flood + CHAT_QUEUE_MAX,
+        "{sent} replies to A, {after_flood} when its flood was handled"
+    );
+    assert!(sent < FLOOD, "none of A's {FLOOD} replies was dropped");
+}
+
+both_kinds!(
+    a_flooding_chat_does_not_delay_a_buyer_polling,
+    |kind: Kind| a_flood_then_a_buyer(kind, Mode::Polling)
+);
+
+both_kinds!(
+    a_flooding_chat_does_not_delay_a_buyer_webhook,
+    |kind: Kind| a_flood_then_a_buyer(kind, Mode::Webhook)
+);
+
+both_kinds!(
+    a_payment_cut_off_by_the_request_timeout_counts_when_delivered_again,
+    |kind: Kind| async move {
+        let Some(t) = Tg::start(kind, Mode::Webhook, &[("REQUEST_TIMEOUT_SECS", "1")]).await else {
+            return;
+        };
+        let user = 8110;
+        let order = t
+            .order(user, t.app.variant_id("Plov recipe").await, "stars")
+            .await;
+        let id = order["id"].as_i64().unwrap();
+        let inv = t.invoice_of(&order).await;
+        let pay = t.payment(user, &inv, 50, "charge-cut", json!({}));
+
+        // Something holds the payments table, so storing the payment outlasts the request.
+        let mut lock = t.app.state.db.begin_write().await.unwrap();
+        if kind == Kind::Postgres {
+            sqlx::query("LOCK TABLE payments IN EXCLUSIVE MODE")
+                .execute(lock.conn())
+                .await
+                .unwrap();
+        }
+        let r = t
+            .app
+            .client
+            .post(t.app.url("/webhooks/telegram"))
+            .header("X-Telegram-Bot-Api-Secret-Token", tg::SECRET)
+            .json(&pay)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 408);
+        lock.commit().await.unwrap();
+        assert_eq!(t.status(id).await, "pending_payment");
+
+        // Telegram delivers it again: it was not taken for handled.
+        t.deliver(pay).await;
+        t.wait_status(id, "paid").await;
+        assert_eq!(t.payments(id).await.len(), 1);
+    }
+);
+
 both!(
     without_a_provider_token_telegram_invoices_are_unavailable,
     |app: TestApp| async move {

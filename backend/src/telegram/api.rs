@@ -6,7 +6,7 @@
 //! timeouts, and points at a fake Bot API in tests through `TELEGRAM_API_URL` unchanged.
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::Config;
+use crate::telegram::outbox::Outbox;
 
 #[derive(Clone)]
 pub struct Bot {
@@ -24,6 +25,32 @@ pub struct Bot {
     base: String,
     /// Signs invoice payloads, derived from the bot token so nobody else can forge one.
     payload_key: [u8; 32],
+    shared: Arc<Shared>,
+}
+
+/// What every `Bot` value for the same API and token shares, however it was made (the
+/// webhook handler makes one per request): Telegram's limits are per bot, so its pace and
+/// its chats' queues must be too.
+#[derive(Default)]
+pub(super) struct Shared {
+    pace: Mutex<Pace>,
+    pub(super) outbox: Outbox,
+}
+
+/// The live `Shared` of each bot, by a digest of its `<api url>/bot<token>` (the token is
+/// not kept in the clear here). Weak, so a bot nobody holds any more is forgotten.
+static BOTS: LazyLock<Mutex<HashMap<[u8; 32], Weak<Shared>>>> = LazyLock::new(Default::default);
+
+fn shared_for(base: &str) -> Arc<Shared> {
+    let key: [u8; 32] = Sha256::digest(base.as_bytes()).into();
+    let mut bots = BOTS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(s) = bots.get(&key).and_then(Weak::upgrade) {
+        return s;
+    }
+    bots.retain(|_, w| w.strong_count() > 0);
+    let s = Arc::new(Shared::default());
+    bots.insert(key, Arc::downgrade(&s));
+    s
 }
 
 #[derive(Debug, Clone)]
@@ -65,7 +92,6 @@ struct Pace {
     chats: HashMap<i64, Instant>,
     any: Option<Instant>,
 }
-static PACE: LazyLock<Mutex<Pace>> = LazyLock::new(Default::default);
 const PER_CHAT_GAP: Duration = Duration::from_millis(1000);
 const GLOBAL_GAP: Duration = Duration::from_millis(34);
 
@@ -73,11 +99,17 @@ impl Bot {
     pub fn new(http: reqwest::Client, api_url: &str, token: &str) -> Bot {
         let mut key = [0u8; 32];
         key.copy_from_slice(&Sha256::digest(format!("shop invoice payload\n{token}")));
+        let base = format!("{}/bot{token}", api_url.trim_end_matches('/'));
         Bot {
             http,
-            base: format!("{}/bot{token}", api_url.trim_end_matches('/')),
+            shared: shared_for(&base),
+            base,
             payload_key: key,
         }
+    }
+
+    pub(super) fn shared(&self) -> &Shared {
+        &self.shared
     }
 
     /// The bot of this shop, or `None` in dev mode.
@@ -129,7 +161,9 @@ impl Bot {
 
     /// Sends a message, keeping to Telegram's per-chat pace and waiting out `retry_after`
     /// when it answers 429 (a few times, then gives up: notices are not worth a stuck task).
-    pub async fn send_message(
+    /// Only a chat's queue calls this (see `outbox`): whoever else waited here would be held
+    /// for as long as the chat's backlog.
+    pub(super) async fn send_message(
         &self,
         chat_id: i64,
         text: &str,
@@ -140,7 +174,7 @@ impl Bot {
             body["reply_markup"] = m;
         }
         for attempt in 0..4 {
-            pace(chat_id).await;
+            self.pace(chat_id).await;
             match self.call::<Value>("sendMessage", &body).await {
                 Ok(_) => return Ok(()),
                 Err(BotError::Api {
@@ -199,14 +233,17 @@ impl Pace {
     }
 }
 
-/// Waits for this message's slot: the chat's and the bot's pace both kept.
-async fn pace(chat_id: i64) {
-    let wait = {
-        let now = Instant::now();
-        PACE.lock().expect("pace lock").reserve(chat_id, now) - now
-    };
-    if !wait.is_zero() {
-        tokio::time::sleep(wait).await;
+impl Bot {
+    /// Waits for this message's slot: the chat's and the bot's pace both kept.
+    async fn pace(&self, chat_id: i64) {
+        let wait = {
+            let now = Instant::now();
+            let mut pace = self.shared.pace.lock().unwrap_or_else(|e| e.into_inner());
+            pace.reserve(chat_id, now) - now
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use shared::{Currency, Lang, Money};
 
 use crate::error::Result;
 use crate::state::AppState;
+use crate::telegram::outbox::Kind;
 use crate::telegram::texts::{lang_of, status_name, t};
 use crate::telegram::Bot;
 
@@ -76,7 +77,9 @@ pub async fn handle(st: &AppState, bot: &Bot, msg: &Value) -> Result<()> {
     // `/start@shop_bot` in groups.
     let cmd = cmd.trim_start_matches('/').split('@').next().unwrap_or("");
     let public = &st.config.public_url;
-    let sent = match cmd {
+    // The reply is queued, not sent: sending waits for this chat's pace, and the update's
+    // caller (the polling loop, or the webhook request Telegram waits on) must not.
+    let (text, keyboard) = match cmd {
         "start" => {
             let param = start_param(arg);
             let greet = if param.is_some() {
@@ -84,23 +87,18 @@ pub async fn handle(st: &AppState, bot: &Bot, msg: &Value) -> Result<()> {
             } else {
                 "greet"
             };
-            let (text, keyboard) = with_open_button(t(lang, greet), public, lang, param);
-            bot.send_message(chat, &text, keyboard).await
+            with_open_button(t(lang, greet), public, lang, param)
         }
         "orders" => {
             let user = msg["from"]["id"].as_i64().unwrap_or(chat);
             let text = orders_text(st, user, lang).await?;
-            let (text, keyboard) = with_open_button(&text, public, lang, None);
-            bot.send_message(chat, &text, keyboard).await
+            with_open_button(&text, public, lang, None)
         }
-        "paysupport" => bot.send_message(chat, t(lang, "paysupport"), None).await,
-        "terms" => bot.send_message(chat, t(lang, "terms"), None).await,
-        _ => bot.send_message(chat, t(lang, "help"), None).await,
+        "paysupport" => (t(lang, "paysupport").to_string(), None),
+        "terms" => (t(lang, "terms").to_string(), None),
+        _ => (t(lang, "help").to_string(), None),
     };
-    if let Err(e) = sent {
-        // A reply that cannot be sent is not worth redelivering the update for.
-        tracing::warn!(error = %e, cmd, "bot reply failed");
-    }
+    bot.send_later(chat, text, keyboard, Kind::Answer);
     Ok(())
 }
 

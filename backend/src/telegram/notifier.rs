@@ -8,6 +8,7 @@ use crate::db::Db;
 use crate::notify::{Notice, Notifier};
 use crate::orders::repo as orders;
 use crate::telegram::commands::with_open_button;
+use crate::telegram::outbox::{Kind, Queued};
 use crate::telegram::texts::t;
 use crate::telegram::Bot;
 
@@ -60,10 +61,16 @@ impl TelegramNotifier {
             (text, markup) = with_open_button(&text, &self.public_url, lang, None);
         }
         drop(conn);
-        self.bot
-            .send_message(o.customer_id, &text, markup)
-            .await
-            .map_err(|e| e.to_string())
+        // Queued behind the chat's earlier messages; a notice outranks command answers
+        // when the queue is full.
+        if self
+            .bot
+            .send_later(o.customer_id, text, markup, Kind::Notice)
+            == Queued::Dropped
+        {
+            return Err("the chat's message queue is full".into());
+        }
+        Ok(())
     }
 }
 

@@ -1,6 +1,10 @@
-//! One dispatcher for every update, whether it came by webhook or by polling. Each
+//! One dispatcher for every update, whether it came by webhook or by polling. Each handled
 //! `update_id` is remembered in `processed_events`, so a redelivered update changes nothing;
 //! payments are in any case keyed by their charge id.
+//!
+//! Handling never waits for Telegram's pace: chat replies are queued (`outbox`), payment
+//! answers are single Bot API calls. So a webhook request is acknowledged as soon as the
+//! update's effect is stored, and the polling loop moves on just as fast.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -17,33 +21,54 @@ use crate::payments::telegram_invoice;
 use crate::state::AppState;
 use crate::telegram::{commands, Bot};
 
-/// Handles one update exactly once. An error un-remembers it so a redelivery retries.
+/// Handles an update unless it was handled before.
+///
+/// The update is remembered only after its handling succeeded, so one that failed, or was
+/// cut off (the webhook request timed out, the polling loop's limit ran out, the process
+/// stopped), is handled again when Telegram delivers it again. The price is that an update
+/// delivered twice at the same moment may be handled twice: every payment effect is keyed
+/// by its charge or refund id and counts once anyway, and a command is at worst answered
+/// twice.
 pub async fn handle(st: &AppState, bot: &Bot, update: &Value) -> Result<()> {
     let Some(id) = update["update_id"].as_i64() else {
         return Ok(());
     };
-    let fresh: Option<String> = sqlx::query_scalar(
-        "INSERT INTO processed_events (source, event_id, created_at) VALUES ('telegram', $1, $2) \
-         ON CONFLICT (source, event_id) DO NOTHING RETURNING event_id",
+    let id = id.to_string();
+    let seen: Option<String> = sqlx::query_scalar(
+        "SELECT event_id FROM processed_events WHERE source = 'telegram' AND event_id = $1",
     )
-    .bind(id.to_string())
-    .bind(db::now())
+    .bind(&id)
     .fetch_optional(&st.db.pool)
     .await?;
-    if fresh.is_none() {
+    if seen.is_some() {
         tracing::debug!(update_id = id, "update seen before");
         return Ok(());
     }
     if let Err(e) = dispatch(st, bot, update).await {
         tracing::warn!(update_id = id, error = %e, "update failed; it will be retried");
-        let _ =
-            sqlx::query("DELETE FROM processed_events WHERE source = 'telegram' AND event_id = $1")
-                .bind(id.to_string())
-                .execute(&st.db.pool)
-                .await;
         return Err(e);
     }
+    sqlx::query(
+        "INSERT INTO processed_events (source, event_id, created_at) VALUES ('telegram', $1, $2) \
+         ON CONFLICT (source, event_id) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(db::now())
+    .execute(&st.db.pool)
+    .await?;
     Ok(())
+}
+
+/// Whether an update is a payment message: `successful_payment` (first payments and
+/// subscription renewals alike) or `refunded_payment`.
+pub fn is_payment(u: &Value) -> bool {
+    let msg = &u["message"];
+    msg["successful_payment"].is_object() || msg["refunded_payment"].is_object()
+}
+
+/// Whether an update is a query Telegram gives us seconds to answer.
+pub fn is_query(u: &Value) -> bool {
+    u["pre_checkout_query"].is_object() || u["shipping_query"].is_object()
 }
 
 async fn dispatch(st: &AppState, bot: &Bot, u: &Value) -> Result<()> {

@@ -24,6 +24,8 @@ struct Inner {
     transactions: Vec<Value>,
     /// sendMessage answers 429 this many times before accepting.
     throttle: u32,
+    /// getUpdates answers nothing while set, so a test can line up a batch.
+    held: bool,
     links: u64,
     /// Every request, even those refused for a wrong token.
     hits: u64,
@@ -81,6 +83,11 @@ impl FakeBotApi {
             .collect()
     }
 
+    /// Every call so far, in the order the calls arrived: (method, JSON body).
+    pub fn log(&self) -> Vec<(String, Value)> {
+        self.inner.lock().unwrap().calls.clone()
+    }
+
     pub fn all_methods(&self) -> Vec<String> {
         let g = self.inner.lock().unwrap();
         g.calls.iter().map(|(m, _)| m.clone()).collect()
@@ -103,6 +110,17 @@ impl FakeBotApi {
     /// Queues an update for getUpdates.
     pub fn push_update(&self, update: Value) {
         self.inner.lock().unwrap().updates.push(update);
+        self.changed.notify_waiters();
+    }
+
+    /// getUpdates answers an empty list until [`FakeBotApi::release_updates`]: updates
+    /// pushed meanwhile then come in one batch.
+    pub fn hold_updates(&self) {
+        self.inner.lock().unwrap().held = true;
+    }
+
+    pub fn release_updates(&self) {
+        self.inner.lock().unwrap().held = false;
         self.changed.notify_waiters();
     }
 
@@ -291,6 +309,9 @@ async fn call(
             let timeout = b["timeout"].as_u64().unwrap_or(0).min(1);
             let pick = |f: &St| -> Vec<Value> {
                 let mut g = f.inner.lock().unwrap();
+                if g.held {
+                    return vec![];
+                }
                 // Confirming with an offset forgets the updates before it, like Telegram.
                 g.updates
                     .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
