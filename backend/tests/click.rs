@@ -19,13 +19,15 @@ both_with!(
         let stock0 = app.stock(vid).await.unwrap();
         let o = order(&app, 501, "click", 2).await;
         let oid = id(&o);
+        let oid_ref = pay_ref(&o);
         assert_eq!(
             o["total"],
             json!({"amount_minor": 30_000_000, "currency": "UZS"})
         );
         assert_eq!(o["payment_method"], "click");
 
-        // The pay link: Click's page with our service, merchant, the amount in sum and the order.
+        // The pay link: Click's page with our service, merchant, the amount in sum and the
+        // order's reference: random, nothing like the order id, different for every order.
         let url = reqwest::Url::parse(o["checkout_url"].as_str().expect("checkout_url")).unwrap();
         assert_eq!(url.host_str(), Some("my.click.uz"));
         assert_eq!(url.path(), "/services/pay");
@@ -33,7 +35,11 @@ both_with!(
         assert_eq!(q["service_id"], CLICK_SERVICE_ID);
         assert_eq!(q["merchant_id"], CLICK_MERCHANT_ID);
         assert_eq!(q["amount"], "300000.00");
-        assert_eq!(q["transaction_param"], oid.to_string());
+        assert_eq!(q["transaction_param"], oid_ref);
+        assert!(
+            oid_ref.len() >= 16 && oid_ref != oid.to_string(),
+            "{oid_ref}"
+        );
         assert!(
             q["return_url"].starts_with("https://shop.example.uz/")
                 && q["return_url"].contains(&oid.to_string()),
@@ -44,7 +50,7 @@ both_with!(
         assert_eq!(app.reserved(vid).await, 2);
 
         // Prepare, in sum without decimals; repeated: the same merchant_prepare_id.
-        let prep = ClickReq::prepare(9_000_001, oid, "300000");
+        let prep = ClickReq::prepare(9_000_001, &oid_ref, "300000");
         let p1 = click(&app, "prepare", &prep).await;
         assert_eq!(
             (err(&p1), p1["error_note"].as_str()),
@@ -52,14 +58,14 @@ both_with!(
             "{p1}"
         );
         assert_eq!(p1["click_trans_id"], json!(9_000_001));
-        assert_eq!(p1["merchant_trans_id"], json!(oid.to_string()));
+        assert_eq!(p1["merchant_trans_id"], json!(oid_ref));
         let prepare_id = p1["merchant_prepare_id"].as_i64().expect("prepare id");
         let p2 = click(&app, "prepare", &prep).await;
         assert_eq!(p2, p1, "a repeated Prepare gets the same answer");
         assert_eq!(order_status(&app, 501, oid).await, "pending_payment");
 
         // Complete, amount with decimals this time (each request is signed as sent).
-        let done = ClickReq::complete(9_000_001, oid, prepare_id, "300000.00");
+        let done = ClickReq::complete(9_000_001, &oid_ref, prepare_id, "300000.00");
         let c1 = click(&app, "complete", &done).await;
         assert_eq!(err(&c1), 0, "{c1}");
         let confirm_id = c1["merchant_confirm_id"].as_i64().expect("confirm id");
@@ -88,7 +94,7 @@ both_with!(
         let other = click(
             &app,
             "prepare",
-            &ClickReq::prepare(9_000_002, oid, "300000"),
+            &ClickReq::prepare(9_000_002, &oid_ref, "300000"),
         )
         .await;
         assert_eq!(err(&other), -4, "{other}");
@@ -114,18 +120,18 @@ both_with!(
 both_with!(click_error_codes, ENV, |app: TestApp| async move {
     let vid = app.variant_id("Teapot").await;
     let stock0 = app.stock(vid).await.unwrap();
-    let oid = id(&order(&app, 502, "click", 1).await);
+    let (oid, oid_ref) = placed(&app, 502, "click", 1).await;
     let amount = "150000.00";
 
     // -8: a required field missing, or one that is not a number.
-    let mut fields = ClickReq::prepare(8_001, oid, amount).fields();
+    let mut fields = ClickReq::prepare(8_001, &oid_ref, amount).fields();
     fields.retain(|(k, _)| k != "sign_time");
     let v = click_raw(&app, "prepare", &fields).await;
     assert_eq!(
         (err(&v), v["error_note"].as_str()),
         (-8, Some("Error in request from click"))
     );
-    let mut complete_without_prepare_id = ClickReq::complete(8_001, oid, 1, amount).fields();
+    let mut complete_without_prepare_id = ClickReq::complete(8_001, &oid_ref, 1, amount).fields();
     complete_without_prepare_id.retain(|(k, _)| k != "merchant_prepare_id");
     assert_eq!(
         err(&click_raw(&app, "complete", &complete_without_prepare_id).await),
@@ -134,47 +140,47 @@ both_with!(click_error_codes, ENV, |app: TestApp| async move {
     assert_eq!(err(&click_raw(&app, "prepare", &[]).await), -8);
 
     // -1: signed with another secret, or a field changed after signing.
-    let mut forged = ClickReq::prepare(8_001, oid, amount);
+    let mut forged = ClickReq::prepare(8_001, &oid_ref, amount);
     forged.secret = "not-the-secret".into();
     let v = click(&app, "prepare", &forged).await;
     assert_eq!(
         (err(&v), v["error_note"].as_str()),
         (-1, Some("SIGN CHECK FAILED!"))
     );
-    let mut tampered = ClickReq::prepare(8_001, oid, amount).fields();
+    let mut tampered = ClickReq::prepare(8_001, &oid_ref, amount).fields();
     for f in tampered.iter_mut().filter(|(k, _)| k == "amount") {
         f.1 = "1.00".into();
     }
     assert_eq!(err(&click_raw(&app, "prepare", &tampered).await), -1);
 
     // -3: an action that does not fit the endpoint, either way round.
-    let mut wrong = ClickReq::prepare(8_001, oid, amount);
+    let mut wrong = ClickReq::prepare(8_001, &oid_ref, amount);
     wrong.action = "1".into();
     let v = click(&app, "prepare", &wrong).await;
     assert_eq!(
         (err(&v), v["error_note"].as_str()),
         (-3, Some("Action not found"))
     );
-    let mut wrong = ClickReq::complete(8_001, oid, 1, amount);
+    let mut wrong = ClickReq::complete(8_001, &oid_ref, 1, amount);
     wrong.action = "0".into();
     assert_eq!(err(&click(&app, "complete", &wrong).await), -3);
-    let mut wrong = ClickReq::prepare(8_001, oid, amount);
+    let mut wrong = ClickReq::prepare(8_001, &oid_ref, amount);
     wrong.action = "7".into();
     assert_eq!(err(&click(&app, "prepare", &wrong).await), -3);
 
-    // -5: no such order (or not a number).
-    let v = click(&app, "prepare", &ClickReq::prepare(8_001, 987_654, amount)).await;
+    // -5: no such order reference (or not one at all).
+    let v = click(&app, "prepare", &ClickReq::prepare(8_001, "987654", amount)).await;
     assert_eq!(
         (err(&v), v["error_note"].as_str()),
         (-5, Some("User does not exist"))
     );
-    let mut bad = ClickReq::prepare(8_001, oid, amount);
+    let mut bad = ClickReq::prepare(8_001, &oid_ref, amount);
     bad.merchant_trans_id = "order-1".into();
     assert_eq!(err(&click(&app, "prepare", &bad).await), -5);
 
     // -2: a tiyin off, or not a decimal number of sum.
     for a in ["150000.01", "149999.99", "15000000", "1.5e5", "150000,00"] {
-        let v = click(&app, "prepare", &ClickReq::prepare(8_001, oid, a)).await;
+        let v = click(&app, "prepare", &ClickReq::prepare(8_001, &oid_ref, a)).await;
         assert_eq!(
             (err(&v), v["error_note"].as_str()),
             (-2, Some("Incorrect parameter amount")),
@@ -183,13 +189,13 @@ both_with!(click_error_codes, ENV, |app: TestApp| async move {
     }
 
     // -6: Complete naming a prepare id we never issued.
-    let p = click(&app, "prepare", &ClickReq::prepare(8_001, oid, amount)).await;
+    let p = click(&app, "prepare", &ClickReq::prepare(8_001, &oid_ref, amount)).await;
     assert_eq!(err(&p), 0, "{p}");
     let prep = p["merchant_prepare_id"].as_i64().unwrap();
     let v = click(
         &app,
         "complete",
-        &ClickReq::complete(8_001, oid, prep + 1000, amount),
+        &ClickReq::complete(8_001, &oid_ref, prep + 1000, amount),
     )
     .await;
     assert_eq!(
@@ -200,7 +206,7 @@ both_with!(click_error_codes, ENV, |app: TestApp| async move {
     let v = click(
         &app,
         "complete",
-        &ClickReq::complete(8_999, oid, prep, amount),
+        &ClickReq::complete(8_999, &oid_ref, prep, amount),
     )
     .await;
     assert_eq!(err(&v), -6, "{v}");
@@ -210,7 +216,7 @@ both_with!(click_error_codes, ENV, |app: TestApp| async move {
         .execute(&app.state.db.pool)
         .await
         .unwrap();
-    let done = ClickReq::complete(8_001, oid, prep, amount);
+    let done = ClickReq::complete(8_001, &oid_ref, prep, amount);
     let v = click(&app, "complete", &done).await;
     assert_eq!(
         (err(&v), v["error_note"].as_str()),
@@ -226,7 +232,7 @@ both_with!(click_error_codes, ENV, |app: TestApp| async move {
     assert_eq!(order_status(&app, 502, oid).await, "paid");
 
     // -4: the order is paid.
-    let v = click(&app, "prepare", &ClickReq::prepare(8_002, oid, amount)).await;
+    let v = click(&app, "prepare", &ClickReq::prepare(8_002, &oid_ref, amount)).await;
     assert_eq!(
         (err(&v), v["error_note"].as_str()),
         (-4, Some("Already paid"))
@@ -236,19 +242,20 @@ both_with!(click_error_codes, ENV, |app: TestApp| async move {
 });
 
 both_with!(
-    click_cancelled_by_click_releases_stock,
+    click_cancelled_attempt_leaves_the_order_payable,
     ENV,
     |app: TestApp| async move {
         let vid = app.variant_id("Teapot").await;
         let stock0 = app.stock(vid).await.unwrap();
-        let oid = id(&order(&app, 503, "click", 3).await);
+        let (oid, oid_ref) = placed(&app, 503, "click", 3).await;
         assert_eq!(app.stock(vid).await, Some(stock0 - 3));
         let amount = "450000";
-        let p = click(&app, "prepare", &ClickReq::prepare(7_001, oid, amount)).await;
+        let p = click(&app, "prepare", &ClickReq::prepare(7_001, &oid_ref, amount)).await;
         let prep = p["merchant_prepare_id"].as_i64().unwrap();
 
-        // Click reports its own failure (insufficient funds) at Complete.
-        let mut failed = ClickReq::complete(7_001, oid, prep, amount);
+        // Click reports its own failure (insufficient funds) at Complete: the attempt ends,
+        // the order does not. It keeps its units until its reservation lapses.
+        let mut failed = ClickReq::complete(7_001, &oid_ref, prep, amount);
         failed.error = -5017;
         let v = click(&app, "complete", &failed).await;
         assert_eq!(
@@ -256,46 +263,100 @@ both_with!(
             (-9, Some("Transaction cancelled"))
         );
         assert_eq!(v["merchant_confirm_id"], json!(prep));
-        assert_eq!(order_status(&app, 503, oid).await, "cancelled");
+        assert_eq!(order_status(&app, 503, oid).await, "pending_payment");
         assert_eq!(
-            app.stock(vid).await,
-            Some(stock0),
-            "the reservation is released"
+            (app.stock(vid).await, app.reserved(vid).await),
+            (Some(stock0 - 3), 3),
+            "the reservation is kept"
         );
-        assert_eq!(app.reserved(vid).await, 0);
 
         // Repeats, and a later success report for the cancelled attempt: -9, nothing paid.
         assert_eq!(err(&click(&app, "complete", &failed).await), -9);
         let v = click(
             &app,
             "complete",
-            &ClickReq::complete(7_001, oid, prep, amount),
+            &ClickReq::complete(7_001, &oid_ref, prep, amount),
         )
         .await;
         assert_eq!(err(&v), -9, "{v}");
         assert_eq!(
-            err(&click(&app, "prepare", &ClickReq::prepare(7_001, oid, amount)).await),
-            -9
-        );
-        // A new attempt for the cancelled order is refused too.
-        assert_eq!(
-            err(&click(&app, "prepare", &ClickReq::prepare(7_002, oid, amount)).await),
+            err(&click(&app, "prepare", &ClickReq::prepare(7_001, &oid_ref, amount)).await),
             -9
         );
         assert_eq!(paid_counts(&app, oid).await, (0, 0));
-        assert_eq!(app.stock(vid).await, Some(stock0), "released once");
+
+        // A new attempt (another card) pays the order, once.
+        let v = click_pay(&app, 7_002, &oid_ref, amount).await;
+        assert_eq!(err(&v), 0, "{v}");
+        assert_eq!(order_status(&app, 503, oid).await, "paid");
+        assert_eq!(paid_counts(&app, oid).await, (1, 1));
+        assert_eq!(
+            (app.stock(vid).await, app.reserved(vid).await),
+            (Some(stock0 - 3), 0)
+        );
 
         // An order whose reservation lapsed: Prepare says cancelled, nothing is reserved again.
-        let oid2 = id(&order(&app, 503, "click", 1).await);
+        let (oid2, oid2_ref) = placed(&app, 503, "click", 1).await;
         sqlx::query("UPDATE orders SET expires_at = 1 WHERE id = $1")
             .bind(oid2)
             .execute(&app.state.db.pool)
             .await
             .unwrap();
         shop::orders::repo::expire_due(&app.state.db).await.unwrap();
-        let v = click(&app, "prepare", &ClickReq::prepare(7_003, oid2, "150000")).await;
+        let v = click(
+            &app,
+            "prepare",
+            &ClickReq::prepare(7_003, &oid2_ref, "150000"),
+        )
+        .await;
         assert_eq!(err(&v), -9, "{v}");
-        assert_eq!(app.stock(vid).await, Some(stock0));
+        assert_eq!(app.stock(vid).await, Some(stock0 - 3));
+    }
+);
+
+both_with!(
+    click_acts_only_on_the_orders_reference,
+    ENV,
+    |app: TestApp| async move {
+        let vid = app.variant_id("Teapot").await;
+        let stock0 = app.stock(vid).await.unwrap();
+        let (oid, oid_ref) = placed(&app, 507, "click", 1).await;
+        let (other, other_ref) = placed(&app, 507, "click", 1).await;
+        assert_ne!(oid_ref, other_ref, "every order gets its own reference");
+
+        // A stranger who knows (or guesses) the order id, signing correctly as Click would
+        // for a payment of their own: the order id is not an account here.
+        for id in [oid, other] {
+            let v = click(
+                &app,
+                "prepare",
+                &ClickReq::prepare(7_100 + id, &id.to_string(), "150000"),
+            )
+            .await;
+            assert_eq!(
+                (err(&v), v["error_note"].as_str()),
+                (-5, Some("User does not exist")),
+                "{v}"
+            );
+        }
+        // Nor can a failed attempt under the order id end it.
+        let mut failed = ClickReq::complete(7_200, &oid.to_string(), 1, "150000");
+        failed.error = -5017;
+        assert_eq!(err(&click(&app, "complete", &failed).await), -5);
+        assert_eq!(order_status(&app, 507, oid).await, "pending_payment");
+        assert_eq!(app.reserved(vid).await, 2);
+        let attempts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM click_attempts")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(attempts, 0, "no attempt was opened");
+
+        // The reference pays the order it belongs to, and only that one.
+        let v = click_pay(&app, 7_300, &oid_ref, "150000").await;
+        assert_eq!(err(&v), 0, "{v}");
+        assert_eq!(order_status(&app, 507, oid).await, "paid");
+        assert_eq!(order_status(&app, 507, other).await, "pending_payment");
+        assert_eq!(app.stock(vid).await, Some(stock0 - 2));
     }
 );
 
@@ -331,12 +392,13 @@ both_with!(click_only_for_sum_goods, ENV, |app: TestApp| async move {
             "{m}: {v}"
         );
     }
-    // A cash order cannot be paid through Click by its id.
+    // A cash order cannot be paid through Click: it has no reference, and its id is none.
     let cash = app.cash_order(504, app.variant_id("Teapot").await, 1).await;
+    assert!(cash["checkout_url"].is_null(), "{cash}");
     let v = click(
         &app,
         "prepare",
-        &ClickReq::prepare(6_001, id(&cash), "150000"),
+        &ClickReq::prepare(6_001, &id(&cash).to_string(), "150000"),
     )
     .await;
     assert_eq!(err(&v), -5, "{v}");
@@ -368,7 +430,7 @@ both!(
             (-8, Some("Error in request from click"))
         );
         // The webhook still answers in Click's shape, and verifies nothing.
-        let v = click(&app, "prepare", &ClickReq::prepare(6_002, 1, "150000")).await;
+        let v = click(&app, "prepare", &ClickReq::prepare(6_002, "1", "150000")).await;
         assert_eq!(err(&v), -1, "{v}");
     }
 );
@@ -379,9 +441,9 @@ both_with!(
     |app: TestApp| async move {
         let vid = app.variant_id("Teapot").await;
         let stock0 = app.stock(vid).await.unwrap();
-        let oid = id(&order(&app, 506, "click", 1).await);
+        let (oid, oid_ref) = placed(&app, 506, "click", 1).await;
         // Click repeats a Prepare it got no answer to while the first is still running.
-        let prep = ClickReq::prepare(3_000_001, oid, "150000");
+        let prep = ClickReq::prepare(3_000_001, &oid_ref, "150000");
         let answers =
             futures_util::future::join_all((0..5).map(|_| click(&app, "prepare", &prep))).await;
         let ids: std::collections::BTreeSet<i64> = answers
@@ -394,7 +456,7 @@ both_with!(
         assert_eq!(ids.len(), 1, "one attempt, one prepare id: {answers:?}");
         let prepare_id = *ids.first().unwrap();
         // The same for Complete: one sale, every answer success or "already paid".
-        let done = ClickReq::complete(3_000_001, oid, prepare_id, "150000");
+        let done = ClickReq::complete(3_000_001, &oid_ref, prepare_id, "150000");
         let answers =
             futures_util::future::join_all((0..5).map(|_| click(&app, "complete", &done))).await;
         assert!(answers.iter().any(|v| err(v) == 0), "{answers:?}");

@@ -20,9 +20,11 @@ both_with!(
         let stock0 = app.stock(vid).await.unwrap();
         let o = order(&app, 601, "payme", 2).await;
         let oid = id(&o);
+        let oid_ref = pay_ref(&o);
         let amount = 30_000_000;
 
-        // The checkout link: Payme's host, then base64 of m;ac.order_id;a (tiyin);c (return URL).
+        // The checkout link: Payme's host, then base64 of m;ac.order_id;a (tiyin);c (return
+        // URL). The account is the order's random reference, nothing like its id.
         let url = o["checkout_url"].as_str().expect("checkout_url");
         let encoded = url
             .strip_prefix(&format!("{PAYME_CHECKOUT}/"))
@@ -38,7 +40,11 @@ both_with!(
             .filter_map(|kv| kv.split_once('='))
             .collect();
         assert_eq!(params["m"], PAYME_MERCHANT_ID, "{decoded}");
-        assert_eq!(params["ac.order_id"], oid.to_string());
+        assert_eq!(params["ac.order_id"], oid_ref);
+        assert!(
+            oid_ref.len() >= 16 && oid_ref != oid.to_string(),
+            "{oid_ref}"
+        );
         assert_eq!(params["a"], amount.to_string());
         assert!(
             params["c"].starts_with("https://shop.example.uz/"),
@@ -48,14 +54,14 @@ both_with!(
         let v = payme(
             &app,
             "CheckPerformTransaction",
-            json!({"amount": amount, "account": account(oid)}),
+            json!({"amount": amount, "account": account(&oid_ref)}),
         )
         .await;
         assert_eq!(v["result"]["allow"], true, "{v}");
 
         let pid = payme_id(1);
         let t0 = now_ms();
-        let c1 = create(&app, &pid, oid, amount, t0).await;
+        let c1 = create(&app, &pid, &oid_ref, amount, t0).await;
         let r = &c1["result"];
         assert_eq!(r["state"], 1, "{c1}");
         let tx = r["transaction"]
@@ -69,7 +75,7 @@ both_with!(
         );
         // Repeated: the same answer.
         assert_eq!(
-            create(&app, &pid, oid, amount, t0).await["result"],
+            create(&app, &pid, &oid_ref, amount, t0).await["result"],
             c1["result"]
         );
         assert_eq!(order_status(&app, 601, oid).await, "pending_payment");
@@ -147,15 +153,24 @@ both_with!(
         let v = payme(&app, "PerformTransaction", json!({"id": pid})).await;
         assert_eq!(code(&v), Some(-31008), "{v}");
 
-        // The order id may come as a JSON number too.
-        let oid2 = id(&order(&app, 601, "payme", 1).await);
+        // The reference names the order; its id, as a number or a string, names nothing.
+        let (oid2, oid2_ref) = placed(&app, 601, "payme", 1).await;
         let v = payme(
             &app,
             "CheckPerformTransaction",
-            json!({"amount": 15_000_000, "account": {"order_id": oid2}}),
+            json!({"amount": 15_000_000, "account": account(&oid2_ref)}),
         )
         .await;
         assert_eq!(v["result"]["allow"], true, "{v}");
+        for acc in [json!({"order_id": oid2}), account(&oid2.to_string())] {
+            let v = payme(
+                &app,
+                "CheckPerformTransaction",
+                json!({"amount": 15_000_000, "account": acc}),
+            )
+            .await;
+            assert_eq!(code(&v), Some(-31050), "{v}");
+        }
     }
 );
 
@@ -196,7 +211,7 @@ both_with!(
         let v = payme(
             &app,
             "CheckPerformTransaction",
-            json!({"amount": total, "account": account(id(&o))}),
+            json!({"amount": total, "account": account(&pay_ref(&o))}),
         )
         .await;
         let d = &v["result"]["detail"];
@@ -235,7 +250,7 @@ both_with!(
         assert_eq!(sum, total, "receipt lines add up to the amount");
 
         // A product without codes: no receipt detail rather than one the tax service rejects.
-        let oid = id(&order(&app, 602, "payme", 1).await);
+        let (_, oid_ref) = placed(&app, 602, "payme", 1).await;
         let (s, _) = app
             .json(
                 app.admin(
@@ -250,7 +265,7 @@ both_with!(
         let v = payme(
             &app,
             "CheckPerformTransaction",
-            json!({"amount": 15_000_000, "account": account(oid)}),
+            json!({"amount": 15_000_000, "account": account(&oid_ref)}),
         )
         .await;
         assert_eq!(v["result"]["allow"], true, "{v}");
@@ -259,7 +274,7 @@ both_with!(
         // SetFiscalData: Payme reports the receipt it registered.
         let pid = payme_id(20);
         assert_eq!(
-            create(&app, &pid, oid, 15_000_000, now_ms()).await["result"]["state"],
+            create(&app, &pid, &oid_ref, 15_000_000, now_ms()).await["result"]["state"],
             1
         );
         payme(&app, "PerformTransaction", json!({"id": pid})).await;
@@ -300,9 +315,9 @@ both_with!(
 );
 
 both_with!(payme_error_codes, ENV, |app: TestApp| async move {
-    let oid = id(&order(&app, 603, "payme", 1).await);
+    let (oid, oid_ref) = placed(&app, 603, "payme", 1).await;
     let amount = 15_000_000;
-    let check = json!({"method": "CheckPerformTransaction", "params": {"amount": amount, "account": account(oid)}, "id": 77}).to_string();
+    let check = json!({"method": "CheckPerformTransaction", "params": {"amount": amount, "account": account(&oid_ref)}, "id": 77}).to_string();
 
     // -32504: no credentials, the wrong key, the wrong login, not Basic.
     for auth in [
@@ -330,7 +345,7 @@ both_with!(payme_error_codes, ENV, |app: TestApp| async move {
     let v = payme(
         &app,
         "CreateTransaction",
-        json!({"id": payme_id(30), "time": "yesterday", "amount": amount, "account": account(oid)}),
+        json!({"id": payme_id(30), "time": "yesterday", "amount": amount, "account": account(&oid_ref)}),
     )
     .await;
     assert_eq!(code(&v), Some(-32600), "{v}");
@@ -359,12 +374,12 @@ both_with!(payme_error_codes, ENV, |app: TestApp| async move {
         let v = payme(
             &app,
             "CheckPerformTransaction",
-            json!({"amount": a, "account": account(oid)}),
+            json!({"amount": a, "account": account(&oid_ref)}),
         )
         .await;
         assert_eq!(code(&v), Some(-31001), "{v}");
     }
-    let v = create(&app, &payme_id(31), oid, amount + 100, now_ms()).await;
+    let v = create(&app, &payme_id(31), &oid_ref, amount + 100, now_ms()).await;
     assert_eq!(code(&v), Some(-31001), "{v}");
 
     // -31050: unknown or malformed order id, or none; data names the field.
@@ -402,42 +417,51 @@ both_with!(payme_error_codes, ENV, |app: TestApp| async move {
     // -31008: a second transaction while one waits (one-time orders), in Create and Check.
     let first = payme_id(32);
     assert_eq!(
-        create(&app, &first, oid, amount, now_ms()).await["result"]["state"],
+        create(&app, &first, &oid_ref, amount, now_ms()).await["result"]["state"],
         1
     );
-    let v = create(&app, &payme_id(33), oid, amount, now_ms()).await;
+    let v = create(&app, &payme_id(33), &oid_ref, amount, now_ms()).await;
     assert_eq!(code(&v), Some(-31008), "{v}");
     let v = payme(
         &app,
         "CheckPerformTransaction",
-        json!({"amount": amount, "account": account(oid)}),
+        json!({"amount": amount, "account": account(&oid_ref)}),
     )
     .await;
     assert_eq!(code(&v), Some(-31008), "{v}");
     // -31008: a transaction created more than 12 hours ago (Payme's time) is refused.
-    let oid_late = id(&order(&app, 603, "payme", 1).await);
+    let (oid_late, oid_late_ref) = placed(&app, 603, "payme", 1).await;
     let v = create(
         &app,
         &payme_id(34),
-        oid_late,
+        &oid_late_ref,
         amount,
         now_ms() - 43_200_000 - 60_000,
     )
     .await;
     assert_eq!(code(&v), Some(-31008), "{v}");
 
-    // Cancel the waiting transaction: state -1, the order is cancelled, its stock released.
+    // Cancel the waiting transaction: state -1; the order waits on for another transaction.
     let x = payme(&app, "CancelTransaction", json!({"id": first, "reason": 3})).await;
     assert_eq!(x["result"]["state"], -1, "{x}");
-    assert_eq!(order_status(&app, 603, oid).await, "cancelled");
+    assert_eq!(order_status(&app, 603, oid).await, "pending_payment");
     // -31008: perform a cancelled transaction.
     let v = payme(&app, "PerformTransaction", json!({"id": first})).await;
     assert_eq!(code(&v), Some(-31008), "{v}");
-    // -31052 (account range): the order is cancelled.
+    // -31052 (account range): the order is cancelled (by the merchant here).
+    let csrf = app.admin_login().await;
+    let (s, v) = app
+        .json(app.admin(
+            Method::POST,
+            &format!("/api/admin/orders/{oid}/cancel"),
+            &csrf,
+        ))
+        .await;
+    assert_eq!(s, 200, "{v}");
     let v = payme(
         &app,
         "CheckPerformTransaction",
-        json!({"amount": amount, "account": account(oid)}),
+        json!({"amount": amount, "account": account(&oid_ref)}),
     )
     .await;
     assert_eq!(
@@ -449,7 +473,7 @@ both_with!(payme_error_codes, ENV, |app: TestApp| async move {
     // -31051: the order is already paid.
     let pid = payme_id(35);
     assert_eq!(
-        create(&app, &pid, oid_late, amount, now_ms()).await["result"]["state"],
+        create(&app, &pid, &oid_late_ref, amount, now_ms()).await["result"]["state"],
         1
     );
     assert_eq!(
@@ -459,15 +483,14 @@ both_with!(payme_error_codes, ENV, |app: TestApp| async move {
     let v = payme(
         &app,
         "CheckPerformTransaction",
-        json!({"amount": amount, "account": account(oid_late)}),
+        json!({"amount": amount, "account": account(&oid_late_ref)}),
     )
     .await;
     assert_eq!(code(&v), Some(-31051), "{v}");
-    let v = create(&app, &payme_id(36), oid_late, amount, now_ms()).await;
+    let v = create(&app, &payme_id(36), &oid_late_ref, amount, now_ms()).await;
     assert_eq!(code(&v), Some(-31051), "{v}");
 
     // -31007: the goods were delivered; the transaction stays performed.
-    let csrf = app.admin_login().await;
     for step in ["ship", "deliver"] {
         let (s, v) = app
             .json(app.admin(
@@ -487,19 +510,19 @@ both_with!(payme_error_codes, ENV, |app: TestApp| async move {
     assert_eq!(order_status(&app, 603, oid_late).await, "delivered");
 
     // -32400: our own failure, reported as a system error (and still HTTP 200).
-    let oid3 = id(&order(&app, 603, "payme", 1).await);
+    let (_, oid3_ref) = placed(&app, 603, "payme", 1).await;
     sqlx::query("ALTER TABLE payme_transactions RENAME TO payme_away")
         .execute(&app.state.db.pool)
         .await
         .unwrap();
-    let v = create(&app, &payme_id(37), oid3, amount, now_ms()).await;
+    let v = create(&app, &payme_id(37), &oid3_ref, amount, now_ms()).await;
     assert_eq!(code(&v), Some(-32400), "{v}");
     sqlx::query("ALTER TABLE payme_away RENAME TO payme_transactions")
         .execute(&app.state.db.pool)
         .await
         .unwrap();
     assert_eq!(
-        create(&app, &payme_id(37), oid3, amount, now_ms()).await["result"]["state"],
+        create(&app, &payme_id(37), &oid3_ref, amount, now_ms()).await["result"]["state"],
         1
     );
 });
@@ -507,10 +530,17 @@ both_with!(payme_error_codes, ENV, |app: TestApp| async move {
 both_with!(payme_twelve_hour_timeout, ENV, |app: TestApp| async move {
     let vid = app.variant_id("Teapot").await;
     let stock0 = app.stock(vid).await.unwrap();
-    let oid = id(&order(&app, 604, "payme", 1).await);
+    let (oid, oid_ref) = placed(&app, 604, "payme", 1).await;
     // Payme created it just under 12 hours ago; by the time it performs, the window is over.
     let pid = payme_id(40);
-    let c = create(&app, &pid, oid, 15_000_000, now_ms() - 43_200_000 + 1_500).await;
+    let c = create(
+        &app,
+        &pid,
+        &oid_ref,
+        15_000_000,
+        now_ms() - 43_200_000 + 1_500,
+    )
+    .await;
     assert_eq!(c["result"]["state"], 1, "{c}");
     tokio::time::sleep(std::time::Duration::from_millis(2_000)).await;
     let v = payme(&app, "PerformTransaction", json!({"id": pid})).await;
@@ -526,10 +556,11 @@ both_with!(payme_twelve_hour_timeout, ENV, |app: TestApp| async move {
     );
     assert!(ck["result"]["cancel_time"].as_i64().unwrap() > 0);
     assert_eq!(ck["result"]["perform_time"], 0);
-    assert_eq!(order_status(&app, 604, oid).await, "cancelled");
+    // Only the transaction timed out: the order keeps its reservation (its own expiry ends it).
+    assert_eq!(order_status(&app, 604, oid).await, "pending_payment");
     assert_eq!(
         (app.stock(vid).await, app.reserved(vid).await),
-        (Some(stock0), 0)
+        (Some(stock0 - 1), 1)
     );
     // Repeats stay refused; nothing was ever paid.
     assert_eq!(
@@ -537,11 +568,121 @@ both_with!(payme_twelve_hour_timeout, ENV, |app: TestApp| async move {
         Some(-31008)
     );
     assert_eq!(
-        code(&create(&app, &pid, oid, 15_000_000, now_ms()).await),
+        code(&create(&app, &pid, &oid_ref, 15_000_000, now_ms()).await),
         Some(-31008)
     );
     assert_eq!(paid_counts(&app, oid).await, (0, 0));
+
+    // A transaction forgotten in state 1 does not block the order: a new one times it out
+    // and goes on.
+    let (oid2, oid2_ref) = placed(&app, 604, "payme", 1).await;
+    let old = payme_id(41);
+    let c = create(
+        &app,
+        &old,
+        &oid2_ref,
+        15_000_000,
+        now_ms() - 43_200_000 + 1_500,
+    )
+    .await;
+    assert_eq!(c["result"]["state"], 1, "{c}");
+    tokio::time::sleep(std::time::Duration::from_millis(2_000)).await;
+    let fresh = payme_id(42);
+    let c = create(&app, &fresh, &oid2_ref, 15_000_000, now_ms()).await;
+    assert_eq!(c["result"]["state"], 1, "{c}");
+    let ck = payme(&app, "CheckTransaction", json!({"id": old})).await;
+    assert_eq!(
+        (
+            ck["result"]["state"].as_i64(),
+            ck["result"]["reason"].as_i64()
+        ),
+        (Some(-1), Some(4))
+    );
+    let p = payme(&app, "PerformTransaction", json!({"id": fresh})).await;
+    assert_eq!(p["result"]["state"], 2, "{p}");
+    assert_eq!(order_status(&app, 604, oid2).await, "paid");
 });
+
+both_with!(
+    payme_acts_only_on_the_orders_reference,
+    ENV,
+    |app: TestApp| async move {
+        let vid = app.variant_id("Teapot").await;
+        let stock0 = app.stock(vid).await.unwrap();
+        let (oid, oid_ref) = placed(&app, 609, "payme", 1).await;
+        let amount = 15_000_000;
+
+        // A stranger naming the order by its id (as Payme lets anyone type it): an account
+        // error, and no transaction that would lock the real buyer out with -31008.
+        for acc in [
+            json!({"order_id": oid}),
+            json!({"order_id": oid.to_string()}),
+        ] {
+            let v = payme(
+                &app,
+                "CheckPerformTransaction",
+                json!({"amount": amount, "account": acc}),
+            )
+            .await;
+            let c = code(&v).unwrap();
+            assert!((-31099..=-31050).contains(&c), "{acc}: {v}");
+            let v = payme(
+                &app,
+                "CreateTransaction",
+                json!({"id": payme_id(400), "time": now_ms(), "amount": amount, "account": acc}),
+            )
+            .await;
+            let c = code(&v).unwrap();
+            assert!((-31099..=-31050).contains(&c), "{acc}: {v}");
+        }
+        let made: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payme_transactions")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(made, 0);
+
+        // A transaction cancelled before it was performed ends only itself.
+        let first = payme_id(401);
+        assert_eq!(
+            create(&app, &first, &oid_ref, amount, now_ms()).await["result"]["state"],
+            1
+        );
+        let x = payme(&app, "CancelTransaction", json!({"id": first, "reason": 3})).await;
+        assert_eq!(x["result"]["state"], -1, "{x}");
+        assert_eq!(order_status(&app, 609, oid).await, "pending_payment");
+        assert_eq!(
+            (app.stock(vid).await, app.reserved(vid).await),
+            (Some(stock0 - 1), 1)
+        );
+
+        // The buyer tries again: a new transaction pays the order, once.
+        let v = payme(
+            &app,
+            "CheckPerformTransaction",
+            json!({"amount": amount, "account": account(&oid_ref)}),
+        )
+        .await;
+        assert_eq!(v["result"]["allow"], true, "{v}");
+        let second = payme_id(402);
+        assert_eq!(
+            create(&app, &second, &oid_ref, amount, now_ms()).await["result"]["state"],
+            1
+        );
+        let p = payme(&app, "PerformTransaction", json!({"id": second})).await;
+        assert_eq!(p["result"]["state"], 2, "{p}");
+        assert_eq!(order_status(&app, 609, oid).await, "paid");
+        assert_eq!(paid_counts(&app, oid).await, (1, 1));
+        assert_eq!(
+            (app.stock(vid).await, app.reserved(vid).await),
+            (Some(stock0 - 1), 0)
+        );
+        // The cancelled one stays cancelled.
+        assert_eq!(
+            code(&payme(&app, "PerformTransaction", json!({"id": first})).await),
+            Some(-31008)
+        );
+    }
+);
 
 both_with!(
     payme_perform_refused_when_order_paid_elsewhere,
@@ -549,14 +690,14 @@ both_with!(
     |app: TestApp| async move {
         let vid = app.variant_id("Teapot").await;
         let stock0 = app.stock(vid).await.unwrap();
-        let oid = id(&order(&app, 605, "payme", 1).await);
+        let (oid, oid_ref) = placed(&app, 605, "payme", 1).await;
         let pid = payme_id(50);
         assert_eq!(
-            create(&app, &pid, oid, 15_000_000, now_ms()).await["result"]["state"],
+            create(&app, &pid, &oid_ref, 15_000_000, now_ms()).await["result"]["state"],
             1
         );
         // The customer paid through Click meanwhile.
-        let v = click_pay(&app, 5_000_001, oid, "150000").await;
+        let v = click_pay(&app, 5_000_001, &oid_ref, "150000").await;
         assert_eq!(err(&v), 0, "{v}");
         // Payme's Perform is refused so Payme returns the money; the transaction is cancelled.
         let v = payme(&app, "PerformTransaction", json!({"id": pid})).await;
@@ -591,19 +732,24 @@ both_with!(
         let rounds = 6;
         let mut duplicates = 0;
         for round in 0..rounds {
-            let oid =
-                id(&order(&app, 606, if round % 2 == 0 { "payme" } else { "click" }, 1).await);
+            let (oid, oid_ref) =
+                placed(&app, 606, if round % 2 == 0 { "payme" } else { "click" }, 1).await;
             let trans = 4_000_000 + round;
             let pid = payme_id(100 + round as u64);
-            let p = click(&app, "prepare", &ClickReq::prepare(trans, oid, "150000")).await;
+            let p = click(
+                &app,
+                "prepare",
+                &ClickReq::prepare(trans, &oid_ref, "150000"),
+            )
+            .await;
             assert_eq!(err(&p), 0, "{p}");
             let prep = p["merchant_prepare_id"].as_i64().unwrap();
             assert_eq!(
-                create(&app, &pid, oid, 15_000_000, now_ms()).await["result"]["state"],
+                create(&app, &pid, &oid_ref, 15_000_000, now_ms()).await["result"]["state"],
                 1
             );
 
-            let done = ClickReq::complete(trans, oid, prep, "150000.00");
+            let done = ClickReq::complete(trans, &oid_ref, prep, "150000.00");
             let (c, pm) = tokio::join!(
                 click(&app, "complete", &done),
                 payme(&app, "PerformTransaction", json!({"id": pid})),
@@ -669,14 +815,14 @@ both_with!(
         let base = now_ms() - 60_000;
         let mut made = vec![];
         for i in 0..3 {
-            let oid = id(&order(&app, 607, "payme", 1).await);
+            let (_, oid_ref) = placed(&app, 607, "payme", 1).await;
             let pid = payme_id(200 + i);
             assert_eq!(
-                create(&app, &pid, oid, 15_000_000, base + i as i64 * 1_000).await["result"]
+                create(&app, &pid, &oid_ref, 15_000_000, base + i as i64 * 1_000).await["result"]
                     ["state"],
                 1
             );
-            made.push((pid, oid));
+            made.push((pid, oid_ref));
         }
         payme(&app, "PerformTransaction", json!({"id": made[1].0})).await;
         payme(
@@ -699,7 +845,7 @@ both_with!(
         assert_eq!(txs[0]["id"], json!(made[0].0));
         assert_eq!(txs[0]["time"], json!(base));
         assert_eq!(txs[0]["amount"], json!(15_000_000));
-        assert_eq!(txs[0]["account"], account(made[0].1));
+        assert_eq!(txs[0]["account"], account(&made[0].1));
         assert_eq!(
             (txs[0]["state"].as_i64(), txs[1]["state"].as_i64()),
             (Some(1), Some(2))
@@ -735,12 +881,12 @@ both_with!(
     |app: TestApp| async move {
         let vid = app.variant_id("Teapot").await;
         let stock0 = app.stock(vid).await.unwrap();
-        let oid = id(&order(&app, 608, "payme", 1).await);
+        let (oid, oid_ref) = placed(&app, 608, "payme", 1).await;
         let pid = payme_id(300);
         let time = now_ms();
         // Payme repeating calls it got no answer to, all at once.
         let creates = futures_util::future::join_all(
-            (0..5).map(|_| create(&app, &pid, oid, 15_000_000, time)),
+            (0..5).map(|_| create(&app, &pid, &oid_ref, 15_000_000, time)),
         )
         .await;
         for c in &creates {

@@ -1,7 +1,7 @@
 //! Payme's sandbox scenario list (test.paycom.uz), in the order the sandbox runs it:
 //! authorisation, wrong amount, unknown account, then a transaction created, repeated,
 //! performed, cancelled and checked, a second order's transaction cancelled before perform,
-//! and the statement. Each step sends what the sandbox sends and checks what it checks.
+//! and the statement. Accounts carry the order's reference from its checkout link. Each step sends what the sandbox sends and checks what it checks.
 
 mod common;
 #[path = "support/uz.rs"]
@@ -14,7 +14,7 @@ use uz::*;
 both_with!(payme_sandbox_scenarios, ENV, |app: TestApp| async move {
     let vid = app.variant_id("Teapot").await;
     let stock0 = app.stock(vid).await.unwrap();
-    let oid = id(&order(&app, 701, "payme", 1).await);
+    let (oid, oid_ref) = placed(&app, 701, "payme", 1).await;
     let amount = 15_000_000;
     let t_start = now_ms();
 
@@ -27,7 +27,7 @@ both_with!(payme_sandbox_scenarios, ENV, |app: TestApp| async move {
         "CheckTransaction",
         "GetStatement",
     ] {
-        let body = json!({"method": m, "params": {"id": payme_id(1), "amount": amount, "account": account(oid)}, "id": 1}).to_string();
+        let body = json!({"method": m, "params": {"id": payme_id(1), "amount": amount, "account": account(&oid_ref)}, "id": 1}).to_string();
         let v = payme_raw(&app, Some(&basic("Paycom", "sandbox-wrong-key")), &body).await;
         assert_eq!(code(&v), Some(-32504), "{m}: {v}");
     }
@@ -36,11 +36,11 @@ both_with!(payme_sandbox_scenarios, ENV, |app: TestApp| async move {
     let v = payme(
         &app,
         "CheckPerformTransaction",
-        json!({"amount": 100, "account": account(oid)}),
+        json!({"amount": 100, "account": account(&oid_ref)}),
     )
     .await;
     assert_eq!(code(&v), Some(-31001), "{v}");
-    let v = create(&app, &payme_id(1), oid, 100, now_ms()).await;
+    let v = create(&app, &payme_id(1), &oid_ref, 100, now_ms()).await;
     assert_eq!(code(&v), Some(-31001), "{v}");
 
     // 3. Unknown account: an error in -31050..-31099 in both.
@@ -60,21 +60,21 @@ both_with!(payme_sandbox_scenarios, ENV, |app: TestApp| async move {
     let v = payme(
         &app,
         "CheckPerformTransaction",
-        json!({"amount": amount, "account": account(oid)}),
+        json!({"amount": amount, "account": account(&oid_ref)}),
     )
     .await;
     assert_eq!(v["result"]["allow"], true, "{v}");
     let pid = payme_id(1);
     let time = now_ms();
-    let c1 = create(&app, &pid, oid, amount, time).await;
+    let c1 = create(&app, &pid, &oid_ref, amount, time).await;
     assert_eq!(c1["result"]["state"], 1, "{c1}");
     assert_eq!(
-        create(&app, &pid, oid, amount, time).await["result"],
+        create(&app, &pid, &oid_ref, amount, time).await["result"],
         c1["result"]
     );
 
     // 5. Another transaction for the same (one-time) order while the first waits: -31008.
-    let v = create(&app, &payme_id(2), oid, amount, now_ms()).await;
+    let v = create(&app, &payme_id(2), &oid_ref, amount, now_ms()).await;
     assert_eq!(code(&v), Some(-31008), "{v}");
 
     // 6. CheckTransaction of the waiting transaction.
@@ -115,10 +115,10 @@ both_with!(payme_sandbox_scenarios, ENV, |app: TestApp| async move {
     assert_eq!(v["result"]["cancel_time"], x1["result"]["cancel_time"]);
 
     // 9. A new order: create, then cancel before perform (state -1), twice; perform refused.
-    let oid2 = id(&order(&app, 701, "payme", 1).await);
+    let (oid2, oid2_ref) = placed(&app, 701, "payme", 1).await;
     let pid2 = payme_id(3);
     assert_eq!(
-        create(&app, &pid2, oid2, amount, now_ms()).await["result"]["state"],
+        create(&app, &pid2, &oid2_ref, amount, now_ms()).await["result"]["state"],
         1
     );
     let x = payme(&app, "CancelTransaction", json!({"id": pid2, "reason": 3})).await;
@@ -131,11 +131,12 @@ both_with!(payme_sandbox_scenarios, ENV, |app: TestApp| async move {
         code(&payme(&app, "PerformTransaction", json!({"id": pid2})).await),
         Some(-31008)
     );
-    assert_eq!(order_status(&app, 701, oid2).await, "cancelled");
+    // Only the transaction ended: the order waits for another one with its units held.
+    assert_eq!(order_status(&app, 701, oid2).await, "pending_payment");
     assert_eq!(
         (app.stock(vid).await, app.reserved(vid).await),
-        (Some(stock0), 0),
-        "all stock back"
+        (Some(stock0 - 1), 1),
+        "the refunded order's stock back, the waiting order's held"
     );
 
     // 10. Unknown transaction ids: -31003.
@@ -160,5 +161,5 @@ both_with!(payme_sandbox_scenarios, ENV, |app: TestApp| async move {
         (txs[0]["state"].as_i64(), txs[1]["state"].as_i64()),
         (Some(-2), Some(-1))
     );
-    assert_eq!(txs[0]["account"], account(oid));
+    assert_eq!(txs[0]["account"], account(&oid_ref));
 });

@@ -302,12 +302,120 @@ both_kinds!(webhooks_are_verified_with_paypal, |kind| async move {
     let mut cheap = cap.clone();
     cheap["id"] = json!("3CCHEAP000000001");
     cheap["custom_id"] = json!(id2.to_string());
+    cheap["supplementary_data"]["related_ids"]["order_id"] = json!(fake.order_for(id2).id);
     cheap["amount"]["value"] = json!("1.00");
     let ev = fake.capture_event("PAYMENT.CAPTURE.COMPLETED", cheap);
     assert_eq!(deliver(&app, &ev).await.status, 200);
     assert_eq!(status(&app, id2).await, "pending_payment");
     assert_eq!(payments(&app, id2).await[0].3, 1);
 });
+
+both_kinds!(
+    only_paypal_orders_the_shop_created_are_captured,
+    |kind| async move {
+        let Some((app, fake)) = start(kind).await else {
+            return;
+        };
+        let variant = usd_product(&app, 1000, 5).await;
+        let id = paypal_order(&app, variant, 1).await;
+        let token = fake.approve(id);
+        let id2 = paypal_order(&app, variant, 1).await;
+        let token2 = fake.approve(id2);
+        let foreign = fake.foreign_order(id);
+
+        // The return route with a token the shop did not issue for this order: refused with no
+        // call to PayPal (a made-up one, another order's, another integration's).
+        for t in ["5OMADEUP0000001", token2.as_str(), foreign.as_str()] {
+            let r = app
+                .raw(app.get(&format!("/payments/paypal/return?order={id}&token={t}")))
+                .await;
+            assert_envelope(&r, 400, Some("unknown_paypal_order"));
+        }
+        assert_eq!(fake.calls("/capture"), 0);
+
+        // PayPal's verified notifications about the foreign order: no capture, no effect,
+        // although its custom_id names our order.
+        let r = deliver(&app, &fake.approved_event_of(&foreign)).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(fake.calls("/capture"), 0);
+        let cap = fake.capture_order(&foreign);
+        assert_eq!(cap["custom_id"], id.to_string());
+        let mut denied = cap.clone();
+        denied["status"] = json!("DECLINED");
+        for ev in [
+            fake.capture_event("PAYMENT.CAPTURE.DENIED", denied),
+            fake.capture_event("PAYMENT.CAPTURE.COMPLETED", cap),
+        ] {
+            assert_eq!(deliver(&app, &ev).await.status, 200);
+            assert_eq!(status(&app, id).await, "pending_payment");
+            assert!(payments(&app, id).await.is_empty());
+        }
+        assert_eq!(app.reserved(variant).await, 2);
+
+        // The buyer's own return captures their own PayPal order, once.
+        let (s, loc) = come_back(&app, id, &token).await;
+        assert_eq!((s, loc.ends_with("?paid=paypal")), (303, true), "{loc}");
+        assert_eq!(fake.calls("/capture"), 1);
+        assert_eq!(status(&app, id).await, "paid");
+        assert_eq!(status(&app, id2).await, "pending_payment");
+    }
+);
+
+both_kinds!(
+    webhook_headers_are_checked_before_asking_paypal,
+    |kind| async move {
+        let Some((app, fake)) = start(kind).await else {
+            return;
+        };
+        let variant = usd_product(&app, 1000, 5).await;
+        let id = paypal_order(&app, variant, 1).await;
+        fake.approve(id);
+        fake.capture_elsewhere(id);
+        let (raw, headers) = fake.capture_event("PAYMENT.CAPTURE.COMPLETED", fake.capture_of(id));
+        let hour_ago = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+        let rfc = |t: time::OffsetDateTime| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
+        };
+        // (header index, value): 0 auth algo, 1 cert URL, 2 transmission id, 4 time.
+        let cases: Vec<(usize, String)> = vec![
+            (0, "none".into()),
+            (
+                1,
+                "http://api-m.sandbox.paypal.com/v1/notifications/certs/CERT-1".into(),
+            ),
+            (
+                1,
+                "https://attacker.example/v1/notifications/certs/CERT-1".into(),
+            ),
+            (
+                1,
+                "https://api-m.sandbox.paypal.com.attacker.example/certs/CERT-1".into(),
+            ),
+            (2, "x".repeat(500)),
+            (4, rfc(hour_ago)),
+            (4, rfc(hour_ago + time::Duration::days(1))),
+            (4, "yesterday".into()),
+        ];
+        for (i, v) in cases {
+            let mut h = headers.clone();
+            h[i].1 = v.clone();
+            let r = deliver(&app, &(raw.clone(), h)).await;
+            assert_envelope(&r, 400, Some("invalid_signature"));
+        }
+        assert_eq!(
+            fake.calls("/verify-webhook-signature"),
+            0,
+            "PayPal was not asked"
+        );
+        assert_eq!(status(&app, id).await, "pending_payment");
+
+        // PayPal's own headers pass, and PayPal is asked once.
+        assert_eq!(deliver(&app, &(raw, headers)).await.status, 200);
+        assert_eq!(fake.calls("/verify-webhook-signature"), 1);
+        assert_eq!(status(&app, id).await, "paid");
+    }
+);
 
 both_kinds!(token_is_cached_and_renewed_once_on_401, |kind| async move {
     let Some((app, fake)) = start(kind).await else {

@@ -519,19 +519,58 @@ both_kinds!(
         let first = fake.complete(id, true);
         assert_eq!(deliver(&app, &first).await.status, 200);
         // The buyer paid again in another tab: another PaymentIntent for the same order.
-        let mut session = first["data"]["object"].clone();
-        session["id"] = json!("cs_test_second_tab");
-        session["payment_intent"] = json!("pi_second_tab");
-        let second = fake.event("checkout.session.completed", session);
+        let second = fake.pay_again(id);
         assert_eq!(deliver(&app, &second).await.status, 200);
         assert_eq!(status(&app, id).await, "paid");
         let pays = payments(&app, id).await;
         assert_eq!(pays.len(), 2);
         assert_eq!((pays[0].3, pays[1].3), (0, 1));
-        assert_eq!(pays[1].0, "pi_second_tab");
+        assert_eq!(
+            pays[1].0,
+            second["data"]["object"]["payment_intent"].as_str().unwrap()
+        );
         assert_eq!(
             (app.stock(variant).await, app.reserved(variant).await),
             (Some(4), 0)
+        );
+    }
+);
+
+both_kinds!(
+    sessions_the_shop_did_not_open_change_nothing,
+    |kind| async move {
+        let Some((app, fake)) = start(kind).await else {
+            return;
+        };
+        let variant = usd_product(&app, 1250, 5).await;
+        let (_, order) = stripe_order(&app, variant, 2).await;
+        let id = order["id"].as_i64().unwrap();
+        // A Payment Link on the same Stripe account whose metadata names our order: signed by
+        // Stripe all right, but the shop never opened that session.
+        for (kind, paid) in [
+            ("checkout.session.expired", false),
+            ("checkout.session.async_payment_failed", false),
+            ("checkout.session.completed", true),
+            ("checkout.session.async_payment_succeeded", true),
+        ] {
+            let ev = fake.foreign_session_event(kind, id, 2500, "usd", paid);
+            assert_eq!(ev["data"]["object"]["metadata"]["order_id"], id.to_string());
+            let r = deliver(&app, &ev).await;
+            assert_eq!(r.status, 200, "{kind}: {}", r.text());
+            assert_eq!(status(&app, id).await, "pending_payment", "{kind}");
+            assert_eq!(
+                (app.stock(variant).await, app.reserved(variant).await),
+                (Some(3), 2),
+                "{kind}: the reservation stands"
+            );
+            assert!(payments(&app, id).await.is_empty(), "{kind}");
+        }
+        // The session the shop opened still pays it.
+        assert_eq!(deliver(&app, &fake.complete(id, true)).await.status, 200);
+        assert_eq!(status(&app, id).await, "paid");
+        assert_eq!(
+            (app.stock(variant).await, app.reserved(variant).await),
+            (Some(3), 0)
         );
     }
 );

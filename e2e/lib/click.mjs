@@ -3,25 +3,27 @@
 // docs.click.uz gives it:
 //   sign_string = md5(click_trans_id + service_id + SECRET_KEY + merchant_trans_id
 //                     [+ merchant_prepare_id] + amount + action + sign_time)
+// merchant_trans_id is the order's reference: the `transaction_param` of its checkout_url (the
+// shop does not take the order id there, which anyone could guess).
 import { createHash } from 'node:crypto';
 
 /**
  * @param {string} shopUrl
  * @param {{ serviceId: string, secret: string }} config
- * @param {{ clickTransId: number, orderId: number, amount: string, action: 0 | 1, prepareId?: number }} req
+ * @param {{ clickTransId: number, reference: string, amount: string, action: 0 | 1, prepareId?: number }} req
  * @returns {Promise<any>} Click's JSON answer (the shop always answers HTTP 200)
  */
-export async function clickCall(shopUrl, config, { clickTransId, orderId, amount, action, prepareId }) {
+export async function clickCall(shopUrl, config, { clickTransId, reference, amount, action, prepareId }) {
   const signTime = '2026-11-25 12:00:00';
   const prep = prepareId === undefined ? '' : String(prepareId);
   const sign = createHash('md5')
-    .update(`${clickTransId}${config.serviceId}${config.secret}${orderId}${prep}${amount}${action}${signTime}`)
+    .update(`${clickTransId}${config.serviceId}${config.secret}${reference}${prep}${amount}${action}${signTime}`)
     .digest('hex');
   const form = new URLSearchParams({
     click_trans_id: String(clickTransId),
     service_id: config.serviceId,
     click_paydoc_id: String(clickTransId + 7_000_000),
-    merchant_trans_id: String(orderId),
+    merchant_trans_id: reference,
     ...(prepareId === undefined ? {} : { merchant_prepare_id: prep }),
     amount,
     action: String(action),

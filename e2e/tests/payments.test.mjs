@@ -276,7 +276,10 @@ describe('paying through the real rails', () => {
     assert.equal(url.origin + url.pathname, 'https://my.click.uz/services/pay');
     assert.equal(url.searchParams.get('service_id'), CLICK.serviceId);
     assert.equal(url.searchParams.get('merchant_id'), CLICK.merchantId);
-    assert.equal(url.searchParams.get('transaction_param'), String(id));
+    // Click names the order by its random reference, never by the (guessable) order id.
+    const reference = url.searchParams.get('transaction_param');
+    assert.match(reference, /^[0-9a-f]{24}$/);
+    assert.notEqual(reference, String(id));
     assert.equal(url.searchParams.get('return_url'), `https://shop.example/?order=${id}`);
     const order0 = await orderOf(auth, id);
     assert.equal(order0.payment_method, 'click');
@@ -288,9 +291,9 @@ describe('paying through the real rails', () => {
 
     // Click, after the customer paid: Prepare, then Complete (twice: Click repeats).
     const trans = 880_001;
-    const prepared = await clickCall(shop.url, CLICK, { clickTransId: trans, orderId: id, amount, action: 0 });
+    const prepared = await clickCall(shop.url, CLICK, { clickTransId: trans, reference, amount, action: 0 });
     assert.equal(prepared.error, 0, JSON.stringify(prepared));
-    const done = { clickTransId: trans, orderId: id, amount, action: 1, prepareId: prepared.merchant_prepare_id };
+    const done = { clickTransId: trans, reference, amount, action: 1, prepareId: prepared.merchant_prepare_id };
     const completed = await clickCall(shop.url, CLICK, done);
     assert.equal(completed.error, 0, JSON.stringify(completed));
     const again = await clickCall(shop.url, CLICK, done);

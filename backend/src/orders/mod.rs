@@ -206,8 +206,8 @@ pub async fn place(
     }
     let inserted: std::result::Result<i64, sqlx::Error> = sqlx::query_scalar(
         "INSERT INTO orders (customer_id, status, currency, total_minor, payment_method, contact_json, \
-         lang, idempotency_key, request_hash, holds_stock, expires_at, created_at, updated_at) \
-         VALUES ($1, 'pending_payment', $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $10) RETURNING id",
+         lang, idempotency_key, request_hash, holds_stock, expires_at, created_at, updated_at, pay_ref) \
+         VALUES ($1, 'pending_payment', $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $10, $11) RETURNING id",
     )
     .bind(customer_id)
     .bind(currency.as_str())
@@ -219,6 +219,11 @@ pub async fn place(
     .bind(request_hash.as_deref())
     .bind(expires_at)
     .bind(now)
+    .bind(
+        provider
+            .names_order_by_reference()
+            .then(crate::payments::new_pay_ref),
+    )
     .fetch_one(tx.conn())
     .await;
     let order_id = match inserted {
@@ -412,6 +417,7 @@ async fn start_checkout(
             .collect(),
         expires_at: head.expires_at,
         attempt_key: format!("{order_id}-{}-{failed}", head.created_at),
+        pay_ref: head.pay_ref.clone(),
     };
     let checkout = match provider.create_checkout(&order).await {
         Ok(c) => c,
@@ -430,6 +436,19 @@ async fn start_checkout(
             return Err(e);
         }
     };
+    if let Some(id) = &checkout.checkout_id {
+        // Kept before the buyer can see the link, so the notifications about it find it.
+        sqlx::query(
+            "INSERT INTO provider_checkouts (provider, checkout_id, order_id, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (provider, checkout_id) DO NOTHING",
+        )
+        .bind(provider.method().as_str())
+        .bind(id)
+        .bind(order_id)
+        .bind(db::now())
+        .execute(&st.db.pool)
+        .await?;
+    }
     if checkout.invoice_link.is_some() || checkout.checkout_url.is_some() {
         sqlx::query("UPDATE orders SET invoice_link = $1, checkout_url = $2 WHERE id = $3")
             .bind(checkout.invoice_link.as_deref())

@@ -30,10 +30,12 @@ pub struct OrderHead {
     pub holds_stock: i64,
     pub expires_at: Option<i64>,
     pub created_at: i64,
+    /// The reference Click and Payme name the order by (see `payments::new_pay_ref`).
+    pub pay_ref: Option<String>,
 }
 
 pub const HEAD_COLS: &str = "id, customer_id, status, currency, total_minor, payment_method, \
-    contact_json, lang, request_hash, invoice_link, checkout_url, holds_stock, expires_at, created_at";
+    contact_json, lang, request_hash, invoice_link, checkout_url, holds_stock, expires_at, created_at, pay_ref";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ItemRow {

@@ -37,6 +37,9 @@ pub struct CheckoutOrder {
     /// Stable per checkout attempt: a retried call of the same attempt reuses the provider's
     /// idempotency key, a new attempt after a failed one gets a fresh key.
     pub attempt_key: String,
+    /// The order's unguessable reference, for rails that name the order by an account value
+    /// the buyer's page carries ([`Provider::names_order_by_reference`]); `None` on others.
+    pub pay_ref: Option<String>,
 }
 
 /// One line of an order as a checkout shows it.
@@ -57,6 +60,9 @@ pub struct CheckoutLine {
 pub struct Checkout {
     pub invoice_link: Option<String>,
     pub checkout_url: Option<String>,
+    /// The provider's id of what it opened (a Stripe Checkout Session, a PayPal order). It is
+    /// kept, and the rail's notifications act only on the ids kept for an order.
+    pub checkout_id: Option<String>,
 }
 
 pub trait Provider: Send + Sync {
@@ -69,6 +75,13 @@ pub trait Provider: Send + Sync {
     /// Cash on delivery holds it until the merchant delivers or cancels.
     fn reservation_expires(&self) -> bool {
         true
+    }
+
+    /// Whether the provider names the order by an account value that travels through the
+    /// buyer's page and comes back in the provider's calls (Click, Payme). Such orders get an
+    /// unguessable reference there: the order id would let anyone act on anyone's order.
+    fn names_order_by_reference(&self) -> bool {
+        false
     }
 
     fn create_checkout<'a>(&'a self, order: &'a CheckoutOrder) -> BoxFuture<'a, Result<Checkout>>;
@@ -124,6 +137,28 @@ impl RefundRequest {
             n => format!("{key}-retry{n}"),
         }
     }
+}
+
+/// A new order reference for [`CheckoutOrder::pay_ref`]: 96 random bits as 24 lowercase hex
+/// characters (no `;`, which Payme's checkout link cannot carry in a value).
+pub fn new_pay_ref() -> String {
+    hex::encode(rand::random::<[u8; 12]>())
+}
+
+/// The order a checkout the shop opened at `provider` belongs to (see [`Checkout::checkout_id`]);
+/// `None` for any id the shop did not open.
+pub async fn order_of_checkout(
+    db: &crate::db::Db,
+    provider: PaymentMethod,
+    checkout_id: &str,
+) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT order_id FROM provider_checkouts WHERE provider = $1 AND checkout_id = $2",
+    )
+    .bind(provider.as_str())
+    .bind(checkout_id)
+    .fetch_optional(&db.pool)
+    .await?)
 }
 
 /// Webhook routes of every rail (`/webhooks/…`). Each rail adds its own router here.

@@ -165,6 +165,61 @@ impl FakePaypal {
         self.inner.lock().unwrap().requests.clone()
     }
 
+    /// How many calls the shop made to paths ending in `suffix` (`/capture`,
+    /// `/verify-webhook-signature`), answered or not.
+    pub fn calls(&self, suffix: &str) -> usize {
+        self.inner
+            .lock()
+            .unwrap()
+            .requests
+            .iter()
+            .filter(|r| r.path.ends_with(suffix))
+            .count()
+    }
+
+    /// A PayPal order the shop did not create (another integration on the same PayPal
+    /// account) whose `custom_id` names `order_id`, approved by its buyer: answers its id.
+    pub fn foreign_order(&self, order_id: i64) -> String {
+        let mut g = self.inner.lock().unwrap();
+        g.next += 1;
+        let id = format!("7F{:015}", g.next);
+        let body = json!({"intent": "CAPTURE", "purchase_units": [{"reference_id": "default",
+            "custom_id": order_id.to_string(), "invoice_id": format!("other-{id}"),
+            "amount": {"currency_code": "USD", "value": "10.00"}}]});
+        g.orders.push(PpOrder {
+            id: id.clone(),
+            body,
+            status: "APPROVED".into(),
+            capture: None,
+            custom_id: order_id.to_string(),
+        });
+        id
+    }
+
+    /// `CHECKOUT.ORDER.APPROVED` for the PayPal order `paypal_order`.
+    pub fn approved_event_of(&self, paypal_order: &str) -> (String, Vec<(String, String)>) {
+        let o = {
+            let g = self.inner.lock().unwrap();
+            g.orders
+                .iter()
+                .find(|o| o.id == paypal_order)
+                .unwrap()
+                .clone()
+        };
+        self.webhook(
+            "CHECKOUT.ORDER.APPROVED",
+            json!({"id": o.id, "intent": "CAPTURE", "status": o.status,
+                "purchase_units": [{"reference_id": "default", "custom_id": o.custom_id,
+                    "amount": o.body["purchase_units"][0]["amount"]}]}),
+        )
+    }
+
+    /// Captures the PayPal order `paypal_order` outside the shop; answers the capture.
+    pub fn capture_order(&self, paypal_order: &str) -> Value {
+        let mut g = self.inner.lock().unwrap();
+        do_capture(&mut g, paypal_order)["purchase_units"][0]["payments"]["captures"][0].clone()
+    }
+
     /// Expires every token PayPal issued (the shop's cached one included).
     pub fn revoke_tokens(&self) {
         self.inner.lock().unwrap().tokens.clear();
@@ -220,7 +275,8 @@ impl FakePaypal {
             .unwrap_or(&0)
     }
 
-    /// A webhook delivery: the raw body and the transmission headers PayPal would send.
+    /// A webhook delivery: the raw body and the transmission headers PayPal would send,
+    /// stamped now.
     pub fn webhook(&self, event_type: &str, resource: Value) -> (String, Vec<(String, String)>) {
         let mut g = self.inner.lock().unwrap();
         g.next += 1;
@@ -256,7 +312,11 @@ impl FakePaypal {
             ("PAYPAL-TRANSMISSION-SIG".into(), sig),
             (
                 "PAYPAL-TRANSMISSION-TIME".into(),
-                "2026-11-25T12:00:01Z".into(),
+                time::OffsetDateTime::now_utc()
+                    .replace_nanosecond(0)
+                    .unwrap()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap(),
             ),
         ];
         (raw, headers)

@@ -207,6 +207,36 @@ impl FakeStripe {
         self.event("checkout.session.completed", Self::session_json(&s))
     }
 
+    /// An event of `kind` about a Checkout Session the shop did not open (a Payment Link on the
+    /// same Stripe account, say) whose `client_reference_id` and metadata name `order_id`;
+    /// paid (with a PaymentIntent) when `paid`.
+    pub fn foreign_session_event(
+        &self,
+        kind: &str,
+        order_id: i64,
+        amount_total: i64,
+        currency: &str,
+        paid: bool,
+    ) -> Value {
+        let s = Session {
+            id: self.next_id("cs_test_plink"),
+            form: BTreeMap::new(),
+            amount_total,
+            currency: currency.into(),
+            order_id: order_id.to_string(),
+            payment_intent: paid.then(|| self.next_id("pi")),
+            status: if kind.ends_with(".expired") {
+                "expired"
+            } else {
+                "complete"
+            }
+            .into(),
+            payment_status: if paid { "paid" } else { "unpaid" }.into(),
+            expires_at: now(),
+        };
+        self.event(kind, Self::session_json(&s))
+    }
+
     /// The delayed payment of a completed session arrives.
     pub fn async_succeeded(&self, order_id: i64) -> Value {
         let s = {

@@ -48,6 +48,35 @@ pub fn id(v: &Value) -> i64 {
     v["id"].as_i64().expect("order id")
 }
 
+/// The reference Click and Payme name an order by, read from its `checkout_url` as a client
+/// (or Click's and Payme's page) reads it: Click's `transaction_param`, or `ac.order_id` in
+/// Payme's base64 parameters.
+pub fn pay_ref(order: &Value) -> String {
+    let url = order["checkout_url"].as_str().expect("checkout_url");
+    if let Some(encoded) = url.strip_prefix(&format!("{PAYME_CHECKOUT}/")) {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .expect("base64");
+        let params = String::from_utf8(decoded).unwrap();
+        return params
+            .split(';')
+            .find_map(|kv| kv.strip_prefix("ac.order_id="))
+            .unwrap_or_else(|| panic!("no ac.order_id in {params}"))
+            .to_string();
+    }
+    let url = reqwest::Url::parse(url).unwrap();
+    url.query_pairs()
+        .find(|(k, _)| k == "transaction_param")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("no transaction_param in {url}"))
+}
+
+/// [`order`], answering the order's id and its Click / Payme reference.
+pub async fn placed(app: &TestApp, user: i64, method: &str, qty: i64) -> (i64, String) {
+    let o = order(app, user, method, qty).await;
+    (id(&o), pay_ref(&o))
+}
+
 // ------------------------------------------------------------------------------------ Click
 
 /// One Click request. `prepare_id` is sent only at Complete; `action` is as Click would
@@ -66,11 +95,12 @@ pub struct ClickReq {
 }
 
 impl ClickReq {
-    pub fn prepare(click_trans_id: i64, order_id: i64, amount: &str) -> Self {
+    /// `reference` is what Click sends as merchant_trans_id: the order's reference.
+    pub fn prepare(click_trans_id: i64, reference: &str, amount: &str) -> Self {
         ClickReq {
             click_trans_id,
             service_id: CLICK_SERVICE_ID.into(),
-            merchant_trans_id: order_id.to_string(),
+            merchant_trans_id: reference.to_string(),
             prepare_id: None,
             amount: amount.into(),
             action: "0".into(),
@@ -80,11 +110,11 @@ impl ClickReq {
         }
     }
 
-    pub fn complete(click_trans_id: i64, order_id: i64, prepare_id: i64, amount: &str) -> Self {
+    pub fn complete(click_trans_id: i64, reference: &str, prepare_id: i64, amount: &str) -> Self {
         ClickReq {
             prepare_id: Some(prepare_id),
             action: "1".into(),
-            ..Self::prepare(click_trans_id, order_id, amount)
+            ..Self::prepare(click_trans_id, reference, amount)
         }
     }
 
@@ -162,15 +192,15 @@ pub fn err(v: &Value) -> i64 {
     v["error"].as_i64().unwrap()
 }
 
-/// Prepare then Complete for an order; answers the Complete reply.
-pub async fn click_pay(app: &TestApp, trans: i64, order_id: i64, amount: &str) -> Value {
-    let p = click(app, "prepare", &ClickReq::prepare(trans, order_id, amount)).await;
+/// Prepare then Complete for an order (by its reference); answers the Complete reply.
+pub async fn click_pay(app: &TestApp, trans: i64, reference: &str, amount: &str) -> Value {
+    let p = click(app, "prepare", &ClickReq::prepare(trans, reference, amount)).await;
     assert_eq!(err(&p), 0, "{p}");
     let prep = p["merchant_prepare_id"].as_i64().unwrap();
     click(
         app,
         "complete",
-        &ClickReq::complete(trans, order_id, prep, amount),
+        &ClickReq::complete(trans, reference, prep, amount),
     )
     .await
 }
@@ -235,16 +265,17 @@ pub fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-pub fn account(order_id: i64) -> Value {
-    json!({"order_id": order_id.to_string()})
+/// Payme's account object for the order with this reference.
+pub fn account(reference: &str) -> Value {
+    json!({"order_id": reference})
 }
 
-/// CreateTransaction for an order at `time`; answers the reply.
-pub async fn create(app: &TestApp, pid: &str, order_id: i64, amount: i64, time: i64) -> Value {
+/// CreateTransaction for an order (by its reference) at `time`; answers the reply.
+pub async fn create(app: &TestApp, pid: &str, reference: &str, amount: i64, time: i64) -> Value {
     payme(
         app,
         "CreateTransaction",
-        json!({"id": pid, "time": time, "amount": amount, "account": account(order_id)}),
+        json!({"id": pid, "time": time, "amount": amount, "account": account(reference)}),
     )
     .await
 }

@@ -16,7 +16,6 @@ use crate::config::ClickConfig;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::orders::repo::{self, OrderHead};
-use crate::state::AppState;
 use shared::OrderStatus;
 
 pub use webhook::router;
@@ -47,20 +46,29 @@ impl Provider for Click {
         uz_refuses("Click", currency, kinds)
     }
 
+    fn names_order_by_reference(&self) -> bool {
+        true
+    }
+
     fn create_checkout<'a>(&'a self, order: &'a CheckoutOrder) -> BoxFuture<'a, Result<Checkout>> {
         Box::pin(async move {
             // Click takes the amount in sum; an exact decimal string, never a float.
             let amount = Money::new(order.total_minor, order.currency.clone()).major_string();
+            // Click sends it back as merchant_trans_id.
+            let reference = order
+                .pay_ref
+                .as_deref()
+                .ok_or_else(|| Error::internal("a Click order without its reference"))?;
             let query = form_urlencoded::Serializer::new(String::new())
                 .append_pair("service_id", &self.config.service_id)
                 .append_pair("merchant_id", &self.config.merchant_id)
                 .append_pair("amount", &amount)
-                .append_pair("transaction_param", &order.order_id.to_string())
+                .append_pair("transaction_param", reference)
                 .append_pair("return_url", &return_url(&self.public_url, order.order_id))
                 .finish();
             Ok(Checkout {
-                invoice_link: None,
                 checkout_url: Some(format!("{PAY_URL}?{query}")),
+                ..Checkout::default()
             })
         })
     }
@@ -103,7 +111,7 @@ pub(crate) fn uz_refuses(rail: &str, currency: &Currency, kinds: &[ProductKind])
 }
 
 /// An order one of the Uzbek rails may be asked to pay: in UZS and placed for Click or Payme
-/// (an order placed for Stars or cash is not payable through them, even by its id).
+/// (an order placed for Stars or cash is not payable through them).
 pub(crate) async fn payable_order(db: &Db, order_id: i64) -> Result<Option<OrderHead>> {
     let mut conn = db.pool.acquire().await?;
     Ok(repo::head(&mut conn, order_id).await?.filter(|o| {
@@ -111,6 +119,21 @@ pub(crate) async fn payable_order(db: &Db, order_id: i64) -> Result<Option<Order
             && (o.payment_method == PaymentMethod::Click.as_str()
                 || o.payment_method == PaymentMethod::Payme.as_str())
     }))
+}
+
+/// The order Click's `merchant_trans_id` or Payme's `account.order_id` names: only by the
+/// order's reference from its checkout link, never by the order id, which anyone can guess.
+/// Either rail takes the other's reference (one reference per order), as it took the order
+/// id before: a buyer who switches rails pays the same order.
+pub(crate) async fn order_by_reference(db: &Db, reference: &str) -> Result<Option<OrderHead>> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM orders WHERE pay_ref = $1")
+        .bind(reference)
+        .fetch_optional(&db.pool)
+        .await?;
+    match id {
+        Some(id) => payable_order(db, id).await,
+        None => Ok(None),
+    }
 }
 
 /// Whether the order still waits for its money with its stock held.
@@ -126,34 +149,6 @@ pub(crate) async fn is_paid(db: &Db, order_id: i64) -> Result<bool> {
             .fetch_optional(&db.pool)
             .await?;
     Ok(matches!(paid_at, Some(Some(_))))
-}
-
-/// Cancels an unpaid order and gives its stock back, once; tells the customer.
-pub(crate) async fn cancel_unpaid(
-    st: &AppState,
-    order_id: i64,
-    note: &str,
-    actor: &str,
-) -> Result<bool> {
-    let mut tx = st.db.begin_write().await?;
-    let moved = repo::transition(
-        tx.conn(),
-        order_id,
-        &[OrderStatus::PendingPayment],
-        OrderStatus::Cancelled,
-        Some(note),
-        Some(actor),
-    )
-    .await?;
-    if moved {
-        repo::release_reservation(tx.conn(), order_id).await?;
-    }
-    tx.commit().await?;
-    if moved {
-        st.catalog_changed();
-        st.notify(order_id, crate::notify::Notice::Cancelled);
-    }
-    Ok(moved)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use shared::money::parse_major;
 use shared::Currency;
 use subtle::ConstantTimeEq;
 
-use super::{awaiting, cancel_unpaid, is_paid, payable_order};
+use super::{awaiting, is_paid, order_by_reference};
 use crate::db;
 use crate::payments::fulfil::{fulfil, Outcome, PaymentSuccess};
 use crate::state::AppState;
@@ -283,11 +283,7 @@ async fn decide(
     if f.action != stage.action() {
         return Ok((E::ActionNotFound, None));
     }
-    let order = match f.merchant_trans_id.parse::<i64>() {
-        Ok(id) if id > 0 => payable_order(&st.db, id).await?,
-        _ => None,
-    };
-    let Some(order) = order else {
+    let Some(order) = order_by_reference(&st.db, &f.merchant_trans_id).await? else {
         return Ok((E::UserDoesNotExist, None));
     };
     let uzs = Currency::new("UZS").expect("UZS");
@@ -396,8 +392,9 @@ async fn complete_attempt(
     }
     let now = db::now();
     if f.error < 0 {
-        // Click could not take the money (e.g. -5017): the attempt ends and the order's
-        // units go back on sale.
+        // Click could not take the money (e.g. -5017): this attempt ends, the order does not.
+        // It keeps its reservation until it lapses, so the buyer can try again (another card,
+        // another rail); and nobody can end someone else's order by failing an attempt at it.
         sqlx::query(
             "UPDATE click_attempts SET state = 'cancelled', click_error = $1, updated_at = $2 \
              WHERE id = $3 AND state = 'prepared'",
@@ -406,13 +403,6 @@ async fn complete_attempt(
         .bind(now)
         .bind(a.id)
         .execute(&st.db.pool)
-        .await?;
-        cancel_unpaid(
-            st,
-            order.id,
-            &format!("Click payment failed (error {})", f.error),
-            "click",
-        )
         .await?;
         return Ok((E::TransactionCancelled, Some(a.id)));
     }

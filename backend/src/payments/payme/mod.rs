@@ -43,25 +43,34 @@ impl Provider for Payme {
         uz_refuses("Payme", currency, kinds)
     }
 
+    fn names_order_by_reference(&self) -> bool {
+        true
+    }
+
     fn create_checkout<'a>(&'a self, order: &'a CheckoutOrder) -> BoxFuture<'a, Result<Checkout>> {
         Box::pin(async move {
+            // Payme sends it back as `account.order_id`.
+            let reference = order
+                .pay_ref
+                .as_deref()
+                .ok_or_else(|| Error::internal("a Payme order without its reference"))?;
             // `;` separates Payme's parameters and cannot be escaped: keep it out of values.
             let back = return_url(&self.public_url, order.order_id).replace(';', "%3B");
             let params = format!(
                 "m={};ac.order_id={};a={};c={};l={}",
                 self.config.merchant_id,
-                order.order_id,
+                reference,
                 order.total_minor,
                 back,
                 order.lang.code()
             );
             let encoded = base64::engine::general_purpose::STANDARD.encode(params);
             Ok(Checkout {
-                invoice_link: None,
                 checkout_url: Some(format!(
                     "{}/{encoded}",
                     self.config.checkout_url.trim_end_matches('/')
                 )),
+                ..Checkout::default()
             })
         })
     }

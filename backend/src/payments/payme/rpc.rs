@@ -18,7 +18,7 @@ use super::errors::{Code, RpcError};
 use crate::catalog::repo::texts;
 use crate::error::is_unique_violation;
 use crate::orders::repo::{self as orders, OrderHead};
-use crate::payments::click::{awaiting, cancel_unpaid, is_paid, payable_order};
+use crate::payments::click::{awaiting, is_paid, order_by_reference, payable_order};
 use crate::payments::fulfil::{fulfil, Outcome, PaymentSuccess};
 use crate::payments::refund::{self, Recorded, Refund};
 use crate::state::AppState;
@@ -130,7 +130,9 @@ fn req_i64(p: &Map<String, Value>, k: &str) -> Result<i64, RpcError> {
         .ok_or_else(|| Code::InvalidRequest.into())
 }
 
-/// The order `account.order_id` names, if it may be paid for `amount` now.
+/// The order `account.order_id` names, if it may be paid for `amount` now. The field carries
+/// the order's reference from its checkout link, never the order id (see
+/// [`order_by_reference`]).
 async fn payable(st: &AppState, p: &Map<String, Value>) -> Result<OrderHead, RpcError> {
     let amount = p.get("amount").ok_or(Code::InvalidRequest)?;
     let account = p
@@ -138,14 +140,14 @@ async fn payable(st: &AppState, p: &Map<String, Value>) -> Result<OrderHead, Rpc
         .and_then(Value::as_object)
         .ok_or(Code::InvalidRequest)?;
     // Payme sends the account field as the cash desk defines it: a string or a number.
-    let order_id = match account.get("order_id") {
-        Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
-        Some(Value::Number(n)) => n.as_i64(),
+    let reference = match account.get("order_id") {
+        Some(Value::String(s)) => Some(s.trim().to_string()),
+        Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     }
-    .filter(|id| *id > 0)
+    .filter(|r| !r.is_empty() && r.len() <= 64)
     .ok_or_else(|| RpcError::account(Code::OrderNotFound))?;
-    let order = payable_order(&st.db, order_id)
+    let order = order_by_reference(&st.db, &reference)
         .await?
         .ok_or_else(|| RpcError::account(Code::OrderNotFound))?;
     if amount.as_i64() != Some(order.total_minor) {
@@ -198,8 +200,10 @@ fn stale(t: &Tx, now: i64) -> bool {
     t.state == 1 && now - t.payme_time > TIMEOUT_MS
 }
 
-/// Cancels a waiting transaction (state 1 -> -1) and, when `release`, its unpaid order.
-async fn cancel_waiting(st: &AppState, t: &Tx, reason: i64, release: bool) -> Result<Tx, RpcError> {
+/// Cancels a waiting transaction (state 1 -> -1). Only the transaction ends: its order keeps
+/// its reservation until that lapses and may be paid by a new transaction (or another rail),
+/// so an abandoned or refused attempt, or one opened by someone else, cannot end the order.
+async fn cancel_waiting(st: &AppState, t: &Tx, reason: i64) -> Result<Tx, RpcError> {
     sqlx::query(
         "UPDATE payme_transactions SET state = -1, reason = $1, cancel_time = $2 \
          WHERE id = $3 AND state = 1",
@@ -209,15 +213,6 @@ async fn cancel_waiting(st: &AppState, t: &Tx, reason: i64, release: bool) -> Re
     .bind(t.id)
     .execute(&st.db.pool)
     .await?;
-    if release {
-        cancel_unpaid(
-            st,
-            t.order_id,
-            &format!("Payme transaction cancelled (reason {reason})"),
-            "payme",
-        )
-        .await?;
-    }
     reload(st, t).await
 }
 
@@ -314,7 +309,7 @@ async fn create(st: &AppState, p: &Map<String, Value>) -> RpcResult {
             return Err(Code::Impossible.into());
         }
         if stale(&t, now) {
-            cancel_waiting(st, &t, REASON_TIMEOUT, true).await?;
+            cancel_waiting(st, &t, REASON_TIMEOUT).await?;
             return Err(Code::Impossible.into());
         }
         return Ok(created(&t));
@@ -327,10 +322,9 @@ async fn create(st: &AppState, p: &Map<String, Value>) -> RpcResult {
         if !stale(&other, now) {
             return Err(Code::Impossible.into());
         }
-        // A forgotten transaction must not block the order for ever; but cancelling it on
-        // timeout also cancels the order, so this one cannot go on either.
-        cancel_waiting(st, &other, REASON_TIMEOUT, true).await?;
-        return Err(Code::Impossible.into());
+        // A forgotten transaction must not block the order for ever: it times out, and this
+        // one goes on.
+        cancel_waiting(st, &other, REASON_TIMEOUT).await?;
     }
     let account = p.get("account").cloned().unwrap_or(Value::Null).to_string();
     let sql = format!(
@@ -384,7 +378,7 @@ async fn perform(st: &AppState, p: &Map<String, Value>) -> RpcResult {
     }
     let now = now_ms();
     if stale(&t, now) {
-        cancel_waiting(st, &t, REASON_TIMEOUT, true).await?;
+        cancel_waiting(st, &t, REASON_TIMEOUT).await?;
         return Err(Code::Impossible.into());
     }
     let recorded: Option<i64> = sqlx::query_scalar(
@@ -400,7 +394,7 @@ async fn perform(st: &AppState, p: &Map<String, Value>) -> RpcResult {
         if is_paid(&st.db, order.id).await? || !awaiting(&order) {
             // Paid through another rail, or lapsed: refusing lets Payme give the money
             // back before it is ever ours, instead of a refund later.
-            cancel_waiting(st, &t, REASON_TRANSACTION_ERROR, false).await?;
+            cancel_waiting(st, &t, REASON_TRANSACTION_ERROR).await?;
             return Err(Code::Impossible.into());
         }
     }
@@ -440,7 +434,7 @@ async fn cancel(st: &AppState, p: &Map<String, Value>) -> RpcResult {
     let reason = req_i64(p, "reason")?;
     let t = tx_required(st, p).await?;
     match t.state {
-        1 => Ok(cancelled(&cancel_waiting(st, &t, reason, true).await?)),
+        1 => Ok(cancelled(&cancel_waiting(st, &t, reason).await?)),
         2 => {
             let mut conn = st.db.pool.acquire().await?;
             let order = orders::head(&mut conn, t.order_id)

@@ -129,13 +129,17 @@ impl Provider for Paypal {
                         .and_then(|l| l["href"].as_str())
                 })
             });
-            let url = link.ok_or_else(|| {
-                Error::internal(format!("PayPal order {} has no approval link", v["id"]))
-            })?;
-            tracing::info!(order_id = id, paypal_order = %v["id"], "paypal order created");
+            let (Some(url), Some(paypal_order)) = (link, v["id"].as_str()) else {
+                return Err(Error::internal(format!(
+                    "PayPal order {} has no id or approval link",
+                    v["id"]
+                )));
+            };
+            tracing::info!(order_id = id, paypal_order, "paypal order created");
             Ok(Checkout {
                 invoice_link: None,
                 checkout_url: Some(url.to_string()),
+                checkout_id: Some(paypal_order.to_string()),
             })
         })
     }

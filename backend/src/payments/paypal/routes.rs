@@ -3,6 +3,11 @@
 //! The return route and the webhook may both try to capture and fulfil the same order; the
 //! capture shares one `PayPal-Request-Id` per PayPal order and fulfilment is idempotent per
 //! capture id, so the order is paid once whichever comes first.
+//!
+//! Both act only on PayPal orders the shop created (kept at checkout): a return naming any
+//! other PayPal order, or a notification about one, makes no call to PayPal and changes
+//! nothing. A webhook whose transmission headers could not have come from PayPal is refused
+//! before PayPal is asked to verify it.
 
 use std::sync::Arc;
 
@@ -14,7 +19,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use shared::OrderStatus;
+use shared::{OrderStatus, PaymentMethod};
 
 use super::api::{self, Api};
 use super::{parse_amount, urlencode};
@@ -22,6 +27,7 @@ use crate::db;
 use crate::error::{AppQuery, Error, Result};
 use crate::orders::repo;
 use crate::payments::fulfil::{Outcome, PaymentSuccess};
+use crate::payments::order_of_checkout;
 use crate::payments::stripe::ops;
 use crate::state::AppState;
 
@@ -65,7 +71,19 @@ async fn back(State(st): State<AppState>, AppQuery(q): AppQuery<Back>) -> Result
             "The PayPal return needs order and token.",
         ));
     };
-    let outcome = match capture(&st, &api, &token).await {
+    // Only the PayPal order the shop created for this order is captured: anything else in
+    // `token` would have the shop call PayPal on a stranger's behalf.
+    if order_of_checkout(&st.db, PaymentMethod::Paypal, &token).await? != Some(order) {
+        tracing::warn!(
+            order_id = order,
+            "paypal return with a token the shop did not issue"
+        );
+        return Err(Error::invalid(
+            "unknown_paypal_order",
+            "This PayPal payment was not started by the shop for this order.",
+        ));
+    }
+    let outcome = match capture(&st, &api, order, &token).await {
         Ok(c) => c,
         Err(e) => {
             // The buyer lands on their order either way; the webhook finishes the job.
@@ -95,7 +113,8 @@ async fn cancel(State(st): State<AppState>) -> Result<Redirect> {
 }
 
 /// Captures an approved PayPal order (once, whoever asks) and fulfils a completed capture.
-async fn capture(st: &AppState, api: &Api, paypal_order: &str) -> Result<Captured> {
+/// `paypal_order` is one the shop created for `order_id`.
+async fn capture(st: &AppState, api: &Api, order_id: i64, paypal_order: &str) -> Result<Captured> {
     let path = format!("/v2/checkout/orders/{}/capture", urlencode(paypal_order));
     // The same request id for every capture of this order: a retry, a reload of the return
     // page and the webhook all get PayPal's first answer instead of a second capture.
@@ -136,13 +155,7 @@ async fn capture(st: &AppState, api: &Api, paypal_order: &str) -> Result<Capture
     } else {
         return Err(api::unexpected(status, &v));
     };
-    let unit = &order["purchase_units"][0];
-    let cap = &unit["payments"]["captures"][0];
-    let custom = cap["custom_id"].as_str().or(unit["custom_id"].as_str());
-    let Some(order_id) = custom.and_then(|c| c.parse::<i64>().ok()) else {
-        tracing::warn!(paypal_order, "paypal order names no order of ours");
-        return Ok(Captured::Failed);
-    };
+    let cap = &order["purchase_units"][0]["payments"]["captures"][0];
     match cap["status"].as_str() {
         Some("COMPLETED") => {
             pay_capture(st, order_id, cap, &order.to_string()).await?;
@@ -211,6 +224,12 @@ async fn webhook(
     body: Bytes,
 ) -> Result<Json<Value>> {
     let api = api_of(&st)?;
+    let api_url = st
+        .config
+        .paypal
+        .as_ref()
+        .map(|c| c.api_url.as_str())
+        .unwrap_or_default();
     let mut got: [(&str, &str); 5] = [("", ""); 5];
     for (i, name) in SIG_HEADERS.iter().enumerate() {
         let v = headers
@@ -224,6 +243,10 @@ async fn webhook(
                 )
             })?;
         got[i] = (name, v);
+    }
+    if let Err(why) = transmission_shape(&got, api_url, db::now()) {
+        tracing::warn!(why, "paypal webhook refused before verification");
+        return Err(Error::invalid("invalid_signature", why));
     }
     let raw = std::str::from_utf8(&body)
         .map_err(|_| Error::invalid("invalid_json", "The event is not UTF-8 JSON."))?;
@@ -246,37 +269,44 @@ async fn webhook(
         return Ok(Json(json!({"received": true, "duplicate": true})));
     }
     let res = &event["resource"];
-    let order_of = |v: &Value| v.as_str().and_then(|s| s.parse::<i64>().ok());
     match kind {
         "CHECKOUT.ORDER.APPROVED" => {
             if let Some(paypal_order) = res["id"].as_str() {
-                capture(&st, &api, paypal_order).await?;
+                match order_of_checkout(&st.db, PaymentMethod::Paypal, paypal_order).await? {
+                    Some(order_id) => {
+                        capture(&st, &api, order_id, paypal_order).await?;
+                    }
+                    None => {
+                        tracing::warn!(
+                            paypal_order,
+                            "approval of a PayPal order the shop did not create; ignored"
+                        )
+                    }
+                }
             }
         }
         "PAYMENT.CAPTURE.COMPLETED" => {
-            if let Some(order_id) = order_of(&res["custom_id"]) {
+            if let Some(order_id) = order_of_capture(&st, res).await? {
                 if res["status"] == "COMPLETED" {
                     pay_capture(&st, order_id, res, raw).await?;
                 }
             }
         }
         "PAYMENT.CAPTURE.PENDING" => {
-            if let Some(order_id) = order_of(&res["custom_id"]) {
+            if let Some(order_id) = order_of_capture(&st, res).await? {
                 note(&st, order_id, "payment_pending", "PayPal capture pending").await?;
             }
         }
         "PAYMENT.CAPTURE.DENIED" => {
-            if let Some(order_id) = order_of(&res["custom_id"]) {
-                if ops::order_exists(&st, order_id).await? {
-                    ops::end_unpaid(
-                        &st,
-                        order_id,
-                        OrderStatus::Cancelled,
-                        "PayPal payment denied",
-                        SOURCE,
-                    )
-                    .await?;
-                }
+            if let Some(order_id) = order_of_capture(&st, res).await? {
+                ops::end_unpaid(
+                    &st,
+                    order_id,
+                    OrderStatus::Cancelled,
+                    "PayPal payment denied",
+                    SOURCE,
+                )
+                .await?;
             }
         }
         "PAYMENT.CAPTURE.REFUNDED" | "PAYMENT.CAPTURE.REVERSED" => refunded(&st, res).await?,
@@ -284,6 +314,83 @@ async fn webhook(
     }
     ops::mark_seen(&st, SOURCE, id).await?;
     Ok(Json(json!({"received": true})))
+}
+
+/// Our order of a capture resource: through the PayPal order it belongs to
+/// (`supplementary_data.related_ids.order_id`), when the shop created that PayPal order. A
+/// capture's `custom_id` alone is not enough: any PayPal order on the account can carry ours.
+async fn order_of_capture(st: &AppState, capture: &Value) -> Result<Option<i64>> {
+    let paypal_order = capture["supplementary_data"]["related_ids"]["order_id"].as_str();
+    let found = match paypal_order {
+        Some(p) => order_of_checkout(&st.db, PaymentMethod::Paypal, p).await?,
+        None => None,
+    };
+    if found.is_none() {
+        tracing::warn!(capture = %capture["id"], paypal_order, "paypal capture of an order the shop did not create; ignored");
+    }
+    Ok(found)
+}
+
+/// PayPal's own API hosts, where the certificate of a genuine transmission lives.
+const PAYPAL_HOSTS: &[&str] = &[
+    "api.paypal.com",
+    "api-m.paypal.com",
+    "api.sandbox.paypal.com",
+    "api-m.sandbox.paypal.com",
+];
+
+/// How far a transmission's time may be from ours. PayPal sends each delivery (and each retry)
+/// as a new transmission stamped when sent; ten minutes leave room for clock skew and a slow
+/// delivery. The window is ours: PayPal documents none.
+const TRANSMISSION_WINDOW_SECS: i64 = 600;
+
+/// Checks the transmission headers (in [`SIG_HEADERS`] order) for what PayPal's could be
+/// before asking PayPal to verify them, so that made-up headers cost no call to PayPal.
+/// The certificate must be served over https by PayPal's own API, or by the API the shop is
+/// configured with (`PAYPAL_API_URL`): the shop already trusts that with its credentials,
+/// and it is where a test's local PayPal, or a proxy in front of PayPal, serves it.
+fn transmission_shape(
+    headers: &[(&str, &str); 5],
+    api_url: &str,
+    now: i64,
+) -> std::result::Result<(), &'static str> {
+    let [algo, cert, id, sig, time] = headers.map(|(_, v)| v);
+    if !matches!(algo, "SHA256withRSA" | "SHA384withRSA" | "SHA512withRSA") {
+        return Err("paypal-auth-algo is not one PayPal uses.");
+    }
+    let cert = reqwest::Url::parse(cert).map_err(|_| "paypal-cert-url is not a URL.")?;
+    let on_paypal = cert.scheme() == "https"
+        && cert.port().is_none()
+        && cert.host_str().is_some_and(|h| PAYPAL_HOSTS.contains(&h));
+    let on_api = reqwest::Url::parse(api_url).is_ok_and(|api| {
+        api.scheme() == cert.scheme()
+            && api.host_str() == cert.host_str()
+            && api.port_or_known_default() == cert.port_or_known_default()
+    });
+    if !(on_paypal || on_api) || !cert.username().is_empty() || cert.password().is_some() {
+        return Err("paypal-cert-url is not on PayPal's API.");
+    }
+    if id.len() > 100
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err("paypal-transmission-id is not a transmission id.");
+    }
+    if sig.len() > 2048
+        || !sig
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+    {
+        return Err("paypal-transmission-sig is not a base64 signature.");
+    }
+    let sent = time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| "paypal-transmission-time is not an RFC 3339 time.")?
+        .unix_timestamp();
+    if (now - sent).abs() > TRANSMISSION_WINDOW_SECS {
+        return Err("paypal-transmission-time is too far from now.");
+    }
+    Ok(())
 }
 
 /// A refund (or a reversal) resource: the capture it belongs to is its `up` link; it is
@@ -308,4 +415,98 @@ async fn refunded(st: &AppState, res: &Value) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_795_608_001; // 2026-11-25T12:00:01Z
+    const API: &str = "https://api-m.sandbox.paypal.com";
+
+    fn headers<'a>(
+        algo: &'a str,
+        cert: &'a str,
+        id: &'a str,
+        time: &'a str,
+    ) -> [(&'a str, &'a str); 5] {
+        [
+            ("paypal-auth-algo", algo),
+            ("paypal-cert-url", cert),
+            ("paypal-transmission-id", id),
+            ("paypal-transmission-sig", "c2lnLXR4LTE="),
+            ("paypal-transmission-time", time),
+        ]
+    }
+
+    const CERT: &str =
+        "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-a5cafa77";
+    const ID: &str = "69cd13f0-d67a-11e5-baa3-778b53f4ae55";
+    const TIME: &str = "2026-11-25T12:00:01Z";
+
+    #[test]
+    fn paypal_shaped_transmissions_pass() {
+        assert_eq!(
+            transmission_shape(&headers("SHA256withRSA", CERT, ID, TIME), API, NOW),
+            Ok(())
+        );
+        for host in PAYPAL_HOSTS {
+            let cert = format!("https://{host}/v1/notifications/certs/CERT-1");
+            assert_eq!(
+                transmission_shape(&headers("SHA256withRSA", &cert, ID, TIME), API, NOW),
+                Ok(())
+            );
+        }
+        // Milliseconds, and nine minutes either way.
+        assert!(transmission_shape(
+            &headers("SHA256withRSA", CERT, ID, "2026-11-25T12:09:00.000Z"),
+            API,
+            NOW
+        )
+        .is_ok());
+        assert!(
+            transmission_shape(&headers("SHA256withRSA", CERT, ID, TIME), API, NOW + 540).is_ok()
+        );
+        // A certificate on the configured API (a local PayPal in tests), whatever its scheme.
+        let local = "http://127.0.0.1:4010/v1/notifications/certs/CERT-1";
+        assert!(transmission_shape(
+            &headers("SHA256withRSA", local, ID, TIME),
+            "http://127.0.0.1:4010",
+            NOW
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn other_transmissions_are_refused() {
+        let bad = |algo: &str, cert: &str, id: &str, time: &str| {
+            transmission_shape(&headers(algo, cert, id, time), API, NOW).is_err()
+        };
+        assert!(bad("none", CERT, ID, TIME));
+        assert!(bad("sha256withrsa ", CERT, ID, TIME));
+        for cert in [
+            "http://api.paypal.com/v1/notifications/certs/C",
+            "https://api.paypal.com.evil.example/v1/notifications/certs/C",
+            "https://evil.example/api.paypal.com/cert",
+            "https://api.paypal.com:8443/cert",
+            "https://user@api.paypal.com/cert",
+            "https://www.paypal.com/cert",
+            "not a url",
+        ] {
+            assert!(bad("SHA256withRSA", cert, ID, TIME), "{cert}");
+        }
+        // The configured API's host on another port is not the configured API.
+        let local = "http://127.0.0.1:4011/cert";
+        assert!(transmission_shape(
+            &headers("SHA256withRSA", local, ID, TIME),
+            "http://127.0.0.1:4010",
+            NOW
+        )
+        .is_err());
+        assert!(bad("SHA256withRSA", CERT, &"x".repeat(101), TIME));
+        assert!(bad("SHA256withRSA", CERT, "id with spaces", TIME));
+        assert!(bad("SHA256withRSA", CERT, ID, "yesterday"));
+        assert!(bad("SHA256withRSA", CERT, ID, "2026-11-25T11:49:00Z"));
+        assert!(bad("SHA256withRSA", CERT, ID, "2026-11-25T12:11:00Z"));
+    }
 }

@@ -157,6 +157,7 @@ impl Provider for Stars {
             Ok(Checkout {
                 invoice_link: Some(link),
                 checkout_url: None,
+                checkout_id: None,
             })
         })
     }

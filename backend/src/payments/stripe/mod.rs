@@ -207,13 +207,21 @@ impl Provider for Stripe {
             }
             let key = format!("shop-checkout-{}", order.attempt_key);
             let v = self.post("/v1/checkout/sessions", &form, &key).await?;
-            let url = v["url"].as_str().ok_or_else(|| {
-                Error::internal(format!("Stripe session without url: {}", v["id"]))
-            })?;
-            tracing::info!(order_id = order.order_id, session = %v["id"], "stripe checkout session");
+            let (Some(url), Some(session)) = (v["url"].as_str(), v["id"].as_str()) else {
+                return Err(Error::internal(format!(
+                    "Stripe session without url or id: {}",
+                    v["id"]
+                )));
+            };
+            tracing::info!(
+                order_id = order.order_id,
+                session,
+                "stripe checkout session"
+            );
             Ok(Checkout {
                 invoice_link: None,
                 checkout_url: Some(url.to_string()),
+                checkout_id: Some(session.to_string()),
             })
         })
     }

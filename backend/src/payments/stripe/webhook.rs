@@ -7,13 +7,14 @@ use axum::routing::post;
 use axum::{Json, Router};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
-use shared::{Currency, OrderStatus};
+use shared::{Currency, OrderStatus, PaymentMethod};
 
 use super::ops;
 use super::signature;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::payments::fulfil::PaymentSuccess;
+use crate::payments::order_of_checkout;
 use crate::payments::refund::Refund;
 use crate::state::AppState;
 
@@ -133,19 +134,23 @@ fn id_of(v: &Value) -> Option<&str> {
     v.as_str().or_else(|| v["id"].as_str())
 }
 
-/// The shop order a session names, if it is one of ours.
+/// The shop order of a Checkout Session the shop opened; `None` for any other session. What
+/// the session's metadata or client_reference_id say is not enough: a Payment Link or another
+/// integration on the same Stripe account can put one of our order ids there, and its
+/// expiry must not end our order (nor its payment pay for it).
 async fn order_of(st: &AppState, session: &Value) -> Result<Option<i64>> {
-    let id = session["client_reference_id"]
-        .as_str()
-        .or_else(|| session["metadata"]["order_id"].as_str())
-        .and_then(|s| s.parse::<i64>().ok());
-    match id {
-        Some(id) if ops::order_exists(st, id).await? => Ok(Some(id)),
-        _ => {
-            tracing::warn!(session = %session["id"], "stripe session names no order of ours");
-            Ok(None)
-        }
+    let found = match session["id"].as_str() {
+        Some(id) => order_of_checkout(&st.db, PaymentMethod::Stripe, id).await?,
+        None => None,
+    };
+    if found.is_none() {
+        tracing::warn!(
+            session = %session["id"],
+            named = %session["client_reference_id"],
+            "stripe session the shop did not open; ignored"
+        );
     }
+    Ok(found)
 }
 
 async fn session_paid(st: &AppState, session: &Value, raw: &str) -> Result<()> {

@@ -90,6 +90,7 @@ impl Provider for TelegramInvoice {
             Ok(Checkout {
                 invoice_link: Some(link),
                 checkout_url: None,
+                checkout_id: None,
             })
         })
     }
