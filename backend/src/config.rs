@@ -41,6 +41,8 @@ pub struct Config {
     pub paypal: Option<PaypalConfig>,
     pub click: Option<ClickConfig>,
     pub payme: Option<PaymeConfig>,
+    /// Turns on `GET /metrics` for `Authorization: Bearer <token>` (`METRICS_TOKEN`).
+    pub metrics_token: Option<SecretString>,
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` are believed (`TRUSTED_PROXIES`).
     pub trusted_proxies: crate::client_ip::TrustedProxies,
 }
@@ -282,6 +284,8 @@ impl Config {
             None => Default::default(),
         };
 
+        let metrics_token = val("METRICS_TOKEN").map(SecretString::from);
+
         let config = Config {
             bind_addr,
             database_url,
@@ -308,6 +312,7 @@ impl Config {
             click,
             payme,
             trusted_proxies,
+            metrics_token,
         };
         config.check_dev_mode()?;
         Ok(config)

@@ -94,9 +94,6 @@ impl Db {
             .map(|_| ())
     }
 
-    /// Starts a transaction that writes. On SQLite it takes the write lock up front
-    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes can fail with
-    /// SQLITE_BUSY when another writer got in between, which busy_timeout cannot fix.
     /// A random 32-byte secret named `name`, made once per database and then read by every
     /// process that shares it (so what one process signs, another accepts). The first writer
     /// wins; the others read its value.
@@ -120,6 +117,9 @@ impl Db {
         Ok(out)
     }
 
+    /// Starts a transaction that writes. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes can fail with
+    /// SQLITE_BUSY when another writer got in between, which busy_timeout cannot fix.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         let begin = match self.kind {
             DbKind::Sqlite => "BEGIN IMMEDIATE",

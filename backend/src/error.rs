@@ -150,8 +150,14 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     }
 }
 
+/// The error code of an envelope answer, kept on the response for the metrics layer (reading
+/// the body back would cost a copy).
+#[derive(Clone, Debug)]
+pub struct ErrorCode(pub String);
+
 pub fn envelope(status: StatusCode, body: ErrorBody) -> Response {
-    (
+    let code = ErrorCode(body.code.to_string());
+    let mut res = (
         status,
         [(
             header::CONTENT_TYPE,
@@ -160,7 +166,9 @@ pub fn envelope(status: StatusCode, body: ErrorBody) -> Response {
         serde_json::to_string(&ErrorEnvelope { error: body })
             .unwrap_or_else(|_| r#"{"error":{"code":"internal_error","message":""}}"#.into()),
     )
-        .into_response()
+        .into_response();
+    res.extensions_mut().insert(code);
+    res
 }
 
 impl IntoResponse for Error {

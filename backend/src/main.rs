@@ -1,15 +1,58 @@
+use shop::cli::{self, Command};
 use shop::config::Config;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() {
     let _ = dotenvy::dotenv();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info")),
-        )
-        .init();
+    match shop::observe::LogFormat::parse(std::env::var("LOG_FORMAT").ok().as_deref()) {
+        Ok(f) => shop::observe::init_logs(f),
+        Err(e) => {
+            eprintln!("configuration: {e}");
+            std::process::exit(2);
+        }
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match cli::parse(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("{e}");
+            }
+            eprintln!("{}", cli::USAGE);
+            std::process::exit(2);
+        }
+    };
+    let seed_demo = match command {
+        Command::Serve { seed_demo } => seed_demo,
+        Command::Backup { to } => {
+            // Only the database matters here: a backup must work whatever else is configured.
+            let url = std::env::var("DATABASE_URL")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| "sqlite://data/shop.db".into());
+            match cli::backup(url.trim(), &to).await {
+                Ok(()) => {
+                    println!("backup written to {}", to.display());
+                    std::process::exit(0);
+                }
+                Err(e) => {
+                    eprintln!("backup failed: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        Command::Check => match Config::from_env() {
+            Ok(config) => {
+                let (report, problems) = cli::check(&config).await;
+                print!("{report}");
+                std::process::exit(if problems { 1 } else { 0 });
+            }
+            Err(e) => {
+                println!("1 problem:\n  - {e}");
+                std::process::exit(1);
+            }
+        },
+    };
     let mut config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -17,12 +60,8 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    if std::env::args().any(|a| a == "--seed-demo") {
+    if seed_demo {
         config.seed_demo = true;
-    }
-    if let Some(a) = std::env::args().skip(1).find(|a| a != "--seed-demo") {
-        eprintln!("unknown argument '{a}'; the only flag is --seed-demo (configuration comes from the environment)");
-        std::process::exit(2);
     }
     let bind = config.bind_addr;
     let dev = config.dev_mode();

@@ -16,7 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::auth::init_data::Verifier;
 use crate::config::Config;
@@ -29,6 +29,7 @@ use crate::{admin, cart, catalog, client_ip, health, me, orders, seed, web};
 /// Connects the database, runs migrations, bootstraps the first admin and (if asked) seeds
 /// the demo catalog.
 pub async fn build_state(config: Config) -> anyhow_like::Result<AppState> {
+    crate::observe::metrics_handle();
     let db = Db::connect(&config.database_url).await.map_err(|e| {
         anyhow_like::msg(format!(
             "database {}: {e}",
@@ -116,7 +117,10 @@ pub fn app(state: AppState) -> Router {
         .merge(api)
         .merge(webhooks)
         .merge(health::router())
+        .merge(crate::observe::router())
         .merge(web::router(&cfg.dist_dir, &cfg.media_dir))
+        // Innermost, so the matched route template is known.
+        .layer(middleware::from_fn(crate::observe::track_requests))
         .layer(DefaultBodyLimit::max(1024 * 1024))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -130,7 +134,12 @@ pub fn app(state: AppState) -> Router {
             SecurityHeaders::new(cfg),
             security_headers,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(crate::observe::request_span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(middleware::from_fn(crate::observe::request_id))
         // Outermost: every layer and handler inside sees the same client address.
         .layer(middleware::from_fn_with_state(trusted, client_ip::resolve))
         .with_state(state)

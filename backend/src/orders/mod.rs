@@ -276,6 +276,8 @@ pub async fn place(
     }
     tx.commit().await?;
     st.catalog_changed();
+    metrics::counter!("shop_orders_created_total", "rail" => provider.method().as_str())
+        .increment(1);
     tracing::info!(order_id, total, currency = %currency, "order placed");
 
     // The provider is called after the stock is safely reserved and committed: a slow or
@@ -710,7 +712,11 @@ pub fn spawn_expiry(st: AppState, every: Duration) -> tokio::task::JoinHandle<()
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match repo::expire_due(&st.db).await {
+            let res = repo::expire_due(&st.db).await;
+            let outcome = if res.is_ok() { "ok" } else { "error" };
+            metrics::counter!("shop_jobs_runs_total", "job" => "order_expiry", "outcome" => outcome)
+                .increment(1);
+            match res {
                 Ok(0) => {}
                 Ok(n) => {
                     st.catalog_changed();

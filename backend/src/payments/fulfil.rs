@@ -35,6 +35,20 @@ pub enum Outcome {
 }
 
 pub async fn fulfil(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
+    let outcome = apply(db, p).await?;
+    let label = match outcome {
+        Outcome::Fulfilled => "fulfilled",
+        Outcome::AlreadyRecorded => "already_recorded",
+        Outcome::FlaggedForRefund => "flagged_for_refund",
+    };
+    metrics::counter!("shop_payments_total", "rail" => p.provider, "outcome" => label).increment(1);
+    if outcome == Outcome::Fulfilled {
+        metrics::counter!("shop_orders_paid_total", "rail" => p.provider).increment(1);
+    }
+    Ok(outcome)
+}
+
+async fn apply(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
     let now = db::now();
     let mut tx = db.begin_write().await?;
     let inserted: Option<i64> = sqlx::query_scalar(

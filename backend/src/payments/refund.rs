@@ -52,6 +52,27 @@ pub async fn record(
     restock: bool,
     actor: &str,
 ) -> Result<Recorded> {
+    let recorded = record_in(conn, order_id, payment_id, rail, r, restock, actor).await?;
+    // Counted when recorded in the caller's transaction (a rare rollback after this still
+    // counts: metrics are for watching, the refunds table is the record).
+    let outcome = match recorded {
+        Recorded::Nothing => "already_counted",
+        _ => "counted",
+    };
+    metrics::counter!("shop_refunds_total", "rail" => rail.to_string(), "outcome" => outcome)
+        .increment(1);
+    Ok(recorded)
+}
+
+async fn record_in(
+    conn: &mut AnyConnection,
+    order_id: i64,
+    payment_id: i64,
+    rail: &str,
+    r: &Refund,
+    restock: bool,
+    actor: &str,
+) -> Result<Recorded> {
     #[derive(sqlx::FromRow)]
     struct Pay {
         amount_minor: i64,

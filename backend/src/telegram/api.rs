@@ -135,6 +135,23 @@ impl Bot {
         body: &Value,
         timeout: Option<Duration>,
     ) -> Result<T, BotError> {
+        let res = self.call_once(method, body, timeout).await;
+        let outcome = match &res {
+            Ok(_) => "ok",
+            Err(BotError::Api { .. }) => "api_error",
+            Err(_) => "transport_error",
+        };
+        metrics::counter!("shop_bot_api_calls_total", "method" => method.to_string(), "outcome" => outcome)
+            .increment(1);
+        res
+    }
+
+    async fn call_once<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        body: &Value,
+        timeout: Option<Duration>,
+    ) -> Result<T, BotError> {
         let mut rb = self.http.post(format!("{}/{method}", self.base)).json(body);
         if let Some(t) = timeout {
             rb = rb.timeout(t);
