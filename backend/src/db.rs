@@ -117,6 +117,39 @@ impl Db {
         Ok(out)
     }
 
+    /// Holds the database-wide lock named `key` until the answer is dropped: every process on
+    /// this database waits for it, not only this one. On PostgreSQL a transaction-level
+    /// advisory lock on a connection of its own (dropping it rolls back, which releases the
+    /// lock even on an error path); SQLite is one process's database, so an in-process mutex
+    /// per key is the same guarantee there.
+    pub async fn exclusive(&self, key: i64) -> Result<Exclusive, sqlx::Error> {
+        match self.kind {
+            DbKind::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(Exclusive::Postgres(tx))
+            }
+            DbKind::Sqlite => {
+                static LOCKS: std::sync::OnceLock<
+                    std::sync::Mutex<
+                        std::collections::HashMap<i64, std::sync::Arc<tokio::sync::Mutex<()>>>,
+                    >,
+                > = std::sync::OnceLock::new();
+                let m = LOCKS
+                    .get_or_init(Default::default)
+                    .lock()
+                    .expect("lock table")
+                    .entry(key)
+                    .or_default()
+                    .clone();
+                Ok(Exclusive::Sqlite(m.lock_owned().await))
+            }
+        }
+    }
+
     /// Starts a transaction that writes. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes can fail with
     /// SQLITE_BUSY when another writer got in between, which busy_timeout cannot fix.
@@ -140,6 +173,12 @@ impl Db {
 /// A write transaction on one pooled connection; rolled back unless committed.
 ///
 /// sqlx's own `Transaction` always issues a plain `BEGIN`, hence this small wrapper.
+/// A held [`Db::exclusive`] lock; released when dropped.
+pub enum Exclusive {
+    Postgres(sqlx::Transaction<'static, Any>),
+    Sqlite(tokio::sync::OwnedMutexGuard<()>),
+}
+
 pub struct WriteTx {
     conn: Option<PoolConnection<Any>>,
     done: bool,

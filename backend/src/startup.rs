@@ -76,6 +76,9 @@ pub async fn build_state(config: Config) -> anyhow_like::Result<AppState> {
             }),
             None => Arc::new(crate::notify::LogNotifier),
         };
+    // SQLite is one process's database; PostgreSQL may be shared by several shop processes.
+    let shared_db_max_age =
+        (db.kind == crate::db::DbKind::Postgres).then_some(catalog::SHARED_DB_MAX_AGE);
     let cursor_key = db
         .instance_secret("catalog_cursor")
         .await
@@ -88,7 +91,7 @@ pub async fn build_state(config: Config) -> anyhow_like::Result<AppState> {
         payments,
         http,
         notifier,
-        catalog::Cache::new(cursor_key),
+        catalog::Cache::new(cursor_key, shared_db_max_age),
     ))
 }
 
@@ -268,10 +271,15 @@ async fn rate_limit(State(limits): State<Limits>, req: Request, next: Next) -> R
 }
 
 /// Serves until Ctrl-C or SIGTERM, then finishes in-flight requests.
+/// On a stop, axum stops accepting and finishes the requests in flight; then the scheduled
+/// jobs are asked to stop and given this long to finish the item they are on.
+const JOBS_GRACE: Duration = Duration::from_secs(20);
+
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
-    let expiry = orders::spawn_expiry(state.clone(), Duration::from_secs(30));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let expiry = orders::spawn_expiry(state.clone(), Duration::from_secs(30), stopped.clone());
     // Bot setup, polling and reconciliation run in the background: start-up never waits.
-    let bot_tasks = crate::telegram::run::spawn(&state);
+    let bot = crate::telegram::run::spawn(&state, stopped);
     let app = app(state);
     let res = axum::serve(
         listener,
@@ -279,8 +287,20 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     )
     .with_graceful_shutdown(shutdown_signal())
     .await;
-    expiry.abort();
-    bot_tasks.iter().for_each(|t| t.abort());
+    // Polling and setup hold nothing that a stop could lose (an update counts as handled only
+    // once its effect is stored); the jobs finish their current item.
+    bot.background.iter().for_each(|t| t.abort());
+    let _ = stop.send(true);
+    let jobs = async {
+        let _ = expiry.await;
+        for j in bot.jobs {
+            let _ = j.await;
+        }
+    };
+    if tokio::time::timeout(JOBS_GRACE, jobs).await.is_err() {
+        tracing::warn!("scheduled jobs did not finish within {JOBS_GRACE:?}; stopping anyway");
+    }
+    tracing::info!("stopped");
     res
 }
 

@@ -245,7 +245,7 @@ both!(
 
 #[test]
 fn the_catalog_cache_is_bounded_by_bytes() {
-    let cache = shop::catalog::Cache::new([7; 32]);
+    let cache = shop::catalog::Cache::new([7; 32], None);
     let body = vec![b'x'; 100 * 1024];
     for i in 0..400 {
         cache.put_for_test(format!("k{i}"), body.clone());

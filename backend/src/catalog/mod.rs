@@ -201,6 +201,7 @@ struct Entry {
     version: u64,
     etag: HeaderValue,
     body: Bytes,
+    made: std::time::Instant,
 }
 
 impl Entry {
@@ -217,7 +218,14 @@ pub struct Cache {
     /// Signs product-list cursors; shared by every process on one database (see
     /// `db::instance_secret`), so a cursor from one process works on another.
     cursor_key: [u8; 32],
+    /// How long a page may be served without rendering it again. The catalog version only
+    /// sees this process's changes; when other processes share the database (PostgreSQL) a
+    /// page is re-read after this long, so their edits and stock moves show within it.
+    max_age: Option<std::time::Duration>,
 }
+
+/// Pages are at most this old when several processes share a PostgreSQL database.
+pub const SHARED_DB_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(1);
 
 struct Lru {
     map: lru::LruCache<String, Entry>,
@@ -228,13 +236,14 @@ struct Lru {
 pub const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 impl Cache {
-    pub fn new(cursor_key: [u8; 32]) -> Cache {
+    pub fn new(cursor_key: [u8; 32], max_age: Option<std::time::Duration>) -> Cache {
         Cache {
             entries: Mutex::new(Lru {
                 map: lru::LruCache::unbounded(),
                 bytes: 0,
             }),
             cursor_key,
+            max_age,
         }
     }
 
@@ -309,6 +318,7 @@ impl Cache {
             version: 0,
             etag: HeaderValue::from_static("W/\"t\""),
             body: Bytes::from(body),
+            made: std::time::Instant::now(),
         };
         self.put(key, entry);
     }
@@ -324,9 +334,11 @@ impl Cache {
 
     fn get(&self, key: &str, version: u64) -> Option<(HeaderValue, Bytes)> {
         let mut c = self.entries.lock().expect("catalog cache");
+        let max_age = self.max_age;
         c.map
             .get(key)
             .filter(|e| e.version == version)
+            .filter(|e| max_age.is_none_or(|m| e.made.elapsed() < m))
             .map(|e| (e.etag.clone(), e.body.clone()))
     }
 
@@ -371,6 +383,7 @@ where
                     version,
                     etag: etag.clone(),
                     body: body.clone(),
+                    made: std::time::Instant::now(),
                 },
             );
             (etag, body)

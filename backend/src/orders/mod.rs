@@ -706,12 +706,20 @@ fn for_customer(mut order: Order) -> Order {
 }
 
 /// Runs [`repo::expire_due`] every `every` until the process stops.
-pub fn spawn_expiry(st: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
+pub fn spawn_expiry(
+    st: AppState,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            // A stop is seen between runs only: a run in progress finishes first.
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
             let res = repo::expire_due(&st.db).await;
             let outcome = if res.is_ok() { "ok" } else { "error" };
             metrics::counter!("shop_jobs_runs_total", "job" => "order_expiry", "outcome" => outcome)

@@ -26,9 +26,19 @@ pub fn webhook_mode(st: &AppState) -> bool {
 }
 
 /// Starts the bot's tasks; none in dev mode.
-pub fn spawn(st: &AppState) -> Vec<JoinHandle<()>> {
+/// The bot's background tasks: `background` may be stopped at any point; `jobs` watch the
+/// stop signal and finish the item they are on.
+pub struct Tasks {
+    pub background: Vec<JoinHandle<()>>,
+    pub jobs: Vec<JoinHandle<()>>,
+}
+
+pub fn spawn(st: &AppState, mut stop: tokio::sync::watch::Receiver<bool>) -> Tasks {
     let Some(bot) = Bot::from_config(&st.config, &st.http) else {
-        return vec![];
+        return Tasks {
+            background: vec![],
+            jobs: vec![],
+        };
     };
     let mut tasks = vec![];
     let (s, b) = (st.clone(), bot.clone());
@@ -38,20 +48,26 @@ pub fn spawn(st: &AppState) -> Vec<JoinHandle<()>> {
         tasks.push(tokio::spawn(async move { poll(&s, &b).await }));
     }
     let s = st.clone();
-    tasks.push(tokio::spawn(async move {
+    let reconcile = tokio::spawn(async move {
         let mut tick = tokio::time::interval(RECONCILE_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut from = 0;
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
             match reconcile::scan(&s, &bot, from).await {
                 Ok((_, next)) => from = next,
                 Err(e) => tracing::warn!(error = %e, "Stars reconciliation failed"),
             }
             forget_old_updates(&s).await;
         }
-    }));
-    tasks
+    });
+    Tasks {
+        background: tasks,
+        jobs: vec![reconcile],
+    }
 }
 
 /// The next pause after a failure: doubles from 1 s up to `max`.

@@ -30,10 +30,12 @@ const TIMEOUT_MS: i64 = 43_200_000;
 const REASON_TRANSACTION_ERROR: i64 = 3;
 const REASON_TIMEOUT: i64 = 4;
 
-/// Payme's methods read a transaction, decide, and write it back; this keeps a Perform and
-/// a Cancel of one transaction (or two retries of it) from interleaving in this process.
-/// Orders are still guarded against other rails by `fulfil()` itself.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// Payme's methods read a transaction, decide, and write it back; one database-wide lock
+/// (`Db::exclusive`) keeps a Perform and a Cancel of one transaction (or two retries of it)
+/// from interleaving, in this process or any other on the same database. Orders are still
+/// guarded against other rails by `fulfil()` itself. Payme calls one at a time per cash desk
+/// anyway, so serializing them costs nothing.
+const PAYME_LOCK: i64 = 0x5041_594d_4500; // "PAYME"
 
 type RpcResult = Result<Value, RpcError>;
 
@@ -70,7 +72,13 @@ async fn endpoint(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -
     ) else {
         return answer(id, Err(Code::InvalidRequest.into()));
     };
-    let _serial = SERIAL.lock().await;
+    let _serial = match st.db.exclusive(PAYME_LOCK).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "payme: cannot take the database lock");
+            return answer(id, Err(Code::Internal.into()));
+        }
+    };
     let r = match method {
         "CheckPerformTransaction" => check_perform(&st, params).await,
         "CreateTransaction" => create(&st, params).await,
