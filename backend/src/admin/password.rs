@@ -148,9 +148,10 @@ impl PasswordChecks {
 }
 
 fn too_many(secs: u64) -> Error {
+    let secs = secs.max(1);
     Error::too_many(
         "too_many_logins",
-        "Too many sign-in attempts right now; please wait a moment and try again.",
+        format!("Too many sign-in attempts right now; try again in {secs} second(s)."),
         secs,
     )
 }
