@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use shared::Lang;
 
 #[derive(Clone)]
@@ -41,6 +41,8 @@ pub struct Config {
     pub paypal: Option<PaypalConfig>,
     pub click: Option<ClickConfig>,
     pub payme: Option<PaymeConfig>,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` are believed (`TRUSTED_PROXIES`).
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
 }
 
 #[derive(Clone)]
@@ -274,7 +276,13 @@ impl Config {
             checkout_url: url_or(&val, "PAYME_CHECKOUT_URL", "https://checkout.paycom.uz"),
         });
 
-        Ok(Config {
+        let trusted_proxies = match val("TRUSTED_PROXIES") {
+            Some(v) => crate::client_ip::TrustedProxies::parse(&v)
+                .map_err(|m| err("TRUSTED_PROXIES", m))?,
+            None => Default::default(),
+        };
+
+        let config = Config {
             bind_addr,
             database_url,
             public_url,
@@ -299,11 +307,100 @@ impl Config {
             paypal,
             click,
             payme,
-        })
+            trusted_proxies,
+        };
+        config.check_dev_mode()?;
+        Ok(config)
     }
 
     pub fn dev_mode(&self) -> bool {
         self.telegram_bot_token.is_none()
+    }
+
+    /// Whether the shop is served over https (`PUBLIC_URL`): a public deployment.
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// The paying rails besides cash that are configured, by the variable that turns each on.
+    fn paying_rails(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.telegram_provider_token.is_some() {
+            v.push("TELEGRAM_PROVIDER_TOKEN");
+        }
+        if self.stripe.is_some() {
+            v.push("STRIPE_SECRET_KEY");
+        }
+        if self.paypal.is_some() {
+            v.push("PAYPAL_CLIENT_ID");
+        }
+        if self.click.is_some() {
+            v.push("CLICK_SERVICE_ID");
+        }
+        if self.payme.is_some() {
+            v.push("PAYME_MERCHANT_ID");
+        }
+        v
+    }
+
+    /// Dev mode signs in anyone who can reach `/api/dev/init-data` as the shared dev user. That
+    /// is fine on a developer's machine and a hole anywhere else, so a configuration that looks
+    /// like a real shop (https, or a rail that takes money) must bring a bot token.
+    fn check_dev_mode(&self) -> Result<(), ConfigError> {
+        if !self.dev_mode() {
+            return Ok(());
+        }
+        if self.is_https() {
+            return Err(err(
+                "TELEGRAM_BOT_TOKEN",
+                format!(
+                    "is not set, but PUBLIC_URL is https ({}): without a bot token the shop runs \
+                     in dev mode, where anyone can sign in as the dev user. Set \
+                     TELEGRAM_BOT_TOKEN (from @BotFather), or use an http:// PUBLIC_URL on your own machine",
+                    self.public_url
+                ),
+            ));
+        }
+        if let Some(var) = self.paying_rails().first() {
+            return Err(err(
+                "TELEGRAM_BOT_TOKEN",
+                format!(
+                    "is not set, but {var} configures a payment rail: dev mode (anyone can sign \
+                     in as the dev user) cannot take money. Set TELEGRAM_BOT_TOKEN, or unset {var}"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Settings that work but are probably a mistake on a public shop, each naming its
+    /// variable: test keys and sandboxes behind an https `PUBLIC_URL` take no real money.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if !self.is_https() {
+            return w;
+        }
+        if let Some(s) = &self.stripe {
+            if s.secret_key.expose_secret().starts_with("sk_test_")
+                || s.secret_key.expose_secret().starts_with("rk_test_")
+            {
+                w.push("STRIPE_SECRET_KEY is a test key (sk_test_…) but PUBLIC_URL is https: Stripe will take no real money".into());
+            }
+        }
+        if let Some(p) = &self.paypal {
+            if p.api_url.contains("sandbox.paypal.com") {
+                w.push(format!("PAYPAL_API_URL is PayPal's sandbox ({}) but PUBLIC_URL is https: set it to https://api-m.paypal.com to take real money", p.api_url));
+            }
+        }
+        if let Some(p) = &self.payme {
+            if p.checkout_url.contains("test.paycom.uz") {
+                w.push(format!("PAYME_CHECKOUT_URL is Payme's test checkout ({}) but PUBLIC_URL is https: PAYME_KEY is then likely the test key; use https://checkout.paycom.uz and the live key", p.checkout_url));
+            }
+        }
+        if self.trusted_proxies.is_empty() {
+            w.push("TRUSTED_PROXIES is not set but PUBLIC_URL is https: if a reverse proxy (nginx, Caddy) forwards to the shop, every customer shares its address for rate limits; set TRUSTED_PROXIES to the proxy's address".into());
+        }
+        w
     }
 }
 
@@ -417,8 +514,81 @@ mod tests {
         let e = cfg(&[("CLICK_SERVICE_ID", "1"), ("CLICK_SECRET_KEY", "s3cret")]).unwrap_err();
         assert_eq!(e.var, "CLICK_MERCHANT_ID");
         assert!(!e.to_string().contains("s3cret"));
-        let c = cfg(&[("PAYME_MERCHANT_ID", "m"), ("PAYME_KEY", "k")]).unwrap();
+        let c = cfg(&[
+            ("TELEGRAM_BOT_TOKEN", "1:abc"),
+            ("PAYME_MERCHANT_ID", "m"),
+            ("PAYME_KEY", "k"),
+        ])
+        .unwrap();
         assert_eq!(c.payme.unwrap().checkout_url, "https://checkout.paycom.uz");
+    }
+
+    #[test]
+    fn dev_mode_refuses_to_face_the_internet() {
+        // https without a bot token: refused, naming the variable.
+        let e = cfg(&[("PUBLIC_URL", "https://shop.example.com")]).unwrap_err();
+        assert_eq!(e.var, "TELEGRAM_BOT_TOKEN");
+        assert!(e.message.contains("PUBLIC_URL"));
+        // A paying rail without a bot token: refused, naming the rail's variable.
+        let e = cfg(&[
+            ("STRIPE_SECRET_KEY", "sk_x"),
+            ("STRIPE_WEBHOOK_SECRET", "w"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "TELEGRAM_BOT_TOKEN");
+        assert!(e.message.contains("STRIPE_SECRET_KEY"));
+        assert!(!e.to_string().contains("sk_x"));
+        // With a token both are fine; plain http dev mode still starts.
+        let token = ("TELEGRAM_BOT_TOKEN", "1:abc");
+        assert!(cfg(&[token, ("PUBLIC_URL", "https://shop.example.com")]).is_ok());
+        assert!(cfg(&[]).unwrap().dev_mode());
+    }
+
+    #[test]
+    fn test_keys_on_a_public_shop_are_named() {
+        let c = cfg(&[
+            ("TELEGRAM_BOT_TOKEN", "1:abc"),
+            ("PUBLIC_URL", "https://shop.example.com"),
+            ("STRIPE_SECRET_KEY", "sk_test_123"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec"),
+            ("PAYPAL_CLIENT_ID", "id"),
+            ("PAYPAL_CLIENT_SECRET", "s"),
+            ("PAYPAL_WEBHOOK_ID", "w"),
+            ("PAYME_MERCHANT_ID", "m"),
+            ("PAYME_KEY", "k"),
+            ("PAYME_CHECKOUT_URL", "https://checkout.test.paycom.uz"),
+            ("TRUSTED_PROXIES", "127.0.0.1"),
+        ])
+        .unwrap();
+        let w = c.warnings().join("\n");
+        assert!(w.contains("STRIPE_SECRET_KEY"), "{w}");
+        assert!(w.contains("PAYPAL_API_URL"), "{w}");
+        assert!(w.contains("PAYME_CHECKOUT_URL"), "{w}");
+        assert!(
+            !w.contains("sk_test_123"),
+            "the key itself is never printed"
+        );
+        // Live settings: no warnings; on plain http nothing is checked.
+        let live = cfg(&[
+            ("TELEGRAM_BOT_TOKEN", "1:abc"),
+            ("PUBLIC_URL", "https://shop.example.com"),
+            ("STRIPE_SECRET_KEY", "sk_live_123"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec"),
+            ("TRUSTED_PROXIES", "127.0.0.1"),
+        ])
+        .unwrap();
+        assert!(live.warnings().is_empty(), "{:?}", live.warnings());
+        let local = cfg(&[
+            ("TELEGRAM_BOT_TOKEN", "1:abc"),
+            ("STRIPE_SECRET_KEY", "sk_test_1"),
+            ("STRIPE_WEBHOOK_SECRET", "w"),
+        ])
+        .unwrap();
+        assert!(local.warnings().is_empty());
+        assert_eq!(
+            cfg(&[("TRUSTED_PROXIES", "nginx")]).unwrap_err().var,
+            "TRUSTED_PROXIES"
+        );
     }
 
     #[test]

@@ -97,6 +97,29 @@ impl Db {
     /// Starts a transaction that writes. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes can fail with
     /// SQLITE_BUSY when another writer got in between, which busy_timeout cannot fix.
+    /// A random 32-byte secret named `name`, made once per database and then read by every
+    /// process that shares it (so what one process signs, another accepts). The first writer
+    /// wins; the others read its value.
+    pub async fn instance_secret(&self, name: &str) -> Result<[u8; 32], sqlx::Error> {
+        let mut fresh = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut fresh);
+        sqlx::query(
+            "INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(hex::encode(fresh))
+        .execute(&self.pool)
+        .await?;
+        let v: String = sqlx::query_scalar("SELECT value FROM instance_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?;
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(v, &mut out)
+            .map_err(|e| sqlx::Error::Decode(format!("instance secret {name}: {e}").into()))?;
+        Ok(out)
+    }
+
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         let begin = match self.kind {
             DbKind::Sqlite => "BEGIN IMMEDIATE",

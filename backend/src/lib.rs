@@ -7,6 +7,7 @@ pub mod admin;
 pub mod auth;
 pub mod cart;
 pub mod catalog;
+pub mod client_ip;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -47,6 +47,9 @@ async fn main() {
     if dev {
         tracing::warn!("dev mode: no TELEGRAM_BOT_TOKEN, customers sign in as a dev user");
     }
+    for w in state.config.warnings() {
+        tracing::warn!("{w}");
+    }
     tracing::info!("the shop is open at http://{bind}");
     if let Err(e) = shop::startup::serve(listener, state).await {
         eprintln!("server error: {e}");

@@ -1,13 +1,12 @@
 //! Who the customer is (`/api/me`) and, in dev mode only, initData for a dev user.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
 use shared::{DevInitData, Me};
 
 use crate::auth::{ensure_customer, init_data, Customer};
+use crate::client_ip::Origin;
 use crate::db;
 use crate::error::{AppJson, Error, Result};
 use crate::state::AppState;
@@ -39,11 +38,10 @@ pub const DEV_USER_ID: i64 = 1_000_001;
 
 /// Signs fresh initData for the dev user with the ephemeral dev token, so the shop works in a
 /// plain browser. Only for callers on this machine: it would let anyone be the dev user.
-async fn dev_init_data(
-    State(st): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-) -> Result<AppJson<DevInitData>> {
-    if !peer.ip().is_loopback() {
+async fn dev_init_data(State(st): State<AppState>, origin: Origin) -> Result<AppJson<DevInitData>> {
+    // A request through a proxy on this machine (nginx to 127.0.0.1) has a loopback peer but
+    // comes from anywhere: only direct requests without forwarding headers count as local.
+    if !origin.direct_loopback() {
         return Err(Error::Forbidden {
             code: "loopback_only",
             message: "Dev sign-in is only available from this machine.".into(),

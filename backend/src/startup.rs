@@ -5,7 +5,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +15,6 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -25,7 +24,7 @@ use crate::db::Db;
 use crate::error::{envelope_errors, Error};
 use crate::payments::Payments;
 use crate::state::AppState;
-use crate::{admin, cart, catalog, health, me, orders, seed, web};
+use crate::{admin, cart, catalog, client_ip, health, me, orders, seed, web};
 
 /// Connects the database, runs migrations, bootstraps the first admin and (if asked) seeds
 /// the demo catalog.
@@ -76,8 +75,19 @@ pub async fn build_state(config: Config) -> anyhow_like::Result<AppState> {
             }),
             None => Arc::new(crate::notify::LogNotifier),
         };
+    let cursor_key = db
+        .instance_secret("catalog_cursor")
+        .await
+        .map_err(|e| anyhow_like::msg(format!("database: {e}")))?;
     Ok(AppState::new(
-        config, db, verifier, dev_token, payments, http, notifier,
+        config,
+        db,
+        verifier,
+        dev_token,
+        payments,
+        http,
+        notifier,
+        catalog::Cache::new(cursor_key),
     ))
 }
 
@@ -91,7 +101,7 @@ pub mod anyhow_like {
 
 pub fn app(state: AppState) -> Router {
     let cfg = &state.config;
-    let mut api = Router::new()
+    let api = Router::new()
         .merge(catalog::router())
         .merge(cart::router())
         .merge(orders::router())
@@ -99,12 +109,9 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::router())
         .merge(crate::telegram::api_router());
     let webhooks = crate::payments::router();
-    if let Some(n) = NonZeroU32::new(cfg.rate_limit_per_minute) {
-        let limiter: Arc<DefaultKeyedRateLimiter<IpAddr>> =
-            Arc::new(RateLimiter::keyed(Quota::per_minute(n)));
-        api = api.layer(middleware::from_fn_with_state(limiter, rate_limit));
-    }
+    let limits = Limits::new(cfg.rate_limit_per_minute);
     let timeout = cfg.request_timeout;
+    let trusted = cfg.trusted_proxies.clone();
     Router::new()
         .merge(api)
         .merge(webhooks)
@@ -118,49 +125,111 @@ pub fn app(state: AppState) -> Router {
         // The panic catcher sits inside the envelope layer so a panic's 500 gets the envelope.
         .layer(CatchPanicLayer::new())
         .layer(middleware::from_fn(envelope_errors))
-        .layer(security_headers())
+        .layer(middleware::from_fn_with_state(limits, rate_limit))
+        .layer(middleware::from_fn_with_state(
+            SecurityHeaders::new(cfg),
+            security_headers,
+        ))
         .layer(TraceLayer::new_for_http())
+        // Outermost: every layer and handler inside sees the same client address.
+        .layer(middleware::from_fn_with_state(trusted, client_ip::resolve))
         .with_state(state)
 }
 
-fn security_headers() -> tower::layer::util::Stack<
-    SetResponseHeaderLayer<HeaderValue>,
-    tower::layer::util::Stack<
-        SetResponseHeaderLayer<HeaderValue>,
-        SetResponseHeaderLayer<HeaderValue>,
-    >,
-> {
-    tower::layer::util::Stack::new(
-        SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ),
-        tower::layer::util::Stack::new(
-            SetResponseHeaderLayer::if_not_present(
+/// Requests per minute per client on `/webhooks/*` and the provider return routes.
+const WEBHOOK_PER_MINUTE: u32 = 1000;
+
+/// Headers every answer carries: no MIME sniffing, a strict referrer policy, the Content
+/// Security Policy (see [`web::content_security_policy`]) and, when the shop is served over
+/// https, HSTS.
+#[derive(Clone)]
+struct SecurityHeaders(Arc<Vec<(HeaderName, HeaderValue)>>);
+
+impl SecurityHeaders {
+    fn new(cfg: &Config) -> SecurityHeaders {
+        let mut h = vec![
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (
                 header::REFERRER_POLICY,
                 HeaderValue::from_static("strict-origin-when-cross-origin"),
             ),
-            // Telegram Web shows Mini Apps in an iframe: allow Telegram, nobody else, to frame us.
-            SetResponseHeaderLayer::if_not_present(
-                HeaderName::from_static("content-security-policy"),
-                HeaderValue::from_static(
-                    "frame-ancestors 'self' https://web.telegram.org https://*.telegram.org",
-                ),
-            ),
-        ),
-    )
+        ];
+        match HeaderValue::from_str(&web::content_security_policy(&cfg.dist_dir)) {
+            Ok(v) => h.push((header::CONTENT_SECURITY_POLICY, v)),
+            Err(e) => tracing::error!("content security policy: {e}"),
+        }
+        if cfg.is_https() {
+            // Two years, the preload lists' minimum; no includeSubDomains: the merchant's other
+            // hosts are not ours to decide for.
+            h.push((
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=63072000"),
+            ));
+        }
+        SecurityHeaders(Arc::new(h))
+    }
 }
 
-/// Per-IP request budget on `/api/*`, so one client cannot starve the shop.
-async fn rate_limit(
-    State(limiter): State<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
-    req: Request,
-    next: Next,
-) -> Response {
+async fn security_headers(State(h): State<SecurityHeaders>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    for (k, v) in h.0.iter() {
+        if !res.headers().contains_key(k) {
+            res.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    res
+}
+
+type Limiter = Arc<DefaultKeyedRateLimiter<IpAddr>>;
+
+/// Per-client request budgets (see [`client_ip`] for who the client is), so one client cannot
+/// starve the shop: one for `/api/*`, one for what providers and returning buyers call
+/// (`/webhooks/*`, `/payments/*`). Keyed by path prefix rather than layered on the routers, so
+/// unknown routes under those prefixes (a rail that is not configured) count too.
+#[derive(Clone)]
+struct Limits {
+    api: Option<Limiter>,
+    hooks: Option<Limiter>,
+}
+
+impl Limits {
+    fn new(per_minute: u32) -> Limits {
+        let Some(n) = NonZeroU32::new(per_minute) else {
+            return Limits {
+                api: None,
+                hooks: None,
+            };
+        };
+        // Providers retry a backlog in bursts: their budget is generous, but bounded.
+        let hooks = NonZeroU32::new(per_minute.max(WEBHOOK_PER_MINUTE)).unwrap_or(n);
+        Limits {
+            api: Some(Arc::new(RateLimiter::keyed(Quota::per_minute(n)))),
+            hooks: Some(Arc::new(RateLimiter::keyed(Quota::per_minute(hooks)))),
+        }
+    }
+
+    fn for_path(&self, path: &str) -> Option<&Limiter> {
+        if path == "/api" || path.starts_with("/api/") {
+            self.api.as_ref()
+        } else if path.starts_with("/webhooks/") || path.starts_with("/payments/") {
+            self.hooks.as_ref()
+        } else {
+            None
+        }
+    }
+}
+
+async fn rate_limit(State(limits): State<Limits>, req: Request, next: Next) -> Response {
+    let Some(limiter) = limits.for_path(req.uri().path()) else {
+        return next.run(req).await;
+    };
     let ip = req
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+        .get::<client_ip::Origin>()
+        .map(|o| o.client)
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     // Forget idle clients now and then so the table does not grow with every address seen.
     if rand::random::<u16>() < 8 {

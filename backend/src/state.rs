@@ -38,6 +38,8 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    // One argument per part, each of a different type, so none can be swapped by mistake.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         config: Config,
         db: Db,
@@ -46,6 +48,7 @@ impl AppState {
         payments: Payments,
         http: reqwest::Client,
         notifier: Arc<dyn Notifier>,
+        catalog_cache: crate::catalog::Cache,
     ) -> Self {
         AppState(Arc::new(Inner {
             config,
@@ -56,7 +59,7 @@ impl AppState {
             http,
             notifier,
             catalog_version: AtomicU64::new(1),
-            catalog_cache: Default::default(),
+            catalog_cache,
             passwords: Default::default(),
         }))
     }

@@ -119,6 +119,71 @@ impl Spa {
     }
 }
 
+/// The Content-Security-Policy of every answer. Scripts come from the shop itself and from
+/// telegram.org (the WebApp script), plus the exact inline scripts the build wrote into the
+/// storefront's and the admin's `index.html`, each allowed by its SHA-256 (read at start, so a
+/// rebuilt frontend is picked up by a restart and nothing else can run inline). WebAssembly
+/// needs `'wasm-unsafe-eval'`; Leptos sets `style` attributes, hence inline styles. Only
+/// Telegram Web may frame the shop.
+pub fn content_security_policy(dist: &Path) -> String {
+    let mut hashes = Vec::new();
+    for page in [
+        dist.join("index.html"),
+        dist.join("admin").join("index.html"),
+    ] {
+        if let Ok(html) = std::fs::read_to_string(&page) {
+            for script in inline_scripts(&html) {
+                let h = base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(
+                        script.as_bytes(),
+                    )),
+                );
+                let h = format!("'sha256-{h}'");
+                if !hashes.contains(&h) {
+                    hashes.push(h);
+                }
+            }
+        }
+    }
+    let mut script_src = String::from("'self' 'wasm-unsafe-eval' https://telegram.org");
+    for h in &hashes {
+        script_src.push(' ');
+        script_src.push_str(h);
+    }
+    format!(
+        "default-src 'self'; script-src {script_src}; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; \
+         frame-ancestors https://web.telegram.org https://*.telegram.org"
+    )
+}
+
+/// The bodies of `<script>` elements without a `src` in our own built pages. Not an HTML
+/// parser: the pages are written by our build scripts, and a script this misses is simply not
+/// allowed to run (the browser tests would show it).
+fn inline_scripts(html: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find("<script") {
+        let after = &rest[i..];
+        let Some(open_end) = after.find('>') else {
+            break;
+        };
+        let tag = &after[..open_end];
+        let body_start = open_end + 1;
+        let Some(close) = after[body_start..].find("</script>") else {
+            break;
+        };
+        let body = &after[body_start..body_start + close];
+        if !tag.contains(" src=") && !body.is_empty() {
+            out.push(body);
+        }
+        rest = &after[body_start + close + "</script>".len()..];
+    }
+    out
+}
+
 /// Whether a file's name carries a content hash (Trunk's `app-0f1e2d3c4b5a6978_bg.wasm`) or
 /// it sits in a folder named by one (the split storefront's `shop-0f1e2d3c4b5a6978/chunk_7.wasm`,
 /// scripts/build-storefront.sh). Trunk prints the 64-bit hash without leading zeros, so it can
@@ -160,7 +225,18 @@ fn not_built(what: &str) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::is_hashed_asset;
+    use super::{inline_scripts, is_hashed_asset};
+
+    #[test]
+    fn finds_inline_scripts_only() {
+        let html = r#"<head><script src="https://telegram.org/js/telegram-web-app.js"></script>
+<script type="module">import init from "/a.js"; init();</script></head>
+<body><script>one()</script></body>"#;
+        assert_eq!(
+            inline_scripts(html),
+            vec![r#"import init from "/a.js"; init();"#, "one()"]
+        );
+    }
 
     #[test]
     fn recognises_trunk_hashed_names() {

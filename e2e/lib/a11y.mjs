@@ -1,8 +1,12 @@
 // Accessibility checks in the page: axe-core (Deque's rule engine, the one browser devtools
 // use) injected as a script, and a keyboard walk that every focus stop shows an outline.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+// Evaluated through the DevTools protocol rather than added as a <script> tag: the shop's
+// Content-Security-Policy (rightly) refuses inline scripts it did not write.
+const AXE_SOURCE = readFileSync(AXE, 'utf8');
 
 /**
  * Runs axe-core on the page as it is now; answers the serious and critical violations as
@@ -10,7 +14,7 @@ const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
  */
 export async function seriousViolations(page) {
   if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
-    await page.addScriptTag({ path: AXE });
+    await page.evaluate(AXE_SOURCE);
   }
   const violations = await page.evaluate(async () => {
     const r = await window.axe.run(document, { resultTypes: ['violations'] });

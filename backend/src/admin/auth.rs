@@ -20,7 +20,7 @@ use shared::admin::AdminRole;
 use shared::{AdminInfo, LoginRequest, LoginResponse};
 use subtle::ConstantTimeEq;
 
-use super::client_stub::ClientIp;
+use crate::client_ip::ClientIp;
 use crate::config::Config;
 use crate::db::{self, Db};
 use crate::error::{AppJson, Error, Result};
@@ -435,7 +435,7 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self> {
-        let Ok(ClientIp(client)) = ClientIp::from_request_parts(parts, st).await;
+        let ClientIp(client) = ClientIp::from_request_parts(parts, st).await?;
         let token = cookie_value(&parts.headers, cookie_name(&st.config))
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Error::Unauthorized("Sign in to the admin first.".into()))?;

@@ -4,7 +4,6 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod categories;
-mod client_stub;
 pub mod dashboard;
 pub mod images;
 pub mod orders;

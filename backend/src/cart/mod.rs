@@ -56,7 +56,16 @@ async fn replace(
         if !lines.contains_key(&l.variant_id) {
             order.push(l.variant_id);
         }
-        *lines.entry(l.variant_id).or_insert(0) += l.quantity;
+        let q = lines.entry(l.variant_id).or_insert(0);
+        *q += l.quantity;
+        // Checked after merging: two lines of 999 for one variant are one line of 1998.
+        if *q > MAX_QTY {
+            return Err(Error::field(
+                "invalid_quantity",
+                &format!("items[{i}].quantity"),
+                format!("At most {MAX_QTY} of one item fit in the cart."),
+            ));
+        }
     }
     lines.retain(|_, q| *q > 0);
     order.retain(|id| lines.contains_key(id));

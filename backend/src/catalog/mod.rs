@@ -2,11 +2,12 @@
 //!
 //! Answers carry an ETag; a client that sends it back gets 304. Rendered pages are kept in
 //! a small in-memory cache keyed by the query and the catalog version, which every admin
-//! edit and stock movement bumps, so a cached page is never stale.
+//! edit and stock movement bumps, so a cached page is never stale. The cache is bounded by
+//! bytes, and the product list's cursors are signed, so made-up cursors are refused (400)
+//! instead of each becoming a cached page.
 
 pub mod repo;
 
-use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 
@@ -99,7 +100,7 @@ async fn products(
     };
     let after = match q.cursor.as_deref().filter(|s| !s.is_empty()) {
         None => 0,
-        Some(c) => decode_cursor(c)?,
+        Some(c) => st.catalog_cache.open_cursor(c)?,
     };
     let search =
         q.q.as_deref()
@@ -141,7 +142,7 @@ async fn products(
         let mut rows = query.bind(limit + 1).fetch_all(&st.db.pool).await?;
         let next_cursor = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
-            rows.last().map(|r| encode_cursor(r.id))
+            rows.last().map(|r| st.catalog_cache.sign_cursor(r.id))
         } else {
             None
         };
@@ -202,11 +203,152 @@ struct Entry {
     body: Bytes,
 }
 
-/// Rendered catalog answers; bounded so odd queries cannot grow it without limit.
-#[derive(Default)]
-pub struct Cache(Mutex<HashMap<String, Entry>>);
+impl Entry {
+    /// What the entry costs in memory, roughly: the body, the key and the bookkeeping.
+    fn weight(&self, key: &str) -> usize {
+        self.body.len() + key.len() + self.etag.len() + 64
+    }
+}
 
-const CACHE_MAX: usize = 2048;
+/// Rendered catalog answers, least recently used first out once they pass [`CACHE_BYTES`]:
+/// odd queries cost at most that much memory, however many there are.
+pub struct Cache {
+    entries: Mutex<Lru>,
+    /// Signs product-list cursors; shared by every process on one database (see
+    /// `db::instance_secret`), so a cursor from one process works on another.
+    cursor_key: [u8; 32],
+}
+
+struct Lru {
+    map: lru::LruCache<String, Entry>,
+    bytes: usize,
+}
+
+/// The cache's budget: a few thousand typical pages.
+pub const CACHE_BYTES: usize = 16 * 1024 * 1024;
+
+impl Cache {
+    pub fn new(cursor_key: [u8; 32]) -> Cache {
+        Cache {
+            entries: Mutex::new(Lru {
+                map: lru::LruCache::unbounded(),
+                bytes: 0,
+            }),
+            cursor_key,
+        }
+    }
+
+    /// Bytes held now (for tests and metrics).
+    pub fn bytes(&self) -> usize {
+        self.entries.lock().expect("catalog cache").bytes
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.lock().expect("catalog cache").map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn mac(&self, payload: &str) -> [u8; 12] {
+        use hmac::{Mac, SimpleHmac};
+        let mut m = SimpleHmac::<sha2::Sha256>::new_from_slice(&self.cursor_key)
+            .expect("HMAC takes any key length");
+        m.update(payload.as_bytes());
+        let full = m.finalize().into_bytes();
+        let mut out = [0u8; 12];
+        out.copy_from_slice(&full[..12]);
+        out
+    }
+
+    /// A product-list cursor: the last id shown, with a MAC so only the shop can make one.
+    pub fn sign_cursor(&self, id: i64) -> String {
+        let payload = format!("id:{id}");
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!(
+            "{}.{}",
+            b64.encode(&payload),
+            b64.encode(self.mac(&payload))
+        )
+    }
+
+    /// The id in a cursor this shop signed; anything else is a 400 and never reaches the cache.
+    pub fn open_cursor(&self, c: &str) -> Result<i64> {
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let bad = || {
+            Error::field(
+                "invalid_cursor",
+                "cursor",
+                "cursor is not one this API gave out; start again without it",
+            )
+        };
+        let (p, mac) = c.split_once('.').ok_or_else(bad)?;
+        let payload = b64
+            .decode(p)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(bad)?;
+        let mac = b64.decode(mac).map_err(|_| bad())?;
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            &self.mac(&payload)[..],
+            &mac[..],
+        )) {
+            return Err(bad());
+        }
+        payload
+            .strip_prefix("id:")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(bad)
+    }
+
+    /// Puts a body in the cache as if rendered (for tests of the bound).
+    #[doc(hidden)]
+    pub fn put_for_test(&self, key: String, body: Vec<u8>) {
+        let entry = Entry {
+            version: 0,
+            etag: HeaderValue::from_static("W/\"t\""),
+            body: Bytes::from(body),
+        };
+        self.put(key, entry);
+    }
+
+    #[doc(hidden)]
+    pub fn contains_for_test(&self, key: &str) -> bool {
+        self.entries
+            .lock()
+            .expect("catalog cache")
+            .map
+            .contains(key)
+    }
+
+    fn get(&self, key: &str, version: u64) -> Option<(HeaderValue, Bytes)> {
+        let mut c = self.entries.lock().expect("catalog cache");
+        c.map
+            .get(key)
+            .filter(|e| e.version == version)
+            .map(|e| (e.etag.clone(), e.body.clone()))
+    }
+
+    fn put(&self, key: String, entry: Entry) {
+        let w = entry.weight(&key);
+        if w > CACHE_BYTES / 4 {
+            return; // one huge answer is not worth evicting a quarter of the cache for
+        }
+        let mut c = self.entries.lock().expect("catalog cache");
+        if let Some(old) = c.map.pop(&key) {
+            c.bytes -= old.weight(&key);
+        }
+        c.bytes += w;
+        c.map.put(key, entry);
+        while c.bytes > CACHE_BYTES {
+            match c.map.pop_lru() {
+                Some((k, e)) => c.bytes -= e.weight(&k),
+                None => break,
+            }
+        }
+    }
+}
 
 async fn cached<F, Fut>(st: &AppState, key: String, h: &HeaderMap, render: F) -> Result<Response>
 where
@@ -214,12 +356,7 @@ where
     Fut: std::future::Future<Output = Result<Vec<u8>>>,
 {
     let version = st.catalog_version();
-    let hit = {
-        let c = st.catalog_cache.0.lock().expect("catalog cache");
-        c.get(&key)
-            .filter(|e| e.version == version)
-            .map(|e| (e.etag.clone(), e.body.clone()))
-    };
+    let hit = st.catalog_cache.get(&key, version);
     let (etag, body) = match hit {
         Some(hit) => hit,
         None => {
@@ -228,11 +365,7 @@ where
             body.hash(&mut hasher);
             let etag = HeaderValue::from_str(&format!("W/\"{:016x}\"", hasher.finish()))
                 .map_err(Error::internal)?;
-            let mut c = st.catalog_cache.0.lock().expect("catalog cache");
-            if c.len() >= CACHE_MAX {
-                c.clear();
-            }
-            c.insert(
+            st.catalog_cache.put(
                 key,
                 Entry {
                     version,

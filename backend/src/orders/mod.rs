@@ -33,6 +33,14 @@ pub fn router() -> Router<AppState> {
 }
 
 const MAX_QTY: i64 = 999;
+/// Unpaid orders one customer may have open at once. Each holds stock (cash orders until the
+/// merchant acts), so without a cap one customer could hold the whole catalogue.
+pub const MAX_OPEN_ORDERS: i64 = 10;
+/// Longest contact fields, in characters: far above any real name, phone or address, far
+/// below what would let one order carry megabytes into the merchant's screens.
+pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_PHONE_CHARS: usize = 32;
+pub const MAX_ADDRESS_CHARS: usize = 500;
 const MAX_LINES: usize = 100;
 
 async fn create(
@@ -165,6 +173,7 @@ pub async fn place(
     let take: Vec<(i64, i64)> = variants.iter().map(|v| (v.id, lines[&v.id])).collect();
 
     let mut tx = st.db.begin_write().await?;
+    open_orders_below_cap(&mut tx, st.db.kind, customer_id).await?;
     if let Some(variant_id) = repo::take_lines(tx.conn(), &take, true).await? {
         drop(tx);
         // A concurrent retry with the same key may have taken the last units: answer its order.
@@ -271,6 +280,38 @@ pub async fn place(
         .await?
         .ok_or_else(|| Error::internal("order vanished"))?;
     Ok((order, true))
+}
+
+/// Refuses a new order while the customer already has [`MAX_OPEN_ORDERS`] unpaid ones. Counted
+/// inside the order's write transaction, with the customer's row locked on PostgreSQL (SQLite's
+/// write transaction is already exclusive), so parallel requests cannot all see room.
+async fn open_orders_below_cap(
+    tx: &mut db::WriteTx,
+    kind: db::DbKind,
+    customer_id: i64,
+) -> Result<()> {
+    if kind == db::DbKind::Postgres {
+        sqlx::query("SELECT id FROM customers WHERE id = $1 FOR UPDATE")
+            .bind(customer_id)
+            .fetch_optional(tx.conn())
+            .await?;
+    }
+    let open: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM orders WHERE customer_id = $1 AND status = 'pending_payment'",
+    )
+    .bind(customer_id)
+    .fetch_one(tx.conn())
+    .await?;
+    if open >= MAX_OPEN_ORDERS {
+        return Err(Error::Status {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "too_many_open_orders",
+            message: format!(
+                "You have {open} unpaid orders. Pay for or cancel one before placing another."
+            ),
+        });
+    }
+    Ok(())
 }
 
 async fn replay(
@@ -534,8 +575,22 @@ fn validate_contact(c: Option<&Contact>, physical: bool) -> Result<Option<Contac
         phone: clean(&c.phone),
         address: clean(&c.address),
     };
+    // Bounded for every order: what the shop reads from a stranger has a size.
+    for (value, field, max) in [
+        (&c.name, "contact.name", MAX_NAME_CHARS),
+        (&c.phone, "contact.phone", MAX_PHONE_CHARS),
+        (&c.address, "contact.address", MAX_ADDRESS_CHARS),
+    ] {
+        if value.chars().count() > max {
+            return Err(Error::field(
+                "contact_too_long",
+                field,
+                format!("{field} is too long: at most {max} characters."),
+            ));
+        }
+    }
     if physical {
-        if c.name.chars().count() < 2 || c.name.len() > 200 {
+        if c.name.chars().count() < 2 {
             return Err(Error::field(
                 "invalid_name",
                 "contact.name",
@@ -554,7 +609,7 @@ fn validate_contact(c: Option<&Contact>, physical: bool) -> Result<Option<Contac
                 "Enter a phone number with 7 to 15 digits, such as +998 90 123 45 67.",
             ));
         }
-        if c.address.chars().count() < 5 || c.address.len() > 500 {
+        if c.address.chars().count() < 5 {
             return Err(Error::field(
                 "invalid_address",
                 "contact.address",
