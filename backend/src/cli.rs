@@ -14,12 +14,17 @@ pub enum Command {
     Backup { to: PathBuf },
     /// `shop check`.
     Check,
+    /// `shop admin reset-password <email>` (new password from standard input).
+    AdminResetPassword { email: String },
 }
 
 pub const USAGE: &str = "usage:
   shop [--seed-demo]      start the shop (configuration from the environment or .env)
   shop backup <file>      write a consistent copy of the SQLite database to <file> while the shop runs
-  shop check              print what the configuration enables and every problem, then exit";
+  shop check              print what the configuration enables and every problem, then exit
+  shop admin reset-password <email>
+                          set an admin's password (read from standard input), clear its sign-in
+                          locks and end its sessions";
 
 /// Parses the arguments after the program name.
 pub fn parse(args: &[String]) -> Result<Command, String> {
@@ -33,6 +38,12 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             _ => Err("shop backup takes one argument: the file to write".into()),
         },
         Some("check") if args.len() == 1 => Ok(Command::Check),
+        Some("admin") => match &args[1..] {
+            [cmd, email] if cmd == "reset-password" => Ok(Command::AdminResetPassword {
+                email: email.clone(),
+            }),
+            _ => Err("usage: shop admin reset-password <email>   (the new password is read from standard input)".into()),
+        },
         Some("-h" | "--help" | "help") => Err(String::new()),
         Some(other) => Err(format!("unknown argument '{other}'")),
     }
@@ -207,6 +218,13 @@ mod tests {
         );
         assert_eq!(parse(&args(&["check"])), Ok(Command::Check));
         assert!(parse(&args(&["backup"])).is_err());
+        assert_eq!(
+            parse(&args(&["admin", "reset-password", "a@b.uz"])),
+            Ok(Command::AdminResetPassword {
+                email: "a@b.uz".into()
+            })
+        );
+        assert!(parse(&args(&["admin", "reset"])).is_err());
         assert!(parse(&args(&["frobnicate"]))
             .unwrap_err()
             .contains("frobnicate"));

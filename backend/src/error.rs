@@ -36,6 +36,13 @@ pub enum Error {
         code: &'static str,
         message: String,
     },
+    /// 429 with `Retry-After` (whole seconds, at least 1): a budget ran out and refills by then.
+    #[error("{message}")]
+    TooMany {
+        code: &'static str,
+        message: String,
+        retry_after: u64,
+    },
     /// 422: the request is well-formed but names something that cannot be used (an image that
     /// is not the product's, a picture that cannot be decoded); `field` names it.
     #[error("{message}")]
@@ -82,6 +89,14 @@ impl Error {
     pub fn not_found(what: &str) -> Self {
         Error::NotFound(format!("{what} not found"))
     }
+    /// 429 with a `Retry-After` of `secs` (at least 1).
+    pub fn too_many(code: &'static str, message: impl Into<String>, secs: u64) -> Self {
+        Error::TooMany {
+            code,
+            message: message.into(),
+            retry_after: secs.max(1),
+        }
+    }
     pub fn internal(e: impl std::fmt::Display) -> Self {
         Error::Internal(e.to_string())
     }
@@ -94,6 +109,7 @@ impl Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::Status { status, .. } => *status,
+            Error::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Rows { .. } | Error::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Db(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) | Error::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -117,6 +133,7 @@ impl Error {
             Error::NotFound(m) => ("not_found", m.clone(), None),
             Error::Conflict { code, message } => (*code, message.clone(), None),
             Error::Status { code, message, .. } => (*code, message.clone(), None),
+            Error::TooMany { code, message, .. } => (*code, message.clone(), None),
             Error::Rows { code, message, .. } => (*code, message.clone(), None),
             Error::Db(sqlx::Error::PoolTimedOut) => (
                 "unavailable",
@@ -177,7 +194,12 @@ impl IntoResponse for Error {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        envelope(status, self.body())
+        let mut res = envelope(status, self.body());
+        if let Error::TooMany { retry_after, .. } = self {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+        }
+        res
     }
 }
 

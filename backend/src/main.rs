@@ -41,6 +41,13 @@ async fn main() {
                 }
             }
         }
+        Command::AdminResetPassword { email } => match Config::from_env() {
+            Ok(config) => std::process::exit(admin_reset_password(&config, &email).await),
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(2);
+            }
+        },
         Command::Check => match Config::from_env() {
             Ok(config) => {
                 let (report, problems) = cli::check(&config).await;
@@ -89,5 +96,45 @@ async fn main() {
     if let Err(e) = shop::startup::serve(listener, state).await {
         eprintln!("server error: {e}");
         std::process::exit(1);
+    }
+}
+
+/// `shop admin reset-password <email>`: sets that admin's password to the first line of
+/// standard input, clears its sign-in locks and ends its sessions. For an owner locked out or
+/// who forgot the password: whoever can run commands on the server already holds the shop.
+/// Answers the process's exit code.
+async fn admin_reset_password(config: &Config, email: &str) -> i32 {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        eprint!(
+            "New password for {email} (at least {} characters): ",
+            shared::admin::MIN_ADMIN_PASSWORD_CHARS
+        );
+    }
+    let mut line = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut line) {
+        eprintln!("reading the password from standard input: {e}");
+        return 1;
+    }
+    let password = line.trim_end_matches(['\r', '\n']);
+    let db = match shop::db::Db::connect(&config.database_url).await {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!(
+                "database {}: {e}",
+                shop::config::redact_url(&config.database_url)
+            );
+            return 1;
+        }
+    };
+    match shop::admin::accounts::reset_password(&db, email, password).await {
+        Ok(()) => {
+            eprintln!("{email}: password reset, sign-in locks cleared, sessions ended");
+            0
+        }
+        Err(e) => {
+            eprintln!("{email}: {e}");
+            1
+        }
     }
 }

@@ -258,7 +258,12 @@ fn svg(colour: &str, glyph: &str) -> String {
 }
 
 /// Seeds the demo catalog, but only into an empty database.
+/// The database-wide lock (`Db::exclusive`) held while checking and seeding.
+const SEED_LOCK: i64 = 0x5345_4544; // "SEED"
+
 pub async fn seed_demo(db: &Db, media_dir: &Path) -> Result<bool, String> {
+    // Processes starting at once on a new database: one seeds, the others then find it full.
+    let _once = db.exclusive(SEED_LOCK).await.map_err(|e| e.to_string())?;
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products")
         .fetch_one(&db.pool)
         .await

@@ -26,6 +26,8 @@ pub struct Inner {
     /// part of the catalog ETag, so a client's cached copy is only reused while valid.
     catalog_version: AtomicU64,
     pub catalog_cache: crate::catalog::Cache,
+    /// Argon2 work (sign-ins, new passwords): bounded in total, per client and per account.
+    pub passwords: crate::admin::password::PasswordChecks,
 }
 
 impl std::ops::Deref for AppState {
@@ -58,6 +60,7 @@ impl AppState {
             notifier,
             catalog_version: AtomicU64::new(1),
             catalog_cache,
+            passwords: Default::default(),
         }))
     }
 }

@@ -122,11 +122,18 @@ both!(
             let (s, v) = app.json(attempt("guess")).await;
             assert_eq!((s, error_code(&v)), (401, "unauthorized"));
         }
-        // The fifth failure locks; then even the right password is refused for a while.
-        let (s, v) = app.json(attempt("guess")).await;
-        assert_eq!((s, error_code(&v)), (429, "account_locked"));
-        let (s, v) = app.json(attempt("correct horse battery")).await;
-        assert_eq!((s, error_code(&v)), (429, "account_locked"), "{v}");
+        // The fifth failure locks; then even the right password is refused for a while, and
+        // every 429 says when to come back.
+        for pw in ["guess", "correct horse battery"] {
+            let r = app.raw(attempt(pw)).await;
+            assert_envelope(&r, 429, Some("account_locked"));
+            let after: u64 = r
+                .header("retry-after")
+                .expect("Retry-After")
+                .parse()
+                .unwrap();
+            assert!((1..=30).contains(&after), "{after}");
+        }
         // An unknown email answers like a wrong password.
         let (s, v) = app
             .json(
@@ -718,5 +725,136 @@ both_kinds!(
             .await
             .unwrap();
         assert_eq!(count().await, 1);
+    }
+);
+
+/// Makes every audit insert fail from now on, to show which changes share its transaction.
+async fn refuse_audit_rows(app: &TestApp) {
+    let sqls: &[&str] = match app.kind {
+        Kind::Sqlite => &["CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log \
+             BEGIN SELECT RAISE(ABORT, 'audit refused'); END"],
+        Kind::Postgres => &[
+            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$",
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log \
+             FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+        ],
+    };
+    for sql in sqls {
+        sqlx::raw_sql(sql)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+    }
+}
+
+both!(
+    a_change_whose_audit_entry_fails_is_not_made,
+    |app: TestApp| async move {
+        let csrf = app.admin_login().await;
+        let o = app.cash_order(5, app.variant_id("Teapot").await, 1).await;
+        let variant = app.variant_id("Teapot").await;
+        let stock = app.stock(variant).await;
+        let catalog = app.raw(app.get("/api/admin/products.csv")).await.body;
+        let (_, cats) = app.json(app.get("/api/admin/categories")).await;
+        refuse_audit_rows(&app).await;
+        let cat_id = cats["items"][0]["id"].as_i64().unwrap();
+        let product_id = app.product("Teapot").await["id"].as_i64().unwrap();
+        let attempts = [
+            (
+                Method::POST,
+                "/api/admin/products".to_string(),
+                new_product(),
+            ),
+            (
+                Method::POST,
+                "/api/admin/categories".into(),
+                json!({"title": {"en": "Hats"}}),
+            ),
+            (
+                Method::PATCH,
+                format!("/api/admin/categories/{cat_id}"),
+                json!({"title": {"en": "Renamed"}}),
+            ),
+            (
+                Method::PATCH,
+                format!("/api/admin/products/{product_id}"),
+                json!({"title": {"en": "Renamed"}}),
+            ),
+            (
+                Method::PUT,
+                format!("/api/admin/variants/{variant}/stock"),
+                json!({"stock": 99}),
+            ),
+            (
+                Method::POST,
+                format!("/api/admin/orders/{}/ship", o["id"]),
+                json!({}),
+            ),
+            (
+                Method::POST,
+                "/api/admin/admins".into(),
+                json!({"email": "new@shop.test", "password": "long enough pw"}),
+            ),
+        ];
+        for (m, path, body) in attempts {
+            let r = app.raw(app.admin(m, &path, &csrf).json(&body)).await;
+            assert_envelope(&r, 500, Some("internal_error"));
+        }
+        // Nothing happened: catalog, categories, stock, order and admins are as before.
+        assert_eq!(
+            app.raw(app.get("/api/admin/products.csv")).await.body,
+            catalog
+        );
+        let (_, after) = app.json(app.get("/api/admin/categories")).await;
+        assert_eq!(after, cats);
+        assert_eq!(app.stock(variant).await, stock);
+        let (_, v) = app
+            .json(app.get(&format!("/api/admin/orders/{}", o["id"])))
+            .await;
+        assert_eq!(v["status"], "pending_payment");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+);
+
+both_with!(
+    audit_entries_record_the_client_address,
+    &[("TRUSTED_PROXIES", "127.0.0.1")],
+    |app: TestApp| async move {
+        let (_, v) = app
+            .json(
+                app.client
+                    .post(app.url("/api/admin/login"))
+                    .header("X-Forwarded-For", "203.0.113.9")
+                    .json(
+                        &json!({"email": "owner@shop.test", "password": "correct horse battery"}),
+                    ),
+            )
+            .await;
+        let csrf = v["csrf_token"].as_str().unwrap().to_string();
+        let (s, _) = app
+            .json(
+                app.admin(Method::POST, "/api/admin/categories", &csrf)
+                    .header("X-Forwarded-For", "203.0.113.10")
+                    .json(&json!({"title": {"en": "Hats"}})),
+            )
+            .await;
+        assert_eq!(s, 201);
+        let (_, v) = app.json(app.get("/api/admin/audit")).await;
+        let by_action = |a: &str| {
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["action"] == a)
+                .unwrap_or_else(|| panic!("no {a} in {v}"))["client_ip"]
+                .clone()
+        };
+        assert_eq!(by_action("login"), "203.0.113.9");
+        assert_eq!(by_action("create"), "203.0.113.10");
     }
 );

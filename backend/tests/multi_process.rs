@@ -121,7 +121,11 @@ async fn one_notification_delivered_to_both_fulfils_and_tells_once() {
         uz::click(&a, "complete", &complete),
         uz::click(&b, "complete", &complete)
     );
-    assert_eq!((uz::err(&ra), uz::err(&rb)), (0, 0), "{ra} {rb}");
+    // One completes it; the other says success too or Click's "already paid" (-4), as a
+    // repeated Complete gets from a single process.
+    let mut errs = [uz::err(&ra), uz::err(&rb)];
+    errs.sort();
+    assert!(errs == [0, 0] || errs == [-4, 0], "{ra} {rb}");
     assert_eq!(uz::paid_counts(&a, order_id).await, (1, 1));
     // The customer hears about it once: wait for the message, then a while for a second.
     let paid_messages = || {

@@ -2,7 +2,7 @@
 // (create, rename, reorder, kept after a reload), the audit log (a rename and a creation shown
 // field by field), CSV import (a bad file, LF and CRLF, refused naming its line; a good one
 // imported and its products listed), admins (the password minimum checked before sending, a
-// new admin signs in) and a product's images (upload three, reorder, remove, kept after a
+// new admin is staff, signs in without the owners' pages, and is disabled by the owner) and a product's images (upload three, reorder, remove, kept after a
 // reload). Screenshots: e2e/artifacts/admin-{categories,audit,csv,admins,images}-phone.png.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -252,7 +252,9 @@ describe('merchant admin pages on a phone', () => {
 
     await page.locator('[data-testid=admin-password]').fill(password);
     await page.locator('[data-testid=add-admin]').click();
-    await page.locator('[data-testid=admin]', { hasText: email }).waitFor();
+    const row = page.locator('[data-testid=admin]', { hasText: email });
+    await row.waitFor();
+    assert.equal(await row.getAttribute('data-role'), 'staff', 'a new admin is staff unless an owner is chosen');
     assert.equal(await page.locator('[data-testid=password-error]').count(), 0);
     assert.equal(await page.locator('[data-testid=admin-password]').inputValue(), '', 'the password is not kept on screen');
     assert.ok((await horizontalOverflow(page)) <= 0, 'nothing scrolls sideways');
@@ -270,6 +272,15 @@ describe('merchant admin pages on a phone', () => {
       const { status, body } = await adminGet(p2, '/api/admin/me');
       assert.equal(status, 200);
       assert.equal(body.email, email);
+      assert.equal(body.role, 'staff');
+      // Staff are not shown the owners' pages.
+      assert.equal(await p2.locator('.nav__link[href="/admin/audit"]').count(), 0);
+      assert.equal(await p2.locator('.nav__link[href="/admin/admins"]').count(), 0);
+      // The owner disables them (asked first): their session ends at once.
+      await row.locator('[data-testid=admin-disable]').click();
+      await page.locator('[data-testid=confirm-yes]').click();
+      await page.locator('[data-testid=admin][data-disabled=true]', { hasText: email }).waitFor();
+      assert.equal((await adminGet(p2, '/api/admin/me')).status, 401);
       assert.deepEqual(errs2, []);
     } finally {
       await theirs.close();

@@ -121,16 +121,75 @@ pub struct CsvRowError {
     pub message: String,
 }
 
-/// The fewest characters a password for a new admin may have (`POST /api/admin/admins`):
-/// the server refuses shorter ones and the admin checks it before sending.
+/// The fewest characters a password for a new admin may have (`POST /api/admin/admins`,
+/// `POST /api/admin/password`): the server refuses shorter ones and the admin checks it before
+/// sending.
 pub const MIN_ADMIN_PASSWORD_CHARS: usize = 10;
+/// The most characters a password may have (Argon2 hashes any length, but a megabyte of
+/// password is no password).
+pub const MAX_ADMIN_PASSWORD_CHARS: usize = 1024;
 
-/// `GET /api/admin/admins` lists, `POST /api/admin/admins {email,password}` adds (201).
+/// What an admin may do. `owner`: everything, including managing admins, refunds and the audit
+/// log; `staff`: runs the shop (catalog, orders) but cannot do those three (403 `owner_only`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminRole {
+    Owner,
+    Staff,
+}
+
+impl AdminRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminRole::Owner => "owner",
+            AdminRole::Staff => "staff",
+        }
+    }
+}
+
+impl TryFrom<String> for AdminRole {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "owner" => Ok(AdminRole::Owner),
+            "staff" => Ok(AdminRole::Staff),
+            other => Err(format!("unknown admin role {other:?}")),
+        }
+    }
+}
+
+/// `GET /api/admin/admins` lists (owner only), `POST /api/admin/admins` ([`NewAdmin`]) adds (201).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdminAccount {
     pub id: i64,
     pub email: String,
+    pub role: AdminRole,
+    /// Unix seconds when an owner disabled it (it cannot sign in); `None` = active.
+    #[serde(default)]
+    pub disabled_at: Option<i64>,
     pub created_at: i64,
+}
+
+/// `POST /api/admin/admins`: a new admin (owner only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewAdmin {
+    pub email: String,
+    pub password: String,
+    /// `staff` when absent.
+    #[serde(default = "staff")]
+    pub role: AdminRole,
+}
+
+fn staff() -> AdminRole {
+    AdminRole::Staff
+}
+
+/// `POST /api/admin/password`: the signed-in admin's own new password (answers 204; the
+/// admin's other sessions end, this one stays).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasswordChange {
+    pub old_password: String,
+    pub new_password: String,
 }
 
 /// One row of `GET /api/admin/audit` (a `Page` of these).
@@ -147,6 +206,9 @@ pub struct AuditEntry {
     pub entity: String,
     #[serde(default)]
     pub entity_id: Option<i64>,
+    /// The client address the change came from (`None` for the command line, older entries).
+    #[serde(default)]
+    pub client_ip: Option<String>,
     #[serde(default)]
     pub before: Option<serde_json::Value>,
     #[serde(default)]

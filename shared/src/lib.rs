@@ -511,6 +511,7 @@ pub struct LoginResponse {
 pub struct AdminInfo {
     pub id: i64,
     pub email: String,
+    pub role: admin::AdminRole,
 }
 
 /// `GET /api/dev/init-data`: signed initData for the dev user (dev mode only).

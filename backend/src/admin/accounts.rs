@@ -1,18 +1,19 @@
-//! Merchant accounts: every admin can list the others and add one (there is no self sign-up,
-//! so a shop's staff is exactly who its admins let in).
+//! Merchant accounts. Owners list, add, disable, enable and remove admins (there is no self
+//! sign-up, so a shop's staff is exactly who its owners let in); every admin changes its own
+//! password. The shop always keeps at least one active owner.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
-use serde::Deserialize;
 use serde_json::json;
-use shared::admin::AdminAccount;
+use shared::admin::{AdminAccount, AdminRole, NewAdmin, PasswordChange, MAX_ADMIN_PASSWORD_CHARS};
 use shared::Page;
 
-use super::auth::{create_admin, record_audit, Admin};
-use crate::error::{is_unique_violation, AppJson, Error, Result};
+use super::auth::{record_audit, Actor, Admin, Owner};
+use crate::db::{self, Db, DbKind};
+use crate::error::{is_unique_violation, AppJson, AppPath, Error, Result};
 use crate::state::AppState;
 
 /// Long enough that a guessed or reused short password is unlikely; argon2id does the rest.
@@ -20,37 +21,66 @@ use crate::state::AppState;
 pub const MIN_PASSWORD_CHARS: usize = shared::admin::MIN_ADMIN_PASSWORD_CHARS;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/admin/admins", get(list).post(add))
+    Router::new()
+        .route("/api/admin/admins", get(list).post(add))
+        .route("/api/admin/admins/{id}", axum::routing::delete(remove))
+        .route("/api/admin/admins/{id}/disable", post(disable))
+        .route("/api/admin/admins/{id}/enable", post(enable))
+        .route("/api/admin/password", post(change_password))
 }
 
 #[derive(sqlx::FromRow)]
 struct Row {
     id: i64,
     email: String,
+    #[sqlx(try_from = "String")]
+    role: AdminRole,
+    disabled_at: Option<i64>,
     created_at: i64,
 }
 
-async fn list(State(st): State<AppState>, _admin: Admin) -> Result<AppJson<Page<AdminAccount>>> {
-    let rows = sqlx::query_as::<_, Row>("SELECT id, email, created_at FROM admins ORDER BY id")
+impl From<Row> for AdminAccount {
+    fn from(r: Row) -> Self {
+        AdminAccount {
+            id: r.id,
+            email: r.email,
+            role: r.role,
+            disabled_at: r.disabled_at,
+            created_at: r.created_at,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, email, role, disabled_at, created_at";
+
+async fn list(State(st): State<AppState>, _owner: Owner) -> Result<AppJson<Page<AdminAccount>>> {
+    let rows = sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM admins ORDER BY id"))
         .fetch_all(&st.db.pool)
         .await?;
     Ok(AppJson(Page {
-        items: rows
-            .into_iter()
-            .map(|r| AdminAccount {
-                id: r.id,
-                email: r.email,
-                created_at: r.created_at,
-            })
-            .collect(),
+        items: rows.into_iter().map(Into::into).collect(),
         next_cursor: None,
     }))
 }
 
-#[derive(Deserialize)]
-struct NewAdmin {
-    email: String,
-    password: String,
+/// 400 naming `field` unless the password's length is within the rule.
+fn check_password(password: &str, field: &str) -> Result<()> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_CHARS {
+        return Err(Error::field(
+            "weak_password",
+            field,
+            format!("The password must have at least {MIN_PASSWORD_CHARS} characters."),
+        ));
+    }
+    if n > MAX_ADMIN_PASSWORD_CHARS {
+        return Err(Error::field(
+            "invalid_password",
+            field,
+            format!("The password must have at most {MAX_ADMIN_PASSWORD_CHARS} characters."),
+        ));
+    }
+    Ok(())
 }
 
 /// A plausible address: one `@`, something before it, a dotted domain after it, no spaces.
@@ -70,7 +100,7 @@ fn email_shape(email: &str) -> bool {
 
 async fn add(
     State(st): State<AppState>,
-    admin: Admin,
+    Owner(admin): Owner,
     AppJson(req): AppJson<NewAdmin>,
 ) -> Result<Response> {
     let email = req.email.trim().to_lowercase();
@@ -81,51 +111,291 @@ async fn add(
             "Enter an email address such as name@example.com.",
         ));
     }
-    if req.password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(Error::field(
-            "weak_password",
-            "password",
-            format!("The password must have at least {MIN_PASSWORD_CHARS} characters."),
-        ));
-    }
-    if req.password.chars().count() > 1024 {
-        return Err(Error::field(
-            "invalid_password",
-            "password",
-            "The password must have at most 1024 characters.",
-        ));
-    }
+    check_password(&req.password, "password")?;
+    let hash = st.passwords.slot().await?.hash(req.password).await?;
+    let mut tx = st.db.begin_write().await?;
     // The unique email constraint decides duplicates, so two admins added at once cannot
     // both win.
-    let id = create_admin(&st.db, &email, &req.password)
-        .await
-        .map_err(|e| match e {
-            Error::Db(ref d) if is_unique_violation(d) => {
-                Error::conflict("email_taken", format!("{email} is already an admin."))
-            }
-            other => other,
-        })?;
-    let created_at: i64 = sqlx::query_scalar("SELECT created_at FROM admins WHERE id = $1")
-        .bind(id)
-        .fetch_one(&st.db.pool)
-        .await?;
-    let account = AdminAccount {
-        id,
-        email: email.clone(),
-        created_at,
-    };
+    let row = sqlx::query_as::<_, Row>(&format!(
+        "INSERT INTO admins (email, password_hash, role, created_at) VALUES ($1, $2, $3, $4)          RETURNING {COLUMNS}"
+    ))
+    .bind(&email)
+    .bind(hash)
+    .bind(req.role.as_str())
+    .bind(db::now())
+    .fetch_one(tx.conn())
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            Error::conflict("email_taken", format!("{email} is already an admin."))
+        } else {
+            e.into()
+        }
+    })?;
+    let account = AdminAccount::from(row);
     // The password (and its hash) never goes into the log.
     record_audit(
-        &st.db,
-        Some((admin.id, &admin.email)),
+        tx.conn(),
+        &admin.actor(),
         "create",
         "admin",
-        Some(id),
+        Some(account.id),
         None,
-        Some(&json!({"id": id, "email": email})),
+        Some(&json!({"id": account.id, "email": email, "role": account.role})),
     )
     .await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, AppJson(account)).into_response())
+}
+
+/// Locks the rows that decide "is there another active owner?" for the rest of the
+/// transaction: on PostgreSQL with `FOR UPDATE` (two owners disabling each other at once must
+/// not both succeed); SQLite's `BEGIN IMMEDIATE` already lets one writer in at a time.
+async fn other_active_owners(
+    conn: &mut sqlx::AnyConnection,
+    kind: DbKind,
+    id: i64,
+) -> Result<usize> {
+    let lock = if kind == DbKind::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let ids: Vec<i64> = sqlx::query_scalar(&format!(
+        "SELECT id FROM admins WHERE role = 'owner' AND disabled_at IS NULL{lock}"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ids.into_iter().filter(|o| *o != id).count())
+}
+
+async fn fetch_for_change(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Row> {
+    sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM admins WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| Error::not_found("admin"))
+}
+
+fn last_owner() -> Error {
+    Error::conflict(
+        "last_owner",
+        "This is the shop's last active owner; make another owner first.",
+    )
+}
+
+/// What an owner does to another admin.
+#[derive(Clone, Copy, PartialEq)]
+enum Change {
+    Disable,
+    Enable,
+    Remove,
+}
+
+impl Change {
+    fn action(self) -> &'static str {
+        match self {
+            Change::Disable => "disable",
+            Change::Enable => "enable",
+            Change::Remove => "delete",
+        }
+    }
+}
+
+async fn change(st: &AppState, owner: &Admin, id: i64, what: Change) -> Result<Response> {
+    let mut tx = st.db.begin_write().await?;
+    let target = fetch_for_change(tx.conn(), id).await?;
+    let takes_an_owner = target.role == AdminRole::Owner && target.disabled_at.is_none();
+    if what != Change::Enable
+        && takes_an_owner
+        && other_active_owners(tx.conn(), st.db.kind, id).await? == 0
+    {
+        return Err(last_owner());
+    }
+    let before =
+        json!({"email": target.email, "role": target.role, "disabled_at": target.disabled_at});
+    let after = match what {
+        Change::Remove => {
+            // Sessions go with the row (ON DELETE CASCADE); audit rows keep the email.
+            sqlx::query("DELETE FROM admins WHERE id = $1")
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
+            None
+        }
+        Change::Disable | Change::Enable => {
+            let at = (what == Change::Disable).then(|| target.disabled_at.unwrap_or_else(db::now));
+            let q = match at {
+                Some(at) => {
+                    sqlx::query("UPDATE admins SET disabled_at = $1 WHERE id = $2").bind(at)
+                }
+                None => sqlx::query("UPDATE admins SET disabled_at = NULL WHERE id = $1"),
+            };
+            q.bind(id).execute(tx.conn()).await?;
+            if what == Change::Disable {
+                sqlx::query("DELETE FROM admin_sessions WHERE admin_id = $1")
+                    .bind(id)
+                    .execute(tx.conn())
+                    .await?;
+            }
+            Some(json!({"email": target.email, "role": target.role, "disabled_at": at}))
+        }
+    };
+    record_audit(
+        tx.conn(),
+        &owner.actor(),
+        what.action(),
+        "admin",
+        Some(id),
+        Some(&before),
+        after.as_ref(),
+    )
+    .await?;
+    let answer = match what {
+        Change::Remove => None,
+        _ => Some(AdminAccount::from(fetch_for_change(tx.conn(), id).await?)),
+    };
+    tx.commit().await?;
+    Ok(match answer {
+        Some(a) => AppJson(a).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+/// `POST /api/admin/admins/{id}/disable`: it cannot sign in and its sessions end (owner only;
+/// never the last active owner).
+async fn disable(
+    State(st): State<AppState>,
+    Owner(owner): Owner,
+    AppPath(id): AppPath<i64>,
+) -> Result<Response> {
+    change(&st, &owner, id, Change::Disable).await
+}
+
+async fn enable(
+    State(st): State<AppState>,
+    Owner(owner): Owner,
+    AppPath(id): AppPath<i64>,
+) -> Result<Response> {
+    change(&st, &owner, id, Change::Enable).await
+}
+
+/// `DELETE /api/admin/admins/{id}` (owner only; never the last active owner): 204.
+async fn remove(
+    State(st): State<AppState>,
+    Owner(owner): Owner,
+    AppPath(id): AppPath<i64>,
+) -> Result<Response> {
+    change(&st, &owner, id, Change::Remove).await
+}
+
+/// `POST /api/admin/password`: the old password proves it is the admin at the keyboard and not
+/// someone at an unlocked screen; the admin's other sessions end, this one stays.
+async fn change_password(
+    State(st): State<AppState>,
+    admin: Admin,
+    AppJson(req): AppJson<PasswordChange>,
+) -> Result<Response> {
+    check_password(&req.new_password, "new_password")?;
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM admins WHERE id = $1")
+        .bind(admin.id)
+        .fetch_one(&st.db.pool)
+        .await?;
+    // Checked in a slot like a sign-in, and counted against the same budgets: this is a
+    // password check a stolen session could otherwise repeat at will.
+    st.passwords.budget(admin.client, &admin.email)?;
+    let ok = st
+        .passwords
+        .slot()
+        .await?
+        .verify(req.old_password, Some(hash))
+        .await?;
+    if !ok {
+        return Err(Error::field(
+            "wrong_password",
+            "old_password",
+            "The current password is not right.",
+        ));
+    }
+    let new_hash = st.passwords.slot().await?.hash(req.new_password).await?;
+    let mut tx = st.db.begin_write().await?;
+    sqlx::query("UPDATE admins SET password_hash = $1 WHERE id = $2")
+        .bind(new_hash)
+        .bind(admin.id)
+        .execute(tx.conn())
+        .await?;
+    let ended = sqlx::query("DELETE FROM admin_sessions WHERE admin_id = $1 AND token_hash <> $2")
+        .bind(admin.id)
+        .bind(&admin.token_hash)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    record_audit(
+        tx.conn(),
+        &admin.actor(),
+        "change_password",
+        "admin",
+        Some(admin.id),
+        None,
+        Some(&json!({"other_sessions_ended": ended})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `shop admin reset-password <email>` on the server's command line: for an owner locked out
+/// or who forgot the password. Sets the new password, clears every sign-in lock on that email
+/// and ends the admin's sessions, in one transaction with its audit entry.
+pub async fn reset_password(
+    db: &Db,
+    email: &str,
+    password: &str,
+) -> std::result::Result<(), String> {
+    let email = email.trim().to_lowercase();
+    check_password(password, "password").map_err(|e| e.to_string())?;
+    let pw = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || super::password::hash_password(&pw))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let run = async {
+        let mut tx = db.begin_write().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "UPDATE admins SET password_hash = $1 WHERE email = $2 RETURNING id",
+        )
+        .bind(hash)
+        .bind(&email)
+        .fetch_optional(tx.conn())
+        .await?;
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        sqlx::query("DELETE FROM admin_sessions WHERE admin_id = $1")
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+        sqlx::query("DELETE FROM login_attempts WHERE email = $1")
+            .bind(&email)
+            .execute(tx.conn())
+            .await?;
+        record_audit(
+            tx.conn(),
+            &Actor::command_line(),
+            "reset_password",
+            "admin",
+            Some(id),
+            None,
+            Some(&json!({"email": email})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok::<_, Error>(Some(id))
+    };
+    match run.await.map_err(|e| e.to_string())? {
+        Some(_) => Ok(()),
+        None => Err(format!("no admin has the email {email}")),
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The audit log: who did what, when, with before/after snapshots.
+//! The audit log: who did what, from where, when, with before/after snapshots (owners only).
 
 use axum::extract::State;
 use axum::routing::get;
@@ -6,7 +6,7 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 use shared::Page;
 
-use super::auth::Admin;
+use super::auth::Owner;
 use crate::catalog::{decode_cursor, encode_cursor};
 use crate::error::{AppJson, AppQuery, Result};
 use crate::state::AppState;
@@ -23,6 +23,8 @@ pub struct AuditEntry {
     pub action: String,
     pub entity: String,
     pub entity_id: Option<i64>,
+    /// The client address the change came from (after `TRUSTED_PROXIES`).
+    pub client_ip: Option<String>,
     #[serde(skip)]
     pub before_json: Option<String>,
     #[serde(skip)]
@@ -47,7 +49,7 @@ struct Query {
 
 async fn list(
     State(st): State<AppState>,
-    _admin: Admin,
+    _owner: Owner,
     AppQuery(q): AppQuery<Query>,
 ) -> Result<AppJson<Page<AuditItem>>> {
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
@@ -56,7 +58,7 @@ async fn list(
         None => i64::MAX,
     };
     let mut sql = String::from(
-        "SELECT id, admin_id, admin_email, action, entity, entity_id, before_json, after_json, created_at \
+        "SELECT id, admin_id, admin_email, client_ip, action, entity, entity_id, before_json, after_json, created_at \
          FROM audit_log WHERE id < $1",
     );
     if q.entity.is_some() {

@@ -1,10 +1,14 @@
 //! Merchant sign-in: argon2id passwords, an HttpOnly SameSite=Strict session cookie, and a
 //! per-session CSRF token that every state-changing call must echo in `X-CSRF-Token`.
+//!
+//! Sign-in cannot be turned against the owner: failures are counted per (client address,
+//! email), so an attacker locks only itself out of that account; the count is a claim taken
+//! before the password check, so a burst of parallel guesses gets no more checks than one
+//! guess at a time; it is forgotten with time; and an unknown email goes through exactly the
+//! same steps as a known one, so the answers do not tell which emails are admins.
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
-use argon2::Argon2;
+use std::net::IpAddr;
+
 use axum::extract::{FromRequestParts, State};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,49 +16,64 @@ use axum::routing::{get, post};
 use axum::Router;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use shared::admin::AdminRole;
 use shared::{AdminInfo, LoginRequest, LoginResponse};
 use subtle::ConstantTimeEq;
 
+use crate::client_ip::ClientIp;
+use crate::config::Config;
 use crate::db::{self, Db};
 use crate::error::{AppJson, Error, Result};
 use crate::state::AppState;
 
+/// The cookie over plain http (local development).
 pub const COOKIE: &str = "shop_admin";
-/// Failures allowed before the account is locked for a while; each further failure doubles it.
-const FREE_FAILURES: i64 = 5;
+/// The cookie over https: the `__Host-` prefix makes browsers accept it only when it is
+/// `Secure`, has `Path=/` and no `Domain`, so a sibling subdomain cannot plant or shadow it.
+pub const HOST_COOKIE: &str = "__Host-shop_admin";
+
+/// Failures one (client, email) pair gets before it is locked; each further one doubles the
+/// lock, up to `MAX_LOCK_SECS`.
+pub const FREE_FAILURES: i64 = 5;
 const BASE_LOCK_SECS: i64 = 30;
-const MAX_LOCK_SECS: i64 = 3600;
+const MAX_LOCK_SECS: i64 = 900;
+/// A pair whose last attempt is older than this starts counting again from zero, so one
+/// wrong try now and then never adds up to a lock.
+pub const FORGET_AFTER_SECS: i64 = 1800;
+const _: () = assert!(FREE_FAILURES > 1 && FORGET_AFTER_SECS > MAX_LOCK_SECS);
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/admin/login", post(login))
         .route("/api/admin/logout", post(logout))
+        .route("/api/admin/logout-everywhere", post(logout_everywhere))
         .route("/api/admin/me", get(whoami))
 }
 
-pub fn hash_password(password: &str) -> Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(Error::internal)
+/// The session cookie's name for this configuration.
+pub fn cookie_name(config: &Config) -> &'static str {
+    if config.public_url.starts_with("https://") {
+        HOST_COOKIE
+    } else {
+        COOKIE
+    }
 }
 
-fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
+fn session_cookie(config: &Config, value: &str, max_age: i64) -> Result<HeaderValue> {
+    let name = cookie_name(config);
+    let secure = if name == HOST_COOKIE { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .map_err(Error::internal)
 }
 
-/// Creates the first admin from `ADMIN_EMAIL`/`ADMIN_PASSWORD` when there is none yet.
+/// Creates the first admin, an owner, from `ADMIN_EMAIL`/`ADMIN_PASSWORD` when there is none.
 ///
 /// The password rule is the admin form's (`MIN_PASSWORD_CHARS`), checked only when an admin is
 /// actually created: a shop that already has its admins keeps starting with whatever these
-/// variables held when it was set up.
+/// variables held when it was set up. Processes starting at once on a new database may all
+/// see no admin: the insert skips an existing email, so each of them comes up.
 pub async fn bootstrap(db: &Db, email: &str, password: &str) -> std::result::Result<(), String> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins")
         .fetch_one(&db.pool)
@@ -67,28 +86,27 @@ pub async fn bootstrap(db: &Db, email: &str, password: &str) -> std::result::Res
     if password.chars().count() < min {
         return Err(format!("the password must have at least {min} characters"));
     }
-    create_admin(db, email, password)
-        .await
-        .map_err(|e| e.to_string())?;
-    tracing::info!(email, "created the first merchant admin");
-    Ok(())
-}
-
-pub async fn create_admin(db: &Db, email: &str, password: &str) -> Result<i64> {
-    // Argon2 is deliberately slow: keep it off the async workers.
+    // Before the server takes requests, so no slot is needed; still off the async workers.
     let pw = password.to_string();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
+    let hash = tokio::task::spawn_blocking(move || super::password::hash_password(&pw))
         .await
-        .map_err(Error::internal)??;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO admins (email, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let created = sqlx::query(
+        "INSERT INTO admins (email, password_hash, role, created_at) VALUES ($1, $2, 'owner', $3) \
+         ON CONFLICT (email) DO NOTHING",
     )
     .bind(email.trim().to_lowercase())
     .bind(hash)
     .bind(db::now())
-    .fetch_one(&db.pool)
-    .await?;
-    Ok(id)
+    .execute(&db.pool)
+    .await
+    .map_err(|e| e.to_string())?
+    .rows_affected();
+    if created > 0 {
+        tracing::info!(email, "created the first merchant admin (owner)");
+    }
+    Ok(())
 }
 
 fn random_token() -> String {
@@ -106,18 +124,85 @@ struct AdminRow {
     id: i64,
     email: String,
     password_hash: String,
+    #[sqlx(try_from = "String")]
+    role: AdminRole,
+}
+
+/// A (client, email) pair's attempt, counted before the password is checked.
+struct Claim {
     locked_until: i64,
 }
 
-/// A hash to verify against when the email is unknown, so response time does not tell
-/// which emails are admins.
-fn dummy_hash() -> &'static str {
-    static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    H.get_or_init(|| hash_password("not-a-real-password").unwrap_or_default())
+/// The lock a pair gets at its `n`th counted failure, as SQL over the column expression `n`
+/// (both databases lack a portable power function; the table is short).
+fn lock_sql(n: &str) -> String {
+    let mut sql = String::from("CASE");
+    let mut k = FREE_FAILURES;
+    loop {
+        let secs = (BASE_LOCK_SECS << (k - FREE_FAILURES)).min(MAX_LOCK_SECS);
+        if secs == MAX_LOCK_SECS {
+            sql.push_str(&format!(" WHEN {n} >= {k} THEN $3 + {secs}"));
+            break;
+        }
+        sql.push_str(&format!(" WHEN {n} = {k} THEN $3 + {secs}"));
+        k += 1;
+    }
+    sql.push_str(" ELSE 0 END");
+    sql
+}
+
+/// Takes one attempt for (client, email) in one statement: counts it as a failure and sets
+/// the lock it earns, unless the pair is locked now, in which case nothing is counted and the
+/// answer is 429 `account_locked`. A success deletes the row again.
+async fn claim(db: &Db, client: &str, email: &str, now: i64) -> Result<Claim> {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        let n = "(CASE WHEN login_attempts.updated_at < $4 THEN 1 ELSE login_attempts.failures + 1 END)";
+        format!(
+            "INSERT INTO login_attempts (client, email, failures, locked_until, updated_at) \
+             VALUES ($1, $2, 1, 0, $3) \
+             ON CONFLICT (client, email) DO UPDATE SET failures = {n}, locked_until = {lock}, \
+             updated_at = $3 WHERE login_attempts.locked_until <= $3 \
+             RETURNING locked_until",
+            lock = lock_sql(n),
+        )
+    });
+    let claimed: Option<i64> = sqlx::query_scalar(sql)
+        .bind(client)
+        .bind(email)
+        .bind(now)
+        .bind(now - FORGET_AFTER_SECS)
+        .fetch_optional(&db.pool)
+        .await?;
+    if let Some(locked_until) = claimed {
+        return Ok(Claim { locked_until });
+    }
+    let until: Option<i64> = sqlx::query_scalar(
+        "SELECT locked_until FROM login_attempts WHERE client = $1 AND email = $2",
+    )
+    .bind(client)
+    .bind(email)
+    .fetch_optional(&db.pool)
+    .await?;
+    Err(locked(until.unwrap_or(now) - now))
+}
+
+fn locked(secs: i64) -> Error {
+    let secs = secs.max(1);
+    Error::too_many(
+        "account_locked",
+        format!("Too many wrong passwords: sign-in is locked for {secs} more second(s)."),
+        secs as u64,
+    )
+}
+
+fn wrong_password() -> Error {
+    Error::Unauthorized("Wrong email or password.".into())
 }
 
 async fn login(
     State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
     AppJson(req): AppJson<LoginRequest>,
 ) -> Result<Response> {
     let email = req.email.trim().to_lowercase();
@@ -128,69 +213,70 @@ async fn login(
             "Enter your email and password.",
         ));
     }
+    if email.len() > 254 || req.password.chars().count() > shared::admin::MAX_ADMIN_PASSWORD_CHARS {
+        return Err(wrong_password());
+    }
+    // Cheapest refusals first; none of them looks at whether the email is an admin's.
+    st.passwords.budget(ip, &email)?;
+    let slot = st.passwords.try_slot()?;
     let now = db::now();
+    let client = ip.to_string();
+    let claim = claim(&st.db, &client, &email, now).await?;
+    if rand::random::<u8>() < 4 {
+        // Forgotten pairs are dead weight; clearing them now and then keeps the table small.
+        sqlx::query("DELETE FROM login_attempts WHERE updated_at < $1 AND locked_until < $2")
+            .bind(now - FORGET_AFTER_SECS)
+            .bind(now)
+            .execute(&st.db.pool)
+            .await?;
+    }
+    // A disabled admin is checked like any other (same time, same cost) but never signs in.
     let row = sqlx::query_as::<_, AdminRow>(
-        "SELECT id, email, password_hash, locked_until FROM admins WHERE email = $1",
+        "SELECT id, email, password_hash, role FROM admins WHERE email = $1 AND disabled_at IS NULL",
     )
     .bind(&email)
     .fetch_optional(&st.db.pool)
     .await?;
-    let Some(admin) = row else {
-        let pw = req.password.clone();
-        let _ = tokio::task::spawn_blocking(move || verify_password(&pw, dummy_hash())).await;
-        return Err(Error::Unauthorized("Wrong email or password.".into()));
-    };
-    if admin.locked_until > now {
-        return Err(locked(admin.locked_until - now));
-    }
-    // Argon2 is deliberately slow: keep it off the async workers.
-    let (pw, hash) = (req.password.clone(), admin.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
-        .await
-        .map_err(Error::internal)?;
-    if !ok {
-        // Counted in the database, so parallel guesses cannot all see the same old count.
-        let failures: i64 = sqlx::query_scalar(
-            "UPDATE admins SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+    // No database connection is held from here until the check is done.
+    let ok = slot
+        .verify(
+            req.password.clone(),
+            row.as_ref().map(|r| r.password_hash.clone()),
         )
-        .bind(admin.id)
-        .fetch_one(&st.db.pool)
         .await?;
-        let lock = if failures >= FREE_FAILURES {
-            let exp = (failures - FREE_FAILURES).min(10) as u32;
-            (BASE_LOCK_SECS << exp).min(MAX_LOCK_SECS)
-        } else {
-            0
-        };
-        if lock > 0 {
-            sqlx::query("UPDATE admins SET locked_until = $1 WHERE id = $2")
-                .bind(now + lock)
-                .bind(admin.id)
-                .execute(&st.db.pool)
+    let admin = match (ok, row) {
+        (true, Some(admin)) => admin,
+        (_, row) => {
+            if let Some(a) = row {
+                let mut conn = st.db.pool.acquire().await?;
+                let who = Actor::new(a.id, &a.email, Some(ip));
+                record_audit(
+                    &mut conn,
+                    &who,
+                    "login_failed",
+                    "admin",
+                    Some(a.id),
+                    None,
+                    None,
+                )
                 .await?;
+            }
+            return Err(if claim.locked_until > now {
+                locked(claim.locked_until - now)
+            } else {
+                wrong_password()
+            });
         }
-        record_audit(
-            &st.db,
-            Some((admin.id, &admin.email)),
-            "login_failed",
-            "admin",
-            Some(admin.id),
-            None,
-            None,
-        )
-        .await?;
-        if lock > 0 {
-            return Err(locked(lock));
-        }
-        return Err(Error::Unauthorized("Wrong email or password.".into()));
-    }
-    sqlx::query("UPDATE admins SET failed_logins = 0, locked_until = 0 WHERE id = $1")
-        .bind(admin.id)
-        .execute(&st.db.pool)
-        .await?;
+    };
     let token = random_token();
     let csrf = random_token();
     let ttl = st.config.admin_session_ttl.as_secs() as i64;
+    let mut tx = st.db.begin_write().await?;
+    sqlx::query("DELETE FROM login_attempts WHERE client = $1 AND email = $2")
+        .bind(&client)
+        .bind(&email)
+        .execute(tx.conn())
+        .await?;
     sqlx::query(
         "INSERT INTO admin_sessions (token_hash, admin_id, csrf_token, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -199,15 +285,16 @@ async fn login(
     .bind(&csrf)
     .bind(now + ttl)
     .bind(now)
-    .execute(&st.db.pool)
+    .execute(tx.conn())
     .await?;
     sqlx::query("DELETE FROM admin_sessions WHERE expires_at < $1")
         .bind(now)
-        .execute(&st.db.pool)
+        .execute(tx.conn())
         .await?;
+    let who = Actor::new(admin.id, &admin.email, Some(ip));
     record_audit(
-        &st.db,
-        Some((admin.id, &admin.email)),
+        tx.conn(),
+        &who,
         "login",
         "admin",
         Some(admin.id),
@@ -215,49 +302,39 @@ async fn login(
         None,
     )
     .await?;
-    let secure = if st.config.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie =
-        format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ttl}{secure}");
+    tx.commit().await?;
     let body = LoginResponse {
         csrf_token: csrf,
         admin: AdminInfo {
             id: admin.id,
             email: admin.email,
+            role: admin.role,
         },
     };
     Ok((
-        [(
-            header::SET_COOKIE,
-            HeaderValue::from_str(&cookie).map_err(Error::internal)?,
-        )],
+        [(header::SET_COOKIE, session_cookie(&st.config, &token, ttl)?)],
         AppJson(body),
     )
         .into_response())
 }
 
-fn locked(secs: i64) -> Error {
-    Error::Status {
-        status: StatusCode::TOO_MANY_REQUESTS,
-        code: "account_locked",
-        message: format!(
-            "Too many wrong passwords: sign-in is locked for {} more second(s).",
-            secs.max(1)
-        ),
-    }
+fn signed_out(config: &Config) -> Result<Response> {
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, session_cookie(config, "", 0)?)],
+    )
+        .into_response())
 }
 
 async fn logout(State(st): State<AppState>, admin: Admin) -> Result<Response> {
+    let mut tx = st.db.begin_write().await?;
     sqlx::query("DELETE FROM admin_sessions WHERE token_hash = $1")
         .bind(&admin.token_hash)
-        .execute(&st.db.pool)
+        .execute(tx.conn())
         .await?;
     record_audit(
-        &st.db,
-        Some((admin.id, &admin.email)),
+        tx.conn(),
+        &admin.actor(),
         "logout",
         "admin",
         Some(admin.id),
@@ -265,29 +342,82 @@ async fn logout(State(st): State<AppState>, admin: Admin) -> Result<Response> {
         None,
     )
     .await?;
-    let cookie = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-    Ok((
-        StatusCode::NO_CONTENT,
-        [(
-            header::SET_COOKIE,
-            HeaderValue::from_str(&cookie).map_err(Error::internal)?,
-        )],
+    tx.commit().await?;
+    signed_out(&st.config)
+}
+
+/// Ends every session of the signed-in admin, this one included (a lost phone, a shared
+/// computer).
+async fn logout_everywhere(State(st): State<AppState>, admin: Admin) -> Result<Response> {
+    let mut tx = st.db.begin_write().await?;
+    let ended = sqlx::query("DELETE FROM admin_sessions WHERE admin_id = $1")
+        .bind(admin.id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    record_audit(
+        tx.conn(),
+        &admin.actor(),
+        "logout_everywhere",
+        "admin",
+        Some(admin.id),
+        None,
+        Some(&serde_json::json!({ "sessions_ended": ended })),
     )
-        .into_response())
+    .await?;
+    tx.commit().await?;
+    signed_out(&st.config)
 }
 
 async fn whoami(admin: Admin) -> AppJson<serde_json::Value> {
-    AppJson(
-        serde_json::json!({"id": admin.id, "email": admin.email, "csrf_token": admin.csrf_token}),
-    )
+    AppJson(serde_json::json!({
+        "id": admin.id,
+        "email": admin.email,
+        "role": admin.role,
+        "csrf_token": admin.csrf_token,
+    }))
 }
 
 /// A signed-in merchant. For state-changing methods it also proves the CSRF token.
 pub struct Admin {
     pub id: i64,
     pub email: String,
+    pub role: AdminRole,
     pub csrf_token: String,
-    token_hash: String,
+    /// Where this request came from (after `TRUSTED_PROXIES`), for the audit log.
+    pub client: IpAddr,
+    pub(crate) token_hash: String,
+}
+
+impl Admin {
+    pub fn actor(&self) -> Actor<'_> {
+        Actor::new(self.id, &self.email, Some(self.client))
+    }
+
+    /// 403 `owner_only` unless this admin is an owner.
+    pub fn require_owner(&self) -> Result<()> {
+        if self.role == AdminRole::Owner {
+            Ok(())
+        } else {
+            Err(Error::Forbidden {
+                code: "owner_only",
+                message: "Only an owner of the shop can do this.".into(),
+            })
+        }
+    }
+}
+
+/// A signed-in owner: [`Admin`] whose role is `owner`, or 403 `owner_only`.
+pub struct Owner(pub Admin);
+
+impl FromRequestParts<AppState> for Owner {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self> {
+        let admin = Admin::from_request_parts(parts, st).await?;
+        admin.require_owner()?;
+        Ok(Owner(admin))
+    }
 }
 
 fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -305,20 +435,25 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self> {
-        let token = cookie_value(&parts.headers, COOKIE)
+        let ClientIp(client) = ClientIp::from_request_parts(parts, st).await?;
+        let token = cookie_value(&parts.headers, cookie_name(&st.config))
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Error::Unauthorized("Sign in to the admin first.".into()))?;
         #[derive(sqlx::FromRow)]
         struct Row {
             admin_id: i64,
             email: String,
+            #[sqlx(try_from = "String")]
+            role: AdminRole,
             csrf_token: String,
             expires_at: i64,
         }
         let hash = token_hash(token);
+        // A disabled admin's sessions are deleted when it is disabled; the join refuses them
+        // anyway, whatever order things happen in.
         let row = sqlx::query_as::<_, Row>(
-            "SELECT s.admin_id, a.email, s.csrf_token, s.expires_at FROM admin_sessions s \
-             JOIN admins a ON a.id = s.admin_id WHERE s.token_hash = $1",
+            "SELECT s.admin_id, a.email, a.role, s.csrf_token, s.expires_at FROM admin_sessions s \
+             JOIN admins a ON a.id = s.admin_id WHERE s.token_hash = $1 AND a.disabled_at IS NULL",
         )
         .bind(&hash)
         .fetch_optional(&st.db.pool)
@@ -345,16 +480,45 @@ impl FromRequestParts<AppState> for Admin {
         Ok(Admin {
             id: row.admin_id,
             email: row.email,
+            role: row.role,
             csrf_token: row.csrf_token,
+            client,
             token_hash: hash,
         })
     }
 }
 
+/// Who an audit entry is about: the admin (none for the server's command line) and the
+/// client address the request came from.
+pub struct Actor<'a> {
+    pub admin: Option<(i64, &'a str)>,
+    pub client: Option<IpAddr>,
+}
+
+impl<'a> Actor<'a> {
+    pub fn new(id: i64, email: &'a str, client: Option<IpAddr>) -> Self {
+        Actor {
+            admin: Some((id, email)),
+            client,
+        }
+    }
+
+    /// A change made on the server's own command line (`shop admin …`).
+    pub fn command_line() -> Self {
+        Actor {
+            admin: None,
+            client: None,
+        }
+    }
+}
+
 /// Writes one audit entry: who did what to which thing, with before/after snapshots.
+///
+/// It takes the connection of the change's own transaction, so an entry exists exactly when
+/// the change it describes was committed.
 pub async fn record_audit(
-    db: &Db,
-    who: Option<(i64, &str)>,
+    conn: &mut sqlx::AnyConnection,
+    who: &Actor<'_>,
     action: &str,
     entity: &str,
     entity_id: Option<i64>,
@@ -362,18 +526,37 @@ pub async fn record_audit(
     after: Option<&serde_json::Value>,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO audit_log (admin_id, admin_email, action, entity, entity_id, before_json, after_json, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO audit_log (admin_id, admin_email, client_ip, action, entity, entity_id, before_json, after_json, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
-    .bind(who.map(|w| w.0))
-    .bind(who.map(|w| w.1.to_string()))
+    .bind(who.admin.map(|w| w.0))
+    .bind(who.admin.map(|w| w.1.to_string()))
+    .bind(who.client.map(|c| c.to_string()))
     .bind(action)
     .bind(entity)
     .bind(entity_id)
     .bind(before.map(|v| v.to_string()))
     .bind(after.map(|v| v.to_string()))
     .bind(db::now())
-    .execute(&db.pool)
+    .execute(conn)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locks_double_from_the_free_failures_up_to_the_cap() {
+        let sql = lock_sql("n");
+        assert!(
+            sql.starts_with("CASE WHEN n = 5 THEN $3 + 30 WHEN n = 6 THEN $3 + 60"),
+            "{sql}"
+        );
+        assert!(
+            sql.ends_with("WHEN n >= 10 THEN $3 + 900 ELSE 0 END"),
+            "{sql}"
+        );
+    }
 }

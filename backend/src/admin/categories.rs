@@ -14,6 +14,7 @@ use crate::catalog::repo::CategoryRow;
 use crate::db;
 use crate::error::{is_unique_violation, AppJson, AppPath, Error, Result};
 use crate::state::AppState;
+use sqlx::AnyConnection;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -25,22 +26,23 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/categories/order", put(reorder))
 }
 
-async fn fetch(st: &AppState, id: i64) -> Result<Category> {
+/// Reads through `conn`, so inside a change's transaction it sees that change.
+async fn fetch(conn: &mut AnyConnection, st: &AppState, id: i64) -> Result<Category> {
     let row = sqlx::query_as::<_, CategoryRow>(
         "SELECT id, slug, title_json, position FROM categories WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(&st.db.pool)
+    .fetch_optional(conn)
     .await?
     .ok_or_else(|| Error::not_found("category"))?;
     Ok(row.to_category(st.config.default_lang, &st.config.lang_fallback, true))
 }
 
-async fn list_all(st: &AppState) -> Result<Vec<Category>> {
+async fn list_all(conn: &mut AnyConnection, st: &AppState) -> Result<Vec<Category>> {
     let rows = sqlx::query_as::<_, CategoryRow>(
         "SELECT id, slug, title_json, position FROM categories ORDER BY position, id",
     )
-    .fetch_all(&st.db.pool)
+    .fetch_all(conn)
     .await?;
     Ok(rows
         .iter()
@@ -50,7 +52,7 @@ async fn list_all(st: &AppState) -> Result<Vec<Category>> {
 
 async fn list(State(st): State<AppState>, _admin: Admin) -> Result<AppJson<Page<Category>>> {
     Ok(AppJson(Page {
-        items: list_all(&st).await?,
+        items: list_all(&mut *st.db.pool.acquire().await?, &st).await?,
         next_cursor: None,
     }))
 }
@@ -60,7 +62,9 @@ async fn one(
     _admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<Category>> {
-    Ok(AppJson(fetch(&st, id).await?))
+    Ok(AppJson(
+        fetch(&mut *st.db.pool.acquire().await?, &st, id).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,10 +96,11 @@ async fn create(
             "Use letters, digits and dashes for the slug.",
         ));
     }
+    let mut tx = st.db.begin_write().await?;
     let position = match req.position {
         Some(p) => p,
         None => sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(position) FROM categories")
-            .fetch_one(&st.db.pool)
+            .fetch_one(tx.conn())
             .await?
             .map_or(0, |p| p + 1),
     };
@@ -107,7 +112,7 @@ async fn create(
     .bind(serde_json::to_string(&req.title).map_err(Error::internal)?)
     .bind(position)
     .bind(now)
-    .fetch_one(&st.db.pool)
+    .fetch_one(tx.conn())
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
@@ -116,11 +121,10 @@ async fn create(
             e.into()
         }
     })?;
-    st.catalog_changed();
-    let c = fetch(&st, id).await?;
+    let c = fetch(tx.conn(), &st, id).await?;
     record_audit(
-        &st.db,
-        Some((admin.id, &admin.email)),
+        tx.conn(),
+        &admin.actor(),
         "create",
         "category",
         Some(id),
@@ -128,6 +132,8 @@ async fn create(
         Some(&serde_json::to_value(&c).map_err(Error::internal)?),
     )
     .await?;
+    tx.commit().await?;
+    st.catalog_changed();
     Ok((StatusCode::CREATED, AppJson(c)).into_response())
 }
 
@@ -144,7 +150,8 @@ async fn update(
     AppPath(id): AppPath<i64>,
     AppJson(req): AppJson<CategoryPatch>,
 ) -> Result<AppJson<Category>> {
-    let before = fetch(&st, id).await?;
+    let mut tx = st.db.begin_write().await?;
+    let before = fetch(tx.conn(), &st, id).await?;
     let mut texts = before.texts.clone().unwrap_or_default();
     if let Some(t) = &req.title {
         // A patch names only the languages it changes; an empty string removes one.
@@ -175,7 +182,7 @@ async fn update(
         .bind(req.position.unwrap_or(before.position))
         .bind(db::now())
         .bind(id)
-        .execute(&st.db.pool)
+        .execute(tx.conn())
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
@@ -184,11 +191,10 @@ async fn update(
                 e.into()
             }
         })?;
-    st.catalog_changed();
-    let after = fetch(&st, id).await?;
+    let after = fetch(tx.conn(), &st, id).await?;
     record_audit(
-        &st.db,
-        Some((admin.id, &admin.email)),
+        tx.conn(),
+        &admin.actor(),
         "update",
         "category",
         Some(id),
@@ -196,6 +202,8 @@ async fn update(
         Some(&serde_json::to_value(&after).map_err(Error::internal)?),
     )
     .await?;
+    tx.commit().await?;
+    st.catalog_changed();
     Ok(AppJson(after))
 }
 
@@ -212,8 +220,8 @@ async fn reorder(
     admin: Admin,
     AppJson(req): AppJson<CategoryOrder>,
 ) -> Result<AppJson<Page<Category>>> {
-    let before = list_all(&st).await?;
     let mut tx = st.db.begin_write().await?;
+    let before = list_all(tx.conn(), &st).await?;
     // Checked inside the write transaction: a category added meanwhile is not left out.
     let mut known: Vec<i64> = sqlx::query_scalar("SELECT id FROM categories")
         .fetch_all(tx.conn())
@@ -237,13 +245,11 @@ async fn reorder(
             .execute(tx.conn())
             .await?;
     }
-    tx.commit().await?;
-    st.catalog_changed();
-    let after = list_all(&st).await?;
+    let after = list_all(tx.conn(), &st).await?;
     let ids = |v: &[Category]| serde_json::json!(v.iter().map(|c| c.id).collect::<Vec<_>>());
     record_audit(
-        &st.db,
-        Some((admin.id, &admin.email)),
+        tx.conn(),
+        &admin.actor(),
         "reorder",
         "category",
         None,
@@ -251,6 +257,8 @@ async fn reorder(
         Some(&ids(&after)),
     )
     .await?;
+    tx.commit().await?;
+    st.catalog_changed();
     Ok(AppJson(Page {
         items: after,
         next_cursor: None,
@@ -263,8 +271,8 @@ async fn remove(
     admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<StatusCode> {
-    let before = fetch(&st, id).await?;
     let mut tx = st.db.begin_write().await?;
+    let before = fetch(tx.conn(), &st, id).await?;
     sqlx::query("UPDATE products SET category_id = NULL WHERE category_id = $1")
         .bind(id)
         .execute(tx.conn())
@@ -273,11 +281,9 @@ async fn remove(
         .bind(id)
         .execute(tx.conn())
         .await?;
-    tx.commit().await?;
-    st.catalog_changed();
     record_audit(
-        &st.db,
-        Some((admin.id, &admin.email)),
+        tx.conn(),
+        &admin.actor(),
         "delete",
         "category",
         Some(id),
@@ -285,5 +291,7 @@ async fn remove(
         None,
     )
     .await?;
+    tx.commit().await?;
+    st.catalog_changed();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -166,11 +166,9 @@ async fn upload(
         after.push(main.clone());
     }
     save_images(tx.conn(), id, &after).await?;
-    tx.commit().await?;
-    st.catalog_changed();
     record_audit(
-        &st.db,
-        Some((admin.id, &admin.email)),
+        tx.conn(),
+        &admin.actor(),
         "add_image",
         "product",
         Some(id),
@@ -178,6 +176,8 @@ async fn upload(
         Some(&json!({ "images": after, "widths": stored.iter().map(|w| w.width).collect::<Vec<_>>() })),
     )
     .await?;
+    tx.commit().await?;
+    st.catalog_changed();
     Ok((
         StatusCode::CREATED,
         AppJson(UploadedImage {
@@ -327,11 +327,9 @@ async fn reorder(
         }
     }
     save_images(tx.conn(), id, &req.images).await?;
-    tx.commit().await?;
-    st.catalog_changed();
     record_audit(
-        &st.db,
-        Some((admin.id, &admin.email)),
+        tx.conn(),
+        &admin.actor(),
         "order_images",
         "product",
         Some(id),
@@ -339,5 +337,7 @@ async fn reorder(
         Some(&json!({ "images": req.images })),
     )
     .await?;
+    tx.commit().await?;
+    st.catalog_changed();
     Ok(AppJson(req))
 }

@@ -7,6 +7,7 @@ pub mod categories;
 pub mod dashboard;
 pub mod images;
 pub mod orders;
+pub mod password;
 pub mod products;
 pub mod spreadsheet;
 pub mod validate;

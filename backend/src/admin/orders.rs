@@ -7,7 +7,7 @@ use serde::Deserialize;
 use shared::event_kind;
 use shared::{Order, OrderStatus, Page, PaymentMethod};
 
-use super::auth::{record_audit, Admin};
+use super::auth::{record_audit, Admin, Owner};
 use crate::catalog::{decode_cursor, encode_cursor};
 use crate::error::{AppJson, AppPath, AppQuery, Error, Result};
 use crate::orders::repo;
@@ -145,22 +145,26 @@ fn bad_state(order: &Order, action: &str) -> Error {
     )
 }
 
+/// The order's audit entry, written in the change's own transaction: the status after is
+/// read through it, so the entry says what that transaction did.
 async fn audit(
-    st: &AppState,
+    conn: &mut sqlx::AnyConnection,
     admin: &Admin,
     action: &str,
     before: &Order,
-    after: &Order,
 ) -> Result<()> {
-    let snap = |o: &Order| serde_json::json!({"status": o.status, "total": o.total});
+    let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
+        .bind(before.id)
+        .fetch_one(&mut *conn)
+        .await?;
     record_audit(
-        &st.db,
-        Some((admin.id, &admin.email)),
+        conn,
+        &admin.actor(),
         action,
         "order",
         Some(before.id),
-        Some(&snap(before)),
-        Some(&snap(after)),
+        Some(&serde_json::json!({"status": before.status, "total": before.total})),
+        Some(&serde_json::json!({"status": status, "total": before.total})),
     )
     .await
 }
@@ -187,13 +191,13 @@ async fn ship(
         Some(&admin.email),
     )
     .await?;
-    tx.commit().await?;
     if !ok {
         return Err(bad_state(&before, "shipped"));
     }
+    audit(tx.conn(), &admin, "ship", &before).await?;
+    tx.commit().await?;
     let after = load(&st, id).await?;
     st.notify(id, crate::notify::Notice::Shipped);
-    audit(&st, &admin, "ship", &before, &after).await?;
     Ok(AppJson(after))
 }
 
@@ -235,13 +239,13 @@ async fn deliver(
         Some(&admin.email),
     )
     .await?;
-    tx.commit().await?;
     if !ok {
         return Err(bad_state(&before, "delivered"));
     }
+    audit(tx.conn(), &admin, "deliver", &before).await?;
+    tx.commit().await?;
     let after = load(&st, id).await?;
     st.notify(id, crate::notify::Notice::Delivered);
-    audit(&st, &admin, "deliver", &before, &after).await?;
     Ok(AppJson(after))
 }
 
@@ -290,6 +294,7 @@ async fn cancel(
     }
     if ok {
         repo::release_reservation(tx.conn(), id).await?;
+        audit(tx.conn(), &admin, "cancel", &before).await?;
     }
     tx.commit().await?;
     if !ok {
@@ -310,7 +315,6 @@ async fn cancel(
     st.catalog_changed();
     let after = load(&st, id).await?;
     st.notify(id, crate::notify::Notice::Cancelled);
-    audit(&st, &admin, "cancel", &before, &after).await?;
     Ok(AppJson(after))
 }
 
@@ -322,11 +326,11 @@ struct RefundRequest {
     restock: bool,
 }
 
-/// Refunds through the order's own rail: the provider gives the money back first, then the
+/// Refunds (owners only: money leaves the shop) through the order's own rail: the provider gives the money back first, then the
 /// refund is recorded (cash is handed back by the merchant, so it is only recorded).
 async fn refund(
     State(st): State<AppState>,
-    admin: Admin,
+    Owner(admin): Owner,
     AppPath(id): AppPath<i64>,
     body: axum::body::Bytes,
 ) -> Result<AppJson<Order>> {
@@ -465,6 +469,7 @@ async fn refund(
         )
         .await?;
     }
+    audit(tx.conn(), &admin, "refund", &before).await?;
     tx.commit().await?;
     if req.restock && recorded == Recorded::Full || restocked {
         st.catalog_changed();
@@ -476,6 +481,5 @@ async fn refund(
         }
         st.notify(id, crate::notify::Notice::Refunded);
     }
-    audit(&st, &admin, "refund", &before, &after).await?;
     Ok(AppJson(after))
 }

@@ -14,9 +14,10 @@ use super::auth::{record_audit, Admin};
 use super::validate;
 use crate::catalog::repo::{self as catalog, search_text, ProductRow, View, PRODUCT_COLS};
 use crate::catalog::{decode_cursor, encode_cursor};
-use crate::db::{self, Db};
+use crate::db;
 use crate::error::{is_unique_violation, AppJson, AppPath, AppQuery, Error, Result};
 use crate::state::AppState;
+use sqlx::AnyConnection;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -41,15 +42,20 @@ fn view(st: &AppState) -> View<'_> {
     }
 }
 
-async fn fetch(st: &AppState, id: i64) -> Result<Product> {
-    catalog::product(&st.db, id, view(st))
+/// Reads through `conn`, so inside a change's transaction it sees that change.
+async fn fetch(conn: &mut AnyConnection, st: &AppState, id: i64) -> Result<Product> {
+    catalog::product(conn, id, view(st))
         .await?
         .ok_or_else(|| Error::not_found("product"))
 }
 
 /// The product as a merchant sees it: the catalog shape plus the fields only the admin edits.
-pub async fn admin_product(st: &AppState, id: i64) -> Result<AdminProduct> {
-    let product = fetch(st, id).await?;
+pub async fn admin_product(
+    conn: &mut AnyConnection,
+    st: &AppState,
+    id: i64,
+) -> Result<AdminProduct> {
+    let product = fetch(&mut *conn, st, id).await?;
     #[derive(sqlx::FromRow)]
     struct Row {
         digital_content: Option<String>,
@@ -63,7 +69,7 @@ pub async fn admin_product(st: &AppState, id: i64) -> Result<AdminProduct> {
          FROM products WHERE id = $1",
     )
     .bind(id)
-    .fetch_one(&st.db.pool)
+    .fetch_one(conn)
     .await?;
     Ok(AdminProduct {
         product,
@@ -187,7 +193,7 @@ async fn list(
     } else {
         None
     };
-    let items = catalog::assemble(&st.db, &rows, view(&st)).await?;
+    let items = catalog::assemble(&mut *st.db.pool.acquire().await?, &rows, view(&st)).await?;
     Ok(AppJson(Page { items, next_cursor }))
 }
 
@@ -201,7 +207,9 @@ async fn one(
     _admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<AdminProduct>> {
-    Ok(AppJson(admin_product(&st, id).await?))
+    Ok(AppJson(
+        admin_product(&mut *st.db.pool.acquire().await?, &st, id).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -252,11 +260,11 @@ pub(crate) fn check_variant_money(kind: ProductKind, price: &Money, field: &str)
     Ok(())
 }
 
-async fn check_category(db: &Db, id: Option<i64>) -> Result<()> {
+async fn check_category(conn: &mut AnyConnection, id: Option<i64>) -> Result<()> {
     if let Some(id) = id {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM categories WHERE id = $1")
             .bind(id)
-            .fetch_one(&db.pool)
+            .fetch_one(conn)
             .await?;
         if n == 0 {
             return Err(Error::field(
@@ -313,9 +321,9 @@ async fn create(
         }
         validate::stock(v.stock, &format!("{f}.stock"))?;
     }
-    check_category(&st.db, req.category_id).await?;
     let now = db::now();
     let mut tx = st.db.begin_write().await?;
+    check_category(tx.conn(), req.category_id).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO products (category_id, kind, title_json, description_json, images_json, search_text, \
          digital_content, subscription_period, ikpu_code, package_code, vat_percent, created_at, updated_at) \
@@ -345,12 +353,10 @@ async fn create(
                 other => other,
             })?;
     }
-    tx.commit().await?;
-    st.catalog_changed();
-    let p = admin_product(&st, id).await?;
+    let p = admin_product(tx.conn(), &st, id).await?;
     record_audit(
-        &st.db,
-        Some((admin.id, &admin.email)),
+        tx.conn(),
+        &admin.actor(),
         "create",
         "product",
         Some(id),
@@ -358,6 +364,8 @@ async fn create(
         Some(&snapshot(&p)?),
     )
     .await?;
+    tx.commit().await?;
+    st.catalog_changed();
     Ok((StatusCode::CREATED, AppJson(p)).into_response())
 }
 
@@ -420,7 +428,8 @@ async fn update(
     AppPath(id): AppPath<i64>,
     AppJson(req): AppJson<ProductPatch>,
 ) -> Result<AppJson<AdminProduct>> {
-    let before = admin_product(&st, id).await?;
+    let mut tx = st.db.begin_write().await?;
+    let before = admin_product(tx.conn(), &st, id).await?;
     let texts = before
         .product
         .texts
@@ -451,7 +460,7 @@ async fn update(
         }
     }
     let category_id = req.category_id.unwrap_or(before.product.category_id);
-    check_category(&st.db, category_id).await?;
+    check_category(tx.conn(), category_id).await?;
     if let Some(Some(v)) = req.vat_percent {
         if !(0..=100).contains(&v) {
             return Err(Error::field(
@@ -480,13 +489,12 @@ async fn update(
     .bind((kind == ProductKind::Subscription).then_some(2_592_000i64))
     .bind(db::now())
     .bind(id)
-    .execute(&st.db.pool)
+    .execute(tx.conn())
     .await?;
-    st.catalog_changed();
-    let after = admin_product(&st, id).await?;
+    let after = admin_product(tx.conn(), &st, id).await?;
     record_audit(
-        &st.db,
-        Some((admin.id, &admin.email)),
+        tx.conn(),
+        &admin.actor(),
         "update",
         "product",
         Some(id),
@@ -494,6 +502,8 @@ async fn update(
         Some(&snapshot(&after)?),
     )
     .await?;
+    tx.commit().await?;
+    st.catalog_changed();
     Ok(AppJson(after))
 }
 
@@ -504,9 +514,11 @@ async fn remove(
     admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<serde_json::Value>> {
-    let before = snapshot(&fetch(&st, id).await?)?;
+    let mut tx = st.db.begin_write().await?;
+    let before = snapshot(&fetch(tx.conn(), &st, id).await?)?;
     archive_or_delete(
         &st,
+        tx,
         &admin,
         "product",
         id,
@@ -528,6 +540,7 @@ async fn remove(
 #[allow(clippy::too_many_arguments)]
 async fn archive_or_delete(
     st: &AppState,
+    mut tx: db::WriteTx,
     admin: &Admin,
     entity: &str,
     id: i64,
@@ -536,7 +549,6 @@ async fn archive_or_delete(
     archive_sql: &str,
     delete_sqls: &[&str],
 ) -> Result<AppJson<serde_json::Value>> {
-    let mut tx = st.db.begin_write().await?;
     let refs: i64 = sqlx::query_scalar(refs_sql)
         .bind(id)
         .fetch_one(tx.conn())
@@ -554,11 +566,9 @@ async fn archive_or_delete(
         }
         "deleted"
     };
-    tx.commit().await?;
-    st.catalog_changed();
     record_audit(
-        &st.db,
-        Some((admin.id, &admin.email)),
+        tx.conn(),
+        &admin.actor(),
         outcome,
         entity,
         Some(id),
@@ -566,6 +576,8 @@ async fn archive_or_delete(
         None,
     )
     .await?;
+    tx.commit().await?;
+    st.catalog_changed();
     Ok(AppJson(json!({"id": id, "result": outcome})))
 }
 
@@ -575,7 +587,8 @@ async fn add_variant(
     AppPath(id): AppPath<i64>,
     AppJson(v): AppJson<NewVariant>,
 ) -> Result<Response> {
-    let product = fetch(&st, id).await?;
+    let mut tx = st.db.begin_write().await?;
+    let product = fetch(tx.conn(), &st, id).await?;
     let sku = validate::sku(&v.sku, "sku")?;
     check_variant_money(product.kind, &v.price, "price")?;
     if let Some(first) = product.variants.first() {
@@ -588,7 +601,6 @@ async fn add_variant(
         }
     }
     validate::stock(v.stock, "stock")?;
-    let mut tx = st.db.begin_write().await?;
     let vid = insert_variant(
         tx.conn(),
         id,
@@ -602,12 +614,10 @@ async fn add_variant(
         Error::Db(ref d) if is_unique_violation(d) => sku_taken(&sku, "sku"),
         other => other,
     })?;
-    tx.commit().await?;
-    st.catalog_changed();
-    let variant = variant(&st, vid).await?;
+    let variant = variant(tx.conn(), vid).await?;
     record_audit(
-        &st.db,
-        Some((admin.id, &admin.email)),
+        tx.conn(),
+        &admin.actor(),
         "create",
         "variant",
         Some(vid),
@@ -615,23 +625,25 @@ async fn add_variant(
         Some(&snapshot(&variant)?),
     )
     .await?;
+    tx.commit().await?;
+    st.catalog_changed();
     Ok((StatusCode::CREATED, AppJson(variant)).into_response())
 }
 
-async fn variant_row(st: &AppState, id: i64) -> Result<catalog::VariantRow> {
+async fn variant_row(conn: &mut AnyConnection, id: i64) -> Result<catalog::VariantRow> {
     let sql = format!(
         "SELECT {} FROM variants WHERE id = $1",
         catalog::VARIANT_COLS
     );
     sqlx::query_as::<_, catalog::VariantRow>(&sql)
         .bind(id)
-        .fetch_optional(&st.db.pool)
+        .fetch_optional(conn)
         .await?
         .ok_or_else(|| Error::not_found("variant"))
 }
 
-async fn variant(st: &AppState, id: i64) -> Result<Variant> {
-    variant_row(st, id).await?.to_variant()
+async fn variant(conn: &mut AnyConnection, id: i64) -> Result<Variant> {
+    variant_row(conn, id).await?.to_variant()
 }
 
 #[derive(Debug, Deserialize)]
@@ -650,9 +662,10 @@ async fn update_variant(
     AppPath(id): AppPath<i64>,
     AppJson(req): AppJson<VariantPatch>,
 ) -> Result<AppJson<Variant>> {
-    let row = variant_row(&st, id).await?;
+    let mut tx = st.db.begin_write().await?;
+    let row = variant_row(tx.conn(), id).await?;
     let before = row.to_variant()?;
-    let product = fetch(&st, row.product_id).await?;
+    let product = fetch(tx.conn(), &st, row.product_id).await?;
     let sku = match &req.sku {
         Some(s) => validate::sku(s, "sku")?,
         None => before.sku.clone(),
@@ -696,18 +709,17 @@ async fn update_variant(
     if req.stock.is_some() {
         q = q.bind(stock);
     }
-    q.execute(&st.db.pool).await.map_err(|e| {
+    q.execute(tx.conn()).await.map_err(|e| {
         if is_unique_violation(&e) {
             sku_taken(&sku, "sku")
         } else {
             e.into()
         }
     })?;
-    st.catalog_changed();
-    let after = variant(&st, id).await?;
+    let after = variant(tx.conn(), id).await?;
     record_audit(
-        &st.db,
-        Some((admin.id, &admin.email)),
+        tx.conn(),
+        &admin.actor(),
         "update",
         "variant",
         Some(id),
@@ -715,6 +727,8 @@ async fn update_variant(
         Some(&snapshot(&after)?),
     )
     .await?;
+    tx.commit().await?;
+    st.catalog_changed();
     Ok(AppJson(after))
 }
 
@@ -723,9 +737,11 @@ async fn remove_variant(
     admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<serde_json::Value>> {
-    let before = snapshot(&variant(&st, id).await?)?;
+    let mut tx = st.db.begin_write().await?;
+    let before = snapshot(&variant(tx.conn(), id).await?)?;
     archive_or_delete(
         &st,
+        tx,
         &admin,
         "variant",
         id,
@@ -756,7 +772,8 @@ async fn set_stock(
     AppPath(id): AppPath<i64>,
     AppJson(req): AppJson<StockChange>,
 ) -> Result<AppJson<Variant>> {
-    let before = variant(&st, id).await?;
+    let mut tx = st.db.begin_write().await?;
+    let before = variant(tx.conn(), id).await?;
     match (req.stock, req.delta) {
         (Some(s), None) => {
             validate::stock(s, "stock")?;
@@ -764,7 +781,7 @@ async fn set_stock(
                 .bind(s)
                 .bind(db::now())
                 .bind(id)
-                .execute(&st.db.pool)
+                .execute(tx.conn())
                 .await?;
         }
         (None, Some(d)) => {
@@ -782,7 +799,7 @@ async fn set_stock(
             .bind(d)
             .bind(db::now())
             .bind(id)
-            .execute(&st.db.pool)
+            .execute(tx.conn())
             .await?
             .rows_affected();
             if n == 0 {
@@ -809,11 +826,10 @@ async fn set_stock(
             ));
         }
     }
-    st.catalog_changed();
-    let after = variant(&st, id).await?;
+    let after = variant(tx.conn(), id).await?;
     record_audit(
-        &st.db,
-        Some((admin.id, &admin.email)),
+        tx.conn(),
+        &admin.actor(),
         "stock",
         "variant",
         Some(id),
@@ -821,5 +837,7 @@ async fn set_stock(
         Some(&snapshot(&after)?),
     )
     .await?;
+    tx.commit().await?;
+    st.catalog_changed();
     Ok(AppJson(after))
 }

@@ -151,7 +151,7 @@ async fn products(
             fallback: &st.config.lang_fallback,
             admin: false,
         };
-        let items = repo::assemble(&st.db, &rows, view).await?;
+        let items = repo::assemble(&mut *st.db.pool.acquire().await?, &rows, view).await?;
         serde_json::to_vec(&Page { items, next_cursor }).map_err(Error::internal)
     })
     .await
@@ -170,7 +170,7 @@ async fn product(
             fallback: &st.config.lang_fallback,
             admin: false,
         };
-        let p = repo::product(&st.db, id, view)
+        let p = repo::product(&mut *st.db.pool.acquire().await?, id, view)
             .await?
             .ok_or_else(|| Error::not_found("product"))?;
         serde_json::to_vec(&p).map_err(Error::internal)

@@ -4,6 +4,8 @@ use std::collections::HashMap;
 
 use shared::{Category, Currency, Lang, Money, Product, ProductKind, ProductTexts, Texts, Variant};
 
+use sqlx::AnyConnection;
+
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::lang::pick;
@@ -113,7 +115,7 @@ pub fn placeholders(start: usize, n: usize) -> String {
 
 /// Variants of these products, grouped per product in display order.
 pub async fn variants_for(
-    db: &Db,
+    conn: &mut AnyConnection,
     product_ids: &[i64],
     include_archived: bool,
 ) -> Result<HashMap<i64, Vec<VariantRow>>> {
@@ -135,16 +137,21 @@ pub async fn variants_for(
     for id in product_ids {
         q = q.bind(*id);
     }
-    for v in q.fetch_all(&db.pool).await? {
+    for v in q.fetch_all(conn).await? {
         out.entry(v.product_id).or_default().push(v);
     }
     Ok(out)
 }
 
-/// Builds full products (with variants) for rows already fetched, in their order.
-pub async fn assemble(db: &Db, rows: &[ProductRow], view: View<'_>) -> Result<Vec<Product>> {
+/// Builds full products (with variants) for rows already fetched, in their order. Reads
+/// through `conn`, so inside a transaction it sees that transaction's changes.
+pub async fn assemble(
+    conn: &mut AnyConnection,
+    rows: &[ProductRow],
+    view: View<'_>,
+) -> Result<Vec<Product>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut variants = variants_for(db, &ids, view.admin).await?;
+    let mut variants = variants_for(conn, &ids, view.admin).await?;
     rows.iter()
         .map(|r| {
             let vs = variants
@@ -166,14 +173,21 @@ pub async fn product_row(db: &Db, id: i64) -> Result<Option<ProductRow>> {
         .await?)
 }
 
-pub async fn product(db: &Db, id: i64, view: View<'_>) -> Result<Option<Product>> {
-    let Some(row) = product_row(db, id).await? else {
+pub async fn product(conn: &mut AnyConnection, id: i64, view: View<'_>) -> Result<Option<Product>> {
+    let sql = format!("SELECT {PRODUCT_COLS} FROM products WHERE id = $1");
+    let Some(row) = sqlx::query_as::<_, ProductRow>(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
         return Ok(None);
     };
     if row.archived != 0 && !view.admin {
         return Ok(None);
     }
-    Ok(assemble(db, std::slice::from_ref(&row), view).await?.pop())
+    Ok(assemble(conn, std::slice::from_ref(&row), view)
+        .await?
+        .pop())
 }
 
 /// Lower-cased text of every language, stored with the product for search.

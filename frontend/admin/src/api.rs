@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use shared::admin::CsvRowError;
+use shared::admin::{AdminRole, CsvRowError};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -161,8 +161,19 @@ pub fn error_from(status: u16, body: &str) -> ApiError {
 pub struct Me {
     pub id: i64,
     pub email: String,
+    /// `None` from a server without roles: treated as staff, so nothing is shown that the
+    /// server might refuse.
+    #[serde(default)]
+    pub role: Option<AdminRole>,
     #[serde(default)]
     pub csrf_token: Option<String>,
+}
+
+impl Me {
+    /// Owners see the admins, the audit log and the refund button; staff do not.
+    pub fn is_owner(&self) -> bool {
+        self.role == Some(AdminRole::Owner)
+    }
 }
 
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
@@ -187,7 +198,22 @@ pub async fn delete(path: &str) -> Result<serde_json::Value, ApiError> {
 
 /// A call whose answer may be empty (204), e.g. sign-out.
 pub async fn post_empty(path: &str) -> Result<(), ApiError> {
-    let (status, body) = send("POST", path, Some("{}".into())).await?;
+    no_answer("POST", path, Some("{}".into())).await
+}
+
+/// A POST with a body whose answer is empty (204), e.g. a password change.
+pub async fn post_json_empty<B: Serialize>(path: &str, body: &B) -> Result<(), ApiError> {
+    let body = serde_json::to_string(body).map_err(|e| ApiError::Decode(e.to_string()))?;
+    no_answer("POST", path, Some(body)).await
+}
+
+/// A DELETE answered 204 without a body.
+pub async fn delete_empty(path: &str) -> Result<(), ApiError> {
+    no_answer("DELETE", path, None).await
+}
+
+async fn no_answer(method: &str, path: &str, body: Option<String>) -> Result<(), ApiError> {
+    let (status, body) = send(method, path, body).await?;
     if (200..300).contains(&status) {
         Ok(())
     } else {

@@ -31,6 +31,11 @@ impl Ctx {
         t(self.lang.get(), k)
     }
 
+    /// Whether the signed-in admin is an owner (tracked: menus and buttons follow it).
+    pub fn is_owner(&self) -> bool {
+        self.me.with(|m| m.as_ref().is_some_and(Me::is_owner))
+    }
+
     pub fn navigate(&self, route: Route) {
         self.go(route, false)
     }
@@ -174,14 +179,16 @@ pub fn App(start: Route) -> impl IntoView {
 #[component]
 fn Shell() -> impl IntoView {
     let ctx = use_ctx();
+    // (route, label, owners only): staff are not shown what the server would refuse them.
     let items = [
-        (Route::Dashboard, K::Dashboard),
-        (Route::Products, K::Products),
-        (Route::Categories, K::Categories),
-        (Route::Orders, K::Orders),
-        (Route::Csv, K::Csv),
-        (Route::Audit, K::Audit),
-        (Route::Admins, K::Admins),
+        (Route::Dashboard, K::Dashboard, false),
+        (Route::Products, K::Products, false),
+        (Route::Categories, K::Categories, false),
+        (Route::Orders, K::Orders, false),
+        (Route::Csv, K::Csv, false),
+        (Route::Audit, K::Audit, true),
+        (Route::Admins, K::Admins, true),
+        (Route::Account, K::Account, false),
     ];
     view! {
         <div class="layout">
@@ -201,10 +208,11 @@ fn Shell() -> impl IntoView {
                     </button>
                 </div>
                 <nav id="nav" class="nav" class:nav--open=move || ctx.nav_open.get()>
-                    {items
-                        .into_iter()
-                        .map(|(r, k)| {
-                            let href = r.path();
+                    {move || items
+                        .iter()
+                        .filter(|(_, _, owners)| !owners || ctx.is_owner())
+                        .map(|(r, k, _)| {
+                            let (href, k) = (r.path(), *k);
                             let current = {
                                 let r = r.clone();
                                 move || ctx.route.get().section() == r
@@ -222,7 +230,12 @@ fn Shell() -> impl IntoView {
                         .collect_view()}
                     <div class="nav__foot">
                         <LangSelect/>
-                        <p class="nav__who" data-testid="who">{move || ctx.me.get().map(|m| m.email)}</p>
+                        <p class="nav__who" data-testid="who">
+                            {move || ctx.me.get().map(|m| m.email)}
+                            <span class="muted" data-testid="who-role">
+                                {move || format!(" · {}", ctx.t(if ctx.is_owner() { K::RoleOwner } else { K::RoleStaff }))}
+                            </span>
+                        </p>
                         <button type="button" class="btn btn--ghost" data-testid="sign-out" on:click=move |_| ctx.sign_out()>
                             {move || ctx.t(K::SignOut)}
                         </button>
@@ -239,8 +252,12 @@ fn Shell() -> impl IntoView {
                     Route::Orders => view! { <pages::orders::OrdersPage/> }.into_any(),
                     Route::Order(id) => view! { <pages::order::OrderPage id/> }.into_any(),
                     Route::Csv => view! { <pages::csv::CsvPage/> }.into_any(),
+                    Route::Audit | Route::Admins if !ctx.is_owner() => view! {
+                        <section class="card" data-testid="owner-only"><h1>{ctx.t(K::OwnerOnly)}</h1></section>
+                    }.into_any(),
                     Route::Audit => view! { <pages::audit::AuditPage/> }.into_any(),
                     Route::Admins => view! { <pages::admins::AdminsPage/> }.into_any(),
+                    Route::Account => view! { <pages::account::AccountPage/> }.into_any(),
                     Route::Login | Route::NotFound => view! {
                         <section class="card"><h1>{ctx.t(K::NotFound)}</h1></section>
                     }.into_any(),

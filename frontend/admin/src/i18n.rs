@@ -173,6 +173,28 @@ web_common::ui_keys! {
     // Audit, admins
     Changes => ["O'zgarishlar", "Изменения", "Changes"],
     AddAdmin => ["Admin qo'shish", "Добавить администратора", "Add an admin"],
+    Role => ["Rol", "Роль", "Role"],
+    RoleOwner => ["Ega", "Владелец", "Owner"],
+    RoleStaff => ["Xodim", "Сотрудник", "Staff"],
+    RoleHint => ["Egalar adminlarni boshqaradi, pulni qaytaradi va audit jurnalini ko'radi; xodimlar mahsulotlar va buyurtmalar bilan ishlaydi.", "Владельцы управляют администраторами, возвратами и журналом; сотрудники работают с товарами и заказами.", "Owners manage admins, refunds and the audit log; staff work with products and orders."],
+    Disabled => ["O'chirilgan", "Отключён", "Disabled"],
+    Disable => ["O'chirib qo'yish", "Отключить", "Disable"],
+    Enable => ["Yoqish", "Включить", "Enable"],
+    You => ["siz", "вы", "you"],
+    DisableAdminQ => ["Admin o'chirib qo'yilsinmi?", "Отключить администратора?", "Disable this admin?"],
+    DisableAdminHint => ["Uning seanslari darhol yopiladi va qayta yoqilmaguncha u kira olmaydi.", "Его сеансы сразу завершатся, и он не сможет войти, пока его не включат снова.", "Their sessions end at once and they cannot sign in until enabled again."],
+    RemoveAdminQ => ["Admin o'chirilsinmi?", "Удалить администратора?", "Remove this admin?"],
+    RemoveAdminHint => ["U endi kira olmaydi; audit jurnalidagi yozuvlari qoladi.", "Он больше не сможет войти; его записи в журнале останутся.", "They can no longer sign in; their audit entries stay."],
+    OwnerOnly => ["Buni faqat do'kon egasi qila oladi.", "Это может только владелец магазина.", "Only an owner of the shop can do this."],
+    ClientIp => ["Manzil", "Адрес", "Address"],
+    // Account
+    Account => ["Hisob", "Учётная запись", "Account"],
+    ChangePassword => ["Parolni o'zgartirish", "Сменить пароль", "Change password"],
+    CurrentPassword => ["Joriy parol", "Текущий пароль", "Current password"],
+    NewPassword => ["Yangi parol", "Новый пароль", "New password"],
+    PasswordChanged => ["Parol o'zgartirildi; boshqa seanslar yopildi.", "Пароль изменён; другие сеансы завершены.", "Password changed; your other sessions were ended."],
+    SignOutEverywhere => ["Hamma joydan chiqish", "Выйти на всех устройствах", "Sign out everywhere"],
+    SignOutEverywhereHint => ["Bu hisobning barcha seanslari, shu jumladan shu seans ham yopiladi.", "Завершатся все сеансы этой учётной записи, включая этот.", "Ends every session of this account, this one included."],
 }
 
 pub fn t(lang: Lang, k: K) -> &'static str {

@@ -23,6 +23,7 @@ pub enum Route {
     Csv,
     Audit,
     Admins,
+    Account,
     NotFound,
 }
 
@@ -49,6 +50,7 @@ impl Route {
             ["csv"] => Route::Csv,
             ["audit"] => Route::Audit,
             ["admins"] => Route::Admins,
+            ["account"] => Route::Account,
             _ => Route::NotFound,
         }
     }
@@ -66,6 +68,7 @@ impl Route {
             Route::Csv => "/csv".into(),
             Route::Audit => "/audit".into(),
             Route::Admins => "/admins".into(),
+            Route::Account => "/account".into(),
         };
         format!("{BASE}{tail}")
     }
@@ -119,6 +122,7 @@ mod tests {
             Route::Csv,
             Route::Audit,
             Route::Admins,
+            Route::Account,
         ] {
             assert_eq!(Route::parse(&r.path()), r, "{}", r.path());
         }

@@ -1,14 +1,15 @@
-//! Admins: who can sign in, and adding another (an admin adds admins).
+//! Admins (owners only): who can sign in and with which role; adding an owner or staff,
+//! disabling, enabling and removing one. The server keeps the last active owner.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::json;
-use shared::admin::AdminAccount;
+use shared::admin::{AdminAccount, AdminRole};
 use shared::Page;
 
 use crate::api;
 use crate::app::use_ctx;
-use crate::components::{new_errors, show_error, FieldError, FormError, Spinner};
+use crate::components::{new_errors, show_error, Ask, Confirm, FieldError, FormError, Spinner};
 use crate::forms::datetime;
 use crate::i18n::K;
 
@@ -29,6 +30,8 @@ pub fn AdminsPage() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let errors = new_errors();
     let busy = RwSignal::new(false);
+    let role = RwSignal::new(AdminRole::Staff);
+    let ask = RwSignal::new(None::<Ask>);
 
     let load = move || {
         spawn_local(async move {
@@ -62,7 +65,7 @@ pub fn AdminsPage() -> impl IntoView {
         spawn_local(async move {
             let r = api::post::<AdminAccount, _>(
                 "/api/admin/admins",
-                &json!({"email": e, "password": p}),
+                &json!({"email": e, "password": p, "role": role.get_untracked()}),
             )
             .await;
             busy.set(false);
@@ -79,15 +82,94 @@ pub fn AdminsPage() -> impl IntoView {
         });
     };
 
+    // Disable, enable or remove one admin; disable and remove ask first.
+    let act = move |a: AdminAccount, what: &'static str| {
+        let run = Callback::new(move |()| {
+            let id = a.id;
+            spawn_local(async move {
+                let r = if what == "remove" {
+                    api::delete_empty(&format!("/api/admin/admins/{id}")).await
+                } else {
+                    api::post::<AdminAccount, _>(
+                        &format!("/api/admin/admins/{id}/{what}"),
+                        &json!({}),
+                    )
+                    .await
+                    .map(|_| ())
+                };
+                match r {
+                    Ok(()) => {
+                        ctx.say(ctx.t(K::Saved));
+                        load();
+                    }
+                    Err(e) => error.set(Some(ctx.fail(&e))),
+                }
+            });
+        });
+        let (title, body, yes) = match what {
+            "disable" => (K::DisableAdminQ, K::DisableAdminHint, K::Disable),
+            "remove" => (K::RemoveAdminQ, K::RemoveAdminHint, K::Delete),
+            _ => return run.run(()),
+        };
+        ask.set(Some(Ask {
+            title: format!("{} {}", ctx.t(title), a.email),
+            body: ctx.t(body).to_string(),
+            option: None,
+            yes: ctx.t(yes).to_string(),
+            danger: true,
+            run,
+        }));
+    };
+    let role_name = move |r: AdminRole| {
+        ctx.t(match r {
+            AdminRole::Owner => K::RoleOwner,
+            AdminRole::Staff => K::RoleStaff,
+        })
+    };
+    let me_id = move || ctx.me.with(|m| m.as_ref().map(|m| m.id));
+
     view! {
         <div class="page-head"><h1>{move || ctx.t(K::Admins)}</h1></div>
         {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
         <section class="card">
             <ul class="rank" data-testid="admins">
                 <For each=move || items.get() key=|a| a.id let:a>
-                    <li data-testid="admin">
+                    <li
+                        data-testid="admin"
+                        data-role=a.role.as_str()
+                        data-disabled=a.disabled_at.is_some().to_string()
+                    >
                         <strong>{a.email.clone()}</strong>
+                        <span class="badge" data-testid="admin-role">{move || role_name(a.role)}</span>
+                        {a.disabled_at.map(|_| view! {
+                            <span class="badge badge--cancelled" data-testid="admin-disabled">{move || ctx.t(K::Disabled)}</span>
+                        })}
+                        {move || (me_id() == Some(a.id)).then(|| view! { <span class="muted">{format!(" ({})", ctx.t(K::You))}</span> })}
                         <span class="muted">{format!(" · {}", datetime(a.created_at))}</span>
+                        <span class="actions">
+                            {
+                                let (a1, a2) = (a.clone(), a.clone());
+                                let disabled = a.disabled_at.is_some();
+                                view! {
+                                    <button
+                                        type="button"
+                                        class="btn btn--ghost"
+                                        data-testid=if disabled { "admin-enable" } else { "admin-disable" }
+                                        on:click=move |_| act(a1.clone(), if disabled { "enable" } else { "disable" })
+                                    >
+                                        {move || ctx.t(if disabled { K::Enable } else { K::Disable })}
+                                    </button>
+                                    <button
+                                        type="button"
+                                        class="btn btn--danger-ghost"
+                                        data-testid="admin-remove"
+                                        on:click=move |_| act(a2.clone(), "remove")
+                                    >
+                                        {move || ctx.t(K::Delete)}
+                                    </button>
+                                }
+                            }
+                        </span>
                     </li>
                 </For>
             </ul>
@@ -105,12 +187,24 @@ pub fn AdminsPage() -> impl IntoView {
                     <input type="password" autocomplete="new-password" data-testid="admin-password" aria-describedby="password-error" prop:value=password on:input=move |e| password.set(event_target_value(&e))/>
                     <FieldError errors field="password"/>
                 </label>
+                <label class="field">
+                    <span>{move || ctx.t(K::Role)}</span>
+                    <select
+                        data-testid="admin-role-select"
+                        on:change=move |e| role.set(if event_target_value(&e) == "owner" { AdminRole::Owner } else { AdminRole::Staff })
+                    >
+                        <option value="staff" selected=move || role.get() == AdminRole::Staff>{move || ctx.t(K::RoleStaff)}</option>
+                        <option value="owner" selected=move || role.get() == AdminRole::Owner>{move || ctx.t(K::RoleOwner)}</option>
+                    </select>
+                </label>
             </div>
+            <p class="muted">{move || ctx.t(K::RoleHint)}</p>
             <FormError errors known=|f| f == "email" || f == "password"/>
             <button type="submit" class="btn btn--primary" data-testid="add-admin" disabled=move || busy.get()>
                 {move || busy.get().then(|| view! { <Spinner/> })}
                 {move || ctx.t(K::AddAdmin)}
             </button>
         </form>
+        <Confirm ask/>
     }
 }

@@ -57,6 +57,9 @@ pub fn AuditPage() -> impl IntoView {
                             <div class="audit__head">
                                 <strong>{what}</strong>
                                 <span class="muted">{e.admin_email.clone().unwrap_or_else(|| "—".into())}</span>
+                                {e.client_ip.clone().map(|ip| view! {
+                                    <span class="muted" data-testid="audit-ip" title=move || ctx.t(K::ClientIp)>{ip}</span>
+                                })}
                                 <time class="muted">{datetime(e.created_at)}</time>
                             </div>
                             {(!changes.is_empty()).then(|| view! {

@@ -1,5 +1,5 @@
-//! Sign in with email and password. A locked account shows the server's message and a
-//! countdown to the next try (the button waits it out).
+//! Sign in with email and password. A lock or a spent sign-in budget (429) shows the
+//! server's message and a countdown to the next try (the button waits it out).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -83,6 +83,7 @@ pub fn LoginPage() -> impl IntoView {
                     ctx.me.set(Some(Me {
                         id: r.admin.id,
                         email: r.admin.email,
+                        role: Some(r.admin.role),
                         csrf_token: Some(r.csrf_token),
                     }));
                     busy.set(false);
@@ -90,7 +91,8 @@ pub fn LoginPage() -> impl IntoView {
                 }
                 Err(err) => {
                     busy.set(false);
-                    if err.code() == "account_locked" {
+                    // Both 429s name the seconds to wait (also sent as Retry-After).
+                    if matches!(err.code(), "account_locked" | "too_many_logins") {
                         if let Some(s) = lock_seconds(&err.to_string()) {
                             wait.set(s);
                             tick();

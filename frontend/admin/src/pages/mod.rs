@@ -1,5 +1,6 @@
 //! One module per screen of the admin.
 
+pub mod account;
 pub mod admins;
 pub mod audit;
 pub mod categories;

@@ -132,7 +132,12 @@ pub fn OrderPage(id: i64) -> impl IntoView {
             Some(Err(e)) => view! { <p class="form-error" role="alert">{ctx.fail(&e)}</p> }.into_any(),
             Some(Ok(o)) => {
                 let lang = ctx.lang.get();
-                let actions = allowed(o.status, o.payment_method);
+                // Refunds are for owners (the server answers staff 403 owner_only).
+                let owner = ctx.is_owner();
+                let actions: Vec<Action> = allowed(o.status, o.payment_method)
+                    .into_iter()
+                    .filter(|a| owner || *a != Action::Refund)
+                    .collect();
                 let o2 = o.clone();
                 view! {
                     <div class="order-grid">

@@ -65,13 +65,9 @@ pub async fn products(
         });
     }
     let report = apply(tx.conn(), &rows, &existing, &plan).await?;
-    tx.commit().await?;
-    if report.created + report.updated > 0 {
-        st.catalog_changed();
-    }
     record_audit(
-        &st.db,
-        Some((admin.id, &admin.email)),
+        tx.conn(),
+        &admin.actor(),
         "import",
         "product",
         None,
@@ -79,6 +75,10 @@ pub async fn products(
         Some(&json!({"created": report.created, "updated": report.updated, "rows": rows.len()})),
     )
     .await?;
+    tx.commit().await?;
+    if report.created + report.updated > 0 {
+        st.catalog_changed();
+    }
     Ok(AppJson(report))
 }
 
