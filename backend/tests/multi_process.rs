@@ -199,14 +199,14 @@ async fn a_change_through_one_process_is_served_by_the_other_within_two_seconds(
                 &format!("/api/admin/variants/{vid}"),
                 &csrf,
             )
-            .json(&json!({"price": {"amount_minor": 12_345_00, "currency": "UZS"}})),
+            .json(&json!({"price": {"amount_minor": 1_234_500, "currency": "UZS"}})),
         )
         .await;
     assert_eq!(s, 200, "{v}");
     let changed = Instant::now();
     loop {
         let (_, now) = b.json(b.get(&format!("/api/products/{pid}"))).await;
-        if now["variants"][0]["price"]["amount_minor"] == 12_345_00 {
+        if now["variants"][0]["price"]["amount_minor"] == 1_234_500 {
             break;
         }
         assert_ne!(now, json!(null));
