@@ -150,6 +150,25 @@ impl Db {
         }
     }
 
+    /// [`Db::exclusive`] without waiting: `None` when another holder (in any process) has it.
+    /// For scheduled work that one process should do per round: the others skip the round.
+    pub async fn try_exclusive(&self, key: i64) -> Result<Option<Exclusive>, sqlx::Error> {
+        match self.kind {
+            DbKind::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+                    .bind(key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                Ok(got.then_some(Exclusive::Postgres(tx)))
+            }
+            DbKind::Sqlite => Ok(sqlite_lock(key)
+                .try_lock_owned()
+                .ok()
+                .map(Exclusive::Sqlite)),
+        }
+    }
+
     /// Starts a transaction that writes. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes can fail with
     /// SQLITE_BUSY when another writer got in between, which busy_timeout cannot fix.
@@ -173,6 +192,20 @@ impl Db {
 /// A write transaction on one pooled connection; rolled back unless committed.
 ///
 /// sqlx's own `Transaction` always issues a plain `BEGIN`, hence this small wrapper.
+/// The in-process stand-in for an advisory lock on SQLite (one process's database).
+fn sqlite_lock(key: i64) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    type Table =
+        std::sync::Mutex<std::collections::HashMap<i64, std::sync::Arc<tokio::sync::Mutex<()>>>>;
+    static LOCKS: std::sync::OnceLock<Table> = std::sync::OnceLock::new();
+    LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .expect("lock table")
+        .entry(key)
+        .or_default()
+        .clone()
+}
+
 /// A held [`Db::exclusive`] lock; released when dropped.
 pub enum Exclusive {
     Postgres(sqlx::Transaction<'static, Any>),

@@ -252,3 +252,25 @@ async fn processes_starting_at_once_on_a_new_database_all_come_up() {
         .unwrap();
     assert_eq!(admins, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_round_of_scheduled_work_is_claimed_by_one_process() {
+    let Some((a, b)) = pair(&[]).await else {
+        return;
+    };
+    let held = a.state.db.try_exclusive(4242).await.unwrap();
+    assert!(held.is_some());
+    // The other process (its own pool and connections) cannot claim the same round...
+    assert!(b.state.db.try_exclusive(4242).await.unwrap().is_none());
+    // ...until the holder is done.
+    drop(held);
+    let mut claimed = None;
+    for _ in 0..50 {
+        claimed = b.state.db.try_exclusive(4242).await.unwrap();
+        if claimed.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(claimed.is_some(), "released on drop");
+}

@@ -706,6 +706,9 @@ fn for_customer(mut order: Order) -> Order {
 }
 
 /// Runs [`repo::expire_due`] every `every` until the process stops.
+/// The database-wide lock an expiry round holds (`Db::try_exclusive`).
+const EXPIRY_LOCK: i64 = 0x4558_5049_5259; // "EXPIRY"
+
 pub fn spawn_expiry(
     st: AppState,
     every: Duration,
@@ -720,7 +723,17 @@ pub fn spawn_expiry(
                 _ = tick.tick() => {}
                 _ = stop.wait_for(|s| *s) => return,
             }
+            // One process per round; each order's change is guarded on its own as well.
+            let claim = match st.db.try_exclusive(EXPIRY_LOCK).await {
+                Ok(Some(c)) => c,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "order expiry: cannot claim the round");
+                    continue;
+                }
+            };
             let res = repo::expire_due(&st.db).await;
+            drop(claim);
             let outcome = if res.is_ok() { "ok" } else { "error" };
             metrics::counter!("shop_jobs_runs_total", "job" => "order_expiry", "outcome" => outcome)
                 .increment(1);

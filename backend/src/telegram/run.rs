@@ -28,6 +28,9 @@ pub fn webhook_mode(st: &AppState) -> bool {
 /// Starts the bot's tasks; none in dev mode.
 /// The bot's background tasks: `background` may be stopped at any point; `jobs` watch the
 /// stop signal and finish the item they are on.
+/// The database-wide lock a reconciliation round holds (`Db::try_exclusive`).
+const RECONCILE_LOCK: i64 = 0x5354_4152_53; // "STARS"
+
 pub struct Tasks {
     pub background: Vec<JoinHandle<()>>,
     pub jobs: Vec<JoinHandle<()>>,
@@ -57,7 +60,20 @@ pub fn spawn(st: &AppState, mut stop: tokio::sync::watch::Receiver<bool>) -> Tas
                 _ = tick.tick() => {}
                 _ = stop.wait_for(|s| *s) => return,
             }
-            match reconcile::scan(&s, &bot, from).await {
+            // One process per round reads the Star transactions; the others skip it.
+            let claim = match s.db.try_exclusive(RECONCILE_LOCK).await {
+                Ok(Some(c)) => c,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "Stars reconciliation: cannot claim the round");
+                    continue;
+                }
+            };
+            metrics::counter!("shop_jobs_runs_total", "job" => "stars_reconcile", "outcome" => "run")
+                .increment(1);
+            let res = reconcile::scan(&s, &bot, from).await;
+            drop(claim);
+            match res {
                 Ok((_, next)) => from = next,
                 Err(e) => tracing::warn!(error = %e, "Stars reconciliation failed"),
             }
