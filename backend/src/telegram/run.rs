@@ -29,7 +29,7 @@ pub fn webhook_mode(st: &AppState) -> bool {
 /// The bot's background tasks: `background` may be stopped at any point; `jobs` watch the
 /// stop signal and finish the item they are on.
 /// The database-wide lock a reconciliation round holds (`Db::try_exclusive`).
-const RECONCILE_LOCK: i64 = 0x5354_4152_53; // "STARS"
+const RECONCILE_LOCK: i64 = 0x0053_5441_5253; // "STARS"
 
 pub struct Tasks {
     pub background: Vec<JoinHandle<()>>,
