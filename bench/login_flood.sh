@@ -29,6 +29,8 @@ echo "idle: $(grep VmRSS /proc/$PID/status)"
 CFG="$DIR/curl.cfg"
 for i in $(seq "$N"); do
     if [ $((i % 2)) -eq 0 ]; then email=owner@shop.test; else email="nobody$i@shop.test"; fi
+    # Options in a curl config apply to every URL until `next` starts the next request.
+    [ "$i" -gt 1 ] && echo next >>"$CFG"
     printf 'url = "http://127.0.0.1:%s/api/admin/login"\nrequest = "POST"\nheader = "Content-Type: application/json"\ndata = "{\\"email\\":\\"%s\\",\\"password\\":\\"wrong password %s\\"}"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' \
         "$PORT" "$email" "$i" >>"$CFG"
 done

@@ -133,7 +133,9 @@ pub fn AdminsPage() -> impl IntoView {
         {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
         <section class="card">
             <ul class="rank" data-testid="admins">
-                <For each=move || items.get() key=|a| a.id let:a>
+                // Keyed by what a row shows, not by id alone: a keyed list keeps the old row
+                // for an unchanged key, so a disabled admin would still look active.
+                <For each=move || items.get() key=|a| (a.id, a.role.as_str(), a.disabled_at) let:a>
                     <li
                         data-testid="admin"
                         data-role=a.role.as_str()
