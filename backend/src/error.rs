@@ -228,6 +228,9 @@ impl<T: serde::Serialize> IntoResponse for AppJson<T> {
 }
 
 fn json_rejection(rej: JsonRejection) -> Error {
+    if let Some(e) = refused_currency(&rej) {
+        return e;
+    }
     let status = rej.status();
     let (code, message) = match &rej {
         JsonRejection::MissingJsonContentType(_) => (
@@ -258,6 +261,38 @@ fn json_rejection(rej: JsonRejection) -> Error {
             message,
         }
     }
+}
+
+/// A currency code outside the accepted list (`shared::Currency`) is well-formed JSON naming
+/// something unusable: 422 `invalid_currency` with the JSON path of the code as `field`, where
+/// other data errors stay 400 `invalid_body`. axum keeps serde_path_to_error's error (which
+/// knows the path) as the source of its data-error rejection.
+fn refused_currency(rej: &JsonRejection) -> Option<Error> {
+    if !matches!(rej, JsonRejection::JsonDataError(_)) {
+        return None;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(rej);
+    while let Some(e) = source {
+        if let Some(p) = e.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>() {
+            let inner = p.inner().to_string();
+            if !inner.contains(shared::money::CURRENCY_REFUSED) {
+                return None;
+            }
+            // serde_json appends " at line L column C"; the code and the accepted list come first.
+            let message = match inner.rfind(" at line ") {
+                Some(i) => inner[..i].to_string(),
+                None => inner,
+            };
+            let path = p.path().to_string();
+            return Some(Error::Unprocessable {
+                code: "invalid_currency",
+                message,
+                field: (path != ".").then_some(path),
+            });
+        }
+        source = e.source();
+    }
+    None
 }
 
 /// `Path` with the envelope on rejection.

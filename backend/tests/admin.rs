@@ -858,3 +858,66 @@ both_with!(
         assert_eq!(by_action("create"), "203.0.113.10");
     }
 );
+
+both!(
+    unknown_currencies_are_refused_with_422,
+    |app: TestApp| async move {
+        let csrf = app.admin_login().await;
+        let before = app.products().await.len();
+        let mut body = new_product();
+        body["variants"][1]["price"]["currency"] = json!("QQQ");
+        let (s, v) = app
+            .json(
+                app.admin(Method::POST, "/api/admin/products", &csrf)
+                    .json(&body),
+            )
+            .await;
+        assert_eq!((s, error_code(&v)), (422, "invalid_currency"), "{v}");
+        assert_eq!(v["error"]["field"], "variants[1].price.currency");
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(msg.contains("QQQ") && msg.contains("ISO 4217"), "{msg}");
+        assert_eq!(app.products().await.len(), before, "nothing was created");
+
+        // The other ways a price arrives: a new variant and a variant edit.
+        let first = &app.products().await[0];
+        let (pid, vid) = (
+            first["id"].as_i64().unwrap(),
+            first["variants"][0]["id"].as_i64().unwrap(),
+        );
+        let bad = json!({"amount_minor": 100, "currency": "QQQ"});
+        let (s, v) = app
+            .json(
+                app.admin(
+                    Method::POST,
+                    &format!("/api/admin/products/{pid}/variants"),
+                    &csrf,
+                )
+                .json(&json!({"sku": "NEW-1", "options": {}, "price": bad, "stock": 1})),
+            )
+            .await;
+        assert_eq!((s, error_code(&v)), (422, "invalid_currency"), "{v}");
+        let (s, v) = app
+            .json(
+                app.admin(Method::PATCH, &format!("/api/admin/variants/{vid}"), &csrf)
+                    .json(&json!({ "price": bad })),
+            )
+            .await;
+        assert_eq!((s, error_code(&v)), (422, "invalid_currency"), "{v}");
+        assert_eq!(v["error"]["field"], "price.currency");
+
+        // A listed currency with other decimals goes through (TON, 9 decimals).
+        let mut ton = new_product();
+        for i in 0..2 {
+            ton["variants"][i]["price"] =
+                json!({"amount_minor": 1_500_000_000i64, "currency": "ton"});
+        }
+        let (s, v) = app
+            .json(
+                app.admin(Method::POST, "/api/admin/products", &csrf)
+                    .json(&ton),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        assert_eq!(v["variants"][0]["price"]["currency"], "TON");
+    }
+);

@@ -243,6 +243,8 @@ both!(a_bad_row_changes_nothing, |app: TestApp| async move {
     edited[2][col(&header, "sku")] = dup;
     // Line 5: a variant that does not exist.
     edited[3][col(&header, "variant_id")] = "999999".into();
+    // Line 6: a currency outside the accepted list.
+    edited[4][col(&header, "currency")] = "QQQ".into();
     let r = import(&app, &csrf, write(&header, &edited)).await;
     let v = assert_envelope(&r, 422, Some("invalid_csv"));
     let errs = v["error"]["rows"]
@@ -256,6 +258,7 @@ both!(a_bad_row_changes_nothing, |app: TestApp| async move {
     assert!(found(3, "price"), "{v}");
     assert!(found(4, "kind"), "{v}");
     assert!(found(5, "variant_id"), "{v}");
+    assert!(found(6, "currency"), "{v}");
     assert!(errs.iter().all(|e| e["line"] != 2), "line 2 is fine: {v}");
     assert_eq!(export(&app).await, before, "nothing changed");
 

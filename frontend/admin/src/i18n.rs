@@ -100,7 +100,7 @@ web_common::ui_keys! {
     Every30Days => ["Har 30 kunda", "Каждые 30 дней", "Every 30 days"],
     SubscriptionStars => ["Obunalar Telegram Stars (XTR) da sotiladi.", "Подписки продаются за Telegram Stars (XTR).", "Subscriptions are sold for Telegram Stars (XTR)."],
     TitleRequired => ["Nomni kamida bitta tilda yozing.", "Напишите название хотя бы на одном языке.", "Write the title in at least one language."],
-    CurrencyInvalid => ["Uch harfli valyuta kodi: UZS, USD yoki XTR.", "Трёхбуквенный код валюты: UZS, USD или XTR.", "A three-letter currency code: UZS, USD or XTR."],
+    CurrencyInvalid => ["ISO 4217 valyuta kodi (UZS, USD, EUR...), XTR (Stars), TON yoki USDT.", "Код валюты ISO 4217 (UZS, USD, EUR...), XTR (Stars), TON или USDT.", "An ISO 4217 currency code (UZS, USD, EUR...), XTR (Stars), TON or USDT."],
     VariantRequired => ["Narxli kamida bitta variant qo'shing.", "Добавьте хотя бы один вариант с ценой.", "Add at least one variant with a price."],
     SkuRequired => ["SKU kiriting.", "Укажите SKU.", "Enter a SKU."],
     SkuTwice => ["Bu SKU allaqachon bor.", "Такой SKU уже есть.", "This SKU is used twice."],
