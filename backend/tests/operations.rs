@@ -93,7 +93,7 @@ fn free_port() -> u16 {
 }
 
 /// Starts the real binary with `env` (nothing inherited from the shop's variables), waits for
-/// /healthz, calls `GET path` and stops it with SIGTERM; answers everything it printed and the
+/// /healthz, calls `GET path` and stops it; answers everything it printed and the
 /// request id of the answer.
 async fn run_binary(env: &[(&str, &str)], path: &str) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -115,7 +115,7 @@ async fn run_binary(env: &[(&str, &str)], path: &str) -> (String, String) {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let child = cmd.spawn().expect("start shop");
+    let mut child = cmd.spawn().expect("start shop");
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     let mut up = false;
@@ -138,7 +138,8 @@ async fn run_binary(env: &[(&str, &str)], path: &str) -> (String, String) {
         // Let the log line be written before the stop.
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    unsafe_term(child.id());
+    // The request's log line is written by now; no need for a graceful stop.
+    let _ = child.kill();
     let out = child.wait_with_output().unwrap();
     let text = format!(
         "{}{}",
@@ -147,13 +148,6 @@ async fn run_binary(env: &[(&str, &str)], path: &str) -> (String, String) {
     );
     assert!(up, "the shop did not start:\n{text}");
     (text, id)
-}
-
-fn unsafe_term(pid: u32) {
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(pid.to_string())
-        .status();
 }
 
 #[tokio::test]
@@ -357,4 +351,87 @@ fn check_prints_what_is_enabled_and_every_problem() {
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("no problems found"), "{text}");
     assert!(text.contains("cash, stars"), "{text}");
+}
+
+#[tokio::test]
+async fn a_stop_finishes_the_requests_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Command::new(SHOP)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/shop.db", dir.path().display()),
+        )
+        .env("DIST_DIR", dir.path().join("dist"))
+        .env("MEDIA_DIR", dir.path().join("media"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A provider's notification whose body is still arriving when the stop comes.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let body = reqwest::Body::wrap_stream(tokio_stream_from(rx));
+    let req = tokio::spawn({
+        let client = client.clone();
+        let url = format!("{base}/webhooks/click/prepare");
+        async move {
+            client
+                .post(url)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+        }
+    });
+    tx.send(Ok(b"click_trans_id=1&service_id=".to_vec()))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // SAFETY: a plain signal to the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tx.send(Ok(b"1&action=0".to_vec())).await.unwrap();
+    drop(tx);
+    let res = req
+        .await
+        .unwrap()
+        .expect("the request in flight was answered");
+    assert_eq!(res.status(), 200);
+    let v: serde_json::Value = res.json().await.unwrap();
+    assert!(v["error"].is_i64(), "{v}");
+    // And then the process ends by itself, cleanly.
+    let mut exited = None;
+    for _ in 0..200 {
+        if let Some(st) = child.try_wait().unwrap() {
+            exited = Some(st);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let st = exited.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("the shop did not stop after SIGTERM")
+    });
+    assert!(st.success(), "{st:?}");
+    // New connections are refused once it stopped.
+    assert!(client.get(format!("{base}/healthz")).send().await.is_err());
+}
+
+/// A receiver as a byte stream for a request body.
+fn tokio_stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
