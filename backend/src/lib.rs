@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod fuzzing;
 pub mod health;
 pub mod lang;
 pub mod me;
