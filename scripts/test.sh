@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (CI runs exactly this): formatting, clippy with warnings denied,
-# every Rust test on SQLite and PostgreSQL, the release frontend build, and the end-to-end
+# every Rust test on SQLite and PostgreSQL, a short fuzz run of every parser of outside bytes,
+# the release frontend build, and the end-to-end
 # browser tests in headless Chromium against the release binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,9 @@ step "Rust tests (SQLite and PostgreSQL)"
 cargo test -p shop -p shared
 cargo test -p frontend
 cargo test -p admin
+
+step "fuzz: every parser of outside bytes, a short bounded run (fuzz/README.md)"
+FUZZ_SECONDS="${FUZZ_SECONDS:-10}" ./scripts/fuzz.sh
 
 step "release build: backend and frontend"
 cargo build --release -p shop

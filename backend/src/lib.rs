@@ -12,6 +12,7 @@ pub mod client_ip;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod fuzzing;
 pub mod health;
 pub mod lang;
 pub mod me;

@@ -132,18 +132,7 @@ async fn upload(
     }
     // The type comes from the bytes, never from the file name or the sent content type:
     // an HTML or SVG file renamed .png must not end up served from the shop's origin.
-    let format = match image::guess_format(&bytes) {
-        Ok(f @ (ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP)) => f,
-        _ => {
-            return Err(Error::Status {
-                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                code: "unsupported_image",
-                message: format!(
-                    "This file is not a {ACCEPTED} image (its content was checked, not its name); upload a {ACCEPTED} file."
-                ),
-            })
-        }
-    };
+    let format = accepted_format(&bytes)?;
     let dir = st.config.media_dir.clone();
     // Decoding and resizing take CPU seconds for a large photo: off the async workers.
     let stored = tokio::task::spawn_blocking(move || process(&bytes, format, &dir))
@@ -188,6 +177,21 @@ async fn upload(
         .into_response())
 }
 
+/// The type comes from the bytes, never from the file name or the sent content type:
+/// an HTML or SVG file renamed .png must not end up served from the shop's origin.
+pub(crate) fn accepted_format(bytes: &[u8]) -> Result<ImageFormat> {
+    match image::guess_format(bytes) {
+        Ok(f @ (ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP)) => Ok(f),
+        _ => Err(Error::Status {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code: "unsupported_image",
+            message: format!(
+                "This file is not a {ACCEPTED} image (its content was checked, not its name); upload a {ACCEPTED} file."
+            ),
+        }),
+    }
+}
+
 fn invalid_image(e: impl std::fmt::Display) -> Error {
     Error::Unprocessable {
         code: "invalid_image",
@@ -202,6 +206,26 @@ fn invalid_image(e: impl std::fmt::Display) -> Error {
 fn process(bytes: &[u8], format: ImageFormat, dir: &Path) -> Result<Vec<ImageWidth>> {
     let hash = hex::encode(Sha256::digest(bytes));
     let hash = &hash[..16];
+    let rendered = render(bytes, format)?;
+    std::fs::create_dir_all(dir).map_err(Error::internal)?;
+    let mut out = Vec::with_capacity(rendered.len());
+    for (target, encoded, ext) in rendered {
+        let name = format!("{hash}-{target}.{ext}");
+        write_once(&dir.join(&name), &encoded)?;
+        out.push(ImageWidth {
+            width: target,
+            url: format!("/media/{name}"),
+        });
+    }
+    Ok(out)
+}
+
+/// The pure part of `process`: every width as (width, encoded bytes, extension), narrowest
+/// first. The fuzz targets (fuzz/) call it, so uploads are fuzzed without writing files.
+pub(crate) fn render(
+    bytes: &[u8],
+    format: ImageFormat,
+) -> Result<Vec<(u32, Vec<u8>, &'static str)>> {
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
@@ -222,7 +246,6 @@ fn process(bytes: &[u8], format: ImageFormat, dir: &Path) -> Result<Vec<ImageWid
     if !widths.contains(&largest) {
         widths.push(largest);
     }
-    std::fs::create_dir_all(dir).map_err(Error::internal)?;
     let alpha = img.color().has_alpha();
     let mut out = Vec::with_capacity(widths.len());
     for target in widths {
@@ -233,12 +256,7 @@ fn process(bytes: &[u8], format: ImageFormat, dir: &Path) -> Result<Vec<ImageWid
             img.resize_exact(target, h, image::imageops::FilterType::Lanczos3)
         };
         let (encoded, ext) = encode(&resized, alpha)?;
-        let name = format!("{hash}-{target}.{ext}");
-        write_once(&dir.join(&name), &encoded)?;
-        out.push(ImageWidth {
-            width: target,
-            url: format!("/media/{name}"),
-        });
+        out.push((target, encoded, ext));
     }
     Ok(out)
 }

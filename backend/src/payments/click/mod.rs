@@ -5,7 +5,7 @@
 //! fulfil the order, or cancel the attempt when Click reports a failure). Every answer is
 //! HTTP 200 JSON with Click's `error` / `error_note`, whatever went wrong.
 
-mod webhook;
+pub(crate) mod webhook;
 
 use futures_util::future::BoxFuture;
 use shared::{Currency, Money, PaymentMethod, ProductKind};

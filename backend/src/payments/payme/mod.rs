@@ -5,8 +5,8 @@
 //! transaction for it, performs it once the card is debited, and may cancel it before or
 //! after (a refund). Every answer is HTTP 200 JSON-RPC.
 
-mod errors;
-mod rpc;
+pub(crate) mod errors;
+pub(crate) mod rpc;
 
 use base64::Engine;
 use futures_util::future::BoxFuture;

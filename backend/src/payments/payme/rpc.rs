@@ -54,24 +54,46 @@ async fn not_post() -> Json<Value> {
     answer(Value::Null, Err(Code::NotPost.into()))
 }
 
-async fn endpoint(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Json<Value> {
-    let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+/// A JSON-RPC request as Payme sends it: the `id` to echo (null when unreadable) and the method
+/// with its params, or the error to answer. Pure, so the fuzz targets (fuzz/) call it as the
+/// route does; whether the caller is authorized is decided in between (`key_matches`).
+pub(crate) struct Parsed {
+    pub id: Value,
+    pub request: Result<(String, Map<String, Value>), Code>,
+}
+
+pub(crate) fn parse_request(body: &[u8]) -> Parsed {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let id = parsed
         .as_ref()
         .and_then(|v| v.get("id").cloned())
         .unwrap_or(Value::Null);
+    let request = match parsed {
+        None => Err(Code::ParseError),
+        Some(mut req) => {
+            let method = req
+                .get("method")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            match (method, req.get_mut("params").map(Value::take)) {
+                (Some(m), Some(Value::Object(p))) => Ok((m, p)),
+                _ => Err(Code::InvalidRequest),
+            }
+        }
+    };
+    Parsed { id, request }
+}
+
+async fn endpoint(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Json<Value> {
+    let Parsed { id, request } = parse_request(&body);
     if !authorized(&st, &headers) {
         return answer(id, Err(Code::Unauthorized.into()));
     }
-    let Some(req) = parsed else {
-        return answer(id, Err(Code::ParseError.into()));
+    let (method, params) = match request {
+        Ok((m, p)) => (m, p),
+        Err(code) => return answer(id, Err(code.into())),
     };
-    let (Some(method), Some(params)) = (
-        req.get("method").and_then(Value::as_str),
-        req.get("params").and_then(Value::as_object),
-    ) else {
-        return answer(id, Err(Code::InvalidRequest.into()));
-    };
+    let (method, params) = (method.as_str(), &params);
     let _serial = match st.db.exclusive(PAYME_LOCK).await {
         Ok(l) => l,
         Err(e) => {
@@ -102,19 +124,22 @@ fn authorized(st: &AppState, headers: &HeaderMap) -> bool {
     let Some(cfg) = st.config.payme.as_ref() else {
         return false;
     };
-    let Some(given) = headers
+    let header = headers
         .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b.trim())
-                .ok()
-        })
-    else {
+        .and_then(|v| v.to_str().ok());
+    key_matches(header, cfg.key.expose_secret())
+}
+
+/// Whether an `Authorization` header value carries `Paycom:<key>`. Pure, for the fuzz targets.
+pub(crate) fn key_matches(header: Option<&str>, key: &str) -> bool {
+    let Some(given) = header.and_then(|v| v.strip_prefix("Basic ")).and_then(|b| {
+        base64::engine::general_purpose::STANDARD
+            .decode(b.trim())
+            .ok()
+    }) else {
         return false;
     };
-    let expected = format!("Paycom:{}", cfg.key.expose_secret());
+    let expected = format!("Paycom:{key}");
     bool::from(given.ct_eq(expected.as_bytes()))
 }
 

@@ -3,7 +3,7 @@
 //! right amount, refunded through the capture.
 
 pub mod api;
-mod routes;
+pub(crate) mod routes;
 
 use std::sync::Arc;
 

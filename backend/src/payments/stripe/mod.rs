@@ -7,7 +7,7 @@
 pub mod ops;
 pub mod outbound;
 pub mod signature;
-mod webhook;
+pub(crate) mod webhook;
 
 use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};

@@ -21,7 +21,7 @@
 //! product differed from what was stored (an unchanged row is not written at all).
 
 mod plan;
-mod rows;
+pub(crate) mod rows;
 
 use std::collections::HashSet;
 

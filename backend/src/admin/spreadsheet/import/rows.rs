@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 
 /// One good row of the file.
 #[derive(Debug, Clone)]
-pub(super) struct Row {
+pub(crate) struct Row {
     pub(super) line: usize,
     pub(super) product_id: Option<i64>,
     pub(super) variant_id: Option<i64>,
@@ -124,7 +124,7 @@ fn from_error(line: usize, column: &str, e: Error) -> CsvRowError {
 }
 
 /// Reads every record, keeping the good rows and a message for every bad cell.
-pub(super) fn parse(body: &[u8]) -> (Vec<Row>, Vec<CsvRowError>) {
+pub(crate) fn parse(body: &[u8]) -> (Vec<Row>, Vec<CsvRowError>) {
     let mut errors = vec![];
     let mut rows = vec![];
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(body);
