@@ -1,4 +1,4 @@
-//! The one typed client for the shop's HTTP API (see CONTRACT.md, "HTTP").
+//! The one typed client for the shop's HTTP API (the README's "API at a glance").
 //!
 //! Every request goes through [`Api::send`], which sends `Authorization: tma <initData>` when
 //! the app has initData, and every error answer's envelope `{"error":{"code","message"}}`

@@ -1,4 +1,4 @@
-//! The admin's one typed client for `/api/admin/…` (CONTRACT.md, "Merchant admin").
+//! The admin's one typed client for `/api/admin/…` (the README's "API at a glance").
 //!
 //! Same-origin `fetch` with the HttpOnly session cookie (credentials `same-origin`); every
 //! state-changing call sends the session's `X-CSRF-Token`, which the login answer (and
