@@ -9,12 +9,20 @@
 # backend can cache it as immutable and a page that is still open after a deploy keeps loading
 # chunks that match its main module. `trunk serve` (dev) builds without the split and is
 # unaffected.
+#
+#   scripts/build-storefront.sh            # compile and package
+#   scripts/build-storefront.sh compile    # only cargo (needs no tool but the wasm target), so
+#                                          # build-frontend.sh can run it while tools install
+#   scripts/build-storefront.sh package    # only wasm-split, wasm-bindgen, wasm-opt, esbuild, dist/
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 cd "$ROOT"
 log() { printf '[build-storefront] %s\n' "$*" >&2; }
+
+PHASE="${1:-all}"
+case "$PHASE" in all|compile|package) ;; *) log "error: unknown phase $PHASE (all, compile, package)"; exit 1 ;; esac
 
 # A target dir of its own: these RUSTFLAGS differ from the admin's and the tests', and cargo
 # would otherwise rebuild every dependency each time the builds take turns.
@@ -40,10 +48,13 @@ if [ -n "$RUSTC_COMMIT" ]; then
     REMAP="$REMAP --remap-path-prefix=/rustc/$RUSTC_COMMIT/="
 fi
 
-log "cargo build (wasm-release, split points on)"
-RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components -C target-cpu=mvp --cfg split_pages -C link-args=--emit-relocs $REMAP" \
-CARGO_PROFILE_WASM_RELEASE_STRIP=false CARGO_TARGET_DIR="$TARGET_DIR" \
-    cargo build -p frontend --bin frontend --target wasm32-unknown-unknown --profile wasm-release
+if [ "$PHASE" != package ]; then
+    log "cargo build (wasm-release, split points on)"
+    RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components -C target-cpu=mvp --cfg split_pages -C link-args=--emit-relocs $REMAP" \
+    CARGO_PROFILE_WASM_RELEASE_STRIP=false CARGO_TARGET_DIR="$TARGET_DIR" \
+        cargo build -p frontend --bin frontend --target wasm32-unknown-unknown --profile wasm-release
+fi
+[ "$PHASE" = compile ] && exit 0
 
 rm -rf "$WORK"
 mkdir -p "$WORK/split" "$WORK/bindgen" "$WORK/out"
