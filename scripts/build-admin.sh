@@ -19,19 +19,19 @@ log() { printf '[build-admin] %s\n' "$*" >&2; }
 PHASE="${1:-all}"
 case "$PHASE" in all|compile|package) ;; *) log "error: unknown phase $PHASE (all, compile, package)"; exit 1 ;; esac
 
-# The workspace's target dir, where Trunk built it too (the storefront's split build has its own).
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-WASM="$TARGET_DIR/wasm32-unknown-unknown/wasm-release/admin.wasm"
-WORK="$TARGET_DIR/admin-work"
+# The storefront's wasm-release target dir and RUSTFLAGS (scripts/wasm-flags.sh): the two apps'
+# shared dependencies compile once.
+# shellcheck source=scripts/wasm-flags.sh
+. "$ROOT/scripts/wasm-flags.sh"
+WASM="$WASM_TARGET_DIR/wasm32-unknown-unknown/wasm-release/admin.wasm"
+WORK="$WASM_TARGET_DIR/admin-work"
 DIST="$ROOT/dist/admin"
 PUBLIC_URL="/admin"
 PAGE="frontend/admin/index.html"
 
 if [ "$PHASE" != package ]; then
-    # erase_components and target-cpu=mvp: scripts/build-frontend.sh says why.
     log "cargo build (wasm-release)"
-    RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components -C target-cpu=mvp" \
-        cargo build -p admin --bin admin --target wasm32-unknown-unknown --profile wasm-release
+    wasm_cargo_build admin
 fi
 [ "$PHASE" = compile ] && exit 0
 
@@ -43,8 +43,11 @@ read -r -a OPT_PARAMS <<<"$(sed -n 's/.*data-wasm-opt-params="\([^"]*\)".*/\1/p'
 
 rm -rf "$WORK"
 mkdir -p "$WORK/bindgen" "$WORK/out"
+# The symbols kept for the storefront's splitter keep Rust std's `target_features` section too,
+# which would make wasm-bindgen emit reference types (scripts/wasm-drop-section.py says more).
+python3 "$ROOT/scripts/wasm-drop-section.py" target_features "$WASM" "$WORK/input.wasm"
 log "wasm-bindgen"
-wasm-bindgen --target web --no-typescript --out-dir "$WORK/bindgen" --out-name admin "$WASM"
+wasm-bindgen --target web --no-typescript --out-dir "$WORK/bindgen" --out-name admin "$WORK/input.wasm"
 log "wasm-opt -O$OPT_LEVEL"
 # binaryen 108 warns about the name-section parts newer linkers write; the names go anyway.
 wasm-opt "-O$OPT_LEVEL" "${OPT_PARAMS[@]}" --strip-debug --strip-producers \

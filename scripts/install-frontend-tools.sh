@@ -176,8 +176,12 @@ main() {
     if [ "$build" -eq 1 ]; then
         ensure_wasm_target
         [ "$trunk" -eq 0 ] || ensure_trunk
-        ensure_wasm_bindgen
+        # The two cargo installs (each minutes on a fresh machine, with stretches on one core)
+        # side by side.
+        ensure_wasm_bindgen &
+        local bindgen=$!
         ensure_wasm_split
+        wait "$bindgen" || die "installing wasm-bindgen-cli failed (output above)"
         ensure_wasm_opt
         ensure_brotli
     fi
