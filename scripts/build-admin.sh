@@ -43,9 +43,12 @@ read -r -a OPT_PARAMS <<<"$(sed -n 's/.*data-wasm-opt-params="\([^"]*\)".*/\1/p'
 
 rm -rf "$WORK"
 mkdir -p "$WORK/bindgen" "$WORK/out"
-# The symbols kept for the storefront's splitter keep Rust std's `target_features` section too,
-# which would make wasm-bindgen emit reference types (scripts/wasm-drop-section.py says more).
-python3 "$ROOT/scripts/wasm-drop-section.py" target_features "$WASM" "$WORK/input.wasm"
+# What the storefront's splitter needs and the admin does not (wasm-flags.sh keeps it for both
+# builds), about 1.3 MB that wasm-opt would keep: the linker's relocations and symbols, the
+# split marker, and Rust std's `target_features`, which would make wasm-bindgen emit reference
+# types (scripts/wasm-drop-section.py says more).
+python3 "$ROOT/scripts/wasm-drop-section.py" 'target_features,linking,reloc.*,__wasm_split_unstable' \
+    "$WASM" "$WORK/input.wasm" 2>/dev/null
 log "wasm-bindgen"
 wasm-bindgen --target web --no-typescript --out-dir "$WORK/bindgen" --out-name admin "$WORK/input.wasm"
 log "wasm-opt -O$OPT_LEVEL"
