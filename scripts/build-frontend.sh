@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the storefront into dist/ and the merchant admin into dist/admin/ (trunk, release,
+# Builds the storefront into dist/ and the merchant admin into dist/admin/ (release,
 # [profile.wasm-release], wasm-opt -Os; two bundles, so the storefront's download does not
-# grow with the admin) and writes precompressed .br and .gz siblings that the backend serves
-# per Accept-Encoding. Installs missing build tools first (not browsers). Prints both first-load sizes.
+# grow with the admin; no Trunk: build-storefront.sh and build-admin.sh) and writes
+# precompressed .br and .gz siblings that the backend serves per Accept-Encoding. Installs
+# missing build tools (not browsers), the slow ones while cargo compiles. Prints both first-load sizes.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,7 +12,15 @@ cd "$ROOT"
 
 log() { printf '[build-frontend] %s\n' "$*" >&2; }
 
-"$ROOT/scripts/install-frontend-tools.sh"
+# The quick tools first, in the foreground (the wasm target, which cargo needs; apt may ask for
+# a sudo password); the cargo installs (wasm-bindgen-cli and wasm-split-cli, a few minutes each
+# on a fresh machine) in the background while cargo compiles both apps, which needs none of
+# them. Only the packaging waits for them.
+"$ROOT/scripts/install-frontend-tools.sh" --quick
+"$ROOT/scripts/install-frontend-tools.sh" &
+TOOLS=$!
+# Should a compile fail, the installs stop too (their child first: cargo install).
+trap 'kill "$TOOLS" $(pgrep -P "$TOOLS" 2>/dev/null) 2>/dev/null || true' EXIT
 
 # Leptos type-erases component views under this cfg (AnyView instead of one nested generic
 # type per page): measured 206.4 -> 184.7 KB brotli for the storefront's wasm, same behaviour
@@ -22,18 +31,27 @@ log() { printf '[build-frontend] %s\n' "$*" >&2; }
 # of an exported externref table, which Debian's binaryen 108 (our wasm-opt) rewrites wrongly;
 # with them off, wasm-opt runs (frontend/index.html) and the app works in older WebViews too.
 # Measured with wasm-opt -Os: first load 191.0 -> 187.7 KB brotli (docs/PERFORMANCE.md).
+# build-storefront.sh and build-admin.sh each add both flags to their cargo build.
 #
 # The storefront: its screens split into chunks loaded on demand (scripts/build-storefront.sh
-# says why that is not Trunk). It empties dist/, so the admin is built after it.
+# says why that is not Trunk). The admin: scripts/build-admin.sh, the steps Trunk ran, so no
+# Trunk install is needed.
+log "compiling storefront and admin (wasm-release) while the tools install"
+"$ROOT/scripts/build-storefront.sh" compile
+"$ROOT/scripts/build-admin.sh" compile
+log "waiting for the tools"
+wait "$TOOLS" || { log "error: installing the build tools failed (output above)"; exit 1; }
+trap - EXIT
+
+# The storefront empties dist/, so the admin is packaged after it.
 log "storefront -> dist/ (split build)"
-"$ROOT/scripts/build-storefront.sh"
-export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components -C target-cpu=mvp"
-log "trunk build --release (admin -> dist/admin/)"
-trunk build --release --config frontend/admin/Trunk.toml
+"$ROOT/scripts/build-storefront.sh" package
+log "admin -> dist/admin/"
+"$ROOT/scripts/build-admin.sh" package
 
 DIST="$ROOT/dist"
-[ -f "$DIST/index.html" ] || { log "error: trunk produced no $DIST/index.html"; exit 1; }
-[ -f "$DIST/admin/index.html" ] || { log "error: trunk produced no $DIST/admin/index.html"; exit 1; }
+[ -f "$DIST/index.html" ] || { log "error: the build produced no $DIST/index.html"; exit 1; }
+[ -f "$DIST/admin/index.html" ] || { log "error: the build produced no $DIST/admin/index.html"; exit 1; }
 
 log "precompressing (brotli -q 11, gzip -9)"
 find "$DIST" -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name '*.html' \) -print0 |

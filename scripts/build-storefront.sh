@@ -9,6 +9,11 @@
 # backend can cache it as immutable and a page that is still open after a deploy keeps loading
 # chunks that match its main module. `trunk serve` (dev) builds without the split and is
 # unaffected.
+#
+#   scripts/build-storefront.sh            # compile and package
+#   scripts/build-storefront.sh compile    # only cargo (needs no tool but the wasm target), so
+#                                          # build-frontend.sh can run it while tools install
+#   scripts/build-storefront.sh package    # only wasm-split, wasm-bindgen, wasm-opt, esbuild, dist/
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,34 +21,24 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 cd "$ROOT"
 log() { printf '[build-storefront] %s\n' "$*" >&2; }
 
-# A target dir of its own: these RUSTFLAGS differ from the admin's and the tests', and cargo
-# would otherwise rebuild every dependency each time the builds take turns.
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/storefront"
+PHASE="${1:-all}"
+case "$PHASE" in all|compile|package) ;; *) log "error: unknown phase $PHASE (all, compile, package)"; exit 1 ;; esac
+
+# The wasm-release target dir and RUSTFLAGS, shared with the admin (scripts/wasm-flags.sh).
+# shellcheck source=scripts/wasm-flags.sh
+. "$ROOT/scripts/wasm-flags.sh"
+TARGET_DIR="$WASM_TARGET_DIR"
 WORK="$TARGET_DIR/split-work"
 DIST="$ROOT/dist"
 # The post-MVP features Rust's precompiled std uses; see frontend/index.html and
 # build-frontend.sh for why reference types stay off.
 WASM_OPT_FEATURES=(--enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals)
 
-# erase_components and target-cpu=mvp: see build-frontend.sh. split_pages turns the screens
-# into split points; --emit-relocs keeps what wasm-split-cli needs to cut the module apart, and
-# so does keeping the symbols (strip happens in wasm-opt below instead).
-# Panic locations carry source paths; they are written relative (`tachys-0.2.19/src/…` rather
-# than `/root/.cargo/registry/src/index.crates.io-…/tachys-0.2.19/src/…`): 0.2 KB less brotli
-# in the first download, and the build no longer embeds the builder's directories.
-REMAP="--remap-path-prefix=$ROOT/="
-for src in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
-    REMAP="$REMAP --remap-path-prefix=$src="
-done
-RUSTC_COMMIT="$(rustc -vV | sed -n 's/^commit-hash: //p')"
-if [ -n "$RUSTC_COMMIT" ]; then
-    REMAP="$REMAP --remap-path-prefix=/rustc/$RUSTC_COMMIT/="
+if [ "$PHASE" != package ]; then
+    log "cargo build (wasm-release, split points on)"
+    wasm_cargo_build frontend
 fi
-
-log "cargo build (wasm-release, split points on)"
-RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components -C target-cpu=mvp --cfg split_pages -C link-args=--emit-relocs $REMAP" \
-CARGO_PROFILE_WASM_RELEASE_STRIP=false CARGO_TARGET_DIR="$TARGET_DIR" \
-    cargo build -p frontend --bin frontend --target wasm32-unknown-unknown --profile wasm-release
+[ "$PHASE" = compile ] && exit 0
 
 rm -rf "$WORK"
 mkdir -p "$WORK/split" "$WORK/bindgen" "$WORK/out"

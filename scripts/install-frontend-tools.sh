@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Installs what building the storefront needs, skipping whatever is already there:
-#   the wasm32-unknown-unknown target, trunk 0.21.x, wasm-split-cli (it splits the storefront),
+# Installs what building the storefront and the admin needs, skipping whatever is already there:
+#   the wasm32-unknown-unknown target, wasm-split-cli (it splits the storefront),
 #   wasm-bindgen-cli at exactly the version
 #   Cargo.lock pins, wasm-opt (Debian binaryen 108; frontend/index.html and build-frontend.sh say
 #   how release builds stay within what it handles) and brotli.
+# Trunk is not among them: the release builds run without it (scripts/build-storefront.sh,
+# scripts/build-admin.sh), and installing it was 5.6 minutes of a first run. --trunk adds it,
+# for `trunk serve` (hot reload, README).
 # With --browsers it also installs what the e2e suite needs: Chromium + chromedriver (Debian
 # packages; Playwright never downloads browsers here), Node.js if it is missing, and an emoji
 # font so screenshots show the demo catalog's emoji pictures as a phone would.
 #
 #   scripts/install-frontend-tools.sh              # build tools only
+#   scripts/install-frontend-tools.sh --trunk      # build tools + trunk 0.21 (dev server)
 #   scripts/install-frontend-tools.sh --browsers   # build tools + e2e browser
 #   scripts/install-frontend-tools.sh --only-browsers
+#   scripts/install-frontend-tools.sh --quick      # all but the cargo installs: wasm target, wasm-opt, brotli
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -157,20 +162,26 @@ ensure_browsers() {
 }
 
 main() {
-    local build=1 browsers=0
+    local build=1 browsers=0 trunk=0
     for arg in "$@"; do
         case "$arg" in
             --browsers) browsers=1 ;;
             --only-browsers) build=0; browsers=1 ;;
+            --trunk) trunk=1 ;;
+            --quick) ensure_wasm_target; ensure_wasm_opt; ensure_brotli; exit 0 ;;
             -h|--help) usage; exit 0 ;;
             *) die "unknown option: $arg (try --help)" ;;
         esac
     done
     if [ "$build" -eq 1 ]; then
         ensure_wasm_target
-        ensure_trunk
-        ensure_wasm_bindgen
+        [ "$trunk" -eq 0 ] || ensure_trunk
+        # The two cargo installs (each minutes on a fresh machine, with stretches on one core)
+        # side by side.
+        ensure_wasm_bindgen &
+        local bindgen=$!
         ensure_wasm_split
+        wait "$bindgen" || die "installing wasm-bindgen-cli failed (output above)"
         ensure_wasm_opt
         ensure_brotli
     fi

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "tools (wasm target, trunk, wasm-bindgen-cli, wasm-opt, chromium)"
+step "tools (wasm target, wasm-bindgen-cli, wasm-split-cli, wasm-opt, chromium)"
 ./scripts/install-frontend-tools.sh --browsers
 
 step "PostgreSQL at 127.0.0.1:5432"

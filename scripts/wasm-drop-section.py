@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Copies a wasm module without one custom section: wasm-drop-section.py NAME IN OUT.
 
+NAME may be a comma-separated list, each ending in `*` to match a prefix (`reloc.*`):
+build-admin.sh drops the linker's relocation sections, stale after wasm-opt, that way.
+
 The split storefront build keeps the linker's symbol and relocation sections (wasm-split-cli
 needs them), and with them the `target_features` section, which says `+reference-types`
 because Rust's precompiled std is built with it. wasm-bindgen reads that section and then
@@ -24,6 +27,11 @@ def leb(data, p):
 
 def main():
     name, src, dst = sys.argv[1].encode(), sys.argv[2], sys.argv[3]
+    names = name.split(b",")
+
+    def matches(section):
+        return any(section.startswith(n[:-1]) if n.endswith(b"*") else section == n for n in names)
+
     data = open(src, "rb").read()
     if data[:4] != b"\0asm":
         sys.exit(f"{src}: not a wasm module")
@@ -34,7 +42,7 @@ def main():
         end = body + size
         if sid == 0:
             n, p = leb(data, body)
-            if data[p:p + n] == name:
+            if matches(data[p:p + n]):
                 dropped += 1
                 pos = end
                 continue
