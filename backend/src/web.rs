@@ -133,11 +133,10 @@ pub fn content_security_policy(dist: &Path) -> String {
     ] {
         if let Ok(html) = std::fs::read_to_string(&page) {
             for script in inline_scripts(&html) {
+                use sha2::Digest;
                 let h = base64::Engine::encode(
                     &base64::engine::general_purpose::STANDARD,
-                    sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(
-                        script.as_bytes(),
-                    )),
+                    sha2::Sha256::digest(script.as_bytes()),
                 );
                 let h = format!("'sha256-{h}'");
                 if !hashes.contains(&h) {

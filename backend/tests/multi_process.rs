@@ -34,19 +34,7 @@ async fn the_last_units_are_sold_once_across_processes() {
     let mut set = tokio::task::JoinSet::new();
     for i in 0..24i64 {
         let app = if i % 2 == 0 { &a } else { &b };
-        let (base, client) = (app.base.clone(), app.client.clone());
-        set.spawn(async move {
-            client
-                .post(format!("{base}/api/orders"))
-                .header("Authorization", format!("tma {}", init_data(300 + i)))
-                .json(&json!({"items": [{"variant_id": vid, "quantity": 1}],
-                              "payment_method": "cash", "contact": contact()}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        });
+        set.spawn(app.cash_order_task(300 + i, vid));
     }
     let mut created = 0;
     while let Some(s) = set.join_next().await {

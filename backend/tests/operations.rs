@@ -92,26 +92,33 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The real binary serving on `port` from a fresh SQLite file in `dir`, nothing inherited from
+/// the shop's variables, its output piped.
+fn shop_command(dir: &std::path::Path, port: u16) -> Command {
+    let mut cmd = Command::new(SHOP);
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/shop.db", dir.display()),
+        )
+        .env("DIST_DIR", dir.join("dist"))
+        .env("MEDIA_DIR", dir.join("media"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
 /// Starts the real binary with `env` (nothing inherited from the shop's variables), waits for
 /// /healthz, calls `GET path` and stops it; answers everything it printed and the
 /// request id of the answer.
 async fn run_binary(env: &[(&str, &str)], path: &str) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut cmd = Command::new(SHOP);
-    cmd.current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/shop.db", dir.path().display()),
-        )
-        .env("DIST_DIR", dir.path().join("dist"))
-        .env("MEDIA_DIR", dir.path().join("media"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = shop_command(dir.path(), port);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -193,18 +200,12 @@ async fn a_backup_taken_while_orders_arrive_has_every_acknowledged_order() {
     }
     // More keep arriving while it runs.
     let writer = {
-        let (base, client) = (app.base.clone(), app.client.clone());
+        let orders: Vec<_> = (200..230)
+            .map(|user| app.cash_order_task(user, vid))
+            .collect();
         tokio::spawn(async move {
-            for user in 200..230 {
-                let _ = client
-                    .post(format!("{base}/api/orders"))
-                    .header("Authorization", format!("tma {}", init_data(user)))
-                    .json(
-                        &serde_json::json!({"items": [{"variant_id": vid, "quantity": 1}],
-                        "payment_method": "cash", "contact": contact()}),
-                    )
-                    .send()
-                    .await;
+            for order in orders {
+                order.await;
             }
         })
     };
@@ -357,21 +358,7 @@ fn check_prints_what_is_enabled_and_every_problem() {
 async fn a_stop_finishes_the_requests_in_flight() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut child = Command::new(SHOP)
-        .current_dir(dir.path())
-        .env_clear()
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/shop.db", dir.path().display()),
-        )
-        .env("DIST_DIR", dir.path().join("dist"))
-        .env("MEDIA_DIR", dir.path().join("media"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = shop_command(dir.path(), port).spawn().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     for _ in 0..200 {

@@ -306,20 +306,7 @@ both!(
         let tries = (shop::orders::MAX_OPEN_ORDERS + 6) as usize;
         let mut set = tokio::task::JoinSet::new();
         for _ in 0..tries {
-            let (base, client) = (app.base.clone(), app.client.clone());
-            let auth = format!("tma {}", init_data(43));
-            set.spawn(async move {
-                client
-                    .post(format!("{base}/api/orders"))
-                    .header("Authorization", auth)
-                    .json(&json!({"items": [{"variant_id": vid, "quantity": 1}],
-                                  "payment_method": "cash", "contact": contact()}))
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
-            });
+            set.spawn(app.cash_order_task(43, vid));
         }
         let mut created = 0;
         while let Some(s) = set.join_next().await {

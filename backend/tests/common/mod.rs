@@ -426,6 +426,29 @@ impl TestApp {
         v
     }
 
+    /// A cash order of one unit as a task of its own (for concurrency tests): answers the HTTP
+    /// status. Owns what it needs, so many can run at once on one or several apps.
+    pub fn cash_order_task(
+        &self,
+        user: i64,
+        variant_id: i64,
+    ) -> impl std::future::Future<Output = u16> + Send + 'static {
+        let (base, client) = (self.base.clone(), self.client.clone());
+        async move {
+            client
+                .post(format!("{base}/api/orders"))
+                .header("Authorization", format!("tma {}", init_data(user)))
+                .json(
+                    &json!({"items": [{"variant_id": variant_id, "quantity": 1}],
+                              "payment_method": "cash", "contact": contact()}),
+                )
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        }
+    }
+
     /// Free stock of a variant, read from the database (`None` = unlimited).
     pub async fn stock(&self, variant_id: i64) -> Option<i64> {
         sqlx::query_scalar::<_, Option<i64>>("SELECT stock FROM variants WHERE id = $1")
