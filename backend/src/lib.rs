@@ -20,6 +20,7 @@ pub mod notify;
 pub mod observe;
 pub mod orders;
 pub mod payments;
+pub mod rails;
 pub mod seed;
 pub mod startup;
 pub mod state;

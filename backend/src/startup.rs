@@ -103,6 +103,16 @@ pub mod anyhow_like {
     }
 }
 
+/// The bot's narrow state, with the Stars rail as the handler of its payment updates.
+pub fn bot_state(state: &AppState) -> crate::telegram::BotState {
+    crate::telegram::BotState {
+        db: state.db.clone(),
+        config: Arc::new(state.config.clone()),
+        http: state.http.clone(),
+        payments: Arc::new(crate::payments::stars::updates::Handler(state.clone())),
+    }
+}
+
 pub fn app(state: AppState) -> Router {
     let cfg = &state.config;
     let api = Router::new()
@@ -111,8 +121,9 @@ pub fn app(state: AppState) -> Router {
         .merge(orders::router())
         .merge(me::router(cfg.dev_mode()))
         .merge(admin::router())
-        .merge(crate::telegram::api_router());
-    let webhooks = crate::payments::router();
+        .merge(crate::payments::stars::subscriptions::router());
+    let webhooks =
+        crate::payments::router().merge(crate::telegram::router().with_state(bot_state(&state)));
     let limits = Limits::new(cfg.rate_limit_per_minute);
     let timeout = cfg.request_timeout;
     let trusted = cfg.trusted_proxies.clone();
@@ -279,7 +290,9 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let expiry = orders::spawn_expiry(state.clone(), Duration::from_secs(30), stopped.clone());
     // Bot setup, polling and reconciliation run in the background: start-up never waits.
-    let bot = crate::telegram::run::spawn(&state, stopped);
+    let mut bot = crate::telegram::run::spawn(&bot_state(&state));
+    bot.jobs
+        .extend(crate::payments::stars::reconcile::spawn(&state, stopped));
     let app = app(state);
     let res = axum::serve(
         listener,

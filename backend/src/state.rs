@@ -81,3 +81,16 @@ impl AppState {
         tokio::spawn(async move { st.notifier.order(order_id, notice).await });
     }
 }
+
+/// The running shop as the order lifecycle sees it.
+impl crate::orders::lifecycle::Shop for AppState {
+    fn db(&self) -> &Db {
+        &self.db
+    }
+    fn catalog_changed(&self) {
+        Inner::catalog_changed(self)
+    }
+    fn notify(&self, order_id: i64, notice: Notice) {
+        AppState::notify(self, order_id, notice)
+    }
+}

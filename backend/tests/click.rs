@@ -302,7 +302,9 @@ both_with!(
             .execute(&app.state.db.pool)
             .await
             .unwrap();
-        shop::orders::repo::expire_due(&app.state.db).await.unwrap();
+        shop::orders::lifecycle::expire_due(&app.state)
+            .await
+            .unwrap();
         let v = click(
             &app,
             "prepare",

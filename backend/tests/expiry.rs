@@ -4,7 +4,7 @@ use common::*;
 
 use reqwest::Method;
 use serde_json::Value;
-use shop::orders::repo::expire_due;
+use shop::orders::lifecycle::expire_due;
 
 async fn set_expires_at(app: &TestApp, order_id: i64, at: Option<i64>) {
     sqlx::query("UPDATE orders SET expires_at = $1 WHERE id = $2")
@@ -36,12 +36,12 @@ both!(
 
         // Cash orders carry no expiry of their own.
         assert!(order(&app, 2, kept).await.get("expires_at").is_none());
-        let n = expire_due(&app.state.db).await.unwrap();
+        let n = expire_due(&app.state).await.unwrap();
         assert_eq!(n, 0, "nothing is due yet");
 
         set_expires_at(&app, lapsed, Some(now() - 60)).await;
         set_expires_at(&app, future, Some(now() + 3600)).await;
-        let n = expire_due(&app.state.db).await.unwrap();
+        let n = expire_due(&app.state).await.unwrap();
         assert_eq!(n, 1);
 
         let o = order(&app, 1, lapsed).await;
@@ -65,7 +65,7 @@ both!(
         assert_eq!(app.reserved(vid).await, 3);
 
         // Again: nothing changes, the stock is not given back twice.
-        let n = expire_due(&app.state.db).await.unwrap();
+        let n = expire_due(&app.state).await.unwrap();
         assert_eq!(n, 0);
         assert_eq!(app.stock(vid).await, Some(start - 3));
         assert_eq!(app.reserved(vid).await, 3);
@@ -83,7 +83,7 @@ both!(
             .await
             .unwrap();
         set_expires_at(&app, kept, Some(now() - 60)).await;
-        assert_eq!(expire_due(&app.state.db).await.unwrap(), 0);
+        assert_eq!(expire_due(&app.state).await.unwrap(), 0);
         assert_eq!(order(&app, 2, kept).await["status"], "paid");
         assert_eq!(app.stock(vid).await, Some(start - 3));
     }
@@ -108,8 +108,8 @@ both!(
         }
         let mut set = tokio::task::JoinSet::new();
         for _ in 0..4 {
-            let db = app.state.db.clone();
-            set.spawn(async move { expire_due(&db).await.expect("expire_due") });
+            let st = app.state.clone();
+            set.spawn(async move { expire_due(&st).await.expect("expire_due") });
         }
         let mut total = 0;
         while let Some(n) = set.join_next().await {

@@ -4,7 +4,8 @@ use common::*;
 
 use reqwest::Method;
 use serde_json::Value;
-use shop::payments::fulfil::{fulfil, Outcome, PaymentSuccess};
+use shared::PaymentMethod;
+use shop::orders::lifecycle::{paid as fulfil, Outcome, PaymentSuccess};
 
 struct Placed {
     id: i64,
@@ -31,7 +32,7 @@ async fn place(app: &TestApp, user: i64, name: &str, qty: i64) -> Placed {
 fn success(o: &Placed, provider: &'static str, payment_id: &str) -> PaymentSuccess {
     PaymentSuccess {
         order_id: o.id,
-        provider,
+        rail: PaymentMethod::parse(provider).expect("a rail"),
         provider_payment_id: payment_id.to_string(),
         amount_minor: o.total,
         currency: o.currency.clone(),
@@ -72,7 +73,7 @@ both!(
         assert_eq!(app.reserved(o.variant).await, 2);
         assert_eq!(status(&app, &o).await, "pending_payment");
 
-        let first = fulfil(&app.state.db, &success(&o, "stars", "charge-1"))
+        let first = fulfil(&app.state, &success(&o, "stars", "charge-1"))
             .await
             .unwrap();
         assert_eq!(first, Outcome::Fulfilled);
@@ -90,7 +91,7 @@ both!(
 
         // The provider repeats its notification.
         for _ in 0..3 {
-            let again = fulfil(&app.state.db, &success(&o, "stars", "charge-1"))
+            let again = fulfil(&app.state, &success(&o, "stars", "charge-1"))
                 .await
                 .unwrap();
             assert_eq!(again, Outcome::AlreadyRecorded);
@@ -100,12 +101,12 @@ both!(
         assert_eq!(app.stock(o.variant).await, stock);
 
         // Another rail also reports success for the same order: money to give back.
-        let other = fulfil(&app.state.db, &success(&o, "stripe", "pi_1"))
+        let other = fulfil(&app.state, &success(&o, "stripe", "pi_1"))
             .await
             .unwrap();
         assert_eq!(other, Outcome::FlaggedForRefund);
         // The same id from another provider is a different payment, also flagged.
-        let same_id = fulfil(&app.state.db, &success(&o, "payme", "charge-1"))
+        let same_id = fulfil(&app.state, &success(&o, "payme", "charge-1"))
             .await
             .unwrap();
         assert_eq!(same_id, Outcome::FlaggedForRefund);
@@ -149,19 +150,19 @@ both!(
         let mut short = success(&o, "click", "c-short");
         short.amount_minor -= 1;
         assert_eq!(
-            fulfil(&app.state.db, &short).await.unwrap(),
+            fulfil(&app.state, &short).await.unwrap(),
             Outcome::FlaggedForRefund
         );
         let mut more = success(&o, "click", "c-more");
         more.amount_minor += 100;
         assert_eq!(
-            fulfil(&app.state.db, &more).await.unwrap(),
+            fulfil(&app.state, &more).await.unwrap(),
             Outcome::FlaggedForRefund
         );
         let mut currency = success(&o, "stripe", "pi_usd");
         currency.currency = "USD".into();
         assert_eq!(
-            fulfil(&app.state.db, &currency).await.unwrap(),
+            fulfil(&app.state, &currency).await.unwrap(),
             Outcome::FlaggedForRefund
         );
 
@@ -189,7 +190,7 @@ both!(
 
         // The right amount still pays it.
         assert_eq!(
-            fulfil(&app.state.db, &success(&o, "click", "c-ok"))
+            fulfil(&app.state, &success(&o, "click", "c-ok"))
                 .await
                 .unwrap(),
             Outcome::Fulfilled
@@ -205,7 +206,7 @@ both!(
         let o = place(&app, 3, "Teapot", 1).await;
         let mut p = success(&o, "stars", "ghost");
         p.order_id = 999_999;
-        assert!(fulfil(&app.state.db, &p).await.is_err());
+        assert!(fulfil(&app.state, &p).await.is_err());
         assert_eq!(status(&app, &o).await, "pending_payment");
     }
 );
@@ -222,7 +223,9 @@ both!(
             .await
             .unwrap();
         assert_eq!(
-            shop::orders::repo::expire_due(&app.state.db).await.unwrap(),
+            shop::orders::lifecycle::expire_due(&app.state)
+                .await
+                .unwrap(),
             1
         );
         assert_eq!(status(&app, &o).await, "expired");
@@ -230,7 +233,7 @@ both!(
         assert_eq!(app.reserved(o.variant).await, 0);
 
         assert_eq!(
-            fulfil(&app.state.db, &success(&o, "stars", "late-1"))
+            fulfil(&app.state, &success(&o, "stars", "late-1"))
                 .await
                 .unwrap(),
             Outcome::Fulfilled
@@ -252,14 +255,16 @@ both!(
             .await
             .unwrap();
         assert_eq!(
-            shop::orders::repo::expire_due(&app.state.db).await.unwrap(),
+            shop::orders::lifecycle::expire_due(&app.state)
+                .await
+                .unwrap(),
             1
         );
         let rival = app.cash_order(6, o2.variant, 1).await; // someone buys the only piece
         assert!(rival["id"].as_i64().is_some());
         assert_eq!(app.stock(o2.variant).await, Some(0));
         assert_eq!(
-            fulfil(&app.state.db, &success(&o2, "stars", "late-2"))
+            fulfil(&app.state, &success(&o2, "stars", "late-2"))
                 .await
                 .unwrap(),
             Outcome::FlaggedForRefund
@@ -291,7 +296,7 @@ async fn concurrent_payments(app: TestApp) {
     let mut set = tokio::task::JoinSet::new();
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(20));
     for i in 0..20 {
-        let db = app.state.db.clone();
+        let db = app.state.clone();
         let p = success(&o, "stars", &format!("race-{i}"));
         let barrier = barrier.clone();
         set.spawn(async move {
@@ -354,7 +359,7 @@ async fn interleaved_payments(app: TestApp) {
     }
     let mut set = tokio::task::JoinSet::new();
     for i in 0..2 {
-        let db = app.state.db.clone();
+        let db = app.state.clone();
         let p = success(&o, "stars", &format!("interleaved-{i}"));
         set.spawn(async move { fulfil(&db, &p).await.expect("fulfil") });
     }
@@ -397,12 +402,14 @@ async fn refused_late_payment_leaves_no_paid_event(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(
-        shop::orders::repo::expire_due(&app.state.db).await.unwrap(),
+        shop::orders::lifecycle::expire_due(&app.state)
+            .await
+            .unwrap(),
         1
     );
     app.cash_order(10, o.variant, 1).await;
     assert_eq!(
-        fulfil(&app.state.db, &success(&o, "stars", "late-gone"))
+        fulfil(&app.state, &success(&o, "stars", "late-gone"))
             .await
             .unwrap(),
         Outcome::FlaggedForRefund

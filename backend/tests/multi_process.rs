@@ -148,8 +148,8 @@ async fn both_schedulers_expire_each_order_once() {
         .unwrap();
     // Both processes' expiry jobs run at the same moment (their own timers may run too).
     let (na, nb) = tokio::join!(
-        shop::orders::repo::expire_due(&a.state.db),
-        shop::orders::repo::expire_due(&b.state.db)
+        shop::orders::lifecycle::expire_due(&a.state),
+        shop::orders::lifecycle::expire_due(&b.state)
     );
     assert!(na.unwrap() + nb.unwrap() <= ids.len());
     for id in &ids {

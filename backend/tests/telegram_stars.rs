@@ -197,7 +197,7 @@ tg_test!(
         let a = t.answer("expired").await;
         assert_eq!(a["ok"], false);
         assert!(!a["error_message"].as_str().unwrap().is_empty());
-        shop::orders::repo::expire_due(&t.app.state.db)
+        shop::orders::lifecycle::expire_due(&t.app.state)
             .await
             .unwrap();
         t.deliver(t.pre_checkout("expired2", user, &inv, 50)).await;
@@ -230,7 +230,7 @@ tg_test!(
             .execute(&t.app.state.db.pool)
             .await
             .unwrap();
-        shop::orders::repo::expire_due(&t.app.state.db)
+        shop::orders::lifecycle::expire_due(&t.app.state)
             .await
             .unwrap();
         let ob = t.order(b, v, "stars").await;

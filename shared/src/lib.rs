@@ -286,6 +286,14 @@ impl PaymentMethod {
     }
 }
 
+/// Decodes a stored `payment_method` / `provider` column (the server's row types).
+impl TryFrom<String> for PaymentMethod {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s).ok_or_else(|| format!("unknown payment method {s:?}"))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
@@ -331,6 +339,14 @@ impl OrderStatus {
             self,
             Self::Completed | Self::Cancelled | Self::Expired | Self::Refunded
         )
+    }
+}
+
+/// Decodes a stored `orders.status` column (the server's row types).
+impl TryFrom<String> for OrderStatus {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s).ok_or_else(|| format!("unknown order status {s:?}"))
     }
 }
 

@@ -70,7 +70,8 @@ fn session_cookie(config: &Config, value: &str, max_age: i64) -> Result<HeaderVa
 
 /// Creates the first admin, an owner, from `ADMIN_EMAIL`/`ADMIN_PASSWORD` when there is none.
 ///
-/// The password rule is the admin form's (`MIN_PASSWORD_CHARS`), checked only when an admin is
+/// The password rule is the admin form's (`MIN_ADMIN_PASSWORD_CHARS`, in `shared` so sign-in and
+/// the accounts screen share it without importing each other), checked only when an admin is
 /// actually created: a shop that already has its admins keeps starting with whatever these
 /// variables held when it was set up. Processes starting at once on a new database may all
 /// see no admin: the insert skips an existing email, so each of them comes up.
@@ -82,7 +83,7 @@ pub async fn bootstrap(db: &Db, email: &str, password: &str) -> std::result::Res
     if n > 0 {
         return Ok(());
     }
-    let min = super::accounts::MIN_PASSWORD_CHARS;
+    let min = shared::admin::MIN_ADMIN_PASSWORD_CHARS;
     if password.chars().count() < min {
         return Err(format!("the password must have at least {min} characters"));
     }

@@ -1,19 +1,19 @@
-//! Following orders: list, detail with timeline, ship, deliver, cancel, refund.
+//! Following orders: list, detail with timeline, ship, deliver, cancel, refund. The changes
+//! are the order lifecycle's; these handlers only read the merchant's request and answer.
 
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
+use futures_util::future::BoxFuture;
 use serde::Deserialize;
-use shared::event_kind;
 use shared::{Order, OrderStatus, Page, PaymentMethod};
 
 use super::auth::{record_audit, Admin, Owner};
 use crate::catalog::{decode_cursor, encode_cursor};
 use crate::error::{AppJson, AppPath, AppQuery, Error, Result};
+use crate::orders::lifecycle::{self, AuditTrail, By, Ending, Restock};
 use crate::orders::repo;
-use crate::payments::fulfil::{fulfil, PaymentSuccess};
-use crate::payments::refund::{self, Recorded, Refund};
-use crate::payments::RefundRequest as ProviderRefund;
+use crate::payments::refund::{refund_order, RefundAsk};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -145,28 +145,33 @@ fn bad_state(order: &Order, action: &str) -> Error {
     )
 }
 
-/// The order's audit entry, written in the change's own transaction: the status after is
-/// read through it, so the entry says what that transaction did.
-async fn audit(
-    conn: &mut sqlx::AnyConnection,
-    admin: &Admin,
-    action: &str,
-    before: &Order,
-) -> Result<()> {
-    let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
-        .bind(before.id)
-        .fetch_one(&mut *conn)
-        .await?;
-    record_audit(
-        conn,
-        &admin.actor(),
-        action,
-        "order",
-        Some(before.id),
-        Some(&serde_json::json!({"status": before.status, "total": before.total})),
-        Some(&serde_json::json!({"status": status, "total": before.total})),
-    )
-    .await
+/// A merchant's change is audited in its own transaction, with the status before and after.
+impl AuditTrail for Admin {
+    fn email(&self) -> &str {
+        &self.email
+    }
+
+    fn record<'c>(
+        &'c self,
+        conn: &'c mut sqlx::AnyConnection,
+        action: &'static str,
+        order_id: i64,
+        before: serde_json::Value,
+        after: serde_json::Value,
+    ) -> BoxFuture<'c, Result<()>> {
+        Box::pin(async move {
+            record_audit(
+                conn,
+                &self.actor(),
+                action,
+                "order",
+                Some(order_id),
+                Some(&before),
+                Some(&after),
+            )
+            .await
+        })
+    }
 }
 
 async fn ship(
@@ -175,30 +180,10 @@ async fn ship(
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<Order>> {
     let before = load(&st, id).await?;
-    // Cash on delivery ships unpaid: the courier collects the money.
-    let from: &[OrderStatus] = if before.payment_method == PaymentMethod::Cash {
-        &[OrderStatus::Paid, OrderStatus::PendingPayment]
-    } else {
-        &[OrderStatus::Paid]
-    };
-    let mut tx = st.db.begin_write().await?;
-    let ok = repo::transition(
-        tx.conn(),
-        id,
-        from,
-        OrderStatus::Shipped,
-        None,
-        Some(&admin.email),
-    )
-    .await?;
-    if !ok {
+    if !lifecycle::ship(&st, id, By::Admin(&admin)).await? {
         return Err(bad_state(&before, "shipped"));
     }
-    audit(tx.conn(), &admin, "ship", &before).await?;
-    tx.commit().await?;
-    let after = load(&st, id).await?;
-    st.notify(id, crate::notify::Notice::Shipped);
-    Ok(AppJson(after))
+    Ok(AppJson(load(&st, id).await?))
 }
 
 async fn deliver(
@@ -207,54 +192,10 @@ async fn deliver(
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<Order>> {
     let before = load(&st, id).await?;
-    if before.payment_method == PaymentMethod::Cash && before.status == OrderStatus::PendingPayment
-        || before.payment_method == PaymentMethod::Cash
-            && before.status == OrderStatus::Shipped
-            && !paid(&st, id).await?
-    {
-        // Delivering a cash order is when its money arrives: record it through fulfilment.
-        fulfil(
-            &st.db,
-            &PaymentSuccess {
-                order_id: id,
-                provider: "cash",
-                provider_payment_id: format!("cash-{id}"),
-                amount_minor: before.total.amount_minor,
-                currency: before.total.currency.as_str().to_string(),
-                raw: Some(format!(
-                    "collected on delivery, confirmed by {}",
-                    admin.email
-                )),
-            },
-        )
-        .await?;
-    }
-    let mut tx = st.db.begin_write().await?;
-    let ok = repo::transition(
-        tx.conn(),
-        id,
-        &[OrderStatus::Paid, OrderStatus::Shipped],
-        OrderStatus::Delivered,
-        None,
-        Some(&admin.email),
-    )
-    .await?;
-    if !ok {
+    if !lifecycle::deliver(&st, id, By::Admin(&admin)).await? {
         return Err(bad_state(&before, "delivered"));
     }
-    audit(tx.conn(), &admin, "deliver", &before).await?;
-    tx.commit().await?;
-    let after = load(&st, id).await?;
-    st.notify(id, crate::notify::Notice::Delivered);
-    Ok(AppJson(after))
-}
-
-async fn paid(st: &AppState, id: i64) -> Result<bool> {
-    let paid_at: Option<i64> = sqlx::query_scalar("SELECT paid_at FROM orders WHERE id = $1")
-        .bind(id)
-        .fetch_one(&st.db.pool)
-        .await?;
-    Ok(paid_at.is_some())
+    Ok(AppJson(load(&st, id).await?))
 }
 
 async fn cancel(
@@ -263,41 +204,7 @@ async fn cancel(
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<Order>> {
     let before = load(&st, id).await?;
-    let mut tx = st.db.begin_write().await?;
-    let mut ok = repo::transition(
-        tx.conn(),
-        id,
-        &[OrderStatus::PendingPayment],
-        OrderStatus::Cancelled,
-        None,
-        Some(&admin.email),
-    )
-    .await?;
-    // An unpaid cash order that is already on its way can still be called back.
-    if !ok && before.payment_method == PaymentMethod::Cash && before.status == OrderStatus::Shipped
-    {
-        let unpaid: Option<i64> = sqlx::query_scalar("SELECT paid_at FROM orders WHERE id = $1")
-            .bind(id)
-            .fetch_one(tx.conn())
-            .await?;
-        if unpaid.is_none() {
-            ok = repo::transition(
-                tx.conn(),
-                id,
-                &[OrderStatus::Shipped],
-                OrderStatus::Cancelled,
-                None,
-                Some(&admin.email),
-            )
-            .await?;
-        }
-    }
-    if ok {
-        repo::release_reservation(tx.conn(), id).await?;
-        audit(tx.conn(), &admin, "cancel", &before).await?;
-    }
-    tx.commit().await?;
-    if !ok {
+    if !lifecycle::end_unpaid(&st, id, Ending::Cancelled, None, By::Admin(&admin)).await? {
         return Err(
             if matches!(
                 before.status,
@@ -312,10 +219,7 @@ async fn cancel(
             },
         );
     }
-    st.catalog_changed();
-    let after = load(&st, id).await?;
-    st.notify(id, crate::notify::Notice::Cancelled);
-    Ok(AppJson(after))
+    Ok(AppJson(load(&st, id).await?))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -326,8 +230,8 @@ struct RefundRequest {
     restock: bool,
 }
 
-/// Refunds (owners only: money leaves the shop) through the order's own rail: the provider gives the money back first, then the
-/// refund is recorded (cash is handed back by the merchant, so it is only recorded).
+/// Refunds (owners only: money leaves the shop) through the order's own rail
+/// ([`refund_order`]).
 async fn refund(
     State(st): State<AppState>,
     Owner(admin): Owner,
@@ -345,141 +249,16 @@ async fn refund(
             )
         })?
     };
-    let before = load(&st, id).await?;
-    if !matches!(
-        before.status,
-        OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Completed
-    ) {
-        return Err(if before.status == OrderStatus::Refunded {
-            Error::conflict(
-                "already_refunded",
-                format!("Order {id} is already refunded."),
-            )
+    // Answers 404 for an unknown order before anything else.
+    load(&st, id).await?;
+    let ask = RefundAsk {
+        amount_minor: req.amount_minor,
+        restock: if req.restock {
+            Restock::Yes
         } else {
-            bad_state(&before, "refunded")
-        });
-    }
-    #[derive(sqlx::FromRow)]
-    struct Pay {
-        id: i64,
-        provider: String,
-        provider_payment_id: String,
-        amount_minor: i64,
-        refunded_minor: i64,
-    }
-    let pay = sqlx::query_as::<_, Pay>(
-        "SELECT id, provider, provider_payment_id, amount_minor, refunded_minor FROM payments \
-         WHERE order_id = $1 AND needs_refund = 0 AND status <> 'refunded' ORDER BY id LIMIT 1",
-    )
-    .bind(id)
-    .fetch_optional(&st.db.pool)
-    .await?
-    .ok_or_else(|| {
-        Error::conflict(
-            "no_payment",
-            format!("Order {id} has no payment to refund."),
-        )
-    })?;
-    let failed_refunds: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM refunds WHERE payment_id = $1 AND failed_at IS NOT NULL",
-    )
-    .bind(pay.id)
-    .fetch_one(&st.db.pool)
-    .await?;
-    let left = pay.amount_minor - pay.refunded_minor;
-    let amount = req.amount_minor.unwrap_or(left);
-    if amount <= 0 || amount > left {
-        return Err(Error::field(
-            "invalid_amount",
-            "amount_minor",
-            format!("Refund between 1 and {left} (minor units) for this order."),
-        ));
-    }
-    let currency = before.total.currency.clone();
-    let made = if before.payment_method == PaymentMethod::Cash {
-        // Cash is handed back by the merchant. The key repeats for a double-clicked button
-        // (same refunded total, same amount), so that is recorded once too.
-        vec![Refund {
-            provider_refund_id: format!("cash-{}-{}-{amount}", pay.id, pay.refunded_minor),
-            amount_minor: amount,
-            currency: currency.as_str().to_string(),
-        }]
-    } else {
-        let provider = st.payments.get(before.payment_method).ok_or_else(|| {
-            Error::conflict(
-                "refund_unavailable",
-                format!(
-                    "{} is not configured any more; refund it in the provider's dashboard.",
-                    before.payment_method.as_str()
-                ),
-            )
-        })?;
-        provider
-            .refund(&ProviderRefund {
-                order_id: id,
-                customer_id: before.customer_id.unwrap_or_default(),
-                payment_id: pay.id,
-                provider_payment_id: pay.provider_payment_id.clone(),
-                amount_minor: amount,
-                currency: currency.clone(),
-                refunded_minor: pay.refunded_minor,
-                failed_refunds,
-                full: amount == left,
-            })
-            .await?
+            Restock::No
+        },
     };
-    // Each refund by the provider's own id: if the provider's notification of it came in
-    // while we waited for this answer, it is already counted and is not counted again.
-    let mut recorded = Recorded::Nothing;
-    let mut tx = st.db.begin_write().await?;
-    for r in &made {
-        let done = refund::record(
-            tx.conn(),
-            id,
-            pay.id,
-            &pay.provider,
-            r,
-            req.restock,
-            &admin.email,
-        )
-        .await?;
-        recorded = match (recorded, done) {
-            (Recorded::Full, _) | (_, Recorded::Nothing) => recorded,
-            _ => done,
-        };
-    }
-    // The provider's notification may have recorded the whole refund first, without
-    // restocking: the merchant's restock still happens, once.
-    let restocked = req.restock
-        && recorded != Recorded::Full
-        && !made.is_empty()
-        && refund::restock_refunded(tx.conn(), id, &admin.email).await?;
-    if made.is_empty() {
-        repo::event(
-            tx.conn(),
-            id,
-            event_kind::REFUND_PENDING,
-            None,
-            Some(&format!(
-                "{} accepted the refund of {amount} {currency}; the order changes when it confirms",
-                before.payment_method.as_str()
-            )),
-            Some(&admin.email),
-            crate::db::now(),
-        )
-        .await?;
-    }
-    audit(tx.conn(), &admin, "refund", &before).await?;
-    tx.commit().await?;
-    if req.restock && recorded == Recorded::Full || restocked {
-        st.catalog_changed();
-    }
-    let after = load(&st, id).await?;
-    if recorded == Recorded::Full {
-        if pay.provider == "stars" {
-            crate::telegram::subscriptions::stop_after_refund(&st, id).await;
-        }
-        st.notify(id, crate::notify::Notice::Refunded);
-    }
-    Ok(AppJson(after))
+    refund_order(&st, id, ask, By::Admin(&admin)).await?;
+    Ok(AppJson(load(&st, id).await?))
 }

@@ -1,5 +1,6 @@
 //! Customer orders: placing one (from the cart or named items), listing and reading them.
 
+pub mod lifecycle;
 pub mod repo;
 
 use shared::event_kind;
@@ -23,7 +24,7 @@ use crate::catalog::{decode_cursor, encode_cursor};
 use crate::db::{self, Db};
 use crate::error::{is_unique_violation, AppJson, AppPath, AppQuery, Error, Result};
 use crate::lang::ReqLang;
-use crate::payments::{CheckoutLine, CheckoutOrder, Provider};
+use crate::rails::{CheckoutLine, CheckoutOrder, Provider};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -222,7 +223,7 @@ pub async fn place(
     .bind(
         provider
             .names_order_by_reference()
-            .then(crate::payments::new_pay_ref),
+            .then(crate::rails::new_pay_ref),
     )
     .fetch_one(tx.conn())
     .await;
@@ -705,7 +706,7 @@ fn for_customer(mut order: Order) -> Order {
     order
 }
 
-/// Runs [`repo::expire_due`] every `every` until the process stops.
+/// Runs [`lifecycle::expire_due`] every `every` until the process stops.
 /// The database-wide lock an expiry round holds (`Db::try_exclusive`).
 const EXPIRY_LOCK: i64 = 0x4558_5049_5259; // "EXPIRY"
 
@@ -732,17 +733,14 @@ pub fn spawn_expiry(
                     continue;
                 }
             };
-            let res = repo::expire_due(&st.db).await;
+            let res = lifecycle::expire_due(&st).await;
             drop(claim);
             let outcome = if res.is_ok() { "ok" } else { "error" };
             metrics::counter!("shop_jobs_runs_total", "job" => "order_expiry", "outcome" => outcome)
                 .increment(1);
             match res {
                 Ok(0) => {}
-                Ok(n) => {
-                    st.catalog_changed();
-                    tracing::info!(expired = n, "released stock of lapsed orders");
-                }
+                Ok(n) => tracing::info!(expired = n, "released stock of lapsed orders"),
                 Err(e) => tracing::warn!(error = %e, "order expiry failed"),
             }
         }

@@ -1,149 +1,31 @@
-//! Payment rails and the one fulfilment path they all end in.
+//! Payment rails.
 //!
 //! A rail is a [`Provider`]: it says which orders it can take, starts a checkout for an
-//! order, and refunds. Whatever the rail, a verified success goes through
-//! [`fulfil::fulfil`], which marks the order paid and commits its stock exactly once.
+//! order, and refunds. A rail's folder holds its protocol and nothing else: it verifies its
+//! provider's message and translates it into one call of the order lifecycle
+//! ([`crate::orders::lifecycle`]), which marks the order paid, ends it or refunds it. Helpers
+//! more than one rail needs live here, not inside a sibling rail.
 
 pub mod cash;
 pub mod click;
-pub mod fulfil;
+pub mod outbound;
 pub mod payme;
 pub mod paypal;
+pub mod processed;
 pub mod refund;
 pub mod stars;
 pub mod stripe;
 pub mod telegram_invoice;
+pub mod uz;
 
 use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
 use shared::{Currency, PaymentMethod, ProductKind};
 
 use crate::error::{Error, Result};
-
-/// What a rail needs to start a checkout for an order.
-#[derive(Debug, Clone)]
-pub struct CheckoutOrder {
-    pub order_id: i64,
-    pub customer_id: i64,
-    pub total_minor: i64,
-    pub currency: Currency,
-    pub title: String,
-    pub lang: shared::Lang,
-    /// The order's lines, for rails that show them to the buyer (Stripe, Telegram invoices).
-    pub lines: Vec<CheckoutLine>,
-    /// When the order's reservation lapses (unix seconds); `None` when it does not.
-    pub expires_at: Option<i64>,
-    /// Stable per checkout attempt: a retried call of the same attempt reuses the provider's
-    /// idempotency key, a new attempt after a failed one gets a fresh key.
-    pub attempt_key: String,
-    /// The order's unguessable reference, for rails that name the order by an account value
-    /// the buyer's page carries ([`Provider::names_order_by_reference`]); `None` on others.
-    pub pay_ref: Option<String>,
-}
-
-/// One line of an order as a checkout shows it.
-#[derive(Debug, Clone)]
-pub struct CheckoutLine {
-    pub product_id: i64,
-    pub title: String,
-    pub description: String,
-    /// The product's first image (a path under the shop or a full URL).
-    pub image: Option<String>,
-    pub kind: ProductKind,
-    pub quantity: i64,
-    pub unit_minor: i64,
-}
-
-/// How the customer goes on to pay.
-#[derive(Debug, Clone, Default)]
-pub struct Checkout {
-    pub invoice_link: Option<String>,
-    pub checkout_url: Option<String>,
-    /// The provider's id of what it opened (a Stripe Checkout Session, a PayPal order). It is
-    /// kept, and the rail's notifications act only on the ids kept for an order.
-    pub checkout_id: Option<String>,
-}
-
-pub trait Provider: Send + Sync {
-    fn method(&self) -> PaymentMethod;
-
-    /// Why this rail cannot take an order in `currency` with these kinds of goods, if so.
-    fn refuses(&self, currency: &Currency, kinds: &[ProductKind]) -> Option<String>;
-
-    /// Whether unpaid orders on this rail hold their stock only for the reservation window.
-    /// Cash on delivery holds it until the merchant delivers or cancels.
-    fn reservation_expires(&self) -> bool {
-        true
-    }
-
-    /// Whether the provider names the order by an account value that travels through the
-    /// buyer's page and comes back in the provider's calls (Click, Payme). Such orders get an
-    /// unguessable reference there: the order id would let anyone act on anyone's order.
-    fn names_order_by_reference(&self) -> bool {
-        false
-    }
-
-    fn create_checkout<'a>(&'a self, order: &'a CheckoutOrder) -> BoxFuture<'a, Result<Checkout>>;
-
-    /// Gives money back through the provider. Answers the refunds the provider reports as
-    /// done (this one, or when it says the payment was refunded already, those it knows of),
-    /// each with the provider's refund id; the caller records them with [`refund::record`],
-    /// which counts each id once however the provider's notification of it races this call.
-    /// Empty when the provider accepted the refund but has not completed it yet: its
-    /// notification records it then.
-    fn refund<'a>(&'a self, req: &'a RefundRequest) -> BoxFuture<'a, Result<Vec<refund::Refund>>> {
-        let m = self.method();
-        let _ = req;
-        Box::pin(async move {
-            Err(Error::conflict(
-                "refund_unavailable",
-                format!("Refunds through {} are not available yet.", m.as_str()),
-            ))
-        })
-    }
-}
-
-/// What a provider needs to refund (part of) a payment.
-#[derive(Debug, Clone)]
-pub struct RefundRequest {
-    pub order_id: i64,
-    pub customer_id: i64,
-    /// Our `payments.id`, for idempotency keys.
-    pub payment_id: i64,
-    pub provider_payment_id: String,
-    pub amount_minor: i64,
-    pub currency: Currency,
-    /// Already refunded before this refund: with `amount_minor` it makes a stable idempotency
-    /// key, so a retried refund is not paid twice and a second partial refund is a new one.
-    pub refunded_minor: i64,
-    /// Refunds of this payment that failed after they had succeeded: a refund made again after
-    /// one failed has the same refunded total and amount, and must still be a new refund.
-    pub failed_refunds: i64,
-    /// Whether this refund returns everything still refundable.
-    pub full: bool,
-}
-
-impl RefundRequest {
-    /// The idempotency key of this refund at a provider (`shop-refund-<payment>-<refunded
-    /// before>-<amount>`, then `-retry<n>` after n failed refunds).
-    pub fn idempotency_key(&self) -> String {
-        let key = format!(
-            "shop-refund-{}-{}-{}",
-            self.payment_id, self.refunded_minor, self.amount_minor
-        );
-        match self.failed_refunds {
-            0 => key,
-            n => format!("{key}-retry{n}"),
-        }
-    }
-}
-
-/// A new order reference for [`CheckoutOrder::pay_ref`]: 96 random bits as 24 lowercase hex
-/// characters (no `;`, which Payme's checkout link cannot carry in a value).
-pub fn new_pay_ref() -> String {
-    hex::encode(rand::random::<[u8; 12]>())
-}
+pub use crate::rails::{
+    new_pay_ref, Checkout, CheckoutLine, CheckoutOrder, Provider, RefundRequest,
+};
 
 /// The order a checkout the shop opened at `provider` belongs to (see [`Checkout::checkout_id`]);
 /// `None` for any id the shop did not open.
@@ -161,14 +43,46 @@ pub async fn order_of_checkout(
     .await?)
 }
 
-/// Webhook routes of every rail (`/webhooks/…`). Each rail adds its own router here.
+/// Our record of a provider's payment.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FoundPayment {
+    /// `payments.id`.
+    pub id: i64,
+    pub order_id: i64,
+    #[sqlx(try_from = "String")]
+    pub rail: PaymentMethod,
+    pub amount_minor: i64,
+    pub refunded_minor: i64,
+    pub currency: String,
+    /// Non-zero for a payment the order did not need (a duplicate, a late one): its money
+    /// goes back.
+    pub needs_refund: i64,
+}
+
+/// Finds our payment by the provider's id of it; `None` when it is not ours. The one lookup
+/// every rail's notifications use (a refund, a repeat, a reconciliation).
+pub async fn payment_by_provider_id(
+    db: &crate::db::Db,
+    rail: PaymentMethod,
+    provider_payment_id: &str,
+) -> Result<Option<FoundPayment>> {
+    Ok(sqlx::query_as::<_, FoundPayment>(
+        "SELECT id, order_id, provider AS rail, amount_minor, refunded_minor, currency,          needs_refund FROM payments WHERE provider = $1 AND provider_payment_id = $2",
+    )
+    .bind(rail.as_str())
+    .bind(provider_payment_id)
+    .fetch_optional(&db.pool)
+    .await?)
+}
+
+/// Webhook routes of every rail (`/webhooks/…`). Each rail adds its own router here; the
+/// Telegram webhook is the bot's and is mounted beside these at startup.
 pub fn router() -> axum::Router<crate::state::AppState> {
     axum::Router::new()
         .merge(click::router())
         .merge(payme::router())
         .merge(stripe::router())
         .merge(paypal::router())
-        .merge(crate::telegram::router())
 }
 
 /// The rails this shop has configured.

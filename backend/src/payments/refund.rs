@@ -1,501 +1,197 @@
-//! Recording refunds, whoever started them (the merchant in the admin, or a provider's own
-//! notification such as Telegram's `refunded_payment` or Stripe's `charge.refunded`).
-//!
-//! One refund can reach the shop twice: as the provider's answer to the admin's refund call
-//! and as the provider's notification of it, in either order (the notification may even come
-//! while the admin's call is still waiting for its answer). Every refund is therefore keyed
-//! by the provider's own refund id: `refunds` is unique on `(rail, provider_refund_id)`, and
-//! only the first sighting moves the payment's refunded total and the order's status.
+//! The merchant's refund: asks the order's own rail to give the money back, then hands what
+//! the provider did to the lifecycle, which records it (each refund once by the provider's
+//! id) and moves the order. Cash is handed back by the merchant, so it is only recorded.
 
-use shared::event_kind;
-use shared::OrderStatus;
-use sqlx::AnyConnection;
+pub use crate::orders::lifecycle::{Recorded, Refund, Restock};
 
-use crate::db::{self, Db};
+use shared::{OrderStatus, PaymentMethod};
+
+use super::{payment_by_provider_id, RefundRequest};
 use crate::error::{Error, Result};
-use crate::orders::repo;
+use crate::orders::lifecycle::{self, By, PaymentOf, RefundsMade};
+use crate::state::AppState;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Recorded {
-    /// The whole payment is now refunded and the order is `refunded`.
-    Full,
-    Partial,
-    /// Nothing changed: this refund was recorded before, or nothing was left to refund.
-    Nothing,
+/// What the merchant asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct RefundAsk {
+    /// Minor units; `None` refunds everything still refundable.
+    pub amount_minor: Option<i64>,
+    pub restock: Restock,
 }
 
-/// One refund as the provider made it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refund {
-    /// The provider's id of the refund (Stripe `re_…`, PayPal's refund id, the Stars charge
-    /// id, the Payme transaction id), or a key the shop made where there is none (cash).
-    pub provider_refund_id: String,
-    /// In our minor units for the currency (not the provider's).
-    pub amount_minor: i64,
-    pub currency: String,
-}
-
-/// Records refund `r` of payment `payment_id` (made through `rail`, the payment's
-/// `payments.provider`) inside the caller's transaction: adds it to the payment's refunded
-/// total, moves the order to `refunded` when everything is given back (ending its
-/// subscription, if it sold one) and optionally puts the units back on sale.
-///
-/// Idempotent per `(rail, provider_refund_id)`: a refund seen before answers
-/// [`Recorded::Nothing`]. The total never exceeds what was paid; a refund for more than is
-/// left counts only what is left and is logged and noted on the order for the merchant.
-pub async fn record(
-    conn: &mut AnyConnection,
+/// Refunds order `order_id` as the merchant `by` asked.
+pub async fn refund_order(
+    st: &AppState,
     order_id: i64,
-    payment_id: i64,
-    rail: &str,
-    r: &Refund,
-    restock: bool,
-    actor: &str,
-) -> Result<Recorded> {
-    let recorded = record_in(conn, order_id, payment_id, rail, r, restock, actor).await?;
-    // Counted when recorded in the caller's transaction (a rare rollback after this still
-    // counts: metrics are for watching, the refunds table is the record).
-    let outcome = match recorded {
-        Recorded::Nothing => "already_counted",
-        _ => "counted",
-    };
-    metrics::counter!("shop_refunds_total", "rail" => rail.to_string(), "outcome" => outcome)
-        .increment(1);
-    Ok(recorded)
-}
-
-async fn record_in(
-    conn: &mut AnyConnection,
-    order_id: i64,
-    payment_id: i64,
-    rail: &str,
-    r: &Refund,
-    restock: bool,
-    actor: &str,
+    ask: RefundAsk,
+    by: By<'_>,
 ) -> Result<Recorded> {
     #[derive(sqlx::FromRow)]
-    struct Pay {
-        amount_minor: i64,
-        refunded_minor: i64,
+    struct Row {
+        status: String,
+        payment_method: String,
+        customer_id: i64,
         currency: String,
-        needs_refund: i64,
     }
-    let now = db::now();
-    if r.amount_minor <= 0 {
+    let order = sqlx::query_as::<_, Row>(
+        "SELECT status, payment_method, customer_id, currency FROM orders WHERE id = $1",
+    )
+    .bind(order_id)
+    .fetch_optional(&st.db.pool)
+    .await?
+    .ok_or_else(|| Error::not_found("order"))?;
+    let status = OrderStatus::parse(&order.status)
+        .ok_or_else(|| Error::internal(format!("order {order_id}: bad status")))?;
+    let method = PaymentMethod::parse(&order.payment_method)
+        .ok_or_else(|| Error::internal(format!("order {order_id}: bad payment method")))?;
+    let currency = shared::Currency::new(&order.currency).map_err(Error::internal)?;
+    if !matches!(
+        status,
+        OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Completed
+    ) {
+        return Err(if status == OrderStatus::Refunded {
+            Error::conflict(
+                "already_refunded",
+                format!("Order {order_id} is already refunded."),
+            )
+        } else {
+            Error::conflict(
+                "invalid_state",
+                format!(
+                    "Order {order_id} is {} and cannot be refunded.",
+                    status.as_str()
+                ),
+            )
+        });
+    }
+    #[derive(sqlx::FromRow)]
+    struct Pay {
+        provider_payment_id: String,
+        provider: String,
+    }
+    let first = sqlx::query_as::<_, Pay>(
+        "SELECT provider_payment_id, provider FROM payments \
+         WHERE order_id = $1 AND needs_refund = 0 AND status <> 'refunded' ORDER BY id LIMIT 1",
+    )
+    .bind(order_id)
+    .fetch_optional(&st.db.pool)
+    .await?
+    .ok_or_else(|| {
+        Error::conflict(
+            "no_payment",
+            format!("Order {order_id} has no payment to refund."),
+        )
+    })?;
+    let rail = PaymentMethod::parse(&first.provider)
+        .ok_or_else(|| Error::internal(format!("order {order_id}: payment of an unknown rail")))?;
+    let pay = payment_by_provider_id(&st.db, rail, &first.provider_payment_id)
+        .await?
+        .ok_or_else(|| Error::internal("payment vanished"))?;
+    let failed_refunds: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM refunds WHERE payment_id = $1 AND failed_at IS NOT NULL",
+    )
+    .bind(pay.id)
+    .fetch_one(&st.db.pool)
+    .await?;
+    let left = pay.amount_minor - pay.refunded_minor;
+    let amount = ask.amount_minor.unwrap_or(left);
+    if amount <= 0 || amount > left {
         return Err(Error::field(
             "invalid_amount",
             "amount_minor",
-            "A refund must be for more than nothing.",
+            format!("Refund between 1 and {left} (minor units) for this order."),
         ));
     }
-    // Lock the payment row first (PostgreSQL; SQLite's write transaction already holds the
-    // database), so two different refunds of one payment add up one after the other.
-    let locked = sqlx::query("UPDATE payments SET updated_at = $1 WHERE id = $2 AND order_id = $3")
-        .bind(now)
-        .bind(payment_id)
-        .bind(order_id)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    if locked != 1 {
-        return Err(Error::not_found("payment"));
-    }
-    let pay = sqlx::query_as::<_, Pay>(
-        "SELECT amount_minor, refunded_minor, currency, needs_refund FROM payments WHERE id = $1",
-    )
-    .bind(payment_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    if !r.currency.eq_ignore_ascii_case(&pay.currency) {
-        tracing::error!(
-            order_id,
-            rail,
-            refund = %r.provider_refund_id,
-            currency = %r.currency,
-            paid_in = %pay.currency,
-            "refund in another currency than its payment; not counted"
-        );
-        return Ok(Recorded::Nothing);
-    }
-    let left = pay.amount_minor - pay.refunded_minor;
-    let amount = r.amount_minor.min(left);
-    let row = NewRefund {
-        order_id,
-        payment_id,
-        rail,
-        currency: &pay.currency,
-        counted_minor: amount.max(0),
-        unneeded_payment: pay.needs_refund,
-        failed_at: None,
+    let made = if method == PaymentMethod::Cash {
+        // Cash is handed back by the merchant. The key repeats for a double-clicked button
+        // (same refunded total, same amount), so that is recorded once too.
+        vec![Refund {
+            provider_refund_id: format!("cash-{}-{}-{amount}", pay.id, pay.refunded_minor),
+            amount_minor: amount,
+            currency: currency.as_str().to_string(),
+        }]
+    } else {
+        let provider = st.payments.get(method).ok_or_else(|| {
+            Error::conflict(
+                "refund_unavailable",
+                format!(
+                    "{} is not configured any more; refund it in the provider's dashboard.",
+                    method.as_str()
+                ),
+            )
+        })?;
+        provider
+            .refund(&RefundRequest {
+                order_id,
+                customer_id: order.customer_id,
+                payment_id: pay.id,
+                provider_payment_id: first.provider_payment_id.clone(),
+                amount_minor: amount,
+                currency: currency.clone(),
+                refunded_minor: pay.refunded_minor,
+                failed_refunds,
+                full: amount == left,
+            })
+            .await?
     };
-    if !insert(conn, &row, r, now).await? {
-        return Ok(Recorded::Nothing);
+    let recorded = lifecycle::refunds_made(
+        st,
+        RefundsMade {
+            pay: pay.of(),
+            made: &made,
+            restock: ask.restock,
+            pending_note: format!(
+                "{} accepted the refund of {amount} {currency}; the order changes when it confirms",
+                method.as_str()
+            ),
+        },
+        by,
+    )
+    .await?;
+    if recorded == Recorded::Full && pay.rail == PaymentMethod::Stars {
+        // A refunded Star subscription stops renewing at Telegram too.
+        super::stars::subscriptions::stop_after_refund(st, order_id).await;
     }
-    if amount < r.amount_minor {
-        // The provider gave back more than our books had left: count what is left, never
-        // more than was paid, and tell the merchant.
-        let note = format!(
-            "{rail} refund {} of {} {} is more than the {} {} left to refund; counted {}",
-            r.provider_refund_id,
-            r.amount_minor,
-            pay.currency,
-            left.max(0),
-            pay.currency,
-            amount.max(0)
-        );
-        tracing::warn!(order_id, payment_id, "{note}");
-        repo::event(
-            conn,
-            order_id,
-            event_kind::REFUND_EXCEEDS_PAYMENT,
-            None,
-            Some(&note),
-            Some(actor),
-            now,
-        )
-        .await?;
-    }
-    if amount <= 0 {
-        return Ok(Recorded::Nothing);
-    }
-    sqlx::query("UPDATE payments SET refunded_minor = refunded_minor + $1 WHERE id = $2")
-        .bind(amount)
-        .bind(payment_id)
-        .execute(&mut *conn)
-        .await?;
-    let note = format!("{amount} {} refunded", pay.currency);
-    let full = amount == left;
-    if pay.needs_refund != 0 {
-        // Money back for a duplicate or unusable payment: the order itself stays as it is.
-        sqlx::query("UPDATE payments SET status = 'refunded', needs_refund = 0 WHERE id = $1 AND refunded_minor = amount_minor")
-            .bind(payment_id)
-            .execute(&mut *conn)
-            .await?;
-        repo::event(
-            conn,
-            order_id,
-            event_kind::DUPLICATE_REFUNDED,
-            None,
-            Some(&note),
-            Some(actor),
-            now,
-        )
-        .await?;
-    } else if full {
-        sqlx::query("UPDATE payments SET status = 'refunded' WHERE id = $1")
-            .bind(payment_id)
-            .execute(&mut *conn)
-            .await?;
-        let moved = repo::transition(
-            conn,
-            order_id,
-            &[
-                OrderStatus::Paid,
-                OrderStatus::Shipped,
-                OrderStatus::Delivered,
-                OrderStatus::Completed,
-            ],
-            OrderStatus::Refunded,
-            Some(&note),
-            Some(actor),
-        )
-        .await?;
-        if moved {
-            end_subscription(conn, order_id, now).await?;
-        }
-        if moved && restock {
-            put_back(conn, order_id, actor, now).await?;
-        }
-    } else {
-        repo::event(
-            conn,
-            order_id,
-            event_kind::PARTIAL_REFUND,
-            None,
-            Some(&note),
-            Some(actor),
-            now,
-        )
-        .await?;
-    }
-    Ok(if full {
-        Recorded::Full
-    } else {
-        Recorded::Partial
-    })
+    Ok(recorded)
 }
 
-/// Takes back refund `provider_refund_id` of `rail`, which the provider now reports failed after
-/// it had succeeded (the money is the shop's again), inside the caller's transaction: what it
-/// counted leaves the payment's refunded total, a payment flagged for refund is flagged again,
-/// and an order it had moved to `refunded` returns to the status it had before, so the merchant
-/// can refund it again. Notes it on the order for the merchant and the customer. Units put back
-/// on sale and a subscription ended by the refund stay so (the goods may be back with the shop;
-/// the merchant decides).
-///
-/// Idempotent: a refund unknown here or already taken back answers `None`; otherwise the
-/// order's id.
-pub async fn reverse(
-    conn: &mut AnyConnection,
-    rail: &str,
-    provider_refund_id: &str,
-    actor: &str,
-) -> Result<Option<i64>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        order_id: i64,
-        payment_id: i64,
-        counted_minor: i64,
-        unneeded_payment: i64,
-        currency: String,
+impl super::FoundPayment {
+    /// The lifecycle's handle on this payment.
+    pub fn of(&self) -> PaymentOf {
+        PaymentOf {
+            payment_id: self.id,
+            order_id: self.order_id,
+            rail: self.rail,
+        }
     }
-    let now = db::now();
-    // Claiming the row first (only one caller sets failed_at) keeps a replayed notification
-    // from taking the money back twice.
-    let row = sqlx::query_as::<_, Row>(
-        "UPDATE refunds SET failed_at = $1 WHERE rail = $2 AND provider_refund_id = $3 \
-         AND failed_at IS NULL \
-         RETURNING order_id, payment_id, counted_minor, unneeded_payment, currency",
-    )
-    .bind(now)
-    .bind(rail)
-    .bind(provider_refund_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = row else {
+}
+
+/// A refund a rail's notification reports, of the provider's payment `provider_payment_id`:
+/// recorded by the provider's refund id. `None` when the payment is not ours. The same refund
+/// arriving again, or the admin's own call recording it first, changes nothing.
+pub async fn provider_refunded(
+    st: &AppState,
+    rail: PaymentMethod,
+    provider_payment_id: &str,
+    r: &Refund,
+    by: By<'_>,
+) -> Result<Option<Recorded>> {
+    let Some(pay) = payment_by_provider_id(&st.db, rail, provider_payment_id).await? else {
         return Ok(None);
     };
-    sqlx::query(
-        "UPDATE payments SET refunded_minor = refunded_minor - $1, updated_at = $2, \
-         status = CASE WHEN status = 'refunded' AND $1 > 0 THEN 'succeeded' ELSE status END, \
-         needs_refund = CASE WHEN $3 <> 0 THEN 1 ELSE needs_refund END \
-         WHERE id = $4",
-    )
-    .bind(row.counted_minor)
-    .bind(now)
-    .bind(row.unneeded_payment)
-    .bind(row.payment_id)
-    .execute(&mut *conn)
-    .await?;
-    let note = format!(
-        "{rail} refund {provider_refund_id} of {} {} failed; the money is back with the shop",
-        row.counted_minor, row.currency
-    );
-    if row.unneeded_payment == 0 && row.counted_minor > 0 {
-        let before: Option<String> = sqlx::query_scalar(
-            "SELECT status FROM order_events WHERE order_id = $1 AND status IS NOT NULL \
-             AND status <> 'refunded' ORDER BY id DESC LIMIT 1",
-        )
-        .bind(row.order_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let before = before
-            .as_deref()
-            .and_then(OrderStatus::parse)
-            .filter(|s| {
-                matches!(
-                    s,
-                    OrderStatus::Paid
-                        | OrderStatus::Shipped
-                        | OrderStatus::Delivered
-                        | OrderStatus::Completed
-                )
-            })
-            .unwrap_or(OrderStatus::Paid);
-        repo::transition(
-            conn,
-            row.order_id,
-            &[OrderStatus::Refunded],
-            before,
-            Some(&note),
-            Some(actor),
-        )
-        .await?;
-    }
-    note_failed(conn, row.order_id, &note, actor, now).await?;
-    Ok(Some(row.order_id))
+    Ok(Some(
+        lifecycle::refunded(st, pay.of(), r, Restock::No, by).await?,
+    ))
 }
 
-/// Puts on record refund `r` of payment `payment_id`, which failed before it ever succeeded
-/// (the admin asked, the provider accepted it as pending, then it failed): nothing was
-/// refunded, but the merchant waiting for it and the customer are told, once, and the failed
-/// row makes the next refund of this payment a new one (`RefundRequest::failed_refunds`).
-/// False when this refund is on record already.
-pub async fn record_failed(
-    conn: &mut AnyConnection,
-    order_id: i64,
-    payment_id: i64,
-    rail: &str,
+/// A refund of the provider's payment `provider_payment_id` that the rail now reports failed
+/// (see [`lifecycle::refund_failed`]). False when nothing changed.
+pub async fn provider_refund_failed(
+    st: &AppState,
+    rail: PaymentMethod,
+    provider_payment_id: &str,
     r: &Refund,
-    actor: &str,
 ) -> Result<bool> {
-    let now = db::now();
-    let row = NewRefund {
-        order_id,
-        payment_id,
-        rail,
-        currency: &r.currency,
-        counted_minor: 0,
-        unneeded_payment: 0,
-        failed_at: Some(now),
-    };
-    if !insert(conn, &row, r, now).await? {
-        return Ok(false);
-    }
-    let note = format!(
-        "{rail} refund {} of {} {} failed before it completed; nothing was refunded",
-        r.provider_refund_id, r.amount_minor, r.currency
-    );
-    note_failed(conn, order_id, &note, actor, now).await?;
-    Ok(true)
-}
-
-/// Logs a failed refund and puts it on the order's timeline (`refund_failed`, which the
-/// merchant and the customer see).
-async fn note_failed(
-    conn: &mut AnyConnection,
-    order_id: i64,
-    note: &str,
-    actor: &str,
-    now: i64,
-) -> Result<()> {
-    tracing::warn!(order_id, "{note}");
-    repo::event(
-        conn,
-        order_id,
-        event_kind::REFUND_FAILED,
-        None,
-        Some(note),
-        Some(actor),
-        now,
-    )
-    .await
-}
-
-/// A `refunds` row's own columns (the refund's come from [`Refund`]).
-struct NewRefund<'a> {
-    order_id: i64,
-    payment_id: i64,
-    rail: &'a str,
-    currency: &'a str,
-    counted_minor: i64,
-    unneeded_payment: i64,
-    failed_at: Option<i64>,
-}
-
-/// Inserts refund `r` unless `(rail, provider_refund_id)` is on record; true when inserted.
-/// ON CONFLICT rather than catching the unique violation: on PostgreSQL a failed statement
-/// would abort the caller's whole transaction.
-async fn insert(
-    conn: &mut AnyConnection,
-    row: &NewRefund<'_>,
-    r: &Refund,
-    now: i64,
-) -> Result<bool> {
-    let inserted: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO refunds (order_id, payment_id, rail, provider_refund_id, amount_minor, \
-         currency, created_at, counted_minor, unneeded_payment, failed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-         ON CONFLICT (rail, provider_refund_id) DO NOTHING RETURNING id",
-    )
-    .bind(row.order_id)
-    .bind(row.payment_id)
-    .bind(row.rail)
-    .bind(&r.provider_refund_id)
-    .bind(r.amount_minor)
-    .bind(row.currency)
-    .bind(now)
-    .bind(row.counted_minor)
-    .bind(row.unneeded_payment)
-    .bind(row.failed_at)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(inserted.is_some())
-}
-
-/// Puts a refunded order's units back on sale, once: for the merchant who asked for it while
-/// the provider's notification (which never restocks) had already recorded the refund.
-/// False when the order is not refunded or was restocked before.
-pub async fn restock_refunded(
-    conn: &mut AnyConnection,
-    order_id: i64,
-    actor: &str,
-) -> Result<bool> {
-    let refunded = repo::head(conn, order_id)
-        .await?
-        .is_some_and(|o| o.status == OrderStatus::Refunded.as_str());
-    let restocked: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM order_events WHERE order_id = $1 AND kind = 'restocked'",
-    )
-    .bind(order_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    if !refunded || restocked > 0 {
-        return Ok(false);
-    }
-    put_back(conn, order_id, actor, db::now()).await?;
-    Ok(true)
-}
-
-/// Gives the order's units back to free stock and notes it (the note keeps it to once).
-async fn put_back(conn: &mut AnyConnection, order_id: i64, actor: &str, now: i64) -> Result<()> {
-    let lines: Vec<(i64, i64)> = repo::items(conn, order_id)
-        .await?
-        .into_iter()
-        .map(|i| (i.variant_id, i.quantity))
-        .collect();
-    repo::give_lines(conn, &lines, false).await?;
-    repo::event(
-        conn,
-        order_id,
-        event_kind::RESTOCKED,
-        None,
-        None,
-        Some(actor),
-        now,
-    )
-    .await
-}
-
-/// [`record`] in a write transaction of its own.
-pub async fn record_now(
-    db: &Db,
-    order_id: i64,
-    payment_id: i64,
-    rail: &str,
-    r: &Refund,
-    restock: bool,
-    actor: &str,
-) -> Result<Recorded> {
-    let mut tx = db.begin_write().await?;
-    let done = record(tx.conn(), order_id, payment_id, rail, r, restock, actor).await?;
-    tx.commit().await?;
-    Ok(done)
-}
-
-/// A refunded order's subscription ends now and does not renew: the customer has their
-/// money back, so access stops, and a renewal that still arrives is not taken as extending it.
-async fn end_subscription(conn: &mut AnyConnection, order_id: i64, now: i64) -> Result<()> {
-    let ended = sqlx::query(
-        "UPDATE subscriptions SET expires_at = CASE WHEN expires_at > $1 THEN $1 ELSE expires_at END, \
-         canceled = 1, updated_at = $1 WHERE order_id = $2",
-    )
-    .bind(now)
-    .bind(order_id)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if ended > 0 {
-        repo::event(
-            conn,
-            order_id,
-            event_kind::SUBSCRIPTION_ENDED,
-            None,
-            Some("refunded"),
-            None,
-            now,
-        )
-        .await?;
-    }
-    Ok(())
+    let pay = payment_by_provider_id(&st.db, rail, provider_payment_id).await?;
+    lifecycle::refund_failed(st, rail, r, pay.map(|p| p.of()), By::Rail(rail)).await
 }

@@ -4,10 +4,9 @@ use serde_json::{json, Value};
 use shared::{Currency, Lang, Money};
 
 use crate::error::Result;
-use crate::state::AppState;
 use crate::telegram::outbox::Kind;
 use crate::telegram::texts::{lang_of, status_name, t};
-use crate::telegram::Bot;
+use crate::telegram::{Bot, BotState};
 
 pub const COMMANDS: [&str; 5] = ["start", "orders", "paysupport", "terms", "help"];
 
@@ -67,7 +66,7 @@ fn start_param(arg: &str) -> Option<&str> {
     .then_some(arg)
 }
 
-pub async fn handle(st: &AppState, bot: &Bot, msg: &Value) -> Result<()> {
+pub async fn handle(st: &BotState, bot: &Bot, msg: &Value) -> Result<()> {
     let Some(chat) = msg["chat"]["id"].as_i64() else {
         return Ok(());
     };
@@ -102,7 +101,7 @@ pub async fn handle(st: &AppState, bot: &Bot, msg: &Value) -> Result<()> {
     Ok(())
 }
 
-async fn orders_text(st: &AppState, user: i64, lang: Lang) -> Result<String> {
+async fn orders_text(st: &BotState, user: i64, lang: Lang) -> Result<String> {
     let rows: Vec<(i64, String, i64, String)> = sqlx::query_as(
         "SELECT id, status, total_minor, currency FROM orders WHERE customer_id = $1 ORDER BY id DESC LIMIT 10",
     )

@@ -1,5 +1,7 @@
 //! The Telegram bot: Bot API client, updates (webhook or long polling, each processed
-//! once), commands, order messages. Payment updates are handed to `payments::stars`.
+//! once), commands, order messages. A leaf: payment updates are handed to the
+//! [`PaymentUpdates`] registered at startup (`payments::stars`), and handlers take the bot's
+//! own narrow [`BotState`], never the whole app's.
 //! Chat messages leave through per-chat queues (`outbox`), so no update's handling waits
 //! for Telegram's pace and one flooding chat cannot delay another buyer's payment.
 //!
@@ -9,24 +11,33 @@ pub mod api;
 pub mod commands;
 pub mod notifier;
 pub mod outbox;
+pub mod payments;
 pub mod run;
-pub mod subscriptions;
 pub mod texts;
 pub mod updates;
 
 pub use api::{Bot, BotError};
+pub use payments::PaymentUpdates;
+
+use std::sync::Arc;
 
 use axum::routing::post;
 use axum::Router;
 
-use crate::state::AppState;
+use crate::config::Config;
+use crate::db::Db;
 
-/// `POST /webhooks/telegram` (merged into the payment webhooks).
-pub fn router() -> Router<AppState> {
-    Router::new().route("/webhooks/telegram", post(updates::webhook))
+/// What the bot's handlers and tasks need: the database, the settings, outbound HTTP, and the
+/// handler of payment updates.
+#[derive(Clone)]
+pub struct BotState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub http: reqwest::Client,
+    pub payments: Arc<dyn PaymentUpdates>,
 }
 
-/// Customer routes under `/api` (subscriptions).
-pub fn api_router() -> Router<AppState> {
-    subscriptions::router()
+/// `POST /webhooks/telegram` (mounted at startup beside the payment webhooks).
+pub fn router() -> Router<BotState> {
+    Router::new().route("/webhooks/telegram", post(updates::webhook))
 }

@@ -1,6 +1,6 @@
-//! The bot's background life: setup (webhook or not, commands, menu button), long polling
-//! when there is no webhook, and Stars reconciliation. None of it blocks start-up: an
-//! unreachable Bot API is logged and retried with growing pauses.
+//! The bot's background life: setup (webhook or not, commands, menu button) and long polling
+//! when there is no webhook. None of it blocks start-up: an unreachable Bot API is logged and
+//! retried with growing pauses. (Stars reconciliation is the Stars rail's job.)
 
 use std::time::Duration;
 
@@ -9,34 +9,30 @@ use serde_json::{json, Value};
 use shared::Lang;
 use tokio::task::JoinHandle;
 
-use crate::payments::stars::reconcile;
-use crate::state::AppState;
+use crate::db::Db;
 use crate::telegram::commands::{app_url, command_list};
 use crate::telegram::texts::t;
-use crate::telegram::{updates, Bot, BotError};
+use crate::telegram::{updates, Bot, BotError, BotState};
 
 pub const ALLOWED_UPDATES: [&str; 3] = ["message", "pre_checkout_query", "shipping_query"];
 /// Long-poll wait; below the shared HTTP client's 15 s timeout.
 const POLL_SECS: u64 = 10;
-const RECONCILE_EVERY: Duration = Duration::from_secs(300);
 
 /// Whether updates come by webhook: `TELEGRAM_WEBHOOK_SECRET` set and `PUBLIC_URL` https.
-pub fn webhook_mode(st: &AppState) -> bool {
+pub fn webhook_mode(st: &BotState) -> bool {
     st.config.telegram_webhook_secret.is_some() && st.config.public_url.starts_with("https://")
 }
 
 /// Starts the bot's tasks; none in dev mode.
 /// The bot's background tasks: `background` may be stopped at any point; `jobs` watch the
 /// stop signal and finish the item they are on.
-/// The database-wide lock a reconciliation round holds (`Db::try_exclusive`).
-const RECONCILE_LOCK: i64 = 0x0053_5441_5253; // "STARS"
 
 pub struct Tasks {
     pub background: Vec<JoinHandle<()>>,
     pub jobs: Vec<JoinHandle<()>>,
 }
 
-pub fn spawn(st: &AppState, mut stop: tokio::sync::watch::Receiver<bool>) -> Tasks {
+pub fn spawn(st: &BotState) -> Tasks {
     let Some(bot) = Bot::from_config(&st.config, &st.http) else {
         return Tasks {
             background: vec![],
@@ -50,39 +46,9 @@ pub fn spawn(st: &AppState, mut stop: tokio::sync::watch::Receiver<bool>) -> Tas
         let (s, b) = (st.clone(), bot.clone());
         tasks.push(tokio::spawn(async move { poll(&s, &b).await }));
     }
-    let s = st.clone();
-    let reconcile = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(RECONCILE_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut from = 0;
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = stop.wait_for(|s| *s) => return,
-            }
-            // One process per round reads the Star transactions; the others skip it.
-            let claim = match s.db.try_exclusive(RECONCILE_LOCK).await {
-                Ok(Some(c)) => c,
-                Ok(None) => continue,
-                Err(e) => {
-                    tracing::warn!(error = %e, "Stars reconciliation: cannot claim the round");
-                    continue;
-                }
-            };
-            metrics::counter!("shop_jobs_runs_total", "job" => "stars_reconcile", "outcome" => "run")
-                .increment(1);
-            let res = reconcile::scan(&s, &bot, from).await;
-            drop(claim);
-            match res {
-                Ok((_, next)) => from = next,
-                Err(e) => tracing::warn!(error = %e, "Stars reconciliation failed"),
-            }
-            forget_old_updates(&s).await;
-        }
-    });
     Tasks {
         background: tasks,
-        jobs: vec![reconcile],
+        jobs: vec![],
     }
 }
 
@@ -91,7 +57,7 @@ fn backoff(prev: Duration, max: Duration) -> Duration {
     (prev * 2).clamp(Duration::from_secs(1), max)
 }
 
-async fn setup_until_done(st: &AppState, bot: &Bot) {
+async fn setup_until_done(st: &BotState, bot: &Bot) {
     let mut pause = Duration::ZERO;
     loop {
         match setup(st, bot).await {
@@ -108,7 +74,7 @@ async fn setup_until_done(st: &AppState, bot: &Bot) {
     }
 }
 
-async fn setup(st: &AppState, bot: &Bot) -> Result<(), BotError> {
+async fn setup(st: &BotState, bot: &Bot) -> Result<(), BotError> {
     let public = &st.config.public_url;
     if let (true, Some(secret)) = (webhook_mode(st), &st.config.telegram_webhook_secret) {
         bot.call::<Value>(
@@ -162,7 +128,7 @@ async fn setup(st: &AppState, bot: &Bot) -> Result<(), BotError> {
 /// (reconciliation still finds a missed Stars payment). The offset stays at it meanwhile,
 /// but the loop keeps polling about once a second: updates after it are handled as they
 /// come (and remembered, so the batches that bring them again skip them).
-async fn poll(st: &AppState, bot: &Bot) {
+async fn poll(st: &BotState, bot: &Bot) {
     let mut offset: i64 = 0;
     let mut pause = Duration::ZERO;
     let mut failing = Failing::default();
@@ -235,7 +201,7 @@ fn plan<'a>(batch: &[&'a Value]) -> [Vec<&'a Value>; 3] {
 
 /// Handles a batch; answers the lowest update id it has to come back to, if any.
 async fn handle_batch(
-    st: &AppState,
+    st: &BotState,
     bot: &Bot,
     batch: &[&Value],
     failing: &mut Failing,
@@ -283,7 +249,7 @@ fn id_of(u: &Value) -> i64 {
     u["update_id"].as_i64().unwrap_or(0)
 }
 
-async fn try_handle(st: &AppState, bot: &Bot, u: &Value) -> crate::error::Result<()> {
+async fn try_handle(st: &BotState, bot: &Bot, u: &Value) -> crate::error::Result<()> {
     tokio::time::timeout(HANDLE_LIMIT, updates::handle(st, bot, u))
         .await
         .unwrap_or_else(|_| {
@@ -336,11 +302,11 @@ impl Failing {
 }
 
 /// Telegram keeps an update at most 24 hours, so remembering ids for a week is plenty.
-async fn forget_old_updates(st: &AppState) {
+pub async fn forget_old_updates(db: &Db) {
     let r =
         sqlx::query("DELETE FROM processed_events WHERE source = 'telegram' AND created_at < $1")
             .bind(crate::db::now() - 7 * 86_400)
-            .execute(&st.db.pool)
+            .execute(&db.pool)
             .await;
     if let Err(e) = r {
         tracing::warn!(error = %e, "could not prune processed Telegram updates");

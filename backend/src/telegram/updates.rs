@@ -16,10 +16,8 @@ use subtle::ConstantTimeEq;
 
 use crate::db;
 use crate::error::{Error, Result};
-use crate::payments::stars::updates as pay;
-use crate::payments::telegram_invoice;
-use crate::state::AppState;
-use crate::telegram::{commands, Bot};
+use crate::telegram::payments::{PaymentMessage, PreCheckoutQuery};
+use crate::telegram::{commands, Bot, BotState};
 
 /// Handles an update unless it was handled before.
 ///
@@ -29,7 +27,7 @@ use crate::telegram::{commands, Bot};
 /// delivered twice at the same moment may be handled twice: every payment effect is keyed
 /// by its charge or refund id and counts once anyway, and a command is at worst answered
 /// twice.
-pub async fn handle(st: &AppState, bot: &Bot, update: &Value) -> Result<()> {
+pub async fn handle(st: &BotState, bot: &Bot, update: &Value) -> Result<()> {
     let Some(id) = update["update_id"].as_i64() else {
         return Ok(());
     };
@@ -71,20 +69,23 @@ pub fn is_query(u: &Value) -> bool {
     u["pre_checkout_query"].is_object() || u["shipping_query"].is_object()
 }
 
-async fn dispatch(st: &AppState, bot: &Bot, u: &Value) -> Result<()> {
+async fn dispatch(st: &BotState, bot: &Bot, u: &Value) -> Result<()> {
     if u["pre_checkout_query"].is_object() {
-        return pay::pre_checkout(st, bot, &u["pre_checkout_query"]).await;
+        let Some(q) = typed::<PreCheckoutQuery>(&u["pre_checkout_query"]) else {
+            return Ok(());
+        };
+        return st.payments.pre_checkout(bot, &q).await;
     }
     if u["shipping_query"].is_object() {
-        return telegram_invoice::shipping_query(st, bot, &u["shipping_query"]).await;
+        return st.payments.shipping_query(bot, &u["shipping_query"]).await;
     }
     let msg = &u["message"];
     if msg.is_object() {
-        if msg["successful_payment"].is_object() {
-            return pay::successful_payment(st, bot, msg).await;
+        if let Some(m) = payment_message(msg, "successful_payment") {
+            return st.payments.successful_payment(bot, &m).await;
         }
-        if msg["refunded_payment"].is_object() {
-            return pay::refunded_payment(st, msg).await;
+        if let Some(m) = payment_message(msg, "refunded_payment") {
+            return st.payments.refunded_payment(&m).await;
         }
         if msg["text"].as_str().is_some_and(|t| t.starts_with('/')) {
             return commands::handle(st, bot, msg).await;
@@ -93,8 +94,31 @@ async fn dispatch(st: &AppState, bot: &Bot, u: &Value) -> Result<()> {
     Ok(())
 }
 
+/// An update's part as its type; `None` (logged) when Telegram sent something else.
+fn typed<T: serde::de::DeserializeOwned>(v: &Value) -> Option<T> {
+    serde_json::from_value(v.clone())
+        .map_err(|e| tracing::warn!(error = %e, "Telegram update of an unexpected shape; ignored"))
+        .ok()
+}
+
+/// `message.<field>` as a typed payment message, if the message carries one.
+fn payment_message<P: serde::de::DeserializeOwned>(
+    msg: &Value,
+    field: &str,
+) -> Option<PaymentMessage<P>> {
+    let raw = &msg[field];
+    if !raw.is_object() {
+        return None;
+    }
+    Some(PaymentMessage {
+        from: typed(&msg["from"]),
+        payment: typed(raw)?,
+        raw: raw.clone(),
+    })
+}
+
 /// `POST /webhooks/telegram`: only Telegram knows the secret given to setWebhook.
-pub async fn webhook(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn webhook(State(st): State<BotState>, headers: HeaderMap, body: Bytes) -> Response {
     let expected = st.config.telegram_webhook_secret.as_ref();
     let given = headers
         .get("x-telegram-bot-api-secret-token")

@@ -17,9 +17,12 @@ use shared::money::parse_major;
 use shared::Currency;
 use subtle::ConstantTimeEq;
 
-use super::{awaiting, is_paid, order_by_reference};
+use shared::PaymentMethod;
+
 use crate::db;
-use crate::payments::fulfil::{fulfil, Outcome, PaymentSuccess};
+use crate::orders::lifecycle::{self, PaymentSuccess};
+use crate::payments::payment_by_provider_id;
+use crate::payments::uz::{awaiting, is_paid, order_by_reference};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -273,13 +276,11 @@ async fn attempt_by_trans(
 
 /// Whether this Click attempt's payment is recorded.
 async fn paid_by(st: &AppState, click_trans_id: i64) -> crate::error::Result<bool> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM payments WHERE provider = 'click' AND provider_payment_id = $1",
+    Ok(
+        payment_by_provider_id(&st.db, PaymentMethod::Click, &click_trans_id.to_string())
+            .await?
+            .is_some(),
     )
-    .bind(click_trans_id.to_string())
-    .fetch_one(&st.db.pool)
-    .await?;
-    Ok(n > 0)
 }
 
 async fn decide(
@@ -447,11 +448,11 @@ async fn complete_attempt(
         .await?;
         return Ok((E::TransactionCancelled, Some(a.id)));
     }
-    let outcome = fulfil(
-        &st.db,
+    lifecycle::paid(
+        st,
         &PaymentSuccess {
             order_id: order.id,
-            provider: "click",
+            rail: PaymentMethod::Click,
             provider_payment_id: click_trans_id.to_string(),
             amount_minor: order.total_minor,
             currency: "UZS".into(),
@@ -466,11 +467,7 @@ async fn complete_attempt(
     .bind(a.id)
     .execute(&st.db.pool)
     .await?;
-    if outcome == Outcome::Fulfilled {
-        st.catalog_changed();
-        st.notify(order.id, crate::notify::Notice::Paid);
-    }
-    // A lost race with another rail is recorded by fulfil() and flagged for refund: the
+    // A lost race with another rail is recorded by the lifecycle and flagged for refund: the
     // money did arrive, so Click is told it was accepted.
     Ok((E::Success, Some(a.id)))
 }

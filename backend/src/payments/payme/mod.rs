@@ -12,8 +12,8 @@ use base64::Engine;
 use futures_util::future::BoxFuture;
 use shared::{Currency, PaymentMethod, ProductKind};
 
-use super::click::{return_url, uz_refuses};
 use super::refund::Refund;
+use super::uz::{return_url, uz_refuses};
 use super::{Checkout, CheckoutOrder, Provider, RefundRequest};
 use crate::config::PaymeConfig;
 use crate::error::{Error, Result};

@@ -11,16 +11,16 @@ use axum::{Json, Router};
 use base64::Engine;
 use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};
-use shared::{Lang, OrderStatus};
+use shared::{Lang, OrderStatus, PaymentMethod};
 use subtle::ConstantTimeEq;
 
 use super::errors::{Code, RpcError};
 use crate::catalog::repo::texts;
 use crate::error::is_unique_violation;
+use crate::orders::lifecycle::{self, By, PaymentSuccess, Refund, Restock};
 use crate::orders::repo::{self as orders, OrderHead};
-use crate::payments::click::{awaiting, is_paid, order_by_reference, payable_order};
-use crate::payments::fulfil::{fulfil, Outcome, PaymentSuccess};
-use crate::payments::refund::{self, Recorded, Refund};
+use crate::payments::payment_by_provider_id;
+use crate::payments::uz::{awaiting, is_paid, order_by_reference, payable_order};
 use crate::state::AppState;
 
 /// A transaction still waiting this long after Payme's `time` can no longer be performed.
@@ -206,8 +206,41 @@ struct Tx {
     create_time: i64,
     perform_time: i64,
     cancel_time: i64,
-    state: i64,
+    #[sqlx(try_from = "i64")]
+    state: TxState,
     reason: Option<i64>,
+}
+
+/// A Payme transaction's state, in Payme's numbering: what is stored and what is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(into = "i64")]
+enum TxState {
+    /// Created, waiting for PerformTransaction.
+    Waiting = 1,
+    Performed = 2,
+    /// Cancelled before it was performed: no money moved.
+    CancelledWaiting = -1,
+    /// Cancelled after it was performed: the money went back.
+    CancelledPerformed = -2,
+}
+
+impl From<TxState> for i64 {
+    fn from(s: TxState) -> i64 {
+        s as i64
+    }
+}
+
+impl TryFrom<i64> for TxState {
+    type Error = String;
+    fn try_from(n: i64) -> Result<Self, String> {
+        Ok(match n {
+            1 => TxState::Waiting,
+            2 => TxState::Performed,
+            -1 => TxState::CancelledWaiting,
+            -2 => TxState::CancelledPerformed,
+            other => return Err(format!("unknown Payme transaction state {other}")),
+        })
+    }
 }
 
 const TX_COLS: &str =
@@ -230,7 +263,7 @@ async fn tx_required(st: &AppState, p: &Map<String, Value>) -> Result<Tx, RpcErr
 }
 
 fn stale(t: &Tx, now: i64) -> bool {
-    t.state == 1 && now - t.payme_time > TIMEOUT_MS
+    t.state == TxState::Waiting && now - t.payme_time > TIMEOUT_MS
 }
 
 /// Cancels a waiting transaction (state 1 -> -1). Only the transaction ends: its order keeps
@@ -338,7 +371,7 @@ async fn create(st: &AppState, p: &Map<String, Value>) -> RpcResult {
     let time = req_i64(p, "time")?;
     let now = now_ms();
     if let Some(t) = tx_by_payme_id(st, payme_id).await? {
-        if t.state != 1 {
+        if t.state != TxState::Waiting {
             return Err(Code::Impossible.into());
         }
         if stale(&t, now) {
@@ -391,7 +424,7 @@ async fn create(st: &AppState, p: &Map<String, Value>) -> RpcResult {
         // Another process created it (same id: answer it) or another transaction for this
         // order won the race (refuse).
         Err(e) if is_unique_violation(&e) => match tx_by_payme_id(st, payme_id).await? {
-            Some(t) if t.state == 1 => Ok(created(&t)),
+            Some(t) if t.state == TxState::Waiting => Ok(created(&t)),
             _ => Err(Code::Impossible.into()),
         },
         Err(e) => Err(e.into()),
@@ -405,21 +438,18 @@ fn performed(t: &Tx) -> Value {
 async fn perform(st: &AppState, p: &Map<String, Value>) -> RpcResult {
     let t = tx_required(st, p).await?;
     match t.state {
-        2 => return Ok(performed(&t)),
-        1 => {}
-        _ => return Err(Code::Impossible.into()),
+        TxState::Performed => return Ok(performed(&t)),
+        TxState::Waiting => {}
+        TxState::CancelledWaiting | TxState::CancelledPerformed => {
+            return Err(Code::Impossible.into())
+        }
     }
     let now = now_ms();
     if stale(&t, now) {
         cancel_waiting(st, &t, REASON_TIMEOUT).await?;
         return Err(Code::Impossible.into());
     }
-    let recorded: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM payments WHERE provider = 'payme' AND provider_payment_id = $1",
-    )
-    .bind(&t.payme_id)
-    .fetch_optional(&st.db.pool)
-    .await?;
+    let recorded = payment_by_provider_id(&st.db, PaymentMethod::Payme, &t.payme_id).await?;
     if recorded.is_none() {
         let order = payable_order(&st.db, t.order_id)
             .await?
@@ -431,11 +461,11 @@ async fn perform(st: &AppState, p: &Map<String, Value>) -> RpcResult {
             return Err(Code::Impossible.into());
         }
     }
-    let outcome = fulfil(
-        &st.db,
+    lifecycle::paid(
+        st,
         &PaymentSuccess {
             order_id: t.order_id,
-            provider: "payme",
+            rail: PaymentMethod::Payme,
             provider_payment_id: t.payme_id.clone(),
             amount_minor: t.amount_minor,
             currency: "UZS".into(),
@@ -450,12 +480,8 @@ async fn perform(st: &AppState, p: &Map<String, Value>) -> RpcResult {
     .bind(t.id)
     .execute(&st.db.pool)
     .await?;
-    if outcome == Outcome::Fulfilled {
-        st.catalog_changed();
-        st.notify(t.order_id, crate::notify::Notice::Paid);
-    }
     // A race lost to another rail after the check above is recorded and flagged for refund
-    // by fulfil(); Payme's money did arrive, so the transaction is performed.
+    // by the lifecycle; Payme's money did arrive, so the transaction is performed.
     Ok(performed(&reload(st, &t).await?))
 }
 
@@ -467,24 +493,20 @@ async fn cancel(st: &AppState, p: &Map<String, Value>) -> RpcResult {
     let reason = req_i64(p, "reason")?;
     let t = tx_required(st, p).await?;
     match t.state {
-        1 => Ok(cancelled(&cancel_waiting(st, &t, reason).await?)),
-        2 => {
+        TxState::Waiting => Ok(cancelled(&cancel_waiting(st, &t, reason).await?)),
+        TxState::Performed => {
             let mut conn = st.db.pool.acquire().await?;
             let order = orders::head(&mut conn, t.order_id)
                 .await?
                 .ok_or(Code::Internal)?;
             drop(conn);
-            let (payment_id, duplicate, left, currency): (i64, i64, i64, String) = sqlx::query_as(
-                "SELECT id, needs_refund, amount_minor - refunded_minor, currency FROM payments \
-                 WHERE provider = 'payme' AND provider_payment_id = $1",
-            )
-            .bind(&t.payme_id)
-            .fetch_optional(&st.db.pool)
-            .await?
-            .ok_or(Code::Internal)?;
+            let pay = payment_by_provider_id(&st.db, PaymentMethod::Payme, &t.payme_id)
+                .await?
+                .ok_or(Code::Internal)?;
+            let left = pay.amount_minor - pay.refunded_minor;
             // Delivered goods cannot be taken back by cancelling their payment; a payment
             // that lost a race to another rail paid for nothing and always goes back.
-            if duplicate == 0
+            if pay.needs_refund == 0
                 && (order.status == OrderStatus::Delivered.as_str()
                     || order.status == OrderStatus::Completed.as_str())
             {
@@ -494,14 +516,18 @@ async fn cancel(st: &AppState, p: &Map<String, Value>) -> RpcResult {
             let r = Refund {
                 provider_refund_id: t.payme_id.clone(),
                 amount_minor: left,
-                currency,
+                currency: pay.currency.clone(),
             };
-            let done = if left > 0 {
-                refund::record_now(&st.db, t.order_id, payment_id, "payme", &r, true, "payme")
-                    .await?
-            } else {
-                Recorded::Nothing
-            };
+            if left > 0 {
+                lifecycle::refunded(
+                    st,
+                    pay.of(),
+                    &r,
+                    Restock::Yes,
+                    By::Rail(PaymentMethod::Payme),
+                )
+                .await?;
+            }
             sqlx::query(
                 "UPDATE payme_transactions SET state = -2, reason = $1, cancel_time = $2 \
                  WHERE id = $3 AND state = 2",
@@ -511,13 +537,9 @@ async fn cancel(st: &AppState, p: &Map<String, Value>) -> RpcResult {
             .bind(t.id)
             .execute(&st.db.pool)
             .await?;
-            if done == Recorded::Full && duplicate == 0 {
-                st.catalog_changed();
-                st.notify(t.order_id, crate::notify::Notice::Refunded);
-            }
             Ok(cancelled(&reload(st, &t).await?))
         }
-        _ => Ok(cancelled(&t)),
+        TxState::CancelledWaiting | TxState::CancelledPerformed => Ok(cancelled(&t)),
     }
 }
 

@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 
 use crate::config::PaypalConfig;
 use crate::error::{Error, Result};
-use crate::payments::stripe::outbound;
+use crate::payments::outbound;
 
 const NAME: &str = "PayPal";
 /// Renew this long before PayPal says the token expires.

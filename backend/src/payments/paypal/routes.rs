@@ -19,19 +19,21 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use shared::{OrderStatus, PaymentMethod};
+use shared::PaymentMethod;
 
 use super::api::{self, Api};
 use super::{parse_amount, urlencode};
 use crate::db;
 use crate::error::{AppQuery, Error, Result};
+use crate::orders::lifecycle::{self, By, Ending, Outcome, PaymentSuccess};
 use crate::orders::repo;
-use crate::payments::fulfil::{Outcome, PaymentSuccess};
 use crate::payments::order_of_checkout;
-use crate::payments::stripe::ops;
+use crate::payments::processed::{mark_seen, order_exists, seen};
+use crate::payments::refund::provider_refunded;
 use crate::state::AppState;
 
 const SOURCE: &str = "paypal";
+const RAIL: PaymentMethod = PaymentMethod::Paypal;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -175,15 +177,15 @@ async fn pay_capture(st: &AppState, order_id: i64, cap: &Value, raw: &str) -> Re
     let (Some(id), Some((amount, cur))) = (cap["id"].as_str(), parse_amount(&cap["amount"])) else {
         return Err(Error::internal("PayPal capture without id or amount"));
     };
-    if !ops::order_exists(st, order_id).await? {
+    if !order_exists(&st.db, order_id).await? {
         tracing::warn!(order_id, "paypal capture for an order we do not have");
         return Ok(Outcome::AlreadyRecorded);
     }
-    ops::pay(
+    lifecycle::paid(
         st,
         &PaymentSuccess {
             order_id,
-            provider: SOURCE,
+            rail: RAIL,
             provider_payment_id: id.to_string(),
             amount_minor: amount,
             currency: cur.as_str().to_string(),
@@ -194,7 +196,7 @@ async fn pay_capture(st: &AppState, order_id: i64, cap: &Value, raw: &str) -> Re
 }
 
 async fn note(st: &AppState, order_id: i64, kind: &str, text: &str) -> Result<()> {
-    if !ops::order_exists(st, order_id).await? {
+    if !order_exists(&st.db, order_id).await? {
         return Ok(());
     }
     let mut conn = st.db.pool.acquire().await?;
@@ -276,7 +278,7 @@ async fn webhook(
             "The event has no id or event_type.",
         ));
     };
-    if ops::seen(&st, SOURCE, id).await? {
+    if seen(&st.db, SOURCE, id).await? {
         return Ok(Json(json!({"received": true, "duplicate": true})));
     }
     let res = &event["resource"];
@@ -310,12 +312,12 @@ async fn webhook(
         }
         "PAYMENT.CAPTURE.DENIED" => {
             if let Some(order_id) = order_of_capture(&st, res).await? {
-                ops::end_unpaid(
+                lifecycle::end_unpaid(
                     &st,
                     order_id,
-                    OrderStatus::Cancelled,
-                    "PayPal payment denied",
-                    SOURCE,
+                    Ending::PaymentFailed,
+                    Some("PayPal payment denied"),
+                    By::Rail(RAIL),
                 )
                 .await?;
             }
@@ -323,7 +325,7 @@ async fn webhook(
         "PAYMENT.CAPTURE.REFUNDED" | "PAYMENT.CAPTURE.REVERSED" => refunded(&st, res).await?,
         other => tracing::debug!(event = id, kind = other, "paypal event ignored"),
     }
-    ops::mark_seen(&st, SOURCE, id).await?;
+    mark_seen(&st.db, SOURCE, id).await?;
     Ok(Json(json!({"received": true})))
 }
 
@@ -418,7 +420,7 @@ async fn refunded(st: &AppState, res: &Value) -> Result<()> {
         return Ok(());
     };
     if let Some(capture) = capture {
-        if ops::provider_refund(st, SOURCE, capture, &r)
+        if provider_refunded(st, RAIL, capture, &r, By::Rail(RAIL))
             .await?
             .is_none()
         {

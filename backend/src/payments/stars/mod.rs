@@ -5,6 +5,7 @@
 //! `message.successful_payment`), handled in [`updates`] for both Telegram rails.
 
 pub mod reconcile;
+pub mod subscriptions;
 pub mod updates;
 
 use axum::http::StatusCode;

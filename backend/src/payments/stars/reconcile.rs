@@ -3,11 +3,14 @@
 
 use serde_json::{json, Value};
 
+use shared::PaymentMethod;
+
+use super::subscriptions;
 use crate::error::{Error, Result};
-use crate::notify::Notice;
-use crate::payments::fulfil::{fulfil, Outcome, PaymentSuccess};
+use crate::orders::lifecycle::{self, Outcome, PaymentSuccess};
+use crate::payments::payment_by_provider_id;
 use crate::state::AppState;
-use crate::telegram::{subscriptions, Bot};
+use crate::telegram::Bot;
 
 /// How many pages of 100 transactions one run reads at most.
 const MAX_PAGES: i64 = 50;
@@ -70,13 +73,10 @@ async fn apply(st: &AppState, bot: &Bot, tx: &Value) -> Result<bool> {
     else {
         return Ok(false);
     };
-    let known: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM payments WHERE provider = 'stars' AND provider_payment_id = $1",
-    )
-    .bind(charge)
-    .fetch_optional(&st.db.pool)
-    .await?;
-    if known.is_some() {
+    if payment_by_provider_id(&st.db, PaymentMethod::Stars, charge)
+        .await?
+        .is_some()
+    {
         return Ok(false);
     }
     let raw = Some(tx.to_string());
@@ -91,11 +91,11 @@ async fn apply(st: &AppState, bot: &Bot, tx: &Value) -> Result<bool> {
             return Ok(true);
         }
     }
-    let outcome = fulfil(
-        &st.db,
+    let outcome = lifecycle::paid(
+        st,
         &PaymentSuccess {
             order_id,
-            provider: "stars",
+            rail: PaymentMethod::Stars,
             provider_payment_id: charge.to_string(),
             amount_minor: amount,
             currency: "XTR".into(),
@@ -116,8 +116,50 @@ async fn apply(st: &AppState, bot: &Bot, tx: &Value) -> Result<bool> {
             )
             .await?;
         }
-        st.catalog_changed();
-        st.notify(order_id, Notice::Paid);
     }
     Ok(outcome != Outcome::AlreadyRecorded)
+}
+
+/// How often the Star transactions are read.
+const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+/// The database-wide lock a reconciliation round holds (`Db::try_exclusive`).
+const RECONCILE_LOCK: i64 = 0x0053_5441_5253; // "STARS"
+
+/// Runs a reconciliation round every five minutes until the process stops (none without a
+/// bot). A stop is seen between rounds only: a round in progress finishes first.
+pub fn spawn(
+    st: &AppState,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let bot = Bot::from_config(&st.config, &st.http)?;
+    let s = st.clone();
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(RECONCILE_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut from = 0;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            // One process per round reads the Star transactions; the others skip it.
+            let claim = match s.db.try_exclusive(RECONCILE_LOCK).await {
+                Ok(Some(c)) => c,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "Stars reconciliation: cannot claim the round");
+                    continue;
+                }
+            };
+            metrics::counter!("shop_jobs_runs_total", "job" => "stars_reconcile", "outcome" => "run")
+                .increment(1);
+            let res = scan(&s, &bot, from).await;
+            drop(claim);
+            match res {
+                Ok((_, next)) => from = next,
+                Err(e) => tracing::warn!(error = %e, "Stars reconciliation failed"),
+            }
+            crate::telegram::run::forget_old_updates(&s.db).await;
+        }
+    }))
 }

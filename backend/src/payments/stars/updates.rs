@@ -1,40 +1,76 @@
 //! Payment updates from Telegram, for Stars and provider invoices alike:
 //! `pre_checkout_query` (answer within 10 s), `successful_payment` (the only proof of
-//! payment: fulfil exactly once) and `refunded_payment`.
+//! payment: paid exactly once) and `refunded_payment`. The bot hands them here through
+//! [`Handler`], registered when it starts; each becomes one call of the order lifecycle.
 
+use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
-use shared::Lang;
+use shared::{Lang, PaymentMethod};
 
+use super::subscriptions;
 use crate::db;
 use crate::error::Result;
-use crate::notify::Notice;
+use crate::orders::lifecycle::{self, By, Outcome, PaymentSuccess, Recorded, Refund, Restock};
 use crate::orders::repo as orders;
-use crate::payments::fulfil::{fulfil, Outcome, PaymentSuccess};
-use crate::payments::refund::{self, Recorded, Refund};
+use crate::payments::payment_by_provider_id;
 use crate::state::AppState;
+use crate::telegram::payments::{
+    PaymentMessage, PaymentUpdates, PreCheckoutQuery, RefundedPayment, SuccessfulPayment,
+};
 use crate::telegram::texts::{lang_of, t};
-use crate::telegram::{subscriptions, Bot};
+use crate::telegram::Bot;
 
-/// The `payments.provider` of a Telegram payment in `currency`.
-pub fn provider_of(currency: &str) -> &'static str {
+/// The shop's [`PaymentUpdates`]: what the bot does with a payment update.
+pub struct Handler(pub AppState);
+
+impl PaymentUpdates for Handler {
+    fn pre_checkout<'a>(
+        &'a self,
+        bot: &'a Bot,
+        q: &'a PreCheckoutQuery,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(pre_checkout(&self.0, bot, q))
+    }
+    fn shipping_query<'a>(&'a self, bot: &'a Bot, q: &'a Value) -> BoxFuture<'a, Result<()>> {
+        Box::pin(crate::payments::telegram_invoice::shipping_query(
+            &self.0, bot, q,
+        ))
+    }
+    fn successful_payment<'a>(
+        &'a self,
+        bot: &'a Bot,
+        m: &'a PaymentMessage<SuccessfulPayment>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(successful_payment(&self.0, bot, m))
+    }
+    fn refunded_payment<'a>(
+        &'a self,
+        m: &'a PaymentMessage<RefundedPayment>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(refunded_payment(&self.0, m))
+    }
+}
+
+/// The rail of a Telegram payment in `currency`: Stars for XTR, else a provider invoice.
+pub fn rail_of(currency: &str) -> PaymentMethod {
     if currency == "XTR" {
-        "stars"
+        PaymentMethod::Stars
     } else {
-        "telegram"
+        PaymentMethod::Telegram
     }
 }
 
 /// Answers a pre-checkout query: yes only for a pending order of this bot whose amount and
 /// currency match and whose reservation still holds. Only reads; nothing is written.
-pub async fn pre_checkout(st: &AppState, bot: &Bot, q: &Value) -> Result<()> {
-    let lang = lang_of(q["from"]["language_code"].as_str());
+pub async fn pre_checkout(st: &AppState, bot: &Bot, q: &PreCheckoutQuery) -> Result<()> {
+    let lang = lang_of(q.from.as_ref().and_then(|f| f.language_code.as_deref()));
     // Unanswered, the query fails after 10 s anyway: when the order cannot be checked
     // (database down) the payer is told at once and can retry.
     let verdict = check(st, bot, q).await.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "pre-checkout could not be checked");
         Some("pc_gone")
     });
-    let mut body = json!({"pre_checkout_query_id": q["id"], "ok": verdict.is_none()});
+    let mut body = json!({"pre_checkout_query_id": q.id, "ok": verdict.is_none()});
     if let Some(key) = verdict {
         body["error_message"] = json!(t(lang, key));
     }
@@ -46,9 +82,10 @@ pub async fn pre_checkout(st: &AppState, bot: &Bot, q: &Value) -> Result<()> {
 }
 
 /// `None` when the payment may go ahead, else the key of the reason shown to the payer.
-async fn check(st: &AppState, bot: &Bot, q: &Value) -> Result<Option<&'static str>> {
-    let Some(order_id) = q["invoice_payload"]
-        .as_str()
+async fn check(st: &AppState, bot: &Bot, q: &PreCheckoutQuery) -> Result<Option<&'static str>> {
+    let Some(order_id) = q
+        .invoice_payload
+        .as_deref()
         .and_then(|p| bot.verify_payload(p))
     else {
         return Ok(Some("pc_gone"));
@@ -57,13 +94,8 @@ async fn check(st: &AppState, bot: &Bot, q: &Value) -> Result<Option<&'static st
     let Some(o) = orders::head(&mut conn, order_id).await? else {
         return Ok(Some("pc_gone"));
     };
-    let currency = q["currency"].as_str().unwrap_or("");
-    let rail = if currency == "XTR" {
-        "stars"
-    } else {
-        "telegram"
-    };
-    if o.payment_method != rail {
+    let currency = q.currency.as_str();
+    if o.payment_method != rail_of(currency).as_str() {
         return Ok(Some("pc_gone"));
     }
     if o.status == "expired" || o.expires_at.is_some_and(|e| e <= db::now()) {
@@ -72,18 +104,21 @@ async fn check(st: &AppState, bot: &Bot, q: &Value) -> Result<Option<&'static st
     if o.status != "pending_payment" || o.holds_stock != 1 {
         return Ok(Some("pc_gone"));
     }
-    if q["total_amount"].as_i64() != Some(o.total_minor) || currency != o.currency {
+    if q.total_amount != Some(o.total_minor) || currency != o.currency {
         return Ok(Some("pc_amount"));
     }
     Ok(None)
 }
 
-/// A `message.successful_payment`: fulfils its order once, keyed by the charge id.
-pub async fn successful_payment(st: &AppState, bot: &Bot, msg: &Value) -> Result<()> {
-    let sp = &msg["successful_payment"];
-    let charge = sp["telegram_payment_charge_id"].as_str().unwrap_or("");
-    let payload = sp["invoice_payload"].as_str().unwrap_or("");
-    let Some(order_id) = bot.verify_payload(payload) else {
+/// A `message.successful_payment`: pays its order once, keyed by the charge id.
+pub async fn successful_payment(
+    st: &AppState,
+    bot: &Bot,
+    m: &PaymentMessage<SuccessfulPayment>,
+) -> Result<()> {
+    let sp = &m.payment;
+    let charge = sp.telegram_payment_charge_id.as_str();
+    let Some(order_id) = bot.verify_payload(&sp.invoice_payload) else {
         tracing::error!(
             charge,
             "payment with a payload this shop did not sign; refund it by hand"
@@ -94,51 +129,48 @@ pub async fn successful_payment(st: &AppState, bot: &Bot, msg: &Value) -> Result
         tracing::error!(order_id, "successful_payment without a charge id");
         return Ok(());
     }
-    let currency = sp["currency"].as_str().unwrap_or("").to_string();
-    let amount = sp["total_amount"].as_i64().unwrap_or(0);
-    let expires = sp["subscription_expiration_date"].as_i64();
-    let renewal = sp["is_recurring"].as_bool() == Some(true)
-        && sp["is_first_recurring"].as_bool() != Some(true);
+    let expires = sp.subscription_expiration_date;
     // A renewal of a subscription we have no record of (its first update was lost) is
     // taken as the first payment, so the customer gets what they paid for.
-    if renewal
-        && subscriptions::renewed(st, order_id, charge, amount, &currency, expires, sp).await?
+    if sp.is_renewal()
+        && subscriptions::renewed(
+            st,
+            order_id,
+            charge,
+            sp.total_amount,
+            &sp.currency,
+            expires,
+            &m.raw,
+        )
+        .await?
     {
         return Ok(());
     }
-    let outcome = fulfil(
-        &st.db,
+    let outcome = lifecycle::paid(
+        st,
         &PaymentSuccess {
             order_id,
-            provider: provider_of(&currency),
+            rail: rail_of(&sp.currency),
             provider_payment_id: charge.to_string(),
-            amount_minor: amount,
-            currency,
-            raw: Some(sp.to_string()),
+            amount_minor: sp.total_amount,
+            currency: sp.currency.clone(),
+            raw: Some(m.raw.to_string()),
         },
     )
     .await?;
     if outcome == Outcome::Fulfilled {
         let exp = expires.unwrap_or_else(|| db::now() + super::SUBSCRIPTION_PERIOD);
-        let user = msg["from"]["id"].as_i64();
+        let user = m.from.as_ref().map(|f| f.id);
         subscriptions::started(st, order_id, user, charge, exp).await?;
-        st.catalog_changed();
-        st.notify(order_id, Notice::Paid);
     }
     Ok(())
 }
 
 /// A `message.refunded_payment` (a refund made outside the admin, or the echo of ours).
-pub async fn refunded_payment(st: &AppState, msg: &Value) -> Result<()> {
-    let rp = &msg["refunded_payment"];
-    let charge = rp["telegram_payment_charge_id"].as_str().unwrap_or("");
-    let row: Option<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT id, order_id, amount_minor FROM payments WHERE provider = 'stars' AND provider_payment_id = $1",
-    )
-    .bind(charge)
-    .fetch_optional(&st.db.pool)
-    .await?;
-    let Some((payment_id, order_id, paid)) = row else {
+pub async fn refunded_payment(st: &AppState, m: &PaymentMessage<RefundedPayment>) -> Result<()> {
+    let rp = &m.payment;
+    let charge = rp.telegram_payment_charge_id.as_str();
+    let Some(pay) = payment_by_provider_id(&st.db, PaymentMethod::Stars, charge).await? else {
         tracing::warn!(charge, "refund of a payment this shop has no record of");
         return Ok(());
     };
@@ -146,14 +178,11 @@ pub async fn refunded_payment(st: &AppState, msg: &Value) -> Result<()> {
     // the admin's refundStarPayment records, so the two count once.
     let r = Refund {
         provider_refund_id: charge.to_string(),
-        amount_minor: rp["total_amount"].as_i64().unwrap_or(paid),
-        currency: rp["currency"].as_str().unwrap_or("XTR").to_string(),
+        amount_minor: rp.total_amount.unwrap_or(pay.amount_minor),
+        currency: rp.currency.clone().unwrap_or_else(|| "XTR".into()),
     };
-    if refund::record_now(&st.db, order_id, payment_id, "stars", &r, false, "telegram").await?
-        == Recorded::Full
-    {
-        subscriptions::stop_after_refund(st, order_id).await;
-        st.notify(order_id, Notice::Refunded);
+    if lifecycle::refunded(st, pay.of(), &r, Restock::No, By::Bot).await? == Recorded::Full {
+        subscriptions::stop_after_refund(st, pay.order_id).await;
     }
     Ok(())
 }

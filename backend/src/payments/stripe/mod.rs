@@ -4,8 +4,6 @@
 //! currencies (see [`to_stripe`]). Every POST carries an `Idempotency-Key` derived from the
 //! order, so retries never create a second session or a second refund.
 
-pub mod ops;
-pub mod outbound;
 pub mod signature;
 pub(crate) mod webhook;
 
@@ -14,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use shared::{Currency, Lang, PaymentMethod, ProductKind};
 
+use super::outbound;
 use super::refund::Refund;
 use super::{Checkout, CheckoutOrder, Provider, RefundRequest};
 use crate::config::StripeConfig;

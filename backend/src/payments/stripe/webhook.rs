@@ -7,18 +7,19 @@ use axum::routing::post;
 use axum::{Json, Router};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
-use shared::{Currency, OrderStatus, PaymentMethod};
+use shared::{Currency, PaymentMethod};
 
-use super::ops;
 use super::signature;
 use crate::db;
 use crate::error::{Error, Result};
-use crate::payments::fulfil::PaymentSuccess;
+use crate::orders::lifecycle::{self, By, Ending, PaymentSuccess, Refund};
 use crate::payments::order_of_checkout;
-use crate::payments::refund::Refund;
+use crate::payments::processed::{mark_seen, seen};
+use crate::payments::refund::{provider_refund_failed, provider_refunded};
 use crate::state::AppState;
 
 const SOURCE: &str = "stripe";
+const RAIL: PaymentMethod = PaymentMethod::Stripe;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/webhooks/stripe", post(webhook))
@@ -65,7 +66,7 @@ async fn webhook(
     // parse_event made sure both are strings.
     let id = event["id"].as_str().unwrap_or_default();
     let kind = event["type"].as_str().unwrap_or_default();
-    if ops::seen(&st, SOURCE, id).await? {
+    if seen(&st.db, SOURCE, id).await? {
         return Ok(Json(json!({"received": true, "duplicate": true})));
     }
     let raw = String::from_utf8_lossy(&body);
@@ -82,24 +83,24 @@ async fn webhook(
         "checkout.session.async_payment_succeeded" => session_paid(&st, obj, &raw).await?,
         "checkout.session.async_payment_failed" => {
             if let Some(order_id) = order_of(&st, obj).await? {
-                ops::end_unpaid(
+                lifecycle::end_unpaid(
                     &st,
                     order_id,
-                    OrderStatus::Cancelled,
-                    "Stripe payment failed",
-                    "stripe",
+                    Ending::PaymentFailed,
+                    Some("Stripe payment failed"),
+                    By::Rail(RAIL),
                 )
                 .await?;
             }
         }
         "checkout.session.expired" => {
             if let Some(order_id) = order_of(&st, obj).await? {
-                ops::end_unpaid(
+                lifecycle::end_unpaid(
                     &st,
                     order_id,
-                    OrderStatus::Expired,
-                    "Stripe Checkout session expired",
-                    "stripe",
+                    Ending::Expired,
+                    Some("Stripe Checkout session expired"),
+                    By::Rail(RAIL),
                 )
                 .await?;
             }
@@ -121,7 +122,7 @@ async fn webhook(
                 // the money back in the shop's balance, so it stops counting as refunded.
                 if let (Some(pi), Some(r)) = (id_of(&obj["payment_intent"]), super::any_refund(obj))
                 {
-                    if !ops::provider_refund_failed(&st, SOURCE, pi, &r).await? {
+                    if !provider_refund_failed(&st, RAIL, pi, &r).await? {
                         tracing::info!(event = id, refund = %r.provider_refund_id, "stripe refund failure changes nothing");
                     }
                 }
@@ -133,12 +134,15 @@ async fn webhook(
         }
         other => tracing::debug!(event = id, kind = other, "stripe event ignored"),
     }
-    ops::mark_seen(&st, SOURCE, id).await?;
+    mark_seen(&st.db, SOURCE, id).await?;
     Ok(Json(json!({"received": true})))
 }
 
 async fn refunded(st: &AppState, event: &str, pi: &str, r: &Refund) -> Result<()> {
-    if ops::provider_refund(st, SOURCE, pi, r).await?.is_none() {
+    if provider_refunded(st, RAIL, pi, r, By::Rail(RAIL))
+        .await?
+        .is_none()
+    {
         tracing::info!(event, refund = %r.provider_refund_id, "stripe refund for a payment we do not know");
     }
     Ok(())
@@ -187,11 +191,11 @@ async fn session_paid(st: &AppState, session: &Value, raw: &str) -> Result<()> {
         .or_else(|| session["id"].as_str())
         .unwrap_or_default()
         .to_string();
-    ops::pay(
+    lifecycle::paid(
         st,
         &PaymentSuccess {
             order_id,
-            provider: SOURCE,
+            rail: RAIL,
             provider_payment_id: payment_id,
             amount_minor: super::from_stripe(amount, &cur),
             currency: cur.as_str().to_string(),

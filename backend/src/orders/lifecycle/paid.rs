@@ -1,21 +1,25 @@
-//! The one place an order becomes paid.
+//! An order becomes paid.
 //!
-//! Every rail calls [`fulfil`] after it has verified a success notification. The payment row
+//! Every rail calls [`paid`] after it has verified a success notification. The payment row
 //! is unique per (provider, provider payment id), so a repeated notification finds its row
 //! and changes nothing; the order moves to `paid` with a conditional update, so two rails
 //! racing for one order cannot both win; the loser's money is recorded and flagged for refund.
 
-use shared::event_kind;
+use shared::{event_kind, PaymentMethod};
 use sqlx::AnyConnection;
 
-use crate::db::{self, Db};
+use super::{After, Shop};
+use crate::db;
 use crate::error::{Error, Result};
-use crate::orders::repo as orders;
+use crate::notify::Notice;
+use crate::orders::repo;
 
+/// A payment a rail verified.
 #[derive(Debug, Clone)]
 pub struct PaymentSuccess {
     pub order_id: i64,
-    pub provider: &'static str,
+    /// The rail it came through (`payments.provider`).
+    pub rail: PaymentMethod,
     pub provider_payment_id: String,
     pub amount_minor: i64,
     pub currency: String,
@@ -34,51 +38,76 @@ pub enum Outcome {
     FlaggedForRefund,
 }
 
-pub async fn fulfil(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
-    let outcome = apply(db, p).await?;
+/// Records a verified payment and pays its order with it, once; after the commit the catalog
+/// is bumped and the customer told when this payment paid the order.
+pub async fn paid(shop: &dyn Shop, p: &PaymentSuccess) -> Result<Outcome> {
+    let mut tx = shop.db().begin_write().await?;
+    let outcome = record_payment(tx.conn(), p).await?;
+    tx.commit().await?;
+    tracing::info!(
+        order_id = p.order_id,
+        provider = p.rail.as_str(),
+        ?outcome,
+        "payment applied"
+    );
+    if outcome == Outcome::Fulfilled {
+        After {
+            stock_moved: true,
+            notice: Some(Notice::Paid),
+        }
+        .run(shop, p.order_id);
+    }
+    Ok(outcome)
+}
+
+/// [`paid`]'s change inside the caller's transaction, without the after-commit effects (a cash
+/// order delivered is told "delivered", not "paid").
+pub async fn record_payment(conn: &mut AnyConnection, p: &PaymentSuccess) -> Result<Outcome> {
+    let outcome = apply(conn, p).await?;
+    let rail = p.rail.as_str();
     let label = match outcome {
         Outcome::Fulfilled => "fulfilled",
         Outcome::AlreadyRecorded => "already_recorded",
         Outcome::FlaggedForRefund => "flagged_for_refund",
     };
-    metrics::counter!("shop_payments_total", "rail" => p.provider, "outcome" => label).increment(1);
+    metrics::counter!("shop_payments_total", "rail" => rail, "outcome" => label).increment(1);
     if outcome == Outcome::Fulfilled {
-        metrics::counter!("shop_orders_paid_total", "rail" => p.provider).increment(1);
+        metrics::counter!("shop_orders_paid_total", "rail" => rail).increment(1);
     }
     Ok(outcome)
 }
 
-async fn apply(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
+async fn apply(conn: &mut AnyConnection, p: &PaymentSuccess) -> Result<Outcome> {
     let now = db::now();
-    let mut tx = db.begin_write().await?;
+    let rail = p.rail.as_str();
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO payments (order_id, provider, provider_payment_id, status, amount_minor, \
          currency, raw, created_at, updated_at) VALUES ($1, $2, $3, 'succeeded', $4, $5, $6, $7, $7) \
          ON CONFLICT (provider, provider_payment_id) DO NOTHING RETURNING id",
     )
     .bind(p.order_id)
-    .bind(p.provider)
+    .bind(rail)
     .bind(&p.provider_payment_id)
     .bind(p.amount_minor)
     .bind(&p.currency)
     .bind(p.raw.as_deref())
     .bind(now)
-    .fetch_optional(tx.conn())
+    .fetch_optional(&mut *conn)
     .await?;
     let Some(payment_id) = inserted else {
         return Ok(Outcome::AlreadyRecorded);
     };
 
-    let order = orders::head(tx.conn(), p.order_id)
+    let order = repo::head(conn, p.order_id)
         .await?
         .ok_or_else(|| Error::not_found("order"))?;
     let outcome = if order.total_minor != p.amount_minor || order.currency != p.currency {
         let note = format!(
-            "{} reported {} {} for an order of {} {}",
-            p.provider, p.amount_minor, p.currency, order.total_minor, order.currency
+            "{rail} reported {} {} for an order of {} {}",
+            p.amount_minor, p.currency, order.total_minor, order.currency
         );
         flag(
-            tx.conn(),
+            conn,
             payment_id,
             p.order_id,
             event_kind::PAYMENT_MISMATCH,
@@ -88,7 +117,7 @@ async fn apply(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
         .await?;
         Outcome::FlaggedForRefund
     } else if mark_paid(
-        tx.conn(),
+        conn,
         p,
         now,
         "holds_stock = 1 AND status IN ('pending_payment', 'shipped')",
@@ -98,11 +127,11 @@ async fn apply(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
         // It held stock, so it was never paid: a pending order, or a cash order on its way.
         // The guarded UPDATE above is the decision; a concurrent expiry or cancel that got
         // there first makes it match nothing.
-        orders::commit_reservation(tx.conn(), p.order_id).await?;
-        paid_event(tx.conn(), p, now).await?;
+        repo::commit_reservation(conn, p.order_id).await?;
+        paid_event(conn, p, now).await?;
         Outcome::Fulfilled
     } else if mark_paid(
-        tx.conn(),
+        conn,
         p,
         now,
         "holds_stock = 0 AND paid_at IS NULL AND status IN ('expired', 'cancelled')",
@@ -110,21 +139,21 @@ async fn apply(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
     .await?
     {
         // Paid after the reservation lapsed: sell it if the stock is still there.
-        if orders::take_stock(tx.conn(), p.order_id, false).await? {
-            paid_event(tx.conn(), p, now).await?;
+        if repo::take_stock(conn, p.order_id, false).await? {
+            paid_event(conn, p, now).await?;
             Outcome::Fulfilled
         } else {
             sqlx::query("UPDATE orders SET status = $1, paid_at = NULL WHERE id = $2")
                 .bind(&order.status)
                 .bind(p.order_id)
-                .execute(tx.conn())
+                .execute(&mut *conn)
                 .await?;
             let note = format!(
-                "{} paid after the order {}; stock is gone",
-                p.provider, order.status
+                "{rail} paid after the order {}; stock is gone",
+                order.status
             );
             flag(
-                tx.conn(),
+                conn,
                 payment_id,
                 p.order_id,
                 event_kind::PAYMENT_NEEDS_REFUND,
@@ -135,12 +164,9 @@ async fn apply(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
             Outcome::FlaggedForRefund
         }
     } else {
-        let note = format!(
-            "{} paid an order that is already {}",
-            p.provider, order.status
-        );
+        let note = format!("{rail} paid an order that is already {}", order.status);
         flag(
-            tx.conn(),
+            conn,
             payment_id,
             p.order_id,
             event_kind::DUPLICATE_PAYMENT,
@@ -150,13 +176,6 @@ async fn apply(db: &Db, p: &PaymentSuccess) -> Result<Outcome> {
         .await?;
         Outcome::FlaggedForRefund
     };
-    tx.commit().await?;
-    tracing::info!(
-        order_id = p.order_id,
-        provider = p.provider,
-        ?outcome,
-        "payment applied"
-    );
     Ok(outcome)
 }
 
@@ -182,13 +201,13 @@ async fn mark_paid(
 }
 
 async fn paid_event(conn: &mut AnyConnection, p: &PaymentSuccess, now: i64) -> Result<()> {
-    orders::event(
+    repo::event(
         conn,
         p.order_id,
         "paid",
         Some("paid"),
-        Some(&format!("{} {}", p.provider, p.provider_payment_id)),
-        Some(p.provider),
+        Some(&format!("{} {}", p.rail.as_str(), p.provider_payment_id)),
+        Some(p.rail.as_str()),
         now,
     )
     .await
@@ -207,5 +226,5 @@ async fn flag(
         .bind(payment_id)
         .execute(&mut *conn)
         .await?;
-    orders::event(conn, order_id, kind, None, Some(note), None, now).await
+    repo::event(conn, order_id, kind, None, Some(note), None, now).await
 }

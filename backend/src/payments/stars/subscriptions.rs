@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use shared::event_kind;
 use shared::Page;
 
+use super::{bot_failure, SUBSCRIPTION_PERIOD};
 use crate::auth::Customer;
 use crate::catalog::repo::texts;
 use crate::db;
@@ -16,7 +17,6 @@ use crate::error::{AppJson, AppPath, Error, Result};
 use crate::lang::{pick, ReqLang};
 use crate::notify::Notice;
 use crate::orders::repo as orders;
-use crate::payments::stars::{bot_failure, SUBSCRIPTION_PERIOD};
 use crate::state::AppState;
 use crate::telegram::Bot;
 

@@ -1,0 +1,395 @@
+//! The order lifecycle: the only code that changes `orders.status`.
+//!
+//! Every way an order moves (paid, ended unpaid, refunded, shipped, delivered) is one
+//! function here, whoever asks for it: a payment rail translating its provider's message, the
+//! merchant in the admin, or the shop's own jobs. Each one opens the write transaction, makes
+//! the guarded change (a conditional UPDATE whose row count decides, so two callers racing for
+//! one order cannot both win), writes the order's timeline and the merchant's audit entry,
+//! commits, and only then runs the effects that must not happen for a change that rolled back:
+//! the catalog version bump and the customer's notice ([`crate::notify`]).
+//!
+//! Keeping this in one place is what keeps the copies from drifting apart: before, an expired
+//! Stripe session told the customer and an expired reservation did not.
+//!
+//! This module knows no rail and no messenger: rails call it (`payments` depends on `orders`,
+//! never the other way round), and what it needs from the running shop comes through [`Shop`].
+
+mod paid;
+mod refunds;
+
+pub use paid::{paid, record_payment, Outcome, PaymentSuccess};
+pub use refunds::{
+    refund_failed, refunded, refunds_made, PaymentOf, Recorded, Refund, RefundsMade, Restock,
+};
+
+use futures_util::future::BoxFuture;
+use shared::{Currency, Money, OrderStatus, PaymentMethod};
+use sqlx::AnyConnection;
+
+use super::repo;
+use crate::db::{self, Db};
+use crate::error::{Error, Result};
+use crate::notify::Notice;
+
+/// What the lifecycle needs from the running shop: the database, and the two effects that run
+/// after a change committed. `AppState` is one; a test can bring its own.
+pub trait Shop: Send + Sync {
+    fn db(&self) -> &Db;
+    /// Something that can alter a catalog answer changed (stock moved).
+    fn catalog_changed(&self);
+    /// Tells the customer about their order, in the background.
+    fn notify(&self, order_id: i64, notice: Notice);
+}
+
+/// Who made a change: shown on the order's timeline, and for a merchant also in the audit log.
+#[derive(Clone, Copy)]
+pub enum By<'a> {
+    /// The shop itself (the reservation expiry).
+    System,
+    /// A payment rail's notification.
+    Rail(PaymentMethod),
+    /// The Telegram bot's own updates (a refund made in Telegram).
+    Bot,
+    /// A signed-in merchant; the change is audited.
+    Admin(&'a dyn AuditTrail),
+}
+
+impl By<'_> {
+    /// The order events' `actor`.
+    pub fn name(&self) -> &str {
+        match self {
+            By::System => "system",
+            By::Rail(m) => m.as_str(),
+            By::Bot => "telegram",
+            By::Admin(a) => a.email(),
+        }
+    }
+}
+
+/// The merchant's audit log, as the admin writes it. The lifecycle hands it what changed in
+/// the change's own transaction, so an entry exists exactly when its change committed.
+pub trait AuditTrail: Send + Sync {
+    /// The merchant's email: the order events' actor.
+    fn email(&self) -> &str;
+    fn record<'c>(
+        &'c self,
+        conn: &'c mut AnyConnection,
+        action: &'static str,
+        order_id: i64,
+        before: serde_json::Value,
+        after: serde_json::Value,
+    ) -> BoxFuture<'c, Result<()>>;
+}
+
+/// What the customer's notice and the catalog need after a commit.
+#[derive(Debug, Default, Clone, Copy)]
+struct After {
+    stock_moved: bool,
+    notice: Option<Notice>,
+}
+
+impl After {
+    fn run(self, shop: &dyn Shop, order_id: i64) {
+        if self.stock_moved {
+            shop.catalog_changed();
+        }
+        if let Some(n) = self.notice {
+            shop.notify(order_id, n);
+        }
+    }
+}
+
+/// How an unpaid order ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Its reservation lapsed, or the provider's checkout for it did.
+    Expired,
+    /// The merchant called it off. An unpaid cash order already on its way can be called
+    /// back too.
+    Cancelled,
+    /// The provider reported the payment failed for good.
+    PaymentFailed,
+}
+
+impl Ending {
+    fn status(self) -> OrderStatus {
+        match self {
+            Ending::Expired => OrderStatus::Expired,
+            Ending::Cancelled | Ending::PaymentFailed => OrderStatus::Cancelled,
+        }
+    }
+    fn notice(self) -> Notice {
+        match self {
+            Ending::Expired => Notice::Expired,
+            Ending::Cancelled | Ending::PaymentFailed => Notice::Cancelled,
+        }
+    }
+}
+
+/// Ends an unpaid order and gives its stock back. False when it was not unpaid any more (paid
+/// meanwhile, or already ended): nothing changed then.
+pub async fn end_unpaid(
+    shop: &dyn Shop,
+    order_id: i64,
+    how: Ending,
+    note: Option<&str>,
+    by: By<'_>,
+) -> Result<bool> {
+    let mut tx = shop.db().begin_write().await?;
+    let before = snapshot(tx.conn(), order_id).await?;
+    let to = how.status();
+    let mut moved = transition(
+        tx.conn(),
+        order_id,
+        &[OrderStatus::PendingPayment],
+        to,
+        note,
+        by,
+    )
+    .await?;
+    if !moved && how == Ending::Cancelled {
+        // An unpaid cash order that is already on its way can still be called back.
+        moved = guarded(
+            tx.conn(),
+            order_id,
+            "status = 'shipped' AND payment_method = 'cash' AND paid_at IS NULL",
+            to,
+            note,
+            by,
+        )
+        .await?;
+    }
+    if moved {
+        repo::release_reservation(tx.conn(), order_id).await?;
+        audit(tx.conn(), by, "cancel", order_id, before.as_ref()).await?;
+    }
+    tx.commit().await?;
+    if moved {
+        After {
+            stock_moved: true,
+            notice: Some(how.notice()),
+        }
+        .run(shop, order_id);
+    }
+    Ok(moved)
+}
+
+/// Expires unpaid orders whose reservation lapsed, giving their stock back and telling their
+/// customers, like every other ending. Returns how many.
+pub async fn expire_due(shop: &dyn Shop) -> Result<usize> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM orders WHERE status = 'pending_payment' AND expires_at IS NOT NULL \
+         AND expires_at <= $1 ORDER BY id LIMIT 500",
+    )
+    .bind(db::now())
+    .fetch_all(&shop.db().pool)
+    .await?;
+    let mut n = 0;
+    for id in ids {
+        if end_unpaid(
+            shop,
+            id,
+            Ending::Expired,
+            Some("reservation lapsed"),
+            By::System,
+        )
+        .await?
+        {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Marks an order shipped: a paid one, or an unpaid cash order (the courier collects the
+/// money). False when it is in no state to ship.
+pub async fn ship(shop: &dyn Shop, order_id: i64, by: By<'_>) -> Result<bool> {
+    let mut tx = shop.db().begin_write().await?;
+    let Some(before) = snapshot(tx.conn(), order_id).await? else {
+        return Err(Error::not_found("order"));
+    };
+    let from: &[OrderStatus] = if before.method == PaymentMethod::Cash {
+        &[OrderStatus::Paid, OrderStatus::PendingPayment]
+    } else {
+        &[OrderStatus::Paid]
+    };
+    let moved = transition(tx.conn(), order_id, from, OrderStatus::Shipped, None, by).await?;
+    if !moved {
+        return Ok(false);
+    }
+    audit(tx.conn(), by, "ship", order_id, Some(&before)).await?;
+    tx.commit().await?;
+    After {
+        stock_moved: false,
+        notice: Some(Notice::Shipped),
+    }
+    .run(shop, order_id);
+    Ok(true)
+}
+
+/// Marks an order delivered. Delivering an unpaid cash order is when its money arrives: the
+/// payment is recorded in the same transaction. False when it is in no state to deliver.
+pub async fn deliver(shop: &dyn Shop, order_id: i64, by: By<'_>) -> Result<bool> {
+    let mut tx = shop.db().begin_write().await?;
+    let Some(before) = snapshot(tx.conn(), order_id).await? else {
+        return Err(Error::not_found("order"));
+    };
+    if before.method == PaymentMethod::Cash
+        && before.paid_at.is_none()
+        && matches!(
+            before.status,
+            OrderStatus::PendingPayment | OrderStatus::Shipped
+        )
+    {
+        paid::record_payment(
+            tx.conn(),
+            &PaymentSuccess {
+                order_id,
+                rail: PaymentMethod::Cash,
+                provider_payment_id: format!("cash-{order_id}"),
+                amount_minor: before.total_minor,
+                currency: before.currency.as_str().to_string(),
+                raw: Some(format!("collected on delivery, confirmed by {}", by.name())),
+            },
+        )
+        .await?;
+    }
+    let moved = transition(
+        tx.conn(),
+        order_id,
+        &[OrderStatus::Paid, OrderStatus::Shipped],
+        OrderStatus::Delivered,
+        None,
+        by,
+    )
+    .await?;
+    if !moved {
+        return Ok(false);
+    }
+    audit(tx.conn(), by, "deliver", order_id, Some(&before)).await?;
+    tx.commit().await?;
+    After {
+        stock_moved: false,
+        notice: Some(Notice::Delivered),
+    }
+    .run(shop, order_id);
+    Ok(true)
+}
+
+/// The order as it was before a change, for the audit entry and for the guards that depend on
+/// more than the status.
+struct Snapshot {
+    status: OrderStatus,
+    method: PaymentMethod,
+    total_minor: i64,
+    currency: Currency,
+    paid_at: Option<i64>,
+}
+
+async fn snapshot(conn: &mut AnyConnection, order_id: i64) -> Result<Option<Snapshot>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        status: String,
+        payment_method: String,
+        total_minor: i64,
+        currency: String,
+        paid_at: Option<i64>,
+    }
+    let row = sqlx::query_as::<_, Row>(
+        "SELECT status, payment_method, total_minor, currency, paid_at FROM orders WHERE id = $1",
+    )
+    .bind(order_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok(Snapshot {
+            status: OrderStatus::parse(&r.status)
+                .ok_or_else(|| Error::internal(format!("order {order_id}: bad status")))?,
+            method: PaymentMethod::parse(&r.payment_method)
+                .ok_or_else(|| Error::internal(format!("order {order_id}: bad payment method")))?,
+            total_minor: r.total_minor,
+            currency: Currency::new(&r.currency).map_err(Error::internal)?,
+            paid_at: r.paid_at,
+        })
+    })
+    .transpose()
+}
+
+/// The merchant's audit entry for a change by an admin: the status before and after, read
+/// through the change's own transaction. Nothing for other actors.
+async fn audit(
+    conn: &mut AnyConnection,
+    by: By<'_>,
+    action: &'static str,
+    order_id: i64,
+    before: Option<&Snapshot>,
+) -> Result<()> {
+    let (By::Admin(trail), Some(before)) = (by, before) else {
+        return Ok(());
+    };
+    let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
+        .bind(order_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let total = Money::new(before.total_minor, before.currency.clone());
+    trail
+        .record(
+            conn,
+            action,
+            order_id,
+            serde_json::json!({"status": before.status, "total": total}),
+            serde_json::json!({"status": status, "total": total}),
+        )
+        .await
+}
+
+/// Moves an order from one of `from` to `to`, recording the event; false if it was not in `from`.
+async fn transition(
+    conn: &mut AnyConnection,
+    order_id: i64,
+    from: &[OrderStatus],
+    to: OrderStatus,
+    note: Option<&str>,
+    by: By<'_>,
+) -> Result<bool> {
+    let list = from
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    guarded(conn, order_id, &format!("status IN ({list})"), to, note, by).await
+}
+
+/// Moves an order to `to` where `guard` (fixed SQL, never outside input) holds, recording the
+/// event; false if the guard matched nothing.
+async fn guarded(
+    conn: &mut AnyConnection,
+    order_id: i64,
+    guard: &str,
+    to: OrderStatus,
+    note: Option<&str>,
+    by: By<'_>,
+) -> Result<bool> {
+    let now = db::now();
+    let sql = format!("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND {guard}");
+    let n = sqlx::query(&sql)
+        .bind(to.as_str())
+        .bind(now)
+        .bind(order_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if n == 1 {
+        repo::event(
+            conn,
+            order_id,
+            to.as_str(),
+            Some(to.as_str()),
+            note,
+            Some(by.name()),
+            now,
+        )
+        .await?;
+    }
+    Ok(n == 1)
+}
