@@ -67,7 +67,7 @@ pub fn stripe(header: &str, body: &[u8]) -> Result<()> {
     let _ = webhook::parse_event(Some(header), body, STRIPE_SECRET, NOW);
     let good = format!("t={NOW},v1={}", signature::sign(STRIPE_SECRET, NOW, body));
     let event = webhook::parse_event(Some(&good), body, STRIPE_SECRET, NOW)?;
-    let obj = &event["data"]["object"];
+    let obj = &event.data.object;
     let _ = stripe::refund_of(obj);
     let _ = stripe::any_refund(obj);
     Ok(())

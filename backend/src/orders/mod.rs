@@ -335,14 +335,12 @@ async fn replay(
         ));
     }
     // The first try could not start the payment (provider down): try again now.
-    if existing.status == "pending_payment"
+    if existing.status == shared::OrderStatus::PendingPayment
         && existing.invoice_link.is_none()
         && existing.checkout_url.is_none()
-        && existing.payment_method != PaymentMethod::Cash.as_str()
+        && existing.payment_method != PaymentMethod::Cash
     {
-        if let Some(provider) =
-            PaymentMethod::parse(&existing.payment_method).and_then(|m| st.payments.get(m))
-        {
+        if let Some(provider) = st.payments.get(existing.payment_method) {
             start_checkout(st, provider.as_ref(), existing.id, lang).await?;
         }
     }

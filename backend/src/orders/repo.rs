@@ -18,10 +18,13 @@ use crate::lang::pick;
 pub struct OrderHead {
     pub id: i64,
     pub customer_id: i64,
-    pub status: String,
+    /// Decoded in the row: an unknown stored status is an error, never a string compared.
+    #[sqlx(try_from = "String")]
+    pub status: OrderStatus,
     pub currency: String,
     pub total_minor: i64,
-    pub payment_method: String,
+    #[sqlx(try_from = "String")]
+    pub payment_method: PaymentMethod,
     pub contact_json: Option<String>,
     pub lang: String,
     pub request_hash: Option<String>,
@@ -206,14 +209,13 @@ pub fn to_order(
     let currency = Currency::new(&h.currency).map_err(Error::internal)?;
     Ok(Order {
         id: h.id,
-        status: OrderStatus::parse(&h.status).ok_or_else(|| Error::internal("bad order status"))?,
+        status: h.status,
         total: Money::new(h.total_minor, currency.clone()),
         items: items
             .iter()
             .map(|i| to_item(i, &currency, lang, fallback))
             .collect(),
-        payment_method: PaymentMethod::parse(&h.payment_method)
-            .ok_or_else(|| Error::internal("bad payment method"))?,
+        payment_method: h.payment_method,
         invoice_link: h.invoice_link.clone(),
         checkout_url: h.checkout_url.clone(),
         contact: h
@@ -221,7 +223,7 @@ pub fn to_order(
             .as_deref()
             .and_then(|c| serde_json::from_str::<Contact>(c).ok()),
         created_at: h.created_at,
-        expires_at: if h.status == "pending_payment" {
+        expires_at: if h.status == OrderStatus::PendingPayment {
             h.expires_at
         } else {
             None

@@ -28,10 +28,13 @@ pub async fn refund_order(
 ) -> Result<Recorded> {
     #[derive(sqlx::FromRow)]
     struct Row {
-        status: String,
-        payment_method: String,
+        #[sqlx(try_from = "String")]
+        status: OrderStatus,
+        #[sqlx(try_from = "String")]
+        payment_method: PaymentMethod,
         customer_id: i64,
-        currency: String,
+        #[sqlx(try_from = "String")]
+        currency: shared::Currency,
     }
     let order = sqlx::query_as::<_, Row>(
         "SELECT status, payment_method, customer_id, currency FROM orders WHERE id = $1",
@@ -40,11 +43,7 @@ pub async fn refund_order(
     .fetch_optional(&st.db.pool)
     .await?
     .ok_or_else(|| Error::not_found("order"))?;
-    let status = OrderStatus::parse(&order.status)
-        .ok_or_else(|| Error::internal(format!("order {order_id}: bad status")))?;
-    let method = PaymentMethod::parse(&order.payment_method)
-        .ok_or_else(|| Error::internal(format!("order {order_id}: bad payment method")))?;
-    let currency = shared::Currency::new(&order.currency).map_err(Error::internal)?;
+    let (status, method, currency) = (order.status, order.payment_method, order.currency);
     if !matches!(
         status,
         OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Completed

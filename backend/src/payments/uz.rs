@@ -33,8 +33,10 @@ pub async fn payable_order(db: &Db, order_id: i64) -> Result<Option<OrderHead>> 
     let mut conn = db.pool.acquire().await?;
     Ok(repo::head(&mut conn, order_id).await?.filter(|o| {
         o.currency == "UZS"
-            && (o.payment_method == PaymentMethod::Click.as_str()
-                || o.payment_method == PaymentMethod::Payme.as_str())
+            && matches!(
+                o.payment_method,
+                PaymentMethod::Click | PaymentMethod::Payme
+            )
     }))
 }
 
@@ -55,7 +57,7 @@ pub async fn order_by_reference(db: &Db, reference: &str) -> Result<Option<Order
 
 /// Whether the order still waits for its money with its stock held.
 pub fn awaiting(o: &OrderHead) -> bool {
-    o.status == OrderStatus::PendingPayment.as_str() && o.holds_stock == 1
+    o.status == OrderStatus::PendingPayment && o.holds_stock == 1
 }
 
 /// Whether some payment already paid the order.

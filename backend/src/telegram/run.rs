@@ -23,15 +23,15 @@ pub fn webhook_mode(st: &BotState) -> bool {
     st.config.telegram_webhook_secret.is_some() && st.config.public_url.starts_with("https://")
 }
 
-/// Starts the bot's tasks; none in dev mode.
 /// The bot's background tasks: `background` may be stopped at any point; `jobs` watch the
-/// stop signal and finish the item they are on.
-
+/// stop signal and finish the item they are on (the bot has none of its own; startup adds
+/// the Stars reconciliation).
 pub struct Tasks {
     pub background: Vec<JoinHandle<()>>,
     pub jobs: Vec<JoinHandle<()>>,
 }
 
+/// Starts the bot's tasks; none in dev mode.
 pub fn spawn(st: &BotState) -> Tasks {
     let Some(bot) = Bot::from_config(&st.config, &st.http) else {
         return Tasks {

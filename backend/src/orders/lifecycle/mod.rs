@@ -289,10 +289,13 @@ struct Snapshot {
 async fn snapshot(conn: &mut AnyConnection, order_id: i64) -> Result<Option<Snapshot>> {
     #[derive(sqlx::FromRow)]
     struct Row {
-        status: String,
-        payment_method: String,
+        #[sqlx(try_from = "String")]
+        status: OrderStatus,
+        #[sqlx(try_from = "String")]
+        payment_method: PaymentMethod,
         total_minor: i64,
-        currency: String,
+        #[sqlx(try_from = "String")]
+        currency: Currency,
         paid_at: Option<i64>,
     }
     let row = sqlx::query_as::<_, Row>(
@@ -301,18 +304,13 @@ async fn snapshot(conn: &mut AnyConnection, order_id: i64) -> Result<Option<Snap
     .bind(order_id)
     .fetch_optional(&mut *conn)
     .await?;
-    row.map(|r| {
-        Ok(Snapshot {
-            status: OrderStatus::parse(&r.status)
-                .ok_or_else(|| Error::internal(format!("order {order_id}: bad status")))?,
-            method: PaymentMethod::parse(&r.payment_method)
-                .ok_or_else(|| Error::internal(format!("order {order_id}: bad payment method")))?,
-            total_minor: r.total_minor,
-            currency: Currency::new(&r.currency).map_err(Error::internal)?,
-            paid_at: r.paid_at,
-        })
-    })
-    .transpose()
+    Ok(row.map(|r| Snapshot {
+        status: r.status,
+        method: r.payment_method,
+        total_minor: r.total_minor,
+        currency: r.currency,
+        paid_at: r.paid_at,
+    }))
 }
 
 /// The merchant's audit entry for a change by an admin: the status before and after, read

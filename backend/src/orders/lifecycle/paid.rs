@@ -144,13 +144,13 @@ async fn apply(conn: &mut AnyConnection, p: &PaymentSuccess) -> Result<Outcome> 
             Outcome::Fulfilled
         } else {
             sqlx::query("UPDATE orders SET status = $1, paid_at = NULL WHERE id = $2")
-                .bind(&order.status)
+                .bind(order.status.as_str())
                 .bind(p.order_id)
                 .execute(&mut *conn)
                 .await?;
             let note = format!(
                 "{rail} paid after the order {}; stock is gone",
-                order.status
+                order.status.as_str()
             );
             flag(
                 conn,
@@ -164,7 +164,10 @@ async fn apply(conn: &mut AnyConnection, p: &PaymentSuccess) -> Result<Outcome> 
             Outcome::FlaggedForRefund
         }
     } else {
-        let note = format!("{rail} paid an order that is already {}", order.status);
+        let note = format!(
+            "{rail} paid an order that is already {}",
+            order.status.as_str()
+        );
         flag(
             conn,
             payment_id,

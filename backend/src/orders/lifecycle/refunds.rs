@@ -554,7 +554,7 @@ async fn insert(
 async fn restock_refunded(conn: &mut AnyConnection, order_id: i64, by: By<'_>) -> Result<bool> {
     let refunded = repo::head(conn, order_id)
         .await?
-        .is_some_and(|o| o.status == OrderStatus::Refunded.as_str());
+        .is_some_and(|o| o.status == OrderStatus::Refunded);
     let restocked: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM order_events WHERE order_id = $1 AND kind = 'restocked'",
     )

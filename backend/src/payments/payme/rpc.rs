@@ -507,8 +507,10 @@ async fn cancel(st: &AppState, p: &Map<String, Value>) -> RpcResult {
             // Delivered goods cannot be taken back by cancelling their payment; a payment
             // that lost a race to another rail paid for nothing and always goes back.
             if pay.needs_refund == 0
-                && (order.status == OrderStatus::Delivered.as_str()
-                    || order.status == OrderStatus::Completed.as_str())
+                && matches!(
+                    order.status,
+                    OrderStatus::Delivered | OrderStatus::Completed
+                )
             {
                 return Err(Code::CannotCancel.into());
             }

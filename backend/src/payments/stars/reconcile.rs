@@ -103,19 +103,17 @@ async fn apply(st: &AppState, bot: &Bot, tx: &Value) -> Result<bool> {
         },
     )
     .await?;
-    if outcome == Outcome::Fulfilled {
-        if src["subscription_period"].as_i64().is_some() {
-            let date = tx["date"].as_i64().unwrap_or_else(crate::db::now);
-            let user = src["user"]["id"].as_i64();
-            subscriptions::started(
-                st,
-                order_id,
-                user,
-                charge,
-                date + super::SUBSCRIPTION_PERIOD,
-            )
-            .await?;
-        }
+    if outcome == Outcome::Fulfilled && src["subscription_period"].as_i64().is_some() {
+        let date = tx["date"].as_i64().unwrap_or_else(crate::db::now);
+        let user = src["user"]["id"].as_i64();
+        subscriptions::started(
+            st,
+            order_id,
+            user,
+            charge,
+            date + super::SUBSCRIPTION_PERIOD,
+        )
+        .await?;
     }
     Ok(outcome != Outcome::AlreadyRecorded)
 }

@@ -110,7 +110,7 @@ pub async fn renewed(
     };
     let refunded = orders::head(tx.conn(), order_id)
         .await?
-        .is_some_and(|o| o.status == "refunded");
+        .is_some_and(|o| o.status == shared::OrderStatus::Refunded);
     // Stored once per charge id either way. If the order was refunded, which ended the
     // subscription, a renewal that still comes (Telegram had not stopped it yet) extends
     // nothing and is money to give back.

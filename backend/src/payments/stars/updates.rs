@@ -5,7 +5,7 @@
 
 use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
-use shared::{Lang, PaymentMethod};
+use shared::{Lang, OrderStatus, PaymentMethod};
 
 use super::subscriptions;
 use crate::db;
@@ -95,13 +95,13 @@ async fn check(st: &AppState, bot: &Bot, q: &PreCheckoutQuery) -> Result<Option<
         return Ok(Some("pc_gone"));
     };
     let currency = q.currency.as_str();
-    if o.payment_method != rail_of(currency).as_str() {
+    if o.payment_method != rail_of(currency) {
         return Ok(Some("pc_gone"));
     }
-    if o.status == "expired" || o.expires_at.is_some_and(|e| e <= db::now()) {
+    if o.status == OrderStatus::Expired || o.expires_at.is_some_and(|e| e <= db::now()) {
         return Ok(Some("pc_expired"));
     }
-    if o.status != "pending_payment" || o.holds_stock != 1 {
+    if o.status != OrderStatus::PendingPayment || o.holds_stock != 1 {
         return Ok(Some("pc_gone"));
     }
     if q.total_amount != Some(o.total_minor) || currency != o.currency {

@@ -299,20 +299,35 @@ impl Stripe {
     }
 }
 
+/// A Stripe refund object, as much of it as the shop reads.
+#[derive(Debug, serde::Deserialize)]
+struct StripeRefund {
+    id: String,
+    #[serde(default)]
+    status: Option<String>,
+    currency: String,
+    amount: i64,
+}
+
 /// A Stripe refund object as a refund to record: only when it succeeded, in our units.
 pub fn refund_of(v: &Value) -> Option<Refund> {
-    if v["status"] != "succeeded" {
+    let r: StripeRefund = serde_json::from_value(v.clone()).ok()?;
+    if r.status.as_deref() != Some("succeeded") {
         return None;
     }
-    any_refund(v)
+    ours(r)
 }
 
 /// A Stripe refund object in our units, whatever its status.
 pub fn any_refund(v: &Value) -> Option<Refund> {
-    let cur = Currency::new(v["currency"].as_str()?).ok()?;
+    ours(serde_json::from_value(v.clone()).ok()?)
+}
+
+fn ours(r: StripeRefund) -> Option<Refund> {
+    let cur = Currency::new(&r.currency).ok()?;
     Some(Refund {
-        provider_refund_id: v["id"].as_str()?.to_string(),
-        amount_minor: from_stripe(v["amount"].as_i64()?, &cur),
+        provider_refund_id: r.id,
+        amount_minor: from_stripe(r.amount, &cur),
         currency: cur.as_str().to_string(),
     })
 }

@@ -6,6 +6,7 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
 use secrecy::ExposeSecret;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use shared::{Currency, PaymentMethod};
 
@@ -25,6 +26,70 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/webhooks/stripe", post(webhook))
 }
 
+/// A Stripe event: its id, its type, and the object it is about (read per type below).
+#[derive(Debug, Deserialize)]
+pub(crate) struct Event {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub data: EventData,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct EventData {
+    #[serde(default)]
+    pub object: Value,
+}
+
+/// An expandable field: the id, or the expanded object with its id.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Expandable {
+    Id(String),
+    Object { id: String },
+}
+
+impl Expandable {
+    fn id(&self) -> &str {
+        match self {
+            Expandable::Id(id) | Expandable::Object { id } => id,
+        }
+    }
+}
+
+/// A Checkout Session, as much of it as the shop reads.
+#[derive(Debug, Default, Deserialize)]
+struct Session {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    payment_status: Option<String>,
+    /// Logged only: what the session says its order is proves nothing (see [`order_of`]).
+    #[serde(default)]
+    client_reference_id: Option<Value>,
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
+    amount_total: Option<i64>,
+    #[serde(default)]
+    payment_intent: Option<Expandable>,
+}
+
+/// A charge or a refund: both name their PaymentIntent.
+#[derive(Debug, Default, Deserialize)]
+struct OfPaymentIntent {
+    #[serde(default)]
+    payment_intent: Option<Expandable>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// `data.object` as `T`; an object of another shape reads as empty (nothing in it is used).
+fn object<T: serde::de::DeserializeOwned + Default>(v: &Value) -> T {
+    serde_json::from_value(v.clone()).unwrap_or_default()
+}
+
 /// Everything the webhook checks before it looks anything up: the signature over the raw body,
 /// then that the body is a JSON event with an `id` and a `type`. Pure, so the fuzz targets
 /// (fuzz/) call it as the route does.
@@ -33,7 +98,7 @@ pub(crate) fn parse_event(
     body: &[u8],
     secret: &str,
     now: i64,
-) -> Result<Value> {
+) -> Result<Event> {
     let header = header
         .ok_or_else(|| Error::invalid("invalid_signature", "Stripe-Signature is missing."))?;
     signature::verify(header, body, secret, now).map_err(|r| {
@@ -42,13 +107,8 @@ pub(crate) fn parse_event(
     })?;
     let event: Value = serde_json::from_slice(body)
         .map_err(|_| Error::invalid("invalid_json", "The event is not JSON."))?;
-    if event["id"].as_str().is_none() || event["type"].as_str().is_none() {
-        return Err(Error::invalid(
-            "invalid_event",
-            "The event has no id or type.",
-        ));
-    }
-    Ok(event)
+    serde_json::from_value(event)
+        .map_err(|_| Error::invalid("invalid_event", "The event has no id or type."))
 }
 
 async fn webhook(
@@ -63,26 +123,25 @@ async fn webhook(
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
     let event = parse_event(header, &body, cfg.webhook_secret.expose_secret(), db::now())?;
-    // parse_event made sure both are strings.
-    let id = event["id"].as_str().unwrap_or_default();
-    let kind = event["type"].as_str().unwrap_or_default();
+    let id = event.id.as_str();
     if seen(&st.db, SOURCE, id).await? {
         return Ok(Json(json!({"received": true, "duplicate": true})));
     }
     let raw = String::from_utf8_lossy(&body);
-    let obj = &event["data"]["object"];
-    match kind {
+    let obj = &event.data.object;
+    match event.kind.as_str() {
         "checkout.session.completed" => {
-            if obj["payment_status"] == "paid" {
-                session_paid(&st, obj, &raw).await?;
+            let session: Session = object(obj);
+            if session.payment_status.as_deref() == Some("paid") {
+                session_paid(&st, &session, &raw).await?;
             } else {
                 // Bank debits and the like: the money comes later, in async_payment_succeeded.
-                tracing::info!(event = id, order = %obj["client_reference_id"], "stripe session complete, payment pending");
+                tracing::info!(event = id, order = ?session.client_reference_id, "stripe session complete, payment pending");
             }
         }
-        "checkout.session.async_payment_succeeded" => session_paid(&st, obj, &raw).await?,
+        "checkout.session.async_payment_succeeded" => session_paid(&st, &object(obj), &raw).await?,
         "checkout.session.async_payment_failed" => {
-            if let Some(order_id) = order_of(&st, obj).await? {
+            if let Some(order_id) = order_of(&st, &object(obj)).await? {
                 lifecycle::end_unpaid(
                     &st,
                     order_id,
@@ -94,7 +153,7 @@ async fn webhook(
             }
         }
         "checkout.session.expired" => {
-            if let Some(order_id) = order_of(&st, obj).await? {
+            if let Some(order_id) = order_of(&st, &object(obj)).await? {
                 lifecycle::end_unpaid(
                     &st,
                     order_id,
@@ -109,7 +168,8 @@ async fn webhook(
             // The charge says how much is refunded in total, not by which refunds: ask Stripe
             // for them, so each counts once by its id (the admin's own call may have
             // recorded some already, or be about to).
-            if let Some(pi) = id_of(&obj["payment_intent"]) {
+            let charge: OfPaymentIntent = object(obj);
+            if let Some(pi) = charge.payment_intent.as_ref().map(Expandable::id) {
                 let stripe = super::Stripe::new(cfg, &st.config.public_url, &st.http);
                 for r in stripe.refunds_of(pi).await? {
                     refunded(&st, id, pi, &r).await?;
@@ -117,18 +177,17 @@ async fn webhook(
             }
         }
         "refund.created" | "refund.updated" | "charge.refund.updated" | "refund.failed" => {
-            if obj["status"] == "failed" {
+            let refund: OfPaymentIntent = object(obj);
+            let pi = refund.payment_intent.as_ref().map(Expandable::id);
+            if refund.status.as_deref() == Some("failed") {
                 // A refund can fail, even after it succeeded (the card was closed): Stripe puts
                 // the money back in the shop's balance, so it stops counting as refunded.
-                if let (Some(pi), Some(r)) = (id_of(&obj["payment_intent"]), super::any_refund(obj))
-                {
+                if let (Some(pi), Some(r)) = (pi, super::any_refund(obj)) {
                     if !provider_refund_failed(&st, RAIL, pi, &r).await? {
                         tracing::info!(event = id, refund = %r.provider_refund_id, "stripe refund failure changes nothing");
                     }
                 }
-            } else if let (Some(pi), Some(r)) =
-                (id_of(&obj["payment_intent"]), super::refund_of(obj))
-            {
+            } else if let (Some(pi), Some(r)) = (pi, super::refund_of(obj)) {
                 refunded(&st, id, pi, &r).await?;
             }
         }
@@ -148,38 +207,34 @@ async fn refunded(st: &AppState, event: &str, pi: &str, r: &Refund) -> Result<()
     Ok(())
 }
 
-/// An expandable field: the id string, or the object's `id`.
-fn id_of(v: &Value) -> Option<&str> {
-    v.as_str().or_else(|| v["id"].as_str())
-}
-
 /// The shop order of a Checkout Session the shop opened; `None` for any other session. What
 /// the session's metadata or client_reference_id say is not enough: a Payment Link or another
 /// integration on the same Stripe account can put one of our order ids there, and its
 /// expiry must not end our order (nor its payment pay for it).
-async fn order_of(st: &AppState, session: &Value) -> Result<Option<i64>> {
-    let found = match session["id"].as_str() {
+async fn order_of(st: &AppState, session: &Session) -> Result<Option<i64>> {
+    let found = match session.id.as_deref() {
         Some(id) => order_of_checkout(&st.db, PaymentMethod::Stripe, id).await?,
         None => None,
     };
     if found.is_none() {
         tracing::warn!(
-            session = %session["id"],
-            named = %session["client_reference_id"],
+            session = ?session.id,
+            named = ?session.client_reference_id,
             "stripe session the shop did not open; ignored"
         );
     }
     Ok(found)
 }
 
-async fn session_paid(st: &AppState, session: &Value, raw: &str) -> Result<()> {
+async fn session_paid(st: &AppState, session: &Session, raw: &str) -> Result<()> {
     let Some(order_id) = order_of(st, session).await? else {
         return Ok(());
     };
-    let cur = session["currency"]
-        .as_str()
+    let cur = session
+        .currency
+        .as_deref()
         .and_then(|c| Currency::new(c).ok());
-    let (Some(cur), Some(amount)) = (cur, session["amount_total"].as_i64()) else {
+    let (Some(cur), Some(amount)) = (cur, session.amount_total) else {
         return Err(Error::invalid(
             "invalid_event",
             "The session has no amount or currency.",
@@ -187,8 +242,11 @@ async fn session_paid(st: &AppState, session: &Value, raw: &str) -> Result<()> {
     };
     // The PaymentIntent is what refunds name; a session without one cannot be refunded,
     // so fall back to the session id only to keep the payment on record.
-    let payment_id = id_of(&session["payment_intent"])
-        .or_else(|| session["id"].as_str())
+    let payment_id = session
+        .payment_intent
+        .as_ref()
+        .map(Expandable::id)
+        .or(session.id.as_deref())
         .unwrap_or_default()
         .to_string();
     lifecycle::paid(

@@ -108,7 +108,7 @@ pub async fn shipping_query(st: &AppState, bot: &Bot, q: &Value) -> Result<()> {
             let mut conn = st.db.pool.acquire().await?;
             crate::orders::repo::head(&mut conn, id)
                 .await?
-                .is_some_and(|o| o.status == "pending_payment")
+                .is_some_and(|o| o.status == shared::OrderStatus::PendingPayment)
         }
         None => false,
     };
