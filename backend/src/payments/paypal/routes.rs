@@ -272,19 +272,17 @@ async fn webhook(
             "PayPal did not confirm this notification.",
         ));
     }
-    let (Some(id), Some(kind)) = (event["id"].as_str(), event["event_type"].as_str()) else {
-        return Err(Error::invalid(
-            "invalid_event",
-            "The event has no id or event_type.",
-        ));
-    };
+    let event: Event = serde_json::from_value(event)
+        .map_err(|_| Error::invalid("invalid_event", "The event has no id or event_type."))?;
+    let id = event.id.as_str();
     if seen(&st.db, SOURCE, id).await? {
         return Ok(Json(json!({"received": true, "duplicate": true})));
     }
-    let res = &event["resource"];
-    match kind {
+    let res = &event.resource;
+    let about: Resource = serde_json::from_value(res.clone()).unwrap_or_default();
+    match event.event_type.as_str() {
         "CHECKOUT.ORDER.APPROVED" => {
-            if let Some(paypal_order) = res["id"].as_str() {
+            if let Some(paypal_order) = about.id.as_deref() {
                 match order_of_checkout(&st.db, PaymentMethod::Paypal, paypal_order).await? {
                     Some(order_id) => {
                         capture(&st, &api, order_id, paypal_order).await?;
@@ -299,19 +297,19 @@ async fn webhook(
             }
         }
         "PAYMENT.CAPTURE.COMPLETED" => {
-            if let Some(order_id) = order_of_capture(&st, res).await? {
-                if res["status"] == "COMPLETED" {
+            if let Some(order_id) = order_of_capture(&st, &about).await? {
+                if about.status.as_deref() == Some("COMPLETED") {
                     pay_capture(&st, order_id, res, raw).await?;
                 }
             }
         }
         "PAYMENT.CAPTURE.PENDING" => {
-            if let Some(order_id) = order_of_capture(&st, res).await? {
+            if let Some(order_id) = order_of_capture(&st, &about).await? {
                 note(&st, order_id, "payment_pending", "PayPal capture pending").await?;
             }
         }
         "PAYMENT.CAPTURE.DENIED" => {
-            if let Some(order_id) = order_of_capture(&st, res).await? {
+            if let Some(order_id) = order_of_capture(&st, &about).await? {
                 lifecycle::end_unpaid(
                     &st,
                     order_id,
@@ -322,24 +320,72 @@ async fn webhook(
                 .await?;
             }
         }
-        "PAYMENT.CAPTURE.REFUNDED" | "PAYMENT.CAPTURE.REVERSED" => refunded(&st, res).await?,
+        "PAYMENT.CAPTURE.REFUNDED" | "PAYMENT.CAPTURE.REVERSED" => {
+            refunded(&st, &about, res).await?
+        }
         other => tracing::debug!(event = id, kind = other, "paypal event ignored"),
     }
     mark_seen(&st.db, SOURCE, id).await?;
     Ok(Json(json!({"received": true})))
 }
 
+/// A webhook event: its id, its type, and the resource it is about.
+#[derive(Debug, Deserialize)]
+struct Event {
+    id: String,
+    event_type: String,
+    #[serde(default)]
+    resource: Value,
+}
+
+/// What the webhook reads of a resource (a capture, or a refund) to find what it is about; the
+/// amount is read with [`super::parse_amount`].
+#[derive(Debug, Default, Deserialize)]
+struct Resource {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    supplementary_data: Option<Supplementary>,
+    #[serde(default)]
+    links: Vec<Link>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Supplementary {
+    #[serde(default)]
+    related_ids: RelatedIds,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RelatedIds {
+    #[serde(default)]
+    order_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Link {
+    #[serde(default)]
+    rel: String,
+    #[serde(default)]
+    href: String,
+}
+
 /// Our order of a capture resource: through the PayPal order it belongs to
 /// (`supplementary_data.related_ids.order_id`), when the shop created that PayPal order. A
 /// capture's `custom_id` alone is not enough: any PayPal order on the account can carry ours.
-async fn order_of_capture(st: &AppState, capture: &Value) -> Result<Option<i64>> {
-    let paypal_order = capture["supplementary_data"]["related_ids"]["order_id"].as_str();
+async fn order_of_capture(st: &AppState, capture: &Resource) -> Result<Option<i64>> {
+    let paypal_order = capture
+        .supplementary_data
+        .as_ref()
+        .and_then(|s| s.related_ids.order_id.as_deref());
     let found = match paypal_order {
         Some(p) => order_of_checkout(&st.db, PaymentMethod::Paypal, p).await?,
         None => None,
     };
     if found.is_none() {
-        tracing::warn!(capture = %capture["id"], paypal_order, "paypal capture of an order the shop did not create; ignored");
+        tracing::warn!(capture = ?capture.id, paypal_order, "paypal capture of an order the shop did not create; ignored");
     }
     Ok(found)
 }
@@ -408,15 +454,15 @@ fn transmission_shape(
 
 /// A refund (or a reversal) resource: the capture it belongs to is its `up` link; it is
 /// recorded by its own id, so the admin's call that made it and this notification count once.
-async fn refunded(st: &AppState, res: &Value) -> Result<()> {
-    let capture = res["links"].as_array().and_then(|ls| {
-        ls.iter()
-            .find(|l| l["rel"] == "up")
-            .and_then(|l| l["href"].as_str())
-            .and_then(|h| h.trim_end_matches('/').rsplit('/').next())
-    });
+async fn refunded(st: &AppState, about: &Resource, res: &Value) -> Result<()> {
+    let capture = about
+        .links
+        .iter()
+        .find(|l| l.rel == "up")
+        .and_then(|l| l.href.trim_end_matches('/').rsplit('/').next())
+        .filter(|c| !c.is_empty());
     let Some(r) = super::refund_of(res) else {
-        tracing::info!(refund = %res["id"], status = %res["status"], "paypal refund not completed; not recorded");
+        tracing::info!(refund = ?about.id, status = ?about.status, "paypal refund not completed; not recorded");
         return Ok(());
     };
     if let Some(capture) = capture {
