@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "tools (wasm target, wasm-bindgen-cli, wasm-split-cli, wasm-opt, chromium)"
+step "tools (wasm target, wasm-opt, brotli, chromium)"
 ./scripts/install-frontend-tools.sh --browsers
 
 step "PostgreSQL at 127.0.0.1:5432"
@@ -31,12 +31,12 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "clippy (native crates, then the storefront and the admin for wasm32)"
-cargo clippy -p shop -p shared --all-targets -- -D warnings
+cargo clippy -p shop -p shared -p wasm-build --all-targets -- -D warnings
 cargo clippy -p frontend -p web_common --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p admin --target wasm32-unknown-unknown -- -D warnings
 
 step "Rust tests (SQLite and PostgreSQL)"
-cargo test -p shop -p shared
+cargo test -p shop -p shared -p wasm-build
 cargo test -p frontend
 cargo test -p admin
 
