@@ -10,6 +10,7 @@ use crate::{Money, Product, Texts};
 
 /// `GET /api/admin/products/{id}` (and create/patch answers): the catalog product plus the
 /// fields only a merchant sees.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdminProduct {
     #[serde(flatten)]
@@ -30,6 +31,7 @@ pub struct AdminProduct {
 
 /// `POST /api/admin/products/{id}/images` answers 201 with this: the stored image's URL
 /// (the largest width) and every width stored, under content-hashed names in `/media/`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UploadedImage {
     pub url: String,
@@ -37,6 +39,7 @@ pub struct UploadedImage {
     pub widths: Vec<ImageWidth>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImageWidth {
     pub width: u32,
@@ -45,6 +48,7 @@ pub struct ImageWidth {
 
 /// `PUT /api/admin/products/{id}/images` replaces the product's image list (reorder and
 /// remove); every URL must already belong to that product.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImageOrder {
     pub images: Vec<String>,
@@ -52,6 +56,7 @@ pub struct ImageOrder {
 
 /// `GET /api/admin/dashboard?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, both inclusive;
 /// default the last 30 days ending today).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dashboard {
     pub from: String,
@@ -68,6 +73,7 @@ pub struct Dashboard {
     pub low_stock: Vec<LowStock>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DayRevenue {
     /// `YYYY-MM-DD` (UTC).
@@ -76,6 +82,7 @@ pub struct DayRevenue {
     pub amount_minor: i64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DayOrders {
     pub day: String,
@@ -83,6 +90,7 @@ pub struct DayOrders {
     pub paid: i64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TopProduct {
     pub product_id: i64,
@@ -91,6 +99,7 @@ pub struct TopProduct {
     pub revenue: Vec<Money>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LowStock {
     pub product_id: i64,
@@ -103,6 +112,7 @@ pub struct LowStock {
 /// `POST /api/admin/products.csv` answers 200 with this when every row was good and saved;
 /// when any row is bad it saves nothing and answers 422 with the error envelope
 /// (`code: "invalid_csv"`) whose `error.rows` lists every bad row (`ErrorBody::rows`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CsvImportReport {
     pub created: i64,
@@ -111,6 +121,7 @@ pub struct CsvImportReport {
     pub rows: Vec<CsvRowError>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CsvRowError {
     /// 1-based line number in the uploaded file (the header is line 1).
@@ -131,6 +142,7 @@ pub const MAX_ADMIN_PASSWORD_CHARS: usize = 1024;
 
 /// What an admin may do. `owner`: everything, including managing admins, refunds and the audit
 /// log; `staff`: runs the shop (catalog, orders) but cannot do those three (403 `owner_only`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AdminRole {
@@ -159,6 +171,7 @@ impl TryFrom<String> for AdminRole {
 }
 
 /// `GET /api/admin/admins` lists (owner only), `POST /api/admin/admins` ([`NewAdmin`]) adds (201).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdminAccount {
     pub id: i64,
@@ -171,6 +184,7 @@ pub struct AdminAccount {
 }
 
 /// `POST /api/admin/admins`: a new admin (owner only).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewAdmin {
     pub email: String,
@@ -186,6 +200,7 @@ fn staff() -> AdminRole {
 
 /// `POST /api/admin/password`: the signed-in admin's own new password (answers 204; the
 /// admin's other sessions end, this one stays).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PasswordChange {
     pub old_password: String,
@@ -193,6 +208,7 @@ pub struct PasswordChange {
 }
 
 /// One row of `GET /api/admin/audit` (a `Page` of these).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub id: i64,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use money::{Currency, Money};
 
 /// Languages the shop speaks. Texts a merchant writes are kept per language.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
@@ -50,6 +51,7 @@ impl Lang {
 }
 
 /// Merchant-written text in any subset of the three languages: `{"uz": …, "ru": …, "en": …}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Texts {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -115,6 +117,7 @@ impl Texts {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProductKind {
@@ -144,6 +147,7 @@ impl ProductKind {
 /// Options that tell variants apart, such as `{"size": "M", "colour": "red"}`.
 pub type VariantOptions = BTreeMap<String, String>;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Category {
     pub id: i64,
@@ -156,6 +160,7 @@ pub struct Category {
     pub texts: Option<Texts>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Variant {
     pub id: i64,
@@ -167,6 +172,7 @@ pub struct Variant {
     pub available: bool,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Product {
     pub id: i64,
@@ -183,6 +189,7 @@ pub struct Product {
     pub archived: bool,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProductTexts {
     pub title: Texts,
@@ -190,12 +197,14 @@ pub struct ProductTexts {
 }
 
 /// Every list answers `{"items": [...], "next_cursor": "…" | null}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Me {
     pub id: i64,
@@ -207,6 +216,7 @@ pub struct Me {
     pub language_code: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CartLine {
     pub variant_id: i64,
@@ -214,11 +224,13 @@ pub struct CartLine {
 }
 
 /// `PUT /api/cart` replaces the whole cart.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CartUpdate {
     pub items: Vec<CartLine>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CartItem {
     pub variant_id: i64,
@@ -239,6 +251,7 @@ pub struct CartItem {
     pub problem: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cart {
     pub items: Vec<CartItem>,
@@ -248,6 +261,7 @@ pub struct Cart {
     pub payment_methods: Vec<PaymentMethod>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
@@ -286,6 +300,7 @@ impl PaymentMethod {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
@@ -334,6 +349,7 @@ impl OrderStatus {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Contact {
     #[serde(default)]
@@ -344,6 +360,7 @@ pub struct Contact {
     pub address: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderLineRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -355,6 +372,7 @@ pub struct OrderLineRequest {
 }
 
 /// `POST /api/orders`. No `items` = the customer's cart.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateOrder {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -364,6 +382,7 @@ pub struct CreateOrder {
     pub contact: Option<Contact>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderItem {
     pub variant_id: i64,
@@ -377,6 +396,7 @@ pub struct OrderItem {
     pub line_total: Money,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderEvent {
     pub at: i64,
@@ -452,6 +472,7 @@ pub const CUSTOMER_EVENT_KINDS: [&str; 4] = [
     event_kind::SUBSCRIPTION_ENDED,
 ];
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
     pub id: i64,
@@ -477,11 +498,13 @@ pub struct Order {
 }
 
 /// The one error shape every route answers with: `{"error":{"code","message"}}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorEnvelope {
     pub error: ErrorBody,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub code: String,
@@ -495,18 +518,21 @@ pub struct ErrorBody {
     pub rows: Vec<admin::CsvRowError>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoginResponse {
     pub csrf_token: String,
     pub admin: AdminInfo,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdminInfo {
     pub id: i64,
@@ -515,6 +541,7 @@ pub struct AdminInfo {
 }
 
 /// `GET /api/dev/init-data`: signed initData for the dev user (dev mode only).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DevInitData {
     pub init_data: String,

@@ -128,8 +128,12 @@ impl fmt::Display for Currency {
 
 /// `{"amount_minor": 1500000, "currency": "UZS"}`: UZS in tiyin, USD in cents, XTR in Stars.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Money {
     pub amount_minor: i64,
+    /// An ISO 4217 code, or `XTR` (Telegram Stars), `TON` or `USDT`; any other code is refused
+    /// with 422 `invalid_currency`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "UZS"))]
     pub currency: Currency,
 }
 
