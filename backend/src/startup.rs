@@ -111,7 +111,8 @@ pub fn app(state: AppState) -> Router {
         .merge(orders::router())
         .merge(me::router(cfg.dev_mode()))
         .merge(admin::router())
-        .merge(crate::telegram::api_router());
+        .merge(crate::telegram::api_router())
+        .merge(crate::openapi::router());
     let webhooks = crate::payments::router();
     let limits = Limits::new(cfg.rate_limit_per_minute);
     let timeout = cfg.request_timeout;
