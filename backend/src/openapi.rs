@@ -100,7 +100,7 @@ pub const ADMIN_SESSION: &str = "admin_session";
         crate::admin::spreadsheet::import::products,
         crate::admin::audit::list,
     ),
-    components(schemas(ErrorEnvelope)),
+    components(schemas(ErrorEnvelope, shared::Lang)),
     tags(
         (name = "catalog", description = "Public: categories and products in the language asked for."),
         (name = "customer", description = "The signed-in customer (initData): who they are, the cart, orders, subscriptions."),

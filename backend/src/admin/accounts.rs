@@ -278,7 +278,7 @@ async fn change(st: &AppState, owner: &Admin, id: i64, what: Change) -> Result<R
 /// `POST /api/admin/admins/{id}/disable`: it cannot sign in and its sessions end (owner only;
 /// never the last active owner).
 #[utoipa::path(post, path = "/api/admin/admins/{id}/disable", tag = "admin", security(("admin_session" = [])),
-    params(("id" = i64, Path, description = "The admin's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The admin's id.")),
     responses(
         (status = 200, description = "It cannot sign in and its sessions end (owner only; never the last active owner).", body = AdminAccount),
         (status = 404, description = "No such admin."),
@@ -293,7 +293,7 @@ async fn disable(
 }
 
 #[utoipa::path(post, path = "/api/admin/admins/{id}/enable", tag = "admin", security(("admin_session" = [])),
-    params(("id" = i64, Path, description = "The admin's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The admin's id.")),
     responses(
         (status = 200, description = "It can sign in again (owner only).", body = AdminAccount),
         (status = 404, description = "No such admin."),
@@ -310,7 +310,7 @@ async fn enable(
 /// `DELETE /api/admin/admins/{id}` (owner only; never the last active owner): 204.
 /// Deletes an admin (owner only; never the last active owner). Audit entries keep its email.
 #[utoipa::path(delete, path = "/api/admin/admins/{id}", tag = "admin", security(("admin_session" = [])),
-    params(("id" = i64, Path, description = "The admin's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The admin's id.")),
     responses(
         (status = 204, description = "Deleted."),
         (status = 404, description = "No such admin."),

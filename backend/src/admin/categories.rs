@@ -61,7 +61,7 @@ async fn list(State(st): State<AppState>, _admin: Admin) -> Result<AppJson<Page<
 }
 
 #[utoipa::path(get, path = "/api/admin/categories/{id}", tag = "admin", security(("admin_session" = [])),
-    params(("id" = i64, Path, description = "The category's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The category's id.")),
     responses((status = 200, description = "The category with its texts.", body = Category), (status = 404, description = "No such category.")))]
 async fn one(
     State(st): State<AppState>,
@@ -155,7 +155,7 @@ struct CategoryPatch {
 
 /// Changes what is sent; the rest stays.
 #[utoipa::path(patch, path = "/api/admin/categories/{id}", tag = "admin", security(("admin_session" = [])),
-    params(("id" = i64, Path, description = "The category's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The category's id.")),
     request_body = CategoryPatch,
     responses((status = 200, description = "The category as saved.", body = Category), (status = 404, description = "No such category.")))]
 async fn update(
@@ -285,7 +285,7 @@ async fn reorder(
 /// Deletes a category; its products stay, without a category.
 /// Deletes a category; its products stay, without a category.
 #[utoipa::path(delete, path = "/api/admin/categories/{id}", tag = "admin", security(("admin_session" = [])),
-    params(("id" = i64, Path, description = "The category's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The category's id.")),
     responses((status = 204, description = "Deleted."), (status = 404, description = "No such category.")))]
 async fn remove(
     State(st): State<AppState>,

@@ -97,7 +97,7 @@ async fn images_of(st: &AppState, id: i64) -> Result<Vec<String>> {
 /// Stores an image for the product (PNG, JPEG or WebP, decided by its bytes) in several
 /// widths and appends it to the product's images.
 #[utoipa::path(post, path = "/api/admin/products/{id}/images", tag = "admin", security(("admin_session" = [])),
-    params(("id" = i64, Path, description = "The product's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id.")),
     request_body(content = crate::openapi::FileUpload, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "The stored image.", body = UploadedImage),
@@ -327,7 +327,7 @@ fn write_once(path: &PathBuf, bytes: &[u8]) -> Result<()> {
 
 /// Replaces the product's image list (reorder and remove); every URL must be the product's.
 #[utoipa::path(put, path = "/api/admin/products/{id}/images", tag = "admin", security(("admin_session" = [])),
-    params(("id" = i64, Path, description = "The product's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id.")),
     request_body = ImageOrder,
     responses(
         (status = 200, description = "The images as saved.", body = ImageOrder),

@@ -133,7 +133,7 @@ async fn load(st: &AppState, id: i64) -> Result<Order> {
 
 /// One order with its whole timeline (`events`).
 #[utoipa::path(get, path = "/api/admin/orders/{id}", tag = "admin", security(("admin_session" = [])),
-    params(("id" = i64, Path, description = "The order's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The order's id.")),
     responses((status = 200, description = "The order.", body = Order), (status = 404, description = "No such order.")))]
 async fn one(
     State(st): State<AppState>,
@@ -180,7 +180,7 @@ async fn audit(
 
 /// Marks a paid physical order shipped.
 #[utoipa::path(post, path = "/api/admin/orders/{id}/ship", tag = "admin", security(("admin_session" = [])),
-    params(("id" = i64, Path, description = "The order's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The order's id.")),
     responses((status = 200, description = "The order after the change.", body = Order), (status = 404, description = "No such order."),
         (status = 409, description = "The order's status does not allow this.")))]
 async fn ship(
@@ -217,7 +217,7 @@ async fn ship(
 
 /// Marks the order delivered.
 #[utoipa::path(post, path = "/api/admin/orders/{id}/deliver", tag = "admin", security(("admin_session" = [])),
-    params(("id" = i64, Path, description = "The order's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The order's id.")),
     responses((status = 200, description = "The order after the change.", body = Order), (status = 404, description = "No such order."),
         (status = 409, description = "The order's status does not allow this.")))]
 async fn deliver(
@@ -278,7 +278,7 @@ async fn paid(st: &AppState, id: i64) -> Result<bool> {
 
 /// Cancels an order that is not paid yet (its stock returns).
 #[utoipa::path(post, path = "/api/admin/orders/{id}/cancel", tag = "admin", security(("admin_session" = [])),
-    params(("id" = i64, Path, description = "The order's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The order's id.")),
     responses((status = 200, description = "The order after the change.", body = Order), (status = 404, description = "No such order."),
         (status = 409, description = "The order's status does not allow this.")))]
 async fn cancel(
@@ -353,7 +353,7 @@ struct RefundRequest {
 /// Refunds (owners only: money leaves the shop) through the order's own rail: the provider gives the money back first, then the
 /// refund is recorded (cash is handed back by the merchant, so it is only recorded).
 #[utoipa::path(post, path = "/api/admin/orders/{id}/refund", tag = "admin", security(("admin_session" = [])),
-    params(("id" = i64, Path, description = "The order's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The order's id.")),
     request_body(content = Option<RefundRequest>, description = "Optional: no body is a full refund."),
     responses((status = 200, description = "The order after the refund.", body = Order), (status = 404, description = "No such order."),
         (status = 409, description = "Nothing (or less than asked) is left to refund, or the order is not paid."),

@@ -208,7 +208,7 @@ enum Bind {
 }
 
 #[utoipa::path(get, path = "/api/admin/products/{id}", tag = "admin", security(("admin_session" = [])),
-    params(("id" = i64, Path, description = "The product's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id.")),
     responses((status = 200, description = "The product with the merchant's fields.", body = AdminProduct), (status = 404, description = "No such product.")))]
 async fn one(
     State(st): State<AppState>,
@@ -439,7 +439,7 @@ mod double_option {
 
 /// Changes what is sent; the rest stays (`null` clears an optional field).
 #[utoipa::path(patch, path = "/api/admin/products/{id}", tag = "admin", security(("admin_session" = [])),
-    params(("id" = i64, Path, description = "The product's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id.")),
     request_body = ProductPatch,
     responses((status = 200, description = "The product as saved.", body = AdminProduct), (status = 404, description = "No such product."),
         (status = 422, description = "A category that does not exist.")))]
@@ -532,7 +532,7 @@ async fn update(
 /// so order history keeps pointing at it.
 /// Deletes a product never ordered; archives one that was (orders keep pointing at it).
 #[utoipa::path(delete, path = "/api/admin/products/{id}", tag = "admin", security(("admin_session" = [])),
-    params(("id" = i64, Path, description = "The product's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id.")),
     responses((status = 200, description = "`{id, result: \"deleted\" | \"archived\"}`.", body = Object), (status = 404, description = "No such product.")))]
 async fn remove(
     State(st): State<AppState>,
@@ -607,7 +607,7 @@ async fn archive_or_delete(
 }
 
 #[utoipa::path(post, path = "/api/admin/products/{id}/variants", tag = "admin", security(("admin_session" = [])),
-    params(("id" = i64, Path, description = "The product's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id.")),
     request_body = NewVariant,
     responses((status = 201, description = "The new variant.", body = Variant), (status = 404, description = "No such product."),
         (status = 409, description = "The SKU is already taken."),
@@ -688,7 +688,7 @@ struct VariantPatch {
 }
 
 #[utoipa::path(patch, path = "/api/admin/variants/{id}", tag = "admin", security(("admin_session" = [])),
-    params(("id" = i64, Path, description = "The variant's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The variant's id.")),
     request_body = VariantPatch,
     responses((status = 200, description = "The variant as saved.", body = Variant), (status = 404, description = "No such variant."),
         (status = 409, description = "The SKU is already taken."),
@@ -771,7 +771,7 @@ async fn update_variant(
 
 /// Deletes a variant never ordered; archives one that was.
 #[utoipa::path(delete, path = "/api/admin/variants/{id}", tag = "admin", security(("admin_session" = [])),
-    params(("id" = i64, Path, description = "The variant's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The variant's id.")),
     responses((status = 200, description = "`{id, result: \"deleted\" | \"archived\"}`.", body = Object), (status = 404, description = "No such variant.")))]
 async fn remove_variant(
     State(st): State<AppState>,
@@ -808,7 +808,7 @@ struct StockChange {
 }
 
 #[utoipa::path(put, path = "/api/admin/variants/{id}/stock", tag = "admin", security(("admin_session" = [])),
-    params(("id" = i64, Path, description = "The variant's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The variant's id.")),
     request_body = StockChange,
     responses((status = 200, description = "The variant with its new stock.", body = Variant), (status = 404, description = "No such variant."),
         (status = 409, description = "The change would take stock below zero.")))]

@@ -181,7 +181,7 @@ async fn products(
 
 /// One product with its variants, prices and stock.
 #[utoipa::path(get, path = "/api/products/{id}", tag = "catalog",
-    params(("id" = i64, Path, description = "The product's id."), ("lang" = Option<shared::Lang>, Query, description = "Language of the texts; else `Accept-Language`, else the shop's default."), ("If-None-Match" = Option<String>, Header, description = "An `ETag` from an earlier answer: 304 when nothing changed.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id."), ("lang" = Option<shared::Lang>, Query, description = "Language of the texts; else `Accept-Language`, else the shop's default."), ("If-None-Match" = Option<String>, Header, description = "An `ETag` from an earlier answer: 304 when nothing changed.")),
     responses(
         (status = 200, description = "The product.", body = shared::Product, headers(("ETag" = String, description = "Send it back in `If-None-Match`."))),
         (status = 304, description = "Not modified since the `If-None-Match` ETag."),

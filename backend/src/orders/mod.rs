@@ -704,7 +704,7 @@ async fn list(
 
 /// One of the customer's orders with its timeline.
 #[utoipa::path(get, path = "/api/orders/{id}", tag = "customer", security(("init_data" = [])),
-    params(("id" = i64, Path, description = "The order's id."), ("lang" = Option<shared::Lang>, Query, description = "Language of the texts; else `Accept-Language`, else the shop's default.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The order's id."), ("lang" = Option<shared::Lang>, Query, description = "Language of the texts; else `Accept-Language`, else the shop's default.")),
     responses(
         (status = 200, description = "The order.", body = Order),
         (status = 404, description = "No such order of this customer."),

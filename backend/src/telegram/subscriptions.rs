@@ -263,7 +263,7 @@ async fn list(
 
 /// Stops renewal; the paid period runs out.
 #[utoipa::path(post, path = "/api/subscriptions/{id}/cancel", tag = "customer", security(("init_data" = [])),
-    params(("id" = i64, Path, description = "The subscription's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The subscription's id.")),
     responses(
         (status = 200, description = "`{id, order_id, status, renews, expires_at}` after the change.", body = Object),
         (status = 404, description = "No such subscription of this customer."),
@@ -280,7 +280,7 @@ async fn cancel(
 
 /// Turns renewal back on before the period ends.
 #[utoipa::path(post, path = "/api/subscriptions/{id}/renew", tag = "customer", security(("init_data" = [])),
-    params(("id" = i64, Path, description = "The subscription's id.")),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The subscription's id.")),
     responses(
         (status = 200, description = "`{id, order_id, status, renews, expires_at}` after the change.", body = Object),
         (status = 404, description = "No such subscription of this customer."),
