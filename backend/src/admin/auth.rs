@@ -387,14 +387,23 @@ async fn logout_everywhere(State(st): State<AppState>, admin: Admin) -> Result<R
 
 /// The signed-in admin and this session's CSRF token (the admin UI reloads with it).
 #[utoipa::path(get, path = "/api/admin/me", tag = "admin", security(("admin_session" = [])),
-    responses((status = 200, description = "`{id, email, role, csrf_token}`.", body = Object)))]
-async fn whoami(admin: Admin) -> AppJson<serde_json::Value> {
-    AppJson(serde_json::json!({
-        "id": admin.id,
-        "email": admin.email,
-        "role": admin.role,
-        "csrf_token": admin.csrf_token,
-    }))
+    responses((status = 200, description = "The admin and the session's CSRF token.", body = AdminSession)))]
+async fn whoami(admin: Admin) -> AppJson<AdminSession> {
+    AppJson(AdminSession {
+        id: admin.id,
+        email: admin.email,
+        role: admin.role,
+        csrf_token: admin.csrf_token,
+    })
+}
+
+/// `GET /api/admin/me`: who is signed in, with the token state-changing calls send back.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AdminSession {
+    pub id: i64,
+    pub email: String,
+    pub role: AdminRole,
+    pub csrf_token: String,
 }
 
 /// A signed-in merchant. For state-changing methods it also proves the CSRF token.
