@@ -220,6 +220,8 @@ pub struct Me {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CartLine {
     pub variant_id: i64,
+    /// 0 removes the line.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 999))]
     pub quantity: i64,
 }
 
@@ -227,6 +229,7 @@ pub struct CartLine {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CartUpdate {
+    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
     pub items: Vec<CartLine>,
 }
 
@@ -353,10 +356,13 @@ impl OrderStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Contact {
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub name: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 32))]
     pub phone: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub address: String,
 }
 
@@ -368,6 +374,7 @@ pub struct OrderLineRequest {
     /// Stands for the variant when the product has exactly one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 999))]
     pub quantity: i64,
 }
 
@@ -376,6 +383,7 @@ pub struct OrderLineRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateOrder {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
     pub items: Option<Vec<OrderLineRequest>>,
     pub payment_method: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
