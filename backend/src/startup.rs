@@ -111,8 +111,7 @@ pub fn app(state: AppState) -> Router {
         .merge(orders::router())
         .merge(me::router(cfg.dev_mode()))
         .merge(admin::router())
-        .merge(crate::telegram::api_router())
-        .merge(crate::openapi::router());
+        .merge(crate::telegram::api_router());
     let webhooks = crate::payments::router();
     let limits = Limits::new(cfg.rate_limit_per_minute);
     let timeout = cfg.request_timeout;
@@ -121,6 +120,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api)
         .merge(webhooks)
         .merge(health::router())
+        .merge(crate::openapi::router())
         .merge(crate::observe::router())
         .merge(web::router(&cfg.dist_dir, &cfg.media_dir))
         // Innermost, so the matched route template is known.

@@ -10,8 +10,8 @@ use crate::{Money, Product, Texts};
 
 /// `GET /api/admin/products/{id}` (and create/patch answers): the catalog product plus the
 /// fields only a merchant sees.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminProduct {
     #[serde(flatten)]
     pub product: Product,
@@ -31,16 +31,16 @@ pub struct AdminProduct {
 
 /// `POST /api/admin/products/{id}/images` answers 201 with this: the stored image's URL
 /// (the largest width) and every width stored, under content-hashed names in `/media/`.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadedImage {
     pub url: String,
     #[serde(default)]
     pub widths: Vec<ImageWidth>,
 }
 
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImageWidth {
     pub width: u32,
     pub url: String,
@@ -48,16 +48,16 @@ pub struct ImageWidth {
 
 /// `PUT /api/admin/products/{id}/images` replaces the product's image list (reorder and
 /// remove); every URL must already belong to that product.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImageOrder {
     pub images: Vec<String>,
 }
 
 /// `GET /api/admin/dashboard?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, both inclusive;
 /// default the last 30 days ending today).
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dashboard {
     pub from: String,
     pub to: String,
@@ -73,8 +73,8 @@ pub struct Dashboard {
     pub low_stock: Vec<LowStock>,
 }
 
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DayRevenue {
     /// `YYYY-MM-DD` (UTC).
     pub day: String,
@@ -82,16 +82,16 @@ pub struct DayRevenue {
     pub amount_minor: i64,
 }
 
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DayOrders {
     pub day: String,
     pub created: i64,
     pub paid: i64,
 }
 
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TopProduct {
     pub product_id: i64,
     pub title: Texts,
@@ -99,8 +99,8 @@ pub struct TopProduct {
     pub revenue: Vec<Money>,
 }
 
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LowStock {
     pub product_id: i64,
     pub variant_id: i64,
@@ -112,8 +112,8 @@ pub struct LowStock {
 /// `POST /api/admin/products.csv` answers 200 with this when every row was good and saved;
 /// when any row is bad it saves nothing and answers 422 with the error envelope
 /// (`code: "invalid_csv"`) whose `error.rows` lists every bad row (`ErrorBody::rows`).
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CsvImportReport {
     pub created: i64,
     pub updated: i64,
@@ -121,8 +121,8 @@ pub struct CsvImportReport {
     pub rows: Vec<CsvRowError>,
 }
 
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CsvRowError {
     /// 1-based line number in the uploaded file (the header is line 1).
     pub line: usize,
@@ -142,8 +142,8 @@ pub const MAX_ADMIN_PASSWORD_CHARS: usize = 1024;
 
 /// What an admin may do. `owner`: everything, including managing admins, refunds and the audit
 /// log; `staff`: runs the shop (catalog, orders) but cannot do those three (403 `owner_only`).
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AdminRole {
     Owner,
@@ -171,8 +171,8 @@ impl TryFrom<String> for AdminRole {
 }
 
 /// `GET /api/admin/admins` lists (owner only), `POST /api/admin/admins` ([`NewAdmin`]) adds (201).
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminAccount {
     pub id: i64,
     pub email: String,
@@ -184,8 +184,8 @@ pub struct AdminAccount {
 }
 
 /// `POST /api/admin/admins`: a new admin (owner only).
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAdmin {
     pub email: String,
     pub password: String,
@@ -200,16 +200,16 @@ fn staff() -> AdminRole {
 
 /// `POST /api/admin/password`: the signed-in admin's own new password (answers 204; the
 /// admin's other sessions end, this one stays).
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordChange {
     pub old_password: String,
     pub new_password: String,
 }
 
 /// One row of `GET /api/admin/audit` (a `Page` of these).
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: i64,
     /// Unix seconds.
