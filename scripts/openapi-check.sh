@@ -105,7 +105,8 @@ cookie="$(awk '$6 == "shop_admin" { print $6 "=" $7 }' "$work/cookies")"
 # delete the signed-in owner once the run has added a second owner); their own tests cover them.
 echo "schemathesis against $base (examples per operation: ${OPENAPI_CHECK_EXAMPLES:-8})"
 set +e
-timeout "${OPENAPI_CHECK_SECONDS:-170}" "$venv/bin/schemathesis" run "$base/api/openapi.json" \
+# Run from the temp folder: schemathesis and Hypothesis keep their caches in the current one.
+(cd "$work" && timeout "${OPENAPI_CHECK_SECONDS:-170}" "$venv/bin/schemathesis" run "$base/api/openapi.json" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --phases examples,coverage,fuzzing \
   --max-examples "${OPENAPI_CHECK_EXAMPLES:-8}" \
@@ -117,7 +118,7 @@ timeout "${OPENAPI_CHECK_SECONDS:-170}" "$venv/bin/schemathesis" run "$base/api/
   -H "Cookie: $cookie" \
   -H "X-CSRF-Token: $csrf" \
   --report junit --report-dir "$work/report" \
-  --no-color
+  --no-color)
 code=$?
 set -e
 if [ "$code" = 124 ]; then
