@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (CI runs exactly this): formatting, clippy with warnings denied,
 # every Rust test on SQLite and PostgreSQL, a short fuzz run of every parser of outside bytes,
-# the release frontend build, and the end-to-end
+# the release frontend build, the release binary against its own OpenAPI document
+# (schemathesis), and the end-to-end
 # browser tests in headless Chromium against the release binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +47,9 @@ FUZZ_SECONDS="${FUZZ_SECONDS:-10}" ./scripts/fuzz.sh
 step "release build: backend and frontend"
 cargo build --release -p shop
 ./scripts/build-frontend.sh
+
+step "the live shop against its OpenAPI document (schemathesis, bounded)"
+./scripts/openapi-check.sh target/release/shop
 
 step "end-to-end in headless Chromium"
 (cd e2e && npm ci --no-audit --no-fund && npm test)

@@ -43,6 +43,21 @@ pub const MAX_PHONE_CHARS: usize = 32;
 pub const MAX_ADDRESS_CHARS: usize = 500;
 const MAX_LINES: usize = 100;
 
+/// Places an order from the items named (or from the cart when `items` is absent) and opens
+/// its checkout: the answer carries `invoice_link` or `checkout_url` where the rail needs one.
+#[utoipa::path(post, path = "/api/orders", tag = "customer", security(("init_data" = [])),
+    params(("lang" = Option<shared::Lang>, Query, description = "Language of the texts; else `Accept-Language`, else the shop's default."),
+        ("Idempotency-Key" = Option<String>, Header, description = "1-200 characters; a retry with the same key and body answers the same order (200) instead of placing another.")),
+    request_body = CreateOrder,
+    responses(
+        (status = 201, description = "The order was placed.", body = Order),
+        (status = 200, description = "An `Idempotency-Key` retry: the order placed the first time.", body = Order),
+        (status = 409, description = "Out of stock, unavailable, or the `Idempotency-Key` was used for another body."),
+        (status = 422, description = "`invalid_currency`: a currency code the shop does not accept."),
+        (status = 429, description = "`too_many_open_orders`: too many unpaid orders, or the request rate limit.",
+            headers(("Retry-After" = i64, description = "Seconds to wait (rate limit only)."))),
+        (status = 502, description = "The payment provider could not open the checkout; nothing was charged."),
+    ))]
 async fn create(
     State(st): State<AppState>,
     customer: Customer,
@@ -641,12 +656,21 @@ fn validate_contact(c: Option<&Contact>, physical: bool) -> Result<Option<Contac
     Ok(Some(c))
 }
 
-#[derive(Debug, Deserialize)]
+/// `GET /api/orders` paging.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Orders per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 
+/// The customer's orders, newest first.
+#[utoipa::path(get, path = "/api/orders", tag = "customer", security(("init_data" = [])),
+    params(ListQuery, ("lang" = Option<shared::Lang>, Query, description = "Language of the texts; else `Accept-Language`, else the shop's default.")),
+    responses((status = 200, description = "A page of orders.", body = Page<Order>)))]
 async fn list(
     State(st): State<AppState>,
     customer: Customer,
@@ -678,6 +702,13 @@ async fn list(
     Ok(AppJson(Page { items, next_cursor }))
 }
 
+/// One of the customer's orders with its timeline.
+#[utoipa::path(get, path = "/api/orders/{id}", tag = "customer", security(("init_data" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The order's id."), ("lang" = Option<shared::Lang>, Query, description = "Language of the texts; else `Accept-Language`, else the shop's default.")),
+    responses(
+        (status = 200, description = "The order.", body = Order),
+        (status = 404, description = "No such order of this customer."),
+    ))]
 async fn one(
     State(st): State<AppState>,
     customer: Customer,
