@@ -29,7 +29,10 @@ struct Req {
 async fn order(State(db): State<Db>, Json(req): Json<Req>) -> (StatusCode, Json<Value>) {
     match place(&db, req.variant_id).await {
         Ok(Some(id)) => (StatusCode::CREATED, Json(json!({ "id": id }))),
-        Ok(None) => (StatusCode::CONFLICT, Json(json!({ "error": "out_of_stock" }))),
+        Ok(None) => (
+            StatusCode::CONFLICT,
+            Json(json!({ "error": "out_of_stock" })),
+        ),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             Json(json!({ "error": e.to_string() })),
