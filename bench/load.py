@@ -31,9 +31,19 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOKEN = "123456789:BENCH-token"
-PORT_SHOP = 18080
-PORT_BARE = 18090
-PORT_CEILING = 18091
+
+
+def free_port() -> int:
+    """A port nobody listens on now: other people's benchmarks may share the machine."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+PORT_SHOP = free_port()
+PORT_BARE = free_port()
+PORT_CEILING = free_port()
 BIN = os.path.join(ROOT, "target", "release")
 SPREAD = 50
 BENCH_STOCK = 1_000_000_000

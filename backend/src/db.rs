@@ -455,7 +455,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(rows, (0..50).filter(|v| *v != 25).collect::<Vec<_>>());
-        // One group of 50 that failed, then 50 single runs.
-        assert_eq!(runs.load(Ordering::SeqCst), 100);
+        // One group of all 50 that stopped at the failing 26th, then 50 single runs.
+        assert_eq!(runs.load(Ordering::SeqCst), 26 + 50);
     }
 }
