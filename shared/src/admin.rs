@@ -11,6 +11,7 @@ use crate::{Money, Product, Texts};
 /// `GET /api/admin/products/{id}` (and create/patch answers): the catalog product plus the
 /// fields only a merchant sees.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminProduct {
     #[serde(flatten)]
     pub product: Product,
@@ -31,6 +32,7 @@ pub struct AdminProduct {
 /// `POST /api/admin/products/{id}/images` answers 201 with this: the stored image's URL
 /// (the largest width) and every width stored, under content-hashed names in `/media/`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadedImage {
     pub url: String,
     #[serde(default)]
@@ -38,6 +40,7 @@ pub struct UploadedImage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImageWidth {
     pub width: u32,
     pub url: String,
@@ -46,6 +49,7 @@ pub struct ImageWidth {
 /// `PUT /api/admin/products/{id}/images` replaces the product's image list (reorder and
 /// remove); every URL must already belong to that product.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImageOrder {
     pub images: Vec<String>,
 }
@@ -53,6 +57,7 @@ pub struct ImageOrder {
 /// `GET /api/admin/dashboard?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, both inclusive;
 /// default the last 30 days ending today).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dashboard {
     pub from: String,
     pub to: String,
@@ -69,6 +74,7 @@ pub struct Dashboard {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DayRevenue {
     /// `YYYY-MM-DD` (UTC).
     pub day: String,
@@ -77,6 +83,7 @@ pub struct DayRevenue {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DayOrders {
     pub day: String,
     pub created: i64,
@@ -84,6 +91,7 @@ pub struct DayOrders {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TopProduct {
     pub product_id: i64,
     pub title: Texts,
@@ -92,6 +100,7 @@ pub struct TopProduct {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LowStock {
     pub product_id: i64,
     pub variant_id: i64,
@@ -104,6 +113,7 @@ pub struct LowStock {
 /// when any row is bad it saves nothing and answers 422 with the error envelope
 /// (`code: "invalid_csv"`) whose `error.rows` lists every bad row (`ErrorBody::rows`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CsvImportReport {
     pub created: i64,
     pub updated: i64,
@@ -112,6 +122,7 @@ pub struct CsvImportReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CsvRowError {
     /// 1-based line number in the uploaded file (the header is line 1).
     pub line: usize,
@@ -132,6 +143,7 @@ pub const MAX_ADMIN_PASSWORD_CHARS: usize = 1024;
 /// What an admin may do. `owner`: everything, including managing admins, refunds and the audit
 /// log; `staff`: runs the shop (catalog, orders) but cannot do those three (403 `owner_only`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AdminRole {
     Owner,
@@ -160,6 +172,7 @@ impl TryFrom<String> for AdminRole {
 
 /// `GET /api/admin/admins` lists (owner only), `POST /api/admin/admins` ([`NewAdmin`]) adds (201).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminAccount {
     pub id: i64,
     pub email: String,
@@ -172,6 +185,7 @@ pub struct AdminAccount {
 
 /// `POST /api/admin/admins`: a new admin (owner only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAdmin {
     pub email: String,
     pub password: String,
@@ -187,6 +201,7 @@ fn staff() -> AdminRole {
 /// `POST /api/admin/password`: the signed-in admin's own new password (answers 204; the
 /// admin's other sessions end, this one stays).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordChange {
     pub old_password: String,
     pub new_password: String,
@@ -194,6 +209,7 @@ pub struct PasswordChange {
 
 /// One row of `GET /api/admin/audit` (a `Page` of these).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: i64,
     /// Unix seconds.

@@ -50,6 +50,9 @@ async fn list_all(conn: &mut AnyConnection, st: &AppState) -> Result<Vec<Categor
         .collect())
 }
 
+/// Every category with its full texts.
+#[utoipa::path(get, path = "/api/admin/categories", tag = "admin", security(("admin_session" = [])),
+    responses((status = 200, description = "The categories (one page).", body = Page<Category>)))]
 async fn list(State(st): State<AppState>, _admin: Admin) -> Result<AppJson<Page<Category>>> {
     Ok(AppJson(Page {
         items: list_all(&mut *st.db.pool.acquire().await?, &st).await?,
@@ -57,6 +60,9 @@ async fn list(State(st): State<AppState>, _admin: Admin) -> Result<AppJson<Page<
     }))
 }
 
+#[utoipa::path(get, path = "/api/admin/categories/{id}", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The category's id.")),
+    responses((status = 200, description = "The category with its texts.", body = Category), (status = 404, description = "No such category.")))]
 async fn one(
     State(st): State<AppState>,
     _admin: Admin,
@@ -67,13 +73,16 @@ async fn one(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct NewCategory {
     title: Texts,
     slug: Option<String>,
     position: Option<i64>,
 }
 
+#[utoipa::path(post, path = "/api/admin/categories", tag = "admin", security(("admin_session" = [])),
+    request_body = NewCategory,
+    responses((status = 201, description = "The new category.", body = Category)))]
 async fn create(
     State(st): State<AppState>,
     admin: Admin,
@@ -137,13 +146,18 @@ async fn create(
     Ok((StatusCode::CREATED, AppJson(c)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct CategoryPatch {
     title: Option<Texts>,
     slug: Option<String>,
     position: Option<i64>,
 }
 
+/// Changes what is sent; the rest stays.
+#[utoipa::path(patch, path = "/api/admin/categories/{id}", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The category's id.")),
+    request_body = CategoryPatch,
+    responses((status = 200, description = "The category as saved.", body = Category), (status = 404, description = "No such category.")))]
 async fn update(
     State(st): State<AppState>,
     admin: Admin,
@@ -207,7 +221,7 @@ async fn update(
     Ok(AppJson(after))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct CategoryOrder {
     ids: Vec<i64>,
 }
@@ -215,6 +229,9 @@ struct CategoryOrder {
 /// Puts the categories in the order given (`{"ids": [...]}`, every category exactly once):
 /// one transaction, so a shop never shows a half-moved list and two categories never end
 /// up sharing a position (patching positions one by one could do both).
+#[utoipa::path(put, path = "/api/admin/categories/order", tag = "admin", security(("admin_session" = [])),
+    request_body = CategoryOrder,
+    responses((status = 200, description = "The categories in their new order.", body = Page<Category>)))]
 async fn reorder(
     State(st): State<AppState>,
     admin: Admin,
@@ -266,6 +283,10 @@ async fn reorder(
 }
 
 /// Deletes a category; its products stay, without a category.
+/// Deletes a category; its products stay, without a category.
+#[utoipa::path(delete, path = "/api/admin/categories/{id}", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The category's id.")),
+    responses((status = 204, description = "Deleted."), (status = 404, description = "No such category.")))]
 async fn remove(
     State(st): State<AppState>,
     admin: Admin,

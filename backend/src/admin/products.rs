@@ -85,7 +85,8 @@ pub(crate) fn snapshot<T: serde::Serialize>(v: &T) -> Result<serde_json::Value> 
     serde_json::to_value(v).map_err(Error::internal)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     q: Option<String>,
     category: Option<i64>,
@@ -100,6 +101,10 @@ struct ListQuery {
     limit: Option<i64>,
 }
 
+/// Products, archived ones included on request, with filters for the admin's list.
+#[utoipa::path(get, path = "/api/admin/products", tag = "admin", security(("admin_session" = [])),
+    params(ListQuery),
+    responses((status = 200, description = "A page of products with their full texts.", body = Page<Product>)))]
 async fn list(
     State(st): State<AppState>,
     _admin: Admin,
@@ -202,6 +207,9 @@ enum Bind {
     S(String),
 }
 
+#[utoipa::path(get, path = "/api/admin/products/{id}", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id.")),
+    responses((status = 200, description = "The product with the merchant's fields.", body = AdminProduct), (status = 404, description = "No such product.")))]
 async fn one(
     State(st): State<AppState>,
     _admin: Admin,
@@ -212,7 +220,7 @@ async fn one(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct NewVariant {
     sku: String,
     #[serde(default)]
@@ -222,7 +230,7 @@ struct NewVariant {
     stock: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct NewProduct {
     kind: ProductKind,
     category_id: Option<i64>,
@@ -285,6 +293,13 @@ fn sku_taken(sku: &str, field: &str) -> Error {
     )
 }
 
+#[utoipa::path(post, path = "/api/admin/products", tag = "admin", security(("admin_session" = [])),
+    request_body = NewProduct,
+    responses(
+        (status = 201, description = "The new product with its and its variants' ids.", body = AdminProduct),
+        (status = 409, description = "A SKU is already taken."),
+        (status = 422, description = "`invalid_currency`, or a category that does not exist."),
+    ))]
 async fn create(
     State(st): State<AppState>,
     admin: Admin,
@@ -393,7 +408,7 @@ async fn insert_variant(
     .await?)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct ProductPatch {
     kind: Option<ProductKind>,
     #[serde(default, with = "double_option")]
@@ -422,6 +437,12 @@ mod double_option {
     }
 }
 
+/// Changes what is sent; the rest stays (`null` clears an optional field).
+#[utoipa::path(patch, path = "/api/admin/products/{id}", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id.")),
+    request_body = ProductPatch,
+    responses((status = 200, description = "The product as saved.", body = AdminProduct), (status = 404, description = "No such product."),
+        (status = 422, description = "A category that does not exist.")))]
 async fn update(
     State(st): State<AppState>,
     admin: Admin,
@@ -509,6 +530,10 @@ async fn update(
 
 /// Deletes a product nobody ordered; a product that orders reference is archived instead,
 /// so order history keeps pointing at it.
+/// Deletes a product never ordered; archives one that was (orders keep pointing at it).
+#[utoipa::path(delete, path = "/api/admin/products/{id}", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id.")),
+    responses((status = 200, description = "`{id, result: \"deleted\" | \"archived\"}`.", body = Object), (status = 404, description = "No such product.")))]
 async fn remove(
     State(st): State<AppState>,
     admin: Admin,
@@ -581,6 +606,12 @@ async fn archive_or_delete(
     Ok(AppJson(json!({"id": id, "result": outcome})))
 }
 
+#[utoipa::path(post, path = "/api/admin/products/{id}/variants", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id.")),
+    request_body = NewVariant,
+    responses((status = 201, description = "The new variant.", body = Variant), (status = 404, description = "No such product."),
+        (status = 409, description = "The SKU is already taken."),
+        (status = 422, description = "`invalid_currency`.")))]
 async fn add_variant(
     State(st): State<AppState>,
     admin: Admin,
@@ -646,7 +677,7 @@ async fn variant(conn: &mut AnyConnection, id: i64) -> Result<Variant> {
     variant_row(conn, id).await?.to_variant()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct VariantPatch {
     sku: Option<String>,
     options: Option<VariantOptions>,
@@ -656,6 +687,12 @@ struct VariantPatch {
     archived: Option<bool>,
 }
 
+#[utoipa::path(patch, path = "/api/admin/variants/{id}", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The variant's id.")),
+    request_body = VariantPatch,
+    responses((status = 200, description = "The variant as saved.", body = Variant), (status = 404, description = "No such variant."),
+        (status = 409, description = "The SKU is already taken."),
+        (status = 422, description = "`invalid_currency`.")))]
 async fn update_variant(
     State(st): State<AppState>,
     admin: Admin,
@@ -732,6 +769,10 @@ async fn update_variant(
     Ok(AppJson(after))
 }
 
+/// Deletes a variant never ordered; archives one that was.
+#[utoipa::path(delete, path = "/api/admin/variants/{id}", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The variant's id.")),
+    responses((status = 200, description = "`{id, result: \"deleted\" | \"archived\"}`.", body = Object), (status = 404, description = "No such variant.")))]
 async fn remove_variant(
     State(st): State<AppState>,
     admin: Admin,
@@ -759,13 +800,18 @@ async fn remove_variant(
 /// `{"stock": n | null}` sets free stock; `{"delta": n}` adds (or with a negative number
 /// removes) units atomically, never below zero, so a count can be corrected while orders
 /// are being placed.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct StockChange {
     #[serde(default, with = "double_option")]
     stock: Option<Option<i64>>,
     delta: Option<i64>,
 }
 
+#[utoipa::path(put, path = "/api/admin/variants/{id}/stock", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The variant's id.")),
+    request_body = StockChange,
+    responses((status = 200, description = "The variant with its new stock.", body = Variant), (status = 404, description = "No such variant."),
+        (status = 409, description = "The change would take stock below zero.")))]
 async fn set_stock(
     State(st): State<AppState>,
     admin: Admin,

@@ -171,7 +171,7 @@ async fn capture(st: &AppState, api: &Api, order_id: i64, paypal_order: &str) ->
     }
 }
 
-/// Fulfils a completed capture; [`crate::payments::fulfil`] checks amount and currency
+/// Pays with a completed capture; [`crate::orders::lifecycle::paid`] checks amount and currency
 /// against the order and flags a mismatch for refund instead of paying it.
 async fn pay_capture(st: &AppState, order_id: i64, cap: &Value, raw: &str) -> Result<Outcome> {
     let (Some(id), Some((amount, cur))) = (cap["id"].as_str(), parse_amount(&cap["amount"])) else {
