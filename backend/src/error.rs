@@ -159,11 +159,22 @@ impl Error {
     }
 }
 
-/// Whether a database error is a unique-constraint violation (both databases).
+/// Whether a database error is a unique-constraint violation, any constraint (both
+/// databases). Prefer [`Error::on_unique`], which names the constraint it expects.
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Database(db) => db.is_unique_violation(),
-        _ => false,
+    crate::db::unique_violation(e).is_some()
+}
+
+impl Error {
+    /// `f()` when this is the unique constraint on `key` (`"table.column"`, e.g.
+    /// `"variants.sku"`) refusing a write, else this error unchanged: the one place a
+    /// duplicate becomes an answer that names the field to change. Another constraint
+    /// stays a 500, as it is a bug rather than something the caller can fix.
+    pub fn on_unique(self, key: &str, f: impl FnOnce() -> Error) -> Error {
+        match &self {
+            Error::Db(e) if crate::db::unique_violation(e).is_some_and(|u| u.is(key)) => f(),
+            _ => self,
+        }
     }
 }
 
