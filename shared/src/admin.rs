@@ -471,3 +471,30 @@ pub struct AuditEntry {
     #[serde(default)]
     pub after: Option<serde_json::Value>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_variant_tells_untouched_stock_from_unlimited() {
+        let v: SavedVariant = serde_json::from_str(
+            r#"{"id": 4, "sku": "A", "price": {"amount_minor": 100, "currency": "UZS"}}"#,
+        )
+        .unwrap();
+        assert_eq!(v.stock, None, "absent: left as it is");
+        let v: SavedVariant = serde_json::from_str(
+            r#"{"sku": "A", "price": {"amount_minor": 100, "currency": "UZS"}, "stock": null}"#,
+        )
+        .unwrap();
+        assert_eq!(v.stock, Some(None), "null: unlimited");
+        // And the admin sends them the same way back.
+        let json = serde_json::to_value(&v).unwrap();
+        assert!(json["stock"].is_null() && json.get("stock").is_some());
+        let untouched = SavedVariant { stock: None, ..v };
+        assert!(serde_json::to_value(&untouched)
+            .unwrap()
+            .get("stock")
+            .is_none());
+    }
+}
