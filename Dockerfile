@@ -22,9 +22,8 @@ RUN apt-get update \
 
 WORKDIR /src
 
-# The Rust-side tools (wasm32 target, trunk 0.21, wasm-bindgen-cli at Cargo.lock's version,
-# wasm-split-cli) in a layer of their own: they take minutes and change only with Cargo.lock.
-COPY Cargo.lock ./
+# The wasm32 target in a layer of its own (the wasm post-link steps are tools/wasm-build, built
+# with the workspace below).
 COPY scripts/install-frontend-tools.sh scripts/
 RUN ./scripts/install-frontend-tools.sh
 
@@ -34,10 +33,11 @@ COPY frontend/package.json frontend/package-lock.json frontend/
 RUN cd frontend && npm ci --no-audit --no-fund --loglevel=error
 
 # The workspace, laid out as in the repository (the scripts find everything from its root).
-COPY Cargo.toml Trunk.toml ./
+COPY Cargo.toml Cargo.lock Trunk.toml ./
 COPY shared shared
 COPY backend backend
 COPY frontend frontend
+COPY tools tools
 COPY migrations migrations
 COPY scripts scripts
 

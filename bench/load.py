@@ -1,9 +1,17 @@
 #!/usr/bin/env python3
-"""HTTP benchmark: the release `shop` binary against a bare axum JSON handler, same load tool
-(wrk), same connection count, same machine, same run. Writes docs/PERFORMANCE.md.
+"""HTTP benchmark: the release `shop` binary against a bare axum JSON handler, and its checkout
+(`POST /api/orders`) against the commit ceiling (`backend/examples/ceiling.rs`: one conditional
+stock UPDATE and one order INSERT per request, committed, through the shop's own `Db`); same load
+tool (wrk), same connection count, same machine, same database, same run. Writes
+docs/PERFORMANCE.md.
 
-Usage: python3 bench/load.py [--duration 10] [--connections 32]
-Needs: wrk (apt-get install wrk), PostgreSQL on 127.0.0.1:5432 for the PostgreSQL rows.
+Orders go to one hot variant, then spread over 50 variants (each with 10^9 units of stock, so
+the stock condition is checked and never fails); every order comes from a customer of its own
+run (a customer may hold only 10 unpaid orders).
+
+Usage: python3 bench/load.py [--duration 10] [--connections 32] [--only-checkout]
+Needs: wrk (apt-get install wrk), sqlite3 (apt-get install sqlite3), PostgreSQL on
+127.0.0.1:5432 for the PostgreSQL rows.
 Traffic goes to 127.0.0.1 only; every run is bounded by --duration.
 """
 import argparse
@@ -23,8 +31,22 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOKEN = "123456789:BENCH-token"
-PORT_SHOP = 18080
-PORT_BARE = 18090
+
+
+def free_port() -> int:
+    """A port nobody listens on now: other people's benchmarks may share the machine."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+PORT_SHOP = free_port()
+PORT_BARE = free_port()
+PORT_CEILING = free_port()
+BIN = os.path.join(ROOT, "target", "release")
+SPREAD = 50
+BENCH_STOCK = 1_000_000_000
 
 
 def sign_init_data(user_id: int) -> str:
@@ -57,12 +79,14 @@ def wrk(url: str, args, script: str | None = None) -> dict:
     cmd = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency", url]
     if script:
         cmd[1:1] = ["-s", script]
+    load = os.getloadavg()[0]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = to_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
     p99 = to_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50": p50, "p99": p99, "errors": int(non2xx.group(1)) if non2xx else 0}
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": int(non2xx.group(1)) if non2xx else 0,
+            "load": load}
 
 
 def post_script(tmp: str, body: str, auth: str | None) -> str:
@@ -75,6 +99,72 @@ def post_script(tmp: str, body: str, auth: str | None) -> str:
     return path
 
 
+def order_script(tmp: str, name: str, path: str, body: str, variants: list[int],
+                 users: list[str] | None, threads: int = 2) -> str:
+    """A wrk script whose requests name a variant (the first, or any of `variants` at random)
+    and, for the shop, a customer: each thread walks its own share of `users` in turn."""
+    lua = [
+        f"local variants = {{{', '.join(map(str, variants))}}}",
+        f"local body = {json.dumps(body)}",
+        "local users = {" + ",".join(json.dumps(u) for u in users or []) + "}",
+        f"local threads = {threads}",
+        "local counter = 0",
+        "function setup(thread) thread:set('tid', counter); counter = counter + 1 end",
+        "local n = 0",
+        "function init(args) n = tid; math.randomseed(1000 + tid) end",
+        "function request()",
+        "  local v = variants[math.random(#variants)]",
+        "  local h = {['Content-Type'] = 'application/json'}",
+        "  if #users > 0 then h['Authorization'] = 'tma ' .. users[(n % #users) + 1]; n = n + threads end",
+        f"  return wrk.format('POST', {json.dumps(path)}, h, string.format(body, v))",
+        "end",
+    ]
+    out = os.path.join(tmp, name)
+    with open(out, "w") as f:
+        f.write("\n".join(lua) + "\n")
+    return out
+
+
+def add_bench_variants(name: str, db_url: str, tmp: str) -> None:
+    """50 one-variant physical products priced in UZS with 10^9 units each, added by SQL while
+    the shop is stopped (the same statements on both databases)."""
+    sql = ["BEGIN;"]
+    for i in range(1, SPREAD + 1):
+        title = json.dumps({"en": f"Bench {i:02}"})
+        sql.append(
+            "INSERT INTO products (kind, title_json, created_at, updated_at) "
+            f"VALUES ('physical', '{title}', 0, 0);")
+        sql.append(
+            "INSERT INTO variants (product_id, sku, price_minor, currency, stock, created_at, updated_at) "
+            f"SELECT id, 'BENCH-{i:02}', 100000, 'UZS', {BENCH_STOCK}, 0, 0 FROM products "
+            f"WHERE title_json = '{title}';")
+    sql.append("COMMIT;")
+    script = "\n".join(sql)
+    if name == "SQLite":
+        subprocess.run(["sqlite3", db_url.removeprefix("sqlite://")], input=script, text=True,
+                       check=True, capture_output=True)
+    else:
+        subprocess.run(["psql", db_url, "-qv", "ON_ERROR_STOP=1"], input=script, text=True,
+                       check=True, capture_output=True)
+
+
+def bench_variants(port: int) -> list[int]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/products?limit=100") as r:
+        ids = [v["id"] for p in json.load(r)["items"] for v in p["variants"]
+               if v["sku"].startswith("BENCH-")]
+    if len(ids) != SPREAD:
+        raise SystemExit(f"expected {SPREAD} bench variants, found {len(ids)}")
+    return sorted(ids)
+
+
+def start_ceiling(db_url: str) -> subprocess.Popen:
+    env = dict(os.environ, BIND_ADDR=f"127.0.0.1:{PORT_CEILING}", DATABASE_URL=db_url)
+    p = subprocess.Popen([os.path.join(BIN, "examples", "ceiling")], env=env,
+                         stdout=subprocess.DEVNULL)
+    wait_up(f"http://127.0.0.1:{PORT_CEILING}/readyz")
+    return p
+
+
 def start_shop(db_url: str, tmp: str) -> subprocess.Popen:
     env = dict(os.environ)
     env.update({
@@ -82,19 +172,10 @@ def start_shop(db_url: str, tmp: str) -> subprocess.Popen:
         "RATE_LIMIT_PER_MINUTE": "0", "TELEGRAM_BOT_TOKEN": TOKEN, "RUST_LOG": "warn",
         "MEDIA_DIR": os.path.join(tmp, "media"), "DIST_DIR": os.path.join(tmp, "dist"),
     })
-    p = subprocess.Popen([os.path.join(ROOT, "target/release/shop")], env=env,
+    p = subprocess.Popen([os.path.join(BIN, "shop")], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_up(f"http://127.0.0.1:{PORT_SHOP}/readyz")
     return p
-
-
-def unlimited_variant() -> int:
-    with urllib.request.urlopen(f"http://127.0.0.1:{PORT_SHOP}/api/products?limit=100") as r:
-        for p in json.load(r)["items"]:
-            for v in p["variants"]:
-                if v["stock"] is None and v["price"]["currency"] == "UZS":
-                    return v["id"]
-    raise SystemExit("no unlimited UZS variant in the demo catalog")
 
 
 def main() -> None:
@@ -102,27 +183,36 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--skip-build", action="store_true")
+    ap.add_argument("--bin-dir", default=os.path.join(ROOT, "target", "release"),
+                    help="where the release `shop` and the examples are (a shared target dir)")
+    ap.add_argument("--only-checkout", action="store_true",
+                    help="skip the bare and catalog rows (docs/PERFORMANCE.md is not written)")
     args = ap.parse_args()
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is missing: apt-get install -y wrk")
+    global BIN
+    BIN = args.bin_dir
+    for tool in ("wrk", "sqlite3"):
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} is missing: apt-get install -y {tool}")
     if not args.skip_build:
-        subprocess.run(["cargo", "build", "--release", "-p", "shop", "--bin", "shop", "--example", "bare"],
-                       cwd=ROOT, check=True)
+        subprocess.run(["cargo", "build", "--release", "-p", "shop", "--bin", "shop", "--example", "bare",
+                        "--example", "ceiling"], cwd=ROOT, check=True)
     tmp = tempfile.mkdtemp(prefix="shop-bench-")
     rows = []
-    order_body = None
+    checkout = []
+    started = os.getloadavg()
 
-    env = dict(os.environ, BIND_ADDR=f"127.0.0.1:{PORT_BARE}")
-    bare = subprocess.Popen([os.path.join(ROOT, "target/release/examples/bare")], env=env)
-    try:
-        wait_up(f"http://127.0.0.1:{PORT_BARE}/bare")
-        base_get = wrk(f"http://127.0.0.1:{PORT_BARE}/bare", args)
-        base_post = wrk(f"http://127.0.0.1:{PORT_BARE}/bare", args, post_script(tmp, "{}", None))
-    finally:
-        bare.terminate()
-        bare.wait()
-    rows.append(("bare axum JSON", "GET /bare", base_get, base_get))
-    rows.append(("bare axum JSON", "POST /bare", base_post, base_post))
+    if not args.only_checkout:
+        env = dict(os.environ, BIND_ADDR=f"127.0.0.1:{PORT_BARE}")
+        bare = subprocess.Popen([os.path.join(BIN, "examples", "bare")], env=env)
+        try:
+            wait_up(f"http://127.0.0.1:{PORT_BARE}/bare")
+            base_get = wrk(f"http://127.0.0.1:{PORT_BARE}/bare", args)
+            base_post = wrk(f"http://127.0.0.1:{PORT_BARE}/bare", args, post_script(tmp, "{}", None))
+        finally:
+            bare.terminate()
+            bare.wait()
+        rows.append(("bare axum JSON", "GET /bare", base_get, base_get))
+        rows.append(("bare axum JSON", "POST /bare", base_post, base_post))
 
     dbs = [("SQLite", f"sqlite://{tmp}/bench.db")]
     try:
@@ -135,40 +225,84 @@ def main() -> None:
     except Exception as e:  # noqa: BLE001
         print(f"PostgreSQL unavailable, skipping: {e}", file=sys.stderr)
 
+    # Customers of their own for each order run, so none reaches the cap of 10 unpaid orders
+    # (wrk walks them in turn; a run of `duration` seconds at up to ~6 000 orders/s).
+    per_run = max(5000, 1500 * args.duration)
+    order_body = json.dumps({
+        "items": [{"variant_id": 999999, "quantity": 1}], "payment_method": "cash",
+        "contact": {"name": "Bench Buyer", "phone": "+998901234567", "address": "Tashkent, Bench st. 1"},
+    }).replace("999999", "%d")
     for name, url in dbs:
+        # First start: migrations and the demo catalog; then the bench variants by SQL.
+        shop = start_shop(url, tmp)
+        shop.terminate()
+        shop.wait()
+        add_bench_variants(name, url, tmp)
         shop = start_shop(url, tmp)
         try:
-            cat = wrk(f"http://127.0.0.1:{PORT_SHOP}/api/products?limit=20", args)
-            vid = unlimited_variant()
-            order_body = json.dumps({
-                "items": [{"variant_id": vid, "quantity": 1}], "payment_method": "cash",
-                "contact": {"name": "Bench Buyer", "phone": "+998901234567", "address": "Tashkent, Bench st. 1"},
-            })
-            orders = wrk(f"http://127.0.0.1:{PORT_SHOP}/api/orders", args,
-                         post_script(tmp, order_body, sign_init_data(4242)))
+            vids = bench_variants(PORT_SHOP)
+            if not args.only_checkout:
+                cat = wrk(f"http://127.0.0.1:{PORT_SHOP}/api/products?limit=20", args)
+                rows.append((name, "GET /api/products?limit=20", cat, base_get))
+            shop_rows = []
+            for run, variants in enumerate((vids[:1], vids)):
+                users = [sign_init_data(10_000_000 * (run + 1) + i) for i in range(per_run)]
+                script = order_script(tmp, f"orders{run}.lua", "/api/orders", order_body, variants, users)
+                shop_rows.append(wrk(f"http://127.0.0.1:{PORT_SHOP}/api/orders", args, script))
         finally:
             shop.terminate()
             shop.wait()
-        rows.append((name, "GET /api/products?limit=20", cat, base_get))
-        rows.append((name, "POST /api/orders (cash, 1 line)", orders, base_post))
+        ceiling = start_ceiling(url)
+        try:
+            ceil_rows = []
+            for run, variants in enumerate((vids[:1], vids)):
+                script = order_script(tmp, f"ceiling{run}.lua", "/ceiling", '{"variant_id": %d}', variants, None)
+                ceil_rows.append(wrk(f"http://127.0.0.1:{PORT_CEILING}/ceiling", args, script))
+        finally:
+            ceiling.terminate()
+            ceiling.wait()
+        for label, shop_r, ceil_r in zip(("1 hot variant", f"{SPREAD} variants"), shop_rows, ceil_rows):
+            checkout.append((name, label, shop_r, ceil_r))
 
     cpu = platform.processor() or platform.machine()
+    load_text = ", ".join(f"{x:.2f}" for x in started)
     lines = [
-        "# Performance", "",
         "Measured by `python3 bench/load.py` (wrk, 2 threads, "
-        f"{args.connections} connections, {args.duration} s per row) against `target/release/shop` and a bare "
-        "axum JSON handler (`backend/examples/bare.rs`) in the same run on the same machine "
-        f"({os.cpu_count()} cores, {cpu}). Load generator and server share those cores, so absolute "
-        "numbers are low; the ratios are what to compare. Rate limiting off (`RATE_LIMIT_PER_MINUTE=0`).", "",
-        "| database | route | req/s | p50 ms | p99 ms | non-2xx | req/s vs bare |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        f"{args.connections} connections, {args.duration} s per row) against `target/release/shop`, a bare "
+        "axum JSON handler (`backend/examples/bare.rs`) and the commit ceiling (`backend/examples/ceiling.rs`) "
+        f"in the same run on the same machine ({os.cpu_count()} cores, {cpu}; load average {load_text} "
+        "when the run started, 1-minute load before each row in the tables). Load generator and server "
+        "share those cores, so absolute numbers are low; the ratios are what to compare. Rate limiting "
+        "off (`RATE_LIMIT_PER_MINUTE=0`).", "",
     ]
-    for db, route, r, base in rows:
-        ratio = r["rps"] / base["rps"] * 100
-        lines.append(f"| {db} | {route} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']} | {ratio:.0f} % |")
-    lines += ["", f"Run on {time.strftime('%Y-%m-%d')}."]
+    if rows:
+        lines += [
+            "| database | route | req/s | p50 ms | p99 ms | non-2xx | load | req/s vs bare |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for db, route, r, base in rows:
+            ratio = r["rps"] / base["rps"] * 100
+            lines.append(f"| {db} | {route} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
+                         f"{r['errors']} | {r['load']:.2f} | {ratio:.0f} % |")
+        lines.append("")
+    lines += [
+        "`POST /api/orders` (cash, 1 line, a new customer per order) against the commit ceiling on "
+        "the same database: ",
+        "",
+        "| database | orders on | orders/s | p50 ms | p99 ms | non-2xx | load | ceiling/s | ceiling p50 ms "
+        "| ceiling p99 ms | load | shop vs ceiling |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for db, label, r, c in checkout:
+        ratio = r["rps"] / c["rps"] * 100
+        lines.append(f"| {db} | {label} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']} | "
+                     f"{r['load']:.2f} | {c['rps']:.0f} | {c['p50']:.2f} | {c['p99']:.2f} | {c['load']:.2f} | "
+                     f"{ratio:.0f} % |")
+    lines += ["", f"Run on {time.strftime('%Y-%m-%d %H:%M')}."]
     out = "\n".join(lines) + "\n"
     print(out)
+    if args.only_checkout:
+        return
     path = os.path.join(ROOT, "docs", "PERFORMANCE.md")
     existing = open(path).read() if os.path.exists(path) else ""
     marker = "<!-- bench/load.py -->"

@@ -49,8 +49,9 @@ mkdir -p "$WORK/bindgen" "$WORK/out"
 # types (scripts/wasm-drop-section.py says more).
 python3 "$ROOT/scripts/wasm-drop-section.py" 'target_features,linking,reloc.*,__wasm_split_unstable' \
     "$WASM" "$WORK/input.wasm" 2>/dev/null
-log "wasm-bindgen"
-wasm-bindgen --target web --no-typescript --out-dir "$WORK/bindgen" --out-name admin "$WORK/input.wasm"
+[ -x "$WASM_BUILD" ] || build_wasm_build
+log "wasm-bindgen (tools/wasm-build)"
+"$WASM_BUILD" bindgen --out-dir "$WORK/bindgen" --out-name admin "$WORK/input.wasm"
 log "wasm-opt -O$OPT_LEVEL"
 # binaryen 108 warns about the name-section parts newer linkers write; the names go anyway.
 wasm-opt "-O$OPT_LEVEL" "${OPT_PARAMS[@]}" --strip-debug --strip-producers \

@@ -3,7 +3,8 @@
 # [profile.wasm-release], wasm-opt -Os; two bundles, so the storefront's download does not
 # grow with the admin; no Trunk: build-storefront.sh and build-admin.sh) and writes
 # precompressed .br and .gz siblings that the backend serves per Accept-Encoding. Installs
-# missing build tools (not browsers), the slow ones while cargo compiles. Prints both first-load sizes.
+# missing build tools (not browsers) and builds the post-link tool (tools/wasm-build) while
+# cargo compiles the apps. Prints both first-load sizes.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,14 +13,17 @@ cd "$ROOT"
 
 log() { printf '[build-frontend] %s\n' "$*" >&2; }
 
-# The quick tools first, in the foreground (the wasm target, which cargo needs; apt may ask for
-# a sudo password); the cargo installs (wasm-bindgen-cli and wasm-split-cli, a few minutes each
-# on a fresh machine) in the background while cargo compiles both apps, which needs none of
-# them. Only the packaging waits for them.
-"$ROOT/scripts/install-frontend-tools.sh" --quick
-"$ROOT/scripts/install-frontend-tools.sh" &
+# The tools first, in the foreground (the wasm target, which cargo needs, wasm-opt and brotli;
+# apt may ask for a sudo password). Then the post-link tool (tools/wasm-build, about 3
+# CPU-minutes on a fresh machine; it replaced `cargo install`s of wasm-bindgen-cli and
+# wasm-split-cli that took over 7) in the background while cargo compiles both apps, which
+# need none of it. Only the packaging waits for it.
+"$ROOT/scripts/install-frontend-tools.sh"
+# shellcheck source=scripts/wasm-flags.sh
+. "$ROOT/scripts/wasm-flags.sh"
+build_wasm_build &
 TOOLS=$!
-# Should a compile fail, the installs stop too (their child first: cargo install).
+# Should a compile fail, the tool's build stops too (its child first: cargo).
 trap 'kill "$TOOLS" $(pgrep -P "$TOOLS" 2>/dev/null) 2>/dev/null || true' EXIT
 
 # Leptos type-erases component views under this cfg (AnyView instead of one nested generic
@@ -36,11 +40,11 @@ trap 'kill "$TOOLS" $(pgrep -P "$TOOLS" 2>/dev/null) 2>/dev/null || true' EXIT
 # The storefront: its screens split into chunks loaded on demand (scripts/build-storefront.sh
 # says why that is not Trunk). The admin: scripts/build-admin.sh, the steps Trunk ran, so no
 # Trunk install is needed.
-log "compiling storefront and admin (wasm-release) while the tools install"
+log "compiling storefront and admin (wasm-release) while tools/wasm-build builds"
 "$ROOT/scripts/build-storefront.sh" compile
 "$ROOT/scripts/build-admin.sh" compile
-log "waiting for the tools"
-wait "$TOOLS" || { log "error: installing the build tools failed (output above)"; exit 1; }
+log "waiting for tools/wasm-build"
+wait "$TOOLS" || { log "error: building tools/wasm-build failed (output above)"; exit 1; }
 trap - EXIT
 
 # The storefront empties dist/, so the admin is packaged after it.

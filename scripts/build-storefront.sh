@@ -3,7 +3,7 @@
 # load on demand (frontend/src/pages/lazy.rs). Called by scripts/build-frontend.sh.
 #
 # Trunk 0.21 cannot split a wasm (trunk issue #1022), so release builds run the same steps as
-# cargo-leptos does: cargo (with relocations kept) -> wasm-split-cli -> wasm-bindgen -> wasm-opt
+# cargo-leptos does: cargo (with relocations kept) -> wasm-split -> wasm-bindgen -> wasm-opt
 # per chunk, and this script writes dist/index.html from frontend/index.html itself. Everything
 # the app loads goes into one folder named by its content hash (dist/shop-<hash>/), so the
 # backend can cache it as immutable and a page that is still open after a deploy keeps loading
@@ -45,11 +45,12 @@ mkdir -p "$WORK/split" "$WORK/bindgen" "$WORK/out"
 python3 "$ROOT/scripts/wasm-drop-section.py" target_features \
     "$TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm" "$WORK/input.wasm"
 
-log "wasm-split-cli"
-wasm-split-cli --target web --out-name frontend "$WORK/input.wasm" "$WORK/split"
-log "wasm-bindgen"
+[ -x "$WASM_BUILD" ] || build_wasm_build
+log "wasm-split (tools/wasm-build)"
+"$WASM_BUILD" split --out-name frontend "$WORK/input.wasm" "$WORK/split"
+log "wasm-bindgen (tools/wasm-build)"
 # --keep-lld-exports: the chunks import the main module's memory, table and functions.
-wasm-bindgen --target web --keep-lld-exports --no-demangle --no-typescript \
+"$WASM_BUILD" bindgen --keep-lld-exports --no-demangle \
     --out-dir "$WORK/bindgen" --out-name frontend "$WORK/split/frontend.wasm"
 
 # binaryen 108 warns about the name-section parts newer linkers write; the names go anyway.

@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # Installs what building the storefront and the admin needs, skipping whatever is already there:
-#   the wasm32-unknown-unknown target, wasm-split-cli (it splits the storefront),
-#   wasm-bindgen-cli at exactly the version
-#   Cargo.lock pins, wasm-opt (Debian binaryen 108; frontend/index.html and build-frontend.sh say
-#   how release builds stay within what it handles) and brotli.
-# Trunk is not among them: the release builds run without it (scripts/build-storefront.sh,
-# scripts/build-admin.sh), and installing it was 5.6 minutes of a first run. --trunk adds it,
-# for `trunk serve` (hot reload, README).
+#   the wasm32-unknown-unknown target, wasm-opt (Debian binaryen 108; frontend/index.html and
+#   build-frontend.sh say how release builds stay within what it handles) and brotli.
+# The wasm post-link steps (split, bindgen) are not installed: tools/wasm-build is built from the
+# workspace (scripts/wasm-flags.sh), because `cargo install` of wasm-bindgen-cli and
+# wasm-split-cli took over 7 CPU-minutes of a first run.
+# Trunk is not among them either: the release builds run without it (scripts/build-storefront.sh,
+# scripts/build-admin.sh), and installing it was 5.6 minutes of a first run. --trunk adds it and
+# the wasm-bindgen CLI it runs (at exactly the version Cargo.lock pins), for `trunk serve` (hot
+# reload, README).
 # With --browsers it also installs what the e2e suite needs: Chromium + chromedriver (Debian
 # packages; Playwright never downloads browsers here), Node.js if it is missing, and an emoji
 # font so screenshots show the demo catalog's emoji pictures as a phone would.
 #
 #   scripts/install-frontend-tools.sh              # build tools only
-#   scripts/install-frontend-tools.sh --trunk      # build tools + trunk 0.21 (dev server)
+#   scripts/install-frontend-tools.sh --trunk      # build tools + trunk 0.21 and wasm-bindgen-cli (dev server)
 #   scripts/install-frontend-tools.sh --browsers   # build tools + e2e browser
 #   scripts/install-frontend-tools.sh --only-browsers
-#   scripts/install-frontend-tools.sh --quick      # all but the cargo installs: wasm target, wasm-opt, brotli
+#   scripts/install-frontend-tools.sh --quick      # the same as no option (kept for old callers)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -107,22 +109,6 @@ ensure_wasm_bindgen() {
     fi
 }
 
-# Cuts the storefront's release wasm at its split points (scripts/build-storefront.sh).
-WASM_SPLIT_VERSION="0.2.4"
-ensure_wasm_split() {
-    local have=""
-    if command -v wasm-split-cli >/dev/null 2>&1 && [ -f "$CARGO_BIN/.wasm-split-cli-$WASM_SPLIT_VERSION" ]; then
-        have="$WASM_SPLIT_VERSION"
-    fi
-    if [ -n "$have" ]; then
-        log "ok: wasm-split-cli $have"
-    else
-        log "installing wasm-split-cli $WASM_SPLIT_VERSION (wasm_split_cli_support); about two minutes"
-        cargo install wasm_split_cli_support --version "=$WASM_SPLIT_VERSION" --locked --features build-binary
-        touch "$CARGO_BIN/.wasm-split-cli-$WASM_SPLIT_VERSION"
-    fi
-}
-
 ensure_wasm_opt() {
     if command -v wasm-opt >/dev/null 2>&1; then
         log "ok: $(wasm-opt --version)"
@@ -168,22 +154,22 @@ main() {
             --browsers) browsers=1 ;;
             --only-browsers) build=0; browsers=1 ;;
             --trunk) trunk=1 ;;
-            --quick) ensure_wasm_target; ensure_wasm_opt; ensure_brotli; exit 0 ;;
+            --quick) ;;
             -h|--help) usage; exit 0 ;;
             *) die "unknown option: $arg (try --help)" ;;
         esac
     done
     if [ "$build" -eq 1 ]; then
         ensure_wasm_target
-        [ "$trunk" -eq 0 ] || ensure_trunk
-        # The two cargo installs (each minutes on a fresh machine, with stretches on one core)
-        # side by side.
-        ensure_wasm_bindgen &
-        local bindgen=$!
-        ensure_wasm_split
-        wait "$bindgen" || die "installing wasm-bindgen-cli failed (output above)"
         ensure_wasm_opt
         ensure_brotli
+        if [ "$trunk" -eq 1 ]; then
+            # The two cargo installs (minutes each on a fresh machine) side by side.
+            ensure_wasm_bindgen &
+            local bindgen=$!
+            ensure_trunk
+            wait "$bindgen" || die "installing wasm-bindgen-cli failed (output above)"
+        fi
     fi
     if [ "$browsers" -eq 1 ]; then
         ensure_browsers

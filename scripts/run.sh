@@ -2,7 +2,7 @@
 # The one run command: builds the storefront and the merchant admin (dist/, dist/admin/) and
 # starts the whole shop on an embedded SQLite file with the demo catalog at
 # http://127.0.0.1:8080: storefront at /, admin at /admin (dev login when no bot token is set).
-# Installs what is missing (wasm target, wasm-bindgen-cli, wasm-split-cli, wasm-opt; no Trunk)
+# Installs what is missing (wasm target, wasm-opt, brotli; no Trunk) and builds tools/wasm-build
 # and skips the rest.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -34,3 +34,15 @@ wasm_cargo_build() {
     RUSTFLAGS="$WASM_RUSTFLAGS" CARGO_PROFILE_WASM_RELEASE_STRIP=false CARGO_TARGET_DIR="$WASM_TARGET_DIR" \
         cargo build -p "$1" --bin "$1" --target wasm32-unknown-unknown --profile wasm-release
 }
+
+# The post-link tool (tools/wasm-build: wasm-split and wasm-bindgen from their libraries, one
+# small binary instead of two `cargo install`s; its Cargo.toml says why). A target dir of its own
+# as well: it is a host program, and the wasm RUSTFLAGS above must not reach it.
+WASM_BUILD_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/wasm-build"
+WASM_BUILD="$WASM_BUILD_TARGET_DIR/release/wasm-build"
+
+# Builds (or finds up to date) $WASM_BUILD.
+build_wasm_build() {
+    env -u RUSTFLAGS CARGO_TARGET_DIR="$WASM_BUILD_TARGET_DIR" \
+        cargo build --release --locked --quiet -p wasm-build --manifest-path "$ROOT/Cargo.toml"
+}

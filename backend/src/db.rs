@@ -26,8 +26,17 @@ pub enum DbKind {
 
 #[derive(Clone, Debug)]
 pub struct Db {
+    /// Reads, and writes outside [`Db::begin_write`].
     pub pool: AnyPool,
+    /// Where write transactions run. On SQLite one connection of its own: SQLite lets one
+    /// writer in at a time, and connections that queue for its lock poll on the busy timeout
+    /// (sleeping up to tens of milliseconds between tries), which made the tail of every write
+    /// slow; waiting for this pool's one connection is a fair queue instead. On PostgreSQL the
+    /// same pool as `pool` (row locks, not one database lock).
+    pub writer: AnyPool,
     pub kind: DbKind,
+    /// The group writer's queue, started on first use (see [`Db::group_write`]).
+    group: std::sync::Arc<std::sync::OnceLock<tokio::sync::mpsc::Sender<Box<dyn GroupWrite>>>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -49,35 +58,45 @@ impl Db {
         let opts = AnyConnectOptions::from_str(&url)?
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500))
             .log_statements(tracing::log::LevelFilter::Trace);
-        let pool = match kind {
+        let (pool, writer) = match kind {
             DbKind::Sqlite => {
-                AnyPoolOptions::new()
-                    // SQLite has one writer at a time; a handful of connections serve reads in
-                    // WAL mode while writers queue on the busy timeout instead of failing.
-                    .max_connections(8)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .after_connect(|conn, _meta| {
-                        Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                            )
-                            .await?;
-                            Ok(())
+                let sqlite = |max| {
+                    AnyPoolOptions::new()
+                        .max_connections(max)
+                        .acquire_timeout(Duration::from_secs(10))
+                        .after_connect(|conn, _meta| {
+                            Box::pin(async move {
+                                // busy_timeout: other processes on the same file, and writes
+                                // made outside the writer connection, wait instead of failing.
+                                conn.execute(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                                )
+                                .await?;
+                                Ok(())
+                            })
                         })
-                    })
-                    .connect_with(opts)
-                    .await?
+                };
+                // WAL mode: a handful of connections read while the one writer writes.
+                let pool = sqlite(8).connect_with(opts.clone()).await?;
+                let writer = sqlite(1).connect_with(opts).await?;
+                (pool, writer)
             }
             DbKind::Postgres => {
-                AnyPoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(opts)
-                    .await?
+                    .await?;
+                (pool.clone(), pool)
             }
         };
-        let db = Db { pool, kind };
+        let db = Db {
+            pool,
+            writer,
+            kind,
+            group: Default::default(),
+        };
         db.migrate().await?;
         Ok(db)
     }
@@ -187,7 +206,7 @@ impl Db {
         // for the write lock, Drop still rolls back (or closes) the connection instead of
         // returning it to the pool inside a transaction.
         let mut tx = WriteTx {
-            conn: Some(self.pool.acquire().await?),
+            conn: Some(self.writer.acquire().await?),
             done: false,
         };
         tx.conn().execute(begin).await?;
@@ -195,9 +214,87 @@ impl Db {
     }
 }
 
-/// A write transaction on one pooled connection; rolled back unless committed.
+/// One piece of work for the group writer ([`Db::group_write`]).
 ///
-/// sqlx's own `Transaction` always issues a plain `BEGIN`, hence this small wrapper.
+/// `run` may be called more than once (the group is retried one by one after a database
+/// error), so it starts from scratch each time and keeps what it found for `done`. When it
+/// refuses (out of stock, say) it must leave the database as it found it, undoing its own
+/// writes: the group it shares a transaction with still commits.
+pub trait GroupWrite: Send + 'static {
+    fn run<'a>(
+        &'a mut self,
+        conn: &'a mut sqlx::AnyConnection,
+    ) -> futures_util::future::BoxFuture<'a, Result<(), sqlx::Error>>;
+    /// Called once, after its transaction committed (`Ok`) or failed (`Err`).
+    fn done(self: Box<Self>, committed: Result<(), &sqlx::Error>);
+}
+
+/// How many pieces of work one group transaction takes at most.
+const GROUP_MAX: usize = 64;
+
+impl Db {
+    /// Runs `work` in a write transaction that it shares with whatever other work was waiting
+    /// ("group commit"). One task per process takes everything queued, runs it on the writer
+    /// connection in one transaction and commits once; the next group forms while this one
+    /// commits. On SQLite a commit writes every page the transaction changed to the WAL, and
+    /// the same pages (the ends of the orders table and its indexes) are shared by all the
+    /// orders of a group, so a group costs little more than one order. If the group fails,
+    /// each piece runs again in a transaction of its own, so one piece's error is not the
+    /// others'.
+    ///
+    /// Work queued here still commits if the caller stops waiting (a client that hung up).
+    pub async fn group_write(&self, work: Box<dyn GroupWrite>) {
+        let tx = self
+            .group
+            .get_or_init(|| {
+                let (tx, rx) = tokio::sync::mpsc::channel(1024);
+                tokio::spawn(group_writer(self.writer_only(), rx));
+                tx
+            })
+            .clone();
+        if let Err(back) = tx.send(work).await {
+            back.0.done(Err(&sqlx::Error::PoolClosed));
+        }
+    }
+
+    /// A handle for the group writer task that does not keep its own queue open (the task ends
+    /// when the last `Db` that can send to it is dropped).
+    fn writer_only(&self) -> Db {
+        Db {
+            pool: self.pool.clone(),
+            writer: self.writer.clone(),
+            kind: self.kind,
+            group: Default::default(),
+        }
+    }
+}
+
+async fn group_writer(db: Db, mut rx: tokio::sync::mpsc::Receiver<Box<dyn GroupWrite>>) {
+    let mut group = Vec::with_capacity(GROUP_MAX);
+    while rx.recv_many(&mut group, GROUP_MAX).await > 0 {
+        metrics::histogram!("shop_db_group_size").record(group.len() as f64);
+        match run_group(&db, &mut group).await {
+            Ok(()) => group.drain(..).for_each(|w| w.done(Ok(()))),
+            Err(e) if group.len() == 1 => group.drain(..).for_each(|w| w.done(Err(&e))),
+            Err(e) => {
+                tracing::warn!(error = %e, size = group.len(), "group write failed; retrying one by one");
+                for mut w in group.drain(..) {
+                    let res = run_group(&db, std::slice::from_mut(&mut w)).await;
+                    w.done(res.as_ref().map(|_| ()));
+                }
+            }
+        }
+    }
+}
+
+async fn run_group(db: &Db, group: &mut [Box<dyn GroupWrite>]) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    for w in group.iter_mut() {
+        w.run(tx.conn()).await?;
+    }
+    tx.commit().await
+}
+
 /// The in-process stand-in for an advisory lock on SQLite (one process's database).
 fn sqlite_lock(key: i64) -> std::sync::Arc<tokio::sync::Mutex<()>> {
     type Table =
@@ -218,6 +315,9 @@ pub enum Exclusive {
     Sqlite(tokio::sync::OwnedMutexGuard<()>),
 }
 
+/// A write transaction on the writer connection; rolled back unless committed.
+///
+/// sqlx's own `Transaction` always issues a plain `BEGIN`, hence this small wrapper.
 pub struct WriteTx {
     conn: Option<PoolConnection<Any>>,
     done: bool,
@@ -279,4 +379,89 @@ pub fn now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// Inserts one row; a negative value breaks the table's CHECK (a database error).
+    struct Insert {
+        v: i64,
+        runs: Arc<AtomicUsize>,
+        reply: Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
+    }
+
+    impl GroupWrite for Insert {
+        fn run<'a>(
+            &'a mut self,
+            conn: &'a mut sqlx::AnyConnection,
+        ) -> futures_util::future::BoxFuture<'a, Result<(), sqlx::Error>> {
+            Box::pin(async move {
+                self.runs.fetch_add(1, Ordering::SeqCst);
+                sqlx::query("INSERT INTO group_test (v) VALUES ($1)")
+                    .bind(self.v)
+                    .execute(conn)
+                    .await?;
+                Ok(())
+            })
+        }
+
+        fn done(mut self: Box<Self>, committed: Result<(), &sqlx::Error>) {
+            let _ = self
+                .reply
+                .take()
+                .expect("done once")
+                .send(committed.map_err(|e| e.to_string()));
+        }
+    }
+
+    /// Fifty writes queued at once form one group; one of them fails, so the group is rolled
+    /// back and each write runs again alone: the failing one gets its error, the others commit
+    /// and each hears about its own.
+    #[tokio::test]
+    async fn a_failing_write_does_not_take_its_group_down() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}/g.db", dir.path().display()))
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE group_test (v INTEGER NOT NULL CHECK (v >= 0))")
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let mut answers = vec![];
+        for v in 0..50i64 {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let v = if v == 25 { -1 } else { v };
+            // Queued without waiting for an answer: the writer takes them as one group.
+            db.group_write(Box::new(Insert {
+                v,
+                runs: runs.clone(),
+                reply: Some(reply),
+            }))
+            .await;
+            answers.push((v, answer));
+        }
+        for (v, answer) in answers {
+            let got = answer.await.expect("answered");
+            if v < 0 {
+                assert!(
+                    got.unwrap_err().contains("CHECK"),
+                    "the failing write hears why"
+                );
+            } else {
+                assert_eq!(got, Ok(()), "write {v}");
+            }
+        }
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT v FROM group_test ORDER BY v")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, (0..50).filter(|v| *v != 25).collect::<Vec<_>>());
+        // One group of all 50 that stopped at the failing 26th, then 50 single runs.
+        assert_eq!(runs.load(Ordering::SeqCst), 26 + 50);
+    }
 }

@@ -18,6 +18,7 @@ pub mod lang;
 pub mod me;
 pub mod notify;
 pub mod observe;
+pub mod openapi;
 pub mod orders;
 pub mod payments;
 pub mod seed;

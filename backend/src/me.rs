@@ -21,6 +21,9 @@ pub fn router(dev_mode: bool) -> Router<AppState> {
     }
 }
 
+/// The signed-in customer, as Telegram describes them.
+#[utoipa::path(get, path = "/api/me", tag = "customer", security(("init_data" = [])),
+    responses((status = 200, description = "The customer.", body = Me)))]
 async fn me(State(st): State<AppState>, customer: Customer) -> Result<AppJson<Me>> {
     ensure_customer(&st.db, customer.user()).await?;
     let u = customer.user();

@@ -120,6 +120,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api)
         .merge(webhooks)
         .merge(health::router())
+        .merge(crate::openapi::router())
         .merge(crate::observe::router())
         .merge(web::router(&cfg.dist_dir, &cfg.media_dir))
         // Innermost, so the matched route template is known.

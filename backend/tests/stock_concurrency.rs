@@ -156,3 +156,113 @@ both!(
         assert_eq!(app.reserved(vid).await, won);
     }
 );
+
+both!(
+    one_burst_each_order_answered_with_its_own_result,
+    |app: TestApp| async move {
+        // One burst that the writer commits in groups (SQLite) or in parallel transactions
+        // (PostgreSQL), mixing every answer an order can get: 36 orders from 3 customers (12
+        // each, over the cap of 10) for 20 teapots, and 5 retries of one Idempotency-Key for
+        // unlimited pistachios. Each request must get its own answer, and the database must hold
+        // exactly the orders that were answered 201.
+        let teapot = app.variant_id("Teapot").await;
+        let pistachios = app.variant_id("Pistachios").await;
+        app.set_stock(teapot, Some(20)).await;
+        app.set_stock(pistachios, None).await;
+        let line = |vid: i64| json!({"items": [{"variant_id": vid, "quantity": 1}], "payment_method": "cash", "contact": contact()});
+        let mut reqs = vec![];
+        for n in 0..36 {
+            reqs.push((40_001 + n % 3, None, line(teapot)));
+        }
+        for _ in 0..5 {
+            reqs.push((40_100, Some("burst-key"), line(pistachios)));
+        }
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(reqs.len()));
+        let mut set = tokio::task::JoinSet::new();
+        for (user, key, body) in reqs {
+            let mut rb = app.as_user(Method::POST, "/api/orders", user).json(&body);
+            if let Some(k) = key {
+                rb = rb.header("Idempotency-Key", k);
+            }
+            let barrier = barrier.clone();
+            set.spawn(async move {
+                barrier.wait().await;
+                let r = rb.send().await.expect("request");
+                let s = r.status().as_u16();
+                let v: Value = r.json().await.expect("JSON answer");
+                (user, s, v)
+            });
+        }
+        let mut answers = vec![];
+        while let Some(r) = set.join_next().await {
+            answers.push(r.expect("task"));
+        }
+
+        let teapot_answers: Vec<_> = answers.iter().filter(|(u, _, _)| *u != 40_100).collect();
+        let mut created = BTreeMap::<i64, Vec<i64>>::new();
+        for (user, s, v) in &teapot_answers {
+            match s {
+                201 => {
+                    assert_eq!(v["items"][0]["variant_id"], teapot, "{v}");
+                    assert_eq!(v["status"], "pending_payment", "{v}");
+                    created
+                        .entry(*user)
+                        .or_default()
+                        .push(v["id"].as_i64().unwrap());
+                }
+                409 => assert_eq!(error_code(v), "out_of_stock", "{v}"),
+                429 => assert_eq!(error_code(v), "too_many_open_orders", "{v}"),
+                _ => panic!("unexpected {s}: {v}"),
+            }
+        }
+        let won: usize = created.values().map(Vec::len).sum();
+        assert_eq!(won, 20, "all 20 teapots sold: {created:?}");
+        assert!(
+            created.values().all(|ids| ids.len() <= 10),
+            "cap held: {created:?}"
+        );
+        assert_eq!(app.stock(teapot).await, Some(0));
+        assert_eq!(app.reserved(teapot).await, 20);
+        assert_eq!(sold(&app, teapot).await, 20);
+        // Every 201 is a distinct order in the database, of the customer it answered.
+        for (user, ids) in &created {
+            for id in ids {
+                let (s, v) = app
+                    .json(app.as_user(Method::GET, &format!("/api/orders/{id}"), *user))
+                    .await;
+                assert_eq!((s, v["id"].as_i64()), (200, Some(*id)), "{v}");
+            }
+            let mine: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE customer_id = $1")
+                    .bind(*user)
+                    .fetch_one(&app.state.db.pool)
+                    .await
+                    .unwrap();
+            assert_eq!(mine as usize, ids.len(), "no order without an answer");
+        }
+        let mut all: Vec<i64> = created.values().flatten().copied().collect();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 20);
+
+        // The five retries of one key: one order, created once, the same order for all.
+        let keyed: Vec<_> = answers.iter().filter(|(u, _, _)| *u == 40_100).collect();
+        let statuses: Vec<u16> = keyed.iter().map(|(_, s, _)| *s).collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            1,
+            "{statuses:?}"
+        );
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            4,
+            "{statuses:?}"
+        );
+        let ids: std::collections::BTreeSet<i64> = keyed
+            .iter()
+            .map(|(_, _, v)| v["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ids.len(), 1, "{keyed:?}");
+        assert_eq!(app.reserved(pistachios).await, 1);
+    }
+);

@@ -37,6 +37,7 @@ pub mod double_option {
 /// `POST /api/admin/products` (answers 201 with the [`AdminProduct`], its `id` and each
 /// variant's `id`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewProduct {
     pub kind: ProductKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -61,6 +62,7 @@ pub struct NewProduct {
 
 /// A variant of [`NewProduct`], and `POST /api/admin/products/{id}/variants` (201).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewVariant {
     pub sku: String,
     #[serde(default)]
@@ -74,6 +76,7 @@ pub struct NewVariant {
 /// `PATCH /api/admin/products/{id}`: only the fields named change; in `title` and
 /// `description` only the languages named change (`""` removes one).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProductPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<ProductKind>,
@@ -126,6 +129,7 @@ pub struct ProductPatch {
 /// history stays intact; deleted otherwise). Any failure changes nothing; the error's
 /// `field` names the part (`variants[2].sku`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProductSave {
     pub kind: ProductKind,
     #[serde(default)]
@@ -146,6 +150,7 @@ pub struct ProductSave {
 
 /// One variant of a [`ProductSave`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SavedVariant {
     /// The variant to update; `None` adds one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -167,6 +172,7 @@ pub struct SavedVariant {
 /// `PATCH /api/admin/variants/{id}`: only the fields named change (stock is only written
 /// when named, so a patch never undoes orders placed meanwhile).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VariantPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sku: Option<String>,
@@ -188,6 +194,7 @@ pub struct VariantPatch {
 /// adds (or with a negative number removes) units atomically, never below zero, so a count
 /// can be corrected while orders are being placed. Exactly one of the two.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StockChange {
     #[serde(
         default,
@@ -201,6 +208,7 @@ pub struct StockChange {
 
 /// What `DELETE /api/admin/products/{id}` and `DELETE /api/admin/variants/{id}` did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Removed {
     pub id: i64,
     pub result: RemoveOutcome,
@@ -209,6 +217,7 @@ pub struct Removed {
 /// A row no order references is deleted; one that orders name is archived, so order history
 /// keeps pointing at it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RemoveOutcome {
     Archived,
@@ -226,6 +235,7 @@ impl RemoveOutcome {
 
 /// `POST /api/admin/categories` (201 with the category).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewCategory {
     pub title: Texts,
     /// Made from the English (or first) title when absent.
@@ -239,6 +249,7 @@ pub struct NewCategory {
 /// `PATCH /api/admin/categories/{id}`: in `title` only the languages named change (`""`
 /// removes one).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CategoryPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<Texts>,
@@ -250,12 +261,14 @@ pub struct CategoryPatch {
 
 /// `PUT /api/admin/categories/order`: every category exactly once, in the new order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CategoryOrder {
     pub ids: Vec<i64>,
 }
 
 /// `POST /api/admin/orders/{id}/refund` (owners only); an empty body is a full refund.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefundRequest {
     /// Minor units; the whole refundable rest when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -268,6 +281,7 @@ pub struct RefundRequest {
 /// `GET /api/admin/products/{id}` (and create/patch answers): the catalog product plus the
 /// fields only a merchant sees.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminProduct {
     #[serde(flatten)]
     pub product: Product,
@@ -288,6 +302,7 @@ pub struct AdminProduct {
 /// `POST /api/admin/products/{id}/images` answers 201 with this: the stored image's URL
 /// (the largest width) and every width stored, under content-hashed names in `/media/`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadedImage {
     pub url: String,
     #[serde(default)]
@@ -295,6 +310,7 @@ pub struct UploadedImage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImageWidth {
     pub width: u32,
     pub url: String,
@@ -303,6 +319,7 @@ pub struct ImageWidth {
 /// `PUT /api/admin/products/{id}/images` replaces the product's image list (reorder and
 /// remove); every URL must already belong to that product.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImageOrder {
     pub images: Vec<String>,
 }
@@ -310,6 +327,7 @@ pub struct ImageOrder {
 /// `GET /api/admin/dashboard?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, both inclusive;
 /// default the last 30 days ending today).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dashboard {
     pub from: String,
     pub to: String,
@@ -326,6 +344,7 @@ pub struct Dashboard {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DayRevenue {
     /// `YYYY-MM-DD` (UTC).
     pub day: String,
@@ -334,6 +353,7 @@ pub struct DayRevenue {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DayOrders {
     pub day: String,
     pub created: i64,
@@ -341,6 +361,7 @@ pub struct DayOrders {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TopProduct {
     pub product_id: i64,
     pub title: Texts,
@@ -349,6 +370,7 @@ pub struct TopProduct {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LowStock {
     pub product_id: i64,
     pub variant_id: i64,
@@ -361,6 +383,7 @@ pub struct LowStock {
 /// when any row is bad it saves nothing and answers 422 with the error envelope
 /// (`code: "invalid_csv"`) whose `error.rows` lists every bad row (`ErrorBody::rows`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CsvImportReport {
     pub created: i64,
     pub updated: i64,
@@ -369,6 +392,7 @@ pub struct CsvImportReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CsvRowError {
     /// 1-based line number in the uploaded file (the header is line 1).
     pub line: usize,
@@ -389,6 +413,7 @@ pub const MAX_ADMIN_PASSWORD_CHARS: usize = 1024;
 /// What an admin may do. `owner`: everything, including managing admins, refunds and the audit
 /// log; `staff`: runs the shop (catalog, orders) but cannot do those three (403 `owner_only`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AdminRole {
     Owner,
@@ -417,6 +442,7 @@ impl TryFrom<String> for AdminRole {
 
 /// `GET /api/admin/admins` lists (owner only), `POST /api/admin/admins` ([`NewAdmin`]) adds (201).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminAccount {
     pub id: i64,
     pub email: String,
@@ -429,6 +455,7 @@ pub struct AdminAccount {
 
 /// `POST /api/admin/admins`: a new admin (owner only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAdmin {
     pub email: String,
     pub password: String,
@@ -444,6 +471,7 @@ fn staff() -> AdminRole {
 /// `POST /api/admin/password`: the signed-in admin's own new password (answers 204; the
 /// admin's other sessions end, this one stays).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordChange {
     pub old_password: String,
     pub new_password: String,
@@ -451,6 +479,7 @@ pub struct PasswordChange {
 
 /// One row of `GET /api/admin/audit` (a `Page` of these).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: i64,
     /// Unix seconds.

@@ -14,6 +14,7 @@ pub use money::{Currency, Money};
 
 /// Languages the shop speaks. Texts a merchant writes are kept per language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     Uz,
@@ -51,6 +52,7 @@ impl Lang {
 
 /// Merchant-written text in any subset of the three languages: `{"uz": …, "ru": …, "en": …}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Texts {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uz: Option<String>,
@@ -116,6 +118,7 @@ impl Texts {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProductKind {
     Physical,
@@ -145,6 +148,7 @@ impl ProductKind {
 pub type VariantOptions = BTreeMap<String, String>;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Category {
     pub id: i64,
     pub slug: String,
@@ -157,6 +161,7 @@ pub struct Category {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Variant {
     pub id: i64,
     pub sku: String,
@@ -168,6 +173,7 @@ pub struct Variant {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Product {
     pub id: i64,
     pub kind: ProductKind,
@@ -184,6 +190,7 @@ pub struct Product {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProductTexts {
     pub title: Texts,
     pub description: Texts,
@@ -191,12 +198,14 @@ pub struct ProductTexts {
 
 /// Every list answers `{"items": [...], "next_cursor": "…" | null}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     pub id: i64,
     pub first_name: String,
@@ -208,18 +217,24 @@ pub struct Me {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CartLine {
     pub variant_id: i64,
+    /// 0 removes the line.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 999))]
     pub quantity: i64,
 }
 
 /// `PUT /api/cart` replaces the whole cart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CartUpdate {
+    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
     pub items: Vec<CartLine>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CartItem {
     pub variant_id: i64,
     pub product_id: i64,
@@ -240,6 +255,7 @@ pub struct CartItem {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cart {
     pub items: Vec<CartItem>,
     /// `None` for an empty cart.
@@ -249,6 +265,7 @@ pub struct Cart {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
     Cash,
@@ -287,6 +304,7 @@ impl PaymentMethod {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     PendingPayment,
@@ -335,29 +353,37 @@ impl OrderStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contact {
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub name: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 32))]
     pub phone: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub address: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderLineRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant_id: Option<i64>,
     /// Stands for the variant when the product has exactly one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 999))]
     pub quantity: i64,
 }
 
 /// `POST /api/orders`. No `items` = the customer's cart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateOrder {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
     pub items: Option<Vec<OrderLineRequest>>,
     pub payment_method: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -365,6 +391,7 @@ pub struct CreateOrder {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderItem {
     pub variant_id: i64,
     pub product_id: i64,
@@ -378,6 +405,7 @@ pub struct OrderItem {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderEvent {
     pub at: i64,
     pub kind: String,
@@ -453,6 +481,7 @@ pub const CUSTOMER_EVENT_KINDS: [&str; 4] = [
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Order {
     pub id: i64,
     pub status: OrderStatus,
@@ -478,11 +507,13 @@ pub struct Order {
 
 /// The one error shape every route answers with: `{"error":{"code","message"}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorEnvelope {
     pub error: ErrorBody,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
@@ -496,18 +527,21 @@ pub struct ErrorBody {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginResponse {
     pub csrf_token: String,
     pub admin: AdminInfo,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminInfo {
     pub id: i64,
     pub email: String,
@@ -516,6 +550,7 @@ pub struct AdminInfo {
 
 /// `GET /api/dev/init-data`: signed initData for the dev user (dev mode only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DevInitData {
     pub init_data: String,
 }

@@ -120,6 +120,33 @@ impl<'de> Deserialize<'de> for Currency {
     }
 }
 
+/// The document lists every accepted code (from the same tables [`Currency::new`] reads), so
+/// a client generated from it knows them and a test generator sends real ones.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Currency {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let codes = NON_ISO.iter().map(|(c, _)| c.to_string()).chain(
+            ISO_4217
+                .iter()
+                .map(|(c, _)| String::from_utf8_lossy(c).into_owned()),
+        );
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "An ISO 4217 code (its minor unit decides the decimals of `amount_minor`), or \
+                 `XTR` (Telegram Stars, 0 decimals), `TON` (9) or `USDT` (6). Any other code is \
+                 refused with 422 `invalid_currency`.",
+            ))
+            .enum_values(Some(codes))
+            .examples(["UZS"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Currency {}
+
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code)
@@ -128,6 +155,7 @@ impl fmt::Display for Currency {
 
 /// `{"amount_minor": 1500000, "currency": "UZS"}`: UZS in tiyin, USD in cents, XTR in Stars.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Money {
     pub amount_minor: i64,
     pub currency: Currency,

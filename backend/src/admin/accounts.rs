@@ -53,6 +53,12 @@ impl From<Row> for AdminAccount {
 
 const COLUMNS: &str = "id, email, role, disabled_at, created_at";
 
+/// Every admin account (owner only).
+#[utoipa::path(get, path = "/api/admin/admins", tag = "admin", security(("admin_session" = [])),
+    responses(
+        (status = 200, description = "The admins (one page).", body = Page<AdminAccount>),
+        (status = 403, description = "`owner_only`."),
+    ))]
 async fn list(State(st): State<AppState>, _owner: Owner) -> Result<AppJson<Page<AdminAccount>>> {
     let rows = sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM admins ORDER BY id"))
         .fetch_all(&st.db.pool)
@@ -98,6 +104,13 @@ fn email_shape(email: &str) -> bool {
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
+/// Adds an admin (owner only).
+#[utoipa::path(post, path = "/api/admin/admins", tag = "admin", security(("admin_session" = [])),
+    request_body = NewAdmin,
+    responses(
+        (status = 201, description = "The new admin.", body = AdminAccount),
+        (status = 409, description = "`email_taken`."),
+    ))]
 async fn add(
     State(st): State<AppState>,
     Owner(admin): Owner,
@@ -262,6 +275,13 @@ async fn change(st: &AppState, owner: &Admin, id: i64, what: Change) -> Result<R
 
 /// `POST /api/admin/admins/{id}/disable`: it cannot sign in and its sessions end (owner only;
 /// never the last active owner).
+#[utoipa::path(post, path = "/api/admin/admins/{id}/disable", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The admin's id.")),
+    responses(
+        (status = 200, description = "It cannot sign in and its sessions end (owner only; never the last active owner).", body = AdminAccount),
+        (status = 404, description = "No such admin."),
+        (status = 409, description = "`last_owner`: the shop's last active owner."),
+    ))]
 async fn disable(
     State(st): State<AppState>,
     Owner(owner): Owner,
@@ -270,6 +290,13 @@ async fn disable(
     change(&st, &owner, id, Change::Disable).await
 }
 
+#[utoipa::path(post, path = "/api/admin/admins/{id}/enable", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The admin's id.")),
+    responses(
+        (status = 200, description = "It can sign in again (owner only).", body = AdminAccount),
+        (status = 404, description = "No such admin."),
+        (status = 409, description = "`last_owner`: the shop's last active owner."),
+    ))]
 async fn enable(
     State(st): State<AppState>,
     Owner(owner): Owner,
@@ -279,6 +306,14 @@ async fn enable(
 }
 
 /// `DELETE /api/admin/admins/{id}` (owner only; never the last active owner): 204.
+/// Deletes an admin (owner only; never the last active owner). Audit entries keep its email.
+#[utoipa::path(delete, path = "/api/admin/admins/{id}", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The admin's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "No such admin."),
+        (status = 409, description = "`last_owner`: the shop's last active owner."),
+    ))]
 async fn remove(
     State(st): State<AppState>,
     Owner(owner): Owner,
@@ -289,6 +324,12 @@ async fn remove(
 
 /// `POST /api/admin/password`: the old password proves it is the admin at the keyboard and not
 /// someone at an unlocked screen; the admin's other sessions end, this one stays.
+#[utoipa::path(post, path = "/api/admin/password", tag = "admin", security(("admin_session" = [])),
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed; the admin's other sessions ended."),
+        (status = 401, description = "The old password is wrong, or not signed in."),
+    ))]
 async fn change_password(
     State(st): State<AppState>,
     admin: Admin,

@@ -16,7 +16,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/admin/audit", get(list))
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: i64,
     pub admin_id: Option<i64>,
@@ -33,7 +33,7 @@ pub struct AuditEntry {
     pub created_at: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditItem {
     #[serde(flatten)]
     entry: AuditEntry,
@@ -41,13 +41,19 @@ pub struct AuditItem {
     after: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Query {
     entity: Option<String>,
     cursor: Option<String>,
     limit: Option<i64>,
 }
 
+/// The audit log, newest first (owner only).
+#[utoipa::path(get, path = "/api/admin/audit", tag = "admin", security(("admin_session" = [])),
+    params(Query),
+    responses((status = 200, description = "A page of audit entries.", body = Page<AuditItem>),
+        (status = 403, description = "`owner_only`.")))]
 async fn list(
     State(st): State<AppState>,
     _owner: Owner,

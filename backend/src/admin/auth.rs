@@ -200,6 +200,17 @@ fn wrong_password() -> Error {
     Error::Unauthorized("Wrong email or password.".into())
 }
 
+/// Signs a merchant in: sets the HttpOnly session cookie and answers the session's CSRF token,
+/// which every state-changing admin call sends back in `X-CSRF-Token`.
+#[utoipa::path(post, path = "/api/admin/login", tag = "admin",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in; the session cookie is set.", body = LoginResponse,
+            headers(("Set-Cookie" = String, description = "The session cookie (HttpOnly, SameSite=Strict)."))),
+        (status = 401, description = "Wrong email or password (unknown emails answer alike)."),
+        (status = 429, description = "Too many password checks (per client, per account or in total); or the request rate limit.",
+            headers(("Retry-After" = i64, description = "Seconds until a check is allowed again."))),
+    ))]
 async fn login(
     State(st): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -326,6 +337,9 @@ fn signed_out(config: &Config) -> Result<Response> {
         .into_response())
 }
 
+/// Ends this session.
+#[utoipa::path(post, path = "/api/admin/logout", tag = "admin", security(("admin_session" = [])),
+    responses((status = 204, description = "Signed out; the cookie is cleared.")))]
 async fn logout(State(st): State<AppState>, admin: Admin) -> Result<Response> {
     let mut tx = st.db.begin_write().await?;
     sqlx::query("DELETE FROM admin_sessions WHERE token_hash = $1")
@@ -348,6 +362,8 @@ async fn logout(State(st): State<AppState>, admin: Admin) -> Result<Response> {
 
 /// Ends every session of the signed-in admin, this one included (a lost phone, a shared
 /// computer).
+#[utoipa::path(post, path = "/api/admin/logout-everywhere", tag = "admin", security(("admin_session" = [])),
+    responses((status = 204, description = "Every session of this admin ended; the cookie is cleared.")))]
 async fn logout_everywhere(State(st): State<AppState>, admin: Admin) -> Result<Response> {
     let mut tx = st.db.begin_write().await?;
     let ended = sqlx::query("DELETE FROM admin_sessions WHERE admin_id = $1")
@@ -369,13 +385,25 @@ async fn logout_everywhere(State(st): State<AppState>, admin: Admin) -> Result<R
     signed_out(&st.config)
 }
 
-async fn whoami(admin: Admin) -> AppJson<serde_json::Value> {
-    AppJson(serde_json::json!({
-        "id": admin.id,
-        "email": admin.email,
-        "role": admin.role,
-        "csrf_token": admin.csrf_token,
-    }))
+/// The signed-in admin and this session's CSRF token (the admin UI reloads with it).
+#[utoipa::path(get, path = "/api/admin/me", tag = "admin", security(("admin_session" = [])),
+    responses((status = 200, description = "The admin and the session's CSRF token.", body = AdminSession)))]
+async fn whoami(admin: Admin) -> AppJson<AdminSession> {
+    AppJson(AdminSession {
+        id: admin.id,
+        email: admin.email,
+        role: admin.role,
+        csrf_token: admin.csrf_token,
+    })
+}
+
+/// `GET /api/admin/me`: who is signed in, with the token state-changing calls send back.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AdminSession {
+    pub id: i64,
+    pub email: String,
+    pub role: AdminRole,
+    pub csrf_token: String,
 }
 
 /// A signed-in merchant. For state-changing methods it also proves the CSRF token.

@@ -50,6 +50,9 @@ async fn list_all(conn: &mut AnyConnection, st: &AppState) -> Result<Vec<Categor
         .collect())
 }
 
+/// Every category with its full texts.
+#[utoipa::path(get, path = "/api/admin/categories", tag = "admin", security(("admin_session" = [])),
+    responses((status = 200, description = "The categories (one page).", body = Page<Category>)))]
 async fn list(State(st): State<AppState>, _admin: Admin) -> Result<AppJson<Page<Category>>> {
     Ok(AppJson(Page {
         items: list_all(&mut *st.db.pool.acquire().await?, &st).await?,
@@ -57,6 +60,9 @@ async fn list(State(st): State<AppState>, _admin: Admin) -> Result<AppJson<Page<
     }))
 }
 
+#[utoipa::path(get, path = "/api/admin/categories/{id}", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The category's id.")),
+    responses((status = 200, description = "The category with its texts.", body = Category), (status = 404, description = "No such category.")))]
 async fn one(
     State(st): State<AppState>,
     _admin: Admin,
@@ -75,6 +81,9 @@ fn slug_taken(slug: &str) -> Error {
     )
 }
 
+#[utoipa::path(post, path = "/api/admin/categories", tag = "admin", security(("admin_session" = [])),
+    request_body = NewCategory,
+    responses((status = 201, description = "The new category.", body = Category)))]
 async fn create(
     State(st): State<AppState>,
     admin: Admin,
@@ -132,6 +141,11 @@ async fn create(
     Ok((StatusCode::CREATED, AppJson(c)).into_response())
 }
 
+/// Changes what is sent; the rest stays.
+#[utoipa::path(patch, path = "/api/admin/categories/{id}", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The category's id.")),
+    request_body = CategoryPatch,
+    responses((status = 200, description = "The category as saved.", body = Category), (status = 404, description = "No such category.")))]
 async fn update(
     State(st): State<AppState>,
     admin: Admin,
@@ -192,6 +206,9 @@ async fn update(
 /// Puts the categories in the order given (`{"ids": [...]}`, every category exactly once):
 /// one transaction, so a shop never shows a half-moved list and two categories never end
 /// up sharing a position (patching positions one by one could do both).
+#[utoipa::path(put, path = "/api/admin/categories/order", tag = "admin", security(("admin_session" = [])),
+    request_body = CategoryOrder,
+    responses((status = 200, description = "The categories in their new order.", body = Page<Category>)))]
 async fn reorder(
     State(st): State<AppState>,
     admin: Admin,
@@ -243,6 +260,10 @@ async fn reorder(
 }
 
 /// Deletes a category; its products stay, without a category.
+/// Deletes a category; its products stay, without a category.
+#[utoipa::path(delete, path = "/api/admin/categories/{id}", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The category's id.")),
+    responses((status = 204, description = "Deleted."), (status = 404, description = "No such category.")))]
 async fn remove(
     State(st): State<AppState>,
     admin: Admin,

@@ -36,7 +36,8 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/admin/dashboard", get(dashboard))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Query {
     from: Option<String>,
     to: Option<String>,
@@ -102,6 +103,9 @@ fn range(q: &Query) -> Result<(Date, Date)> {
     Ok((from, to))
 }
 
+#[utoipa::path(get, path = "/api/admin/dashboard", tag = "admin", security(("admin_session" = [])),
+    params(Query),
+    responses((status = 200, description = "Revenue, orders, best sellers and low stock over the range.", body = Dashboard)))]
 async fn dashboard(
     State(st): State<AppState>,
     _admin: Admin,

@@ -94,6 +94,18 @@ async fn images_of(st: &AppState, id: i64) -> Result<Vec<String>> {
     Ok(serde_json::from_str(&json).unwrap_or_default())
 }
 
+/// Stores an image for the product (PNG, JPEG or WebP, decided by its bytes) in several
+/// widths and appends it to the product's images.
+#[utoipa::path(post, path = "/api/admin/products/{id}/images", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id.")),
+    request_body(content = crate::openapi::FileUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "The stored image.", body = UploadedImage),
+        (status = 404, description = "No such product."),
+        (status = 413, description = "`image_too_large`."),
+        (status = 415, description = "`unsupported_image`: not a PNG, JPEG or WebP."),
+        (status = 422, description = "`invalid_image`: the picture cannot be decoded, or is too large in pixels."),
+    ))]
 async fn upload(
     State(st): State<AppState>,
     admin: Admin,
@@ -313,6 +325,15 @@ fn write_once(path: &PathBuf, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(Error::internal)
 }
 
+/// Replaces the product's image list (reorder and remove); every URL must be the product's.
+#[utoipa::path(put, path = "/api/admin/products/{id}/images", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id.")),
+    request_body = ImageOrder,
+    responses(
+        (status = 200, description = "The images as saved.", body = ImageOrder),
+        (status = 404, description = "No such product."),
+        (status = 422, description = "`unknown_image` or `duplicate_image` (`error.field` names it)."),
+    ))]
 async fn reorder(
     State(st): State<AppState>,
     admin: Admin,

@@ -29,7 +29,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The orders list's filters; `orders.csv` takes the same ones.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
     status: Option<String>,
     payment_method: Option<String>,
@@ -40,6 +41,10 @@ pub(crate) struct ListQuery {
     pub(crate) limit: Option<i64>,
 }
 
+/// Every customer's orders, newest first, with filters.
+#[utoipa::path(get, path = "/api/admin/orders", tag = "admin", security(("admin_session" = [])),
+    params(ListQuery),
+    responses((status = 200, description = "A page of orders.", body = Page<Order>)))]
 async fn list(
     State(st): State<AppState>,
     _admin: Admin,
@@ -133,6 +138,10 @@ async fn load(st: &AppState, id: i64) -> Result<Order> {
     .ok_or_else(|| Error::not_found("order"))
 }
 
+/// One order with its whole timeline (`events`).
+#[utoipa::path(get, path = "/api/admin/orders/{id}", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The order's id.")),
+    responses((status = 200, description = "The order.", body = Order), (status = 404, description = "No such order.")))]
 async fn one(
     State(st): State<AppState>,
     _admin: Admin,
@@ -176,6 +185,11 @@ async fn audit(
     .await
 }
 
+/// Marks a paid physical order shipped.
+#[utoipa::path(post, path = "/api/admin/orders/{id}/ship", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The order's id.")),
+    responses((status = 200, description = "The order after the change.", body = Order), (status = 404, description = "No such order."),
+        (status = 409, description = "The order's status does not allow this.")))]
 async fn ship(
     State(st): State<AppState>,
     admin: Admin,
@@ -208,6 +222,11 @@ async fn ship(
     Ok(AppJson(after))
 }
 
+/// Marks the order delivered.
+#[utoipa::path(post, path = "/api/admin/orders/{id}/deliver", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The order's id.")),
+    responses((status = 200, description = "The order after the change.", body = Order), (status = 404, description = "No such order."),
+        (status = 409, description = "The order's status does not allow this.")))]
 async fn deliver(
     State(st): State<AppState>,
     admin: Admin,
@@ -264,6 +283,11 @@ async fn paid(st: &AppState, id: i64) -> Result<bool> {
     Ok(paid_at.is_some())
 }
 
+/// Cancels an order that is not paid yet (its stock returns).
+#[utoipa::path(post, path = "/api/admin/orders/{id}/cancel", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The order's id.")),
+    responses((status = 200, description = "The order after the change.", body = Order), (status = 404, description = "No such order."),
+        (status = 409, description = "The order's status does not allow this.")))]
 async fn cancel(
     State(st): State<AppState>,
     admin: Admin,
@@ -327,6 +351,12 @@ async fn cancel(
 
 /// Refunds (owners only: money leaves the shop) through the order's own rail: the provider gives the money back first, then the
 /// refund is recorded (cash is handed back by the merchant, so it is only recorded).
+#[utoipa::path(post, path = "/api/admin/orders/{id}/refund", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The order's id.")),
+    request_body(content = Option<RefundRequest>, description = "Optional: no body is a full refund."),
+    responses((status = 200, description = "The order after the refund.", body = Order), (status = 404, description = "No such order."),
+        (status = 409, description = "Nothing (or less than asked) is left to refund, or the order is not paid."),
+        (status = 502, description = "The payment provider refused or did not answer; nothing was recorded.")))]
 async fn refund(
     State(st): State<AppState>,
     Owner(admin): Owner,

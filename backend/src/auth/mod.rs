@@ -51,7 +51,16 @@ impl FromRequestParts<AppState> for Customer {
 
 /// Creates or refreshes the customer's row (names and language change over time).
 pub async fn ensure_customer(db: &Db, user: &TgUser) -> Result<(), Error> {
-    let now = db::now();
+    upsert_customer(&db.pool, user, db::now()).await?;
+    Ok(())
+}
+
+/// [`ensure_customer`] on any executor: placing an order does it inside its own write
+/// transaction (on PostgreSQL the upsert also locks the customer's row until the order commits).
+pub async fn upsert_customer<'e, E>(conn: E, user: &TgUser, now: i64) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     // PostgreSQL text cannot hold NUL; Telegram names never need it.
     let clean = |s: &str| s.replace('\0', "");
     let opt = |s: &Option<String>| s.as_deref().map(clean);
@@ -68,7 +77,7 @@ pub async fn ensure_customer(db: &Db, user: &TgUser) -> Result<(), Error> {
     .bind(opt(&user.username))
     .bind(opt(&user.language_code))
     .bind(now)
-    .execute(&db.pool)
+    .execute(conn)
     .await?;
     Ok(())
 }

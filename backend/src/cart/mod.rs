@@ -22,6 +22,10 @@ pub fn router() -> Router<AppState> {
 
 const MAX_QTY: i64 = 999;
 
+/// The customer's cart with live prices and stock, and the payment methods it can use.
+#[utoipa::path(get, path = "/api/cart", tag = "customer", security(("init_data" = [])),
+    params(("lang" = Option<shared::Lang>, Query, description = "Language of the texts; else `Accept-Language`, else the shop's default.")),
+    responses((status = 200, description = "The cart.", body = Cart)))]
 async fn show(
     State(st): State<AppState>,
     customer: Customer,
@@ -30,6 +34,14 @@ async fn show(
     Ok(AppJson(build(&st, customer.id(), lang).await?))
 }
 
+/// Replaces the whole cart (quantity 0 removes a line; lines of one variant add up).
+#[utoipa::path(put, path = "/api/cart", tag = "customer", security(("init_data" = [])),
+    params(("lang" = Option<shared::Lang>, Query, description = "Language of the texts; else `Accept-Language`, else the shop's default.")),
+    request_body = CartUpdate,
+    responses(
+        (status = 200, description = "The cart as saved.", body = Cart),
+        (status = 409, description = "A variant is sold out or archived, or lines are priced in different currencies."),
+    ))]
 async fn replace(
     State(st): State<AppState>,
     customer: Customer,

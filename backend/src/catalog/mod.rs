@@ -33,16 +33,31 @@ pub fn router() -> Router<AppState> {
         .route("/api/products/{id}", get(product))
 }
 
-#[derive(Debug, Deserialize)]
+/// `GET /api/products` filters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProductQuery {
+    /// Only products of this category (its id).
+    #[param(value_type = Option<i64>)]
     pub category: Option<String>,
+    /// Words the title or description contains (case-insensitive).
     pub q: Option<String>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Products per page, 1 to 100 (default 20).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
 }
 
 const MAX_LIMIT: i64 = 100;
 
+/// Every category, in the merchant's order (one page: `next_cursor` is always null).
+#[utoipa::path(get, path = "/api/categories", tag = "catalog",
+    params(("lang" = Option<shared::Lang>, Query, description = "Language of the texts; else `Accept-Language`, else the shop's default."), ("If-None-Match" = Option<String>, Header, description = "An `ETag` from an earlier answer: 304 when nothing changed.")),
+    responses(
+        (status = 200, description = "The categories.", body = Page<shared::Category>, headers(("ETag" = String, description = "Send it back in `If-None-Match`."))),
+        (status = 304, description = "Not modified since the `If-None-Match` ETag."),
+    ))]
 async fn categories(
     State(st): State<AppState>,
     ReqLang(lang): ReqLang,
@@ -68,6 +83,13 @@ async fn categories(
     .await
 }
 
+/// Products on sale, by id, optionally in one category or matching a search.
+#[utoipa::path(get, path = "/api/products", tag = "catalog",
+    params(ProductQuery, ("lang" = Option<shared::Lang>, Query, description = "Language of the texts; else `Accept-Language`, else the shop's default."), ("If-None-Match" = Option<String>, Header, description = "An `ETag` from an earlier answer: 304 when nothing changed.")),
+    responses(
+        (status = 200, description = "A page of products; pass `next_cursor` as `cursor` for the next one.", body = Page<shared::Product>, headers(("ETag" = String, description = "Send it back in `If-None-Match`."))),
+        (status = 304, description = "Not modified since the `If-None-Match` ETag."),
+    ))]
 async fn products(
     State(st): State<AppState>,
     ReqLang(lang): ReqLang,
@@ -154,6 +176,14 @@ async fn products(
     .await
 }
 
+/// One product with its variants, prices and stock.
+#[utoipa::path(get, path = "/api/products/{id}", tag = "catalog",
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id."), ("lang" = Option<shared::Lang>, Query, description = "Language of the texts; else `Accept-Language`, else the shop's default."), ("If-None-Match" = Option<String>, Header, description = "An `ETag` from an earlier answer: 304 when nothing changed.")),
+    responses(
+        (status = 200, description = "The product.", body = shared::Product, headers(("ETag" = String, description = "Send it back in `If-None-Match`."))),
+        (status = 304, description = "Not modified since the `If-None-Match` ETag."),
+        (status = 404, description = "No such product (or it is archived)."),
+    ))]
 async fn product(
     State(st): State<AppState>,
     ReqLang(lang): ReqLang,

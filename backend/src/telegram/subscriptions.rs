@@ -27,13 +27,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/subscriptions/{id}/renew", post(renew))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Subscription {
     pub id: i64,
     pub order_id: i64,
     pub product_id: i64,
     pub title: String,
     /// `active` (renews), `canceled` (runs until `expires_at`, no renewal) or `expired`.
+    #[schema(value_type = String, example = "active")]
     pub status: &'static str,
     pub renews: bool,
     pub expires_at: i64,
@@ -215,6 +216,10 @@ fn status(r: &Row, now: i64) -> &'static str {
     }
 }
 
+/// The customer's subscriptions.
+#[utoipa::path(get, path = "/api/subscriptions", tag = "customer", security(("init_data" = [])),
+    params(("lang" = Option<shared::Lang>, Query, description = "Language of the texts; else `Accept-Language`, else the shop's default.")),
+    responses((status = 200, description = "Every subscription of the customer (one page).", body = Page<Subscription>)))]
 async fn list(
     State(st): State<AppState>,
     customer: Customer,
@@ -256,6 +261,15 @@ async fn list(
     }))
 }
 
+/// Stops renewal; the paid period runs out.
+#[utoipa::path(post, path = "/api/subscriptions/{id}/cancel", tag = "customer", security(("init_data" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The subscription's id.")),
+    responses(
+        (status = 200, description = "`{id, order_id, status, renews, expires_at}` after the change.", body = Object),
+        (status = 404, description = "No such subscription of this customer."),
+        (status = 409, description = "`subscription_expired`, or `no_bot`: the shop runs without its Telegram bot."),
+        (status = 502, description = "Telegram refused or did not answer; nothing changed."),
+    ))]
 async fn cancel(
     State(st): State<AppState>,
     customer: Customer,
@@ -264,6 +278,15 @@ async fn cancel(
     set_canceled(&st, &customer, id, true).await
 }
 
+/// Turns renewal back on before the period ends.
+#[utoipa::path(post, path = "/api/subscriptions/{id}/renew", tag = "customer", security(("init_data" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The subscription's id.")),
+    responses(
+        (status = 200, description = "`{id, order_id, status, renews, expires_at}` after the change.", body = Object),
+        (status = 404, description = "No such subscription of this customer."),
+        (status = 409, description = "`subscription_expired`, or `no_bot`: the shop runs without its Telegram bot."),
+        (status = 502, description = "Telegram refused or did not answer; nothing changed."),
+    ))]
 async fn renew(
     State(st): State<AppState>,
     customer: Customer,

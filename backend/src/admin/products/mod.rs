@@ -2,7 +2,7 @@
 //! routes. The queries are in [`repo`]; the one-request save of a whole product in [`save`].
 
 mod repo;
-mod save;
+pub(crate) mod save;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -77,7 +77,8 @@ pub(crate) fn snapshot<T: serde::Serialize>(v: &T) -> Result<serde_json::Value> 
     serde_json::to_value(v).map_err(Error::internal)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     q: Option<String>,
     category: Option<i64>,
@@ -142,6 +143,10 @@ impl ListQuery {
     }
 }
 
+/// Products, archived ones included on request, with filters for the admin's list.
+#[utoipa::path(get, path = "/api/admin/products", tag = "admin", security(("admin_session" = [])),
+    params(ListQuery),
+    responses((status = 200, description = "A page of products with their full texts.", body = Page<Product>)))]
 async fn list(
     State(st): State<AppState>,
     _admin: Admin,
@@ -165,6 +170,9 @@ async fn list(
     Ok(AppJson(Page { items, next_cursor }))
 }
 
+#[utoipa::path(get, path = "/api/admin/products/{id}", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id.")),
+    responses((status = 200, description = "The product with the merchant's fields.", body = AdminProduct), (status = 404, description = "No such product.")))]
 async fn one(
     State(st): State<AppState>,
     _admin: Admin,
@@ -234,6 +242,13 @@ fn mixed_currencies(field: &str) -> Error {
     )
 }
 
+#[utoipa::path(post, path = "/api/admin/products", tag = "admin", security(("admin_session" = [])),
+    request_body = NewProduct,
+    responses(
+        (status = 201, description = "The new product with its and its variants' ids.", body = AdminProduct),
+        (status = 400, description = "`sku_taken` (with the field), or another invalid field."),
+        (status = 422, description = "`invalid_currency`, or a category that does not exist."),
+    ))]
 async fn create(
     State(st): State<AppState>,
     admin: Admin,
@@ -325,6 +340,12 @@ fn merge_texts(base: &Texts, patch: &Option<Texts>) -> Texts {
     t
 }
 
+/// Changes what is sent; the rest stays (`null` clears an optional field).
+#[utoipa::path(patch, path = "/api/admin/products/{id}", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id.")),
+    request_body = ProductPatch,
+    responses((status = 200, description = "The product as saved.", body = AdminProduct), (status = 404, description = "No such product."),
+        (status = 422, description = "A category that does not exist.")))]
 async fn update(
     State(st): State<AppState>,
     admin: Admin,
@@ -392,6 +413,10 @@ async fn update(
 
 /// Deletes a product nobody ordered; a product that orders reference is archived instead,
 /// so order history keeps pointing at it.
+/// Deletes a product never ordered; archives one that was (orders keep pointing at it).
+#[utoipa::path(delete, path = "/api/admin/products/{id}", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id.")),
+    responses((status = 200, description = "`{id, result: \"deleted\" | \"archived\"}`.", body = Removed), (status = 404, description = "No such product.")))]
 async fn remove(
     State(st): State<AppState>,
     admin: Admin,
@@ -418,6 +443,12 @@ async fn remove(
     }))
 }
 
+#[utoipa::path(post, path = "/api/admin/products/{id}/variants", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id.")),
+    request_body = NewVariant,
+    responses((status = 201, description = "The new variant.", body = Variant), (status = 404, description = "No such product."),
+        (status = 409, description = "The SKU is already taken."),
+        (status = 422, description = "`invalid_currency`.")))]
 async fn add_variant(
     State(st): State<AppState>,
     admin: Admin,
@@ -469,6 +500,12 @@ async fn variant(conn: &mut AnyConnection, id: i64) -> Result<Variant> {
     variant_row(conn, id).await?.to_variant()
 }
 
+#[utoipa::path(patch, path = "/api/admin/variants/{id}", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The variant's id.")),
+    request_body = VariantPatch,
+    responses((status = 200, description = "The variant as saved.", body = Variant), (status = 404, description = "No such variant."),
+        (status = 409, description = "The SKU is already taken."),
+        (status = 422, description = "`invalid_currency`.")))]
 async fn update_variant(
     State(st): State<AppState>,
     admin: Admin,
@@ -524,6 +561,10 @@ async fn update_variant(
     Ok(AppJson(after))
 }
 
+/// Deletes a variant never ordered; archives one that was.
+#[utoipa::path(delete, path = "/api/admin/variants/{id}", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The variant's id.")),
+    responses((status = 200, description = "`{id, result: \"deleted\" | \"archived\"}`.", body = Removed), (status = 404, description = "No such variant.")))]
 async fn remove_variant(
     State(st): State<AppState>,
     admin: Admin,
@@ -550,6 +591,11 @@ async fn remove_variant(
     }))
 }
 
+#[utoipa::path(put, path = "/api/admin/variants/{id}/stock", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The variant's id.")),
+    request_body = StockChange,
+    responses((status = 200, description = "The variant with its new stock.", body = Variant), (status = 404, description = "No such variant."),
+        (status = 409, description = "The change would take stock below zero.")))]
 async fn set_stock(
     State(st): State<AppState>,
     admin: Admin,

@@ -26,7 +26,14 @@ struct Planned {
     sku: String,
 }
 
-pub(super) async fn save(
+/// Saves the whole product (texts, settings, every variant) in one transaction.
+#[utoipa::path(put, path = "/api/admin/products/{id}", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id.")),
+    request_body = ProductSave,
+    responses((status = 200, description = "The product as saved.", body = AdminProduct),
+        (status = 400, description = "A field is wrong (`error.field` names it, e.g. `variants[2].sku`); nothing was saved."),
+        (status = 404, description = "No such product.")))]
+pub(crate) async fn save(
     State(st): State<AppState>,
     admin: Admin,
     AppPath(id): AppPath<i64>,

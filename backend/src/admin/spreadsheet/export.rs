@@ -38,6 +38,10 @@ pub fn iso(t: i64) -> String {
         .unwrap_or_default()
 }
 
+/// The orders matching the list's filters as a CSV file (UTF-8 with a byte-order mark).
+#[utoipa::path(get, path = "/api/admin/orders.csv", tag = "admin", security(("admin_session" = [])),
+    params(crate::admin::orders::ListQuery),
+    responses((status = 200, description = "The CSV file.", content_type = "text/csv", body = String)))]
 pub(crate) async fn orders(
     State(st): State<AppState>,
     _admin: Admin,
@@ -120,6 +124,8 @@ struct Row {
 
 /// One row per variant, products in id order, variants in their display order. A product
 /// with no variants left has nothing to sell or price and is not exported.
+#[utoipa::path(get, path = "/api/admin/products.csv", tag = "admin", security(("admin_session" = [])),
+    responses((status = 200, description = "The CSV file, one row per variant (the import reads the same columns).", content_type = "text/csv", body = String)))]
 pub async fn products(State(st): State<AppState>, _admin: Admin) -> Result<Response> {
     let rows = sqlx::query_as::<_, Row>(
         "SELECT p.id AS product_id, v.id AS variant_id, p.kind, p.category_id, p.title_json, \

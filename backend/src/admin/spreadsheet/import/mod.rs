@@ -41,6 +41,18 @@ use rows::parse;
 /// Stop collecting after this many problems: a wrong file would list every line otherwise.
 pub(super) const MAX_ERRORS: usize = 500;
 
+/// Creates and updates products from a CSV file (the columns of `GET /api/admin/products.csv`),
+/// all rows or none; sent as the body (`text/csv`) or as the form field `file`.
+#[utoipa::path(post, path = "/api/admin/products.csv", tag = "admin", security(("admin_session" = [])),
+    request_body(content(
+        (String = "text/csv"),
+        (crate::openapi::FileUpload = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "Every row was good and saved.", body = CsvImportReport),
+        (status = 413, description = "The file is larger than 8 MiB."),
+        (status = 422, description = "`invalid_csv`: nothing was saved; `error.rows` lists every bad row."),
+    ))]
 pub async fn products(
     State(st): State<AppState>,
     admin: Admin,

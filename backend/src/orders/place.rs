@@ -1,0 +1,881 @@
+//! Placing an order (`POST /api/orders`), built to run near the database's commit rate.
+//!
+//! Everything that only reads (the variants, their products, the rail, the contact, the total)
+//! happens before the write; the write itself is one transaction with as few round trips as
+//! each database allows, and the answer is built from what was written instead of read back:
+//! - SQLite: the order joins the group writer ([`Db::group_write`]), which commits whatever
+//!   orders are waiting in one transaction on the one writer connection. An order that is
+//!   refused inside it (cap, stock, a taken Idempotency-Key) undoes its own stock move, so the
+//!   others in its group still commit.
+//! - PostgreSQL: its own transaction of two statements: the customer upsert (which locks the
+//!   customer's row, so the open-orders count that follows sees every order of theirs committed
+//!   before) and one statement that takes the stock with a conditional UPDATE and inserts the
+//!   order, its items and its first event, each only if everything before it held. The hot
+//!   variant's row stays locked for that one statement and the commit.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use futures_util::future::BoxFuture;
+use sha2::{Digest, Sha256};
+use shared::{event_kind, CreateOrder, Currency, Lang, Order, PaymentMethod, ProductKind};
+use sqlx::AnyConnection;
+use tokio::sync::oneshot;
+
+use super::{cart_lines, repo, resolve_lines, validate_contact, MAX_OPEN_ORDERS};
+use crate::auth::init_data::TgUser;
+use crate::auth::upsert_customer;
+use crate::catalog::repo::{self as catalog, placeholders, texts};
+use crate::db::{self, Db, DbKind, GroupWrite};
+use crate::error::{Error, Result};
+use crate::payments::{Checkout, CheckoutLine, CheckoutOrder, Provider};
+use crate::state::AppState;
+
+/// A variant named by the order, with the product fields the order and its checkout need.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct LineRow {
+    id: i64,
+    product_id: i64,
+    sku: String,
+    options_json: String,
+    price_minor: i64,
+    currency: String,
+    archived: i64,
+    kind: String,
+    title_json: String,
+    description_json: String,
+    images_json: String,
+    product_archived: i64,
+}
+
+/// Everything the write needs, owned: on SQLite it travels to the group writer's task.
+#[derive(Debug, Clone)]
+struct NewOrder {
+    user: TgUser,
+    currency: String,
+    total: i64,
+    method: &'static str,
+    contact_json: Option<String>,
+    lang: &'static str,
+    key: Option<String>,
+    request_hash: Option<String>,
+    expires_at: Option<i64>,
+    now: i64,
+    pay_ref: Option<String>,
+    /// The order's lines in variant id order (the order the stock is taken in).
+    items: Vec<repo::ItemRow>,
+    from_cart: bool,
+}
+
+impl NewOrder {
+    fn take(&self) -> Vec<(i64, i64)> {
+        self.items
+            .iter()
+            .map(|i| (i.variant_id, i.quantity))
+            .collect()
+    }
+}
+
+/// What the write found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Created(i64),
+    /// The customer already has this many unpaid orders.
+    TooManyOpen(i64),
+    /// The first line (by variant id) whose stock was short.
+    OutOfStock(i64),
+    /// An order with the same Idempotency-Key committed first.
+    KeyTaken,
+}
+
+/// Places an order and starts its checkout. Answers the order and whether it is new
+/// (false when an `Idempotency-Key` retry found the first one).
+pub async fn place(
+    st: &AppState,
+    user: &TgUser,
+    req: &CreateOrder,
+    key: Option<&str>,
+    lang: Lang,
+) -> Result<(Order, bool)> {
+    let customer_id = user.id;
+    let fallback = &st.config.lang_fallback;
+    let request_hash = key.map(|_| {
+        let body = serde_json::to_vec(req).unwrap_or_default();
+        hex::encode(Sha256::digest(body))
+    });
+    if let Some(k) = key {
+        if let Some(existing) = by_key(&st.db, customer_id, k).await? {
+            return replay(st, existing, request_hash.as_deref(), lang).await;
+        }
+    }
+
+    let from_cart = req.items.is_none();
+    let lines = match &req.items {
+        Some(items) => resolve_lines(&st.db, items).await?,
+        None => cart_lines(&st.db, customer_id).await?,
+    };
+    if lines.is_empty() {
+        return Err(if from_cart {
+            Error::invalid(
+                "empty_cart",
+                "The cart is empty: add something before ordering.",
+            )
+        } else {
+            Error::field("empty_order", "items", "The order names no items.")
+        });
+    }
+    let ids: Vec<i64> = lines.keys().copied().collect();
+    let rows = load_lines(&st.db, &ids).await?;
+    let mut currency: Option<String> = None;
+    for v in &rows {
+        if v.archived != 0 || v.product_archived != 0 {
+            return Err(Error::conflict(
+                "unavailable",
+                format!(
+                    "{} is no longer sold; remove it from the order.",
+                    texts(&v.title_json).pick(lang, fallback).unwrap_or(&v.sku)
+                ),
+            ));
+        }
+        match &currency {
+            None => currency = Some(v.currency.clone()),
+            Some(c) if *c != v.currency => {
+                return Err(Error::invalid(
+                    "mixed_currencies",
+                    format!(
+                    "An order is paid in one currency, but these items are priced in {c} and {}. \
+                         Order them separately.",
+                    v.currency
+                ),
+                ))
+            }
+            _ => {}
+        }
+    }
+    let currency = Currency::new(&currency.unwrap_or_default()).map_err(Error::internal)?;
+    // One kind per product, in product id order (as the rails were always asked).
+    let kinds: Vec<ProductKind> = rows
+        .iter()
+        .map(|v| (v.product_id, v.kind.as_str()))
+        .collect::<BTreeMap<_, _>>()
+        .values()
+        .filter_map(|k| ProductKind::parse(k))
+        .collect();
+    let provider = st.payments.choose(&req.payment_method, &currency, &kinds)?;
+    let contact = validate_contact(req.contact.as_ref(), kinds.contains(&ProductKind::Physical))?;
+
+    let mut total: i64 = 0;
+    for v in &rows {
+        total = v
+            .price_minor
+            .checked_mul(lines[&v.id])
+            .and_then(|l| total.checked_add(l))
+            .ok_or_else(|| Error::invalid("amount_too_large", "The order total is too large."))?;
+    }
+
+    let now = db::now();
+    let order = NewOrder {
+        user: user.clone(),
+        currency: currency.as_str().to_string(),
+        total,
+        method: provider.method().as_str(),
+        contact_json: contact
+            .as_ref()
+            .map(|c| serde_json::to_string(c).unwrap_or_default()),
+        lang: lang.code(),
+        key: key.map(str::to_string),
+        request_hash: request_hash.clone(),
+        expires_at: provider
+            .reservation_expires()
+            .then(|| now + st.config.order_reservation.as_secs() as i64),
+        now,
+        pay_ref: provider
+            .names_order_by_reference()
+            .then(crate::payments::new_pay_ref),
+        items: rows
+            .iter()
+            .map(|v| {
+                let qty = lines[&v.id];
+                repo::ItemRow {
+                    order_id: 0,
+                    variant_id: v.id,
+                    product_id: v.product_id,
+                    title_json: v.title_json.clone(),
+                    sku: v.sku.clone(),
+                    options_json: v.options_json.clone(),
+                    kind: v.kind.clone(),
+                    unit_price_minor: v.price_minor,
+                    quantity: qty,
+                    line_total_minor: v.price_minor * qty,
+                }
+            })
+            .collect(),
+        from_cart,
+    };
+
+    let outcome = match st.db.kind {
+        DbKind::Sqlite => write_grouped(&st.db, order.clone()).await?,
+        DbKind::Postgres => write_postgres(&st.db, &order).await?,
+    };
+    let order_id = match outcome {
+        Outcome::Created(id) => id,
+        Outcome::TooManyOpen(open) => {
+            return Err(Error::Status {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                code: "too_many_open_orders",
+                message: format!(
+                    "You have {open} unpaid orders. Pay for or cancel one before placing another."
+                ),
+            })
+        }
+        Outcome::OutOfStock(variant_id) => {
+            // A concurrent retry with the same key may have taken the last units: answer its order.
+            if let Some(k) = key {
+                if let Some(existing) = by_key(&st.db, customer_id, k).await? {
+                    return replay(st, existing, request_hash.as_deref(), lang).await;
+                }
+            }
+            let v = rows.iter().find(|v| v.id == variant_id).expect("variant");
+            let left =
+                sqlx::query_scalar::<_, Option<i64>>("SELECT stock FROM variants WHERE id = $1")
+                    .bind(variant_id)
+                    .fetch_one(&st.db.pool)
+                    .await?
+                    .unwrap_or(0);
+            let name = texts(&v.title_json)
+                .pick(lang, fallback)
+                .unwrap_or(&v.sku)
+                .to_string();
+            return Err(Error::conflict(
+                "out_of_stock",
+                if left == 0 {
+                    format!("{name} is sold out.")
+                } else {
+                    format!("Only {left} of {name} left; lower the quantity.")
+                },
+            ));
+        }
+        Outcome::KeyTaken => {
+            // The same key won a race a moment ago: answer its order.
+            let existing = by_key(&st.db, customer_id, key.unwrap_or_default())
+                .await?
+                .ok_or_else(|| Error::internal("idempotent order vanished"))?;
+            return replay(st, existing, request_hash.as_deref(), lang).await;
+        }
+    };
+    st.catalog_changed();
+    metrics::counter!("shop_orders_created_total", "rail" => order.method).increment(1);
+    tracing::info!(order_id, total, currency = %currency, "order placed");
+
+    // The provider is called after the stock is safely reserved and committed: a slow or
+    // failing provider never holds a database lock, and the order stays retryable. Its view
+    // of the order is built from what was just written; nothing is read back.
+    let products: BTreeMap<i64, &LineRow> = rows.iter().map(|v| (v.product_id, v)).collect();
+    let items: Vec<repo::ItemRow> = order
+        .items
+        .into_iter()
+        .map(|i| repo::ItemRow { order_id, ..i })
+        .collect();
+    let lines = items
+        .iter()
+        .map(|i| {
+            let p = products.get(&i.product_id);
+            checkout_line(
+                i,
+                p.map(|p| p.description_json.as_str()),
+                p.map(|p| p.images_json.as_str()),
+                lang,
+                fallback,
+            )
+        })
+        .collect();
+    let co = CheckoutOrder {
+        order_id,
+        customer_id,
+        total_minor: total,
+        currency,
+        title: items
+            .first()
+            .map(|i| item_title(i, lang, fallback))
+            .unwrap_or_default(),
+        lang,
+        lines,
+        expires_at: order.expires_at,
+        // No checkout of this order has failed yet.
+        attempt_key: format!("{order_id}-{now}-0"),
+        pay_ref: order.pay_ref.clone(),
+    };
+    let checkout = open_checkout(st, provider.as_ref(), &co).await?;
+    let head = repo::OrderHead {
+        id: order_id,
+        customer_id,
+        status: "pending_payment".into(),
+        currency: order.currency,
+        total_minor: total,
+        payment_method: order.method.into(),
+        contact_json: order.contact_json,
+        lang: order.lang.into(),
+        request_hash: order.request_hash,
+        invoice_link: checkout.invoice_link,
+        checkout_url: checkout.checkout_url,
+        holds_stock: 1,
+        expires_at: order.expires_at,
+        created_at: now,
+        pay_ref: order.pay_ref,
+    };
+    Ok((repo::to_order(&head, &items, vec![], lang, fallback)?, true))
+}
+
+/// The variants an order names, with their products, in one query (variant id order).
+async fn load_lines(db: &Db, ids: &[i64]) -> Result<Vec<LineRow>> {
+    let sql = format!(
+        "SELECT v.id, v.product_id, v.sku, v.options_json, v.price_minor, v.currency, v.archived, \
+         p.kind, p.title_json, p.description_json, p.images_json, p.archived AS product_archived \
+         FROM variants v JOIN products p ON p.id = v.product_id WHERE v.id IN ({}) ORDER BY v.id",
+        placeholders(1, ids.len())
+    );
+    let mut q = sqlx::query_as::<_, LineRow>(&sql);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    let rows = q.fetch_all(&db.pool).await?;
+    if let Some(missing) = ids.iter().find(|id| !rows.iter().any(|r| r.id == **id)) {
+        return Err(Error::field(
+            "unknown_variant",
+            "items",
+            format!("Variant {missing} does not exist."),
+        ));
+    }
+    Ok(rows)
+}
+
+/// SQLite: the order's write as one piece of the group writer's next transaction.
+async fn write_grouped(db: &Db, order: NewOrder) -> Result<Outcome> {
+    let (reply, answer) = oneshot::channel();
+    db.group_write(Box::new(GroupedOrder {
+        order,
+        outcome: None,
+        reply,
+    }))
+    .await;
+    answer
+        .await
+        .map_err(|_| Error::internal("the order writer stopped"))?
+}
+
+struct GroupedOrder {
+    order: NewOrder,
+    outcome: Option<Outcome>,
+    reply: oneshot::Sender<Result<Outcome>>,
+}
+
+impl GroupWrite for GroupedOrder {
+    fn run<'a>(
+        &'a mut self,
+        conn: &'a mut AnyConnection,
+    ) -> BoxFuture<'a, std::result::Result<(), sqlx::Error>> {
+        Box::pin(async move {
+            self.outcome = None;
+            match write_sqlite(conn, &self.order).await {
+                Ok(o) => {
+                    self.outcome = Some(o);
+                    Ok(())
+                }
+                Err(Error::Db(e)) => Err(e),
+                Err(e) => Err(sqlx::Error::Protocol(e.to_string())),
+            }
+        })
+    }
+
+    fn done(self: Box<Self>, committed: std::result::Result<(), &sqlx::Error>) {
+        let GroupedOrder { outcome, reply, .. } = *self;
+        let answer = match (committed, outcome) {
+            (Ok(()), Some(o)) => Ok(o),
+            (Ok(()), None) => Err(Error::internal("order write left no outcome")),
+            (Err(sqlx::Error::PoolTimedOut), _) => Err(Error::Db(sqlx::Error::PoolTimedOut)),
+            (Err(e), _) => Err(Error::internal(format!("placing the order failed: {e}"))),
+        };
+        // The customer may have gone; the order stands either way.
+        let _ = reply.send(answer);
+    }
+}
+
+/// The order's statements inside a group transaction. A refusal leaves nothing behind but the
+/// customer's refreshed row: the group commits whatever its other orders wrote.
+async fn write_sqlite(conn: &mut AnyConnection, o: &NewOrder) -> Result<Outcome> {
+    if o.items.len() == 1 && !o.from_cart {
+        return write_sqlite_one_line(conn, o).await;
+    }
+    upsert_customer(&mut *conn, &o.user, o.now).await?;
+    let open: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM orders WHERE customer_id = $1 AND status = 'pending_payment'",
+    )
+    .bind(o.user.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if open >= MAX_OPEN_ORDERS {
+        return Ok(Outcome::TooManyOpen(open));
+    }
+    let take = o.take();
+    if let Some(variant_id) = repo::take_lines(conn, &take, true).await? {
+        return Ok(Outcome::OutOfStock(variant_id));
+    }
+    let Some(order_id) = insert_order(conn, o).await? else {
+        repo::give_lines(conn, &take, true).await?;
+        return Ok(Outcome::KeyTaken);
+    };
+    insert_items(conn, order_id, &o.items).await?;
+    repo::event(
+        conn,
+        order_id,
+        "created",
+        Some("pending_payment"),
+        None,
+        Some("customer"),
+        o.now,
+    )
+    .await?;
+    if o.from_cart {
+        clear_cart(conn, o.user.id).await?;
+    }
+    Ok(Outcome::Created(order_id))
+}
+
+/// The common order (one line, named in the request) as one call to SQLite: every statement
+/// of it travels to the connection's thread together, where the order would otherwise make six
+/// trips, one after another, while the whole group waits.
+///
+/// Each statement runs only if the one before it did (`changes()`), so nothing but the
+/// customer's row is written unless the stock, the cap and the key all allow it; the stock
+/// UPDATE checks all three in its WHERE. The group writer runs its orders one after another on
+/// one connection, so nothing else writes between these statements. `last_insert_rowid()`
+/// carries the new order's id to its item, and the item's row to the event.
+async fn write_sqlite_one_line(conn: &mut AnyConnection, o: &NewOrder) -> Result<Outcome> {
+    const SQL: &str = "\
+        INSERT INTO customers (id, first_name, last_name, username, language_code, created_at, updated_at) \
+        VALUES ($1, $2, $3, $4, $5, $6, $6) \
+        ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, \
+        last_name = excluded.last_name, username = excluded.username, \
+        language_code = excluded.language_code, updated_at = excluded.updated_at; \
+        UPDATE variants SET stock = stock - $8, reserved = reserved + $8 \
+        WHERE id = $7 AND archived = 0 AND (stock IS NULL OR stock >= $8) \
+        AND (SELECT COUNT(*) FROM orders WHERE customer_id = $1 AND status = 'pending_payment') < $9 \
+        AND NOT EXISTS (SELECT 1 FROM orders WHERE customer_id = $1 AND idempotency_key = $15); \
+        INSERT INTO orders (customer_id, status, currency, total_minor, payment_method, contact_json, \
+        lang, idempotency_key, request_hash, holds_stock, expires_at, created_at, updated_at, pay_ref) \
+        SELECT $1, 'pending_payment', $10, $11, $12, $13, $14, $15, $16, 1, $17, $6, $6, $18 \
+        WHERE changes() = 1 RETURNING id; \
+        INSERT INTO order_items (order_id, variant_id, product_id, title_json, sku, options_json, \
+        kind, unit_price_minor, quantity, line_total_minor) \
+        SELECT last_insert_rowid(), $7, $19, $20, $21, $22, $23, $24, $8, $25 WHERE changes() = 1; \
+        INSERT INTO order_events (order_id, kind, status, note, actor, created_at) \
+        SELECT order_id, 'created', 'pending_payment', NULL, 'customer', $6 FROM order_items \
+        WHERE id = last_insert_rowid() AND changes() = 1";
+    // The same cleaning as auth::upsert_customer.
+    let clean = |s: &str| s.replace('\0', "");
+    let opt = |s: &Option<String>| s.as_deref().map(clean);
+    let u = &o.user;
+    let i = &o.items[0];
+    // Only the orders INSERT answers rows; fetch_all runs every statement to its end.
+    let ids: Vec<i64> = sqlx::query_scalar(SQL)
+        .bind(u.id)
+        .bind(clean(&u.first_name))
+        .bind(opt(&u.last_name))
+        .bind(opt(&u.username))
+        .bind(opt(&u.language_code))
+        .bind(o.now)
+        .bind(i.variant_id)
+        .bind(i.quantity)
+        .bind(MAX_OPEN_ORDERS)
+        .bind(&o.currency)
+        .bind(o.total)
+        .bind(o.method)
+        .bind(o.contact_json.as_deref())
+        .bind(o.lang)
+        .bind(o.key.as_deref())
+        .bind(o.request_hash.as_deref())
+        .bind(o.expires_at)
+        .bind(o.pay_ref.as_deref())
+        .bind(i.product_id)
+        .bind(&i.title_json)
+        .bind(&i.sku)
+        .bind(&i.options_json)
+        .bind(&i.kind)
+        .bind(i.unit_price_minor)
+        .bind(i.line_total_minor)
+        .fetch_all(&mut *conn)
+        .await?;
+    if let [id] = ids.as_slice() {
+        return Ok(Outcome::Created(*id));
+    }
+    // Refused: which of the three held it back (the cap first, as it always was).
+    let (open, key_taken): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM orders WHERE customer_id = $1 AND status = 'pending_payment'), \
+         EXISTS (SELECT 1 FROM orders WHERE customer_id = $1 AND idempotency_key = $2)",
+    )
+    .bind(u.id)
+    .bind(o.key.as_deref())
+    .fetch_one(conn)
+    .await?;
+    Ok(if open >= MAX_OPEN_ORDERS {
+        Outcome::TooManyOpen(open)
+    } else if key_taken != 0 {
+        Outcome::KeyTaken
+    } else {
+        Outcome::OutOfStock(i.variant_id)
+    })
+}
+
+/// The order's row, or `None` when an order with the same Idempotency-Key exists.
+async fn insert_order(conn: &mut AnyConnection, o: &NewOrder) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO orders (customer_id, status, currency, total_minor, payment_method, contact_json, \
+         lang, idempotency_key, request_hash, holds_stock, expires_at, created_at, updated_at, pay_ref) \
+         VALUES ($1, 'pending_payment', $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $10, $11) \
+         ON CONFLICT (customer_id, idempotency_key) DO NOTHING RETURNING id",
+    )
+    .bind(o.user.id)
+    .bind(&o.currency)
+    .bind(o.total)
+    .bind(o.method)
+    .bind(o.contact_json.as_deref())
+    .bind(o.lang)
+    .bind(o.key.as_deref())
+    .bind(o.request_hash.as_deref())
+    .bind(o.expires_at)
+    .bind(o.now)
+    .bind(o.pay_ref.as_deref())
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// All of an order's items in one INSERT.
+async fn insert_items(
+    conn: &mut AnyConnection,
+    order_id: i64,
+    items: &[repo::ItemRow],
+) -> Result<()> {
+    let rows = (0..items.len())
+        .map(|n| {
+            let b = 2 + n * 9;
+            format!(
+                "($1, {})",
+                (b..b + 9)
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO order_items (order_id, variant_id, product_id, title_json, sku, options_json, \
+         kind, unit_price_minor, quantity, line_total_minor) VALUES {rows}"
+    );
+    let mut q = sqlx::query(&sql).bind(order_id);
+    for i in items {
+        q = q
+            .bind(i.variant_id)
+            .bind(i.product_id)
+            .bind(&i.title_json)
+            .bind(&i.sku)
+            .bind(&i.options_json)
+            .bind(&i.kind)
+            .bind(i.unit_price_minor)
+            .bind(i.quantity)
+            .bind(i.line_total_minor);
+    }
+    q.execute(conn).await?;
+    Ok(())
+}
+
+async fn clear_cart(conn: &mut AnyConnection, customer_id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM cart_items WHERE customer_id = $1")
+        .bind(customer_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// PostgreSQL: the customer upsert, then one statement that takes the stock and writes the
+/// order, its items and its first event, each only if everything before it held; a refusal
+/// rolls the transaction back.
+async fn write_postgres(db: &Db, o: &NewOrder) -> Result<Outcome> {
+    let mut tx = db.begin_write().await?;
+    // Locks the customer's row until commit: parallel orders of one customer queue here, and
+    // the count below (a statement of its own, so a fresh snapshot) sees all of theirs.
+    upsert_customer(tx.conn(), &o.user, o.now).await?;
+    let n = o.items.len();
+    // $1-$11 the order's columns, $12 the cap, $13 the line count, then (variant, qty) per
+    // line and 9 columns per item.
+    let lines = (0..n)
+        .map(|i| format!("(${}::BIGINT, ${}::BIGINT)", 14 + 2 * i, 15 + 2 * i))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let first_item = 14 + 2 * n;
+    let items = (0..n)
+        .map(|i| {
+            let b = first_item + 9 * i;
+            format!(
+                "(${}::BIGINT, ${}::BIGINT, ${}, ${}, ${}, ${}, ${}::BIGINT, ${}::BIGINT, ${}::BIGINT)",
+                b,
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "WITH l (variant_id, qty) AS (VALUES {lines}), \
+         s AS (UPDATE variants SET stock = variants.stock - l.qty, reserved = variants.reserved + l.qty \
+               FROM l WHERE variants.id = l.variant_id AND variants.archived = 0 \
+               AND (variants.stock IS NULL OR variants.stock >= l.qty) RETURNING variants.id), \
+         n AS (SELECT COUNT(*) AS open FROM orders WHERE customer_id = $1 AND status = 'pending_payment'), \
+         o AS (INSERT INTO orders (customer_id, status, currency, total_minor, payment_method, \
+               contact_json, lang, idempotency_key, request_hash, holds_stock, expires_at, created_at, \
+               updated_at, pay_ref) \
+               SELECT $1, 'pending_payment', $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $10, $11 \
+               WHERE (SELECT open FROM n) < $12 AND (SELECT COUNT(*) FROM s) = $13 \
+               ON CONFLICT (customer_id, idempotency_key) DO NOTHING RETURNING id), \
+         i AS (INSERT INTO order_items (order_id, variant_id, product_id, title_json, sku, options_json, \
+               kind, unit_price_minor, quantity, line_total_minor) \
+               SELECT o.id, x.* FROM o CROSS JOIN (VALUES {items}) AS x), \
+         e AS (INSERT INTO order_events (order_id, kind, status, note, actor, created_at) \
+               SELECT id, 'created', 'pending_payment', NULL, 'customer', $10 FROM o) \
+         SELECT (SELECT id FROM o) AS order_id, (SELECT open FROM n) AS open, \
+         (SELECT string_agg(id::TEXT, ',') FROM s) AS took"
+    );
+    let mut q = sqlx::query_as::<_, (Option<i64>, i64, Option<String>)>(&sql)
+        .bind(o.user.id)
+        .bind(&o.currency)
+        .bind(o.total)
+        .bind(o.method)
+        .bind(o.contact_json.as_deref())
+        .bind(o.lang)
+        .bind(o.key.as_deref())
+        .bind(o.request_hash.as_deref())
+        .bind(o.expires_at)
+        .bind(o.now)
+        .bind(o.pay_ref.as_deref())
+        .bind(MAX_OPEN_ORDERS)
+        .bind(n as i64);
+    for i in &o.items {
+        q = q.bind(i.variant_id).bind(i.quantity);
+    }
+    for i in &o.items {
+        q = q
+            .bind(i.variant_id)
+            .bind(i.product_id)
+            .bind(&i.title_json)
+            .bind(&i.sku)
+            .bind(&i.options_json)
+            .bind(&i.kind)
+            .bind(i.unit_price_minor)
+            .bind(i.quantity)
+            .bind(i.line_total_minor);
+    }
+    let (order_id, open, took) = q.fetch_one(tx.conn()).await?;
+    // Dropping `tx` rolls back whatever the statement did on a refusal. The cap is checked
+    // first, as it always was, then the stock, then the key.
+    if open >= MAX_OPEN_ORDERS {
+        return Ok(Outcome::TooManyOpen(open));
+    }
+    let took: Vec<i64> = took
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    if let Some(short) = o.items.iter().find(|i| !took.contains(&i.variant_id)) {
+        return Ok(Outcome::OutOfStock(short.variant_id));
+    }
+    let Some(order_id) = order_id else {
+        return Ok(Outcome::KeyTaken);
+    };
+    if o.from_cart {
+        clear_cart(tx.conn(), o.user.id).await?;
+    }
+    tx.commit().await?;
+    Ok(Outcome::Created(order_id))
+}
+
+fn item_title(i: &repo::ItemRow, lang: Lang, fallback: &[Lang]) -> String {
+    texts(&i.title_json)
+        .pick(lang, fallback)
+        .unwrap_or(&i.sku)
+        .to_string()
+}
+
+/// One line as a checkout shows it: the title the order keeps, the product's current
+/// description and first image.
+fn checkout_line(
+    i: &repo::ItemRow,
+    description_json: Option<&str>,
+    images_json: Option<&str>,
+    lang: Lang,
+    fallback: &[Lang],
+) -> CheckoutLine {
+    CheckoutLine {
+        product_id: i.product_id,
+        title: item_title(i, lang, fallback),
+        description: description_json
+            .and_then(|d| texts(d).pick(lang, fallback).map(str::to_string))
+            .unwrap_or_default(),
+        image: images_json
+            .and_then(|i| serde_json::from_str::<Vec<String>>(i).ok())
+            .and_then(|i| i.into_iter().next()),
+        kind: ProductKind::parse(&i.kind).unwrap_or(ProductKind::Physical),
+        unit_minor: i.unit_price_minor,
+        quantity: i.quantity,
+    }
+}
+
+async fn replay(
+    st: &AppState,
+    existing: repo::OrderHead,
+    request_hash: Option<&str>,
+    lang: Lang,
+) -> Result<(Order, bool)> {
+    if existing.request_hash.as_deref() != request_hash {
+        return Err(Error::conflict(
+            "idempotency_key_reused",
+            "This Idempotency-Key was used for a different order; use a new key for a new order.",
+        ));
+    }
+    // The first try could not start the payment (provider down): try again now.
+    if existing.status == "pending_payment"
+        && existing.invoice_link.is_none()
+        && existing.checkout_url.is_none()
+        && existing.payment_method != PaymentMethod::Cash.as_str()
+    {
+        if let Some(provider) =
+            PaymentMethod::parse(&existing.payment_method).and_then(|m| st.payments.get(m))
+        {
+            let co = stored_checkout_order(st, existing.id, lang).await?;
+            open_checkout(st, provider.as_ref(), &co).await?;
+        }
+    }
+    let order = repo::load(&st.db, existing.id, lang, &st.config.lang_fallback, false)
+        .await?
+        .ok_or_else(|| Error::internal("order vanished"))?;
+    Ok((order, false))
+}
+
+/// The provider's view of an order already in the database (a retried checkout).
+async fn stored_checkout_order(st: &AppState, order_id: i64, lang: Lang) -> Result<CheckoutOrder> {
+    let fallback = &st.config.lang_fallback;
+    let mut conn = st.db.pool.acquire().await?;
+    let head = repo::head(&mut conn, order_id)
+        .await?
+        .ok_or_else(|| Error::internal("order vanished"))?;
+    let items = repo::items(&mut conn, order_id).await?;
+    let failed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM order_events WHERE order_id = $1 AND kind = 'checkout_failed'",
+    )
+    .bind(order_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    drop(conn);
+    let mut products = BTreeMap::new();
+    for i in &items {
+        if let std::collections::btree_map::Entry::Vacant(e) = products.entry(i.product_id) {
+            if let Some(p) = catalog::product_row(&st.db, i.product_id).await? {
+                e.insert(p);
+            }
+        }
+    }
+    Ok(CheckoutOrder {
+        order_id,
+        customer_id: head.customer_id,
+        total_minor: head.total_minor,
+        currency: Currency::new(&head.currency).map_err(Error::internal)?,
+        title: items
+            .first()
+            .map(|i| item_title(i, lang, fallback))
+            .unwrap_or_default(),
+        lang,
+        lines: items
+            .iter()
+            .map(|i| {
+                let p = products.get(&i.product_id);
+                checkout_line(
+                    i,
+                    p.map(|p| p.description_json.as_str()),
+                    p.map(|p| p.images_json.as_str()),
+                    lang,
+                    fallback,
+                )
+            })
+            .collect(),
+        expires_at: head.expires_at,
+        attempt_key: format!("{order_id}-{}-{failed}", head.created_at),
+        pay_ref: head.pay_ref.clone(),
+    })
+}
+
+/// Asks the order's rail for a way to pay and keeps it on the order. A failure is noted on
+/// the order's timeline, so the next attempt uses a fresh idempotency key with the provider
+/// (which may have remembered the failed answer under the old one).
+async fn open_checkout(
+    st: &AppState,
+    provider: &dyn Provider,
+    order: &CheckoutOrder,
+) -> Result<Checkout> {
+    let order_id = order.order_id;
+    let checkout = match provider.create_checkout(order).await {
+        Ok(c) => c,
+        Err(e) => {
+            let mut conn = st.db.writer.acquire().await?;
+            repo::event(
+                &mut conn,
+                order_id,
+                event_kind::CHECKOUT_FAILED,
+                None,
+                Some(&e.to_string()),
+                Some(provider.method().as_str()),
+                db::now(),
+            )
+            .await?;
+            return Err(e);
+        }
+    };
+    if let Some(id) = &checkout.checkout_id {
+        // Kept before the buyer can see the link, so the notifications about it find it.
+        sqlx::query(
+            "INSERT INTO provider_checkouts (provider, checkout_id, order_id, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (provider, checkout_id) DO NOTHING",
+        )
+        .bind(provider.method().as_str())
+        .bind(id)
+        .bind(order_id)
+        .bind(db::now())
+        .execute(&st.db.writer)
+        .await?;
+    }
+    if checkout.invoice_link.is_some() || checkout.checkout_url.is_some() {
+        sqlx::query("UPDATE orders SET invoice_link = $1, checkout_url = $2 WHERE id = $3")
+            .bind(checkout.invoice_link.as_deref())
+            .bind(checkout.checkout_url.as_deref())
+            .bind(order_id)
+            .execute(&st.db.writer)
+            .await?;
+    }
+    Ok(checkout)
+}
+
+async fn by_key(db: &Db, customer_id: i64, key: &str) -> Result<Option<repo::OrderHead>> {
+    let sql = format!(
+        "SELECT {} FROM orders WHERE customer_id = $1 AND idempotency_key = $2",
+        repo::HEAD_COLS
+    );
+    Ok(sqlx::query_as::<_, repo::OrderHead>(&sql)
+        .bind(customer_id)
+        .bind(key)
+        .fetch_optional(&db.pool)
+        .await?)
+}
