@@ -368,7 +368,8 @@ both!(
 both!(
     unique_violations_read_the_same_on_both_databases,
     |app: TestApp| async move {
-        let db = &app.state.db.pool;
+        // Writes go through the writer pool, as the shop's own do (one SQLite writer).
+        let db = &app.state.db.writer;
         let err = |r: Result<sqlx::any::AnyQueryResult, sqlx::Error>| r.expect_err("refused");
         sqlx::query("INSERT INTO categories (slug, title_json, position, created_at, updated_at) VALUES ('tea', '{}', 0, 0, 0)")
             .execute(db)
@@ -377,7 +378,8 @@ both!(
         let e = err(sqlx::query("INSERT INTO categories (slug, title_json, position, created_at, updated_at) VALUES ('tea', '{}', 1, 0, 0)")
             .execute(db)
             .await);
-        let u = shop::db::unique_violation(&e).expect("a unique violation");
+        let u = shop::db::unique_violation(&e)
+            .unwrap_or_else(|| panic!("not a unique violation: {e:?}"));
         assert!(u.is("categories.slug"), "{u:?}");
         assert!(!u.is("variants.sku"), "{u:?}");
         // The last variant takes the first one's SKU.
