@@ -32,7 +32,11 @@ both!(
                 }),
             )
             .await;
-        assert_eq!((s, v["error"]["field"].as_str()), (400, Some("total")), "{v}");
+        assert_eq!(
+            (s, v["error"]["field"].as_str()),
+            (400, Some("total")),
+            "{v}"
+        );
         let (s, o) = app
             .order(
                 1,
@@ -581,7 +585,11 @@ both!(
             let v = assert_envelope(&r, 400, Some("unknown_field"));
             assert_eq!(v["error"]["field"], field, "{v}");
             let message = v["error"]["message"].as_str().unwrap();
-            let accepted = if field.starts_with("items[") { "variant_id" } else { "payment_method" };
+            let accepted = if field.starts_with("items[") {
+                "variant_id"
+            } else {
+                "payment_method"
+            };
             assert!(
                 message.contains(&format!("`{field}`")) && message.contains(accepted),
                 "the message names the field and what is accepted: {message}"
@@ -589,9 +597,7 @@ both!(
         }
         // Nothing was ordered and no stock was taken.
         assert_eq!(app.stock(vid).await, stock);
-        let (_, list) = app
-            .json(app.as_user(Method::GET, "/api/orders", 31))
-            .await;
+        let (_, list) = app.json(app.as_user(Method::GET, "/api/orders", 31)).await;
         assert_eq!(list["items"], json!([]), "{list}");
         // The same request without the stray field goes through.
         app.cash_order(31, vid, 1).await;

@@ -501,7 +501,10 @@ mod tests {
             Some(5)
         );
         assert_eq!(start_param_in_url("https://shop.example/?startapp="), None);
-        assert_eq!(start_param_in_url("https://shop.example/?nostartapp=product_1"), None);
+        assert_eq!(
+            start_param_in_url("https://shop.example/?nostartapp=product_1"),
+            None
+        );
         assert_eq!(InvoiceStatus::parse("paid"), InvoiceStatus::Paid);
         assert_eq!(InvoiceStatus::parse("weird"), InvoiceStatus::Pending);
     }

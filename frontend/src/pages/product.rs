@@ -6,8 +6,8 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::{
-    Cart, CartLine, CartUpdate, CreateOrder, OrderLineRequest, PaymentMethod, Product,
-    ProductKind, Variant, VariantOptions,
+    Cart, CartLine, CartUpdate, CreateOrder, OrderLineRequest, PaymentMethod, Product, ProductKind,
+    Variant, VariantOptions,
 };
 
 use crate::api::ApiError;
@@ -246,7 +246,13 @@ fn ProductView(product: Product) -> impl IntoView {
                 Err(e) => {
                     // Refused by the server: the next tap is a new request with a new key;
                     // a lost answer keeps the key, so a retry finds the same order.
-                    if matches!(e, ApiError::Status { status: 400..=499, .. }) {
+                    if matches!(
+                        e,
+                        ApiError::Status {
+                            status: 400..=499,
+                            ..
+                        }
+                    ) {
                         key.set_value(checkout::new_key());
                     }
                     error.try_set(Some(e.to_string()));
@@ -273,7 +279,10 @@ fn ProductView(product: Product) -> impl IntoView {
                     .and_then(|c| c.total.as_ref().map(|t| t.display()))
             });
             let open_cart = Callback::new(move |()| ctx.navigate(Route::Cart));
-            (cart_label(ctx.t(K::Cart), ctx.cart_count(), total), open_cart)
+            (
+                cart_label(ctx.t(K::Cart), ctx.cart_count(), total),
+                open_cart,
+            )
         } else if rail.is_some() {
             let price = variant.get().map(|v| v.price.display()).unwrap_or_default();
             (format!("{} · {price}", ctx.t(K::BuyNow)), buy_now)
@@ -464,10 +473,16 @@ mod tests {
         // A plain browser cannot open a Stars invoice.
         assert_eq!(buy_now_rail(&pdf, false), None);
         // Two variants: the customer chooses, then goes through the cart.
-        let two = product(ProductKind::Digital, vec![stars(), priced(v(2, &[], true), "XTR")]);
+        let two = product(
+            ProductKind::Digital,
+            vec![stars(), priced(v(2, &[], true), "XTR")],
+        );
         assert_eq!(buy_now_rail(&two, true), None);
         // Physical goods need a delivery address; so'm prices have several rails to pick from.
-        assert_eq!(buy_now_rail(&product(ProductKind::Physical, vec![stars()]), true), None);
+        assert_eq!(
+            buy_now_rail(&product(ProductKind::Physical, vec![stars()]), true),
+            None
+        );
         let som = product(ProductKind::Digital, vec![priced(v(1, &[], true), "UZS")]);
         assert_eq!(buy_now_rail(&som, true), None);
     }
