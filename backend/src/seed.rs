@@ -260,6 +260,8 @@ pub async fn seed_demo(db: &Db, media_dir: &Path) -> Result<bool, String> {
         return Ok(false);
     }
     std::fs::create_dir_all(media_dir).map_err(|e| format!("{}: {e}", media_dir.display()))?;
+    // Resizing the pictures is most of the seeding time: logged, since tests seed every app.
+    let started = std::time::Instant::now();
     let now = db::now();
     let mut tx = db.begin_write().await.map_err(|e| e.to_string())?;
     let mut cat_ids = std::collections::HashMap::new();
@@ -330,6 +332,10 @@ pub async fn seed_demo(db: &Db, media_dir: &Path) -> Result<bool, String> {
         }
     }
     tx.commit().await.map_err(|e| e.to_string())?;
-    tracing::info!(products = PRODUCTS.len(), "seeded the demo catalog");
+    tracing::info!(
+        products = PRODUCTS.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "seeded the demo catalog"
+    );
     Ok(true)
 }
