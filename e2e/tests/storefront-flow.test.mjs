@@ -184,16 +184,22 @@ describe('fewer taps inside Telegram', () => {
     const { body: cart } = await shop.api('/api/cart', { Authorization: auth });
     assert.equal(cart.items[0].quantity, 2);
     // No fullscreen or home-screen buttons before Bot API 8.0, and nothing broke.
+    await page.goto('/orders');
+    await page.locator('[data-testid=orders]').waitFor();
+    await page.locator('[data-testid=orders-empty]').waitFor();
     assert.equal(await page.locator('[data-testid=fullscreen]').count(), 0);
     assert.equal(await page.locator('[data-testid=home-screen]').count(), 0);
     assert.deepEqual(errors, []);
     await context.close();
   });
 
-  test('Bot API 8.0: fullscreen and the home-screen shortcut from the header', async () => {
+  test('Bot API 8.0: fullscreen and the home-screen shortcut on the orders page', async () => {
     const { context, page } = await open('light', { userId: 700_400 });
     await page.goto('/');
     await waitForCards(page, 12);
+    assert.equal(await page.locator('[data-testid=fullscreen]').count(), 0, 'not in the way of shopping');
+    await page.locator('[data-testid=orders-link]').click();
+    await page.locator('[data-testid=orders-empty]').waitFor();
     await page.locator('[data-testid=fullscreen]').click();
     await page.locator('[data-testid=home-screen]').click();
     await page.locator('[data-testid=fullscreen]').click();

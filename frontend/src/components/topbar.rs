@@ -26,9 +26,6 @@ pub fn top_bar() -> impl IntoView {
         }
     });
     let start_lang = ctx.lang.get_untracked();
-    let fullscreen = ctx
-        .tg()
-        .is_some_and(|tg| tg.in_telegram() && tg.has_fullscreen());
     let show_back = move || !ctx.in_telegram() && ctx.route.get() != Route::Catalog;
     let count = move || ctx.cart_count();
     let on_lang = move |ev: leptos::ev::Event| {
@@ -57,19 +54,6 @@ pub fn top_bar() -> impl IntoView {
                     <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 4h2l2.4 11h10.2L20 7H6.2" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round" stroke-linecap="round"/><circle cx="9" cy="19.5" r="1.6" fill="currentColor"/><circle cx="17" cy="19.5" r="1.6" fill="currentColor"/></svg>
                     {rx::view(move || (count() > 0).then(|| view! { <span class="badge" data-testid="cart-count">{count()}</span> }).into_any())}
                 </a>
-                // Bot API 8.0 clients: fullscreen and a home-screen shortcut, out of the way
-                // in the catalog's header (other pages keep the room for their title); older
-                // clients and plain browsers show neither.
-                {rx::view(move || (fullscreen && ctx.route.get() == Route::Catalog).then(|| view! {
-                    <button type="button" class="iconbtn" data-testid="fullscreen" aria-label=rx::str(move || ctx.t(K::Fullscreen))
-                        on:click=move |_| if let Some(tg) = ctx.tg() { tg.toggle_fullscreen() }>
-                        <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"/></svg>
-                    </button>
-                    <button type="button" class="iconbtn" data-testid="home-screen" aria-label=rx::str(move || ctx.t(K::AddToHome))
-                        on:click=move |_| if let Some(tg) = ctx.tg() { tg.add_to_home_screen() }>
-                        <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 11l8-7 8 7v9h-5v-6H9v6H4z" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round"/></svg>
-                    </button>
-                }).into_any())}
                 <label class="lang">
                     <span class="sr-only">{rx::str(move || ctx.t(K::Language))}</span>
                     <select data-testid="lang" on:change=on_lang prop:value=rx::str(move || ctx.lang.get().code())>
