@@ -52,20 +52,6 @@ extern "C" {
     #[wasm_bindgen(method, getter, js_name = BackButton)]
     fn back_button_raw(this: &WebApp) -> JsValue;
 
-    #[wasm_bindgen(method, getter, js_name = SecondaryButton)]
-    fn secondary_button_raw(this: &WebApp) -> JsValue;
-
-    #[wasm_bindgen(method, catch, js_name = requestFullscreen)]
-    fn request_fullscreen_raw(this: &WebApp) -> Result<(), JsValue>;
-
-    #[wasm_bindgen(method, catch, js_name = exitFullscreen)]
-    fn exit_fullscreen_raw(this: &WebApp) -> Result<(), JsValue>;
-
-    #[wasm_bindgen(method, getter, js_name = isFullscreen)]
-    fn is_fullscreen_raw(this: &WebApp) -> JsValue;
-
-    #[wasm_bindgen(method, catch, js_name = addToHomeScreen)]
-    fn add_to_home_screen_raw(this: &WebApp) -> Result<(), JsValue>;
 
     #[wasm_bindgen(method, getter, js_name = HapticFeedback)]
     fn haptic_raw(this: &WebApp) -> JsValue;
@@ -92,8 +78,6 @@ extern "C" {
     fn hide_progress(this: &TgButton) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch, js_name = onClick)]
     fn on_click(this: &TgButton, handler: &js_sys::Function) -> Result<(), JsValue>;
-    #[wasm_bindgen(method, catch, js_name = offClick)]
-    fn off_click(this: &TgButton, handler: &js_sys::Function) -> Result<(), JsValue>;
 
     #[derive(Clone, Debug)]
     type Haptic;
@@ -143,8 +127,22 @@ pub struct Tap {
 
 impl Drop for Tap {
     fn drop(&mut self) {
-        let _ = self.button.off_click(self.f.as_ref().unchecked_ref());
+        member(&self.button, "offClick", Some(self.f.as_ref()));
     }
+}
+
+/// `target[name]`, and a call of it (with `arg`) when it is a function; `undefined` when it is
+/// missing or throws. For the members only the screens behind the catalog use (SecondaryButton,
+/// fullscreen, the home screen): each `extern` member is a JS shim and an import in the first
+/// download, this costs nothing there (docs/PERFORMANCE.md).
+fn member(target: &JsValue, name: &str, call: Option<&JsValue>) -> JsValue {
+    let v = Reflect::get(target, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    let Some(arg) = call else { return v };
+    if !v.is_function() {
+        return JsValue::UNDEFINED;
+    }
+    let f: &js_sys::Function = v.unchecked_ref();
+    f.call1(target, arg).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// What the customer did with an invoice (`invoiceClosed`), a UI hint only: the order is paid
@@ -319,7 +317,7 @@ impl WebApp {
         if !self.at_least("7.10") {
             return None;
         }
-        Self::button(self.secondary_button_raw())
+        Self::button(member(self, "SecondaryButton", None))
     }
 
     /// Fullscreen and home-screen shortcuts came with Bot API 8.0; older clients have neither.
@@ -329,17 +327,19 @@ impl WebApp {
 
     /// Enters fullscreen, or leaves it when the app is already fullscreen.
     pub fn toggle_fullscreen(&self) {
-        let _ = if self.is_fullscreen_raw().is_truthy() {
-            self.exit_fullscreen_raw()
+        let now = member(self, "isFullscreen", None).is_truthy();
+        let name = if now {
+            "exitFullscreen"
         } else {
-            self.request_fullscreen_raw()
+            "requestFullscreen"
         };
+        member(self, name, Some(&JsValue::UNDEFINED));
     }
 
     /// Asks Telegram to offer a home-screen shortcut to the Mini App (Telegram shows its own
     /// confirmation; unsupported platforms ignore it).
     pub fn add_to_home_screen(&self) {
-        let _ = self.add_to_home_screen_raw();
+        member(self, "addToHomeScreen", Some(&JsValue::UNDEFINED));
     }
 
     /// BackButton exists from Bot API 6.1.

@@ -55,10 +55,10 @@ fn app_shortcuts() -> impl IntoView {
         .filter(|tg| tg.in_telegram() && tg.has_fullscreen())
         .map(|_| {
             view! {
-                <div class="shortcuts">
-                    <button type="button" class="button button--ghost" data-testid="fullscreen"
+                <div>
+                    <button type="button" class="button button--ghost more" data-testid="fullscreen"
                         on:click=run(|tg| tg.toggle_fullscreen())>{move || ctx.t(K::Fullscreen)}</button>
-                    <button type="button" class="button button--ghost" data-testid="home-screen"
+                    <button type="button" class="button button--ghost more" data-testid="home-screen"
                         on:click=run(|tg| tg.add_to_home_screen())>{move || ctx.t(K::AddToHome)}</button>
                 </div>
             }

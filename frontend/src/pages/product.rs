@@ -389,7 +389,7 @@ fn ProductView(product: Product) -> impl IntoView {
                 {move || (!native_second).then(|| second.get()).flatten().map(|a| {
                     let run = a.run;
                     view! {
-                        <button type="button" class="button button--ghost product__second" data-testid="secondary-action"
+                        <button type="button" class="button button--ghost" style="width:100%" data-testid="secondary-action"
                             disabled=!a.enabled || a.busy on:click=move |_| run.run(())>
                             {a.text}
                         </button>
