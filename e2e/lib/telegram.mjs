@@ -276,6 +276,42 @@ export async function secondaryButton(page) {
   });
 }
 
+/**
+ * For screenshots only: draws the stub's visible MainButton and SecondaryButton as a bar at the
+ * bottom of the page, roughly as Telegram draws them below a Mini App (its buttons are not part
+ * of the page, so a plain screenshot would not show the flow). `hideTelegramButtons` removes it.
+ */
+export async function showTelegramButtons(page) {
+  await page.evaluate(() => {
+    const tg = window.Telegram.WebApp;
+    const bar = document.createElement('div');
+    bar.id = '__tg-bottom-bar';
+    bar.style.cssText =
+      'position:fixed;left:0;right:0;bottom:0;z-index:99;display:flex;gap:8px;padding:8px 12px 12px;' +
+      `background:${tg.themeParams.bottom_bar_bg_color || tg.themeParams.bg_color};` +
+      'font:600 15px/1 system-ui,sans-serif';
+    for (const [b, main] of [
+      [tg.SecondaryButton, false],
+      [tg.MainButton, true],
+    ]) {
+      if (!b?.isVisible) continue;
+      const el = document.createElement('div');
+      el.textContent = b.text;
+      el.style.cssText =
+        'flex:1;height:48px;border-radius:10px;display:flex;align-items:center;justify-content:center;' +
+        (main
+          ? `background:${tg.themeParams.button_color};color:${tg.themeParams.button_text_color}`
+          : `background:${tg.themeParams.secondary_bg_color};color:${tg.themeParams.link_color}`);
+      bar.append(el);
+    }
+    document.body.append(bar);
+  });
+}
+
+export async function hideTelegramButtons(page) {
+  await page.evaluate(() => document.getElementById('__tg-bottom-bar')?.remove());
+}
+
 /** Every tap so far: `page:<testid>` for clicks in the page, `MainButton:<text>` and the like. */
 export async function taps(page) {
   return page.evaluate(() => [...window.__taps]);

@@ -5,7 +5,8 @@
 // more" sits on the SecondaryButton (Bot API 7.10+) or, on older clients, on the page; the
 // toast leaves with its page; the bot's web_app button (`/?startapp=product_<id>`) opens that
 // product; fullscreen and the home-screen shortcut only where the client has them.
-// Screenshots `flow-{product-in-cart,buy-now}-{light,dark}.png`.
+// Screenshots `flow-{product-in-cart,buy-now}-{light,dark}.png`, with Telegram's buttons drawn
+// in by the test (`showTelegramButtons`): they are not part of the page.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -16,9 +17,11 @@ import { recordRequests, waitForText } from '../lib/shop.mjs';
 import {
   THEMES,
   customerInitData,
+  hideTelegramButtons,
   installTelegramStub,
   mainButton,
   secondaryButton,
+  showTelegramButtons,
   tapMainButton,
   tapSecondaryButton,
   taps,
@@ -88,7 +91,9 @@ describe('fewer taps inside Telegram', () => {
       assert.match(main.text, /50/, `the price on the button: ${main.text}`);
       assert.match((await secondaryButton(page)).text, /add to cart/i, 'adding to the cart stays one tap away');
       await imagesLoaded(page);
+      await showTelegramButtons(page);
       await screenshot(page, `flow-buy-now-${scheme}`);
+      await hideTelegramButtons(page);
 
       assert.equal(await tapMainButton(page), true);
       await page.waitForFunction(() => window.__tgCalls.some((c) => c.startsWith('openInvoice:')));
@@ -148,7 +153,11 @@ describe('fewer taps inside Telegram', () => {
       await waitForText(page, '[data-testid=cart-count]', /^2$/);
       await page.waitForFunction(() => window.Telegram.WebApp.MainButton.text.startsWith('Cart · 2 · '));
       await page.waitForFunction(() => !document.querySelector('[data-testid=toast]')?.textContent, null, { timeout: 8_000 });
+      // The gallery's picture (the hidden catalog behind keeps its lazy images unloaded).
+      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=gallery] img')].every((i) => i.complete && i.naturalWidth > 0));
+      await showTelegramButtons(page);
       await screenshot(page, `flow-product-in-cart-${scheme}`);
+      await hideTelegramButtons(page);
       assert.equal(await page.locator('[data-testid=secondary-action]').count(), 0, 'no page button beside SecondaryButton');
 
       // The toast of the product page does not follow the customer to the cart.

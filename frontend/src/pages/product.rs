@@ -209,7 +209,7 @@ fn ProductView(product: Product) -> impl IntoView {
             }
         });
     });
-    // Buy now: one order of this one item, paid at once (no cart, no checkout form).
+    // Buy now: one order of this item alone, paid at once (no cart, no checkout form).
     let rail = buy_now_rail(&product, ctx.in_telegram());
     let key = StoredValue::new(checkout::new_key());
     let buy_now = Callback::new(move |()| {
@@ -225,7 +225,7 @@ fn ProductView(product: Product) -> impl IntoView {
             items: Some(vec![OrderLineRequest {
                 variant_id: Some(v.id),
                 product_id: None,
-                quantity: 1,
+                quantity: qty.get_untracked(),
             }]),
             payment_method: rail.as_str().to_string(),
             contact: None,
