@@ -52,7 +52,6 @@ extern "C" {
     #[wasm_bindgen(method, getter, js_name = BackButton)]
     fn back_button_raw(this: &WebApp) -> JsValue;
 
-
     #[wasm_bindgen(method, getter, js_name = HapticFeedback)]
     fn haptic_raw(this: &WebApp) -> JsValue;
 
