@@ -215,7 +215,7 @@ fn invalid_image(e: impl std::fmt::Display) -> Error {
 /// Decodes (within limits), orients, resizes and writes every width; answers them narrowest
 /// first. All widths are named by the hash of `bytes` (the upload), not of each encoding, so a
 /// client can go from one width's URL to the others.
-fn process(bytes: &[u8], format: ImageFormat, dir: &Path) -> Result<Vec<ImageWidth>> {
+pub(crate) fn process(bytes: &[u8], format: ImageFormat, dir: &Path) -> Result<Vec<ImageWidth>> {
     let hash = hex::encode(Sha256::digest(bytes));
     let hash = &hash[..16];
     let rendered = render(bytes, format)?;
