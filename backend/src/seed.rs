@@ -240,6 +240,26 @@ fn texts(t: [&str; 3]) -> serde_json::Value {
     json!({"uz": t[0], "ru": t[1], "en": t[2]})
 }
 
+/// Every demo picture through the upload pipeline's resizing, once per process: each test app
+/// seeds the demo, and in a debug build the resizing took about 3 s an app (the image code's
+/// generics are compiled into this crate, unoptimised). Files are still written per media dir.
+fn rendered_pictures() -> Result<&'static [Vec<(u32, Vec<u8>, &'static str)>], String> {
+    type Rendered = Vec<Vec<(u32, Vec<u8>, &'static str)>>;
+    static ONCE: std::sync::OnceLock<Result<Rendered, String>> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| {
+        PRODUCTS
+            .iter()
+            .map(|p| {
+                images::render(p.picture, image::ImageFormat::Png)
+                    .map_err(|e| format!("demo picture: {e}"))
+            })
+            .collect()
+    })
+    .as_ref()
+    .map(Vec::as_slice)
+    .map_err(Clone::clone)
+}
+
 /// Seeds the demo catalog, but only into an empty database.
 /// The database-wide lock (`Db::exclusive`) held while checking and seeding.
 const SEED_LOCK: i64 = 0x5345_4544; // "SEED"
@@ -262,6 +282,7 @@ pub async fn seed_demo(db: &Db, media_dir: &Path) -> Result<bool, String> {
     std::fs::create_dir_all(media_dir).map_err(|e| format!("{}: {e}", media_dir.display()))?;
     // Resizing the pictures is most of the seeding time: logged, since tests seed every app.
     let started = std::time::Instant::now();
+    let rendered = rendered_pictures()?;
     let now = db::now();
     let mut tx = db.begin_write().await.map_err(|e| e.to_string())?;
     let mut cat_ids = std::collections::HashMap::new();
@@ -281,7 +302,7 @@ pub async fn seed_demo(db: &Db, media_dir: &Path) -> Result<bool, String> {
     for (pos, p) in PRODUCTS.iter().enumerate() {
         // Resized and written as an upload would be: `/media/<hash>-<width>.jpg`, the
         // product keeping the widest.
-        let widths = images::process(p.picture, image::ImageFormat::Png, media_dir)
+        let widths = images::store(p.picture, rendered[pos].clone(), media_dir)
             .map_err(|e| format!("demo picture: {e}"))?;
         let image = widths
             .last()
