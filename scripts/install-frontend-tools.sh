@@ -11,7 +11,7 @@
 # reload, README).
 # With --browsers it also installs what the e2e suite needs: Chromium + chromedriver (Debian
 # packages; Playwright never downloads browsers here), Node.js if it is missing, and an emoji
-# font so screenshots show the demo catalog's emoji pictures as a phone would.
+# font so screenshots show Stars prices' ⭐ as a phone would.
 #
 #   scripts/install-frontend-tools.sh              # build tools only
 #   scripts/install-frontend-tools.sh --trunk      # build tools + trunk 0.21 and wasm-bindgen-cli (dev server)

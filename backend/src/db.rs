@@ -5,6 +5,12 @@
 //! money, TEXT for JSON). Schemas live only in `migrations/<kind>/`. The same integration
 //! tests run against both kinds.
 
+pub mod constraint;
+pub mod sql;
+
+pub use constraint::{unique_violation, UniqueViolation};
+pub use sql::SqlBuilder;
+
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -159,11 +159,22 @@ impl Error {
     }
 }
 
-/// Whether a database error is a unique-constraint violation (both databases).
+/// Whether a database error is a unique-constraint violation, any constraint (both
+/// databases). Prefer [`Error::on_unique`], which names the constraint it expects.
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Database(db) => db.is_unique_violation(),
-        _ => false,
+    crate::db::unique_violation(e).is_some()
+}
+
+impl Error {
+    /// `f()` when this is the unique constraint on `key` (`"table.column"`, e.g.
+    /// `"variants.sku"`) refusing a write, else this error unchanged: the one place a
+    /// duplicate becomes an answer that names the field to change. Another constraint
+    /// stays a 500, as it is a bug rather than something the caller can fix.
+    pub fn on_unique(self, key: &str, f: impl FnOnce() -> Error) -> Error {
+        match &self {
+            Error::Db(e) if crate::db::unique_violation(e).is_some_and(|u| u.is(key)) => f(),
+            _ => self,
+        }
     }
 }
 
@@ -231,6 +242,9 @@ fn json_rejection(rej: JsonRejection) -> Error {
     if let Some(e) = refused_currency(&rej) {
         return e;
     }
+    if let Some(e) = unknown_field(&rej) {
+        return e;
+    }
     let status = rej.status();
     let (code, message) = match &rej {
         JsonRejection::MissingJsonContentType(_) => (
@@ -268,31 +282,73 @@ fn json_rejection(rej: JsonRejection) -> Error {
 /// other data errors stay 400 `invalid_body`. axum keeps serde_path_to_error's error (which
 /// knows the path) as the source of its data-error rejection.
 fn refused_currency(rej: &JsonRejection) -> Option<Error> {
+    let p = data_error(rej)?;
+    let inner = p.inner().to_string();
+    if !inner.contains(shared::money::CURRENCY_REFUSED) {
+        return None;
+    }
+    // serde_json appends " at line L column C"; the code and the accepted list come first.
+    let message = match inner.rfind(" at line ") {
+        Some(i) => inner[..i].to_string(),
+        None => inner,
+    };
+    let path = p.path().to_string();
+    Some(Error::Unprocessable {
+        code: "invalid_currency",
+        message,
+        field: (path != ".").then_some(path),
+    })
+}
+
+/// serde_path_to_error's error behind a data-error rejection: it knows the JSON path of what
+/// was refused (axum keeps it as the rejection's source).
+fn data_error(rej: &JsonRejection) -> Option<&serde_path_to_error::Error<serde_json::Error>> {
     if !matches!(rej, JsonRejection::JsonDataError(_)) {
         return None;
     }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(rej);
     while let Some(e) = source {
         if let Some(p) = e.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>() {
-            let inner = p.inner().to_string();
-            if !inner.contains(shared::money::CURRENCY_REFUSED) {
-                return None;
-            }
-            // serde_json appends " at line L column C"; the code and the accepted list come first.
-            let message = match inner.rfind(" at line ") {
-                Some(i) => inner[..i].to_string(),
-                None => inner,
-            };
-            let path = p.path().to_string();
-            return Some(Error::Unprocessable {
-                code: "invalid_currency",
-                message,
-                field: (path != ".").then_some(path),
-            });
+            return Some(p);
         }
         source = e.source();
     }
     None
+}
+
+/// A field the request type does not have (`#[serde(deny_unknown_fields)]`, e.g.
+/// `shared::CreateOrder`): 400 `unknown_field` naming it by its JSON path, with the fields
+/// that are accepted, so a misspelling is found at once instead of being silently ignored.
+fn unknown_field(rej: &JsonRejection) -> Option<Error> {
+    let p = data_error(rej)?;
+    let inner = p.inner().to_string();
+    // serde's wording: "unknown field `promo`, expected one of `items`, `contact` at line 1 ..."
+    let rest = inner.strip_prefix("unknown field `")?;
+    let (name, rest) = rest.split_once('`')?;
+    let rest = rest.rsplit_once(" at line ").map_or(rest, |(r, _)| r);
+    let accepted = rest
+        .trim_start_matches(", ")
+        .replace("expected one of ", "")
+        .replace("expected ", "")
+        .replace('`', "");
+    let path = p.path().to_string();
+    let field = if path == "." || path.is_empty() {
+        name.to_string()
+    } else {
+        path
+    };
+    let message = if accepted.is_empty() || accepted.starts_with("there are no fields") {
+        format!("`{field}` is not a field this request takes; remove it.")
+    } else {
+        format!(
+            "`{field}` is not a field this request takes (it takes {accepted}); check the spelling or remove it."
+        )
+    };
+    Some(Error::Invalid {
+        code: "unknown_field",
+        message,
+        field: Some(field),
+    })
 }
 
 /// `Path` with the envelope on rejection.

@@ -81,6 +81,7 @@ pub const ADMIN_SESSION: &str = "admin_session";
         crate::admin::products::create,
         crate::admin::products::one,
         crate::admin::products::update,
+        crate::admin::products::save::save,
         crate::admin::products::remove,
         crate::admin::products::add_variant,
         crate::admin::products::update_variant,

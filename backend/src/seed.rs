@@ -1,11 +1,13 @@
 //! The demo catalog: 12 products in 4 categories, in uz/ru/en, priced in UZS (physical goods)
-//! and Stars (digital goods), with images drawn here as SVG so nothing is downloaded.
+//! and Stars (digital goods), each with a picture drawn for the demo (`backend/demo/*.png`,
+//! made by `scripts/demo-pictures.py`) and stored through the same pipeline as a merchant's
+//! upload, so the catalog shows resized widths with `srcset` like a real shop's.
 
 use std::path::Path;
 
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
+use crate::admin::images;
 use crate::catalog::repo::search_text;
 use crate::db::{self, Db};
 
@@ -23,8 +25,8 @@ struct DemoProduct {
     kind: &'static str,
     title: [&'static str; 3],
     description: [&'static str; 3],
-    colour: &'static str,
-    glyph: &'static str,
+    /// A 640x480 PNG from `backend/demo/`.
+    picture: &'static [u8],
     /// (sku, options, price in minor units, currency, stock or None for unlimited)
     variants: &'static [DemoVariant],
     digital: Option<&'static str>,
@@ -47,8 +49,7 @@ const PRODUCTS: &[DemoProduct] = &[
             "Платье ручной работы из маргиланского атласа.",
             "Hand-sewn dress of Margilan atlas silk.",
         ],
-        colour: "#c2185b",
-        glyph: "👗",
+        picture: include_bytes!("../demo/dress.png"),
         variants: &[
             ("DRESS-S", &[("size", "S")], 45_000_000, "UZS", Some(5)),
             ("DRESS-M", &[("size", "M")], 45_000_000, "UZS", Some(8)),
@@ -65,8 +66,7 @@ const PRODUCTS: &[DemoProduct] = &[
             "Традиционная тюбетейка в чустском стиле.",
             "Traditional Chust-style embroidered skullcap.",
         ],
-        colour: "#283593",
-        glyph: "🧢",
+        picture: include_bytes!("../demo/doppi.png"),
         variants: &[
             (
                 "DOPPI-BLK",
@@ -94,8 +94,7 @@ const PRODUCTS: &[DemoProduct] = &[
             "Тёплый ватный халат-чапан.",
             "Warm quilted cotton chapan robe.",
         ],
-        colour: "#6a1b9a",
-        glyph: "🧥",
+        picture: include_bytes!("../demo/chapan.png"),
         variants: &[
             ("CHAPAN-M", &[("size", "M")], 98_000_000, "UZS", Some(4)),
             ("CHAPAN-XL", &[("size", "XL")], 102_000_000, "UZS", Some(2)),
@@ -111,8 +110,7 @@ const PRODUCTS: &[DemoProduct] = &[
             "Расписная пиала мастеров Риштана.",
             "Hand-painted bowl by Rishtan potters.",
         ],
-        colour: "#0277bd",
-        glyph: "🥣",
+        picture: include_bytes!("../demo/bowl.png"),
         variants: &[("BOWL-01", &[], 8_500_000, "UZS", Some(30))],
         digital: None,
     },
@@ -125,8 +123,7 @@ const PRODUCTS: &[DemoProduct] = &[
             "Фарфоровый чайник с хлопковым узором.",
             "Porcelain teapot with the cotton pattern.",
         ],
-        colour: "#00838f",
-        glyph: "🫖",
+        picture: include_bytes!("../demo/teapot.png"),
         variants: &[("TEAPOT-01", &[], 15_000_000, "UZS", Some(10))],
         digital: None,
     },
@@ -139,8 +136,7 @@ const PRODUCTS: &[DemoProduct] = &[
             "Бухарская вышивка, 120×180 см.",
             "Bukhara embroidery, 120×180 cm.",
         ],
-        colour: "#ad1457",
-        glyph: "🧵",
+        picture: include_bytes!("../demo/suzani.png"),
         variants: &[("SUZANI-01", &[], 250_000_000, "UZS", Some(1))],
         digital: None,
     },
@@ -153,8 +149,7 @@ const PRODUCTS: &[DemoProduct] = &[
             "Из Ферганской долины, 1 кг.",
             "From the Fergana valley, 1 kg.",
         ],
-        colour: "#ef6c00",
-        glyph: "🍑",
+        picture: include_bytes!("../demo/apricot.png"),
         variants: &[("APRICOT-1KG", &[("weight", "1 kg")], 6_000_000, "UZS", None)],
         digital: None,
     },
@@ -167,8 +162,7 @@ const PRODUCTS: &[DemoProduct] = &[
             "Жареные солёные фисташки, 500 г.",
             "Roasted salted pistachios, 500 g.",
         ],
-        colour: "#558b2f",
-        glyph: "🥜",
+        picture: include_bytes!("../demo/pista.png"),
         variants: &[(
             "PISTA-500",
             &[("weight", "500 g")],
@@ -187,8 +181,7 @@ const PRODUCTS: &[DemoProduct] = &[
             "Зелёный чай №95, 250 г.",
             "Green tea No. 95, 250 g.",
         ],
-        colour: "#2e7d32",
-        glyph: "🍵",
+        picture: include_bytes!("../demo/tea.png"),
         variants: &[(
             "TEA-95",
             &[("weight", "250 g")],
@@ -211,8 +204,7 @@ const PRODUCTS: &[DemoProduct] = &[
             "12 рецептов ташкентского плова.",
             "Twelve recipes for Tashkent plov.",
         ],
-        colour: "#4e342e",
-        glyph: "📖",
+        picture: include_bytes!("../demo/plov.png"),
         variants: &[("PLOV-PDF", &[], 50, "XTR", None)],
         digital: Some("https://example.com/downloads/plov-recipes.pdf"),
     },
@@ -225,8 +217,7 @@ const PRODUCTS: &[DemoProduct] = &[
             "24 стикера с самаркандскими узорами.",
             "24 stickers with Samarkand patterns.",
         ],
-        colour: "#f9a825",
-        glyph: "✨",
+        picture: include_bytes!("../demo/stickers.png"),
         variants: &[("STICKERS-24", &[], 25, "XTR", None)],
         digital: Some("https://t.me/addstickers/demo_samarkand"),
     },
@@ -239,8 +230,7 @@ const PRODUCTS: &[DemoProduct] = &[
             "Новые рецепты и скидки каждый месяц.",
             "New recipes and discounts every month.",
         ],
-        colour: "#5e35b1",
-        glyph: "👑",
+        picture: include_bytes!("../demo/club.png"),
         variants: &[("CLUB-MONTH", &[("period", "30 days")], 100, "XTR", None)],
         digital: Some("Welcome to the club: your code is CLUB-2026"),
     },
@@ -250,11 +240,24 @@ fn texts(t: [&str; 3]) -> serde_json::Value {
     json!({"uz": t[0], "ru": t[1], "en": t[2]})
 }
 
-/// A 4:3 SVG card: a coloured background with the product's glyph.
-fn svg(colour: &str, glyph: &str) -> String {
-    format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 300" width="400" height="300"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="{colour}"/><stop offset="1" stop-color="{colour}" stop-opacity="0.6"/></linearGradient></defs><rect width="400" height="300" fill="url(#g)"/><text x="200" y="185" font-size="120" text-anchor="middle">{glyph}</text></svg>"#
-    )
+/// Every demo picture through the upload pipeline's resizing, once per process: each test app
+/// seeds the demo, and in a debug build the resizing took about 3 s an app (the image code's
+/// generics are compiled into this crate, unoptimised). Files are still written per media dir.
+fn rendered_pictures() -> Result<&'static [Vec<(u32, Vec<u8>, &'static str)>], String> {
+    type Rendered = Vec<Vec<(u32, Vec<u8>, &'static str)>>;
+    static ONCE: std::sync::OnceLock<Result<Rendered, String>> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| {
+        PRODUCTS
+            .iter()
+            .map(|p| {
+                images::render(p.picture, image::ImageFormat::Png)
+                    .map_err(|e| format!("demo picture: {e}"))
+            })
+            .collect()
+    })
+    .as_ref()
+    .map(Vec::as_slice)
+    .map_err(Clone::clone)
 }
 
 /// Seeds the demo catalog, but only into an empty database.
@@ -277,6 +280,9 @@ pub async fn seed_demo(db: &Db, media_dir: &Path) -> Result<bool, String> {
         return Ok(false);
     }
     std::fs::create_dir_all(media_dir).map_err(|e| format!("{}: {e}", media_dir.display()))?;
+    // Resizing the pictures is most of the seeding time: logged, since tests seed every app.
+    let started = std::time::Instant::now();
+    let rendered = rendered_pictures()?;
     let now = db::now();
     let mut tx = db.begin_write().await.map_err(|e| e.to_string())?;
     let mut cat_ids = std::collections::HashMap::new();
@@ -294,12 +300,14 @@ pub async fn seed_demo(db: &Db, media_dir: &Path) -> Result<bool, String> {
         cat_ids.insert(*slug, id);
     }
     for (pos, p) in PRODUCTS.iter().enumerate() {
-        let image = svg(p.colour, p.glyph);
-        let name = format!(
-            "{}.svg",
-            &hex::encode(Sha256::digest(image.as_bytes()))[..16]
-        );
-        std::fs::write(media_dir.join(&name), &image).map_err(|e| e.to_string())?;
+        // Resized and written as an upload would be: `/media/<hash>-<width>.jpg`, the
+        // product keeping the widest.
+        let widths = images::store(p.picture, rendered[pos].clone(), media_dir)
+            .map_err(|e| format!("demo picture: {e}"))?;
+        let image = widths
+            .last()
+            .map(|w| w.url.clone())
+            .ok_or("demo picture: no width stored")?;
         let title: shared::Texts =
             serde_json::from_value(texts(p.title)).map_err(|e| e.to_string())?;
         let desc: shared::Texts =
@@ -313,7 +321,7 @@ pub async fn seed_demo(db: &Db, media_dir: &Path) -> Result<bool, String> {
         .bind(p.kind)
         .bind(texts(p.title).to_string())
         .bind(texts(p.description).to_string())
-        .bind(json!([format!("/media/{name}")]).to_string())
+        .bind(json!([image]).to_string())
         .bind(search_text(&title, &desc))
         .bind(p.digital)
         .bind((p.kind == "subscription").then_some(2_592_000i64))
@@ -345,6 +353,10 @@ pub async fn seed_demo(db: &Db, media_dir: &Path) -> Result<bool, String> {
         }
     }
     tx.commit().await.map_err(|e| e.to_string())?;
-    tracing::info!(products = PRODUCTS.len(), "seeded the demo catalog");
+    tracing::info!(
+        products = PRODUCTS.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "seeded the demo catalog"
+    );
     Ok(true)
 }

@@ -28,6 +28,7 @@ fn writes() -> Vec<(Method, &'static str)> {
         (Method::POST, "/api/admin/admins"),
         (Method::POST, "/api/admin/products"),
         (Method::PATCH, "/api/admin/products/1"),
+        (Method::PUT, "/api/admin/products/1"),
         (Method::DELETE, "/api/admin/products/1"),
         (Method::POST, "/api/admin/products/1/variants"),
         (Method::POST, "/api/admin/products/1/images"),

@@ -19,16 +19,31 @@ both!(
         let unit = amount(&teapot["price"]);
         let stock_before = app.stock(vid).await.unwrap();
 
-        // The client's own numbers (total, unit price) must be ignored.
+        // The server prices the order; a request carrying its own numbers (a total, a unit
+        // price) is refused, not half-read (see `unknown_fields_are_refused_by_name`).
+        let (s, v) = app
+            .order(
+                1,
+                json!({
+                    "items": [{"variant_id": vid, "quantity": 2}],
+                    "payment_method": "cash",
+                    "contact": contact(),
+                    "total": {"amount_minor": 1, "currency": "UZS"},
+                }),
+            )
+            .await;
+        assert_eq!(
+            (s, v["error"]["field"].as_str()),
+            (400, Some("total")),
+            "{v}"
+        );
         let (s, o) = app
             .order(
                 1,
                 json!({
-                    "items": [{"variant_id": vid, "quantity": 2,
-                               "unit_price": {"amount_minor": 1, "currency": "UZS"}}],
+                    "items": [{"variant_id": vid, "quantity": 2}],
                     "payment_method": "cash",
                     "contact": contact(),
-                    "total": {"amount_minor": 1, "currency": "UZS"},
                 }),
             )
             .await;
@@ -538,5 +553,53 @@ both!(
         // A different customer now finds it sold out.
         let (s, v) = app.order(14, body.clone()).await;
         assert_eq!((s, error_code(&v)), (409, "out_of_stock"));
+    }
+);
+
+both!(
+    unknown_fields_are_refused_by_name,
+    |app: TestApp| async move {
+        let vid = app.variant_id("Teapot").await;
+        let stock = app.stock(vid).await;
+        // A misspelt field meant to lower the price must not be ignored (the order would be
+        // charged in full): 400 with the field's JSON path and a message saying what to fix.
+        for (body, field) in [
+            (
+                json!({"items": [{"variant_id": vid, "quantity": 1}], "payment_method": "cash",
+                       "contact": contact(), "promo_kode": "SPRING"}),
+                "promo_kode",
+            ),
+            (
+                json!({"items": [{"variant_id": vid, "quantity": 1, "discount": 50}],
+                       "payment_method": "cash", "contact": contact()}),
+                "items[0].discount",
+            ),
+            (
+                json!({"payment_method": "cash", "contact": contact(), "item": []}),
+                "item",
+            ),
+        ] {
+            let r = app
+                .raw(app.as_user(Method::POST, "/api/orders", 31).json(&body))
+                .await;
+            let v = assert_envelope(&r, 400, Some("unknown_field"));
+            assert_eq!(v["error"]["field"], field, "{v}");
+            let message = v["error"]["message"].as_str().unwrap();
+            let accepted = if field.starts_with("items[") {
+                "variant_id"
+            } else {
+                "payment_method"
+            };
+            assert!(
+                message.contains(&format!("`{field}`")) && message.contains(accepted),
+                "the message names the field and what is accepted: {message}"
+            );
+        }
+        // Nothing was ordered and no stock was taken.
+        assert_eq!(app.stock(vid).await, stock);
+        let (_, list) = app.json(app.as_user(Method::GET, "/api/orders", 31)).await;
+        assert_eq!(list["items"], json!([]), "{list}");
+        // The same request without the stray field goes through.
+        app.cash_order(31, vid, 1).await;
     }
 );

@@ -86,15 +86,34 @@ export const THEMES = {
  */
 export async function installTelegramStub(
   context,
-  { initData, themeParams, colorScheme, startParam, languageCode = 'en', invoiceStatus = 'paid' },
+  {
+    initData,
+    themeParams,
+    colorScheme,
+    startParam,
+    languageCode = 'en',
+    invoiceStatus = 'paid',
+    version = '8.0',
+  },
 ) {
   await context.addInitScript(
-    ({ initData, themeParams, colorScheme, startParam, languageCode, invoiceStatus }) => {
+    ({ initData, themeParams, colorScheme, startParam, languageCode, invoiceStatus, version }) => {
       const calls = [];
       const handlers = {};
       Object.defineProperty(window, '__tgCalls', { value: calls });
+      // Every tap the customer makes: clicks on the page, and (below) taps on Telegram's own
+      // buttons, which live outside the page.
+      const taps = [];
+      Object.defineProperty(window, '__taps', { value: taps });
+      window.addEventListener(
+        'click',
+        (e) => {
+          if (e.isTrusted) taps.push(`page:${e.target?.closest?.('[data-testid]')?.dataset.testid ?? e.target?.tagName}`);
+        },
+        true,
+      );
       const versionAtLeast = (v) => {
-        const [a, b] = '8.0'.split('.').map(Number);
+        const [a, b] = String(version).split('.').map(Number);
         const [c, d = 0] = String(v).split('.').map(Number);
         return a > c || (a === c && b >= d);
       };
@@ -158,6 +177,7 @@ export async function installTelegramStub(
           __tap() {
             if (!this.isVisible || !this.isActive) return false;
             calls.push(`${name}.tap`);
+            taps.push(`${name}:${this.text}`);
             clicks.forEach((fn) => fn());
             return true;
           },
@@ -170,13 +190,32 @@ export async function installTelegramStub(
             user: { id: 424242, first_name: 'Test', language_code: languageCode },
             ...(startParam ? { start_param: startParam } : {}),
           },
-          version: '8.0',
+          version: String(version),
           platform: 'android',
           colorScheme,
           themeParams,
           isExpanded: false,
+          isFullscreen: false,
           MainButton: button('MainButton'),
           BackButton: button('BackButton'),
+          // Bot API 7.10; an older client has no such member at all.
+          ...(versionAtLeast('7.10') ? { SecondaryButton: button('SecondaryButton') } : {}),
+          // Bot API 8.0: older clients lack these too.
+          ...(versionAtLeast('8.0')
+            ? {
+                requestFullscreen() {
+                  calls.push('requestFullscreen');
+                  this.isFullscreen = true;
+                },
+                exitFullscreen() {
+                  calls.push('exitFullscreen');
+                  this.isFullscreen = false;
+                },
+                addToHomeScreen() {
+                  calls.push('addToHomeScreen');
+                },
+              }
+            : {}),
           HapticFeedback: {
             impactOccurred(style) {
               calls.push(`haptic.impact:${style}`);
@@ -215,13 +254,67 @@ export async function installTelegramStub(
         },
       };
     },
-    { initData, themeParams, colorScheme, startParam, languageCode, invoiceStatus },
+    { initData, themeParams, colorScheme, startParam, languageCode, invoiceStatus, version },
   );
 }
 
 /** Taps the stub's MainButton (false if it is hidden or inactive). */
 export async function tapMainButton(page) {
   return page.evaluate(() => window.Telegram.WebApp.MainButton.__tap());
+}
+
+/** Taps the stub's SecondaryButton (false if it is hidden, inactive or absent). */
+export async function tapSecondaryButton(page) {
+  return page.evaluate(() => window.Telegram.WebApp.SecondaryButton?.__tap() ?? false);
+}
+
+/** The stub SecondaryButton's state (null when the client has none). */
+export async function secondaryButton(page) {
+  return page.evaluate(() => {
+    const b = window.Telegram.WebApp.SecondaryButton;
+    return b ? { text: b.text, visible: b.isVisible, active: b.isActive, progress: b.isProgressVisible } : null;
+  });
+}
+
+/**
+ * For screenshots only: draws the stub's visible MainButton and SecondaryButton as a bar at the
+ * bottom of the page, roughly as Telegram draws them below a Mini App (its buttons are not part
+ * of the page, so a plain screenshot would not show the flow). `hideTelegramButtons` removes it.
+ */
+export async function showTelegramButtons(page) {
+  await page.evaluate(() => {
+    const tg = window.Telegram.WebApp;
+    const bar = document.createElement('div');
+    bar.id = '__tg-bottom-bar';
+    bar.style.cssText =
+      'position:fixed;left:0;right:0;bottom:0;z-index:99;display:flex;gap:8px;padding:8px 12px 12px;' +
+      `background:${tg.themeParams.bottom_bar_bg_color || tg.themeParams.bg_color};` +
+      'font:600 15px/1 system-ui,sans-serif';
+    for (const [b, main] of [
+      [tg.SecondaryButton, false],
+      [tg.MainButton, true],
+    ]) {
+      if (!b?.isVisible) continue;
+      const el = document.createElement('div');
+      el.textContent = b.text;
+      el.style.cssText =
+        'flex:1;height:48px;border-radius:10px;display:flex;align-items:center;justify-content:center;' +
+        (main
+          ? `background:${tg.themeParams.button_color};color:${tg.themeParams.button_text_color}`
+          : `background:${tg.themeParams.secondary_bg_color};color:${tg.themeParams.link_color}`);
+      bar.append(el);
+    }
+    document.body.append(bar);
+  });
+}
+
+export async function hideTelegramButtons(page) {
+  await page.evaluate(() => document.getElementById('__tg-bottom-bar')?.remove());
+}
+
+/** Every tap so far: `page:<testid>` for clicks in the page, `MainButton:<text>` and the like. */
+export async function taps(page) {
+  return page.evaluate(() => [...window.__taps]);
 }
 
 /** Closes the invoice the app holds open (stub opened with `invoiceStatus: 'hold'`). */

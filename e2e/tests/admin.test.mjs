@@ -167,6 +167,67 @@ describe('merchant admin', () => {
     await context.close();
   });
 
+  test('one Save sends the whole product in one request; a refused save keeps what was typed', async () => {
+    assert.ok(product, 'the product from the previous test');
+    const context = await newContext(browser, shop.url, DESKTOP);
+    const page = await context.newPage();
+    const errors = watchErrors(page, [{ status: 400, path: /\/api\/admin\/products\/\d+$/ }]);
+    const reqs = recordRequests(page);
+    await page.goto('/admin');
+    await signIn(page);
+    await page.waitForURL((u) => u.pathname === '/admin');
+    await page.goto(`/admin/products/${product.id}`);
+    const rows = page.locator('[data-testid=variant-row]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=variant-row] [data-testid=sku]')?.value);
+    const sku = await rows.first().locator('[data-testid=sku]').inputValue();
+    const puts = () => reqs.filter((r) => r.method === 'PUT' && r.path === `/api/admin/products/${product.id}`);
+    const saved = () =>
+      page.waitForResponse((r) => r.request().method() === 'PUT' && new URL(r.url()).pathname === `/api/admin/products/${product.id}`);
+
+    // A new title language and a second variant whose SKU another product has: the server
+    // refuses it, names the field, stores nothing, and the form keeps every input.
+    await page.locator('[data-testid=title-uz]').fill('Suzani yostiq');
+    await page.locator('[data-testid=add-variant]').click();
+    const added = rows.nth(1);
+    const { body: others } = await adminApi(page, '/api/admin/products?limit=1');
+    const taken = others.items[0].variants[0].sku;
+    await added.locator('[data-testid=sku]').fill(taken);
+    await added.locator('[data-testid=price]').fill('99000');
+    await added.locator('[data-testid=unlimited]').check();
+    await Promise.all([saved(), page.locator('[data-testid=save]').click()]);
+    await waitForText(page, '[data-testid="variants[1].sku-error"]', /already used/i);
+    assert.equal(puts().length, 1, 'one request for the whole product');
+    assert.equal(await page.locator('[data-testid=title-uz]').inputValue(), 'Suzani yostiq', 'nothing typed is lost');
+    assert.equal(await added.locator('[data-testid=sku]').inputValue(), taken);
+    const { body: unchanged } = await adminApi(page, `/api/admin/products/${product.id}`);
+    assert.equal(unchanged.variants.length, 1);
+    assert.equal(unchanged.texts.title.uz, undefined);
+
+    // Fixed: one more request saves texts and both variants. The first variant's stock was
+    // not touched, so it is not sent (orders placed meanwhile keep their units).
+    await added.locator('[data-testid=sku]').fill(`${sku}-XL`);
+    const [ok] = await Promise.all([saved(), page.locator('[data-testid=save]').click()]);
+    assert.equal(ok.status(), 200);
+    assert.equal(puts().length, 2);
+    const sent = JSON.parse(puts()[1].body);
+    assert.equal(sent.variants[0].id, product.variantId);
+    assert.equal('stock' in sent.variants[0], false);
+    assert.equal(sent.variants[1].id, undefined);
+    assert.equal(sent.variants[1].stock, null, 'unlimited');
+    const { body: both } = await adminApi(page, `/api/admin/products/${product.id}`);
+    assert.equal(both.texts.title.uz, 'Suzani yostiq');
+    assert.deepEqual(both.variants.map((v) => v.sku), [sku, `${sku}-XL`]);
+
+    // Taking the new row out and saving removes it (nobody ordered it: deleted).
+    await rows.nth(1).locator('[data-testid=remove-variant]').click();
+    await Promise.all([saved(), page.locator('[data-testid=save]').click()]);
+    const { body: after } = await adminApi(page, `/api/admin/products/${product.id}`);
+    assert.deepEqual(after.variants.map((v) => v.id), [product.variantId]);
+    assert.equal(reqs.filter((r) => r.path.startsWith('/api/admin/variants/')).length, 0, 'no per-variant calls');
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test('a customer orders it; the admin ships, delivers and refunds it; the dashboard changes', async () => {
     assert.ok(product, 'the product from the previous test');
     const context = await newContext(browser, shop.url, DESKTOP);

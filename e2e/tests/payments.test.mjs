@@ -12,7 +12,15 @@ import { clickCall } from '../lib/click.mjs';
 import { startFakeBotApi } from '../lib/fake-bot-api.mjs';
 import { launchBrowser, newPhoneContext, screenshot, startShop, watchErrors } from '../lib/harness.mjs';
 import { recordRequests, waitForText } from '../lib/shop.mjs';
-import { THEMES, closeInvoice, customerInitData, installTelegramStub, mainButton, tapMainButton } from '../lib/telegram.mjs';
+import {
+  THEMES,
+  closeInvoice,
+  customerInitData,
+  installTelegramStub,
+  mainButton,
+  tapMainButton,
+  tapSecondaryButton,
+} from '../lib/telegram.mjs';
 
 const BOT_TOKEN = '123456789:PAY-e2e-token';
 const WEBHOOK_SECRET = 'e2e-Webhook_secret-1';
@@ -87,7 +95,11 @@ describe('paying through the real rails', () => {
   async function addToCart(page, p) {
     await page.goto(`/product/${p.id}`);
     await page.locator('[data-testid=product-title]').waitFor();
-    assert.equal(await tapMainButton(page), true);
+    // A Stars item's MainButton is "Buy now" (storefront-flow.test.mjs); "Add to cart" is then
+    // the SecondaryButton. These journeys go through the cart and checkout.
+    await page.waitForFunction(() => window.Telegram.WebApp.MainButton.isVisible);
+    const buyNow = /buy now/i.test((await mainButton(page)).text);
+    assert.equal(await (buyNow ? tapSecondaryButton(page) : tapMainButton(page)), true);
     await waitForText(page, '[data-testid=cart-count]', /^1$/);
   }
 

@@ -83,9 +83,12 @@ describe('inside Telegram', () => {
       assert.equal(look.body, hexToRgb(theme.bg_color));
       assert.equal(look.text, hexToRgb(theme.text_color));
       assert.equal(look.card, hexToRgb(theme.secondary_bg_color));
-      // Filled buttons use the theme's button colour darkened to 72% (white text on Telegram's
-      // own button colours is below 4.5:1; see style.css).
-      const want = channels(hexToRgb(theme.button_color)).map((c) => c * 0.72);
+      // The chosen category chip is a 16 % tint of the theme's button colour on the page's
+      // background: light in a light theme, dark in a dark one (a filled button-colour chip
+      // read as a dark block in light themes; see style.css).
+      const bg = channels(hexToRgb(theme.bg_color));
+      const button = channels(hexToRgb(theme.button_color));
+      const want = bg.map((c, i) => c + (button[i] - c) * 0.16);
       const got = channels(look.activeChip);
       assert.ok(got.every((c, i) => Math.abs(c - want[i]) <= 1), `${look.activeChip} is not ${want}`);
 

@@ -100,9 +100,11 @@ impl Ctx {
         self.go(route, false)
     }
 
-    /// Navigates, replacing the current entry (e.g. checkout → the order it placed).
+    /// Navigates, replacing the current entry (e.g. checkout → the order it placed). What the
+    /// toast said was about the page left behind, so it goes too.
     pub fn go(&self, route: Route, replace: bool) {
         router::push(&route, replace);
+        self.toast.set(None);
         self.route.set(route);
         window().scroll_to_with_x_and_y(0.0, 0.0);
     }
@@ -225,7 +227,10 @@ pub fn App(web_app: Option<WebApp>, start: Route) -> impl IntoView {
     });
 
     // History: the URL is the source of truth when the customer goes back or forward.
-    let _ = window_event_listener(ev::popstate, move |_| ctx.route.set(router::current()));
+    let _ = window_event_listener(ev::popstate, move |_| {
+        ctx.toast.set(None);
+        ctx.route.set(router::current())
+    });
     // Same-origin links navigate in the app instead of reloading it.
     web_common::links::navigate_in_app(
         |href, _| href.starts_with('/') && !href.starts_with("//"),

@@ -4,7 +4,7 @@
 //! under one shared hash, `/media/<hash16>-<width>.<ext>`, and a product lists only the largest
 //! width's URL. From that URL the narrower files are known, so a `srcset` lets a phone on a slow
 //! network fetch the 320 px file for a catalog card instead of the 1280 px one. Any other URL
-//! (the demo seed's SVGs, outside links) has no other widths and keeps a plain `src`.
+//! (an outside link, an SVG) has no other widths and keeps a plain `src`.
 //!
 //! Parsed by hand: the pattern is fixed and small, and a regex crate would only add to the wasm.
 

@@ -61,7 +61,7 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = openLink)]
     fn open_link_raw(this: &WebApp, url: &str) -> Result<(), JsValue>;
 
-    /// `MainButton` and `BackButton` share these members.
+    /// `MainButton`, `SecondaryButton` and `BackButton` share these members.
     #[derive(Clone, Debug)]
     pub type TgButton;
 
@@ -84,6 +84,64 @@ extern "C" {
     fn impact_occurred(this: &Haptic, style: &str) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch, js_name = notificationOccurred)]
     fn notification_occurred(this: &Haptic, kind: &str) -> Result<(), JsValue>;
+}
+
+impl TgButton {
+    /// Shows the button with `text`, active or not, with its spinner while `busy`.
+    pub fn set(&self, text: &str, active: bool, busy: bool) {
+        let params = Object::new();
+        let _ = Reflect::set(&params, &"text".into(), &text.into());
+        let _ = Reflect::set(&params, &"is_active".into(), &(active && !busy).into());
+        let _ = Reflect::set(&params, &"is_visible".into(), &true.into());
+        let _ = self.set_params(&params);
+        let _ = if busy {
+            self.show_progress(false)
+        } else {
+            self.hide_progress()
+        };
+    }
+
+    pub fn conceal(&self) {
+        let _ = self.hide_progress();
+        let _ = self.hide();
+    }
+
+    /// Calls `f` on every click until the answer is dropped (a page's own button: its
+    /// handler must leave with the page, unlike the app-wide MainButton handler).
+    pub fn on_tap(&self, f: impl FnMut() + 'static) -> Tap {
+        let f = Closure::<dyn FnMut()>::new(f);
+        let _ = self.on_click(f.as_ref().unchecked_ref());
+        Tap {
+            button: self.clone(),
+            f,
+        }
+    }
+}
+
+/// A click handler on a Telegram button; removed (`offClick`) when dropped.
+pub struct Tap {
+    button: TgButton,
+    f: Closure<dyn FnMut()>,
+}
+
+impl Drop for Tap {
+    fn drop(&mut self) {
+        member(&self.button, "offClick", Some(self.f.as_ref()));
+    }
+}
+
+/// `target[name]`, and a call of it (with `arg`) when it is a function; `undefined` when it is
+/// missing or throws. For the members only the screens behind the catalog use (SecondaryButton,
+/// fullscreen, the home screen): each `extern` member is a JS shim and an import in the first
+/// download, this costs nothing there (docs/PERFORMANCE.md).
+fn member(target: &JsValue, name: &str, call: Option<&JsValue>) -> JsValue {
+    let v = Reflect::get(target, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    let Some(arg) = call else { return v };
+    if !v.is_function() {
+        return JsValue::UNDEFINED;
+    }
+    let f: &js_sys::Function = v.unchecked_ref();
+    f.call1(target, arg).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// What the customer did with an invoice (`invoiceClosed`), a UI hint only: the order is paid
@@ -116,10 +174,16 @@ pub fn start_product(start_param: &str) -> Option<i64> {
         .filter(|id| *id > 0)
 }
 
-/// `tgWebAppStartParam` from a launch URL's query or fragment.
+/// The deep link's parameter in the page's own URL: `tgWebAppStartParam` (Telegram's launch
+/// parameters, query or fragment) or `startapp` (the bot's `/start product_12` answers with a
+/// web_app button to `PUBLIC_URL/?startapp=product_12`: a web_app button carries no
+/// `start_param`, so the URL is the only place the product is named).
 pub fn start_param_in_url(href: &str) -> Option<String> {
     href.split(['?', '#', '&'])
-        .find_map(|kv| kv.strip_prefix("tgWebAppStartParam="))
+        .find_map(|kv| {
+            kv.strip_prefix("tgWebAppStartParam=")
+                .or_else(|| kv.strip_prefix("startapp="))
+        })
         .map(|v| v.to_string())
         .filter(|v| !v.is_empty())
 }
@@ -235,26 +299,46 @@ impl WebApp {
 
     /// Shows the MainButton with `text`, active or not, with its spinner while `busy`.
     pub fn main_button_set(&self, text: &str, active: bool, busy: bool) {
-        let Some(b) = Self::button(self.main_button_raw()) else {
-            return;
-        };
-        let params = Object::new();
-        let _ = Reflect::set(&params, &"text".into(), &text.into());
-        let _ = Reflect::set(&params, &"is_active".into(), &(active && !busy).into());
-        let _ = Reflect::set(&params, &"is_visible".into(), &true.into());
-        let _ = b.set_params(&params);
-        let _ = if busy {
-            b.show_progress(false)
-        } else {
-            b.hide_progress()
-        };
+        if let Some(b) = Self::button(self.main_button_raw()) {
+            b.set(text, active, busy);
+        }
     }
 
     pub fn main_button_hide(&self) {
         if let Some(b) = Self::button(self.main_button_raw()) {
-            let _ = b.hide_progress();
-            let _ = b.hide();
+            b.conceal();
         }
+    }
+
+    /// SecondaryButton (Bot API 7.10), next to MainButton; `None` on older clients, where the
+    /// page draws the second action itself.
+    pub fn secondary_button(&self) -> Option<TgButton> {
+        if !self.at_least("7.10") {
+            return None;
+        }
+        Self::button(member(self, "SecondaryButton", None))
+    }
+
+    /// Fullscreen and home-screen shortcuts came with Bot API 8.0; older clients have neither.
+    pub fn has_fullscreen(&self) -> bool {
+        self.at_least("8.0")
+    }
+
+    /// Enters fullscreen, or leaves it when the app is already fullscreen.
+    pub fn toggle_fullscreen(&self) {
+        let now = member(self, "isFullscreen", None).is_truthy();
+        let name = if now {
+            "exitFullscreen"
+        } else {
+            "requestFullscreen"
+        };
+        member(self, name, Some(&JsValue::UNDEFINED));
+    }
+
+    /// Asks Telegram to offer a home-screen shortcut to the Mini App (Telegram shows its own
+    /// confirmation; unsupported platforms ignore it).
+    pub fn add_to_home_screen(&self) {
+        member(self, "addToHomeScreen", Some(&JsValue::UNDEFINED));
     }
 
     /// BackButton exists from Bot API 6.1.
@@ -405,6 +489,21 @@ mod tests {
             Some("product_4")
         );
         assert_eq!(start_param_in_url("http://h/?a=b"), None);
+        // The bot's web_app button (`/start product_12`) names the product as `startapp`.
+        assert_eq!(
+            start_param_in_url("https://shop.example/?startapp=product_12").as_deref(),
+            Some("product_12")
+        );
+        assert_eq!(
+            start_param_in_url("https://shop.example/?x=1&startapp=product_5#tgWebAppData=a")
+                .and_then(|p| start_product(&p)),
+            Some(5)
+        );
+        assert_eq!(start_param_in_url("https://shop.example/?startapp="), None);
+        assert_eq!(
+            start_param_in_url("https://shop.example/?nostartapp=product_1"),
+            None
+        );
         assert_eq!(InvoiceStatus::parse("paid"), InvoiceStatus::Paid);
         assert_eq!(InvoiceStatus::parse("weird"), InvoiceStatus::Pending);
     }

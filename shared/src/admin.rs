@@ -1,12 +1,282 @@
-//! Shapes the merchant admin (the `/admin` Leptos bundle) and the `/api/admin/…` routes share.
+//! Shapes the merchant admin (the `/admin` Leptos bundle) and the `/api/admin/…` routes share:
+//! every request body the admin sends and the answers it renders, so a field renamed on one
+//! side breaks the other's build instead of a save in production.
 //!
-//! Requests the admin already sends as plain JSON objects (product create/patch, variant
-//! create/patch, category create/patch) stay documented at their handlers; this module holds
-//! the answers the admin UI renders, so a field renamed on one side breaks the other's build.
+//! Optional fields of a patch are `Option<Option<T>>` where `null` means "clear": absent
+//! (`None`) leaves the stored value alone, `Some(None)` clears it (see [`double_option`]).
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Money, Product, Texts};
+use crate::{Money, Product, ProductKind, Texts, VariantOptions};
+
+pub use crate::{AdminInfo, LoginRequest, LoginResponse};
+
+/// Tells "absent" (leave as is) from `null` (clear) in a patch: with `#[serde(default)]` an
+/// absent field stays `None` and a present one, `null` included, becomes `Some(..)`.
+pub mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+
+    /// Pair with `skip_serializing_if = "Option::is_none"`: `Some(None)` is sent as `null`.
+    pub fn serialize<T: Serialize, S: Serializer>(
+        v: &Option<Option<T>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(inner) => inner.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+/// `POST /api/admin/products` (answers 201 with the [`AdminProduct`], its `id` and each
+/// variant's `id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewProduct {
+    pub kind: ProductKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
+    pub title: Texts,
+    #[serde(default)]
+    pub description: Texts,
+    /// At least one.
+    #[serde(default)]
+    pub variants: Vec<NewVariant>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digital_content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ikpu_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vat_percent: Option<i64>,
+}
+
+/// A variant of [`NewProduct`], and `POST /api/admin/products/{id}/variants` (201).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewVariant {
+    pub sku: String,
+    #[serde(default)]
+    pub options: VariantOptions,
+    pub price: Money,
+    /// `None` (or `null`): unlimited.
+    #[serde(default)]
+    pub stock: Option<i64>,
+}
+
+/// `PATCH /api/admin/products/{id}`: only the fields named change; in `title` and
+/// `description` only the languages named change (`""` removes one).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProductPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ProductKind>,
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub category_id: Option<Option<i64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<Texts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Texts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived: Option<bool>,
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub digital_content: Option<Option<String>>,
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ikpu_code: Option<Option<String>>,
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub package_code: Option<Option<String>>,
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub vat_percent: Option<Option<i64>>,
+}
+
+/// `PUT /api/admin/products/{id}`: the whole product as the editor shows it, saved in one
+/// transaction (answers the saved [`AdminProduct`]). Texts and the optional fields are
+/// replaced (absent = cleared); images and the archived flag keep their own routes and are
+/// left alone. `variants` is the full list in display order: an entry with an `id` updates
+/// that variant, one without adds a variant, and a variant left out is removed the way
+/// `DELETE /api/admin/variants/{id}` removes it (archived when orders name it, so order
+/// history stays intact; deleted otherwise). Any failure changes nothing; the error's
+/// `field` names the part (`variants[2].sku`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProductSave {
+    pub kind: ProductKind,
+    #[serde(default)]
+    pub category_id: Option<i64>,
+    pub title: Texts,
+    #[serde(default)]
+    pub description: Texts,
+    #[serde(default)]
+    pub digital_content: Option<String>,
+    #[serde(default)]
+    pub ikpu_code: Option<String>,
+    #[serde(default)]
+    pub package_code: Option<String>,
+    #[serde(default)]
+    pub vat_percent: Option<i64>,
+    pub variants: Vec<SavedVariant>,
+}
+
+/// One variant of a [`ProductSave`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SavedVariant {
+    /// The variant to update; `None` adds one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    pub sku: String,
+    #[serde(default)]
+    pub options: VariantOptions,
+    pub price: Money,
+    /// Absent: an existing variant's stock is left as it is (orders placed since the editor
+    /// loaded keep their units), a new one is unlimited; `null`: unlimited; a number: set.
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stock: Option<Option<i64>>,
+}
+
+/// `PATCH /api/admin/variants/{id}`: only the fields named change (stock is only written
+/// when named, so a patch never undoes orders placed meanwhile).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VariantPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<VariantOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Money>,
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stock: Option<Option<i64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived: Option<bool>,
+}
+
+/// `PUT /api/admin/variants/{id}/stock`: `{"stock": n | null}` sets free stock; `{"delta": n}`
+/// adds (or with a negative number removes) units atomically, never below zero, so a count
+/// can be corrected while orders are being placed. Exactly one of the two.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StockChange {
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stock: Option<Option<i64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<i64>,
+}
+
+/// What `DELETE /api/admin/products/{id}` and `DELETE /api/admin/variants/{id}` did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Removed {
+    pub id: i64,
+    pub result: RemoveOutcome,
+}
+
+/// A row no order references is deleted; one that orders name is archived, so order history
+/// keeps pointing at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RemoveOutcome {
+    Archived,
+    Deleted,
+}
+
+impl RemoveOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemoveOutcome::Archived => "archived",
+            RemoveOutcome::Deleted => "deleted",
+        }
+    }
+}
+
+/// `POST /api/admin/categories` (201 with the category).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewCategory {
+    pub title: Texts,
+    /// Made from the English (or first) title when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slug: Option<String>,
+    /// After the last category when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<i64>,
+}
+
+/// `PATCH /api/admin/categories/{id}`: in `title` only the languages named change (`""`
+/// removes one).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CategoryPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<Texts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slug: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<i64>,
+}
+
+/// `PUT /api/admin/categories/order`: every category exactly once, in the new order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CategoryOrder {
+    pub ids: Vec<i64>,
+}
+
+/// `POST /api/admin/orders/{id}/refund` (owners only); an empty body is a full refund.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefundRequest {
+    /// Minor units; the whole refundable rest when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_minor: Option<i64>,
+    /// Put the units back on sale (goods returned unopened).
+    #[serde(default)]
+    pub restock: bool,
+}
 
 /// `GET /api/admin/products/{id}` (and create/patch answers): the catalog product plus the
 /// fields only a merchant sees.
@@ -229,4 +499,31 @@ pub struct AuditEntry {
     pub before: Option<serde_json::Value>,
     #[serde(default)]
     pub after: Option<serde_json::Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_variant_tells_untouched_stock_from_unlimited() {
+        let v: SavedVariant = serde_json::from_str(
+            r#"{"id": 4, "sku": "A", "price": {"amount_minor": 100, "currency": "UZS"}}"#,
+        )
+        .unwrap();
+        assert_eq!(v.stock, None, "absent: left as it is");
+        let v: SavedVariant = serde_json::from_str(
+            r#"{"sku": "A", "price": {"amount_minor": 100, "currency": "UZS"}, "stock": null}"#,
+        )
+        .unwrap();
+        assert_eq!(v.stock, Some(None), "null: unlimited");
+        // And the admin sends them the same way back.
+        let json = serde_json::to_value(&v).unwrap();
+        assert!(json["stock"].is_null() && json.get("stock").is_some());
+        let untouched = SavedVariant { stock: None, ..v };
+        assert!(serde_json::to_value(&untouched)
+            .unwrap()
+            .get("stock")
+            .is_none());
+    }
 }

@@ -382,8 +382,10 @@ pub struct Contact {
     pub address: String,
 }
 
+/// One line of `POST /api/orders`. Unknown fields are refused, as for [`CreateOrder`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct OrderLineRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant_id: Option<i64>,
@@ -395,8 +397,12 @@ pub struct OrderLineRequest {
 }
 
 /// `POST /api/orders`. No `items` = the customer's cart.
+///
+/// Unknown fields are refused rather than ignored: a request that misspells a field meant to
+/// change the price (a promo code, say) must fail, not quietly charge the full amount.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct CreateOrder {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(max_items = 100))]

@@ -13,7 +13,7 @@ use shared::Page;
 
 use super::auth::{record_audit, Actor, Admin, Owner};
 use crate::db::{self, Db, DbKind};
-use crate::error::{is_unique_violation, AppJson, AppPath, Error, Result};
+use crate::error::{AppJson, AppPath, Error, Result};
 use crate::state::AppState;
 
 /// Long enough that a guessed or reused short password is unlikely; argon2id does the rest.
@@ -139,11 +139,9 @@ async fn add(
     .fetch_one(tx.conn())
     .await
     .map_err(|e| {
-        if is_unique_violation(&e) {
+        Error::from(e).on_unique("admins.email", || {
             Error::conflict("email_taken", format!("{email} is already an admin."))
-        } else {
-            e.into()
-        }
+        })
     })?;
     let account = AdminAccount::from(row);
     // The password (and its hash) never goes into the log.

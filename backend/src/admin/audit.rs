@@ -8,6 +8,7 @@ use shared::Page;
 
 use super::auth::Owner;
 use crate::catalog::{decode_cursor, encode_cursor};
+use crate::db::SqlBuilder;
 use crate::error::{AppJson, AppQuery, Result};
 use crate::state::AppState;
 
@@ -63,21 +64,19 @@ async fn list(
         Some(c) => decode_cursor(c)?,
         None => i64::MAX,
     };
-    let mut sql = String::from(
+    let mut sql = SqlBuilder::new(
         "SELECT id, admin_id, admin_email, client_ip, action, entity, entity_id, before_json, after_json, created_at \
-         FROM audit_log WHERE id < $1",
+         FROM audit_log WHERE id < ",
     );
-    if q.entity.is_some() {
-        sql.push_str(" AND entity = $3");
-    }
-    sql.push_str(" ORDER BY id DESC LIMIT $2");
-    let mut query = sqlx::query_as::<_, AuditEntry>(&sql)
-        .bind(before)
-        .bind(limit + 1);
+    sql.push_bind(before);
     if let Some(e) = &q.entity {
-        query = query.bind(e.clone());
+        sql.push(" AND entity = ").push_bind(e.clone());
     }
-    let mut rows = query.fetch_all(&st.db.pool).await?;
+    sql.push(" ORDER BY id DESC LIMIT ").push_bind(limit + 1);
+    let mut rows = sql
+        .build_query_as::<AuditEntry>()
+        .fetch_all(&st.db.pool)
+        .await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|r| encode_cursor(r.id))

@@ -5,14 +5,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, put};
 use axum::Router;
-use serde::Deserialize;
-use shared::{Category, Page, Texts};
+use shared::admin::{CategoryOrder, CategoryPatch, NewCategory};
+use shared::{Category, Page};
 
 use super::auth::{record_audit, Admin};
 use super::validate::{slugify, texts_required};
 use crate::catalog::repo::CategoryRow;
 use crate::db;
-use crate::error::{is_unique_violation, AppJson, AppPath, Error, Result};
+use crate::error::{AppJson, AppPath, Error, Result};
 use crate::state::AppState;
 use sqlx::AnyConnection;
 
@@ -73,11 +73,12 @@ async fn one(
     ))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-struct NewCategory {
-    title: Texts,
-    slug: Option<String>,
-    position: Option<i64>,
+fn slug_taken(slug: &str) -> Error {
+    Error::field(
+        "slug_taken",
+        "slug",
+        format!("A category with slug '{slug}' exists already."),
+    )
 }
 
 #[utoipa::path(post, path = "/api/admin/categories", tag = "admin", security(("admin_session" = [])),
@@ -123,13 +124,7 @@ async fn create(
     .bind(now)
     .fetch_one(tx.conn())
     .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            Error::field("slug_taken", "slug", format!("A category with slug '{slug}' exists already."))
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(|e| Error::from(e).on_unique("categories.slug", || slug_taken(&slug)))?;
     let c = fetch(tx.conn(), &st, id).await?;
     record_audit(
         tx.conn(),
@@ -144,13 +139,6 @@ async fn create(
     tx.commit().await?;
     st.catalog_changed();
     Ok((StatusCode::CREATED, AppJson(c)).into_response())
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-struct CategoryPatch {
-    title: Option<Texts>,
-    slug: Option<String>,
-    position: Option<i64>,
 }
 
 /// Changes what is sent; the rest stays.
@@ -198,13 +186,7 @@ async fn update(
         .bind(id)
         .execute(tx.conn())
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                Error::field("slug_taken", "slug", format!("A category with slug '{slug}' exists already."))
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(|e| Error::from(e).on_unique("categories.slug", || slug_taken(&slug)))?;
     let after = fetch(tx.conn(), &st, id).await?;
     record_audit(
         tx.conn(),
@@ -219,11 +201,6 @@ async fn update(
     tx.commit().await?;
     st.catalog_changed();
     Ok(AppJson(after))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-struct CategoryOrder {
-    ids: Vec<i64>,
 }
 
 /// Puts the categories in the order given (`{"ids": [...]}`, every category exactly once):

@@ -215,10 +215,18 @@ fn invalid_image(e: impl std::fmt::Display) -> Error {
 /// Decodes (within limits), orients, resizes and writes every width; answers them narrowest
 /// first. All widths are named by the hash of `bytes` (the upload), not of each encoding, so a
 /// client can go from one width's URL to the others.
-fn process(bytes: &[u8], format: ImageFormat, dir: &Path) -> Result<Vec<ImageWidth>> {
+pub(crate) fn process(bytes: &[u8], format: ImageFormat, dir: &Path) -> Result<Vec<ImageWidth>> {
+    store(bytes, render(bytes, format)?, dir)
+}
+
+/// Writes what [`render`] made of `bytes` into `dir`, named by the source's hash.
+pub(crate) fn store(
+    bytes: &[u8],
+    rendered: Vec<(u32, Vec<u8>, &'static str)>,
+    dir: &Path,
+) -> Result<Vec<ImageWidth>> {
     let hash = hex::encode(Sha256::digest(bytes));
     let hash = &hash[..16];
-    let rendered = render(bytes, format)?;
     std::fs::create_dir_all(dir).map_err(Error::internal)?;
     let mut out = Vec::with_capacity(rendered.len());
     for (target, encoded, ext) in rendered {

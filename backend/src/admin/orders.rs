@@ -6,10 +6,12 @@ use axum::routing::{get, post};
 use axum::Router;
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
+use shared::admin::RefundRequest;
 use shared::{Order, OrderStatus, Page, PaymentMethod};
 
 use super::auth::{record_audit, Admin, Owner};
 use crate::catalog::{decode_cursor, encode_cursor};
+use crate::db::SqlBuilder;
 use crate::error::{AppJson, AppPath, AppQuery, Error, Result};
 use crate::orders::lifecycle::{self, AuditTrail, By, Ending, Restock};
 use crate::orders::repo;
@@ -73,24 +75,19 @@ async fn list(
 /// Up to `limit` orders matching the filters with ids below `before`, newest first.
 pub(crate) async fn filtered(
     st: &AppState,
-    q: &ListQuery,
+    filters: &ListQuery,
     before: i64,
     limit: i64,
 ) -> Result<Vec<repo::OrderHead>> {
-    let mut sql = format!("SELECT {} FROM orders WHERE id < $1", repo::HEAD_COLS);
-    let mut ints = vec![before];
-    // Text filters are validated against fixed lists, so they are inlined as literals.
-    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
-        let s = OrderStatus::parse(s).ok_or_else(|| {
-            Error::field(
-                "invalid_status",
-                "status",
-                format!("'{s}' is not an order status"),
-            )
-        })?;
-        sql.push_str(&format!(" AND status = '{}'", s.as_str()));
+    let mut q = SqlBuilder::new(format!(
+        "SELECT {} FROM orders WHERE id < ",
+        repo::HEAD_COLS
+    ));
+    q.push_bind(before);
+    if let Some(s) = status_filter(filters)? {
+        q.push(" AND status = ").push_bind(s.as_str().to_string());
     }
-    if let Some(m) = q.payment_method.as_deref().filter(|s| !s.is_empty()) {
+    if let Some(m) = filters.payment_method.as_deref().filter(|s| !s.is_empty()) {
         let m = PaymentMethod::parse(m).ok_or_else(|| {
             Error::field(
                 "invalid_payment_method",
@@ -98,25 +95,35 @@ pub(crate) async fn filtered(
                 format!("'{m}' is not a payment method"),
             )
         })?;
-        sql.push_str(&format!(" AND payment_method = '{}'", m.as_str()));
+        q.push(" AND payment_method = ")
+            .push_bind(m.as_str().to_string());
     }
-    for (col, op, v) in [
-        ("customer_id", "=", q.customer),
-        ("created_at", ">=", q.from),
-        ("created_at", "<", q.to),
+    for (cond, v) in [
+        (" AND customer_id = ", filters.customer),
+        (" AND created_at >= ", filters.from),
+        (" AND created_at < ", filters.to),
     ] {
         if let Some(v) = v {
-            ints.push(v);
-            sql.push_str(&format!(" AND {col} {op} ${}", ints.len()));
+            q.push(cond).push_bind(v);
         }
     }
-    ints.push(limit);
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", ints.len()));
-    let mut query = sqlx::query_as::<_, repo::OrderHead>(&sql);
-    for v in ints {
-        query = query.bind(v);
+    q.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
+    Ok(q.build_query_as::<repo::OrderHead>()
+        .fetch_all(&st.db.pool)
+        .await?)
+}
+
+fn status_filter(filters: &ListQuery) -> Result<Option<OrderStatus>> {
+    match filters.status.as_deref().filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => OrderStatus::parse(s).map(Some).ok_or_else(|| {
+            Error::field(
+                "invalid_status",
+                "status",
+                format!("'{s}' is not an order status"),
+            )
+        }),
     }
-    Ok(query.fetch_all(&st.db.pool).await?)
 }
 
 async fn load(st: &AppState, id: i64) -> Result<Order> {
@@ -244,14 +251,6 @@ async fn cancel(
         );
     }
     Ok(AppJson(load(&st, id).await?))
-}
-
-#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
-struct RefundRequest {
-    amount_minor: Option<i64>,
-    /// Put the units back on sale (goods returned unopened).
-    #[serde(default)]
-    restock: bool,
 }
 
 /// Refunds (owners only: money leaves the shop) through the order's own rail

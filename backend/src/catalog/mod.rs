@@ -141,27 +141,24 @@ async fn products(
         lang.code()
     );
     cached(&st, key, &h, || async {
-        let mut sql = format!("SELECT {PRODUCT_COLS} FROM products WHERE archived = 0 AND id > $1");
-        let mut n = 1;
-        if category.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND category_id = ${n}"));
-        }
-        if search.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND search_text LIKE ${n} ESCAPE '\\'"));
-        }
-        n += 1;
-        sql.push_str(&format!(" ORDER BY id LIMIT ${n}"));
-        let mut query = sqlx::query_as::<_, ProductRow>(&sql).bind(after);
+        let mut q = crate::db::SqlBuilder::new(format!(
+            "SELECT {PRODUCT_COLS} FROM products WHERE archived = 0 AND id > "
+        ));
+        q.push_bind(after);
         if let Some(c) = category {
-            query = query.bind(c);
+            q.push(" AND category_id = ").push_bind(c);
         }
         if let Some(s) = &search {
-            query = query.bind(repo::like_pattern(s));
+            q.push(" AND search_text LIKE ")
+                .push_bind(repo::like_pattern(s))
+                .push(" ESCAPE '\\'");
         }
         // One more than asked tells whether there is a next page without a COUNT.
-        let mut rows = query.bind(limit + 1).fetch_all(&st.db.pool).await?;
+        q.push(" ORDER BY id LIMIT ").push_bind(limit + 1);
+        let mut rows = q
+            .build_query_as::<ProductRow>()
+            .fetch_all(&st.db.pool)
+            .await?;
         let next_cursor = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
             rows.last().map(|r| st.catalog_cache.sign_cursor(r.id))

@@ -123,20 +123,15 @@ pub async fn variants_for(
     if product_ids.is_empty() {
         return Ok(out);
     }
-    let sql = format!(
-        "SELECT {VARIANT_COLS} FROM variants WHERE product_id IN ({}){} \
-         ORDER BY product_id, position, id",
-        placeholders(1, product_ids.len()),
-        if include_archived {
-            ""
-        } else {
-            " AND archived = 0"
-        }
-    );
-    let mut q = sqlx::query_as::<_, VariantRow>(&sql);
-    for id in product_ids {
-        q = q.bind(*id);
+    let mut q = crate::db::SqlBuilder::new(format!(
+        "SELECT {VARIANT_COLS} FROM variants WHERE product_id IN ("
+    ));
+    q.push_bind_list(product_ids.to_vec()).push(")");
+    if !include_archived {
+        q.push(" AND archived = 0");
     }
+    q.push(" ORDER BY product_id, position, id");
+    let q = q.build_query_as::<VariantRow>();
     for v in q.fetch_all(conn).await? {
         out.entry(v.product_id).or_default().push(v);
     }

@@ -192,8 +192,8 @@ pub async fn put<T: DeserializeOwned, B: Serialize>(path: &str, body: &B) -> Res
     call("PUT", path, Some(body)).await
 }
 
-pub async fn delete(path: &str) -> Result<serde_json::Value, ApiError> {
-    call::<serde_json::Value, ()>("DELETE", path, None).await
+pub async fn delete<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    call::<T, ()>("DELETE", path, None).await
 }
 
 /// A call whose answer may be empty (204), e.g. sign-out.

@@ -2,12 +2,27 @@
 //! here, so `cargo test -p admin` checks it natively.
 
 use shared::money::parse_major;
-use shared::{Currency, Money, VariantOptions};
+use shared::{Currency, Lang, Money, Texts, VariantOptions};
 
 /// Reads a price typed in major units (`125 000`, `12,50`, `12.5`) into minor units for
 /// `currency`, exactly: digits go through `shared::money::parse_major`, never a float.
 /// Spaces (thousands groups) are dropped and a lone comma is read as the decimal point,
 /// the way prices are written in Uzbek and Russian.
+/// The three language inputs (uz, ru, en) as request texts. Every language is named, an
+/// empty one as `""`, because in a patch `""` removes a language and absence keeps it.
+pub fn texts_of(v: &[String; 3]) -> Texts {
+    let mut t = Texts::default();
+    for (i, l) in Lang::ALL.into_iter().enumerate() {
+        let s = Some(v[i].trim().to_string());
+        match l {
+            Lang::Uz => t.uz = s,
+            Lang::Ru => t.ru = s,
+            Lang::En => t.en = s,
+        }
+    }
+    t
+}
+
 pub fn parse_price(input: &str, currency: &Currency) -> Result<i64, String> {
     let mut s: String = input
         .chars()

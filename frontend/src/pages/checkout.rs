@@ -13,7 +13,7 @@ use crate::router::Route;
 use crate::telegram::InvoiceStatus;
 
 /// A fresh idempotency key: one per checkout attempt, reused by every retry of it.
-fn new_key() -> String {
+pub fn new_key() -> String {
     let crypto = js_sys::Reflect::get(&window(), &"crypto".into()).ok();
     let uuid = crypto.and_then(|c| {
         let f = js_sys::Reflect::get(&c, &"randomUUID".into()).ok()?;
@@ -56,10 +56,6 @@ pub fn start_payment(ctx: Ctx, order: &Order) {
     ctx.invoice_closed.set(None);
     if let (Some(url), Some(tg)) = (order.invoice_link.as_deref(), ctx.tg()) {
         let opened = tg.open_invoice(url, move |status| {
-            if status == InvoiceStatus::Paid {
-                ctx.haptic_success();
-                ctx.say(t(lang, K::PaidNote));
-            }
             // The order page shows what became of the invoice (and how to try again).
             ctx.invoice_closed.set(Some((id, status)));
             // The order page polls until the backend has the payment.
@@ -67,6 +63,11 @@ pub fn start_payment(ctx: Ctx, order: &Order) {
                 ctx.go(Route::Order(id), true);
             } else {
                 ctx.route.set(Route::Order(id));
+            }
+            // After navigating, which clears the toast.
+            if status == InvoiceStatus::Paid {
+                ctx.haptic_success();
+                ctx.say(t(lang, K::PaidNote));
             }
         });
         if opened {
@@ -166,8 +167,9 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
             match res {
                 Ok(order) => {
                     ctx.refresh_cart();
-                    ctx.say(ctx.t(K::OrderPlaced));
+                    // After the move to the order page, which clears what the toast said.
                     start_payment(ctx, &order);
+                    ctx.say(ctx.t(K::OrderPlaced));
                 }
                 Err(e) => {
                     busy.try_set(false);

@@ -39,6 +39,32 @@ fn StatusBadge(status: OrderStatus) -> impl IntoView {
     }
 }
 
+/// Bot API 8.0 clients: the Mini App in full screen and on the home screen, offered on the
+/// customer's own page, out of the way of shopping (and out of the catalog's first download);
+/// older clients and plain browsers show nothing.
+fn app_shortcuts() -> impl IntoView {
+    let ctx = use_ctx();
+    let run = move |f: fn(&crate::telegram::WebApp)| {
+        move |_| {
+            if let Some(tg) = ctx.tg() {
+                f(&tg)
+            }
+        }
+    };
+    ctx.tg()
+        .filter(|tg| tg.in_telegram() && tg.has_fullscreen())
+        .map(|_| {
+            view! {
+                <div>
+                    <button type="button" class="button button--ghost more" data-testid="fullscreen"
+                        on:click=run(|tg| tg.toggle_fullscreen())>{move || ctx.t(K::Fullscreen)}</button>
+                    <button type="button" class="button button--ghost more" data-testid="home-screen"
+                        on:click=run(|tg| tg.add_to_home_screen())>{move || ctx.t(K::AddToHome)}</button>
+                </div>
+            }
+        })
+}
+
 #[component]
 pub fn OrdersPage() -> impl IntoView {
     let ctx = use_ctx();
@@ -106,6 +132,7 @@ pub fn OrdersPage() -> impl IntoView {
             {move || (next.with(Option::is_some) && !loading.get()).then(|| view! {
                 <button type="button" class="button button--ghost more" data-testid="load-more" on:click=move |_| load(true)>{ctx.t(K::LoadMore)}</button>
             })}
+            {app_shortcuts()}
         </main>
     }
 }

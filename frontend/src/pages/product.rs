@@ -1,14 +1,21 @@
-//! One product: images, description, variant pickers, stock, quantity, add to cart.
+//! One product: images, description, variant pickers, stock, quantity, add to cart, and the
+//! short ways on: once the item is in the cart the MainButton opens the cart (a second button
+//! adds one more), and a single-variant digital item priced in Stars has "Buy now", which
+//! places the order and opens the invoice at once.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::{Cart, CartLine, CartUpdate, Product, Variant, VariantOptions};
+use shared::{
+    Cart, CartLine, CartUpdate, CreateOrder, OrderLineRequest, PaymentMethod, Product, ProductKind,
+    Variant, VariantOptions,
+};
 
 use crate::api::ApiError;
 use crate::app::{main_action, use_ctx, Ctx, MainAction};
 use crate::components::{ErrorState, Stepper};
 use crate::i18n::{t, tn, K};
 use crate::media;
+use crate::pages::checkout;
 use crate::router::Route;
 
 const MAX_QTY: i64 = 999;
@@ -97,6 +104,59 @@ async fn add(ctx: Ctx, variant_id: i64, quantity: i64) -> Result<Cart, ApiError>
     Ok(cart)
 }
 
+/// The rail "Buy now" pays with, when the product alone decides it: a single-variant digital
+/// item priced in Stars, inside Telegram (the only place a Stars invoice opens). Telegram has
+/// digital goods sold in Stars only, so there is nothing to choose; anything else goes through
+/// the cart and checkout, where the server lists the rails that fit.
+pub fn buy_now_rail(product: &Product, in_telegram: bool) -> Option<PaymentMethod> {
+    let [only] = product.variants.as_slice() else {
+        return None;
+    };
+    (in_telegram && product.kind == ProductKind::Digital && only.price.currency.as_str() == "XTR")
+        .then_some(PaymentMethod::Stars)
+}
+
+/// The primary action once the item is in the cart: "Cart · 2 · 100 000 so'm" (no total for a
+/// cart in several currencies, which cannot be ordered as one).
+pub fn cart_label(cart_word: &str, count: i64, total: Option<String>) -> String {
+    match total {
+        Some(total) => format!("{cart_word} · {count} · {total}"),
+        None => format!("{cart_word} · {count}"),
+    }
+}
+
+/// The page's second action on Telegram's SecondaryButton while the page is shown, where the
+/// client has one (Bot API 7.10+). `false` on older clients and outside Telegram: the page
+/// then draws the action as its own button.
+fn on_secondary_button(action: Signal<Option<MainAction>>) -> bool {
+    let ctx = use_ctx();
+    let Some(button) = ctx
+        .tg()
+        .filter(|tg| tg.in_telegram())
+        .and_then(|tg| tg.secondary_button())
+    else {
+        return false;
+    };
+    let shown = button.clone();
+    Effect::new(move |_| match action.get() {
+        Some(a) => shown.set(&a.text, a.enabled, a.busy),
+        None => shown.conceal(),
+    });
+    let tap = button.on_tap(move || {
+        if let Some(a) = action.get_untracked().filter(|a| a.enabled && !a.busy) {
+            a.run.run(());
+        }
+    });
+    let held = StoredValue::new_local(Some((button, tap)));
+    on_cleanup(move || {
+        if let Some((button, tap)) = held.try_update_value(Option::take).flatten() {
+            drop(tap);
+            button.conceal();
+        }
+    });
+    true
+}
+
 #[component]
 fn ProductView(product: Product) -> impl IntoView {
     let ctx = use_ctx();
@@ -149,15 +209,109 @@ fn ProductView(product: Product) -> impl IntoView {
             }
         });
     });
+    // Buy now: one order of this item alone, paid at once (no cart, no checkout form).
+    let rail = buy_now_rail(&product, ctx.in_telegram());
+    let key = StoredValue::new(checkout::new_key());
+    let buy_now = Callback::new(move |()| {
+        let (Some(v), Some(rail)) = (variant.get_untracked().filter(|v| v.available), rail) else {
+            return;
+        };
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let req = CreateOrder {
+            items: Some(vec![OrderLineRequest {
+                variant_id: Some(v.id),
+                product_id: None,
+                quantity: qty.get_untracked(),
+            }]),
+            payment_method: rail.as_str().to_string(),
+            contact: None,
+        };
+        spawn_local(async move {
+            let res = ctx
+                .api()
+                .create_order(&req, &key.get_value(), ctx.lang.get_untracked())
+                .await;
+            busy.try_set(false);
+            match res {
+                Ok(order) => {
+                    if let Some(tg) = ctx.tg() {
+                        tg.haptic_impact("medium");
+                    }
+                    checkout::start_payment(ctx, &order);
+                }
+                Err(e) => {
+                    // Refused by the server: the next tap is a new request with a new key;
+                    // a lost answer keeps the key, so a retry finds the same order.
+                    if matches!(
+                        e,
+                        ApiError::Status {
+                            status: 400..=499,
+                            ..
+                        }
+                    ) {
+                        key.set_value(checkout::new_key());
+                    }
+                    error.try_set(Some(e.to_string()));
+                }
+            }
+        });
+    });
+
+    let in_cart = move || {
+        ctx.cart.with(|c| {
+            c.as_ref().is_some_and(|c| {
+                variant
+                    .get()
+                    .is_some_and(|v| c.items.iter().any(|i| i.variant_id == v.id))
+            })
+        })
+    };
+    let buyable = move || variant.get().is_some_and(|v| v.available);
+    // Once the item is in the cart the way on is the cart; adding stays one tap away.
     main_action(move || {
-        let v = variant.get();
+        let (text, run) = if in_cart() {
+            let total = ctx.cart.with(|c| {
+                c.as_ref()
+                    .and_then(|c| c.total.as_ref().map(|t| t.display()))
+            });
+            let open_cart = Callback::new(move |()| ctx.navigate(Route::Cart));
+            (
+                cart_label(ctx.t(K::Cart), ctx.cart_count(), total),
+                open_cart,
+            )
+        } else if rail.is_some() {
+            let price = variant.get().map(|v| v.price.display()).unwrap_or_default();
+            (format!("{} · {price}", ctx.t(K::BuyNow)), buy_now)
+        } else {
+            (ctx.t(K::AddToCart).to_string(), add_to_cart)
+        };
         Some(MainAction {
-            text: ctx.t(K::AddToCart).to_string(),
-            enabled: v.is_some_and(|v| v.available),
+            text,
+            enabled: in_cart() || buyable(),
+            busy: busy.get(),
+            run,
+        })
+    });
+    let second = Signal::derive(move || {
+        let text = if in_cart() {
+            ctx.t(K::AddOneMore)
+        } else if rail.is_some() {
+            ctx.t(K::AddToCart)
+        } else {
+            return None;
+        };
+        Some(MainAction {
+            text: text.to_string(),
+            enabled: buyable(),
             busy: busy.get(),
             run: add_to_cart,
         })
     });
+    let native_second = on_secondary_button(second);
 
     let stock_text = move || {
         let lang = ctx.lang.get();
@@ -170,15 +324,6 @@ fn ProductView(product: Product) -> impl IntoView {
     };
     let price = move || variant.get().map(|v| v.price.display()).unwrap_or_default();
     let images = product.images.clone();
-    let in_cart = move || {
-        ctx.cart.with(|c| {
-            c.as_ref().is_some_and(|c| {
-                variant
-                    .get()
-                    .is_some_and(|v| c.items.iter().any(|i| i.variant_id == v.id))
-            })
-        })
-    };
 
     view! {
         <main class="product" data-testid="product" data-product-id=product.id>
@@ -240,8 +385,15 @@ fn ProductView(product: Product) -> impl IntoView {
                         label=t(ctx.lang.get_untracked(), K::Quantity).to_string()/>
                 </div>
                 {move || error.get().map(|e| view! { <p class="notice notice--error" role="alert" data-testid="product-error">{e}</p> })}
-                {move || in_cart().then(|| view! {
-                    <a class="link" href=Route::Cart.path() data-testid="view-cart">{ctx.t(K::ViewCart)}</a>
+                // The second action as a page button where Telegram has no SecondaryButton.
+                {move || (!native_second).then(|| second.get()).flatten().map(|a| {
+                    let run = a.run;
+                    view! {
+                        <button type="button" class="button button--ghost" style="width:100%" data-testid="secondary-action"
+                            disabled=!a.enabled || a.busy on:click=move |_| run.run(())>
+                            {a.text}
+                        </button>
+                    }
                 })}
                 <p class="product__description" data-testid="description">{product.description.clone()}</p>
             </div>
@@ -292,6 +444,56 @@ mod tests {
         assert_eq!(pick(&vs, &c).map(|v| v.id), Some(2));
         c.insert("colour".into(), "green".into());
         assert!(pick(&vs, &c).is_none());
+    }
+
+    fn product(kind: ProductKind, variants: Vec<Variant>) -> Product {
+        Product {
+            id: 1,
+            kind,
+            category_id: None,
+            title: "T".into(),
+            description: String::new(),
+            images: vec![],
+            variants,
+            texts: None,
+            archived: false,
+        }
+    }
+
+    fn priced(mut v: Variant, currency: &str) -> Variant {
+        v.price = Money::new(50, Currency::new(currency).unwrap());
+        v
+    }
+
+    #[test]
+    fn buy_now_only_for_one_digital_variant_in_stars_inside_telegram() {
+        let stars = || priced(v(1, &[], true), "XTR");
+        let pdf = product(ProductKind::Digital, vec![stars()]);
+        assert_eq!(buy_now_rail(&pdf, true), Some(PaymentMethod::Stars));
+        // A plain browser cannot open a Stars invoice.
+        assert_eq!(buy_now_rail(&pdf, false), None);
+        // Two variants: the customer chooses, then goes through the cart.
+        let two = product(
+            ProductKind::Digital,
+            vec![stars(), priced(v(2, &[], true), "XTR")],
+        );
+        assert_eq!(buy_now_rail(&two, true), None);
+        // Physical goods need a delivery address; so'm prices have several rails to pick from.
+        assert_eq!(
+            buy_now_rail(&product(ProductKind::Physical, vec![stars()]), true),
+            None
+        );
+        let som = product(ProductKind::Digital, vec![priced(v(1, &[], true), "UZS")]);
+        assert_eq!(buy_now_rail(&som, true), None);
+    }
+
+    #[test]
+    fn the_cart_button_names_count_and_total() {
+        assert_eq!(
+            cart_label("Cart", 2, Some("100 000 so'm".into())),
+            "Cart · 2 · 100 000 so'm"
+        );
+        assert_eq!(cart_label("Savat", 3, None), "Savat · 3");
     }
 
     #[test]

@@ -3,8 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde_json::json;
-use shared::admin::{AdminAccount, AdminRole};
+use shared::admin::{AdminAccount, AdminRole, NewAdmin};
 use shared::Page;
 
 use crate::api;
@@ -65,7 +64,11 @@ pub fn AdminsPage() -> impl IntoView {
         spawn_local(async move {
             let r = api::post::<AdminAccount, _>(
                 "/api/admin/admins",
-                &json!({"email": e, "password": p, "role": role.get_untracked()}),
+                &NewAdmin {
+                    email: e,
+                    password: p,
+                    role: role.get_untracked(),
+                },
             )
             .await;
             busy.set(false);
@@ -90,9 +93,10 @@ pub fn AdminsPage() -> impl IntoView {
                 let r = if what == "remove" {
                     api::delete_empty(&format!("/api/admin/admins/{id}")).await
                 } else {
+                    // These take no fields; `{}` is the empty JSON object they expect.
                     api::post::<AdminAccount, _>(
                         &format!("/api/admin/admins/{id}/{what}"),
-                        &json!({}),
+                        &serde_json::Map::new(),
                     )
                     .await
                     .map(|_| ())

@@ -2,21 +2,14 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde_json::{json, Value};
+use shared::admin::{CategoryOrder, CategoryPatch, NewCategory};
 use shared::{Category, Lang, Page};
 
 use crate::api::{self, ApiError};
 use crate::app::use_ctx;
 use crate::components::{new_errors, show_error, FieldError, FormError, Spinner};
+use crate::forms::texts_of;
 use crate::i18n::{lang_name, K};
-
-fn texts_json(v: &[String; 3]) -> Value {
-    let mut m = serde_json::Map::new();
-    for (i, l) in Lang::ALL.into_iter().enumerate() {
-        m.insert(l.code().into(), Value::String(v[i].trim().to_string()));
-    }
-    Value::Object(m)
-}
 
 /// The categories in their saved order.
 async fn fetch() -> Result<Vec<Category>, ApiError> {
@@ -71,9 +64,12 @@ pub fn CategoriesPage() -> impl IntoView {
         }
         busy.set(true);
         spawn_local(async move {
-            let r =
-                api::post::<Value, _>("/api/admin/categories", &json!({"title": texts_json(&v)}))
-                    .await;
+            let body = NewCategory {
+                title: texts_of(&v),
+                slug: None,
+                position: None,
+            };
+            let r = api::post::<Category, _>("/api/admin/categories", &body).await;
             match r {
                 Ok(_) => {
                     errors.update(|m| m.clear());
@@ -113,8 +109,11 @@ pub fn CategoriesPage() -> impl IntoView {
         // A list asked for before this move is out of date whenever it arrives.
         latest.update_value(|n| *n += 1);
         spawn_local(async move {
-            let r =
-                api::put::<Value, _>("/api/admin/categories/order", &json!({ "ids": ids })).await;
+            let r = api::put::<Page<Category>, _>(
+                "/api/admin/categories/order",
+                &CategoryOrder { ids },
+            )
+            .await;
             match r {
                 Ok(_) => items.set(list),
                 Err(e) => ctx.say(ctx.fail(&e)),
@@ -190,11 +189,11 @@ fn CategoryRow(
         }
         saving.set(true);
         spawn_local(async move {
-            let r = api::patch::<Value, _>(
-                &format!("/api/admin/categories/{id}"),
-                &json!({"title": texts_json(&v)}),
-            )
-            .await;
+            let body = CategoryPatch {
+                title: Some(texts_of(&v)),
+                ..CategoryPatch::default()
+            };
+            let r = api::patch::<Category, _>(&format!("/api/admin/categories/{id}"), &body).await;
             saving.set(false);
             match r {
                 Ok(_) => {

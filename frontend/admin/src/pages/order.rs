@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use shared::admin::RefundRequest;
 use shared::{Order, OrderStatus, PaymentMethod};
 
 use crate::api::{self, ApiError};
@@ -81,12 +82,18 @@ pub fn OrderPage(id: i64) -> impl IntoView {
         busy.set(Some(a));
         action_error.set(None);
         spawn_local(async move {
-            let body = match a {
-                Action::Refund => serde_json::json!({"restock": restock.get_untracked()}),
-                _ => serde_json::json!({}),
+            let path = format!("/api/admin/orders/{id}/{}", a.path());
+            let r = match a {
+                Action::Refund => {
+                    let body = RefundRequest {
+                        amount_minor: None,
+                        restock: restock.get_untracked(),
+                    };
+                    api::post::<Order, _>(&path, &body).await
+                }
+                // Ship, deliver and cancel take no fields: the empty object `{}`.
+                _ => api::post::<Order, _>(&path, &serde_json::Map::new()).await,
             };
-            let r =
-                api::post::<Order, _>(&format!("/api/admin/orders/{id}/{}", a.path()), &body).await;
             busy.set(None);
             match r {
                 Ok(o) => {

@@ -3,22 +3,26 @@
 //! fields, digital content, subscription period; images; archive or delete.
 //!
 //! Every field is checked here first (for speed) and again by the server (for truth); the
-//! server's `error.field` puts its message next to the field it names.
+//! server's `error.field` puts its message next to the field it names. An existing product
+//! is saved in one request (`PUT /api/admin/products/{id}`, one transaction): an error leaves
+//! both the stored product and the form as they were, so nothing typed is lost.
 
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde_json::{json, Value};
-use shared::admin::AdminProduct;
-use shared::{Category, Currency, Lang, Money, Page, ProductKind, Variant};
+use shared::admin::{
+    AdminProduct, NewProduct, NewVariant, ProductPatch, ProductSave, RemoveOutcome, Removed,
+    SavedVariant,
+};
+use shared::{Category, Currency, Lang, Money, Page, ProductKind, Texts, Variant};
 
 use crate::api::{self, ApiError};
 use crate::app::use_ctx;
 use crate::components::{
     new_errors, show_error, Ask, Confirm, Errors, FieldError, FormError, Spinner,
 };
-use crate::forms::{options_text, parse_options, parse_price, parse_stock, price_text};
+use crate::forms::{options_text, parse_options, parse_price, parse_stock, price_text, texts_of};
 use crate::i18n::{kind_name, lang_name, K};
 use crate::pages::images::Images;
 use crate::router::Route;
@@ -60,9 +64,6 @@ fn known_field(f: &str) -> bool {
             .any(|s| f.ends_with(s)))
 }
 
-/// A variant's request body with the id of the row it came from (`None`: a new variant).
-type VariantBody = (Option<i64>, Value);
-
 /// One row of the variants table; every field is its own signal.
 #[derive(Clone, Copy)]
 struct Row {
@@ -73,6 +74,9 @@ struct Row {
     price: RwSignal<String>,
     stock: RwSignal<String>,
     unlimited: RwSignal<bool>,
+    /// The stock as loaded (`None`: a new row). A save names the stock only when the
+    /// merchant changed it, so units sold while the page was open are not put back.
+    stock_was: Option<Option<i64>>,
 }
 
 impl Row {
@@ -92,6 +96,7 @@ impl Row {
                     .unwrap_or_default(),
             ),
             unlimited: RwSignal::new(v.is_some_and(|v| v.stock.is_none())),
+            stock_was: v.map(|v| v.stock),
         }
     }
 }
@@ -105,7 +110,6 @@ struct Form {
     description: [RwSignal<String>; 3],
     currency: RwSignal<String>,
     rows: RwSignal<Vec<Row>>,
-    removed: RwSignal<Vec<i64>>,
     next_key: StoredValue<u32>,
     ikpu: RwSignal<String>,
     package: RwSignal<String>,
@@ -130,7 +134,6 @@ impl Form {
             ],
             currency: RwSignal::new("UZS".into()),
             rows: RwSignal::new(vec![Row::new(0, None)]),
-            removed: RwSignal::new(vec![]),
             next_key: StoredValue::new(1),
             ikpu: RwSignal::new(String::new()),
             package: RwSignal::new(String::new()),
@@ -164,7 +167,6 @@ impl Form {
             .collect();
         self.next_key.set_value(base + rows.len() as u32);
         self.rows.set(rows);
-        self.removed.set(vec![]);
         self.ikpu.set(p.ikpu_code.clone().unwrap_or_default());
         self.package.set(p.package_code.clone().unwrap_or_default());
         self.vat
@@ -179,19 +181,12 @@ impl Form {
         self.rows.update(|r| r.push(Row::new(k, None)));
     }
 
-    fn texts(sigs: &[RwSignal<String>; 3]) -> Value {
-        let mut m = serde_json::Map::new();
-        for (i, l) in Lang::ALL.into_iter().enumerate() {
-            m.insert(
-                l.code().into(),
-                Value::String(sigs[i].get_untracked().trim().to_string()),
-            );
-        }
-        Value::Object(m)
+    fn texts(sigs: &[RwSignal<String>; 3]) -> Texts {
+        texts_of(&sigs.map(|s| s.get_untracked()))
     }
 
-    /// Checks every field; the request's variants (with their row ids) when all are good.
-    fn check(&self, ctx: &crate::app::Ctx) -> Result<Vec<VariantBody>, BTreeMap<String, String>> {
+    /// Checks every field; the request's variants, in table order, when all are good.
+    fn check(&self, ctx: &crate::app::Ctx) -> Result<Vec<SavedVariant>, BTreeMap<String, String>> {
         let mut errs = BTreeMap::new();
         if self
             .title
@@ -245,11 +240,14 @@ impl Form {
                     .ok()
                     .map(Some)
             };
-            if let (Some(o), Some(p), Some(s)) = (options, price, stock) {
-                out.push((
-                    r.id,
-                    json!({"sku": sku, "options": o, "price": p, "stock": s}),
-                ));
+            if let (Some(options), Some(price), Some(stock)) = (options, price, stock) {
+                out.push(SavedVariant {
+                    id: r.id,
+                    sku,
+                    options,
+                    price,
+                    stock: (r.stock_was != Some(stock)).then_some(stock),
+                });
             }
         }
         let vat = self.vat.get_untracked();
@@ -267,27 +265,28 @@ impl Form {
         }
     }
 
-    fn product_body(&self) -> Value {
+    /// The whole product as the form holds it (a digital content only for digital goods).
+    fn save_body(&self, variants: Vec<SavedVariant>) -> ProductSave {
         let opt = |s: RwSignal<String>| {
             let v = s.get_untracked().trim().to_string();
-            if v.is_empty() {
-                Value::Null
-            } else {
-                Value::String(v)
-            }
+            (!v.is_empty()).then_some(v)
         };
         let kind = self.kind.get_untracked();
-        json!({
-            "kind": kind,
-            "category_id": self.category.get_untracked().parse::<i64>().ok(),
-            "title": Form::texts(&self.title),
-            "description": Form::texts(&self.description),
-            "ikpu_code": opt(self.ikpu),
-            "package_code": opt(self.package),
-            "vat_percent": self.vat.get_untracked().trim().parse::<i64>().ok(),
-            "digital_content": if kind == ProductKind::Digital { opt(self.digital) } else { Value::Null },
-            "subscription_period": (kind == ProductKind::Subscription).then_some(SUBSCRIPTION_PERIOD),
-        })
+        ProductSave {
+            kind,
+            category_id: self.category.get_untracked().parse::<i64>().ok(),
+            title: Form::texts(&self.title),
+            description: Form::texts(&self.description),
+            digital_content: if kind == ProductKind::Digital {
+                opt(self.digital)
+            } else {
+                None
+            },
+            ikpu_code: opt(self.ikpu),
+            package_code: opt(self.package),
+            vat_percent: self.vat.get_untracked().trim().parse::<i64>().ok(),
+            variants,
+        }
     }
 }
 
@@ -367,10 +366,10 @@ pub fn ProductPage(id: Option<i64>) -> impl IntoView {
                         loaded.set(Some(p));
                     }
                 }
-                Err((e, prefix)) => {
+                Err(e) => {
                     show_error(&ctx, errors, &e);
                     if let Some(f) = e.field() {
-                        let f = normalize_field(&format!("{prefix}{f}"));
+                        let f = normalize_field(f);
                         errors.update(|m| {
                             if let Some(v) = m.values().next().cloned() {
                                 m.clear();
@@ -395,10 +394,13 @@ pub fn ProductPage(id: Option<i64>) -> impl IntoView {
             run: Callback::new(move |()| {
                 busy.set(true);
                 spawn_local(async move {
-                    let r = api::delete(&format!("/api/admin/products/{id}")).await;
+                    let r = api::delete::<Removed>(&format!("/api/admin/products/{id}")).await;
                     busy.set(false);
                     match r {
-                        Ok(v) if v["result"] == "archived" => {
+                        Ok(Removed {
+                            result: RemoveOutcome::Archived,
+                            ..
+                        }) => {
                             ctx.say(ctx.t(K::WasArchived));
                             reload();
                         }
@@ -416,11 +418,12 @@ pub fn ProductPage(id: Option<i64>) -> impl IntoView {
         let Some(id) = id else { return };
         busy.set(true);
         spawn_local(async move {
-            let r = api::patch::<Value, _>(
-                &format!("/api/admin/products/{id}"),
-                &json!({"archived": false}),
-            )
-            .await;
+            let unarchive = ProductPatch {
+                archived: Some(false),
+                ..ProductPatch::default()
+            };
+            let r = api::patch::<AdminProduct, _>(&format!("/api/admin/products/{id}"), &unarchive)
+                .await;
             busy.set(false);
             match r {
                 Ok(_) => reload(),
@@ -624,12 +627,8 @@ pub fn ProductPage(id: Option<i64>) -> impl IntoView {
 fn VariantRow(i: usize, row: Row, form: Form, errors: Errors) -> impl IntoView {
     let ctx = use_ctx();
     let f = move |s: &str| format!("variants[{i}].{s}");
-    let remove = move |_| {
-        if let Some(id) = row.id {
-            form.removed.update(|r| r.push(id));
-        }
-        form.rows.update(|rows| rows.retain(|r| r.key != row.key));
-    };
+    // A row taken out is removed by the next save (archived if orders name it).
+    let remove = move |_| form.rows.update(|rows| rows.retain(|r| r.key != row.key));
     view! {
         <tr data-testid="variant-row">
             <td data-label="SKU">
@@ -661,42 +660,43 @@ fn VariantRow(i: usize, row: Row, form: Form, errors: Errors) -> impl IntoView {
     }
 }
 
-type SaveResult = Result<AdminProduct, (ApiError, String)>;
+type SaveResult = Result<AdminProduct, ApiError>;
 
-async fn create(form: Form, variants: Vec<VariantBody>) -> SaveResult {
-    let mut body = form.product_body();
-    body["variants"] = Value::Array(variants.into_iter().map(|(_, v)| v).collect());
-    api::post::<AdminProduct, _>("/api/admin/products", &body)
-        .await
-        .map_err(|e| (e, String::new()))
+async fn create(form: Form, variants: Vec<SavedVariant>) -> SaveResult {
+    let p = form.save_body(variants);
+    let body = NewProduct {
+        kind: p.kind,
+        category_id: p.category_id,
+        title: p.title,
+        description: p.description,
+        variants: p
+            .variants
+            .into_iter()
+            .map(|v| NewVariant {
+                sku: v.sku,
+                options: v.options,
+                price: v.price,
+                stock: v.stock.flatten(),
+            })
+            .collect(),
+        images: vec![],
+        digital_content: p.digital_content,
+        ikpu_code: p.ikpu_code,
+        package_code: p.package_code,
+        vat_percent: p.vat_percent,
+    };
+    api::post::<AdminProduct, _>("/api/admin/products", &body).await
 }
 
-/// Saves the product, then each variant (patch, add or remove). Errors about a variant come
-/// back without its index, so it is added to the field path here.
-async fn update(form: Form, id: i64, variants: Vec<VariantBody>) -> SaveResult {
-    api::patch::<Value, _>(&format!("/api/admin/products/{id}"), &form.product_body())
-        .await
-        .map_err(|e| (e, String::new()))?;
-    for vid in form.removed.get_untracked() {
-        api::delete(&format!("/api/admin/variants/{vid}"))
-            .await
-            .map_err(|e| (e, String::new()))?;
-    }
-    for (i, (vid, v)) in variants.into_iter().enumerate() {
-        let prefix = format!("variants[{i}].");
-        match vid {
-            Some(vid) => api::patch::<Value, _>(&format!("/api/admin/variants/{vid}"), &v)
-                .await
-                .map(|_| ()),
-            None => api::post::<Value, _>(&format!("/api/admin/products/{id}/variants"), &v)
-                .await
-                .map(|_| ()),
-        }
-        .map_err(|e| (e, prefix))?;
-    }
-    api::get::<AdminProduct>(&format!("/api/admin/products/{id}"))
-        .await
-        .map_err(|e| (e, String::new()))
+/// Saves texts, settings and every variant (changed, added, taken out) in one request, which
+/// the server applies in one transaction: all of it or, with an error naming the field
+/// (`variants[2].sku`), none of it.
+async fn update(form: Form, id: i64, variants: Vec<SavedVariant>) -> SaveResult {
+    api::put::<AdminProduct, _>(
+        &format!("/api/admin/products/{id}"),
+        &form.save_body(variants),
+    )
+    .await
 }
 
 fn focus_first_error() {

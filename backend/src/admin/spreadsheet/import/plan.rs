@@ -8,7 +8,7 @@ use shared::{ProductKind, VariantOptions};
 use super::rows::{row_error, ProductFields, Row};
 use crate::catalog::repo::{search_text, texts};
 use crate::db;
-use crate::error::{is_unique_violation, Error, Result};
+use crate::error::{Error, Result};
 
 #[derive(sqlx::FromRow)]
 struct VariantNow {
@@ -250,14 +250,12 @@ pub(super) async fn apply(
         let pid = product_ids[t];
         let options = serde_json::to_string(&r.options).map_err(Error::internal)?;
         let sku_taken = |e: sqlx::Error| -> Error {
-            if is_unique_violation(&e) {
+            Error::from(e).on_unique("variants.sku", || {
                 Error::conflict(
                     "sku_taken",
                     format!("SKU '{}' was taken while importing; try again.", r.sku),
                 )
-            } else {
-                e.into()
-            }
+            })
         };
         match r.variant_id.and_then(|id| ex.variants.get(&id)) {
             Some(v) => {
