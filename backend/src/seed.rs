@@ -240,12 +240,14 @@ fn texts(t: [&str; 3]) -> serde_json::Value {
     json!({"uz": t[0], "ru": t[1], "en": t[2]})
 }
 
+/// One picture's widths as `images::render` makes them: (width, encoded bytes, extension).
+type Rendered = Vec<(u32, Vec<u8>, &'static str)>;
+
 /// Every demo picture through the upload pipeline's resizing, once per process: each test app
 /// seeds the demo, and in a debug build the resizing took about 3 s an app (the image code's
 /// generics are compiled into this crate, unoptimised). Files are still written per media dir.
-fn rendered_pictures() -> Result<&'static [Vec<(u32, Vec<u8>, &'static str)>], String> {
-    type Rendered = Vec<Vec<(u32, Vec<u8>, &'static str)>>;
-    static ONCE: std::sync::OnceLock<Result<Rendered, String>> = std::sync::OnceLock::new();
+fn rendered_pictures() -> Result<&'static [Rendered], String> {
+    static ONCE: std::sync::OnceLock<Result<Vec<Rendered>, String>> = std::sync::OnceLock::new();
     ONCE.get_or_init(|| {
         PRODUCTS
             .iter()
