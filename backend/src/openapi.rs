@@ -7,7 +7,7 @@
 //!
 //! - every error answer's body is the one envelope schema, `ErrorEnvelope`;
 //! - every route can answer 429 (with `Retry-After`) and 500; a route with parameters or a
-//!   body can answer 400, one with a body 413 and 415;
+//!   body can answer 400, one with a body 413, 415 and 422;
 //! - a route behind initData or the admin session can answer 401, and a state-changing admin
 //!   call takes the `X-CSRF-Token` header and can answer 403.
 //!
@@ -199,6 +199,12 @@ fn conventions(method: HttpMethod, op: &mut Operation) {
         extra.push((
             "415",
             "The body is not of the content type the route takes (JSON: `application/json`).",
+        ));
+        // Money anywhere in a body is checked against the closed currency list, and a code
+        // outside it is 422 (`invalid_currency`) on every route, whatever else it answers.
+        extra.push((
+            "422",
+            "A value the shop does not accept although it is well-formed, such as a currency              code outside the list it takes (`invalid_currency`, `error.field` names it).",
         ));
     }
     if customer {
