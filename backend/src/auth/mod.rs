@@ -57,13 +57,33 @@ pub async fn ensure_customer(db: &Db, user: &TgUser) -> Result<(), Error> {
 
 /// [`ensure_customer`] on any executor: placing an order does it inside its own write
 /// transaction (on PostgreSQL the upsert also locks the customer's row until the order commits).
+/// A Telegram user's names as the `customers` row stores them: PostgreSQL text cannot hold
+/// NUL, and Telegram names never need it. Every writer of that row goes through this.
+pub struct StoredUser {
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    pub language_code: Option<String>,
+}
+
+impl From<&TgUser> for StoredUser {
+    fn from(user: &TgUser) -> Self {
+        let clean = |s: &str| s.replace('\0', "");
+        let opt = |s: &Option<String>| s.as_deref().map(clean);
+        StoredUser {
+            first_name: clean(&user.first_name),
+            last_name: opt(&user.last_name),
+            username: opt(&user.username),
+            language_code: opt(&user.language_code),
+        }
+    }
+}
+
 pub async fn upsert_customer<'e, E>(conn: E, user: &TgUser, now: i64) -> Result<(), sqlx::Error>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    // PostgreSQL text cannot hold NUL; Telegram names never need it.
-    let clean = |s: &str| s.replace('\0', "");
-    let opt = |s: &Option<String>| s.as_deref().map(clean);
+    let stored = StoredUser::from(user);
     sqlx::query(
         "INSERT INTO customers (id, first_name, last_name, username, language_code, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $6) \
@@ -72,10 +92,10 @@ where
          language_code = excluded.language_code, updated_at = excluded.updated_at",
     )
     .bind(user.id)
-    .bind(clean(&user.first_name))
-    .bind(opt(&user.last_name))
-    .bind(opt(&user.username))
-    .bind(opt(&user.language_code))
+    .bind(stored.first_name)
+    .bind(stored.last_name)
+    .bind(stored.username)
+    .bind(stored.language_code)
     .bind(now)
     .execute(conn)
     .await?;

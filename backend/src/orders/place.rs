@@ -471,18 +471,16 @@ async fn write_sqlite_one_line(conn: &mut AnyConnection, o: &NewOrder) -> Result
         INSERT INTO order_events (order_id, kind, status, note, actor, created_at) \
         SELECT order_id, 'created', 'pending_payment', NULL, 'customer', $6 FROM order_items \
         WHERE id = last_insert_rowid() AND changes() = 1";
-    // The same cleaning as auth::upsert_customer.
-    let clean = |s: &str| s.replace('\0', "");
-    let opt = |s: &Option<String>| s.as_deref().map(clean);
     let u = &o.user;
+    let stored = crate::auth::StoredUser::from(u);
     let i = &o.items[0];
     // Only the orders INSERT answers rows; fetch_all runs every statement to its end.
     let ids: Vec<i64> = sqlx::query_scalar(SQL)
         .bind(u.id)
-        .bind(clean(&u.first_name))
-        .bind(opt(&u.last_name))
-        .bind(opt(&u.username))
-        .bind(opt(&u.language_code))
+        .bind(stored.first_name)
+        .bind(stored.last_name)
+        .bind(stored.username)
+        .bind(stored.language_code)
         .bind(o.now)
         .bind(i.variant_id)
         .bind(i.quantity)
@@ -526,27 +524,35 @@ async fn write_sqlite_one_line(conn: &mut AnyConnection, o: &NewOrder) -> Result
     })
 }
 
+/// Binds the order row's eleven values as `$1..$11` in the column order both INSERTs name
+/// (customer_id, currency, total_minor, payment_method, contact_json, lang, idempotency_key,
+/// request_hash, expires_at, created_at/updated_at, pay_ref). A macro: `Query` and `QueryAs` share
+/// `bind` but no trait for it.
+macro_rules! bind_order_row {
+    ($q:expr, $o:expr) => {
+        $q.bind($o.user.id)
+            .bind(&$o.currency)
+            .bind($o.total)
+            .bind($o.method)
+            .bind($o.contact_json.as_deref())
+            .bind($o.lang)
+            .bind($o.key.as_deref())
+            .bind($o.request_hash.as_deref())
+            .bind($o.expires_at)
+            .bind($o.now)
+            .bind($o.pay_ref.as_deref())
+    };
+}
+
 /// The order's row, or `None` when an order with the same Idempotency-Key exists.
 async fn insert_order(conn: &mut AnyConnection, o: &NewOrder) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar(
+    let q = sqlx::query_scalar(
         "INSERT INTO orders (customer_id, status, currency, total_minor, payment_method, contact_json, \
          lang, idempotency_key, request_hash, holds_stock, expires_at, created_at, updated_at, pay_ref) \
          VALUES ($1, 'pending_payment', $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $10, $11) \
          ON CONFLICT (customer_id, idempotency_key) DO NOTHING RETURNING id",
-    )
-    .bind(o.user.id)
-    .bind(&o.currency)
-    .bind(o.total)
-    .bind(o.method)
-    .bind(o.contact_json.as_deref())
-    .bind(o.lang)
-    .bind(o.key.as_deref())
-    .bind(o.request_hash.as_deref())
-    .bind(o.expires_at)
-    .bind(o.now)
-    .bind(o.pay_ref.as_deref())
-    .fetch_optional(conn)
-    .await?)
+    );
+    Ok(bind_order_row!(q, o).fetch_optional(conn).await?)
 }
 
 /// All of an order's items in one INSERT.
@@ -651,20 +657,8 @@ async fn write_postgres(db: &Db, o: &NewOrder) -> Result<Outcome> {
          SELECT (SELECT id FROM o) AS order_id, (SELECT open FROM n) AS open, \
          (SELECT string_agg(id::TEXT, ',') FROM s) AS took"
     );
-    let mut q = sqlx::query_as::<_, (Option<i64>, i64, Option<String>)>(&sql)
-        .bind(o.user.id)
-        .bind(&o.currency)
-        .bind(o.total)
-        .bind(o.method)
-        .bind(o.contact_json.as_deref())
-        .bind(o.lang)
-        .bind(o.key.as_deref())
-        .bind(o.request_hash.as_deref())
-        .bind(o.expires_at)
-        .bind(o.now)
-        .bind(o.pay_ref.as_deref())
-        .bind(MAX_OPEN_ORDERS)
-        .bind(n as i64);
+    let q = sqlx::query_as::<_, (Option<i64>, i64, Option<String>)>(&sql);
+    let mut q = bind_order_row!(q, o).bind(MAX_OPEN_ORDERS).bind(n as i64);
     for i in &o.items {
         q = q.bind(i.variant_id).bind(i.quantity);
     }

@@ -411,8 +411,6 @@ async fn update(
     Ok(AppJson(after))
 }
 
-/// Deletes a product nobody ordered; a product that orders reference is archived instead,
-/// so order history keeps pointing at it.
 /// Deletes a product never ordered; archives one that was (orders keep pointing at it).
 #[utoipa::path(delete, path = "/api/admin/products/{id}", tag = "admin", security(("admin_session" = [])),
     params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id.")),
