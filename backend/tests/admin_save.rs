@@ -415,3 +415,26 @@ both!(
         assert_eq!(on(dup().await.unwrap_err(), "admins.email"), 500);
     }
 );
+
+both!(
+    a_save_listing_too_many_variants_is_refused_and_changes_nothing,
+    |app: TestApp| async move {
+        let csrf = app.admin_login().await;
+        let p = create(&app, &csrf, "TEA-MANY").await;
+        let id = p["id"].as_i64().unwrap();
+        let variants: Vec<Value> = (0..201)
+            .map(|n| json!({"sku": format!("MANY-{n}"), "options": {}, "price": uzs(1_000_000)}))
+            .collect();
+        let (s, e) = put(
+            &app,
+            &csrf,
+            id,
+            &json!({"kind": "physical", "title": {"en": "Many"}, "variants": variants}),
+        )
+        .await;
+        assert_eq!(s, 400, "{e}");
+        assert_eq!(e["error"]["code"], "too_many_variants", "{e}");
+        assert_eq!(e["error"]["field"], "variants", "{e}");
+        assert_eq!(skus(&get(&app, id).await), vec!["TEA-MANY"]);
+    }
+);

@@ -161,6 +161,9 @@ pub(crate) async fn save(
     Ok(AppJson(after))
 }
 
+/// The most variants one whole-product save may list.
+pub const MAX_VARIANTS: usize = 200;
+
 /// Everything that can be checked without the database, in the order the editor shows it,
 /// so the first error named is the first one on the page.
 fn check(req: &ProductSave) -> Result<Vec<Planned>> {
@@ -172,6 +175,18 @@ fn check(req: &ProductSave) -> Result<Vec<Planned>> {
             "variants_required",
             "variants",
             "Add at least one variant with a price.",
+        ));
+    }
+    // One save is one transaction and a check of every pair of SKUs: bounded, so a 1 MiB body
+    // of tiny variants cannot hold the writer for long.
+    if req.variants.len() > MAX_VARIANTS {
+        return Err(Error::field(
+            "too_many_variants",
+            "variants",
+            format!(
+                "A product can have at most {MAX_VARIANTS} variants; this save lists {}.",
+                req.variants.len()
+            ),
         ));
     }
     let currency = &req.variants[0].price.currency;
