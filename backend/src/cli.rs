@@ -139,6 +139,9 @@ pub async fn check(config: &Config) -> (String, bool) {
         (config.payme.is_some(), "payme"),
         (config.stripe.is_some(), "stripe"),
         (config.paypal.is_some(), "paypal"),
+        (config.ton.is_some(), "ton"),
+        (config.cryptopay.is_some(), "cryptopay"),
+        (config.yookassa.is_some(), "yookassa"),
     ] {
         if on {
             rails.push(name);

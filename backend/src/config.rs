@@ -41,6 +41,12 @@ pub struct Config {
     pub paypal: Option<PaypalConfig>,
     pub click: Option<ClickConfig>,
     pub payme: Option<PaymeConfig>,
+    /// Toncoin and USDT on TON to the merchant's wallet (`TON_WALLET`, `TONCENTER_*`).
+    pub ton: Option<TonConfig>,
+    /// Crypto Pay (@CryptoBot) invoices (`CRYPTOPAY_TOKEN`).
+    pub cryptopay: Option<CryptopayConfig>,
+    /// YooKassa payments (`YOOKASSA_SHOP_ID`, `YOOKASSA_SECRET_KEY`).
+    pub yookassa: Option<YookassaConfig>,
     /// Turns on `GET /metrics` for `Authorization: Bearer <token>` (`METRICS_TOKEN`).
     pub metrics_token: Option<SecretString>,
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` are believed (`TRUSTED_PROXIES`).
@@ -74,6 +80,30 @@ pub struct PaymeConfig {
     pub merchant_id: String,
     pub key: SecretString,
     pub checkout_url: String,
+}
+
+#[derive(Clone)]
+pub struct TonConfig {
+    /// The merchant's wallet as the merchant wrote it (any address form).
+    pub wallet: String,
+    pub api_url: String,
+    pub api_key: Option<SecretString>,
+    /// The USDT jetton master; transfers of any other jetton are not USDT.
+    pub usdt_master: String,
+    pub poll: Duration,
+}
+
+#[derive(Clone)]
+pub struct CryptopayConfig {
+    pub token: SecretString,
+    pub api_url: String,
+}
+
+#[derive(Clone)]
+pub struct YookassaConfig {
+    pub shop_id: String,
+    pub secret_key: SecretString,
+    pub api_url: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -278,6 +308,29 @@ impl Config {
             checkout_url: url_or(&val, "PAYME_CHECKOUT_URL", "https://checkout.paycom.uz"),
         });
 
+        let ton = match val("TON_WALLET") {
+            Some(wallet) => Some(TonConfig {
+                wallet: wallet.trim().to_string(),
+                api_url: url_or(&val, "TONCENTER_API_URL", "https://toncenter.com/api/v3"),
+                api_key: val("TONCENTER_API_KEY").map(SecretString::from),
+                usdt_master: val("TON_USDT_MASTER")
+                    .map(|v| v.trim().to_string())
+                    .unwrap_or_else(|| "EQCxE6mUtQJKFnGfaROTKOt1lZbDiiX1kCixRv7Nw2Id_sDs".into()),
+                poll: Duration::from_secs(parse_num(&val, "TON_POLL_SECS", 10u64)?.max(1)),
+            }),
+            None => None,
+        };
+        let cryptopay = val("CRYPTOPAY_TOKEN").map(|token| CryptopayConfig {
+            token: SecretString::from(token),
+            api_url: url_or(&val, "CRYPTOPAY_API_URL", "https://pay.crypt.bot/api"),
+        });
+        let yookassa =
+            group(&val, &["YOOKASSA_SHOP_ID", "YOOKASSA_SECRET_KEY"])?.map(|v| YookassaConfig {
+                shop_id: v[0].clone(),
+                secret_key: SecretString::from(v[1].clone()),
+                api_url: url_or(&val, "YOOKASSA_API_URL", "https://api.yookassa.ru/v3"),
+            });
+
         let trusted_proxies = match val("TRUSTED_PROXIES") {
             Some(v) => crate::client_ip::TrustedProxies::parse(&v)
                 .map_err(|m| err("TRUSTED_PROXIES", m))?,
@@ -311,6 +364,9 @@ impl Config {
             paypal,
             click,
             payme,
+            ton,
+            cryptopay,
+            yookassa,
             trusted_proxies,
             metrics_token,
         };
@@ -344,6 +400,15 @@ impl Config {
         }
         if self.payme.is_some() {
             v.push("PAYME_MERCHANT_ID");
+        }
+        if self.ton.is_some() {
+            v.push("TON_WALLET");
+        }
+        if self.cryptopay.is_some() {
+            v.push("CRYPTOPAY_TOKEN");
+        }
+        if self.yookassa.is_some() {
+            v.push("YOOKASSA_SHOP_ID");
         }
         v
     }

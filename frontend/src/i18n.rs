@@ -100,6 +100,9 @@ web_common::ui_keys! {
     PmPayme => ["Payme", "Payme", "Payme"],
     PmStripe => ["Karta (Stripe)", "Картой (Stripe)", "Card (Stripe)"],
     PmPaypal => ["PayPal", "PayPal", "PayPal"],
+    PmTon => ["TON / USDT", "TON / USDT", "TON / USDT"],
+    PmCryptopay => ["Kripto (Crypto Pay)", "Криптовалютой (Crypto Pay)", "Crypto (Crypto Pay)"],
+    PmYookassa => ["YooKassa", "ЮKassa", "YooKassa"],
 }
 
 /// The string for `k` in `lang`.
@@ -153,6 +156,9 @@ pub fn method(lang: Lang, m: PaymentMethod) -> &'static str {
             PaymentMethod::Payme => K::PmPayme,
             PaymentMethod::Stripe => K::PmStripe,
             PaymentMethod::Paypal => K::PmPaypal,
+            PaymentMethod::Ton => K::PmTon,
+            PaymentMethod::Cryptopay => K::PmCryptopay,
+            PaymentMethod::Yookassa => K::PmYookassa,
         },
     )
 }

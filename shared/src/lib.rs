@@ -275,10 +275,16 @@ pub enum PaymentMethod {
     Payme,
     Stripe,
     Paypal,
+    /// Toncoin or USDT on TON, paid on-chain to the merchant's wallet.
+    Ton,
+    /// A Crypto Pay (@CryptoBot) invoice.
+    Cryptopay,
+    /// A YooKassa payment (RUB).
+    Yookassa,
 }
 
 impl PaymentMethod {
-    pub const ALL: [PaymentMethod; 7] = [
+    pub const ALL: [PaymentMethod; 10] = [
         Self::Cash,
         Self::Stars,
         Self::Telegram,
@@ -286,6 +292,9 @@ impl PaymentMethod {
         Self::Payme,
         Self::Stripe,
         Self::Paypal,
+        Self::Ton,
+        Self::Cryptopay,
+        Self::Yookassa,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -296,6 +305,9 @@ impl PaymentMethod {
             Self::Payme => "payme",
             Self::Stripe => "stripe",
             Self::Paypal => "paypal",
+            Self::Ton => "ton",
+            Self::Cryptopay => "cryptopay",
+            Self::Yookassa => "yookassa",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

@@ -154,7 +154,8 @@ impl Payments {
                 "invalid_payment_method",
                 "payment_method",
                 format!(
-                    "'{method}' is not a payment method; use one of cash, stars, telegram, click, payme, stripe, paypal"
+                    "'{method}' is not a payment method; use one of {}",
+                    PaymentMethod::ALL.map(PaymentMethod::as_str).join(", ")
                 ),
             )
         })?;

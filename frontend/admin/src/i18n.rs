@@ -323,6 +323,9 @@ pub fn method_name(lang: Lang, m: PaymentMethod) -> &'static str {
         PaymentMethod::Payme => ["Payme", "Payme", "Payme"],
         PaymentMethod::Stripe => ["Karta (Stripe)", "Карта (Stripe)", "Card (Stripe)"],
         PaymentMethod::Paypal => ["PayPal", "PayPal", "PayPal"],
+        PaymentMethod::Ton => ["TON / USDT", "TON / USDT", "TON / USDT"],
+        PaymentMethod::Cryptopay => ["Crypto Pay", "Crypto Pay", "Crypto Pay"],
+        PaymentMethod::Yookassa => ["YooKassa", "ЮKassa", "YooKassa"],
     };
     pick(lang, uz, ru, en)
 }
