@@ -603,3 +603,41 @@ both!(
         app.cash_order(31, vid, 1).await;
     }
 );
+
+both!(
+    a_returning_customer_gets_their_last_contact_back,
+    |app: TestApp| async move {
+        let me = |user| app.json(app.as_user(Method::GET, "/api/me", user));
+        let (s, v) = me(41).await;
+        assert_eq!((s, &v["contact"]), (200, &Value::Null), "{v}");
+        assert_eq!(v["last_payment_method"], Value::Null, "{v}");
+
+        let vid = app.variant("Teapot").await["id"].as_i64().unwrap();
+        let first = json!({"name": "Aziz", "phone": "+998 90 000 00 01", "address": "Chilonzor 5"});
+        let (s, o) = app
+            .order(
+                41,
+                json!({"items": [{"variant_id": vid, "quantity": 1}],
+                       "payment_method": "cash", "contact": first}),
+            )
+            .await;
+        assert_eq!(s, 201, "{o}");
+        let (_, v) = me(41).await;
+        assert_eq!(v["contact"], first, "{v}");
+        assert_eq!(v["last_payment_method"], "cash", "{v}");
+
+        // The newest order's contact wins; another customer never sees it.
+        let (s, o) = app
+            .order(
+                41,
+                json!({"items": [{"variant_id": vid, "quantity": 1}],
+                       "payment_method": "cash", "contact": contact()}),
+            )
+            .await;
+        assert_eq!(s, 201, "{o}");
+        let (_, v) = me(41).await;
+        assert_eq!(v["contact"], contact(), "{v}");
+        let (_, v) = me(42).await;
+        assert_eq!(v["contact"], Value::Null, "{v}");
+    }
+);

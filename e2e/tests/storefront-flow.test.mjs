@@ -39,7 +39,13 @@ describe('fewer taps inside Telegram', () => {
     bot = await startFakeBotApi(BOT_TOKEN);
     shop = await startShop({
       botToken: BOT_TOKEN,
-      env: { TELEGRAM_API_URL: bot.url, TELEGRAM_WEBHOOK_SECRET: 'flow-e2e-secret', PUBLIC_URL: 'https://shop.example' },
+      env: {
+        TELEGRAM_API_URL: bot.url,
+        TELEGRAM_WEBHOOK_SECRET: 'flow-e2e-secret',
+        PUBLIC_URL: 'https://shop.example',
+        // UZS invoices inside Telegram, so a physical item also ends in an open invoice.
+        TELEGRAM_PROVIDER_TOKEN: '398062629:TEST:flow-e2e',
+      },
     });
     browser = await launchBrowser();
     products = (await shop.api('/api/products?limit=50&lang=en')).body.items;
@@ -175,6 +181,83 @@ describe('fewer taps inside Telegram', () => {
       await context.close();
     });
   }
+
+  test('a returning customer buys a physical item: an open invoice within 5 taps, contact and method offered back', async () => {
+    const userId = 700_400;
+    const { context, page, auth } = await open('light', { userId });
+    const errors = watchErrors(page);
+    const bowl = product('Rishtan bowl');
+    const tea = product('Green tea');
+    // Their earlier order: paid through a Telegram invoice, delivered to this contact.
+    const contact = { name: 'Dilnoza Karimova', phone: '+998 90 123 45 67', address: 'Tashkent, Amir Temur 1' };
+    const res = await fetch(`${shop.url}/api/orders`, {
+      method: 'POST',
+      headers: { Authorization: auth, 'Content-Type': 'application/json', 'Idempotency-Key': 'flow-earlier-order' },
+      body: JSON.stringify({ items: [{ variant_id: tea.variants[0].id, quantity: 1 }], payment_method: 'telegram', contact }),
+    });
+    assert.equal(res.status, 201, await res.text());
+    const reqs = recordRequests(page);
+
+    await page.goto('/');
+    await waitForCards(page, 12);
+    await page.locator(`[data-testid=product-card][data-product-id="${bowl.id}"]`).click();
+    await page.locator('[data-testid=product-title]').waitFor();
+    await page.waitForFunction(() => /add to cart/i.test(window.Telegram.WebApp.MainButton.text));
+    await tapMainButton(page);
+    await page.waitForFunction(() => window.Telegram.WebApp.MainButton.text.startsWith('Cart · 1'));
+    await tapMainButton(page);
+    await page.waitForURL('**/cart');
+    await page.waitForFunction(() => window.Telegram.WebApp.MainButton.text.startsWith('Checkout'));
+    await tapMainButton(page);
+    await page.waitForURL('**/checkout');
+    // The contact and the payment method come back from the server, nothing typed.
+    await page.waitForFunction(() => document.querySelector('[data-testid="contact.address"]')?.value !== '');
+    assert.equal(await page.locator('[data-testid="contact.name"]').inputValue(), contact.name);
+    assert.equal(await page.locator('[data-testid="contact.phone"]').inputValue(), contact.phone);
+    await page.waitForFunction(() => document.querySelector('input[name=method][value=telegram]')?.checked);
+    // Telegram 8.0 can share the phone number: the button is there for a customer who has none.
+    assert.equal(await page.locator('[data-testid=share-phone]').count(), 1);
+    await showTelegramButtons(page);
+    await screenshot(page, 'flow-returning-checkout-light');
+    await hideTelegramButtons(page);
+    await page.waitForFunction(() => window.Telegram.WebApp.MainButton.isActive);
+    await tapMainButton(page);
+    await page.waitForFunction(() => window.__tgCalls.some((c) => c.startsWith('openInvoice:')));
+
+    const tapped = await taps(page);
+    assert.ok(tapped.length <= 5, `taps from opening to the invoice: ${tapped.join(', ')}`);
+    const posts = reqs.filter((r) => r.method === 'POST' && r.path === '/api/orders');
+    assert.equal(posts.length, 1);
+    const sent = JSON.parse(posts[0].body);
+    assert.equal(sent.payment_method, 'telegram');
+    assert.deepEqual(sent.contact, contact);
+    const [opened] = await invoicesOpened(page);
+    const invoice = bot.invoice(opened.slice('openInvoice:'.length));
+    assert.ok(invoice, 'the link came from createInvoiceLink');
+    assert.equal(invoice.currency, 'UZS');
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('a first-time customer fills the phone from Telegram with requestContact', async () => {
+    const { context, page, auth } = await open('light', { userId: 700_500 });
+    const errors = watchErrors(page);
+    const bowl = product('Rishtan bowl');
+    const put = await fetch(`${shop.url}/api/cart`, {
+      method: 'PUT',
+      headers: { Authorization: auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ items: [{ variant_id: bowl.variants[0].id, quantity: 1 }] }),
+    });
+    assert.equal(put.status, 200, await put.text());
+    await page.goto('/checkout');
+    await page.locator('[data-testid="contact.phone"]').waitFor();
+    assert.equal(await page.locator('[data-testid="contact.phone"]').inputValue(), '', 'nothing to offer back yet');
+    await page.locator('[data-testid=share-phone]').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="contact.phone"]').value === '+998901112233');
+    assert.ok((await tgCalls(page)).includes('requestContact'));
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
 
   test('a client older than Bot API 7.10: "Add one more" is a page button', async () => {
     const { context, page, auth } = await open('light', { userId: 700_300, version: '7.0' });

@@ -153,6 +153,11 @@ impl Api {
             .await
     }
 
+    /// `GET /api/me`: who the customer is and the contact of their last delivery.
+    pub async fn me(&self) -> Result<shared::Me, ApiError> {
+        self.get("/api/me").await
+    }
+
     /// `GET /api/cart`.
     pub async fn cart(&self, lang: Lang) -> Result<Cart, ApiError> {
         self.get(&format!("/api/cart?lang={}", lang.code())).await

@@ -214,6 +214,13 @@ pub struct Me {
     #[serde(default)]
     pub username: Option<String>,
     pub language_code: Option<String>,
+    /// The delivery contact of the customer's latest order that had one, offered back at the
+    /// next checkout so a returning customer does not type it again.
+    #[serde(default)]
+    pub contact: Option<Contact>,
+    /// How the customer paid their latest order: the checkout preselects it when offered.
+    #[serde(default)]
+    pub last_payment_method: Option<PaymentMethod>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -126,6 +126,27 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let phone = RwSignal::new(String::new());
     let address = RwSignal::new(String::new());
+    // A returning customer gets the contact of their last delivery back (kept with their
+    // orders on the server); whatever they already typed is never overwritten. Loaded in the
+    // background: the form is usable before it arrives.
+    // Likewise the way they paid last time is preselected, unless they already chose.
+    let method_chosen = RwSignal::new(false);
+    let offered = methods.clone();
+    spawn_local(async move {
+        let Ok(me) = ctx.api().me().await else { return };
+        if let Some(c) = me.contact {
+            for (signal, saved) in [(name, c.name), (phone, c.phone), (address, c.address)] {
+                if signal.try_get_untracked().is_some_and(|v| v.is_empty()) {
+                    signal.try_set(saved);
+                }
+            }
+        }
+        if let Some(m) = me.last_payment_method.filter(|m| offered.contains(m)) {
+            if method_chosen.try_get_untracked() == Some(false) {
+                method.try_set(Some(m));
+            }
+        }
+    });
     let field_error = RwSignal::new(None::<(String, String)>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -249,7 +270,10 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
                     <label class="radio" data-testid="payment-method">
                         <input type="radio" name="method" value=m.as_str()
                             prop:checked=move || method.get() == Some(m)
-                            on:change=move |_| method.set(Some(m))/>
+                            on:change=move |_| {
+                                method_chosen.set(true);
+                                method.set(Some(m));
+                            }/>
                         <span>{move || i18n::method(ctx.lang.get(), m)}</span>
                     </label>
                 }).collect_view()}
@@ -259,6 +283,7 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
                     <legend class="section__title">{ctx.t(K::Delivery)}</legend>
                     {field("contact.name", K::Name, name, "name", "text")}
                     {field("contact.phone", K::Phone, phone, "tel", "tel")}
+                    {share_phone(ctx, phone)}
                     {field("contact.address", K::Address, address, "street-address", "textarea")}
                 </fieldset>
             })}
@@ -274,6 +299,28 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
             </section>
         </main>
     }
+}
+
+/// "Use my Telegram number": fills the phone field from Telegram's `requestContact`, with the
+/// customer's consent in Telegram's own dialog. Only on clients that have it (Bot API 6.9).
+fn share_phone(ctx: Ctx, phone: RwSignal<String>) -> Option<impl IntoView> {
+    let tg = ctx
+        .tg()
+        .filter(|w| w.in_telegram() && w.has_request_contact())?;
+    Some(view! {
+        <button type="button" class="field-action" data-testid="share-phone"
+            on:click=move |_| {
+                tg.request_contact(move |number| {
+                    if let Some(n) = number {
+                        // Telegram gives the number without the leading +.
+                        let n = if n.starts_with('+') { n } else { format!("+{n}") };
+                        phone.try_set(n);
+                    }
+                });
+            }>
+            {move || ctx.t(K::SharePhone)}
+        </button>
+    })
 }
 
 fn cart_total(ctx: &Ctx) -> Option<String> {
