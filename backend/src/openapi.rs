@@ -95,6 +95,7 @@ pub const ADMIN_SESSION: &str = "admin_session";
         crate::admin::orders::deliver,
         crate::admin::orders::cancel,
         crate::admin::orders::refund,
+        crate::admin::orders::confirm,
         crate::admin::dashboard::dashboard,
         crate::admin::spreadsheet::export::orders,
         crate::admin::spreadsheet::export::products,

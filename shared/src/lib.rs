@@ -487,6 +487,12 @@ pub mod event_kind {
     pub const REFUND_PENDING: &str = "refund_pending";
     /// The order's units went back on sale.
     pub const RESTOCKED: &str = "restocked";
+    /// The shop's rules flagged the order for a look (the note says why).
+    pub const FLAGGED: &str = "flagged";
+    /// The merchant confirmed a flagged order.
+    pub const CONFIRMED: &str = "confirmed";
+    /// The provider reported a payment for the order failed (counted by the risk rules).
+    pub const PAYMENT_FAILED: &str = "payment_failed";
     /// The Star subscription the order sold has ended.
     pub const SUBSCRIPTION_ENDED: &str = "subscription_ended";
     /// The Star subscription the order sold renewed for another period.
@@ -544,6 +550,21 @@ pub struct Order {
     /// The timeline, in admin answers and order detail.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<OrderEvent>,
+    /// Why the order was flagged for the merchant to look at (admin answers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<OrderRisk>,
+}
+
+/// An order the shop's rules flagged: many failed payments in a short time, a first order far
+/// above the shop's average, many orders to different addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderRisk {
+    pub reason: String,
+    /// When the merchant confirmed the order anyway (unix seconds). A flagged cash order is
+    /// not shipped or delivered before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<i64>,
 }
 
 /// The one error shape every route answers with: `{"error":{"code","message"}}`.

@@ -14,7 +14,7 @@ use crate::catalog::{decode_cursor, encode_cursor};
 use crate::db::SqlBuilder;
 use crate::error::{AppJson, AppPath, AppQuery, Error, Result};
 use crate::orders::lifecycle::{self, AuditTrail, By, Ending, Restock};
-use crate::orders::repo;
+use crate::orders::{repo, risk};
 use crate::payments::refund::{refund_order, RefundAsk};
 use crate::state::AppState;
 
@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/orders/{id}/deliver", post(deliver))
         .route("/api/admin/orders/{id}/cancel", post(cancel))
         .route("/api/admin/orders/{id}/refund", post(refund))
+        .route("/api/admin/orders/{id}/confirm", post(confirm))
 }
 
 /// The orders list's filters; `orders.csv` takes the same ones.
@@ -35,6 +36,8 @@ pub(crate) struct ListQuery {
     status: Option<String>,
     payment_method: Option<String>,
     customer: Option<i64>,
+    /// `true`: only orders the shop's rules flagged for a look.
+    flagged: Option<bool>,
     from: Option<i64>,
     to: Option<i64>,
     pub(crate) cursor: Option<String>,
@@ -62,13 +65,19 @@ async fn list(
     } else {
         None
     };
-    let items = repo::load_many(
+    let mut items = repo::load_many(
         &st.db,
         &heads,
         st.config.default_lang,
         &st.config.lang_fallback,
     )
     .await?;
+    let ids: Vec<i64> = items.iter().map(|o| o.id).collect();
+    for (id, r) in risk::of(&st.db, &ids).await? {
+        if let Some(o) = items.iter_mut().find(|o| o.id == id) {
+            o.risk = Some(r);
+        }
+    }
     Ok(AppJson(Page { items, next_cursor }))
 }
 
@@ -107,6 +116,9 @@ pub(crate) async fn filtered(
             q.push(cond).push_bind(v);
         }
     }
+    if filters.flagged == Some(true) {
+        q.push(" AND risk_reason IS NOT NULL");
+    }
     q.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
     Ok(q.build_query_as::<repo::OrderHead>()
         .fetch_all(&st.db.pool)
@@ -127,7 +139,7 @@ fn status_filter(filters: &ListQuery) -> Result<Option<OrderStatus>> {
 }
 
 async fn load(st: &AppState, id: i64) -> Result<Order> {
-    repo::load(
+    let mut order = repo::load(
         &st.db,
         id,
         st.config.default_lang,
@@ -135,7 +147,9 @@ async fn load(st: &AppState, id: i64) -> Result<Order> {
         true,
     )
     .await?
-    .ok_or_else(|| Error::not_found("order"))
+    .ok_or_else(|| Error::not_found("order"))?;
+    order.risk = risk::of(&st.db, &[id]).await?.pop().map(|(_, r)| r);
+    Ok(order)
 }
 
 /// One order with its whole timeline (`events`).
@@ -249,6 +263,27 @@ async fn cancel(
                 bad_state(&before, "cancelled")
             },
         );
+    }
+    Ok(AppJson(load(&st, id).await?))
+}
+
+/// Confirms a flagged order after the merchant checked it (a flagged cash order is not shipped
+/// or delivered before).
+#[utoipa::path(post, path = "/api/admin/orders/{id}/confirm", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The order's id.")),
+    responses((status = 200, description = "The order after the change.", body = Order), (status = 404, description = "No such order."),
+        (status = 409, description = "The order is not flagged, or was confirmed already.")))]
+async fn confirm(
+    State(st): State<AppState>,
+    admin: Admin,
+    AppPath(id): AppPath<i64>,
+) -> Result<AppJson<Order>> {
+    load(&st, id).await?;
+    if !risk::confirm(&st.db, id, &admin).await? {
+        return Err(Error::conflict(
+            "not_flagged",
+            format!("Order {id} is not flagged, or was confirmed already."),
+        ));
     }
     Ok(AppJson(load(&st, id).await?))
 }

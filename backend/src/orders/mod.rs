@@ -3,6 +3,7 @@
 pub mod lifecycle;
 mod place;
 pub mod repo;
+pub mod risk;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -77,6 +78,7 @@ async fn create(
     };
     let (order, created) = place::place(&st, customer.user(), &req, key.as_deref(), lang).await?;
     let status = if created {
+        risk::assess_later(st.db.clone(), order.id);
         StatusCode::CREATED
     } else {
         StatusCode::OK

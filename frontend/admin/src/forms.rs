@@ -207,6 +207,8 @@ pub struct OrderFilter {
     pub from: String,
     pub to: String,
     pub customer: String,
+    /// Only orders the shop's rules flagged.
+    pub flagged: bool,
     pub cursor: Option<String>,
 }
 
@@ -231,6 +233,14 @@ impl OrderFilter {
             ("from", from),
             ("to", to),
             ("customer", customer.to_string()),
+            (
+                "flagged",
+                if self.flagged {
+                    "true".into()
+                } else {
+                    String::new()
+                },
+            ),
             ("cursor", self.cursor.clone().unwrap_or_default()),
             ("limit", "25".into()),
         ]))

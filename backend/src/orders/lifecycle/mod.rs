@@ -161,6 +161,19 @@ pub async fn end_unpaid(
     }
     if moved {
         repo::release_reservation(tx.conn(), order_id).await?;
+        if how == Ending::PaymentFailed {
+            // Counted by the risk rules (many failed payments in a short time).
+            repo::event(
+                tx.conn(),
+                order_id,
+                shared::event_kind::PAYMENT_FAILED,
+                None,
+                note,
+                Some(by.name()),
+                db::now(),
+            )
+            .await?;
+        }
         audit(tx.conn(), by, "cancel", order_id, before.as_ref()).await?;
     }
     tx.commit().await?;
@@ -213,6 +226,7 @@ pub async fn ship(shop: &dyn Shop, order_id: i64, by: By<'_>) -> Result<bool> {
     } else {
         &[OrderStatus::Paid]
     };
+    super::risk::hold(tx.conn(), order_id, before.method).await?;
     let moved = transition(tx.conn(), order_id, from, OrderStatus::Shipped, None, by).await?;
     if !moved {
         return Ok(false);
@@ -234,6 +248,7 @@ pub async fn deliver(shop: &dyn Shop, order_id: i64, by: By<'_>) -> Result<bool>
     let Some(before) = snapshot(tx.conn(), order_id).await? else {
         return Err(Error::not_found("order"));
     };
+    super::risk::hold(tx.conn(), order_id, before.method).await?;
     if before.method == PaymentMethod::Cash
         && before.paid_at.is_none()
         && matches!(

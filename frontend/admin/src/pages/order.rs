@@ -20,6 +20,8 @@ pub enum Action {
     Deliver,
     Cancel,
     Refund,
+    /// Confirms a flagged order (see [`shared::OrderRisk`]).
+    Confirm,
 }
 
 impl Action {
@@ -29,6 +31,7 @@ impl Action {
             Action::Deliver => "deliver",
             Action::Cancel => "cancel",
             Action::Refund => "refund",
+            Action::Confirm => "confirm",
         }
     }
 }
@@ -113,6 +116,7 @@ pub fn OrderPage(id: i64) -> impl IntoView {
             Action::Deliver => (K::DeliverQ, K::DeliverHint, K::Deliver, false),
             Action::Cancel => (K::CancelQ, K::CancelHint, K::CancelOrder, true),
             Action::Refund => (K::RefundQ, K::RefundHint, K::Refund, true),
+            Action::Confirm => (K::ConfirmQ, K::ConfirmHint, K::ConfirmOrder, false),
         };
         let body = format!("{} {}", ctx.t(body), o.total.display());
         restock.set(false);
@@ -141,10 +145,23 @@ pub fn OrderPage(id: i64) -> impl IntoView {
                 let lang = ctx.lang.get();
                 // Refunds are for owners (the server answers staff 403 owner_only).
                 let owner = ctx.is_owner();
-                let actions: Vec<Action> = allowed(o.status, o.payment_method)
+                let unconfirmed = o.risk.as_ref().is_some_and(|r| r.confirmed_at.is_none());
+                let actions: Vec<Action> = unconfirmed
+                    .then_some(Action::Confirm)
                     .into_iter()
+                    .chain(allowed(o.status, o.payment_method))
                     .filter(|a| owner || *a != Action::Refund)
                     .collect();
+                let risk = o.risk.clone().map(|r| {
+                    let confirmed = r.confirmed_at.is_some();
+                    view! {
+                        <div class="notice" class:notice--warn=!confirmed data-testid="risk" role="note">
+                            <strong>{if confirmed { ctx.t(K::RiskConfirmed) } else { ctx.t(K::Flagged) }}": "</strong>
+                            {r.reason}
+                            {(!confirmed && o.payment_method == PaymentMethod::Cash).then(|| view! { <p class="muted">{ctx.t(K::FlaggedHint)}</p> })}
+                        </div>
+                    }
+                });
                 let o2 = o.clone();
                 view! {
                     <div class="order-grid">
@@ -153,6 +170,7 @@ pub fn OrderPage(id: i64) -> impl IntoView {
                                 <h2>{ctx.t(K::Summary)}</h2>
                                 <StatusBadge status=o.status/>
                             </div>
+                            {risk}
                             <dl class="facts">
                                 <dt>{ctx.t(K::Date)}</dt><dd>{datetime(o.created_at)}</dd>
                                 <dt>{ctx.t(K::PaymentMethod)}</dt><dd data-testid="method">{method_name(lang, o.payment_method)}</dd>
@@ -166,6 +184,7 @@ pub fn OrderPage(id: i64) -> impl IntoView {
                                         Action::Deliver => (K::Deliver, false),
                                         Action::Cancel => (K::CancelOrder, true),
                                         Action::Refund => (K::Refund, true),
+                                        Action::Confirm => (K::ConfirmOrder, false),
                                     };
                                     let o3 = o2.clone();
                                     view! {

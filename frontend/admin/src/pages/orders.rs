@@ -99,6 +99,11 @@ pub fn OrdersPage() -> impl IntoView {
                 <span>{move || ctx.t(K::CustomerId)}</span>
                 <input type="text" inputmode="numeric" data-testid="filter-customer" on:change=set(|f, v| f.customer = v)/>
             </label>
+            <label class="field field--check">
+                <input type="checkbox" data-testid="filter-flagged"
+                    on:change=move |e| { let on = event_target_checked(&e); filter.update(|f| f.flagged = on) }/>
+                <span>{move || ctx.t(K::FlaggedOnly)}</span>
+            </label>
         </div>
         {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
         <div class="table-wrap" aria-busy=move || loading.get().to_string()>
@@ -123,7 +128,11 @@ pub fn OrdersPage() -> impl IntoView {
                                 <tr data-testid="order-row" data-order-id=o.id>
                                     <td data-label="#"><a class="row-link" href=format!("/admin/orders/{}", o.id)>{format!("#{}", o.id)}</a></td>
                                     <td data-label=move || ctx.t(K::Date)>{datetime(o.created_at)}</td>
-                                    <td data-label=move || ctx.t(K::Status)><StatusBadge status=o.status/></td>
+                                    <td data-label=move || ctx.t(K::Status)><StatusBadge status=o.status/>
+                                        {o.risk.as_ref().filter(|r| r.confirmed_at.is_none()).map(|r| view! {
+                                            <span class="badge badge--warn" data-testid="flagged" title=r.reason.clone()>{move || ctx.t(K::Flagged)}</span>
+                                        })}
+                                    </td>
                                     <td data-label=move || ctx.t(K::PaymentMethod)>{move || method_name(ctx.lang.get(), method)}</td>
                                     <td data-label=move || ctx.t(K::Customer)>{who}</td>
                                     <td data-label=move || ctx.t(K::Total)>{o.total.display()}</td>

@@ -1,0 +1,262 @@
+//! Orders to look at: simple rules that flag an order for the merchant when it is placed.
+//!
+//! A flag never refuses a customer: it puts the reason on the order (the admin lists and
+//! filters flagged orders), and a flagged cash order (goods handed over before any money) is
+//! not shipped or delivered until the merchant confirms it ([`hold`], [`confirm`]). Paid
+//! orders are only marked: their money has already arrived through a verified rail.
+//!
+//! The rules read a handful of rows; they run after the order's answer is on its way
+//! ([`assess_later`]), so a checkout never waits for them.
+
+use std::collections::BTreeSet;
+
+use shared::{OrderRisk, PaymentMethod};
+use sqlx::AnyConnection;
+
+use super::lifecycle::AuditTrail;
+use crate::db::{self, Db};
+use crate::error::{Error, Result};
+
+/// Failed payments by one customer within [`FAILED_WINDOW_SECS`] that flag their next order.
+pub const FAILED_PAYMENTS: i64 = 3;
+pub const FAILED_WINDOW_SECS: i64 = 3600;
+/// A customer's first order above this many times the shop's average paid order (in the
+/// same currency) is flagged, once the shop has [`AVERAGE_AFTER`] paid orders to average.
+pub const ABOVE_AVERAGE: i64 = 5;
+pub const AVERAGE_AFTER: i64 = 5;
+/// Orders by one customer to this many different addresses within [`ADDRESS_WINDOW_SECS`].
+pub const ADDRESSES: usize = 3;
+pub const ADDRESS_WINDOW_SECS: i64 = 24 * 3600;
+
+/// Assesses a newly placed order in the background; a failure is logged, never the
+/// customer's problem.
+pub fn assess_later(db: Db, order_id: i64) {
+    tokio::spawn(async move {
+        if let Err(e) = assess(&db, order_id).await {
+            tracing::warn!(order_id, error = %e, "order risk: assessment failed");
+        }
+    });
+}
+
+/// Applies the rules to an order and stores the reasons (none: nothing is written).
+/// Answers the reason stored, if any.
+pub async fn assess(db: &Db, order_id: i64) -> Result<Option<String>> {
+    #[derive(sqlx::FromRow)]
+    struct Head {
+        customer_id: i64,
+        currency: String,
+        total_minor: i64,
+        created_at: i64,
+    }
+    let Some(o) = sqlx::query_as::<_, Head>(
+        "SELECT customer_id, currency, total_minor, created_at FROM orders WHERE id = $1",
+    )
+    .bind(order_id)
+    .fetch_optional(&db.pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let mut reasons = Vec::new();
+
+    let failed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM order_events e JOIN orders o ON o.id = e.order_id \
+         WHERE o.customer_id = $1 AND e.kind = 'payment_failed' AND e.created_at >= $2",
+    )
+    .bind(o.customer_id)
+    .bind(o.created_at - FAILED_WINDOW_SECS)
+    .fetch_one(&db.pool)
+    .await?;
+    if failed >= FAILED_PAYMENTS {
+        reasons.push(format!("{failed} failed payments within an hour"));
+    }
+
+    let earlier: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE customer_id = $1 AND id < $2")
+            .bind(o.customer_id)
+            .bind(order_id)
+            .fetch_one(&db.pool)
+            .await?;
+    if earlier == 0 {
+        let (n, sum): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), CAST(SUM(total_minor) AS BIGINT) FROM orders \
+             WHERE currency = $1 AND paid_at IS NOT NULL AND id <> $2",
+        )
+        .bind(&o.currency)
+        .bind(order_id)
+        .fetch_one(&db.pool)
+        .await?;
+        if n >= AVERAGE_AFTER {
+            let average = sum.unwrap_or(0) / n;
+            if average > 0 && o.total_minor > average.saturating_mul(ABOVE_AVERAGE) {
+                reasons.push(format!(
+                    "a first order {}× the shop's average",
+                    o.total_minor / average
+                ));
+            }
+        }
+    }
+
+    let contacts: Vec<Option<String>> = sqlx::query_scalar(
+        "SELECT contact_json FROM orders WHERE customer_id = $1 AND created_at >= $2 \
+         AND contact_json IS NOT NULL ORDER BY id DESC LIMIT 50",
+    )
+    .bind(o.customer_id)
+    .bind(o.created_at - ADDRESS_WINDOW_SECS)
+    .fetch_all(&db.pool)
+    .await?;
+    let addresses: BTreeSet<String> = contacts
+        .iter()
+        .flatten()
+        .filter_map(|j| serde_json::from_str::<shared::Contact>(j).ok())
+        .map(|c| normalise(&c.address))
+        .filter(|a| !a.is_empty())
+        .collect();
+    if addresses.len() >= ADDRESSES {
+        reasons.push(format!(
+            "orders to {} different addresses within a day",
+            addresses.len()
+        ));
+    }
+
+    if reasons.is_empty() {
+        return Ok(None);
+    }
+    let reason = reasons.join("; ");
+    let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE orders SET risk_reason = $1 WHERE id = $2")
+        .bind(&reason)
+        .bind(order_id)
+        .execute(tx.conn())
+        .await?;
+    super::repo::event(
+        tx.conn(),
+        order_id,
+        shared::event_kind::FLAGGED,
+        None,
+        Some(&reason),
+        Some("shop"),
+        db::now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(reason))
+}
+
+/// One address however it is spaced or capitalised.
+fn normalise(address: &str) -> String {
+    address
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '.')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The flag of each of these orders (admin answers).
+pub async fn of(db: &Db, ids: &[i64]) -> Result<Vec<(i64, OrderRisk)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = db::SqlBuilder::new(
+        "SELECT id, risk_reason, risk_confirmed_at FROM orders \
+         WHERE risk_reason IS NOT NULL AND id IN (",
+    );
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.push_bind(*id);
+    }
+    q.push(")");
+    let rows: Vec<(i64, String, Option<i64>)> = q.build_query_as().fetch_all(&db.pool).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, reason, confirmed_at)| {
+            (
+                id,
+                OrderRisk {
+                    reason,
+                    confirmed_at,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Refuses to hand over a flagged cash order the merchant has not confirmed. Called inside
+/// the ship / deliver transaction, so a confirmation and a shipment cannot cross.
+pub async fn hold(conn: &mut AnyConnection, order_id: i64, method: PaymentMethod) -> Result<()> {
+    if method != PaymentMethod::Cash {
+        return Ok(());
+    }
+    let reason: Option<String> = sqlx::query_scalar(
+        "SELECT risk_reason FROM orders WHERE id = $1 AND risk_reason IS NOT NULL \
+         AND risk_confirmed_at IS NULL",
+    )
+    .bind(order_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match reason {
+        None => Ok(()),
+        Some(r) => Err(Error::conflict(
+            "risk_unconfirmed",
+            format!(
+                "Order {order_id} is flagged ({r}). Check it with the customer, then confirm it \
+                 before it is shipped or delivered."
+            ),
+        )),
+    }
+}
+
+/// The merchant confirms a flagged order; false when it was not flagged or already confirmed.
+pub async fn confirm(db: &Db, order_id: i64, by: &dyn AuditTrail) -> Result<bool> {
+    let mut tx = db.begin_write().await?;
+    let now = db::now();
+    let n = sqlx::query(
+        "UPDATE orders SET risk_confirmed_at = $1 WHERE id = $2 AND risk_reason IS NOT NULL \
+         AND risk_confirmed_at IS NULL",
+    )
+    .bind(now)
+    .bind(order_id)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if n == 1 {
+        let actor = by.email().to_string();
+        super::repo::event(
+            tx.conn(),
+            order_id,
+            shared::event_kind::CONFIRMED,
+            None,
+            None,
+            Some(&actor),
+            now,
+        )
+        .await?;
+        by.record(
+            tx.conn(),
+            "confirm",
+            order_id,
+            serde_json::json!({"risk_confirmed": false}),
+            serde_json::json!({"risk_confirmed": true}),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(n == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise;
+
+    #[test]
+    fn one_address_however_it_is_written() {
+        assert_eq!(
+            normalise("Tashkent,  Amir Temur 1."),
+            normalise("tashkent amir temur 1")
+        );
+        assert_ne!(normalise("Amir Temur 1"), normalise("Amir Temur 2"));
+    }
+}
