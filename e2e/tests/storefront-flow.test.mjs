@@ -183,7 +183,7 @@ describe('fewer taps inside Telegram', () => {
   }
 
   test('a returning customer buys a physical item: an open invoice within 5 taps, contact and method offered back', async () => {
-    const userId = 700_400;
+    const userId = 700_600;
     const { context, page, auth } = await open('light', { userId });
     const errors = watchErrors(page);
     const bowl = product('Rishtan bowl');
@@ -211,7 +211,7 @@ describe('fewer taps inside Telegram', () => {
     await tapMainButton(page);
     await page.waitForURL('**/checkout');
     // The contact and the payment method come back from the server, nothing typed.
-    await page.waitForFunction(() => document.querySelector('[data-testid="contact.address"]')?.value !== '');
+    await page.waitForFunction(() => (document.querySelector('[data-testid="contact.address"]')?.value ?? '') !== '');
     assert.equal(await page.locator('[data-testid="contact.name"]').inputValue(), contact.name);
     assert.equal(await page.locator('[data-testid="contact.phone"]').inputValue(), contact.phone);
     await page.waitForFunction(() => document.querySelector('input[name=method][value=telegram]')?.checked);
@@ -240,7 +240,7 @@ describe('fewer taps inside Telegram', () => {
   });
 
   test('a first-time customer fills the phone from Telegram with requestContact', async () => {
-    const { context, page, auth } = await open('light', { userId: 700_500 });
+    const { context, page, auth } = await open('light', { userId: 700_700 });
     const errors = watchErrors(page);
     const bowl = product('Rishtan bowl');
     const put = await fetch(`${shop.url}/api/cart`, {
