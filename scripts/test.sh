@@ -32,12 +32,12 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "clippy (native crates, then the storefront and the admin for wasm32)"
-cargo clippy -p shop -p shared -p wasm-build --all-targets -- -D warnings
+cargo clippy -p shop -p shop-macros -p shared -p wasm-build --all-targets -- -D warnings
 cargo clippy -p frontend -p web_common --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p admin --target wasm32-unknown-unknown -- -D warnings
 
 step "Rust tests (SQLite and PostgreSQL)"
-cargo test -p shop -p shared -p wasm-build
+cargo test -p shop -p shop-macros -p shared -p wasm-build
 cargo test -p frontend
 cargo test -p admin
 

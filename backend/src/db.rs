@@ -39,8 +39,40 @@ pub struct Db {
     group: std::sync::Arc<std::sync::OnceLock<tokio::sync::mpsc::Sender<Box<dyn GroupWrite>>>>,
 }
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+/// The schema: `migrations/<kind>/<version>_<description>.sql`, embedded in the binary.
+type Migrations = &'static [(i64, &'static str, &'static str)];
+const SQLITE_MIGRATIONS: Migrations = shop_macros::embed_migrations!("../migrations/sqlite");
+const POSTGRES_MIGRATIONS: Migrations = shop_macros::embed_migrations!("../migrations/postgres");
+
+/// The embedded files as sqlx's migrator takes them (each in its own transaction, checksummed
+/// as sqlx's `migrate!` does, so databases migrated before agree).
+#[derive(Debug)]
+struct Embedded(Migrations);
+
+impl<'s> sqlx::migrate::MigrationSource<'s> for Embedded {
+    fn resolve(
+        self,
+    ) -> futures_util::future::BoxFuture<
+        's,
+        Result<Vec<sqlx::migrate::Migration>, sqlx::error::BoxDynError>,
+    > {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .iter()
+                .map(|(version, description, sql)| {
+                    sqlx::migrate::Migration::new(
+                        *version,
+                        (*description).into(),
+                        sqlx::migrate::MigrationType::Simple,
+                        (*sql).into(),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
 
 impl Db {
     /// Connects (creating a SQLite file and its folder if needed) and runs the migrations.
@@ -102,10 +134,13 @@ impl Db {
     }
 
     pub async fn migrate(&self) -> Result<(), sqlx::Error> {
-        let m = match self.kind {
-            DbKind::Sqlite => &SQLITE_MIGRATIONS,
-            DbKind::Postgres => &POSTGRES_MIGRATIONS,
+        let files = match self.kind {
+            DbKind::Sqlite => SQLITE_MIGRATIONS,
+            DbKind::Postgres => POSTGRES_MIGRATIONS,
         };
+        let m = sqlx::migrate::Migrator::new(Embedded(files))
+            .await
+            .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
         m.run(&self.pool).await.map_err(|e| match e {
             sqlx::migrate::MigrateError::Execute(e) => e,
             other => sqlx::Error::Protocol(other.to_string()),

@@ -45,7 +45,11 @@ async fn admin_act(app: &TestApp, csrf: &str, id: i64, action: &str) -> (u16, Va
 async fn assessed(app: &TestApp, csrf: &str, id: i64) -> Value {
     for _ in 0..200 {
         let o = admin_order(app, csrf, id).await;
-        if o["risk"].is_object() {
+        let event = o["events"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|e| e["kind"] == "flagged"));
+        // The event and the flag are one write, read by two queries: wait for both.
+        if o["risk"].is_object() && event {
             return o;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;

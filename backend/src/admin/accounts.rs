@@ -29,7 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/password", post(change_password))
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(shop_macros::FromRow)]
 struct Row {
     id: i64,
     email: String,

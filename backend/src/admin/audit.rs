@@ -16,7 +16,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/admin/audit", get(list))
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Serialize, shop_macros::FromRow, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: i64,
     pub admin_id: Option<i64>,

@@ -120,7 +120,7 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(shop_macros::FromRow)]
 struct AdminRow {
     id: i64,
     email: String,
@@ -468,7 +468,7 @@ impl FromRequestParts<AppState> for Admin {
         let token = cookie_value(&parts.headers, cookie_name(&st.config))
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Error::Unauthorized("Sign in to the admin first.".into()))?;
-        #[derive(sqlx::FromRow)]
+        #[derive(shop_macros::FromRow)]
         struct Row {
             admin_id: i64,
             email: String,

@@ -10,7 +10,7 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::lang::pick;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, shop_macros::FromRow)]
 pub struct ProductRow {
     pub id: i64,
     pub category_id: Option<i64>,
@@ -21,7 +21,7 @@ pub struct ProductRow {
     pub archived: i64,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, shop_macros::FromRow)]
 pub struct VariantRow {
     pub id: i64,
     pub product_id: i64,
@@ -33,7 +33,7 @@ pub struct VariantRow {
     pub archived: i64,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, shop_macros::FromRow)]
 pub struct CategoryRow {
     pub id: i64,
     pub slug: String,

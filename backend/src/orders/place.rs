@@ -32,7 +32,7 @@ use crate::rails::{Checkout, CheckoutLine, CheckoutOrder, Provider};
 use crate::state::AppState;
 
 /// A variant named by the order, with the product fields the order and its checkout need.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, shop_macros::FromRow)]
 struct LineRow {
     id: i64,
     product_id: i64,

@@ -14,7 +14,7 @@ use crate::db::{self, Db};
 use crate::error::{Error, Result};
 use crate::lang::pick;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, shop_macros::FromRow)]
 pub struct OrderHead {
     pub id: i64,
     pub customer_id: i64,
@@ -40,7 +40,7 @@ pub struct OrderHead {
 pub const HEAD_COLS: &str = "id, customer_id, status, currency, total_minor, payment_method, \
     contact_json, lang, request_hash, invoice_link, checkout_url, holds_stock, expires_at, created_at, pay_ref";
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, shop_macros::FromRow)]
 pub struct ItemRow {
     pub order_id: i64,
     pub variant_id: i64,
@@ -235,7 +235,7 @@ pub fn to_order(
 }
 
 pub async fn events(db: &Db, order_id: i64) -> Result<Vec<OrderEvent>> {
-    #[derive(sqlx::FromRow)]
+    #[derive(shop_macros::FromRow)]
     struct Row {
         kind: String,
         status: Option<String>,

@@ -39,9 +39,10 @@ pub fn assess_later(db: Db, order_id: i64) {
 }
 
 /// Applies the rules to an order and stores the reasons (none: nothing is written).
-/// Answers the reason stored, if any.
+/// Answers the reason stored, if any. Only what came before the order counts (it may be
+/// assessed after later orders were placed).
 pub async fn assess(db: &Db, order_id: i64) -> Result<Option<String>> {
-    #[derive(sqlx::FromRow)]
+    #[derive(shop_macros::FromRow)]
     struct Head {
         customer_id: i64,
         currency: String,
@@ -61,10 +62,12 @@ pub async fn assess(db: &Db, order_id: i64) -> Result<Option<String>> {
 
     let failed: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM order_events e JOIN orders o ON o.id = e.order_id \
-         WHERE o.customer_id = $1 AND e.kind = 'payment_failed' AND e.created_at >= $2",
+         WHERE o.customer_id = $1 AND e.kind = 'payment_failed' AND e.created_at >= $2 \
+         AND o.id < $3",
     )
     .bind(o.customer_id)
     .bind(o.created_at - FAILED_WINDOW_SECS)
+    .bind(order_id)
     .fetch_one(&db.pool)
     .await?;
     if failed >= FAILED_PAYMENTS {
@@ -99,10 +102,11 @@ pub async fn assess(db: &Db, order_id: i64) -> Result<Option<String>> {
 
     let contacts: Vec<Option<String>> = sqlx::query_scalar(
         "SELECT contact_json FROM orders WHERE customer_id = $1 AND created_at >= $2 \
-         AND contact_json IS NOT NULL ORDER BY id DESC LIMIT 50",
+         AND id <= $3 AND contact_json IS NOT NULL ORDER BY id DESC LIMIT 50",
     )
     .bind(o.customer_id)
     .bind(o.created_at - ADDRESS_WINDOW_SECS)
+    .bind(order_id)
     .fetch_all(&db.pool)
     .await?;
     let addresses: BTreeSet<String> = contacts

@@ -44,7 +44,7 @@ pub async fn order_of_checkout(
 }
 
 /// Our record of a provider's payment.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, shop_macros::FromRow)]
 pub struct FoundPayment {
     /// `payments.id`.
     pub id: i64,

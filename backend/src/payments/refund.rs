@@ -26,7 +26,7 @@ pub async fn refund_order(
     ask: RefundAsk,
     by: By<'_>,
 ) -> Result<Recorded> {
-    #[derive(sqlx::FromRow)]
+    #[derive(shop_macros::FromRow)]
     struct Row {
         #[sqlx(try_from = "String")]
         status: OrderStatus,
@@ -63,7 +63,7 @@ pub async fn refund_order(
             )
         });
     }
-    #[derive(sqlx::FromRow)]
+    #[derive(shop_macros::FromRow)]
     struct Pay {
         provider_payment_id: String,
         provider: String,

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 const SUBSCRIPTION_PERIOD: i64 = 2_592_000;
 
 /// The columns only a merchant sees.
-#[derive(sqlx::FromRow)]
+#[derive(shop_macros::FromRow)]
 pub struct Extras {
     pub digital_content: Option<String>,
     pub subscription_period: Option<i64>,

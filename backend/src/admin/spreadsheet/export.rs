@@ -102,7 +102,7 @@ pub fn options_cell(o: &VariantOptions) -> String {
         .join(";")
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(shop_macros::FromRow)]
 struct Row {
     product_id: i64,
     variant_id: i64,

@@ -302,7 +302,7 @@ struct Snapshot {
 }
 
 async fn snapshot(conn: &mut AnyConnection, order_id: i64) -> Result<Option<Snapshot>> {
-    #[derive(sqlx::FromRow)]
+    #[derive(shop_macros::FromRow)]
     struct Row {
         #[sqlx(try_from = "String")]
         status: OrderStatus,

@@ -202,7 +202,7 @@ async fn record_in(
         rail,
     } = pay_of;
     let rail = rail.as_str();
-    #[derive(sqlx::FromRow)]
+    #[derive(shop_macros::FromRow)]
     struct Pay {
         amount_minor: i64,
         refunded_minor: i64,
@@ -372,7 +372,7 @@ async fn reverse(
     by: By<'_>,
 ) -> Result<Option<i64>> {
     let rail = rail.as_str();
-    #[derive(sqlx::FromRow)]
+    #[derive(shop_macros::FromRow)]
     struct Row {
         order_id: i64,
         payment_id: i64,

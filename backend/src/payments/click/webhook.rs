@@ -254,7 +254,7 @@ async fn handle(st: &AppState, body: &[u8], stage: Stage) -> Json<Value> {
     .into_json()
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(shop_macros::FromRow)]
 struct Attempt {
     id: i64,
     click_trans_id: i64,

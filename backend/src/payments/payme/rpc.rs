@@ -195,7 +195,7 @@ async fn payable(st: &AppState, p: &Map<String, Value>) -> Result<OrderHead, Rpc
     Ok(order)
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, shop_macros::FromRow)]
 struct Tx {
     id: i64,
     payme_id: String,
@@ -319,7 +319,7 @@ async fn waiting_for(st: &AppState, order_id: i64) -> Result<Option<Tx>, RpcErro
 /// Payme can fiscalise the payment. Left out (with a warning) when a product lacks its codes,
 /// since a receipt with empty codes is rejected by the tax service anyway.
 async fn receipt(st: &AppState, order: &OrderHead) -> Result<Option<Value>, RpcError> {
-    #[derive(sqlx::FromRow)]
+    #[derive(shop_macros::FromRow)]
     struct Line {
         title_json: String,
         unit_price_minor: i64,

@@ -41,7 +41,7 @@ pub struct Subscription {
     pub renewals: i64,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(shop_macros::FromRow)]
 struct Row {
     id: i64,
     customer_id: i64,

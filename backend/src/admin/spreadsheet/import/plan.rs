@@ -10,7 +10,7 @@ use crate::catalog::repo::{search_text, texts};
 use crate::db;
 use crate::error::{Error, Result};
 
-#[derive(sqlx::FromRow)]
+#[derive(shop_macros::FromRow)]
 struct VariantNow {
     id: i64,
     product_id: i64,
@@ -23,7 +23,7 @@ struct VariantNow {
     position: i64,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(shop_macros::FromRow)]
 struct ProductNow {
     id: i64,
     kind: String,
