@@ -892,3 +892,64 @@ both_with!(
         assert_eq!(uz::err(&ok), 0, "{ok}");
     }
 );
+
+both_kinds!(
+    a_lapsed_order_paid_after_all_holds_its_use_again,
+    |kind| async move {
+        let fake = fake_stripe::FakeStripe::start().await;
+        let env = fake.env();
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let Some(app) = spawn(kind, &pairs).await else {
+            return;
+        };
+        let csrf = app.admin_login().await;
+        create(
+            &app,
+            &csrf,
+            json!({"code": "LATE", "percent_off": 10, "max_uses": 1}),
+        )
+        .await;
+        let mug = usd_product(&app, &csrf, 1000).await;
+        let (s, o) = app
+            .order(
+                126,
+                json!({"items": [{"variant_id": mug, "quantity": 1}], "payment_method": "stripe",
+                           "contact": contact(), "promo_code": "LATE"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{o}");
+        let id = o["id"].as_i64().unwrap();
+        sqlx::query("UPDATE orders SET expires_at = $1 WHERE id = $2")
+            .bind(now() - 60)
+            .bind(id)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(expire_due(&app.state).await.unwrap(), 1);
+        assert_eq!(uses(&app, "LATE").await, 0, "given back on expiry");
+        // Stripe's success arrives late; the stock is still there, so the order is sold after
+        // all, at its discounted price: it holds its use again.
+        let ev = fake.complete(id, true);
+        let body = serde_json::to_string_pretty(&ev).unwrap();
+        let r = app
+            .raw(
+                app.client
+                    .post(app.url("/webhooks/stripe"))
+                    .header(
+                        "Stripe-Signature",
+                        fake_stripe::sign(fake_stripe::WEBHOOK_SECRET, now(), &body),
+                    )
+                    .header("Content-Type", "application/json")
+                    .body(body),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        let (_, v) = app
+            .json(app.as_user(Method::GET, &format!("/api/orders/{id}"), 126))
+            .await;
+        assert_eq!(v["status"], "paid", "{v}");
+        assert_eq!(uses(&app, "LATE").await, 1);
+        let (s, v) = teapot_order(&app, 127, 1, "cash", "LATE").await;
+        assert_invalid(s, &v);
+    }
+);
