@@ -21,6 +21,7 @@ pub mod observe;
 pub mod openapi;
 pub mod orders;
 pub mod payments;
+pub mod promo;
 pub mod rails;
 pub mod seed;
 pub mod startup;

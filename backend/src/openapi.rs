@@ -101,6 +101,10 @@ pub const ADMIN_SESSION: &str = "admin_session";
         crate::admin::spreadsheet::export::products,
         crate::admin::spreadsheet::import::products,
         crate::admin::audit::list,
+        crate::admin::promo_codes::list,
+        crate::admin::promo_codes::create,
+        crate::admin::promo_codes::pause,
+        crate::admin::promo_codes::resume,
     ),
     components(schemas(ErrorEnvelope, shared::Lang)),
     tags(

@@ -501,6 +501,80 @@ pub struct AuditEntry {
     pub after: Option<serde_json::Value>,
 }
 
+/// `POST /api/admin/promo-codes` (answers 201 with the [`PromoCode`]). Exactly one of
+/// `percent_off` and `amount_off`; times are RFC 3339 (`2026-12-31T23:59:59Z`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewPromoCode {
+    /// 3-32 letters, digits, `-` or `_`; stored upper-case, unique whatever the case.
+    pub code: String,
+    /// 1..100: percent of the order's items' sum, rounded down to the currency's minor unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent_off: Option<i64>,
+    /// A fixed amount off; the code then applies only to orders in this currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_off: Option<Money>,
+    /// The least items' sum the code applies to; only orders in this currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_total: Option<Money>,
+    /// Orders that may hold the code at once (an order ended unpaid gives its use back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_uses: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_uses_per_customer: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<String>,
+}
+
+/// Where a promo code stands now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PromoStatus {
+    Active,
+    Paused,
+    /// `starts_at` is still ahead.
+    Scheduled,
+    /// `ends_at` has passed.
+    Ended,
+    /// Every use of `max_uses` is held.
+    UsedUp,
+}
+
+/// A promo code as the admin lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PromoCode {
+    pub id: i64,
+    pub code: String,
+    #[serde(default)]
+    pub percent_off: Option<i64>,
+    #[serde(default)]
+    pub amount_off: Option<Money>,
+    #[serde(default)]
+    pub min_total: Option<Money>,
+    #[serde(default)]
+    pub max_uses: Option<i64>,
+    #[serde(default)]
+    pub max_uses_per_customer: Option<i64>,
+    /// Uses held by orders placed with the code that have not ended unpaid.
+    pub uses: i64,
+    #[serde(default)]
+    pub starts_at: Option<String>,
+    #[serde(default)]
+    pub ends_at: Option<String>,
+    pub paused: bool,
+    pub status: PromoStatus,
+    /// Paid orders placed with the code.
+    pub paid_orders: i64,
+    /// What those paid orders brought in (their totals, after the discount), per currency.
+    pub revenue: Vec<Money>,
+    pub created_at: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -429,6 +429,12 @@ pub struct CreateOrder {
     pub payment_method: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<Contact>,
+    /// A promo code typed at checkout (any case). Checked and applied on the server: an
+    /// unknown, expired, paused or used-up code, or one that does not fit the order, is 422
+    /// `promo_code_invalid` and no order is placed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 32, example = "SPRING10"))]
+    pub promo_code: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -532,7 +538,14 @@ pub const CUSTOMER_EVENT_KINDS: [&str; 4] = [
 pub struct Order {
     pub id: i64,
     pub status: OrderStatus,
+    /// What the customer pays and every rail charges: the items' sum minus `discount`.
     pub total: Money,
+    /// What a promo code took off the items' sum; absent when the order has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount: Option<Money>,
+    /// The promo code applied (upper-case), with `discount`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promo_code: Option<String>,
     pub items: Vec<OrderItem>,
     pub payment_method: PaymentMethod,
     #[serde(default, skip_serializing_if = "Option::is_none")]

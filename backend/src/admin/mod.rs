@@ -9,6 +9,7 @@ pub mod images;
 pub mod orders;
 pub mod password;
 pub mod products;
+pub mod promo_codes;
 pub mod spreadsheet;
 pub mod validate;
 
@@ -27,4 +28,5 @@ pub fn router() -> Router<AppState> {
         .merge(dashboard::router())
         .merge(spreadsheet::router())
         .merge(audit::router())
+        .merge(promo_codes::router())
 }

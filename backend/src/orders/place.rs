@@ -28,6 +28,7 @@ use crate::auth::upsert_customer;
 use crate::catalog::repo::{self as catalog, placeholders, texts};
 use crate::db::{self, Db, DbKind, GroupWrite};
 use crate::error::{Error, Result};
+use crate::promo;
 use crate::rails::{Checkout, CheckoutLine, CheckoutOrder, Provider};
 use crate::state::AppState;
 
@@ -65,6 +66,8 @@ struct NewOrder {
     /// The order's lines in variant id order (the order the stock is taken in).
     items: Vec<repo::ItemRow>,
     from_cart: bool,
+    /// The promo code the order is placed with; `total` is already after its discount.
+    promo: Option<promo::Applied>,
 }
 
 impl NewOrder {
@@ -86,6 +89,9 @@ enum Outcome {
     OutOfStock(i64),
     /// An order with the same Idempotency-Key committed first.
     KeyTaken,
+    /// The promo code's use could not be taken any more (used up, paused or ended since it
+    /// was checked): nothing was written.
+    PromoRefused,
 }
 
 /// Places an order and starts its checkout. Answers the order and whether it is new
@@ -174,6 +180,21 @@ pub async fn place(
     }
 
     let now = db::now();
+    let applied = match req.promo_code.as_deref().map(str::trim) {
+        Some(typed) if !typed.is_empty() => {
+            if kinds.contains(&ProductKind::Subscription) {
+                return Err(promo::invalid(
+                    "Promo codes do not apply to subscriptions: every renewal charges the full price.",
+                ));
+            }
+            Some(promo::check(&st.db, typed, customer_id, &currency, total, now).await?)
+        }
+        _ => None,
+    };
+    let subtotal = total;
+    if let Some(a) = &applied {
+        total -= a.discount_minor;
+    }
     let order = NewOrder {
         user: user.clone(),
         currency: currency.as_str().to_string(),
@@ -211,6 +232,7 @@ pub async fn place(
             })
             .collect(),
         from_cart,
+        promo: applied,
     };
 
     let outcome = match st.db.kind {
@@ -255,6 +277,21 @@ pub async fn place(
                 },
             ));
         }
+        Outcome::PromoRefused => {
+            // A concurrent retry with the same key may have taken the last use: answer its order.
+            if let Some(k) = key {
+                if let Some(existing) = by_key(&st.db, customer_id, k).await? {
+                    return replay(st, existing, request_hash.as_deref(), lang).await;
+                }
+            }
+            // Say why, as it stands now; the check passing again means the last use went a
+            // moment ago and came back (an order of it ended).
+            let typed = req.promo_code.as_deref().unwrap_or_default();
+            promo::check(&st.db, typed, customer_id, &currency, subtotal, db::now()).await?;
+            return Err(promo::invalid(
+                "This promo code was just used up; try again or order without it.",
+            ));
+        }
         Outcome::KeyTaken => {
             // The same key won a race a moment ago: answer its order.
             let existing = by_key(&st.db, customer_id, key.unwrap_or_default())
@@ -289,10 +326,12 @@ pub async fn place(
             )
         })
         .collect();
+    let discount_minor = order.promo.as_ref().map_or(0, |a| a.discount_minor);
     let co = CheckoutOrder {
         order_id,
         customer_id,
         total_minor: total,
+        discount_minor,
         currency,
         title: items
             .first()
@@ -322,6 +361,8 @@ pub async fn place(
         expires_at: order.expires_at,
         created_at: now,
         pay_ref: order.pay_ref,
+        discount_minor,
+        promo_code: order.promo.map(|a| a.code),
     };
     Ok((repo::to_order(&head, &items, vec![], lang, fallback)?, true))
 }
@@ -403,7 +444,7 @@ impl GroupWrite for GroupedOrder {
 /// The order's statements inside a group transaction. A refusal leaves nothing behind but the
 /// customer's refreshed row: the group commits whatever its other orders wrote.
 async fn write_sqlite(conn: &mut AnyConnection, o: &NewOrder) -> Result<Outcome> {
-    if o.items.len() == 1 && !o.from_cart {
+    if o.items.len() == 1 && !o.from_cart && o.promo.is_none() {
         return write_sqlite_one_line(conn, o).await;
     }
     upsert_customer(&mut *conn, &o.user, o.now).await?;
@@ -416,14 +457,30 @@ async fn write_sqlite(conn: &mut AnyConnection, o: &NewOrder) -> Result<Outcome>
     if open >= MAX_OPEN_ORDERS {
         return Ok(Outcome::TooManyOpen(open));
     }
+    // The promo use first, as its guard is the cheapest to undo: each refusal below gives it
+    // back before answering.
+    if let Some(a) = &o.promo {
+        if !promo::take_use(conn, a, o.user.id, o.now).await? {
+            return Ok(Outcome::PromoRefused);
+        }
+    }
     let take = o.take();
     if let Some(variant_id) = repo::take_lines(conn, &take, true).await? {
+        if let Some(a) = &o.promo {
+            promo::give_back_unrecorded(conn, a).await?;
+        }
         return Ok(Outcome::OutOfStock(variant_id));
     }
     let Some(order_id) = insert_order(conn, o).await? else {
         repo::give_lines(conn, &take, true).await?;
+        if let Some(a) = &o.promo {
+            promo::give_back_unrecorded(conn, a).await?;
+        }
         return Ok(Outcome::KeyTaken);
     };
+    if let Some(a) = &o.promo {
+        promo::record_use(conn, a, order_id, o.user.id, o.now).await?;
+    }
     insert_items(conn, order_id, &o.items).await?;
     repo::event(
         conn,
@@ -544,15 +601,21 @@ macro_rules! bind_order_row {
     };
 }
 
-/// The order's row, or `None` when an order with the same Idempotency-Key exists.
+/// The order's row (with its promo code's discount), or `None` when an order with the same
+/// Idempotency-Key exists.
 async fn insert_order(conn: &mut AnyConnection, o: &NewOrder) -> Result<Option<i64>> {
     let q = sqlx::query_scalar(
         "INSERT INTO orders (customer_id, status, currency, total_minor, payment_method, contact_json, \
-         lang, idempotency_key, request_hash, holds_stock, expires_at, created_at, updated_at, pay_ref) \
-         VALUES ($1, 'pending_payment', $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $10, $11) \
+         lang, idempotency_key, request_hash, holds_stock, expires_at, created_at, updated_at, pay_ref, \
+         discount_minor, promo_code_id) \
+         VALUES ($1, 'pending_payment', $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $10, $11, $12, $13) \
          ON CONFLICT (customer_id, idempotency_key) DO NOTHING RETURNING id",
     );
-    Ok(bind_order_row!(q, o).fetch_optional(conn).await?)
+    Ok(bind_order_row!(q, o)
+        .bind(o.promo.as_ref().map_or(0, |a| a.discount_minor))
+        .bind(o.promo.as_ref().map(|a| a.promo_id))
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// All of an order's items in one INSERT.
@@ -691,6 +754,12 @@ async fn write_postgres(db: &Db, o: &NewOrder) -> Result<Outcome> {
     let Some(order_id) = order_id else {
         return Ok(Outcome::KeyTaken);
     };
+    // A promo order's use, in this transaction: one more statement, for those orders only.
+    if let Some(a) = &o.promo {
+        if !promo::take_use_for_order(tx.conn(), a, order_id, o.user.id, o.now).await? {
+            return Ok(Outcome::PromoRefused);
+        }
+    }
     if o.from_cart {
         clear_cart(tx.conn(), o.user.id).await?;
     }
@@ -785,6 +854,7 @@ async fn stored_checkout_order(st: &AppState, order_id: i64, lang: Lang) -> Resu
         order_id,
         customer_id: head.customer_id,
         total_minor: head.total_minor,
+        discount_minor: head.discount_minor,
         currency: Currency::new(&head.currency).map_err(Error::internal)?,
         title: items
             .first()

@@ -35,10 +35,15 @@ pub struct OrderHead {
     pub created_at: i64,
     /// The reference Click and Payme name the order by (see `payments::new_pay_ref`).
     pub pay_ref: Option<String>,
+    /// What a promo code took off the items' sum (`total_minor` is after it).
+    pub discount_minor: i64,
+    /// That promo code.
+    pub promo_code: Option<String>,
 }
 
 pub const HEAD_COLS: &str = "id, customer_id, status, currency, total_minor, payment_method, \
-    contact_json, lang, request_hash, invoice_link, checkout_url, holds_stock, expires_at, created_at, pay_ref";
+    contact_json, lang, request_hash, invoice_link, checkout_url, holds_stock, expires_at, created_at, pay_ref, \
+    discount_minor, (SELECT code FROM promo_codes WHERE promo_codes.id = orders.promo_code_id) AS promo_code";
 
 #[derive(Debug, Clone, shop_macros::FromRow)]
 pub struct ItemRow {
@@ -211,6 +216,8 @@ pub fn to_order(
         id: h.id,
         status: h.status,
         total: Money::new(h.total_minor, currency.clone()),
+        discount: (h.discount_minor > 0).then(|| Money::new(h.discount_minor, currency.clone())),
+        promo_code: h.promo_code.clone(),
         items: items
             .iter()
             .map(|i| to_item(i, &currency, lang, fallback))

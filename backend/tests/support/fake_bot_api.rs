@@ -369,6 +369,14 @@ fn create_invoice_link(f: &St, b: &Value) -> Response {
         }
     } else if provider_token.is_empty() {
         return bad("PAYMENT_PROVIDER_INVALID");
+    } else if prices
+        .iter()
+        .filter_map(|p| p["amount"].as_i64())
+        .sum::<i64>()
+        < 1
+    {
+        // Components may be negative (a discount), the invoice's total may not.
+        return bad("CURRENCY_TOTAL_AMOUNT_INVALID");
     }
     if let Some(p) = b.get("subscription_period") {
         if p.as_i64() != Some(2_592_000) || currency != "XTR" {

@@ -542,6 +542,36 @@ fn validate_order(g: &Inner, b: &Value) -> Result<(), (StatusCode, Value)> {
             "DECIMAL_PRECISION",
         ));
     }
+    // A breakdown must add up to the value (PayPal: AMOUNT_MISMATCH), in the same currency.
+    let breakdown = &u["amount"]["breakdown"];
+    if !breakdown.is_null() {
+        let part = |k: &str| -> Result<i64, (StatusCode, Value)> {
+            let p = &breakdown[k];
+            if p.is_null() {
+                return Ok(0);
+            }
+            if p["currency_code"] != cur || p["value"].as_str().is_none() {
+                return Err(invalid(&format!(
+                    "/purchase_units/@reference_id=='default'/amount/breakdown/{k}"
+                )));
+            }
+            Ok(cents(p))
+        };
+        let sum = part("item_total")?
+            + part("tax_total")?
+            + part("shipping")?
+            + part("handling")?
+            + part("insurance")?
+            - part("shipping_discount")?
+            - part("discount")?;
+        if sum != cents(&u["amount"]) {
+            return Err(issue(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "UNPROCESSABLE_ENTITY",
+                "AMOUNT_MISMATCH",
+            ));
+        }
+    }
     for f in ["custom_id", "invoice_id"] {
         let v = u[f].as_str().ok_or_else(|| invalid(f))?;
         if v.is_empty() || v.len() > 127 {

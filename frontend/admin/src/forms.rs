@@ -311,6 +311,93 @@ fn show(v: &serde_json::Value) -> String {
     }
 }
 
+/// The promo code form as typed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PromoForm {
+    pub code: String,
+    /// Percent (true) or a fixed amount.
+    pub percent: bool,
+    pub value: String,
+    pub currency: String,
+    pub min_total: String,
+    pub max_uses: String,
+    pub max_uses_per_customer: String,
+    /// RFC 3339, already converted from the browser's local date-time input ("" when unset;
+    /// `None` when the input could not be read).
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+}
+
+/// The request for a promo code form, checked the way the server checks it (so the merchant
+/// learns before the round trip), or the field that is wrong and why.
+pub fn promo_request(
+    f: &PromoForm,
+) -> Result<shared::admin::NewPromoCode, (&'static str, crate::i18n::K)> {
+    use crate::i18n::K;
+    let code = f.code.trim().to_ascii_uppercase();
+    if !(3..=32).contains(&code.len())
+        || !code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(("code", K::PromoCodeInvalid));
+    }
+    let currency = Currency::new(f.currency.trim()).map_err(|_| ("currency", K::CurrencyInvalid));
+    let money = |s: &str, field: &'static str| -> Result<Option<Money>, (&'static str, K)> {
+        if s.trim().is_empty() {
+            return Ok(None);
+        }
+        let c = currency.clone()?;
+        parse_price(s, &c)
+            .map(|m| Some(Money::new(m, c)))
+            .map_err(|_| (field, K::AmountInvalid))
+    };
+    let (percent_off, amount_off) = if f.percent {
+        match f.value.trim().parse::<i64>() {
+            Ok(p) if (1..=100).contains(&p) => (Some(p), None),
+            _ => return Err(("percent_off", K::PercentInvalid)),
+        }
+    } else {
+        match money(&f.value, "amount_off")? {
+            Some(m) => (None, Some(m)),
+            None => return Err(("amount_off", K::AmountInvalid)),
+        }
+    };
+    let min_total = money(&f.min_total, "min_total")?;
+    let limit = |s: &str, field: &'static str| -> Result<Option<i64>, (&'static str, K)> {
+        match s.trim() {
+            "" => Ok(None),
+            t => match t.parse::<i64>() {
+                Ok(n) if n >= 1 => Ok(Some(n)),
+                _ => Err((field, K::LimitInvalid)),
+            },
+        }
+    };
+    let time = |t: &Option<String>, field: &'static str| match t {
+        None => Err((field, K::TimeInvalid)),
+        Some(s) if s.is_empty() => Ok(None),
+        Some(s) => Ok(Some(s.clone())),
+    };
+    let starts_at = time(&f.starts_at, "starts_at")?;
+    let ends_at = time(&f.ends_at, "ends_at")?;
+    // RFC 3339 in UTC with the same shape compare as times.
+    if let (Some(s), Some(e)) = (&starts_at, &ends_at) {
+        if e <= s {
+            return Err(("ends_at", K::EndsBeforeStarts));
+        }
+    }
+    Ok(shared::admin::NewPromoCode {
+        code,
+        percent_off,
+        amount_off,
+        min_total,
+        max_uses: limit(&f.max_uses, "max_uses")?,
+        max_uses_per_customer: limit(&f.max_uses_per_customer, "max_uses_per_customer")?,
+        starts_at,
+        ends_at,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,5 +564,76 @@ mod tests {
         assert_eq!(deleted[2].path, "title.en");
         // Not an object: still one change.
         assert_eq!(diff(None, Some(&serde_json::json!([1, 2]))).len(), 1);
+    }
+
+    #[test]
+    fn promo_forms_are_checked_like_the_server() {
+        use crate::i18n::K;
+        let ok = PromoForm {
+            code: " spring-10 ".into(),
+            percent: true,
+            value: "10".into(),
+            currency: "UZS".into(),
+            min_total: "100 000".into(),
+            starts_at: Some(String::new()),
+            ends_at: Some("2027-01-01T00:00:00.000Z".into()),
+            ..PromoForm::default()
+        };
+        let r = promo_request(&ok).unwrap();
+        assert_eq!(r.code, "SPRING-10");
+        assert_eq!(r.percent_off, Some(10));
+        assert_eq!(r.min_total.unwrap().amount_minor, 10_000_000);
+        assert_eq!(r.starts_at, None);
+        let bad = |f: PromoForm| promo_request(&f).unwrap_err();
+        assert_eq!(
+            bad(PromoForm {
+                code: "a b".into(),
+                ..ok.clone()
+            }),
+            ("code", K::PromoCodeInvalid)
+        );
+        assert_eq!(
+            bad(PromoForm {
+                value: "101".into(),
+                ..ok.clone()
+            }),
+            ("percent_off", K::PercentInvalid)
+        );
+        assert_eq!(
+            bad(PromoForm {
+                percent: false,
+                value: "0".into(),
+                ..ok.clone()
+            }),
+            ("amount_off", K::AmountInvalid)
+        );
+        assert_eq!(
+            bad(PromoForm {
+                max_uses: "0".into(),
+                ..ok.clone()
+            }),
+            ("max_uses", K::LimitInvalid)
+        );
+        assert_eq!(
+            bad(PromoForm {
+                starts_at: Some("2027-02-01T00:00:00.000Z".into()),
+                ..ok.clone()
+            }),
+            ("ends_at", K::EndsBeforeStarts)
+        );
+        assert_eq!(
+            bad(PromoForm {
+                ends_at: None,
+                ..ok.clone()
+            }),
+            ("ends_at", K::TimeInvalid)
+        );
+        let fixed = promo_request(&PromoForm {
+            percent: false,
+            value: "5 000".into(),
+            ..ok
+        })
+        .unwrap();
+        assert_eq!(fixed.amount_off.unwrap().amount_minor, 500_000);
     }
 }

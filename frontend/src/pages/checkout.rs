@@ -147,6 +147,9 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
             }
         }
     });
+    // The promo code field stays a link until the customer asks for it.
+    let promo_open = RwSignal::new(false);
+    let promo = RwSignal::new(String::new());
     let field_error = RwSignal::new(None::<(String, String)>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -179,6 +182,7 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
             items: None,
             payment_method: m.as_str().to_string(),
             contact: with_contact.then_some(contact),
+            promo_code: Some(promo.get_untracked().trim().to_string()).filter(|p| !p.is_empty()),
         };
         spawn_local(async move {
             let res = ctx
@@ -205,7 +209,12 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
                     ) {
                         key.set_value(new_key());
                     }
-                    match e.field().filter(|f| f.starts_with("contact")) {
+                    // The server's word on a field goes next to it (a refused promo code
+                    // too), and the cart and everything typed stay as they are.
+                    match e
+                        .field()
+                        .filter(|f| f.starts_with("contact") || *f == "promo_code")
+                    {
                         Some(f) => {
                             let f = if f == "contact" { "contact.name" } else { f };
                             field_error.try_set(Some((f.to_string(), e.to_string())));
@@ -287,6 +296,19 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
                     {field("contact.address", K::Address, address, "street-address", "textarea")}
                 </fieldset>
             })}
+            <section class="section promo" data-testid="promo">
+                {move || if promo_open.get() {
+                    field("promo_code", K::PromoCode, promo, "off", "text").into_any()
+                } else {
+                    view! {
+                        <button type="button" class="link" data-testid="promo-open"
+                            on:click=move |_| {
+                                promo_open.set(true);
+                                request_animation_frame(|| focus("promo_code"));
+                            }>{move || ctx.t(K::HavePromo)}</button>
+                    }.into_any()
+                }}
+            </section>
             <section class="section">
                 <h2 class="section__title">{move || ctx.t(K::Summary)}</h2>
                 <ul class="summary">

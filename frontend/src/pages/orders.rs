@@ -282,6 +282,12 @@ fn OrderView(order: Order) -> impl IntoView {
                         </li>
                     }
                 }).collect_view()}
+                {order.discount.clone().map(|d| view! {
+                    <li class="summary__discount" data-testid="order-discount">
+                        <span>{move || ctx.t(K::Discount)}{order.promo_code.clone().map(|c| format!(" ({c})"))}</span>
+                        <span>{format!("−{}", d.display())}</span>
+                    </li>
+                })}
             </ul>
         </section>
         {order.contact.clone().map(|c| view! {

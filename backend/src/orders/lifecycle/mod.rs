@@ -30,6 +30,7 @@ use super::repo;
 use crate::db::{self, Db};
 use crate::error::{Error, Result};
 use crate::notify::Notice;
+use crate::promo;
 
 /// What the lifecycle needs from the running shop: the database, and the two effects that run
 /// after a change committed. `AppState` is one; a test can bring its own.
@@ -174,6 +175,10 @@ pub async fn end_unpaid(
             )
             .await?;
         }
+        // Its promo code's use comes back with its stock, in the same transaction.
+        if before.as_ref().is_some_and(|b| b.promo_code_id.is_some()) {
+            promo::give_back(tx.conn(), order_id, db::now()).await?;
+        }
         audit(tx.conn(), by, "cancel", order_id, before.as_ref()).await?;
     }
     tx.commit().await?;
@@ -299,6 +304,7 @@ struct Snapshot {
     total_minor: i64,
     currency: Currency,
     paid_at: Option<i64>,
+    promo_code_id: Option<i64>,
 }
 
 async fn snapshot(conn: &mut AnyConnection, order_id: i64) -> Result<Option<Snapshot>> {
@@ -312,9 +318,11 @@ async fn snapshot(conn: &mut AnyConnection, order_id: i64) -> Result<Option<Snap
         #[sqlx(try_from = "String")]
         currency: Currency,
         paid_at: Option<i64>,
+        promo_code_id: Option<i64>,
     }
     let row = sqlx::query_as::<_, Row>(
-        "SELECT status, payment_method, total_minor, currency, paid_at FROM orders WHERE id = $1",
+        "SELECT status, payment_method, total_minor, currency, paid_at, promo_code_id FROM orders \
+         WHERE id = $1",
     )
     .bind(order_id)
     .fetch_optional(&mut *conn)
@@ -325,6 +333,7 @@ async fn snapshot(conn: &mut AnyConnection, order_id: i64) -> Result<Option<Snap
         total_minor: r.total_minor,
         currency: r.currency,
         paid_at: r.paid_at,
+        promo_code_id: r.promo_code_id,
     }))
 }
 

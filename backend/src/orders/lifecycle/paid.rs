@@ -140,6 +140,9 @@ async fn apply(conn: &mut AnyConnection, p: &PaymentSuccess) -> Result<Outcome> 
     {
         // Paid after the reservation lapsed: sell it if the stock is still there.
         if repo::take_stock(conn, p.order_id, false).await? {
+            // It was paid at its discounted price, so it holds its promo use again (even
+            // past max_uses: the money is in).
+            crate::promo::hold_again(conn, p.order_id, now).await?;
             paid_event(conn, p, now).await?;
             Outcome::Fulfilled
         } else {

@@ -337,8 +337,15 @@ async fn receipt(st: &AppState, order: &OrderHead) -> Result<Option<Value>, RpcE
     .fetch_all(&st.db.pool)
     .await?;
     let lang = Lang::parse(&order.lang).unwrap_or(st.config.default_lang);
+    let discounts = spread_discount(
+        order.discount_minor,
+        &lines
+            .iter()
+            .map(|l| l.unit_price_minor * l.quantity)
+            .collect::<Vec<_>>(),
+    );
     let mut items = Vec::with_capacity(lines.len());
-    for l in &lines {
+    for (l, discount) in lines.iter().zip(discounts) {
         let (Some(code), Some(package)) = (
             l.ikpu_code.as_deref().filter(|c| !c.is_empty()),
             l.package_code.as_deref().filter(|c| !c.is_empty()),
@@ -358,8 +365,37 @@ async fn receipt(st: &AppState, order: &OrderHead) -> Result<Option<Value>, RpcE
             // A product without a VAT rate belongs to a merchant who is not a VAT payer.
             "vat_percent": l.vat_percent.unwrap_or(0),
         }));
+        // A promo code's discount, on the lines it came off: Payme checks that the lines'
+        // price × count less their discounts add up to the amount paid.
+        if discount > 0 {
+            if let Some(item) = items.last_mut() {
+                item["discount"] = json!(discount);
+            }
+        }
     }
     Ok(Some(json!({"receipt_type": 0, "items": items})))
+}
+
+/// Shares `discount` out over lines worth `totals`, in proportion (rounded down), the rest a
+/// unit at a time from the first line on; no line's share is more than its total. The shares
+/// add up to `discount`, or to the lines' sum if that is less (a promo discount never is).
+fn spread_discount(discount: i64, totals: &[i64]) -> Vec<i64> {
+    let sum: i64 = totals.iter().sum();
+    if discount <= 0 || sum <= 0 {
+        return vec![0; totals.len()];
+    }
+    let discount = discount.min(sum);
+    let mut shares: Vec<i64> = totals
+        .iter()
+        .map(|t| (*t as i128 * discount as i128 / sum as i128) as i64)
+        .collect();
+    let mut left = discount - shares.iter().sum::<i64>();
+    for (share, total) in shares.iter_mut().zip(totals) {
+        let more = left.min(total - *share);
+        *share += more;
+        left -= more;
+    }
+    shares
 }
 
 fn created(t: &Tx) -> Value {
@@ -614,4 +650,21 @@ async fn set_fiscal_data(st: &AppState, p: &Map<String, Value>) -> RpcResult {
     .execute(&st.db.pool)
     .await?;
     Ok(json!({"success": true}))
+}
+
+#[cfg(test)]
+mod spread_tests {
+    use super::spread_discount;
+
+    #[test]
+    fn shares_add_up_and_stay_within_each_line() {
+        assert_eq!(spread_discount(0, &[100, 200]), vec![0, 0]);
+        assert_eq!(spread_discount(30, &[100, 200]), vec![10, 20]);
+        assert_eq!(spread_discount(10, &[1, 1, 1]), vec![1, 1, 1]);
+        for (d, totals) in [(7, vec![3, 3, 3]), (299, vec![100, 200]), (1, vec![5])] {
+            let s = spread_discount(d, &totals);
+            assert_eq!(s.iter().sum::<i64>(), d, "{d} over {totals:?}: {s:?}");
+            assert!(s.iter().zip(&totals).all(|(s, t)| s <= t));
+        }
+    }
 }

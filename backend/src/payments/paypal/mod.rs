@@ -82,8 +82,17 @@ impl Provider for Paypal {
 
     fn create_checkout<'a>(&'a self, order: &'a CheckoutOrder) -> BoxFuture<'a, Result<Checkout>> {
         Box::pin(async move {
-            let amount = amount(order.total_minor, &order.currency)
-                .map_err(|e| Error::field("payment_method_unfit", "payment_method", e))?;
+            let unfit = |e| Error::field("payment_method_unfit", "payment_method", e);
+            let mut amount = amount(order.total_minor, &order.currency).map_err(unfit)?;
+            // A promo code's discount as PayPal breaks an amount down: the value is the item
+            // total minus the discount, and the buyer sees both.
+            if order.discount_minor > 0 {
+                amount["breakdown"] = json!({
+                    "item_total": self::amount(order.total_minor + order.discount_minor, &order.currency)
+                        .map_err(unfit)?,
+                    "discount": self::amount(order.discount_minor, &order.currency).map_err(unfit)?,
+                });
+            }
             let id = order.order_id;
             let mut context = json!({
                 "return_url": format!("{}/payments/paypal/return?order={id}", self.public_url),

@@ -154,7 +154,9 @@ impl Provider for Stripe {
             let id = order.order_id.to_string();
             let mut form: Vec<(String, String)> = vec![("mode".into(), "payment".into())];
             let sum: i64 = order.lines.iter().map(|l| l.unit_minor * l.quantity).sum();
-            // One line per item; a single line for the total if they do not add up.
+            // One line per item; a single line for the total if they do not add up, which is
+            // also how a promo code's discount reaches Stripe: a Checkout line cannot be
+            // negative, and a Stripe coupon would be one more call (and object) per order.
             let lines: Vec<(String, i64, i64)> =
                 if !order.lines.is_empty() && sum == order.total_minor {
                     order

@@ -54,7 +54,7 @@ impl Provider for TelegramInvoice {
             let (title, description, photo) = invoice_texts(order, &self.public_url);
             // Amounts are already integer minor units with the currency's own exponent
             // (UZS tiyin, USD cents, JPY yen), which is what Telegram expects.
-            let prices: Vec<Value> = order
+            let mut prices: Vec<Value> = order
                 .lines
                 .iter()
                 .map(|l| {
@@ -66,6 +66,17 @@ impl Provider for TelegramInvoice {
                     json!({"label": clip(&label, 64), "amount": l.unit_minor * l.quantity})
                 })
                 .collect();
+            // A promo code's discount is a negative price of its own (Telegram lists a
+            // discount among an invoice's price components), so the prices add up to the
+            // total the order charges.
+            if order.discount_minor > 0 {
+                let label = match order.lang {
+                    shared::Lang::Uz => "Chegirma",
+                    shared::Lang::Ru => "Скидка",
+                    shared::Lang::En => "Discount",
+                };
+                prices.push(json!({"label": label, "amount": -order.discount_minor}));
+            }
             let physical = order.lines.iter().any(|l| l.kind == ProductKind::Physical);
             let mut body = json!({
                 "title": title,

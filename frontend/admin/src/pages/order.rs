@@ -175,6 +175,10 @@ pub fn OrderPage(id: i64) -> impl IntoView {
                                 <dt>{ctx.t(K::Date)}</dt><dd>{datetime(o.created_at)}</dd>
                                 <dt>{ctx.t(K::PaymentMethod)}</dt><dd data-testid="method">{method_name(lang, o.payment_method)}</dd>
                                 <dt>{ctx.t(K::Total)}</dt><dd data-testid="order-total">{o.total.display()}</dd>
+                                {o.discount.clone().map(|d| view! {
+                                    <dt>{ctx.t(K::DiscountValue)}</dt>
+                                    <dd data-testid="order-discount">{format!("−{}{}", d.display(), o.promo_code.clone().map(|c| format!(" ({c})")).unwrap_or_default())}</dd>
+                                })}
                                 <dt>{ctx.t(K::Customer)}</dt><dd>{o.customer_id.map(|c| format!("#{c}")).unwrap_or_else(|| "—".into())}</dd>
                             </dl>
                             <div class="actions" data-testid="order-actions">
