@@ -45,8 +45,24 @@ pub fn check_contact(c: &Contact) -> Option<(&'static str, K)> {
     } else if c.address.trim().chars().count() < 5 {
         Some(("contact.address", K::AddressInvalid))
     } else {
-        None
+        check_email(&c.email)
     }
+}
+
+/// The receipt email, when given, checked as the server does (one `@`, a dot in the domain,
+/// no spaces).
+pub fn check_email(email: &str) -> Option<(&'static str, K)> {
+    let e = email.trim();
+    let ok = e.is_empty()
+        || e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !e.chars().any(char::is_whitespace)
+        });
+    (!ok).then_some(("contact.email", K::EmailInvalid))
 }
 
 /// Hands the customer to the payment the order asks for, then to the order page.
@@ -126,6 +142,9 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let phone = RwSignal::new(String::new());
     let address = RwSignal::new(String::new());
+    // YooKassa may send a fiscal receipt (54-FZ), which goes to this address (or the phone).
+    let email = RwSignal::new(String::new());
+    let wants_email = move || method.get() == Some(PaymentMethod::Yookassa);
     let field_error = RwSignal::new(None::<(String, String)>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -142,14 +161,22 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
             name: name.get_untracked(),
             phone: phone.get_untracked(),
             address: address.get_untracked(),
+            email: if wants_email() {
+                email.get_untracked().trim().to_string()
+            } else {
+                String::new()
+            },
         };
-        let with_contact = needs_contact();
-        if with_contact {
-            if let Some((field, k)) = check_contact(&contact) {
-                field_error.set(Some((field.into(), ctx.t(k).into())));
-                focus(field);
-                return;
-            }
+        let with_contact = needs_contact() || !contact.email.is_empty();
+        let wrong = if needs_contact() {
+            check_contact(&contact)
+        } else {
+            check_email(&contact.email)
+        };
+        if let Some((field, k)) = wrong {
+            field_error.set(Some((field.into(), ctx.t(k).into())));
+            focus(field);
+            return;
         }
         field_error.set(None);
         error.set(None);
@@ -262,6 +289,11 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
                     {field("contact.address", K::Address, address, "street-address", "textarea")}
                 </fieldset>
             })}
+            {move || wants_email().then(|| view! {
+                <fieldset class="section">
+                    {field("contact.email", K::ReceiptEmail, email, "email", "email")}
+                </fieldset>
+            })}
             <section class="section">
                 <h2 class="section__title">{move || ctx.t(K::Summary)}</h2>
                 <ul class="summary">
@@ -331,6 +363,7 @@ mod tests {
             name: "Aziza".into(),
             phone: "+998 90 123 45 67".into(),
             address: "Navoi 12, Tashkent".into(),
+            email: String::new(),
         };
         assert_eq!(check_contact(&ok), None);
         let bad_phone = Contact {
@@ -351,5 +384,24 @@ mod tests {
             ..ok
         };
         assert_eq!(check_contact(&no_name).map(|e| e.0), Some("contact.name"));
+    }
+
+    #[test]
+    fn a_receipt_email_is_optional_but_must_look_like_one() {
+        assert_eq!(check_email(""), None);
+        assert_eq!(check_email("ivan@example.ru"), None);
+        for bad in [
+            "ivan",
+            "ivan@",
+            "@example.ru",
+            "ivan@example",
+            "iv an@example.ru",
+        ] {
+            assert_eq!(
+                check_email(bad).map(|e| e.0),
+                Some("contact.email"),
+                "{bad}"
+            );
+        }
     }
 }
