@@ -649,3 +649,53 @@ both_kinds!(receipts_when_turned_on, |kind| async move {
     );
     assert_eq!(body["receipt"]["customer"], json!({"phone": "79001234567"}));
 });
+
+both_kinds!(
+    a_lost_answer_is_retried_with_the_same_key,
+    |kind| async move {
+        let Some((app, fake)) = start(kind).await else {
+            return;
+        };
+        let variant = rub_product(&app, "physical", 150_000, 5, None).await;
+        // YooKassa makes the payment but its answer is a 500 (result unknown): the retry with the
+        // same key gets that payment, and no second one exists.
+        fake.fail_next(1);
+        let v = yk_order(&app, variant, 1).await;
+        let id = v["id"].as_i64().unwrap();
+        let posts: Vec<_> = fake
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path == "/payments")
+            .collect();
+        assert_eq!(
+            posts.iter().map(|r| r.status).collect::<Vec<_>>(),
+            vec![500, 200]
+        );
+        assert_eq!(posts[0].idempotence_key, posts[1].idempotence_key);
+        assert_eq!(fake.inner.lock().unwrap().payments.len(), 1);
+        assert_eq!(
+            v["checkout_url"],
+            fake.payment_for(id)["confirmation"]["confirmation_url"]
+        );
+
+        // Same for a refund: one refund at YooKassa, counted once.
+        let pid = fake.payment_for(id)["id"].as_str().unwrap().to_string();
+        let n = fake.notification("payment.succeeded", fake.succeed(&pid));
+        assert_eq!(deliver(&app, &n).await.status, 200);
+        fake.fail_next(1);
+        let csrf = app.admin_login().await;
+        let (s, v) = app.admin_refund(&csrf, id, json!({})).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["status"], "refunded");
+        assert_eq!(fake.refunds_of(&pid).len(), 1);
+        assert_eq!(refund_rows(&app, id).await.len(), 1);
+
+        // A contact email that is not one is refused before anything is reserved.
+        let (s, v) = app
+        .order(USER, json!({"items": [{"variant_id": variant, "quantity": 1}], "payment_method": "yookassa",
+            "contact": {"name": "Ivan Petrov", "phone": "+7 900 123-45-67", "address": "Moscow, Tverskaya 1", "email": "ivan at example"}}))
+        .await;
+        assert_eq!((s, error_code(&v)), (400, "invalid_email"), "{v}");
+        assert_eq!(v["error"]["field"], "contact.email");
+    }
+);

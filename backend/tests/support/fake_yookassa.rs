@@ -54,6 +54,9 @@ pub struct Inner {
     on_refund: Option<RefundHook>,
     /// New refunds start `pending` instead of `succeeded`.
     pub refunds_pending: bool,
+    /// The next N POSTs are carried out and remembered under their key, then answered 500:
+    /// YooKassa's "result unknown", which a client must retry with the same key.
+    pub fail_next: u32,
     next: u64,
 }
 
@@ -314,6 +317,10 @@ impl FakeYookassa {
         kopecks(&self.payment(payment_id)["refunded_amount"]["value"]).unwrap_or(0)
     }
 
+    pub fn fail_next(&self, n: u32) {
+        self.inner.lock().unwrap().fail_next = n;
+    }
+
     pub fn refunds_pending(&self, on: bool) {
         self.inner.lock().unwrap().refunds_pending = on;
     }
@@ -463,6 +470,20 @@ fn remember(g: &mut Inner, path: &str, key: &str, body: &Value, a: &Answer) {
     );
 }
 
+/// The answer, or a 500 in its place while `fail_next` lasts (the work is done regardless).
+fn lost_answer(g: &mut Inner, a: Answer) -> Answer {
+    if g.fail_next == 0 {
+        return a;
+    }
+    g.fail_next -= 1;
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_server_error",
+        "Internal server error",
+        None,
+    )
+}
+
 fn check_metadata(m: &Value) -> Result<(), Answer> {
     let Some(m) = m.as_object() else {
         return Ok(());
@@ -568,7 +589,7 @@ async fn create_payment(
                 Err(e) => e,
             };
             remember(&mut g, path, &key, &b, &a);
-            a
+            lost_answer(&mut g, a)
         }
     };
     record(&mut g, "POST", path, key, &a, seen_body);
@@ -701,7 +722,7 @@ async fn create_refund(
                 };
                 remember(&mut g, path, &k, &b, &a);
                 let hook = g.on_refund.clone().filter(|_| a.0 == StatusCode::OK);
-                (a, hook)
+                (lost_answer(&mut g, a), hook)
             }
         }
     };

@@ -66,8 +66,8 @@ struct Payment {
     cancellation_details: Option<Cancellation>,
 }
 
-/// Reads a body as a notification; a body that is not one is a 400. Pure, so a fuzz target
-/// can call it as the route does.
+/// Reads a body as a notification; a body that is not one is a 400. Pure: nothing is looked
+/// up before the body has the shape of a notification.
 pub(crate) fn parse(body: &[u8]) -> Result<Notification> {
     let n: Notification = serde_json::from_slice(body).map_err(|_| {
         Error::invalid(
