@@ -142,9 +142,12 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let phone = RwSignal::new(String::new());
     let address = RwSignal::new(String::new());
-    // YooKassa may send a fiscal receipt (54-FZ), which goes to this address (or the phone).
+    // A shop that fiscalises through YooKassa (54-FZ) sends the receipt to this address (or the
+    // phone). The cart does not say whether it does: the field appears when the server asks
+    // for it (400 naming contact.email, with nothing reserved), so other shops never see it.
     let email = RwSignal::new(String::new());
-    let wants_email = move || method.get() == Some(PaymentMethod::Yookassa);
+    let email_asked = RwSignal::new(false);
+    let wants_email = move || method.get() == Some(PaymentMethod::Yookassa) && email_asked.get();
     let field_error = RwSignal::new(None::<(String, String)>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -214,8 +217,13 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
                     match e.field().filter(|f| f.starts_with("contact")) {
                         Some(f) => {
                             let f = if f == "contact" { "contact.name" } else { f };
+                            if f == "contact.email" {
+                                email_asked.try_set(true);
+                            }
                             field_error.try_set(Some((f.to_string(), e.to_string())));
-                            focus(f);
+                            // After the field (perhaps just shown) is in the page.
+                            let f = f.to_string();
+                            set_timeout(move || focus(&f), std::time::Duration::ZERO);
                         }
                         None => {
                             error.try_set(Some(e.to_string()));

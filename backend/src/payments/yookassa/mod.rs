@@ -135,10 +135,16 @@ impl Provider for Yookassa {
             }
             let id = order.order_id;
             let title = order.title.trim();
+            // Shown to the buyer on YooKassa's page and in their bank's history.
+            let word = match order.lang {
+                Lang::Ru => "Заказ",
+                Lang::Uz => "Buyurtma",
+                Lang::En => "Order",
+            };
             let description = if title.is_empty() {
-                format!("Order {id}")
+                format!("{word} {id}")
             } else {
-                format!("Order {id}: {title}")
+                format!("{word} {id}: {title}")
             };
             let mut confirmation = json!({
                 "type": "redirect",
