@@ -559,7 +559,8 @@ both_kinds!(pending_and_canceled_refunds, |kind| async move {
         .collect();
     assert_eq!(keys.len(), 2);
     assert_ne!(keys[0], keys[1]);
-    assert!(keys[1].ends_with("-retry1"), "{keys:?}");
+    // The failure on record and the canceled refund at YooKassa both make it a new refund.
+    assert_eq!(keys[1], format!("{}-retry1-c1", keys[0]));
     let r2 = fake.refunds_of(&pid)[1].clone();
     let done = fake.settle_refund(r2["id"].as_str().unwrap(), "succeeded");
     let n = fake.notification("refund.succeeded", done);
@@ -697,5 +698,51 @@ both_kinds!(
         .await;
         assert_eq!((s, error_code(&v)), (400, "invalid_email"), "{v}");
         assert_eq!(v["error"]["field"], "contact.email");
+    }
+);
+
+both_kinds!(
+    a_refund_yookassa_cancels_can_be_tried_again,
+    |kind| async move {
+        let Some((app, fake)) = start(kind).await else {
+            return;
+        };
+        let variant = rub_product(&app, "physical", 150_000, 5, None).await;
+        let (id, pid) = paid_order(&app, &fake, variant, 1).await;
+        let csrf = app.admin_login().await;
+        // YooKassa cancels the refund at once: the merchant is told, nothing is counted.
+        fake.inner.lock().unwrap().cancel_refunds = true;
+        let (s, v) = app.admin_refund(&csrf, id, json!({})).await;
+        assert_eq!((s, error_code(&v)), (409, "refund_refused"), "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("insufficient_funds"),
+            "{v}"
+        );
+        assert!(refund_rows(&app, id).await.is_empty());
+        assert_eq!(status(&app, id).await, "paid");
+        // Once the balance is topped up, the next try is a new refund, not the canceled one again.
+        fake.inner.lock().unwrap().cancel_refunds = false;
+        let (s, v) = app.admin_refund(&csrf, id, json!({})).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["status"], "refunded");
+        let keys: Vec<String> = fake
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path == "/refunds")
+            .filter_map(|r| r.idempotence_key)
+            .collect();
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys[1], format!("{}-c1", keys[0]));
+        let made = fake.refunds_of(&pid);
+        assert_eq!(
+            made.iter()
+                .map(|r| r["status"].as_str().unwrap())
+                .collect::<Vec<_>>(),
+            vec!["canceled", "succeeded"]
+        );
+        assert_eq!(refund_rows(&app, id).await.len(), 1);
     }
 );

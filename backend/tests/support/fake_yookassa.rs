@@ -57,6 +57,8 @@ pub struct Inner {
     /// The next N POSTs are carried out and remembered under their key, then answered 500:
     /// YooKassa's "result unknown", which a client must retry with the same key.
     pub fail_next: u32,
+    /// New refunds are canceled at once (the shop's balance is short, say).
+    pub cancel_refunds: bool,
     next: u64,
 }
 
@@ -186,7 +188,7 @@ impl FakeYookassa {
         let app = Router::new()
             .route("/payments", post(create_payment))
             .route("/payments/{id}", get(get_payment))
-            .route("/refunds", post(create_refund))
+            .route("/refunds", post(create_refund).get(list_refunds))
             .route("/refunds/{id}", get(get_refund))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -620,6 +622,61 @@ async fn get_payment(
     respond(a)
 }
 
+/// `GET /refunds?payment_id=&limit=&cursor=`: one page of a payment's refunds, oldest
+/// first, with `next_cursor` when more follow.
+async fn list_refunds(
+    State(st): State<Arc<Mutex<Inner>>>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    let mut g = st.lock().unwrap();
+    let a = if !authorized(&headers) {
+        unauthorized()
+    } else if let Some(k) = q
+        .keys()
+        .find(|k| !["payment_id", "limit", "cursor", "status"].contains(&k.as_str()))
+    {
+        invalid("Unknown parameter", k)
+    } else {
+        let limit = q
+            .get("limit")
+            .and_then(|l| l.parse::<usize>().ok())
+            .unwrap_or(10);
+        if !(1..=100).contains(&limit) {
+            invalid("limit 1..100", "limit")
+        } else {
+            let all: Vec<Value> = g
+                .refunds
+                .iter()
+                .filter(|r| {
+                    q.get("payment_id")
+                        .is_none_or(|p| r["payment_id"] == p.as_str())
+                })
+                .cloned()
+                .collect();
+            let from = q
+                .get("cursor")
+                .and_then(|c| c.parse::<usize>().ok())
+                .unwrap_or(0);
+            let page: Vec<Value> = all.iter().skip(from).take(limit).cloned().collect();
+            let mut v = json!({"type": "list", "items": page});
+            if from + limit < all.len() {
+                v["next_cursor"] = json!((from + limit).to_string());
+            }
+            (StatusCode::OK, v)
+        }
+    };
+    let path = format!(
+        "/refunds?{}",
+        q.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    );
+    record(&mut g, "GET", &path, None, &a, Value::Null);
+    respond(a)
+}
+
 async fn get_refund(
     State(st): State<Arc<Mutex<Inner>>>,
     headers: HeaderMap,
@@ -682,6 +739,14 @@ fn new_refund(g: &mut Inner, b: &Value) -> Result<Value, Answer> {
         0x2f3c_0000 + g.next,
         g.next
     );
+    if g.cancel_refunds {
+        let r = json!({"id": id, "payment_id": pid, "status": "canceled", "amount": b["amount"],
+            "created_at": now_iso(), "description": b["description"],
+            "cancellation_details": {"party": "yoo_money", "reason": "insufficient_funds"}});
+        g.refunds.push(r.clone());
+        g.refund_bodies.insert(id, b.clone());
+        return Ok(r);
+    }
     let status = if g.refunds_pending {
         "pending"
     } else {

@@ -204,7 +204,13 @@ impl Provider for Yookassa {
                     receipt::order_fiscal(&self.db, req.order_id, &self.lang_fallback).await?;
                 body["receipt"] = fiscal.refund_receipt(req.order_id, req.amount_minor)?;
             }
-            let key = req.idempotency_key();
+            // A refund YooKassa canceled stays the answer to its key for 24 h: after one, the
+            // next try must be a new refund, so the key counts them (stable across retries
+            // of one try, whose refund is pending or succeeded, not canceled).
+            let key = match self.canceled_refunds(&req.provider_payment_id).await? {
+                0 => req.idempotency_key(),
+                n => format!("{}-c{n}", req.idempotency_key()),
+            };
             let (status, v) = self.api.post("/refunds", &body, &key).await?;
             if !status.is_success() {
                 let (code, description) = api::error_of(&v);
@@ -235,6 +241,38 @@ impl Provider for Yookassa {
                 _ => Ok(Vec::new()),
             }
         })
+    }
+}
+
+impl Yookassa {
+    /// How many refunds of `payment_id` YooKassa canceled (`GET /refunds?payment_id=…`, every
+    /// page).
+    async fn canceled_refunds(&self, payment_id: &str) -> Result<usize> {
+        let mut n = 0;
+        let mut cursor: Option<String> = None;
+        // 100 a page; a payment with more than a few refunds is not real.
+        for _ in 0..10 {
+            let query = {
+                let mut q = form_urlencoded::Serializer::new(String::new());
+                q.append_pair("payment_id", payment_id)
+                    .append_pair("limit", "100");
+                if let Some(c) = &cursor {
+                    q.append_pair("cursor", c);
+                }
+                q.finish()
+            };
+            let Some(v) = self.api.get(&format!("/refunds?{query}")).await? else {
+                return Ok(n);
+            };
+            let items: Vec<YkRefund> =
+                serde_json::from_value(v["items"].clone()).unwrap_or_default();
+            n += items.iter().filter(|r| r.status == "canceled").count();
+            cursor = v["next_cursor"].as_str().map(str::to_string);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(n)
     }
 }
 
