@@ -746,3 +746,24 @@ both_kinds!(
         assert_eq!(refund_rows(&app, id).await.len(), 1);
     }
 );
+
+both_kinds!(an_outage_makes_yookassa_deliver_again, |kind| async move {
+    let Some((app, fake)) = start(kind).await else {
+        return;
+    };
+    let variant = rub_product(&app, "physical", 150_000, 5, None).await;
+    let id = yk_order(&app, variant, 1).await["id"].as_i64().unwrap();
+    let pid = fake.payment_for(id)["id"].as_str().unwrap().to_string();
+    let n = fake.notification("payment.succeeded", fake.succeed(&pid));
+    // YooKassa's API is down: the shop cannot check the payment, so it answers 5xx and
+    // YooKassa delivers the notification again later.
+    fake.inner.lock().unwrap().down = true;
+    let r = deliver(&app, &n).await;
+    assert_envelope(&r, 502, Some("provider_unavailable"));
+    assert!(!r.text().contains(fake_yookassa::SECRET_KEY));
+    assert_eq!(status(&app, id).await, "pending_payment");
+    fake.inner.lock().unwrap().down = false;
+    assert_eq!(deliver(&app, &n).await.status, 200);
+    assert_eq!(status(&app, id).await, "paid");
+    assert_eq!(payments(&app, id).await.len(), 1);
+});

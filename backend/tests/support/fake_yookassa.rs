@@ -59,6 +59,8 @@ pub struct Inner {
     pub fail_next: u32,
     /// New refunds are canceled at once (the shop's balance is short, say).
     pub cancel_refunds: bool,
+    /// Every request is answered 503 before YooKassa looks at it (an outage).
+    pub down: bool,
     next: u64,
 }
 
@@ -376,6 +378,15 @@ fn authorized(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v == want)
 }
 
+fn outage() -> Answer {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "internal_server_error",
+        "Service unavailable",
+        None,
+    )
+}
+
 fn unauthorized() -> Answer {
     error(
         StatusCode::UNAUTHORIZED,
@@ -414,6 +425,9 @@ enum Pre {
 }
 
 fn pre_post(g: &mut Inner, path: &str, headers: &HeaderMap, body: &Bytes) -> Pre {
+    if g.down {
+        return Pre::Done(outage());
+    }
     if !authorized(headers) {
         return Pre::Done(unauthorized());
     }
@@ -605,7 +619,9 @@ async fn get_payment(
 ) -> Response {
     let path = format!("/payments/{id}");
     let mut g = st.lock().unwrap();
-    let a = if !authorized(&headers) {
+    let a = if g.down {
+        outage()
+    } else if !authorized(&headers) {
         unauthorized()
     } else {
         match g.payments.iter().find(|p| p["id"] == id.as_str()) {
