@@ -104,6 +104,9 @@ pub struct YookassaConfig {
     pub shop_id: String,
     pub secret_key: SecretString,
     pub api_url: String,
+    /// Send a 54-FZ receipt with every payment and refund (`YOOKASSA_RECEIPTS=1`), for a shop
+    /// that fiscalises through YooKassa; the buyer then must give an email or phone.
+    pub receipts: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -324,11 +327,13 @@ impl Config {
             token: SecretString::from(token),
             api_url: url_or(&val, "CRYPTOPAY_API_URL", "https://pay.crypt.bot/api"),
         });
+        let yookassa_receipts = parse_bool(&val, "YOOKASSA_RECEIPTS")?;
         let yookassa =
             group(&val, &["YOOKASSA_SHOP_ID", "YOOKASSA_SECRET_KEY"])?.map(|v| YookassaConfig {
                 shop_id: v[0].clone(),
                 secret_key: SecretString::from(v[1].clone()),
                 api_url: url_or(&val, "YOOKASSA_API_URL", "https://api.yookassa.ru/v3"),
+                receipts: yookassa_receipts,
             });
 
         let trusted_proxies = match val("TRUSTED_PROXIES") {

@@ -76,6 +76,15 @@ pub trait Provider: Send + Sync {
         false
     }
 
+    /// Why this rail cannot take an order with this (already validated) contact, if so, as
+    /// the field to fix and what to do. Asked before the order is placed, so nothing is
+    /// reserved for a checkout that would fail: a fiscal receipt (YooKassa with receipts on)
+    /// must go to the buyer's email or phone.
+    fn refuses_contact(&self, contact: Option<&shared::Contact>) -> Option<(&'static str, String)> {
+        let _ = contact;
+        None
+    }
+
     fn create_checkout<'a>(&'a self, order: &'a CheckoutOrder) -> BoxFuture<'a, Result<Checkout>>;
 
     /// Gives money back through the provider. Answers the refunds the provider reports as

@@ -66,7 +66,7 @@ pub async fn build_state(config: Config) -> anyhow_like::Result<AppState> {
         .user_agent(concat!("the-shop/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| anyhow_like::msg(format!("HTTP client: {e}")))?;
-    let payments = Payments::from_config(&config, &http);
+    let payments = Payments::from_config(&config, &http, &db);
     let notifier: Arc<dyn crate::notify::Notifier> =
         match crate::telegram::Bot::from_config(&config, &http) {
             Some(bot) => Arc::new(crate::telegram::notifier::TelegramNotifier {

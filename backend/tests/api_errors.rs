@@ -339,6 +339,9 @@ const ALL_PARSERS: &[(&str, &str)] = &[
     ("STRIPE_SECRET_KEY", "sk_test_malformed"),
     ("STRIPE_WEBHOOK_SECRET", "whsec_malformed"),
     ("STRIPE_API_URL", "http://127.0.0.1:9"),
+    ("YOOKASSA_SHOP_ID", "506751"),
+    ("YOOKASSA_SECRET_KEY", "test_malformed"),
+    ("YOOKASSA_API_URL", "http://127.0.0.1:9"),
 ];
 
 // The fuzzed parsers (fuzz/README.md) behind their routes: malformed bytes get a 4xx with the
@@ -392,6 +395,14 @@ both_with!(
                     .await;
                 client_error(&format!("stripe {i} {sig}"), &r);
             }
+            let r = app
+                .raw(
+                    app.client
+                        .post(app.url("/webhooks/yookassa"))
+                        .body(body.to_vec()),
+                )
+                .await;
+            client_error(&format!("yookassa {i}"), &r);
             let mut paypal = app.client.post(app.url("/webhooks/paypal"));
             for h in [
                 "paypal-auth-algo",

@@ -667,6 +667,7 @@ fn the_deploy_guide_names_every_provider_url_event_and_the_proxy_settings() {
         "/webhooks/payme",
         "/webhooks/stripe",
         "/webhooks/paypal",
+        "/webhooks/yookassa",
         "/webhooks/telegram",
     ] {
         assert!(
@@ -682,7 +683,9 @@ fn the_deploy_guide_names_every_provider_url_event_and_the_proxy_settings() {
     let paypal = handled_events("backend/src/payments/paypal/routes.rs");
     assert!(stripe.contains("checkout.session.completed"), "{stripe:?}");
     assert!(paypal.contains("PAYMENT.CAPTURE.COMPLETED"), "{paypal:?}");
-    for e in stripe.iter().chain(&paypal) {
+    let yookassa = handled_events("backend/src/payments/yookassa/webhook.rs");
+    assert!(yookassa.contains("payment.succeeded"), "{yookassa:?}");
+    for e in stripe.iter().chain(&paypal).chain(&yookassa) {
         assert!(
             guide.contains(&format!("`{e}`")),
             "docs/DEPLOY.md does not list the event {e} for the provider's dashboard"

@@ -64,6 +64,13 @@ fn seeds_are_accepted_where_they_should_be() {
     assert!(authorized);
     assert_eq!(method.as_deref(), Some("CreateTransaction"));
     assert_eq!(shop::fuzzing::cursor("aWQ6MTI").ok(), Some(12));
+    for (name, event) in [
+        ("payment", "payment.succeeded"),
+        ("refund", "refund.succeeded"),
+    ] {
+        let n = shop::fuzzing::yookassa(&seed("yookassa", name));
+        assert_eq!(n.ok().as_deref(), Some(event), "{name}");
+    }
 }
 
 /// Stripe's timestamp check subtracted a hostile `t` from now: `t=-9223372036854775808`

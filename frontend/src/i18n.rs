@@ -63,6 +63,8 @@ web_common::ui_keys! {
     Address => ["Manzil", "Адрес", "Address"],
     NameInvalid => ["Qabul qiluvchining ismini kiriting.", "Введите имя получателя.", "Enter the recipient's name."],
     PhoneInvalid => ["7–15 raqamli telefon raqamini kiriting, masalan +998 90 123 45 67.", "Введите телефон из 7–15 цифр, например +998 90 123 45 67.", "Enter a phone number with 7 to 15 digits, such as +998 90 123 45 67."],
+    ReceiptEmail => ["Chek uchun email", "Email для чека", "Email for the receipt"],
+    EmailInvalid => ["name@example.com kabi email kiriting yoki bo'sh qoldiring.", "Введите email, например name@example.com, или оставьте поле пустым.", "Enter an email such as name@example.com, or leave it empty."],
     AddressInvalid => ["Yetkazish manzilini kiriting (ko'cha, uy, shahar).", "Введите адрес доставки (улица, дом, город).", "Enter a delivery address (street, house, city)."],
     Summary => ["Buyurtma", "Ваш заказ", "Summary"],
     PlaceOrder => ["Buyurtma berish", "Оформить заказ", "Place order"],

@@ -399,6 +399,11 @@ pub struct Contact {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub address: String,
+    /// Where a fiscal receipt goes (YooKassa with `YOOKASSA_RECEIPTS=1` needs this or the
+    /// phone); optional otherwise.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
+    pub email: String,
 }
 
 /// One line of `POST /api/orders`. Unknown fields are refused, as for [`CreateOrder`].

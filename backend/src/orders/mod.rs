@@ -38,6 +38,8 @@ pub const MAX_OPEN_ORDERS: i64 = 10;
 /// below what would let one order carry megabytes into the merchant's screens.
 pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_PHONE_CHARS: usize = 32;
+/// The longest address SMTP allows (RFC 5321 path limit).
+pub const MAX_EMAIL_CHARS: usize = 254;
 pub const MAX_ADDRESS_CHARS: usize = 500;
 const MAX_LINES: usize = 100;
 
@@ -207,12 +209,14 @@ fn validate_contact(c: Option<&Contact>, physical: bool) -> Result<Option<Contac
         name: clean(&c.name),
         phone: clean(&c.phone),
         address: clean(&c.address),
+        email: clean(&c.email),
     };
     // Bounded for every order: what the shop reads from a stranger has a size.
     for (value, field, max) in [
         (&c.name, "contact.name", MAX_NAME_CHARS),
         (&c.phone, "contact.phone", MAX_PHONE_CHARS),
         (&c.address, "contact.address", MAX_ADDRESS_CHARS),
+        (&c.email, "contact.email", MAX_EMAIL_CHARS),
     ] {
         if value.chars().count() > max {
             return Err(Error::field(
@@ -221,6 +225,13 @@ fn validate_contact(c: Option<&Contact>, physical: bool) -> Result<Option<Contac
                 format!("{field} is too long: at most {max} characters."),
             ));
         }
+    }
+    if !c.email.is_empty() && !looks_like_email(&c.email) {
+        return Err(Error::field(
+            "invalid_email",
+            "contact.email",
+            "Enter an email address such as name@example.com, or leave it empty.",
+        ));
     }
     if physical {
         if c.name.chars().count() < 2 {
@@ -251,6 +262,22 @@ fn validate_contact(c: Option<&Contact>, physical: bool) -> Result<Option<Contac
         }
     }
     Ok(Some(c))
+}
+
+/// One `@` with something on both sides and a dot in the domain, no spaces: enough to catch
+/// a typo in a receipt address without refusing real ones (full RFC 5322 is not the point).
+fn looks_like_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !s.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
 }
 
 /// `GET /api/orders` paging.

@@ -169,6 +169,9 @@ pub async fn place(
         .collect();
     let provider = st.payments.choose(&req.payment_method, &currency, &kinds)?;
     let contact = validate_contact(req.contact.as_ref(), kinds.contains(&ProductKind::Physical))?;
+    if let Some((field, why)) = provider.refuses_contact(contact.as_ref()) {
+        return Err(Error::field("contact_required", field, why));
+    }
 
     let mut total: i64 = 0;
     for v in &rows {

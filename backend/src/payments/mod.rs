@@ -17,6 +17,7 @@ pub mod stars;
 pub mod stripe;
 pub mod telegram_invoice;
 pub mod uz;
+pub mod yookassa;
 
 use std::sync::Arc;
 
@@ -83,6 +84,7 @@ pub fn router() -> axum::Router<crate::state::AppState> {
         .merge(payme::router())
         .merge(stripe::router())
         .merge(paypal::router())
+        .merge(yookassa::router())
 }
 
 /// The rails this shop has configured.
@@ -102,7 +104,11 @@ impl Payments {
     }
 
     /// The rails whose settings are present. Each rail adds itself here.
-    pub fn from_config(config: &crate::config::Config, http: &reqwest::Client) -> Self {
+    pub fn from_config(
+        config: &crate::config::Config,
+        http: &reqwest::Client,
+        db: &crate::db::Db,
+    ) -> Self {
         let mut providers: Vec<Arc<dyn Provider>> = vec![Arc::new(cash::Cash)];
         if let Some(bot) = crate::telegram::Bot::from_config(config, http) {
             providers.push(Arc::new(stars::Stars::new(bot.clone(), config)));
@@ -125,6 +131,9 @@ impl Payments {
         }
         if let Some(c) = &config.paypal {
             providers.push(Arc::new(paypal::Paypal::new(c, &config.public_url, http)));
+        }
+        if let Some(c) = &config.yookassa {
+            providers.push(Arc::new(yookassa::Yookassa::new(c, config, http, db)));
         }
         Payments::new(providers)
     }

@@ -45,8 +45,24 @@ pub fn check_contact(c: &Contact) -> Option<(&'static str, K)> {
     } else if c.address.trim().chars().count() < 5 {
         Some(("contact.address", K::AddressInvalid))
     } else {
-        None
+        check_email(&c.email)
     }
+}
+
+/// The receipt email, when given, checked as the server does (one `@`, a dot in the domain,
+/// no spaces).
+pub fn check_email(email: &str) -> Option<(&'static str, K)> {
+    let e = email.trim();
+    let ok = e.is_empty()
+        || e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !e.chars().any(char::is_whitespace)
+        });
+    (!ok).then_some(("contact.email", K::EmailInvalid))
 }
 
 /// Hands the customer to the payment the order asks for, then to the order page.
@@ -150,6 +166,12 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
     // The promo code field stays a link until the customer asks for it.
     let promo_open = RwSignal::new(false);
     let promo = RwSignal::new(String::new());
+    // A shop that fiscalises through YooKassa (54-FZ) sends the receipt to this address (or the
+    // phone). The cart does not say whether it does: the field appears when the server asks
+    // for it (400 naming contact.email, with nothing reserved), so other shops never see it.
+    let email = RwSignal::new(String::new());
+    let email_asked = RwSignal::new(false);
+    let wants_email = move || method.get() == Some(PaymentMethod::Yookassa) && email_asked.get();
     let field_error = RwSignal::new(None::<(String, String)>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -166,14 +188,22 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
             name: name.get_untracked(),
             phone: phone.get_untracked(),
             address: address.get_untracked(),
+            email: if wants_email() {
+                email.get_untracked().trim().to_string()
+            } else {
+                String::new()
+            },
         };
-        let with_contact = needs_contact();
-        if with_contact {
-            if let Some((field, k)) = check_contact(&contact) {
-                field_error.set(Some((field.into(), ctx.t(k).into())));
-                focus(field);
-                return;
-            }
+        let with_contact = needs_contact() || !contact.email.is_empty();
+        let wrong = if needs_contact() {
+            check_contact(&contact)
+        } else {
+            check_email(&contact.email)
+        };
+        if let Some((field, k)) = wrong {
+            field_error.set(Some((field.into(), ctx.t(k).into())));
+            focus(field);
+            return;
         }
         field_error.set(None);
         error.set(None);
@@ -217,8 +247,13 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
                     {
                         Some(f) => {
                             let f = if f == "contact" { "contact.name" } else { f };
+                            if f == "contact.email" {
+                                email_asked.try_set(true);
+                            }
                             field_error.try_set(Some((f.to_string(), e.to_string())));
-                            focus(f);
+                            // After the field (perhaps just shown) is in the page.
+                            let f = f.to_string();
+                            set_timeout(move || focus(&f), std::time::Duration::ZERO);
                         }
                         None => {
                             error.try_set(Some(e.to_string()));
@@ -309,6 +344,11 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
                     }.into_any()
                 }}
             </section>
+            {move || wants_email().then(|| view! {
+                <fieldset class="section">
+                    {field("contact.email", K::ReceiptEmail, email, "email", "email")}
+                </fieldset>
+            })}
             <section class="section">
                 <h2 class="section__title">{move || ctx.t(K::Summary)}</h2>
                 <ul class="summary">
@@ -400,6 +440,7 @@ mod tests {
             name: "Aziza".into(),
             phone: "+998 90 123 45 67".into(),
             address: "Navoi 12, Tashkent".into(),
+            email: String::new(),
         };
         assert_eq!(check_contact(&ok), None);
         let bad_phone = Contact {
@@ -420,5 +461,24 @@ mod tests {
             ..ok
         };
         assert_eq!(check_contact(&no_name).map(|e| e.0), Some("contact.name"));
+    }
+
+    #[test]
+    fn a_receipt_email_is_optional_but_must_look_like_one() {
+        assert_eq!(check_email(""), None);
+        assert_eq!(check_email("ivan@example.ru"), None);
+        for bad in [
+            "ivan",
+            "ivan@",
+            "@example.ru",
+            "ivan@example",
+            "iv an@example.ru",
+        ] {
+            assert_eq!(
+                check_email(bad).map(|e| e.0),
+                Some("contact.email"),
+                "{bad}"
+            );
+        }
     }
 }

@@ -296,6 +296,7 @@ fn OrderView(order: Order) -> impl IntoView {
                 <p>{c.name}</p>
                 <p>{c.phone}</p>
                 <p>{c.address}</p>
+                {(!c.email.is_empty()).then(|| view! { <p>{c.email}</p> })}
             </section>
         })}
         {(!order.events.is_empty()).then(|| view! {

@@ -62,11 +62,7 @@ pub(crate) async fn orders(
         )
         .await?;
         for o in orders {
-            let contact = o.contact.clone().unwrap_or(shared::Contact {
-                name: String::new(),
-                phone: String::new(),
-                address: String::new(),
-            });
+            let contact = o.contact.clone().unwrap_or_default();
             let items = o
                 .items
                 .iter()

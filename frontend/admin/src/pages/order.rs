@@ -218,6 +218,9 @@ pub fn OrderPage(id: i64) -> impl IntoView {
                                         <dt>{ctx.t(K::Name)}</dt><dd>{c.name.clone()}</dd>
                                         <dt>{ctx.t(K::Phone)}</dt><dd><a href=format!("tel:{}", c.phone)>{c.phone.clone()}</a></dd>
                                         <dt>{ctx.t(K::Address)}</dt><dd>{c.address.clone()}</dd>
+                                        {(!c.email.is_empty()).then(|| view! {
+                                            <dt>{ctx.t(K::Email)}</dt><dd><a href=format!("mailto:{}", c.email)>{c.email.clone()}</a></dd>
+                                        })}
                                     </dl>
                                 }.into_any(),
                                 None => view! { <p class="muted">{ctx.t(K::NoContact)}</p> }.into_any(),
