@@ -8,6 +8,7 @@
 
 pub mod cash;
 pub mod click;
+pub mod cryptopay;
 pub mod outbound;
 pub mod payme;
 pub mod paypal;
@@ -41,6 +42,30 @@ pub async fn order_of_checkout(
     .bind(checkout_id)
     .fetch_optional(&db.pool)
     .await?)
+}
+
+/// Hands an ended unpaid order to its rail's [`Provider::on_unpaid_end`] with the checkouts
+/// the shop opened for it (see [`crate::orders::lifecycle::Shop::unpaid_ended`]).
+pub async fn unpaid_ended(st: &crate::state::AppState, order_id: i64, method: PaymentMethod) {
+    let Some(provider) = st.payments.get(method) else {
+        return;
+    };
+    let ids: Vec<String> = match sqlx::query_scalar(
+        "SELECT checkout_id FROM provider_checkouts WHERE provider = $1 AND order_id = $2 \
+         ORDER BY created_at",
+    )
+    .bind(method.as_str())
+    .bind(order_id)
+    .fetch_all(&st.db.pool)
+    .await
+    {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::warn!(order_id, error = %e, "cannot read the checkouts of an ended order");
+            return;
+        }
+    };
+    provider.on_unpaid_end(order_id, &ids).await;
 }
 
 /// Our record of a provider's payment.
@@ -83,6 +108,7 @@ pub fn router() -> axum::Router<crate::state::AppState> {
         .merge(payme::router())
         .merge(stripe::router())
         .merge(paypal::router())
+        .merge(cryptopay::router())
 }
 
 /// The rails this shop has configured.
@@ -125,6 +151,9 @@ impl Payments {
         }
         if let Some(c) = &config.paypal {
             providers.push(Arc::new(paypal::Paypal::new(c, &config.public_url, http)));
+        }
+        if let Some(c) = &config.cryptopay {
+            providers.push(Arc::new(cryptopay::Cryptopay::new(c, http)));
         }
         Payments::new(providers)
     }
