@@ -20,6 +20,8 @@ pub enum Action {
     Deliver,
     Cancel,
     Refund,
+    /// Records a refund the merchant paid back by hand (a rail that could not send it).
+    RecordRefund,
 }
 
 impl Action {
@@ -28,7 +30,7 @@ impl Action {
             Action::Ship => "ship",
             Action::Deliver => "deliver",
             Action::Cancel => "cancel",
-            Action::Refund => "refund",
+            Action::Refund | Action::RecordRefund => "refund",
         }
     }
 }
@@ -51,6 +53,9 @@ pub fn allowed(status: OrderStatus, method: PaymentMethod) -> Vec<Action> {
         && !(cash && status == S::Shipped)
     {
         v.push(Action::Refund);
+        if !cash {
+            v.push(Action::RecordRefund);
+        }
     }
     v
 }
@@ -84,10 +89,11 @@ pub fn OrderPage(id: i64) -> impl IntoView {
         spawn_local(async move {
             let path = format!("/api/admin/orders/{id}/{}", a.path());
             let r = match a {
-                Action::Refund => {
+                Action::Refund | Action::RecordRefund => {
                     let body = RefundRequest {
                         amount_minor: None,
                         restock: restock.get_untracked(),
+                        manual: a == Action::RecordRefund,
                     };
                     api::post::<Order, _>(&path, &body).await
                 }
@@ -113,13 +119,15 @@ pub fn OrderPage(id: i64) -> impl IntoView {
             Action::Deliver => (K::DeliverQ, K::DeliverHint, K::Deliver, false),
             Action::Cancel => (K::CancelQ, K::CancelHint, K::CancelOrder, true),
             Action::Refund => (K::RefundQ, K::RefundHint, K::Refund, true),
+            Action::RecordRefund => (K::RecordRefundQ, K::RecordRefundHint, K::RecordRefund, true),
         };
         let body = format!("{} {}", ctx.t(body), o.total.display());
         restock.set(false);
         ask.set(Some(Ask {
             title: format!("{} #{id}", ctx.t(title)),
             body,
-            option: (a == Action::Refund).then(|| (ctx.t(K::RestockItems).to_string(), restock)),
+            option: matches!(a, Action::Refund | Action::RecordRefund)
+                .then(|| (ctx.t(K::RestockItems).to_string(), restock)),
             yes: ctx.t(yes).into(),
             danger,
             run: Callback::new(move |()| run(a)),
@@ -143,7 +151,7 @@ pub fn OrderPage(id: i64) -> impl IntoView {
                 let owner = ctx.is_owner();
                 let actions: Vec<Action> = allowed(o.status, o.payment_method)
                     .into_iter()
-                    .filter(|a| owner || *a != Action::Refund)
+                    .filter(|a| owner || !matches!(a, Action::Refund | Action::RecordRefund))
                     .collect();
                 let o2 = o.clone();
                 view! {
@@ -166,6 +174,7 @@ pub fn OrderPage(id: i64) -> impl IntoView {
                                         Action::Deliver => (K::Deliver, false),
                                         Action::Cancel => (K::CancelOrder, true),
                                         Action::Refund => (K::Refund, true),
+                                        Action::RecordRefund => (K::RecordRefund, true),
                                     };
                                     let o3 = o2.clone();
                                     view! {
@@ -263,7 +272,16 @@ mod tests {
         assert_eq!(allowed(S::PendingPayment, M::Click), [Action::Cancel]);
         assert_eq!(
             allowed(S::Paid, M::Stripe),
-            [Action::Ship, Action::Deliver, Action::Refund]
+            [
+                Action::Ship,
+                Action::Deliver,
+                Action::Refund,
+                Action::RecordRefund
+            ]
+        );
+        assert_eq!(
+            allowed(S::Delivered, M::Cryptopay),
+            [Action::Refund, Action::RecordRefund]
         );
         assert_eq!(
             allowed(S::Shipped, M::Cash),
