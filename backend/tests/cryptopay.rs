@@ -114,6 +114,29 @@ async fn refunds(app: &TestApp, order: i64) -> Vec<(String, i64)> {
     .unwrap()
 }
 
+/// The note of the order's `checkout_closed` event, once the background hook has written it
+/// (ten seconds at most).
+async fn closed_note(app: &TestApp, order: i64) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let note: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT note FROM order_events WHERE order_id = $1 AND kind = 'checkout_closed'",
+        )
+        .bind(order)
+        .fetch_optional(&app.state.db.pool)
+        .await
+        .unwrap();
+        if let Some(Some(n)) = note {
+            return n;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkout_closed event"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 both_kinds!(
     invoices_carry_exact_amounts_and_the_reservation,
     |kind| async move {
@@ -413,6 +436,9 @@ both_kinds!(
         );
         fake.wait_deleted(invoice_id).await;
         assert!(fake.invoice(invoice_id).is_none());
+        // The merchant sees it on the order's timeline.
+        let note = closed_note(&app, id).await;
+        assert_eq!(note, format!("Crypto Pay invoice {invoice_id} deleted"));
 
         // The merchant cancels another one: its invoice goes too, once.
         let id = place(&app, ton, 1).await["id"].as_i64().unwrap();

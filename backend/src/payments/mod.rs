@@ -65,7 +65,27 @@ pub async fn unpaid_ended(st: &crate::state::AppState, order_id: i64, method: Pa
             return;
         }
     };
-    provider.on_unpaid_end(order_id, &ids).await;
+    if ids.is_empty() {
+        return;
+    }
+    for note in provider.on_unpaid_end(order_id, &ids).await {
+        let written = async {
+            let mut conn = st.db.writer.acquire().await?;
+            crate::orders::repo::event(
+                &mut conn,
+                order_id,
+                shared::event_kind::CHECKOUT_CLOSED,
+                None,
+                Some(&note),
+                Some(method.as_str()),
+                crate::db::now(),
+            )
+            .await
+        };
+        if let Err(e) = written.await {
+            tracing::warn!(order_id, error = %e, "cannot note the closed checkout");
+        }
+    }
 }
 
 /// Our record of a provider's payment.

@@ -228,32 +228,39 @@ impl Provider for Cryptopay {
         })
     }
 
-    fn on_unpaid_end<'a>(&'a self, order_id: i64, checkout_ids: &'a [String]) -> BoxFuture<'a, ()> {
+    fn on_unpaid_end<'a>(
+        &'a self,
+        order_id: i64,
+        checkout_ids: &'a [String],
+    ) -> BoxFuture<'a, Vec<String>> {
         Box::pin(async move {
+            let mut notes = Vec::new();
             for id in checkout_ids {
                 let Ok(invoice_id) = id.parse::<i64>() else {
                     continue;
                 };
-                match self
-                    .api
-                    .call("deleteInvoice", &json!({"invoice_id": invoice_id}))
-                    .await
-                {
-                    Ok(Ok(_)) => tracing::info!(order_id, invoice_id, "crypto pay invoice deleted"),
-                    // Paid meanwhile, or gone already: the payment path handles a late payment.
+                let p = json!({"invoice_id": invoice_id});
+                notes.push(match self.api.call("deleteInvoice", &p).await {
+                    Ok(Ok(_)) => {
+                        tracing::info!(order_id, invoice_id, "crypto pay invoice deleted");
+                        format!("Crypto Pay invoice {invoice_id} deleted")
+                    }
+                    // Paid meanwhile, or gone already: a late payment still reaches the
+                    // webhook, and the lifecycle sells it if the stock is there.
                     Ok(Err(r)) => {
-                        tracing::warn!(
-                            order_id,
-                            invoice_id,
-                            name = r.name,
-                            "crypto pay kept the invoice"
-                        )
+                        tracing::warn!(order_id, invoice_id, name = r.name, "crypto pay kept the invoice");
+                        format!("Crypto Pay kept invoice {invoice_id} ({})", r.name)
                     }
                     Err(e) => {
-                        tracing::warn!(order_id, invoice_id, error = %e, "crypto pay invoice not deleted")
+                        tracing::warn!(order_id, invoice_id, error = %e, "crypto pay invoice not deleted");
+                        format!(
+                            "Crypto Pay invoice {invoice_id} not deleted (Crypto Pay did not \
+                             answer); it lapses at its own expiry"
+                        )
                     }
-                }
+                });
             }
+            notes
         })
     }
 

@@ -164,6 +164,15 @@ pub fn OrderPage(id: i64) -> impl IntoView {
                             <dl class="facts">
                                 <dt>{ctx.t(K::Date)}</dt><dd>{datetime(o.created_at)}</dd>
                                 <dt>{ctx.t(K::PaymentMethod)}</dt><dd data-testid="method">{method_name(lang, o.payment_method)}</dd>
+                                // The provider's own page for the order (a Crypto Pay invoice,
+                                // a Stripe or PayPal checkout), to see where the buyer pays.
+                                {o.checkout_url.clone().or_else(|| o.invoice_link.clone()).map(|url| {
+                                    let text = url.clone();
+                                    view! {
+                                        <dt>{ctx.t(K::PaymentLink)}</dt>
+                                        <dd data-testid="payment-link"><a href=url target="_blank" rel="noopener noreferrer">{text}</a></dd>
+                                    }
+                                })}
                                 <dt>{ctx.t(K::Total)}</dt><dd data-testid="order-total">{o.total.display()}</dd>
                                 <dt>{ctx.t(K::Customer)}</dt><dd>{o.customer_id.map(|c| format!("#{c}")).unwrap_or_else(|| "—".into())}</dd>
                             </dl>
