@@ -12,6 +12,7 @@ use fake_cryptopay::FakeCryptopay;
 use reqwest::Method;
 use serde_json::{json, Value};
 use shop::orders::lifecycle::expire_due;
+use shop::payments::cryptopay::reconcile;
 
 const USER: i64 = 7272;
 
@@ -595,5 +596,55 @@ both_kinds!(
         );
         assert!(fake.transfers().is_empty());
         assert_eq!(app.stock(ton).await, Some(5));
+    }
+);
+
+both_kinds!(
+    reconciliation_pays_invoices_whose_webhook_never_came,
+    |kind| async move {
+        let Some((app, fake)) = start(kind).await else {
+            return;
+        };
+        // Nothing open: Crypto Pay is not asked.
+        assert_eq!(reconcile::run_once(&app.state).await.unwrap(), 0);
+        assert_eq!(fake.inner.lock().unwrap().get_invoices, 0);
+
+        let ton = product(&app, 1_500_000_000, "TON", 5).await;
+        let id = place(&app, ton, 1).await["id"].as_i64().unwrap();
+        let waiting = place(&app, ton, 1).await["id"].as_i64().unwrap();
+        let odd = place(&app, ton, 1).await["id"].as_i64().unwrap();
+        let invoice_id = invoice_of(&app, &fake, id).await["invoice_id"]
+            .as_i64()
+            .unwrap();
+        // Paid at Crypto Pay; the webhook is never delivered.
+        fake.paid_update(invoice_id, None);
+        // Someone else's paid invoice naming our order changes nothing.
+        let foreign = fake.foreign_invoice("TON", "1.5", &pay_ref(&app, waiting).await);
+        fake.paid_update(foreign, None);
+        // A paid invoice Crypto Pay reports in an asset the shop has no currency for.
+        let odd_invoice = invoice_of(&app, &fake, odd).await["invoice_id"]
+            .as_i64()
+            .unwrap();
+        fake.paid_update(odd_invoice, None);
+        fake.set(|g| g.invoices.get_mut(&odd_invoice).unwrap()["asset"] = json!("BTC"));
+
+        assert_eq!(reconcile::run_once(&app.state).await.unwrap(), 1);
+        assert_eq!(status(&app, id).await, "paid");
+        assert_eq!(
+            payments(&app, id).await,
+            vec![(invoice_id.to_string(), 1_500_000_000, "TON".to_string(), 0)]
+        );
+        assert_eq!(status(&app, waiting).await, "pending_payment");
+        assert_eq!(status(&app, odd).await, "pending_payment");
+        // A second round, and the late webhook, change nothing more.
+        assert_eq!(reconcile::run_once(&app.state).await.unwrap(), 0);
+        let (body, sig) = fake.update_of(fake.invoice(invoice_id).unwrap());
+        assert_eq!(deliver(&app, &body, Some(&sig)).await.status, 200);
+        assert_eq!(payments(&app, id).await.len(), 1);
+        assert_eq!(events(&app, id, "paid").await, 1);
+        assert!(payments(&app, waiting).await.is_empty());
+        assert!(payments(&app, odd).await.is_empty());
+        assert_eq!(events(&app, odd, "payment_mismatch").await, 1);
+        assert_eq!(app.reserved(ton).await, 2);
     }
 );

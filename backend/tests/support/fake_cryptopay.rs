@@ -41,6 +41,8 @@ pub struct Transfer {
 }
 
 pub struct Inner {
+    /// getInvoices calls.
+    pub get_invoices: u32,
     /// Invoices by id (deleted ones are gone, as at Crypto Pay).
     pub invoices: HashMap<i64, Value>,
     /// Every createInvoice's parameters, oldest first.
@@ -113,6 +115,7 @@ fn int_param(p: &Map<String, Value>, k: &str) -> Option<i64> {
 impl FakeCryptopay {
     pub async fn start() -> FakeCryptopay {
         let inner = Arc::new(Mutex::new(Inner {
+            get_invoices: 0,
             invoices: HashMap::new(),
             created: vec![],
             deleted: vec![],
@@ -359,6 +362,7 @@ async fn call(
             ok(new_invoice(&mut g, &p))
         }
         "getInvoices" => {
+            g.get_invoices += 1;
             let ids: Vec<i64> = str_param(&p, "invoice_ids")
                 .unwrap_or_default()
                 .split(',')
@@ -368,6 +372,7 @@ async fn call(
                 .invoices
                 .values()
                 .filter(|i| ids.is_empty() || ids.contains(&i["invoice_id"].as_i64().unwrap()))
+                .filter(|i| str_param(&p, "status").is_none_or(|st| i["status"] == st.as_str()))
                 .cloned()
                 .collect();
             items.sort_by_key(|i| i["invoice_id"].as_i64());

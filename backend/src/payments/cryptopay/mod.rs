@@ -10,6 +10,7 @@
 //! or by hand when the app may not make transfers.
 
 pub mod api;
+pub mod reconcile;
 pub mod signature;
 pub(crate) mod webhook;
 

@@ -20,7 +20,7 @@ use shared::{event_kind, PaymentMethod};
 use super::{priced, signature};
 use crate::db;
 use crate::error::{Error, Result};
-use crate::orders::lifecycle::{self, PaymentSuccess};
+use crate::orders::lifecycle::{self, Outcome, PaymentSuccess};
 use crate::orders::repo;
 use crate::payments::order_of_checkout;
 use crate::state::AppState;
@@ -83,42 +83,67 @@ async fn webhook(
         tracing::info!(invoice_id, status = %invoice["status"], "crypto pay invoice not paid; ignored");
         return Ok(Json(json!({"ok": true})));
     }
+    pay_invoice(&st, order_id, invoice, &String::from_utf8_lossy(&body)).await?;
+    Ok(Json(json!({"ok": true})))
+}
+
+/// Pays order `order_id` with its paid invoice `invoice` (one the shop created for it), the
+/// webhook's way and the reconciliation's: through the lifecycle, once per invoice id, on the
+/// invoice's own amount and asset (or fiat). `None` when the invoice's price is not one the
+/// shop can compare with its own: nothing is paid then, and the order's timeline says why
+/// (once, however often the invoice is seen).
+pub(crate) async fn pay_invoice(
+    st: &AppState,
+    order_id: i64,
+    invoice: &Value,
+    raw: &str,
+) -> Result<Option<Outcome>> {
+    let invoice_id = invoice["invoice_id"].as_i64().unwrap_or_default();
     match priced(invoice) {
-        Ok((amount_minor, currency)) => {
+        Ok((amount_minor, currency)) => Ok(Some(
             lifecycle::paid(
-                &st,
+                st,
                 &PaymentSuccess {
                     order_id,
                     rail: RAIL,
                     provider_payment_id: invoice_id.to_string(),
                     amount_minor,
                     currency: currency.as_str().to_string(),
-                    raw: Some(String::from_utf8_lossy(&body).into_owned()),
+                    raw: Some(raw.to_string()),
                 },
             )
-            .await?;
-        }
+            .await?,
+        )),
         Err(why) => {
-            // Not a price the shop can compare with its own: nothing is paid, and the
-            // merchant sees why on the order.
             tracing::warn!(
                 order_id,
                 invoice_id,
                 why,
                 "crypto pay invoice not paid to the order"
             );
+            let note = format!("cryptopay invoice {invoice_id}: {why}");
             let mut conn = st.db.writer.acquire().await?;
-            repo::event(
-                &mut conn,
-                order_id,
-                event_kind::PAYMENT_MISMATCH,
-                None,
-                Some(&format!("cryptopay invoice {invoice_id}: {why}")),
-                Some(RAIL.as_str()),
-                db::now(),
+            let seen: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM order_events WHERE order_id = $1 AND kind = $2 AND note = $3",
             )
+            .bind(order_id)
+            .bind(event_kind::PAYMENT_MISMATCH)
+            .bind(&note)
+            .fetch_one(&mut *conn)
             .await?;
+            if seen == 0 {
+                repo::event(
+                    &mut conn,
+                    order_id,
+                    event_kind::PAYMENT_MISMATCH,
+                    None,
+                    Some(&note),
+                    Some(RAIL.as_str()),
+                    db::now(),
+                )
+                .await?;
+            }
+            Ok(None)
         }
     }
-    Ok(Json(json!({"ok": true})))
 }
