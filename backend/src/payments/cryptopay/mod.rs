@@ -111,11 +111,22 @@ fn show_decimal(digits: u128, scale: u32) -> String {
 
 /// What a refund of `amount` (after `refunded` of an order of `total`, all minor units of the
 /// order's currency) gives back in the asset the buyer paid, of which they paid `paid` (a
-/// decimal string). Proportional and exact in the paid amount's own digits, rounded down; the
-/// rest is computed from the running totals, so refunds that add up to the whole order give
-/// back exactly what was paid.
-pub fn share_of_paid(paid: &str, total: i64, refunded: i64, amount: i64) -> Option<String> {
+/// decimal string). Proportional and exact to `decimals` digits (the asset's own, at least
+/// those of `paid`), rounded down; each share is computed from the running totals, so refunds
+/// that add up to the whole order give back exactly what was paid.
+pub fn share_of_paid(
+    paid: &str,
+    decimals: u32,
+    total: i64,
+    refunded: i64,
+    amount: i64,
+) -> Option<String> {
     let (digits, scale) = decimal(paid)?;
+    let (digits, scale) = if decimals > scale {
+        (digits.checked_mul(10u128.pow(decimals - scale))?, decimals)
+    } else {
+        (digits, scale)
+    };
     if total <= 0 || refunded < 0 || amount <= 0 || refunded + amount > total {
         return None;
     }
@@ -302,7 +313,10 @@ impl Provider for Cryptopay {
                 .as_str()
                 .or(inv["amount"].as_str())
                 .ok_or_else(|| Error::internal("paid Crypto Pay invoice without paid_amount"))?;
-            let amount = share_of_paid(paid, total, req.refunded_minor, req.amount_minor)
+            // Crypto Pay's assets the shop knows carry their decimals; others are refunded
+            // to the digits Crypto Pay reported.
+            let decimals = Currency::new(asset).map_or(0, |c| c.exponent()).min(18);
+            let amount = share_of_paid(paid, decimals, total, req.refunded_minor, req.amount_minor)
                 .ok_or_else(|| {
                     Error::field(
                         "invalid_amount",
@@ -391,15 +405,26 @@ mod tests {
     #[test]
     fn refunds_give_back_a_share_of_what_was_paid() {
         assert_eq!(
-            share_of_paid("9.87", 12_500_000, 0, 12_500_000).as_deref(),
+            share_of_paid("9.87", 6, 12_500_000, 0, 12_500_000).as_deref(),
             Some("9.87")
         );
-        // Halves that add up to the whole.
-        let a = share_of_paid("9.87", 100, 0, 50).unwrap();
-        let b = share_of_paid("9.87", 100, 50, 50).unwrap();
-        assert_eq!((a.as_str(), b.as_str()), ("4.93", "4.94"));
-        assert_eq!(share_of_paid("0.000001", 100, 0, 1), None);
-        assert_eq!(share_of_paid("1e5", 100, 0, 1), None);
-        assert_eq!(share_of_paid("1", 100, 50, 51), None);
+        // Halves that add up to the whole, to the asset's 6 decimals or the reported 2.
+        let half = |d, before| share_of_paid("9.87", d, 100, before, 50).unwrap();
+        assert_eq!((half(6, 0), half(6, 50)), ("4.935".into(), "4.935".into()));
+        assert_eq!((half(0, 0), half(0, 50)), ("4.93".into(), "4.94".into()));
+        // Thirds of 1 unit: 0.333333, 0.333333, 0.333334.
+        let third = |before| share_of_paid("1", 6, 3, before, 1).unwrap();
+        assert_eq!(
+            (third(0), third(1), third(2)),
+            ("0.333333".into(), "0.333333".into(), "0.333334".into())
+        );
+        // A quarter of 1.5 TON is exact in nanotons.
+        assert_eq!(
+            share_of_paid("1.5", 9, 1_500_000_000, 0, 375_000_000).as_deref(),
+            Some("0.375")
+        );
+        assert_eq!(share_of_paid("0.000001", 6, 100, 0, 1), None);
+        assert_eq!(share_of_paid("1e5", 6, 100, 0, 1), None);
+        assert_eq!(share_of_paid("1", 6, 100, 50, 51), None);
     }
 }
