@@ -23,6 +23,7 @@ pub const NOW: i64 = 1_700_000_000;
 pub const CLICK_SECRET: &str = "click-secret";
 pub const PAYME_KEY: &str = "payme-key";
 pub const STRIPE_SECRET: &str = "whsec_fuzz";
+pub const CRYPTOPAY_TOKEN: &str = "1234:AAfuzz";
 
 fn verifier() -> &'static Verifier {
     static V: OnceLock<Verifier> = OnceLock::new();
@@ -107,6 +108,17 @@ pub fn yookassa(body: &[u8]) -> Result<String> {
     Ok(n.event)
 }
 
+/// A Crypto Pay webhook: first with the `crypto-pay-api-signature` value as sent, then validly
+/// signed for the body, so the update behind the signature is read too (the invoice's price as
+/// the webhook reads it). Answers the price when there is one.
+pub fn cryptopay(header: &str, body: &[u8]) -> Result<Option<(i64, shared::Currency)>> {
+    use crate::payments::cryptopay::{self, signature, webhook};
+    let _ = webhook::parse_update(Some(header), body, CRYPTOPAY_TOKEN);
+    let good = signature::sign(CRYPTOPAY_TOKEN, body);
+    let update = webhook::parse_update(Some(&good), body, CRYPTOPAY_TOKEN)?;
+    Ok(cryptopay::priced(&update["payload"]).ok())
+}
+
 /// A CSV product import: the number of good rows and of row errors.
 pub fn csv_import(body: &[u8]) -> (usize, usize) {
     let (rows, errors) = crate::admin::spreadsheet::import::rows::parse(body);
@@ -137,6 +149,7 @@ pub fn assert_client_error(e: &Error) {
 /// The fuzz targets, one per parser; each is `fuzz/fuzz_targets/<name>.rs`.
 pub const TARGETS: &[&str] = &[
     "click",
+    "cryptopay",
     "csv_import",
     "cursor",
     "image",
@@ -151,6 +164,7 @@ pub const TARGETS: &[&str] = &[
 /// * `click`: a first byte choosing the stage (odd = complete), then the form body;
 /// * `payme`: the `Authorization` value on the first line (none when empty), then the body;
 /// * `stripe`: the `Stripe-Signature` value on the first line, then the body;
+/// * `cryptopay`: the `crypto-pay-api-signature` value on the first line, then the body;
 /// * `paypal`: five lines with the transmission headers (`SIG_HEADERS` order; empty = missing),
 ///   then the body;
 /// * the others: the whole input (text targets read it as lossy UTF-8).
@@ -199,6 +213,21 @@ pub fn run(target: &str, data: &[u8]) {
             checked(stripe(&String::from_utf8_lossy(line), body));
         }
         "yookassa" => checked(yookassa(data).map(drop)),
+        "cryptopay" => {
+            let (line, body) = first_line(data);
+            match cryptopay(&String::from_utf8_lossy(line), body) {
+                // A price read is one the shop could have written: exact both ways.
+                Ok(Some((minor, cur))) => assert_eq!(
+                    shared::money::parse_major(
+                        &crate::payments::cryptopay::major(minor, &cur),
+                        &cur
+                    ),
+                    Ok(minor)
+                ),
+                Ok(None) => {}
+                Err(e) => assert_client_error(&e),
+            }
+        }
         other => panic!("no fuzz target {other}"),
     }
 }

@@ -87,6 +87,21 @@ pub trait Provider: Send + Sync {
 
     fn create_checkout<'a>(&'a self, order: &'a CheckoutOrder) -> BoxFuture<'a, Result<Checkout>>;
 
+    /// Called once after an unpaid order of this rail ended (expired, cancelled, failed), with
+    /// the ids of the checkouts the shop opened for it ([`Checkout::checkout_id`]), so a rail
+    /// whose provider keeps a payable checkout open on its own (a Crypto Pay invoice) can close
+    /// it. Runs after the change committed, in the background: the order has ended whatever
+    /// the provider answers. Answers notes for the order's timeline (what was closed, or why
+    /// it could not be).
+    fn on_unpaid_end<'a>(
+        &'a self,
+        order_id: i64,
+        checkout_ids: &'a [String],
+    ) -> BoxFuture<'a, Vec<String>> {
+        let _ = (order_id, checkout_ids);
+        Box::pin(async { Vec::new() })
+    }
+
     /// Gives money back through the provider. Answers the refunds the provider reports as
     /// done (this one, or when it says the payment was refunded already, those it knows of),
     /// each with the provider's refund id; the caller records them through the lifecycle,

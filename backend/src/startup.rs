@@ -292,8 +292,14 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     let expiry = orders::spawn_expiry(state.clone(), Duration::from_secs(30), stopped.clone());
     // Bot setup, polling and reconciliation run in the background: start-up never waits.
     let mut bot = crate::telegram::run::spawn(&bot_state(&state));
+    bot.jobs.extend(crate::payments::stars::reconcile::spawn(
+        &state,
+        stopped.clone(),
+    ));
     bot.jobs
-        .extend(crate::payments::stars::reconcile::spawn(&state, stopped));
+        .extend(crate::payments::cryptopay::reconcile::spawn(
+            &state, stopped,
+        ));
     let app = app(state);
     let res = axum::serve(
         listener,

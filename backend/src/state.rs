@@ -93,4 +93,8 @@ impl crate::orders::lifecycle::Shop for AppState {
     fn notify(&self, order_id: i64, notice: Notice) {
         AppState::notify(self, order_id, notice)
     }
+    fn unpaid_ended(&self, order_id: i64, method: shared::PaymentMethod) {
+        let st = self.clone();
+        tokio::spawn(async move { crate::payments::unpaid_ended(&st, order_id, method).await });
+    }
 }

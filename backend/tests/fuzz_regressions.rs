@@ -71,6 +71,14 @@ fn seeds_are_accepted_where_they_should_be() {
         let n = shop::fuzzing::yookassa(&seed("yookassa", name));
         assert_eq!(n.ok().as_deref(), Some(event), "{name}");
     }
+    let cp = seed("cryptopay", "invoice_paid");
+    let (header, body) = cp.split_at(cp.iter().position(|&b| b == b'\n').unwrap());
+    let price = shop::fuzzing::cryptopay(std::str::from_utf8(header).unwrap(), &body[1..]);
+    assert_eq!(
+        price.ok().flatten(),
+        Some((12_500_050, shared::Currency::new("UZS").unwrap())),
+        "the seed is validly signed and priced"
+    );
 }
 
 /// Stripe's timestamp check subtracted a hostile `t` from now: `t=-9223372036854775808`

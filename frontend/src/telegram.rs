@@ -61,6 +61,9 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = openLink)]
     fn open_link_raw(this: &WebApp, url: &str) -> Result<(), JsValue>;
 
+    #[wasm_bindgen(method, catch, js_name = openTelegramLink)]
+    fn open_telegram_link_raw(this: &WebApp, url: &str) -> Result<(), JsValue>;
+
     /// `MainButton`, `SecondaryButton` and `BackButton` share these members.
     #[derive(Clone, Debug)]
     pub type TgButton;
@@ -427,6 +430,12 @@ impl WebApp {
     /// Opens an outside payment page in the browser, keeping the Mini App open.
     pub fn open_link(&self, url: &str) -> bool {
         self.open_link_raw(url).is_ok()
+    }
+
+    /// Opens a `https://t.me/…` link (a Crypto Pay invoice in @CryptoBot or its Mini App)
+    /// inside Telegram; `openLink` would send it to the browser instead.
+    pub fn open_telegram_link(&self, url: &str) -> bool {
+        self.open_telegram_link_raw(url).is_ok()
     }
 
     /// Calls `f` whenever Telegram reports `event` (e.g. `themeChanged`). The handler lives

@@ -276,6 +276,10 @@ pub struct RefundRequest {
     /// Put the units back on sale (goods returned unopened).
     #[serde(default)]
     pub restock: bool,
+    /// The merchant paid the customer back outside the shop (a rail that cannot refund, or
+    /// refused to): only record it, without asking the payment provider.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manual: bool,
 }
 
 /// `GET /api/admin/products/{id}` (and create/patch answers): the catalog product plus the

@@ -475,6 +475,9 @@ pub struct OrderEvent {
 pub mod event_kind {
     /// A checkout session or invoice could not be opened with the provider.
     pub const CHECKOUT_FAILED: &str = "checkout_failed";
+    /// The provider's checkout of an order that ended unpaid was closed (a Crypto Pay invoice
+    /// deleted), so it cannot be paid any more; the note says which, or why it stayed.
+    pub const CHECKOUT_CLOSED: &str = "checkout_closed";
     /// A second payment for an order that was already paid; flagged for refund.
     pub const DUPLICATE_PAYMENT: &str = "duplicate_payment";
     /// A flagged (duplicate or unusable) payment was given back.
@@ -509,8 +512,9 @@ pub mod event_kind {
     /// The Star subscription the order sold renewed for another period.
     pub const SUBSCRIPTION_RENEWED: &str = "subscription_renewed";
 
-    pub const ALL: [&str; 14] = [
+    pub const ALL: [&str; 15] = [
         CHECKOUT_FAILED,
+        CHECKOUT_CLOSED,
         DUPLICATE_PAYMENT,
         DUPLICATE_REFUNDED,
         PARTIAL_REFUND,

@@ -289,12 +289,13 @@ async fn confirm(
 }
 
 /// Refunds (owners only: money leaves the shop) through the order's own rail
-/// ([`refund_order`]).
+/// ([`refund_order`]); with `"manual": true` it only records a refund the merchant made by
+/// hand (a Crypto Pay app without transfer permission answers 409 `refund_by_hand`).
 #[utoipa::path(post, path = "/api/admin/orders/{id}/refund", tag = "admin", security(("admin_session" = [])),
     params(("id" = i64, Path, minimum = 1, example = 1, description = "The order's id.")),
     request_body(content = Option<RefundRequest>, description = "Optional: no body is a full refund."),
     responses((status = 200, description = "The order after the refund.", body = Order), (status = 404, description = "No such order."),
-        (status = 409, description = "Nothing (or less than asked) is left to refund, or the order is not paid."),
+        (status = 409, description = "Nothing (or less than asked) is left to refund, the order is not paid, or the provider refused and the refund must be made by hand (`refund_by_hand`, `refund_refused`)."),
         (status = 502, description = "The payment provider refused or did not answer; nothing was recorded.")))]
 async fn refund(
     State(st): State<AppState>,
@@ -322,6 +323,7 @@ async fn refund(
         } else {
             Restock::No
         },
+        manual: req.manual,
     };
     refund_order(&st, id, ask, By::Admin(&admin)).await?;
     Ok(AppJson(load(&st, id).await?))

@@ -8,6 +8,7 @@
 
 pub mod cash;
 pub mod click;
+pub mod cryptopay;
 pub mod outbound;
 pub mod payme;
 pub mod paypal;
@@ -42,6 +43,50 @@ pub async fn order_of_checkout(
     .bind(checkout_id)
     .fetch_optional(&db.pool)
     .await?)
+}
+
+/// Hands an ended unpaid order to its rail's [`Provider::on_unpaid_end`] with the checkouts
+/// the shop opened for it (see [`crate::orders::lifecycle::Shop::unpaid_ended`]).
+pub async fn unpaid_ended(st: &crate::state::AppState, order_id: i64, method: PaymentMethod) {
+    let Some(provider) = st.payments.get(method) else {
+        return;
+    };
+    let ids: Vec<String> = match sqlx::query_scalar(
+        "SELECT checkout_id FROM provider_checkouts WHERE provider = $1 AND order_id = $2 \
+         ORDER BY created_at",
+    )
+    .bind(method.as_str())
+    .bind(order_id)
+    .fetch_all(&st.db.pool)
+    .await
+    {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::warn!(order_id, error = %e, "cannot read the checkouts of an ended order");
+            return;
+        }
+    };
+    if ids.is_empty() {
+        return;
+    }
+    for note in provider.on_unpaid_end(order_id, &ids).await {
+        let written = async {
+            let mut conn = st.db.writer.acquire().await?;
+            crate::orders::repo::event(
+                &mut conn,
+                order_id,
+                shared::event_kind::CHECKOUT_CLOSED,
+                None,
+                Some(&note),
+                Some(method.as_str()),
+                crate::db::now(),
+            )
+            .await
+        };
+        if let Err(e) = written.await {
+            tracing::warn!(order_id, error = %e, "cannot note the closed checkout");
+        }
+    }
 }
 
 /// Our record of a provider's payment.
@@ -85,6 +130,7 @@ pub fn router() -> axum::Router<crate::state::AppState> {
         .merge(stripe::router())
         .merge(paypal::router())
         .merge(yookassa::router())
+        .merge(cryptopay::router())
 }
 
 /// The rails this shop has configured.
@@ -134,6 +180,9 @@ impl Payments {
         }
         if let Some(c) = &config.yookassa {
             providers.push(Arc::new(yookassa::Yookassa::new(c, config, http, db)));
+        }
+        if let Some(c) = &config.cryptopay {
+            providers.push(Arc::new(cryptopay::Cryptopay::new(c, http)));
         }
         Payments::new(providers)
     }

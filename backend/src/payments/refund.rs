@@ -17,6 +17,8 @@ pub struct RefundAsk {
     /// Minor units; `None` refunds everything still refundable.
     pub amount_minor: Option<i64>,
     pub restock: Restock,
+    /// Paid back by hand outside the shop: recorded without calling the provider.
+    pub manual: bool,
 }
 
 /// Refunds order `order_id` as the merchant `by` asked.
@@ -101,11 +103,13 @@ pub async fn refund_order(
             format!("Refund between 1 and {left} (minor units) for this order."),
         ));
     }
-    let made = if method == PaymentMethod::Cash {
-        // Cash is handed back by the merchant. The key repeats for a double-clicked button
+    let made = if method == PaymentMethod::Cash || ask.manual {
+        // Cash is handed back by the merchant, and so is any refund the merchant made by hand
+        // (a rail that may not send money back). The key repeats for a double-clicked button
         // (same refunded total, same amount), so that is recorded once too.
+        let kind = if ask.manual { "manual" } else { "cash" };
         vec![Refund {
-            provider_refund_id: format!("cash-{}-{}-{amount}", pay.id, pay.refunded_minor),
+            provider_refund_id: format!("{kind}-{}-{}-{amount}", pay.id, pay.refunded_minor),
             amount_minor: amount,
             currency: currency.as_str().to_string(),
         }]

@@ -190,6 +190,10 @@ web_common::ui_keys! {
     CancelQ => ["Bekor qilinsinmi: buyurtma", "Отменить заказ", "Cancel order"],
     CancelHint => ["Zaxiradagi mahsulotlar bo'shatiladi. Summa:", "Зарезервированный товар вернётся в продажу. Сумма:", "Reserved stock goes back on sale. Total:"],
     RefundQ => ["Pul qaytarilsinmi: buyurtma", "Вернуть деньги за заказ", "Refund order"],
+    PaymentLink => ["To'lov havolasi", "Ссылка на оплату", "Payment link"],
+    RecordRefund => ["Qo'lda qaytarilganini yozish", "Отметить возврат вручную", "Record a refund made by hand"],
+    RecordRefundQ => ["Qo'lda qaytarilgan pul yozilsinmi: buyurtma", "Отметить ручной возврат по заказу", "Record a refund made by hand for order"],
+    RecordRefundHint => ["To'lov tizimiga murojaat qilinmaydi; mijozga o'zingiz qaytargan to'liq summa yoziladi:", "Платёжная система не вызывается; записывается, что вы сами вернули клиенту всю сумму:", "The payment provider is not called; this records that you paid the customer back the full amount yourself:"],
     RefundHint => ["To'liq summa buyurtmaning o'z to'lov usuli orqali qaytariladi:", "Вся сумма вернётся тем же способом оплаты:", "The full amount goes back through the order's own payment rail:"],
     RestockItems => ["Mahsulotlarni yana sotuvga qo'yish", "Вернуть товары в продажу", "Put the items back on sale"],
     // CSV
@@ -289,6 +293,11 @@ pub fn event_name(lang: Lang, kind: &str) -> Option<&'static str> {
             "To'lov sahifasi ochilmadi",
             "Не удалось открыть оплату",
             "Checkout could not be opened",
+        ],
+        E::CHECKOUT_CLOSED => [
+            "To'lov havolasi yopildi",
+            "Счёт на оплату закрыт",
+            "Payment link closed",
         ],
         E::DUPLICATE_PAYMENT => [
             "Takroriy to'lov, qaytarish kerak",

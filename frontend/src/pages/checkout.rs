@@ -91,7 +91,14 @@ pub fn start_payment(ctx: Ctx, order: &Order) {
         }
     }
     if let Some(url) = order.checkout_url.as_deref() {
-        let opened = ctx.tg().is_some_and(|tg| tg.open_link(url));
+        // A Crypto Pay invoice is a t.me link: Telegram opens it in place.
+        let opened = ctx.tg().is_some_and(|tg| {
+            if url.starts_with("https://t.me/") {
+                tg.open_telegram_link(url)
+            } else {
+                tg.open_link(url)
+            }
+        });
         if !opened {
             let _ = window().open_with_url_and_target(url, "_blank");
         }

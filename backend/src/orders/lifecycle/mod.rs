@@ -40,6 +40,12 @@ pub trait Shop: Send + Sync {
     fn catalog_changed(&self);
     /// Tells the customer about their order, in the background.
     fn notify(&self, order_id: i64, notice: Notice);
+    /// An unpaid order of rail `method` ended: the rail may close what its provider still
+    /// holds open for it (in the background). The lifecycle knows no rail, so the running
+    /// shop routes this to the rail's hook (`Provider::on_unpaid_end`).
+    fn unpaid_ended(&self, order_id: i64, method: PaymentMethod) {
+        let _ = (order_id, method);
+    }
 }
 
 /// Who made a change: shown on the order's timeline, and for a merchant also in the audit log.
@@ -188,6 +194,11 @@ pub async fn end_unpaid(
             notice: Some(how.notice()),
         }
         .run(shop, order_id);
+        // Only the caller whose guarded change moved the order gets here, so however many
+        // processes race to end it, its rail is asked once.
+        if let Some(b) = &before {
+            shop.unpaid_ended(order_id, b.method);
+        }
     }
     Ok(moved)
 }

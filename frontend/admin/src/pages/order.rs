@@ -22,6 +22,8 @@ pub enum Action {
     Refund,
     /// Confirms a flagged order (see [`shared::OrderRisk`]).
     Confirm,
+    /// Records a refund the merchant paid back by hand (a rail that could not send it).
+    RecordRefund,
 }
 
 impl Action {
@@ -30,7 +32,7 @@ impl Action {
             Action::Ship => "ship",
             Action::Deliver => "deliver",
             Action::Cancel => "cancel",
-            Action::Refund => "refund",
+            Action::Refund | Action::RecordRefund => "refund",
             Action::Confirm => "confirm",
         }
     }
@@ -54,6 +56,9 @@ pub fn allowed(status: OrderStatus, method: PaymentMethod) -> Vec<Action> {
         && !(cash && status == S::Shipped)
     {
         v.push(Action::Refund);
+        if !cash {
+            v.push(Action::RecordRefund);
+        }
     }
     v
 }
@@ -87,10 +92,11 @@ pub fn OrderPage(id: i64) -> impl IntoView {
         spawn_local(async move {
             let path = format!("/api/admin/orders/{id}/{}", a.path());
             let r = match a {
-                Action::Refund => {
+                Action::Refund | Action::RecordRefund => {
                     let body = RefundRequest {
                         amount_minor: None,
                         restock: restock.get_untracked(),
+                        manual: a == Action::RecordRefund,
                     };
                     api::post::<Order, _>(&path, &body).await
                 }
@@ -117,13 +123,15 @@ pub fn OrderPage(id: i64) -> impl IntoView {
             Action::Cancel => (K::CancelQ, K::CancelHint, K::CancelOrder, true),
             Action::Refund => (K::RefundQ, K::RefundHint, K::Refund, true),
             Action::Confirm => (K::ConfirmQ, K::ConfirmHint, K::ConfirmOrder, false),
+            Action::RecordRefund => (K::RecordRefundQ, K::RecordRefundHint, K::RecordRefund, true),
         };
         let body = format!("{} {}", ctx.t(body), o.total.display());
         restock.set(false);
         ask.set(Some(Ask {
             title: format!("{} #{id}", ctx.t(title)),
             body,
-            option: (a == Action::Refund).then(|| (ctx.t(K::RestockItems).to_string(), restock)),
+            option: matches!(a, Action::Refund | Action::RecordRefund)
+                .then(|| (ctx.t(K::RestockItems).to_string(), restock)),
             yes: ctx.t(yes).into(),
             danger,
             run: Callback::new(move |()| run(a)),
@@ -150,7 +158,7 @@ pub fn OrderPage(id: i64) -> impl IntoView {
                     .then_some(Action::Confirm)
                     .into_iter()
                     .chain(allowed(o.status, o.payment_method))
-                    .filter(|a| owner || *a != Action::Refund)
+                    .filter(|a| owner || !matches!(a, Action::Refund | Action::RecordRefund))
                     .collect();
                 let risk = o.risk.clone().map(|r| {
                     let confirmed = r.confirmed_at.is_some();
@@ -174,6 +182,15 @@ pub fn OrderPage(id: i64) -> impl IntoView {
                             <dl class="facts">
                                 <dt>{ctx.t(K::Date)}</dt><dd>{datetime(o.created_at)}</dd>
                                 <dt>{ctx.t(K::PaymentMethod)}</dt><dd data-testid="method">{method_name(lang, o.payment_method)}</dd>
+                                // The provider's own page for the order (a Crypto Pay invoice,
+                                // a Stripe or PayPal checkout), to see where the buyer pays.
+                                {o.checkout_url.clone().or_else(|| o.invoice_link.clone()).map(|url| {
+                                    let text = url.clone();
+                                    view! {
+                                        <dt>{ctx.t(K::PaymentLink)}</dt>
+                                        <dd data-testid="payment-link"><a href=url target="_blank" rel="noopener noreferrer">{text}</a></dd>
+                                    }
+                                })}
                                 <dt>{ctx.t(K::Total)}</dt><dd data-testid="order-total">{o.total.display()}</dd>
                                 {o.discount.clone().map(|d| view! {
                                     <dt>{ctx.t(K::DiscountValue)}</dt>
@@ -189,6 +206,7 @@ pub fn OrderPage(id: i64) -> impl IntoView {
                                         Action::Cancel => (K::CancelOrder, true),
                                         Action::Refund => (K::Refund, true),
                                         Action::Confirm => (K::ConfirmOrder, false),
+                                        Action::RecordRefund => (K::RecordRefund, true),
                                     };
                                     let o3 = o2.clone();
                                     view! {
@@ -289,7 +307,16 @@ mod tests {
         assert_eq!(allowed(S::PendingPayment, M::Click), [Action::Cancel]);
         assert_eq!(
             allowed(S::Paid, M::Stripe),
-            [Action::Ship, Action::Deliver, Action::Refund]
+            [
+                Action::Ship,
+                Action::Deliver,
+                Action::Refund,
+                Action::RecordRefund
+            ]
+        );
+        assert_eq!(
+            allowed(S::Delivered, M::Cryptopay),
+            [Action::Refund, Action::RecordRefund]
         );
         assert_eq!(
             allowed(S::Shipped, M::Cash),
