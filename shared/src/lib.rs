@@ -480,12 +480,19 @@ pub mod event_kind {
     pub const REFUND_PENDING: &str = "refund_pending";
     /// The order's units went back on sale.
     pub const RESTOCKED: &str = "restocked";
-    /// The Star subscription the order sold has ended.
+    /// The subscription the order sold has ended (refunded, or ended at its provider).
     pub const SUBSCRIPTION_ENDED: &str = "subscription_ended";
-    /// The Star subscription the order sold renewed for another period.
+    /// The subscription the order sold renewed for another period.
     pub const SUBSCRIPTION_RENEWED: &str = "subscription_renewed";
+    /// The subscription will not renew (the customer or the merchant turned renewal off); it
+    /// runs until the end of the period paid for.
+    pub const SUBSCRIPTION_CANCELED: &str = "subscription_canceled";
+    /// Renewal was turned back on before the period ended.
+    pub const SUBSCRIPTION_RESUMED: &str = "subscription_resumed";
+    /// A renewal charge failed (Stripe retries it); the customer was told.
+    pub const SUBSCRIPTION_PAYMENT_FAILED: &str = "subscription_payment_failed";
 
-    pub const ALL: [&str; 14] = [
+    pub const ALL: [&str; 17] = [
         CHECKOUT_FAILED,
         DUPLICATE_PAYMENT,
         DUPLICATE_REFUNDED,
@@ -500,6 +507,9 @@ pub mod event_kind {
         RESTOCKED,
         SUBSCRIPTION_ENDED,
         SUBSCRIPTION_RENEWED,
+        SUBSCRIPTION_CANCELED,
+        SUBSCRIPTION_RESUMED,
+        SUBSCRIPTION_PAYMENT_FAILED,
     ];
 }
 
@@ -507,11 +517,14 @@ pub mod event_kind {
 /// the others (restocks, a provider's refund pending or exceeding the payment, failed checkout
 /// attempts) are the merchant's bookkeeping and show only in the admin. The storefront has a
 /// label for each of these.
-pub const CUSTOMER_EVENT_KINDS: [&str; 4] = [
+pub const CUSTOMER_EVENT_KINDS: [&str; 7] = [
     event_kind::PARTIAL_REFUND,
     event_kind::DUPLICATE_REFUNDED,
     event_kind::REFUND_FAILED,
     event_kind::SUBSCRIPTION_ENDED,
+    event_kind::SUBSCRIPTION_CANCELED,
+    event_kind::SUBSCRIPTION_RESUMED,
+    event_kind::SUBSCRIPTION_PAYMENT_FAILED,
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -537,6 +550,25 @@ pub struct Order {
     /// The timeline, in admin answers and order detail.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<OrderEvent>,
+    /// The subscription the order sold, once its first payment started it (order detail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<OrderSubscription>,
+}
+
+/// A subscription as an order's page shows it (the customer's and the merchant's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderSubscription {
+    /// The id `POST /api/subscriptions/{id}/cancel` takes.
+    pub id: i64,
+    /// The rail that renews it.
+    pub payment_method: PaymentMethod,
+    /// `active` (renews), `canceled` (runs until `expires_at`, no renewal) or `expired`.
+    pub status: String,
+    pub renews: bool,
+    /// The end of the period paid for (unix seconds): the next renewal while it renews.
+    pub expires_at: i64,
+    pub renewals: i64,
 }
 
 /// The one error shape every route answers with: `{"error":{"code","message"}}`.

@@ -25,6 +25,7 @@ use shared::{Currency, PaymentMethod, ProductKind};
 use crate::error::{Error, Result};
 pub use crate::rails::{
     new_pay_ref, Checkout, CheckoutLine, CheckoutOrder, Provider, RefundRequest,
+    SubscriptionChange, SubscriptionRef,
 };
 
 /// The order a checkout the shop opened at `provider` belongs to (see [`Checkout::checkout_id`]);
