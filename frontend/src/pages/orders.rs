@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::{Lang, Order, OrderStatus, PaymentMethod};
+use shared::{Lang, Order, OrderStatus, OrderSubscription, PaymentMethod};
 
 use crate::api::ApiError;
 use crate::app::{main_action, use_ctx, Ctx, MainAction};
@@ -284,6 +284,7 @@ fn OrderView(order: Order) -> impl IntoView {
                 }).collect_view()}
             </ul>
         </section>
+        {order.subscription.clone().map(|s| view! { <SubscriptionBox order_id=id sub=s/> })}
         {order.contact.clone().map(|c| view! {
             <section class="section" data-testid="order-contact">
                 <h2 class="section__title">{move || ctx.t(K::Contact)}</h2>
@@ -318,6 +319,63 @@ fn OrderView(order: Order) -> impl IntoView {
     }
 }
 
+/// The subscription an order sold: its state, the date it renews or ends, and (while it
+/// renews) a cancel that asks once more before it stops renewal.
+#[component]
+fn SubscriptionBox(order_id: i64, sub: OrderSubscription) -> impl IntoView {
+    let ctx = use_ctx();
+    let asking = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let failed = RwSignal::new(false);
+    let state = match sub.status.as_str() {
+        "active" => K::SubscriptionActive,
+        "canceled" => K::SubscriptionCanceled,
+        _ => K::SubscriptionExpired,
+    };
+    let (id, until, renews) = (sub.id, sub.expires_at, sub.renews);
+    let cancel = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        failed.set(false);
+        spawn_local(async move {
+            let r = ctx.api().cancel_subscription(id).await;
+            busy.try_set(false);
+            match r {
+                // The order again, with its subscription and timeline as they are now.
+                Ok(()) => {
+                    ctx.route.set(Route::Order(order_id));
+                }
+                Err(_) => {
+                    failed.try_set(true);
+                }
+            }
+        });
+    };
+    view! {
+        <section class="section" data-testid="subscription" data-status=sub.status.clone()>
+            <h2 class="section__title">{move || ctx.t(K::Subscription)}</h2>
+            <p data-testid="subscription-until">{move || format!("{} {}", ctx.t(state), when(until, ctx.lang.get()))}</p>
+            {renews.then(|| view! {
+                {move || (!asking.get()).then(|| view! {
+                    <button type="button" class="button button--ghost more" data-testid="subscription-cancel"
+                        on:click=move |_| asking.set(true)>{move || ctx.t(K::SubscriptionCancel)}</button>
+                })}
+                {move || asking.get().then(|| view! {
+                    <p class="hint">{move || ctx.t(K::SubscriptionCancelHint)}</p>
+                    <button type="button" class="button more" data-testid="subscription-cancel-confirm"
+                        disabled=move || busy.get() aria-busy=move || busy.get().to_string()
+                        on:click=cancel>{move || ctx.t(K::SubscriptionCancelConfirm)}</button>
+                })}
+            })}
+            {move || failed.get().then(|| view! {
+                <p class="notice notice--error" role="alert" data-testid="subscription-error">{move || ctx.t(K::SubscriptionCancelFailed)}</p>
+            })}
+        </section>
+    }
+}
+
 /// The label of a timeline entry without a status ([`shared::CUSTOMER_EVENT_KINDS`]).
 fn event_key(kind: &str) -> Option<K> {
     use shared::event_kind as E;
@@ -326,6 +384,9 @@ fn event_key(kind: &str) -> Option<K> {
         E::DUPLICATE_REFUNDED => Some(K::EventDuplicateRefunded),
         E::REFUND_FAILED => Some(K::EventRefundFailed),
         E::SUBSCRIPTION_ENDED => Some(K::EventSubscriptionEnded),
+        E::SUBSCRIPTION_CANCELED => Some(K::EventSubscriptionCanceled),
+        E::SUBSCRIPTION_RESUMED => Some(K::EventSubscriptionResumed),
+        E::SUBSCRIPTION_PAYMENT_FAILED => Some(K::EventSubscriptionPaymentFailed),
         _ => None,
     }
 }
