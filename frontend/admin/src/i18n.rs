@@ -98,7 +98,7 @@ web_common::ui_keys! {
     DigitalContentHint => ["To'lovdan keyin xaridorga yuboriladi (havola yoki kalit).", "Отправляется покупателю после оплаты (ссылка или ключ).", "Sent to the customer once paid (a link or a key)."],
     SubscriptionPeriod => ["Obuna davri", "Период подписки", "Subscription period"],
     Every30Days => ["Har 30 kunda", "Каждые 30 дней", "Every 30 days"],
-    SubscriptionStars => ["Obunalar Telegram Stars (XTR) da sotiladi.", "Подписки продаются за Telegram Stars (XTR).", "Subscriptions are sold for Telegram Stars (XTR)."],
+    SubscriptionStars => ["Obunalar Telegram Stars (XTR) da yoki Stripe orqali karta valyutasida (USD, EUR…) sotiladi; har 30 kunda yangilanadi.", "Подписки продаются за Telegram Stars (XTR) или через Stripe в валюте карты (USD, EUR…); продлеваются каждые 30 дней.", "Subscriptions are sold for Telegram Stars (XTR) or, through Stripe, in a card currency (USD, EUR…); they renew every 30 days."],
     TitleRequired => ["Nomni kamida bitta tilda yozing.", "Напишите название хотя бы на одном языке.", "Write the title in at least one language."],
     CurrencyInvalid => ["ISO 4217 valyuta kodi (UZS, USD, EUR...), XTR (Stars), TON yoki USDT.", "Код валюты ISO 4217 (UZS, USD, EUR...), XTR (Stars), TON или USDT.", "An ISO 4217 currency code (UZS, USD, EUR...), XTR (Stars), TON or USDT."],
     VariantRequired => ["Narxli kamida bitta variant qo'shing.", "Добавьте хотя бы один вариант с ценой.", "Add at least one variant with a price."],
