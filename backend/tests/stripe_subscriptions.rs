@@ -61,18 +61,22 @@ async fn place(app: &TestApp, variant: i64) -> i64 {
     o["id"].as_i64().unwrap()
 }
 
-/// Posts an event as Stripe would: pretty-printed and signed now; expects 200.
-async fn deliver(app: &TestApp, ev: &Value) {
+/// Posts an event as Stripe would: pretty-printed and signed now.
+async fn deliver_raw(app: &TestApp, ev: &Value) -> Raw {
     let body = serde_json::to_string_pretty(ev).unwrap();
-    let r = app
-        .raw(
-            app.client
-                .post(app.url("/webhooks/stripe"))
-                .header("Stripe-Signature", sign(WEBHOOK_SECRET, now(), &body))
-                .header("Content-Type", "application/json")
-                .body(body),
-        )
-        .await;
+    app.raw(
+        app.client
+            .post(app.url("/webhooks/stripe"))
+            .header("Stripe-Signature", sign(WEBHOOK_SECRET, now(), &body))
+            .header("Content-Type", "application/json")
+            .body(body),
+    )
+    .await
+}
+
+/// [`deliver_raw`], expecting 200.
+async fn deliver(app: &TestApp, ev: &Value) {
+    let r = deliver_raw(app, ev).await;
     assert_eq!(r.status, 200, "{}", r.text());
 }
 
@@ -545,5 +549,31 @@ both_kinds!(
         )
         .await;
         assert_eq!(events_of(&app, id, "subscription_ended").await.len(), 1);
+    }
+);
+
+both_kinds!(
+    a_renewal_before_the_first_payment_is_retried,
+    |kind| async move {
+        let Some((app, fake, _bot)) = start(kind).await else {
+            return;
+        };
+        let variant = usd_subscription(&app).await;
+        let id = place(&app, variant).await;
+        // The session's and the first invoice's events are late; a renewal's comes first.
+        let done = fake.complete_subscription(id);
+        let sub = fake.sub_for(id).id;
+        let renewal = fake.renew(&sub, true);
+        let ev = fake.invoice_event("invoice.paid", &renewal);
+        let r = deliver_raw(&app, &ev).await;
+        // Not 2xx: Stripe delivers it again later instead of the money going unrecorded.
+        assert_eq!(r.status, 409, "{}", r.text());
+        assert!(payments(&app, id).await.is_empty());
+        deliver(&app, &done).await;
+        deliver(&app, &ev).await;
+        let s = order(&app, id).await["subscription"].clone();
+        assert_eq!(s["renewals"], 1, "{s}");
+        assert_eq!(s["expires_at"], fake.sub(&sub).period_end);
+        assert_eq!(payments(&app, id).await.len(), 2);
     }
 );

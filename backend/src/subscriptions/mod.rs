@@ -319,7 +319,8 @@ pub async fn ended(
 
 /// The provider reports whether the subscription renews (Stripe `customer.subscription.updated`:
 /// the echo of our own change, or one made in its dashboard). The record follows; the timeline
-/// shows the change once, whoever made it.
+/// shows the change once, whoever made it, and the customer hears of a stop once (the echo
+/// can overtake the shop's own change, which then finds nothing to do).
 pub async fn renewal_reported(
     st: &AppState,
     rail: PaymentMethod,
@@ -329,7 +330,11 @@ pub async fn renewal_reported(
     let Some(row) = by_handle(&st.db, rail, handle).await? else {
         return Ok(false);
     };
-    set_flag(st, &row, renews, rail.as_str(), None).await
+    let changed = set_flag(st, &row, renews, rail.as_str(), None).await?;
+    if changed && !renews {
+        st.notify(row.order_id, Notice::SubscriptionEnding);
+    }
+    Ok(changed)
 }
 
 /// A renewal charge failed (Stripe `invoice.payment_failed`; Stripe retries it): the customer

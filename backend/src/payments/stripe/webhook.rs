@@ -462,17 +462,19 @@ async fn invoice_paid(
     };
     let amount_minor = super::from_stripe(paid, &cur);
     let known = subscriptions::by_handle(&st.db, RAIL, &sub).await?;
+    // The order of a subscription the shop has no record of yet, through its session.
+    let traced = || async {
+        let stripe = super::Stripe::new(cfg, &st.config.public_url, &st.http);
+        Ok::<_, Error>(match stripe.session_of_subscription(&sub).await? {
+            Some(session) => order_of_checkout(&st.db, RAIL, &session).await?,
+            None => None,
+        })
+    };
     match inv.billing_reason.as_deref() {
         Some("subscription_create") => {
             let order_id = match &known {
                 Some(r) => Some(r.order_id),
-                None => {
-                    let stripe = super::Stripe::new(cfg, &st.config.public_url, &st.http);
-                    match stripe.session_of_subscription(&sub).await? {
-                        Some(session) => order_of_checkout(&st.db, RAIL, &session).await?,
-                        None => None,
-                    }
-                }
+                None => traced().await?,
             };
             let Some(order_id) = order_id else {
                 tracing::warn!(subscription = %sub, invoice = inv_id, "stripe subscription the shop did not start; ignored");
@@ -490,6 +492,16 @@ async fn invoice_paid(
         }
         Some("subscription_cycle") => {
             let Some(row) = known else {
+                if let Some(order_id) = traced().await? {
+                    // Ours, but its first payment has not been handled yet (its events are
+                    // late or failing): refuse, so Stripe delivers this renewal again later
+                    // rather than the money going unrecorded.
+                    tracing::warn!(order_id, subscription = %sub, invoice = inv_id, "renewal before the subscription's first payment; Stripe will retry");
+                    return Err(Error::conflict(
+                        "subscription_not_started",
+                        "The subscription's first payment is not recorded yet; retry later.",
+                    ));
+                }
                 tracing::warn!(subscription = %sub, invoice = inv_id, "renewal of a stripe subscription the shop did not start; ignored");
                 return Ok(());
             };
