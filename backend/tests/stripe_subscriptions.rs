@@ -8,6 +8,8 @@ mod common;
 mod fake_bot_api;
 #[path = "support/fake_stripe.rs"]
 mod fake_stripe;
+#[path = "support/tg.rs"]
+mod tg;
 
 use common::*;
 use fake_bot_api::FakeBotApi;
@@ -575,5 +577,86 @@ both_kinds!(
         assert_eq!(s["renewals"], 1, "{s}");
         assert_eq!(s["expires_at"], fake.sub(&sub).period_end);
         assert_eq!(payments(&app, id).await.len(), 2);
+    }
+);
+
+both_kinds!(
+    star_and_stripe_subscriptions_share_the_routes,
+    |kind| async move {
+        let fake = FakeStripe::start().await;
+        let env = fake.env();
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let Some(t) = tg::Tg::start(kind, tg::Mode::Webhook, &pairs).await else {
+            return;
+        };
+        let app = &t.app;
+        // A Star subscription, paid as Telegram reports it.
+        let star_order = t
+            .order(USER, app.variant_id("Premium club").await, "stars")
+            .await;
+        let star_id = star_order["id"].as_i64().unwrap();
+        let inv = t.invoice_of(&star_order).await;
+        let exp = now() + 2_592_000;
+        t.deliver(t.payment(USER, &inv, 100, "star-charge-1",
+        json!({"is_recurring": true, "is_first_recurring": true, "subscription_expiration_date": exp})))
+    .await;
+        t.wait_status(star_id, "paid").await;
+        // A Stripe one.
+        let variant = usd_subscription(app).await;
+        let (stripe_id, sub) = subscribed(app, &fake, variant).await;
+
+        let items = listed(app, USER).await;
+        assert_eq!(items.len(), 2, "{items:?}");
+        let by_order = |o: i64| items.iter().find(|s| s["order_id"] == o).unwrap().clone();
+        let (star, stripe) = (by_order(star_id), by_order(stripe_id));
+        assert_eq!(
+            (star["payment_method"].as_str(), star["status"].as_str()),
+            (Some("stars"), Some("active"))
+        );
+        assert_eq!(star["expires_at"], exp);
+        assert_eq!(
+            (stripe["payment_method"].as_str(), stripe["status"].as_str()),
+            (Some("stripe"), Some("active"))
+        );
+        for s in [&star, &stripe] {
+            for k in [
+                "id",
+                "order_id",
+                "product_id",
+                "status",
+                "renews",
+                "expires_at",
+                "renewals",
+            ] {
+                assert!(s.get(k).is_some(), "{k} missing in {s}");
+            }
+        }
+
+        // The same cancel route, each to its own rail: one Bot API call, one Stripe call.
+        for s in [&star, &stripe] {
+            let (code, v) = app
+                .json(app.as_user(
+                    Method::POST,
+                    &format!("/api/subscriptions/{}/cancel", s["id"]),
+                    USER,
+                ))
+                .await;
+            assert_eq!(code, 200, "{v}");
+            assert_eq!(v["status"], "canceled");
+        }
+        let edits = t.fake.calls("editUserStarSubscription");
+        assert_eq!(edits.len(), 1, "{edits:?}");
+        assert_eq!(edits[0]["telegram_payment_charge_id"], "star-charge-1");
+        assert_eq!(edits[0]["is_canceled"], true);
+        assert_eq!(subscription_calls(&fake).len(), 1);
+        assert!(fake.sub(&sub).cancel_at_period_end);
+        assert!(listed(app, USER)
+            .await
+            .iter()
+            .all(|s| s["status"] == "canceled"));
+        assert_eq!(
+            events_of(app, star_id, "subscription_canceled").await.len(),
+            1
+        );
     }
 );
