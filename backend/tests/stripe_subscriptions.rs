@@ -660,3 +660,30 @@ both_kinds!(
         );
     }
 );
+
+both_kinds!(a_flagged_first_payment_starts_nothing, |kind| async move {
+    let Some((app, fake, _bot)) = start(kind).await else {
+        return;
+    };
+    let variant = usd_subscription(&app).await;
+    let id = place(&app, variant).await;
+    // Stripe charged another amount than the order's (the session was tampered with, say).
+    for s in fake.inner.lock().unwrap().sessions.iter_mut() {
+        if s.order_id == id.to_string() {
+            s.amount_total = PRICE + 1;
+        }
+    }
+    deliver(&app, &fake.complete_subscription(id)).await;
+    let sub = fake.sub_for(id);
+    deliver(&app, &fake.invoice_event("invoice.paid", &sub.invoices[0])).await;
+    assert_eq!(order(&app, id).await["status"], "pending_payment");
+    assert_eq!(
+        payments(&app, id).await,
+        vec![(sub.invoices[0].clone(), PRICE + 1, 1)]
+    );
+    assert!(listed(&app, USER).await.is_empty());
+    // Its renewals are not the shop's to take: answered, not recorded, not retried forever.
+    let renewal = fake.renew(&sub.id, true);
+    deliver(&app, &fake.invoice_event("invoice.paid", &renewal)).await;
+    assert_eq!(payments(&app, id).await.len(), 1);
+});

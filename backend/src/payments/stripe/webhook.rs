@@ -439,6 +439,20 @@ async fn first_payment(st: &AppState, f: &FirstPayment<'_>, raw: &str) -> Result
     Ok(())
 }
 
+/// Whether a Stripe invoice payment of the order is on record (its first payment was handled,
+/// even if it was flagged for refund and started no subscription).
+async fn first_invoice_recorded(st: &AppState, order_id: i64) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM payments WHERE order_id = $1 AND provider = $2 \
+         AND substr(provider_payment_id, 1, 3) = 'in_'",
+    )
+    .bind(order_id)
+    .bind(RAIL.as_str())
+    .fetch_one(&st.db.pool)
+    .await?;
+    Ok(n > 0)
+}
+
 /// `invoice.paid`: a subscription's first invoice pays its order (the same payment as the
 /// session's), a later one (`subscription_cycle`) renews it. Only subscriptions of sessions
 /// the shop opened count: one it does not know yet (the invoice overtook the session's event)
@@ -492,10 +506,16 @@ async fn invoice_paid(
         }
         Some("subscription_cycle") => {
             let Some(row) = known else {
-                if let Some(order_id) = traced().await? {
+                let order_id = traced().await?;
+                let first_handled = match order_id {
+                    Some(o) => first_invoice_recorded(st, o).await?,
+                    None => false,
+                };
+                if let (Some(order_id), false) = (order_id, first_handled) {
                     // Ours, but its first payment has not been handled yet (its events are
                     // late or failing): refuse, so Stripe delivers this renewal again later
-                    // rather than the money going unrecorded.
+                    // rather than the money going unrecorded. (A first payment that was
+                    // flagged for refund started nothing: its renewals are ignored below.)
                     tracing::warn!(order_id, subscription = %sub, invoice = inv_id, "renewal before the subscription's first payment; Stripe will retry");
                     return Err(Error::conflict(
                         "subscription_not_started",
