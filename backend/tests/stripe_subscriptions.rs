@@ -428,15 +428,20 @@ both_kinds!(customer_cancels_at_period_end, |kind| async move {
     let ev = events_of(&app, id, "subscription_canceled").await;
     assert_eq!(ev.len(), 1, "{ev:?}");
     assert_eq!(ev[0].0.as_deref(), Some("customer"));
-    // The paid period runs on; the customer's timeline shows the change.
+    // The paid period runs on; the order's timeline (as the merchant reads it) shows the
+    // change.
     let o = order(&app, id).await;
     assert_eq!(o["subscription"]["status"], "canceled");
     assert_eq!(o["subscription"]["expires_at"], at_stripe.period_end);
-    assert!(o["events"]
+    let csrf = app.admin_login().await;
+    let (_, admin_view) = app
+        .json(app.admin(Method::GET, &format!("/api/admin/orders/{id}"), &csrf))
+        .await;
+    assert!(admin_view["events"]
         .as_array()
         .unwrap()
         .iter()
-        .any(|e| e["kind"] == "subscription_canceled"));
+        .any(|e| e["kind"] == "subscription_canceled" && e["actor"] == "customer"));
 
     // Renewal back on: one call with cancel_at_period_end=false.
     let (s, v) = app

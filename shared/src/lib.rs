@@ -517,14 +517,15 @@ pub mod event_kind {
 /// the others (restocks, a provider's refund pending or exceeding the payment, failed checkout
 /// attempts) are the merchant's bookkeeping and show only in the admin. The storefront has a
 /// label for each of these.
-pub const CUSTOMER_EVENT_KINDS: [&str; 7] = [
+///
+/// A subscription's renewal turned off or on, or a failed renewal payment, is not among them:
+/// the order page shows the subscription's state itself, the bot tells the customer, and each
+/// label would cost the storefront's first download (every string is in it).
+pub const CUSTOMER_EVENT_KINDS: [&str; 4] = [
     event_kind::PARTIAL_REFUND,
     event_kind::DUPLICATE_REFUNDED,
     event_kind::REFUND_FAILED,
     event_kind::SUBSCRIPTION_ENDED,
-    event_kind::SUBSCRIPTION_CANCELED,
-    event_kind::SUBSCRIPTION_RESUMED,
-    event_kind::SUBSCRIPTION_PAYMENT_FAILED,
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

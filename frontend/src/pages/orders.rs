@@ -267,6 +267,7 @@ fn OrderView(order: Order) -> impl IntoView {
                 <p class="notice" class=("notice--error", matches!(state, "cancelled" | "failed"))
                     role="status" data-testid="order-note" data-state=state>{move || ctx.t(k)}</p>
             })}
+            {order.subscription.clone().map(|s| view! { <SubscriptionLine order_id=id sub=s/> })}
         </section>
         <section class="section">
             <h2 class="section__title">{move || ctx.t(K::Items)}</h2>
@@ -284,7 +285,6 @@ fn OrderView(order: Order) -> impl IntoView {
                 }).collect_view()}
             </ul>
         </section>
-        {order.subscription.clone().map(|s| view! { <SubscriptionBox order_id=id sub=s/> })}
         {order.contact.clone().map(|c| view! {
             <section class="section" data-testid="order-contact">
                 <h2 class="section__title">{move || ctx.t(K::Contact)}</h2>
@@ -319,18 +319,17 @@ fn OrderView(order: Order) -> impl IntoView {
     }
 }
 
-/// The subscription an order sold: its state, the date it renews or ends, and (while it
-/// renews) a cancel that asks once more before it stops renewal.
+/// The subscription an order sold: when it renews or ends, and (while it renews) a cancel.
+/// Few words of its own: every storefront string is in the first download (docs/PERFORMANCE.md).
 #[component]
-fn SubscriptionBox(order_id: i64, sub: OrderSubscription) -> impl IntoView {
+fn SubscriptionLine(order_id: i64, sub: OrderSubscription) -> impl IntoView {
     let ctx = use_ctx();
-    let asking = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let failed = RwSignal::new(false);
     let state = match sub.status.as_str() {
-        "active" => K::SubscriptionActive,
-        "canceled" => K::SubscriptionCanceled,
-        _ => K::SubscriptionExpired,
+        "active" => K::SubscriptionRenews,
+        "canceled" => K::SubscriptionEnds,
+        _ => K::EventSubscriptionEnded,
     };
     let (id, until, renews) = (sub.id, sub.expires_at, sub.renews);
     let cancel = move |_| {
@@ -338,15 +337,13 @@ fn SubscriptionBox(order_id: i64, sub: OrderSubscription) -> impl IntoView {
             return;
         }
         busy.set(true);
-        failed.set(false);
         spawn_local(async move {
             let r = ctx.api().cancel_subscription(id).await;
             busy.try_set(false);
             match r {
                 // The order again, with its subscription and timeline as they are now.
-                Ok(()) => {
-                    ctx.route.set(Route::Order(order_id));
-                }
+                Ok(()) => ctx.route.set(Route::Order(order_id)),
+                // The button offers to try again (nothing changed).
                 Err(_) => {
                     failed.try_set(true);
                 }
@@ -354,25 +351,17 @@ fn SubscriptionBox(order_id: i64, sub: OrderSubscription) -> impl IntoView {
         });
     };
     view! {
-        <section class="section" data-testid="subscription" data-status=sub.status.clone()>
-            <h2 class="section__title">{move || ctx.t(K::Subscription)}</h2>
-            <p data-testid="subscription-until">{move || format!("{} {}", ctx.t(state), when(until, ctx.lang.get()))}</p>
-            {renews.then(|| view! {
-                {move || (!asking.get()).then(|| view! {
-                    <button type="button" class="button button--ghost more" data-testid="subscription-cancel"
-                        on:click=move |_| asking.set(true)>{move || ctx.t(K::SubscriptionCancel)}</button>
-                })}
-                {move || asking.get().then(|| view! {
-                    <p class="hint">{move || ctx.t(K::SubscriptionCancelHint)}</p>
-                    <button type="button" class="button more" data-testid="subscription-cancel-confirm"
-                        disabled=move || busy.get() aria-busy=move || busy.get().to_string()
-                        on:click=cancel>{move || ctx.t(K::SubscriptionCancelConfirm)}</button>
-                })}
-            })}
-            {move || failed.get().then(|| view! {
-                <p class="notice notice--error" role="alert" data-testid="subscription-error">{move || ctx.t(K::SubscriptionCancelFailed)}</p>
-            })}
-        </section>
+        <p class="notice" data-testid="subscription" data-status=sub.status.clone()>
+            {move || format!("{} {}", ctx.t(state), when(until, ctx.lang.get()))}
+        </p>
+        {renews.then(|| view! {
+            <button type="button" class="button button--ghost more" data-testid="subscription-cancel"
+                data-failed=move || failed.get().to_string()
+                disabled=move || busy.get() aria-busy=move || busy.get().to_string()
+                on:click=cancel>
+                {move || ctx.t(if failed.get() { K::Retry } else { K::SubscriptionCancel })}
+            </button>
+        })}
     }
 }
 
@@ -384,9 +373,6 @@ fn event_key(kind: &str) -> Option<K> {
         E::DUPLICATE_REFUNDED => Some(K::EventDuplicateRefunded),
         E::REFUND_FAILED => Some(K::EventRefundFailed),
         E::SUBSCRIPTION_ENDED => Some(K::EventSubscriptionEnded),
-        E::SUBSCRIPTION_CANCELED => Some(K::EventSubscriptionCanceled),
-        E::SUBSCRIPTION_RESUMED => Some(K::EventSubscriptionResumed),
-        E::SUBSCRIPTION_PAYMENT_FAILED => Some(K::EventSubscriptionPaymentFailed),
         _ => None,
     }
 }
