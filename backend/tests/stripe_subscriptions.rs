@@ -692,3 +692,53 @@ both_kinds!(a_flagged_first_payment_starts_nothing, |kind| async move {
     deliver(&app, &fake.invoice_event("invoice.paid", &renewal)).await;
     assert_eq!(payments(&app, id).await.len(), 1);
 });
+
+both_kinds!(
+    a_cancelled_subscription_that_runs_out_ends_once,
+    |kind| async move {
+        let Some((app, fake, _bot)) = start(kind).await else {
+            return;
+        };
+        let variant = usd_subscription(&app).await;
+        let (id, sub) = subscribed(&app, &fake, variant).await;
+        let sid = order(&app, id).await["subscription"]["id"]
+            .as_i64()
+            .unwrap();
+        let (s, _) = app
+            .json(app.as_user(
+                Method::POST,
+                &format!("/api/subscriptions/{sid}/cancel"),
+                USER,
+            ))
+            .await;
+        assert_eq!(s, 200);
+        // The paid period is over (moved back here rather than waiting 30 days); Stripe ends the
+        // subscription at that moment.
+        let end = now() - 60;
+        sqlx::query("UPDATE subscriptions SET expires_at = $1 WHERE id = $2")
+            .bind(end)
+            .bind(sid)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+        {
+            let mut g = fake.inner.lock().unwrap();
+            let s = g.subs.iter_mut().find(|s| s.id == sub).unwrap();
+            s.status = "canceled".into();
+            s.ended_at = Some(end);
+        }
+        let ev = fake.subscription_event("customer.subscription.deleted", &sub);
+        deliver(&app, &ev).await;
+        deliver(
+            &app,
+            &fake.subscription_event("customer.subscription.deleted", &sub),
+        )
+        .await;
+        let s = order(&app, id).await["subscription"].clone();
+        assert_eq!(
+            (s["status"].as_str(), s["expires_at"].as_i64()),
+            (Some("expired"), Some(end))
+        );
+        assert_eq!(events_of(&app, id, "subscription_ended").await.len(), 1);
+    }
+);

@@ -278,7 +278,9 @@ pub async fn renewed(st: &AppState, r: &Renewal<'_>) -> Result<bool> {
 
 /// The provider ended the subscription (Stripe `customer.subscription.deleted`): it renews no
 /// more, and access stops at `ended_at` (now when not given) unless the paid period ended
-/// before. True when this changed the record (a repeat changes nothing).
+/// before. The timeline says so once per order, also when the record needed no change (a
+/// subscription that ran out after its renewal was turned off); a refund that ended it first
+/// has said so already. True when this wrote the timeline entry.
 pub async fn ended(
     st: &AppState,
     rail: PaymentMethod,
@@ -289,20 +291,35 @@ pub async fn ended(
     let end = ended_at.unwrap_or(now).min(now);
     let mut tx = st.db.begin_write().await?;
     let row: Option<(i64, i64)> = sqlx::query_as(
-        "UPDATE subscriptions SET canceled = 1, \
-         expires_at = CASE WHEN expires_at > $1 THEN $1 ELSE expires_at END, updated_at = $2 \
-         WHERE provider = $3 AND charge_id = $4 AND (canceled = 0 OR expires_at > $1) \
-         RETURNING id, order_id",
+        "SELECT id, order_id FROM subscriptions WHERE provider = $1 AND charge_id = $2",
     )
-    .bind(end)
-    .bind(now)
     .bind(rail.as_str())
     .bind(handle)
     .fetch_optional(tx.conn())
     .await?;
-    let Some((_, order_id)) = row else {
+    let Some((id, order_id)) = row else {
         return Ok(false);
     };
+    sqlx::query(
+        "UPDATE subscriptions SET canceled = 1, \
+         expires_at = CASE WHEN expires_at > $1 THEN $1 ELSE expires_at END, updated_at = $2 \
+         WHERE id = $3 AND (canceled = 0 OR expires_at > $1)",
+    )
+    .bind(end)
+    .bind(now)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    let told: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM order_events WHERE order_id = $1 AND kind = $2")
+            .bind(order_id)
+            .bind(event_kind::SUBSCRIPTION_ENDED)
+            .fetch_one(tx.conn())
+            .await?;
+    if told > 0 {
+        tx.commit().await?;
+        return Ok(false);
+    }
     orders::event(
         tx.conn(),
         order_id,
