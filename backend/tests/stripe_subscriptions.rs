@@ -742,3 +742,42 @@ both_kinds!(
         assert_eq!(events_of(&app, id, "subscription_ended").await.len(), 1);
     }
 );
+
+both_kinds!(
+    a_dashboard_refund_of_a_subscription_payment_counts_once,
+    |kind| async move {
+        let Some((app, fake, _bot)) = start(kind).await else {
+            return;
+        };
+        let variant = usd_subscription(&app).await;
+        let (id, sub) = subscribed(&app, &fake, variant).await;
+        let first = fake.sub(&sub).invoices[0].clone();
+        let pi = fake.inner.lock().unwrap().invoice_intents[&first].clone();
+        // Refunded in Stripe's dashboard: the events name the PaymentIntent, the shop has the
+        // payment by its invoice and finds it through Stripe.
+        let r = fake.dashboard_refund(&pi, 400);
+        deliver(&app, &fake.charge_refunded(&pi)).await;
+        deliver(
+            &app,
+            &fake.refund_event("refund.created", r["id"].as_str().unwrap()),
+        )
+        .await;
+        let refunded: i64 = sqlx::query_scalar(
+            "SELECT refunded_minor FROM payments WHERE provider_payment_id = $1",
+        )
+        .bind(&first)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(refunded, 400);
+        assert_eq!(events_of(&app, id, "partial_refund").await.len(), 1);
+        // The rest: the order is refunded and its subscription ends.
+        fake.dashboard_refund(&pi, PRICE - 400);
+        deliver(&app, &fake.charge_refunded(&pi)).await;
+        let o = order(&app, id).await;
+        assert_eq!(o["status"], "refunded");
+        assert_eq!(o["subscription"]["status"], "expired");
+        // …and Stripe stops charging for it.
+        assert_eq!(fake.sub(&sub).status, "canceled");
+    }
+);

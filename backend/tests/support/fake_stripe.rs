@@ -137,6 +137,7 @@ impl FakeStripe {
                 post(update_subscription).delete(cancel_subscription),
             )
             .route("/v1/invoices/{id}", get(get_invoice))
+            .route("/v1/invoice_payments", get(list_invoice_payments))
             .route("/v1/refunds", post(create_refund).get(list_refunds))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -669,6 +670,52 @@ async fn list_sessions(
                 .is_none_or(|w| s.subscription.as_deref() == Some(w.as_str()))
         })
         .map(FakeStripe::session_json)
+        .collect();
+    let v = json!({"object": "list", "url": path, "has_more": false, "data": data});
+    answer_as(&mut g, "GET", path, None, (StatusCode::OK, v))
+}
+
+/// `GET /v1/invoice_payments?payment[type]=payment_intent&payment[payment_intent]=&limit=`:
+/// the invoice a PaymentIntent paid (today's API versions).
+async fn list_invoice_payments(
+    State(st): State<Arc<Mutex<Inner>>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let path = "/v1/invoice_payments";
+    let mut g = st.lock().unwrap();
+    if let Err(e) = check_auth(&headers) {
+        return answer_as(&mut g, "GET", path, None, e);
+    }
+    for k in q.keys() {
+        if ![
+            "invoice",
+            "payment[type]",
+            "payment[payment_intent]",
+            "limit",
+        ]
+        .contains(&k.as_str())
+        {
+            let r = bad(&format!("Received unknown parameter: {k}"));
+            return answer_as(&mut g, "GET", path, None, r);
+        }
+    }
+    if q.contains_key("payment[payment_intent]")
+        && q.get("payment[type]").map(String::as_str) != Some("payment_intent")
+    {
+        return answer_as(&mut g, "GET", path, None, bad("payment[type] is required"));
+    }
+    let data: Vec<Value> = g
+        .invoice_intents
+        .iter()
+        .filter(|(inv, pi)| {
+            q.get("payment[payment_intent]").is_none_or(|p| p == *pi)
+                && q.get("invoice").is_none_or(|i| i == *inv)
+        })
+        .map(|(inv, pi)| {
+            json!({"object": "invoice_payment", "invoice": inv, "status": "paid",
+            "payment": {"type": "payment_intent", "payment_intent": pi}})
+        })
         .collect();
     let v = json!({"object": "list", "url": path, "has_more": false, "data": data});
     answer_as(&mut g, "GET", path, None, (StatusCode::OK, v))

@@ -343,16 +343,22 @@ fn segment(id: &str) -> String {
 }
 
 impl Stripe {
-    /// GETs `path_and_query`; answers the JSON of a 2xx, or the error.
-    async fn get(&self, path_and_query: &str) -> Result<Value> {
+    /// GETs `path_and_query`; answers the status and JSON (an error only when Stripe did not
+    /// answer).
+    async fn get_raw(&self, path_and_query: &str) -> Result<(axum::http::StatusCode, Value)> {
         let url = format!("{}{path_and_query}", self.api_url);
-        let (status, v) = outbound::send("Stripe", || {
+        outbound::send("Stripe", || {
             self.http
                 .get(&url)
                 .bearer_auth(self.secret_key.expose_secret())
         })
         .await
-        .map_err(|e| outbound::unavailable("Stripe", &e))?;
+        .map_err(|e| outbound::unavailable("Stripe", &e))
+    }
+
+    /// GETs `path_and_query`; answers the JSON of a 2xx, or the error.
+    async fn get(&self, path_and_query: &str) -> Result<Value> {
+        let (status, v) = self.get_raw(path_and_query).await?;
         if status.is_success() {
             Ok(v)
         } else {
@@ -386,6 +392,33 @@ impl Stripe {
                 format!("Stripe invoice {invoice} has no payment to refund."),
             )
         })
+    }
+
+    /// The invoice a PaymentIntent paid, if any: `GET /v1/invoice_payments?payment[type]=
+    /// payment_intent&payment[payment_intent]=…` (API versions since 2025-03-31), else the
+    /// intent's own `invoice` field (before them).
+    /// An intent Stripe does not know (404) has none.
+    pub async fn invoice_of_intent(&self, pi: &str) -> Result<Option<String>> {
+        let id = |v: &Value| v.as_str().or(v["id"].as_str()).map(str::to_string);
+        let listed = self
+            .get_raw(&format!(
+                "/v1/invoice_payments?payment%5Btype%5D=payment_intent&payment%5Bpayment_intent%5D={}&limit=1",
+                segment(pi)
+            ))
+            .await?;
+        if listed.0.is_success() {
+            if let Some(inv) = id(&listed.1["data"][0]["invoice"]) {
+                return Ok(Some(inv));
+            }
+        }
+        let (status, v) = self
+            .get_raw(&format!("/v1/payment_intents/{}", segment(pi)))
+            .await?;
+        match status {
+            s if s.is_success() => Ok(id(&v["invoice"])),
+            axum::http::StatusCode::NOT_FOUND => Ok(None),
+            s => Err(outbound::rejected("Stripe", s, &v)),
+        }
     }
 
     /// The Checkout Session that started subscription `sub` (`GET /v1/checkout/sessions?

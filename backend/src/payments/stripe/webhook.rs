@@ -274,8 +274,9 @@ async fn webhook(
             let charge: OfPaymentIntent = object(obj);
             if let Some(pi) = charge.payment_intent.as_ref().map(Expandable::id) {
                 let stripe = super::Stripe::new(cfg, &st.config.public_url, &st.http);
+                let paid = recorded_as(&st, cfg, pi).await?;
                 for r in stripe.refunds_of(pi).await? {
-                    refunded(&st, id, pi, &r).await?;
+                    refunded(&st, id, &paid, &r).await?;
                 }
             }
         }
@@ -286,12 +287,14 @@ async fn webhook(
                 // A refund can fail, even after it succeeded (the card was closed): Stripe puts
                 // the money back in the shop's balance, so it stops counting as refunded.
                 if let (Some(pi), Some(r)) = (pi, super::any_refund(obj)) {
-                    if !provider_refund_failed(&st, RAIL, pi, &r).await? {
+                    let paid = recorded_as(&st, cfg, pi).await?;
+                    if !provider_refund_failed(&st, RAIL, &paid, &r).await? {
                         tracing::info!(event = id, refund = %r.provider_refund_id, "stripe refund failure changes nothing");
                     }
                 }
             } else if let (Some(pi), Some(r)) = (pi, super::refund_of(obj)) {
-                refunded(&st, id, pi, &r).await?;
+                let paid = recorded_as(&st, cfg, pi).await?;
+                refunded(&st, id, &paid, &r).await?;
             }
         }
         other => tracing::debug!(event = id, kind = other, "stripe event ignored"),
@@ -300,12 +303,33 @@ async fn webhook(
     Ok(Json(json!({"received": true})))
 }
 
-async fn refunded(st: &AppState, event: &str, pi: &str, r: &Refund) -> Result<()> {
-    if provider_refunded(st, RAIL, pi, r, By::Rail(RAIL))
+/// The id a PaymentIntent's payment is on record by: the intent itself (Checkout in payment
+/// mode), or for a subscription's payment the invoice it paid (recorded by invoice, since the
+/// session that started it has no intent), asked of Stripe only when the intent is not ours.
+async fn recorded_as(st: &AppState, cfg: &crate::config::StripeConfig, pi: &str) -> Result<String> {
+    if payment_by_provider_id(&st.db, RAIL, pi).await?.is_some() {
+        return Ok(pi.to_string());
+    }
+    let stripe = super::Stripe::new(cfg, &st.config.public_url, &st.http);
+    Ok(stripe
+        .invoice_of_intent(pi)
         .await?
-        .is_none()
-    {
-        tracing::info!(event, refund = %r.provider_refund_id, "stripe refund for a payment we do not know");
+        .unwrap_or_else(|| pi.to_string()))
+}
+
+async fn refunded(st: &AppState, event: &str, pi: &str, r: &Refund) -> Result<()> {
+    match provider_refunded(st, RAIL, pi, r, By::Rail(RAIL)).await? {
+        None => {
+            tracing::info!(event, refund = %r.provider_refund_id, "stripe refund for a payment we do not know");
+        }
+        // Refunded in full in Stripe's dashboard: a subscription the order sold stops
+        // renewing there too (nothing to do for any other order).
+        Some(lifecycle::Recorded::Full) => {
+            if let Some(p) = payment_by_provider_id(&st.db, RAIL, pi).await? {
+                subscriptions::stop_after_refund(st, p.order_id).await;
+            }
+        }
+        Some(_) => {}
     }
     Ok(())
 }
