@@ -26,5 +26,6 @@ pub mod rails;
 pub mod seed;
 pub mod startup;
 pub mod state;
+pub mod subscriptions;
 pub mod telegram;
 pub mod web;

@@ -18,6 +18,8 @@ pub enum Notice {
     RefundFailed,
     SubscriptionRenewed,
     SubscriptionEnding,
+    /// A renewal charge failed; the provider tries again, the customer may update their card.
+    SubscriptionPaymentFailed,
 }
 
 pub trait Notifier: Send + Sync {

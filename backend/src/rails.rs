@@ -102,6 +102,24 @@ pub trait Provider: Send + Sync {
         Box::pin(async { Vec::new() })
     }
 
+    /// Changes a subscription this rail started, at the provider (one call). Only rails that
+    /// sell subscriptions (Stars, Stripe) have any; the shop's own record changes after this
+    /// succeeded (see `crate::subscriptions`).
+    fn change_subscription<'a>(
+        &'a self,
+        sub: &'a SubscriptionRef,
+        change: SubscriptionChange,
+    ) -> BoxFuture<'a, Result<()>> {
+        let m = self.method();
+        let _ = (sub, change);
+        Box::pin(async move {
+            Err(Error::conflict(
+                "subscriptions_unsupported",
+                format!("{} does not renew subscriptions.", m.as_str()),
+            ))
+        })
+    }
+
     /// Gives money back through the provider. Answers the refunds the provider reports as
     /// done (this one, or when it says the payment was refunded already, those it knows of),
     /// each with the provider's refund id; the caller records them through the lifecycle,
@@ -118,6 +136,32 @@ pub trait Provider: Send + Sync {
             ))
         })
     }
+}
+
+/// A subscription a rail started, as the rail's own calls name it.
+#[derive(Debug, Clone)]
+pub struct SubscriptionRef {
+    /// `subscriptions.id`, for idempotency keys.
+    pub id: i64,
+    pub order_id: i64,
+    /// The Telegram user (Stars names the subscriber).
+    pub customer_id: i64,
+    /// The provider's handle: the Star charge id of the first payment, the Stripe `sub_…`.
+    pub handle: String,
+    /// `subscriptions.updated_at` before this change: with the change it makes an idempotency
+    /// key that a retried call reuses and a later change (cancel, renew, cancel again) does not.
+    pub version: i64,
+}
+
+/// What the shop asks a rail to do with a subscription it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionChange {
+    /// Stop renewing; the period paid for runs out.
+    StopRenewal,
+    /// Renew again (before the period ran out).
+    Resume,
+    /// End it now and renew no more: the order was refunded.
+    EndNow,
 }
 
 /// What a provider needs to refund (part of) a payment.

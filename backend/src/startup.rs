@@ -121,7 +121,7 @@ pub fn app(state: AppState) -> Router {
         .merge(orders::router())
         .merge(me::router(cfg.dev_mode()))
         .merge(admin::router())
-        .merge(crate::payments::stars::subscriptions::router());
+        .merge(crate::subscriptions::router());
     let webhooks =
         crate::payments::router().merge(crate::telegram::router().with_state(bot_state(&state)));
     let limits = Limits::new(cfg.rate_limit_per_minute);

@@ -196,6 +196,30 @@ both_kinds!(
         .await;
         assert_eq!((s, error_code(&v)), (400, "payment_method_unfit"), "{v}");
         assert_eq!(fake.created().len(), calls);
+        // A subscription would be sold once and never renew: only Stars and Stripe renew.
+        let csrf = app.admin_login().await;
+        let (st, sub) = app
+            .json(app.admin(Method::POST, "/api/admin/products", &csrf).json(&json!({
+                "kind": "subscription",
+                "title": {"en": "Signals club"},
+                "variants": [{"sku": format!("CPS-{}", rand::random::<u32>()), "options": {},
+                    "price": {"amount_minor": 500, "currency": "USD"}}]
+            })))
+            .await;
+        assert_eq!(st, 201, "{sub}");
+        let sub = sub["variants"][0]["id"].as_i64().unwrap();
+        let (s, v) = app
+            .order(USER, json!({"items": [{"variant_id": sub, "quantity": 1}], "payment_method": "cryptopay"}))
+            .await;
+        assert_eq!((s, error_code(&v)), (400, "payment_method_unfit"), "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("subscriptions"),
+            "{v}"
+        );
+        assert_eq!(fake.created().len(), calls);
         app.json(
             app.as_user(Method::PUT, "/api/cart", USER)
                 .json(&json!({"items": [{"variant_id": uzs, "quantity": 1}]})),

@@ -573,7 +573,16 @@ tg_test!(
         ))
         .await;
         t.wait_status(id, "paid").await;
-        let (_, v) = subs(&t, user).await;
+        // The subscription is recorded just after the order is paid (its own write): wait
+        // for it rather than reading between the two.
+        let mut v = Value::Null;
+        for _ in 0..300 {
+            v = subs(&t, user).await.1;
+            if v["items"][0]["expires_at"] == exp {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         assert_eq!(v["items"][0]["expires_at"], exp, "{v}");
         assert_eq!(v["items"][0]["status"], "active");
 

@@ -201,6 +201,30 @@ both_kinds!(
             "{v}"
         );
         assert_eq!(fake.requests().len(), before);
+        // A subscription would be paid once and never renew: only Stars and Stripe renew.
+        let csrf = app.admin_login().await;
+        let (st, sub) = app
+            .json(app.admin(Method::POST, "/api/admin/products", &csrf).json(&json!({
+                "kind": "subscription",
+                "title": {"en": "Tea club"},
+                "variants": [{"sku": format!("YKS-{}", rand::random::<u32>()), "options": {},
+                    "price": {"amount_minor": 49_900, "currency": "RUB"}}]
+            })))
+            .await;
+        assert_eq!(st, 201, "{sub}");
+        let sub = sub["variants"][0]["id"].as_i64().unwrap();
+        let (s, v) = app
+            .order(USER, json!({"items": [{"variant_id": sub, "quantity": 1}], "payment_method": "yookassa", "contact": contact()}))
+            .await;
+        assert_eq!((s, error_code(&v)), (400, "payment_method_unfit"), "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("subscriptions"),
+            "{v}"
+        );
+        assert_eq!(fake.requests().len(), before);
         let offered = |items: Value| {
             let app = &app;
             async move {

@@ -214,6 +214,23 @@ impl Api {
             .await
     }
 
+    /// `POST /api/subscriptions/{id}/cancel`: renewal stops, the paid period runs out.
+    pub async fn cancel_subscription(&self, id: i64) -> Result<(), ApiError> {
+        #[derive(serde::Deserialize)]
+        struct Changed {
+            #[allow(dead_code)]
+            status: String,
+        }
+        self.call::<Changed, ()>(
+            "POST",
+            &format!("/api/subscriptions/{id}/cancel"),
+            None,
+            None,
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// `GET /api/products?…`, read as catalog cards (see [`CardProduct`]).
     pub async fn products(&self, query: &ProductQuery) -> Result<Page<CardProduct>, ApiError> {
         self.read(&format!("/api/products{}", query.to_query_string()))

@@ -507,12 +507,19 @@ pub mod event_kind {
     pub const CONFIRMED: &str = "confirmed";
     /// The provider reported a payment for the order failed (counted by the risk rules).
     pub const PAYMENT_FAILED: &str = "payment_failed";
-    /// The Star subscription the order sold has ended.
+    /// The subscription the order sold has ended (refunded, or ended at its provider).
     pub const SUBSCRIPTION_ENDED: &str = "subscription_ended";
-    /// The Star subscription the order sold renewed for another period.
+    /// The subscription the order sold renewed for another period.
     pub const SUBSCRIPTION_RENEWED: &str = "subscription_renewed";
+    /// The subscription will not renew (the customer or the merchant turned renewal off); it
+    /// runs until the end of the period paid for.
+    pub const SUBSCRIPTION_CANCELED: &str = "subscription_canceled";
+    /// Renewal was turned back on before the period ended.
+    pub const SUBSCRIPTION_RESUMED: &str = "subscription_resumed";
+    /// A renewal charge failed (Stripe retries it); the customer was told.
+    pub const SUBSCRIPTION_PAYMENT_FAILED: &str = "subscription_payment_failed";
 
-    pub const ALL: [&str; 15] = [
+    pub const ALL: [&str; 21] = [
         CHECKOUT_FAILED,
         CHECKOUT_CLOSED,
         DUPLICATE_PAYMENT,
@@ -526,8 +533,14 @@ pub mod event_kind {
         REFUND_FAILED,
         REFUND_PENDING,
         RESTOCKED,
+        FLAGGED,
+        CONFIRMED,
+        PAYMENT_FAILED,
         SUBSCRIPTION_ENDED,
         SUBSCRIPTION_RENEWED,
+        SUBSCRIPTION_CANCELED,
+        SUBSCRIPTION_RESUMED,
+        SUBSCRIPTION_PAYMENT_FAILED,
     ];
 }
 
@@ -535,6 +548,10 @@ pub mod event_kind {
 /// the others (restocks, a provider's refund pending or exceeding the payment, failed checkout
 /// attempts) are the merchant's bookkeeping and show only in the admin. The storefront has a
 /// label for each of these.
+///
+/// A subscription's renewal turned off or on, or a failed renewal payment, is not among them:
+/// the order page shows the subscription's state itself, the bot tells the customer, and each
+/// label would cost the storefront's first download (every string is in it).
 pub const CUSTOMER_EVENT_KINDS: [&str; 4] = [
     event_kind::PARTIAL_REFUND,
     event_kind::DUPLICATE_REFUNDED,
@@ -575,6 +592,9 @@ pub struct Order {
     /// Why the order was flagged for the merchant to look at (admin answers only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk: Option<OrderRisk>,
+    /// The subscription the order sold, once its first payment started it (order detail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<OrderSubscription>,
 }
 
 /// An order the shop's rules flagged: many failed payments in a short time, a first order far
@@ -587,6 +607,22 @@ pub struct OrderRisk {
     /// not shipped or delivered before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmed_at: Option<i64>,
+}
+
+/// A subscription as an order's page shows it (the customer's and the merchant's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderSubscription {
+    /// The id `POST /api/subscriptions/{id}/cancel` takes.
+    pub id: i64,
+    /// The rail that renews it.
+    pub payment_method: PaymentMethod,
+    /// `active` (renews), `canceled` (runs until `expires_at`, no renewal) or `expired`.
+    pub status: String,
+    pub renews: bool,
+    /// The end of the period paid for (unix seconds): the next renewal while it renews.
+    pub expires_at: i64,
+    pub renewals: i64,
 }
 
 /// The one error shape every route answers with: `{"error":{"code","message"}}`.

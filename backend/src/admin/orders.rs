@@ -17,6 +17,7 @@ use crate::orders::lifecycle::{self, AuditTrail, By, Ending, Restock};
 use crate::orders::{repo, risk};
 use crate::payments::refund::{refund_order, RefundAsk};
 use crate::state::AppState;
+use crate::subscriptions::{self, Who};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -27,6 +28,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/orders/{id}/cancel", post(cancel))
         .route("/api/admin/orders/{id}/refund", post(refund))
         .route("/api/admin/orders/{id}/confirm", post(confirm))
+        .route(
+            "/api/admin/orders/{id}/subscription/cancel",
+            post(cancel_subscription),
+        )
 }
 
 /// The orders list's filters; `orders.csv` takes the same ones.
@@ -326,5 +331,27 @@ async fn refund(
         manual: req.manual,
     };
     refund_order(&st, id, ask, By::Admin(&admin)).await?;
+    Ok(AppJson(load(&st, id).await?))
+}
+
+/// Stops the renewal of the subscription the order sold (Stars: `editUserStarSubscription`;
+/// Stripe: cancel at period end): one call to its rail, a timeline entry and an audit entry.
+/// The customer keeps what they paid for until the period ends; a refund is separate.
+#[utoipa::path(post, path = "/api/admin/orders/{id}/subscription/cancel", tag = "admin", security(("admin_session" = [])),
+    params(("id" = i64, Path, minimum = 1, example = 1, description = "The order's id.")),
+    responses((status = 200, description = "The order after the change (see its `subscription`).", body = Order),
+        (status = 404, description = "No such order, or it sold no subscription (yet)."),
+        (status = 409, description = "`subscription_expired`, `no_bot` or `payment_method_unavailable`: the subscription's rail is not configured any more."),
+        (status = 502, description = "The provider refused or did not answer; nothing changed.")))]
+async fn cancel_subscription(
+    State(st): State<AppState>,
+    admin: Admin,
+    AppPath(id): AppPath<i64>,
+) -> Result<AppJson<Order>> {
+    load(&st, id).await?;
+    let row = subscriptions::by_order(&st.db, id)
+        .await?
+        .ok_or_else(|| Error::not_found("subscription"))?;
+    subscriptions::set_renewal(&st, &row, false, Who::Admin(&admin)).await?;
     Ok(AppJson(load(&st, id).await?))
 }

@@ -5,7 +5,8 @@
 //! re-checked, so the last units can never be sold twice.
 
 use shared::{
-    Contact, Currency, Lang, Money, Order, OrderEvent, OrderItem, OrderStatus, PaymentMethod,
+    Contact, Currency, Lang, Money, Order, OrderEvent, OrderItem, OrderStatus, OrderSubscription,
+    PaymentMethod,
 };
 use sqlx::AnyConnection;
 
@@ -238,7 +239,44 @@ pub fn to_order(
         customer_id: Some(h.customer_id),
         events,
         risk: None,
+        subscription: None,
     })
+}
+
+/// What a subscription is now: `expired` once its paid period is over, `canceled` while it
+/// runs out without renewing, else `active`.
+pub fn subscription_status(expires_at: i64, canceled: bool, now: i64) -> &'static str {
+    if expires_at <= now {
+        "expired"
+    } else if canceled {
+        "canceled"
+    } else {
+        "active"
+    }
+}
+
+/// The subscription order `order_id` sold, if its first payment started one.
+pub async fn subscription_of(
+    conn: &mut AnyConnection,
+    order_id: i64,
+) -> Result<Option<OrderSubscription>> {
+    let row: Option<(i64, String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT id, provider, expires_at, canceled, renewals FROM subscriptions WHERE order_id = $1",
+    )
+    .bind(order_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(id, provider, expires_at, canceled, renewals)| {
+        let status = subscription_status(expires_at, canceled != 0, db::now());
+        OrderSubscription {
+            id,
+            payment_method: PaymentMethod::parse(&provider).unwrap_or(PaymentMethod::Stars),
+            status: status.to_string(),
+            renews: status == "active",
+            expires_at,
+            renewals,
+        }
+    }))
 }
 
 pub async fn events(db: &Db, order_id: i64) -> Result<Vec<OrderEvent>> {
@@ -281,13 +319,20 @@ pub async fn load(
         return Ok(None);
     };
     let its = items(&mut conn, id).await?;
+    let sub = if its.iter().any(|i| i.kind == "subscription") {
+        subscription_of(&mut conn, id).await?
+    } else {
+        None
+    };
     drop(conn);
     let evs = if with_events {
         events(db, id).await?
     } else {
         vec![]
     };
-    to_order(&h, &its, evs, lang, fallback).map(Some)
+    let mut order = to_order(&h, &its, evs, lang, fallback)?;
+    order.subscription = sub;
+    Ok(Some(order))
 }
 
 /// Orders for a page of heads, with their items in one query.

@@ -27,7 +27,16 @@ use shared::{Currency, PaymentMethod, ProductKind};
 use crate::error::{Error, Result};
 pub use crate::rails::{
     new_pay_ref, Checkout, CheckoutLine, CheckoutOrder, Provider, RefundRequest,
+    SubscriptionChange, SubscriptionRef,
 };
+
+/// Why a rail that is paid once cannot take an order with a subscription in it: only Stars and
+/// Stripe renew (see `crate::subscriptions`), and a subscription sold once would never renew.
+pub fn refuses_subscriptions(rail: &str, kinds: &[ProductKind]) -> Option<String> {
+    kinds
+        .contains(&ProductKind::Subscription)
+        .then(|| format!("{rail} cannot renew subscriptions; pay for subscriptions another way."))
+}
 
 /// The order a checkout the shop opened at `provider` belongs to (see [`Checkout::checkout_id`]);
 /// `None` for any id the shop did not open.

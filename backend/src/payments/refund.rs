@@ -151,9 +151,9 @@ pub async fn refund_order(
         by,
     )
     .await?;
-    if recorded == Recorded::Full && pay.rail == PaymentMethod::Stars {
-        // A refunded Star subscription stops renewing at Telegram too.
-        super::stars::subscriptions::stop_after_refund(st, order_id).await;
+    if recorded == Recorded::Full {
+        // A refunded subscription stops renewing at its provider too.
+        crate::subscriptions::stop_after_refund(st, order_id).await;
     }
     Ok(recorded)
 }

@@ -85,6 +85,7 @@ fn text_key(notice: Notice) -> &'static str {
         Notice::RefundFailed => "refund_failed",
         Notice::SubscriptionRenewed => "renewed",
         Notice::SubscriptionEnding => "ending",
+        Notice::SubscriptionPaymentFailed => "renewal_failed",
     }
 }
 
@@ -104,6 +105,7 @@ mod tests {
             Notice::RefundFailed,
             Notice::SubscriptionRenewed,
             Notice::SubscriptionEnding,
+            Notice::SubscriptionPaymentFailed,
         ];
         for notice in all {
             for lang in Lang::ALL {

@@ -88,6 +88,11 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
             "Подписка ({order}) не будет продлена и закончится в конце срока.",
             "Your subscription ({order}) will not renew and ends at the end of its period.",
         ],
+        "renewal_failed" => [
+            "⚠️ Obuna ({order}) uchun to'lov o'tmadi. Karta ma'lumotlarini tekshiring: to'lov yana urinib ko'riladi, o'tmasa obuna to'xtaydi.",
+            "⚠️ Не удалось списать оплату подписки ({order}). Проверьте карту: списание повторится, а если не пройдёт, подписка закончится.",
+            "⚠️ The payment for your subscription ({order}) failed. Please check your card: it will be tried again, and the subscription ends if it keeps failing.",
+        ],
         "pc_gone" => [
             "Buyurtma topilmadi yoki endi to'lab bo'lmaydi. Yangi buyurtma bering.",
             "Заказ не найден или уже не ждёт оплаты. Оформите новый заказ.",

@@ -1,7 +1,9 @@
 //! A local Stripe: the parts of the API the shop uses, checked the way Stripe checks them
 //! (secret key, form encoding with bracketed keys, required and unknown parameters, limits,
 //! idempotency keys that replay the first answer and refuse different parameters), plus
-//! signed webhook events built from the sessions it holds.
+//! signed webhook events built from the sessions it holds. Subscription mode too: Checkout
+//! starts a Subscription whose invoices (first, renewals, failed renewals) and changes
+//! (cancel at period end, deletion) the test drives and announces as Stripe would.
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap};
@@ -10,11 +12,12 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
+use axum::extract::Path;
 use axum::extract::Query;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
@@ -34,6 +37,30 @@ pub struct Session {
     pub status: String,
     pub payment_status: String,
     pub expires_at: i64,
+    /// `payment` or `subscription`.
+    pub mode: String,
+    /// Subscription mode, once complete: the Subscription and its first invoice.
+    pub subscription: Option<String>,
+    pub invoice: Option<String>,
+}
+
+/// A Subscription a subscription-mode session started.
+#[derive(Debug, Clone)]
+pub struct Sub {
+    pub id: String,
+    pub order_id: String,
+    pub session: String,
+    pub amount: i64,
+    pub currency: String,
+    pub status: String,
+    pub cancel_at_period_end: bool,
+    pub period_start: i64,
+    pub period_end: i64,
+    /// `recurring[interval]` x `interval_count`, in days.
+    pub period_days: i64,
+    pub ended_at: Option<i64>,
+    /// Its invoices, oldest first.
+    pub invoices: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -66,6 +93,14 @@ pub struct Inner {
     pub drop_next: u32,
     /// New refunds start `pending` (as bank-account refunds do) instead of `succeeded`.
     pub refunds_pending: bool,
+    pub subs: Vec<Sub>,
+    /// Invoice id -> the invoice.
+    pub invoices: HashMap<String, Value>,
+    /// Invoice id -> the PaymentIntent that paid it.
+    pub invoice_intents: HashMap<String, String>,
+    /// Invoices and subscriptions as API versions before 2025-03-31 shaped them (top-level
+    /// `subscription`, `payment_intent`), instead of today's `parent`/`payments`.
+    pub legacy_shapes: bool,
     next: u64,
 }
 
@@ -93,7 +128,16 @@ impl FakeStripe {
     pub async fn start() -> FakeStripe {
         let inner = Arc::new(Mutex::new(Inner::default()));
         let app = Router::new()
-            .route("/v1/checkout/sessions", post(create_session))
+            .route(
+                "/v1/checkout/sessions",
+                post(create_session).get(list_sessions),
+            )
+            .route(
+                "/v1/subscriptions/{id}",
+                post(update_subscription).delete(cancel_subscription),
+            )
+            .route("/v1/invoices/{id}", get(get_invoice))
+            .route("/v1/invoice_payments", get(list_invoice_payments))
             .route("/v1/refunds", post(create_refund).get(list_refunds))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -144,7 +188,8 @@ impl FakeStripe {
 
     fn session_json(s: &Session) -> Value {
         json!({
-            "id": s.id, "object": "checkout.session", "mode": "payment",
+            "id": s.id, "object": "checkout.session", "mode": s.mode,
+            "subscription": s.subscription, "invoice": s.invoice,
             "amount_total": s.amount_total, "currency": s.currency,
             "client_reference_id": s.order_id,
             "metadata": {"order_id": s.order_id},
@@ -233,6 +278,9 @@ impl FakeStripe {
             .into(),
             payment_status: if paid { "paid" } else { "unpaid" }.into(),
             expires_at: now(),
+            mode: "payment".into(),
+            subscription: None,
+            invoice: None,
         };
         self.event(kind, Self::session_json(&s))
     }
@@ -367,6 +415,417 @@ impl FakeStripe {
     {
         self.inner.lock().unwrap().on_refund = Some(Arc::new(move |v| Box::pin(hook(v))));
     }
+
+    // ---- subscriptions ----
+
+    /// The buyer pays a subscription-mode session: the session completes, Stripe creates the
+    /// Customer, the Subscription (its period from the session's recurring price) and its
+    /// first invoice, paid. Answers `checkout.session.completed`; the first invoice's
+    /// `invoice.paid` is [`FakeStripe::invoice_event`] of [`FakeStripe::sub_for`]`.invoices[0]`.
+    pub fn complete_subscription(&self, order_id: i64) -> Value {
+        let sid = self.session_for(order_id).id;
+        let sub_id = self.next_id("sub");
+        let mut g = self.inner.lock().unwrap();
+        let s = g.sessions.iter().find(|s| s.id == sid).unwrap().clone();
+        assert_eq!(
+            s.mode, "subscription",
+            "session {sid} is not in subscription mode"
+        );
+        let unit = |k: &str| s.form[&format!("line_items[0][price_data]{k}")].clone();
+        let days = match unit("[recurring][interval]").as_str() {
+            "day" => 1,
+            "week" => 7,
+            "month" => 30,
+            _ => 365,
+        } * s
+            .form
+            .get("line_items[0][price_data][recurring][interval_count]")
+            .map(|c| c.parse::<i64>().unwrap())
+            .unwrap_or(1);
+        let start = now();
+        let sub = Sub {
+            id: sub_id.clone(),
+            order_id: s.order_id.clone(),
+            session: s.id.clone(),
+            amount: s.amount_total,
+            currency: s.currency.clone(),
+            status: "active".into(),
+            cancel_at_period_end: false,
+            period_start: start,
+            period_end: start + days * 86_400,
+            period_days: days,
+            ended_at: None,
+            invoices: vec![],
+        };
+        g.subs.push(sub);
+        let inv = new_invoice(&mut g, &sub_id, "subscription_create", true);
+        let s = {
+            let s = g.sessions.iter_mut().find(|x| x.id == sid).unwrap();
+            s.status = "complete".into();
+            s.payment_status = "paid".into();
+            s.subscription = Some(sub_id);
+            s.invoice = Some(inv);
+            s.clone()
+        };
+        drop(g);
+        self.event("checkout.session.completed", Self::session_json(&s))
+    }
+
+    /// The Subscription order `order_id`'s session started.
+    pub fn sub_for(&self, order_id: i64) -> Sub {
+        let g = self.inner.lock().unwrap();
+        g.subs
+            .iter()
+            .rev()
+            .find(|s| s.order_id == order_id.to_string())
+            .cloned()
+            .unwrap_or_else(|| panic!("no Stripe subscription for order {order_id}"))
+    }
+
+    pub fn sub(&self, id: &str) -> Sub {
+        let g = self.inner.lock().unwrap();
+        g.subs.iter().find(|s| s.id == id).cloned().unwrap()
+    }
+
+    /// The invoice `id` as Stripe holds it.
+    pub fn invoice(&self, id: &str) -> Value {
+        self.inner.lock().unwrap().invoices[id].clone()
+    }
+
+    /// An event of `kind` (`invoice.paid`, `invoice.payment_succeeded`,
+    /// `invoice.payment_failed`) about invoice `id`.
+    pub fn invoice_event(&self, kind: &str, id: &str) -> Value {
+        let inv = self.invoice(id);
+        self.event(kind, inv)
+    }
+
+    /// The next period is charged: the period moves on and a `subscription_cycle` invoice is
+    /// paid (`paid`) or fails (the subscription goes `past_due`). Answers the invoice id.
+    pub fn renew(&self, sub: &str, paid: bool) -> String {
+        let mut g = self.inner.lock().unwrap();
+        {
+            let s = g.subs.iter_mut().find(|s| s.id == sub).unwrap();
+            assert_eq!(s.status, "active", "only an active subscription renews");
+            assert!(
+                !s.cancel_at_period_end,
+                "a subscription set to cancel does not renew"
+            );
+            if paid {
+                s.period_start = s.period_end;
+                s.period_end += s.period_days * 86_400;
+            } else {
+                s.status = "past_due".into();
+            }
+        }
+        new_invoice(&mut g, sub, "subscription_cycle", paid)
+    }
+
+    /// The subscription ends (at its period's end after a cancel, after failed retries, or
+    /// deleted in the dashboard): `status=canceled`, `ended_at` now.
+    pub fn end(&self, sub: &str) {
+        let mut g = self.inner.lock().unwrap();
+        let s = g.subs.iter_mut().find(|s| s.id == sub).unwrap();
+        s.status = "canceled".into();
+        s.ended_at = Some(now());
+    }
+
+    /// A `customer.subscription.*` event about the subscription as it is now.
+    pub fn subscription_event(&self, kind: &str, sub: &str) -> Value {
+        let v = {
+            let g = self.inner.lock().unwrap();
+            sub_json(&g, g.subs.iter().find(|s| s.id == sub).unwrap())
+        };
+        self.event(kind, v)
+    }
+
+    /// The invoice of a subscription the shop did not start (another integration on the same
+    /// account) whose metadata names `order_id`.
+    pub fn foreign_invoice_event(&self, order_id: i64, amount: i64, currency: &str) -> Value {
+        let sub = self.next_id("sub_foreign");
+        let inv = self.next_id("in");
+        let end = now() + 30 * 86_400;
+        self.event(
+            "invoice.paid",
+            json!({"id": inv, "object": "invoice", "billing_reason": "subscription_create",
+                "status": "paid", "amount_paid": amount, "amount_due": amount, "currency": currency,
+                "parent": {"type": "subscription_details", "subscription_details": {
+                    "subscription": sub, "metadata": {"order_id": order_id.to_string()}}},
+                "lines": {"object": "list", "data": [{"period": {"start": now(), "end": end}}]}}),
+        )
+    }
+}
+
+/// A Subscription object in the shape of the fake's API version.
+fn sub_json(g: &Inner, s: &Sub) -> Value {
+    let mut v = json!({
+        "id": s.id, "object": "subscription", "status": s.status,
+        "cancel_at_period_end": s.cancel_at_period_end,
+        "cancel_at": if s.cancel_at_period_end { json!(s.period_end) } else { Value::Null },
+        "ended_at": s.ended_at,
+        "metadata": {"order_id": s.order_id},
+        "latest_invoice": s.invoices.last(),
+        "items": {"object": "list", "data": [{"object": "subscription_item",
+            "current_period_start": s.period_start, "current_period_end": s.period_end,
+            "price": {"currency": s.currency, "unit_amount": s.amount,
+                "recurring": {"interval": "day", "interval_count": s.period_days}}}]},
+    });
+    if g.legacy_shapes {
+        v["current_period_start"] = json!(s.period_start);
+        v["current_period_end"] = json!(s.period_end);
+    }
+    v
+}
+
+/// A new invoice of `sub` for its current period; paid ones get a PaymentIntent refunds can
+/// name. Answers its id.
+fn new_invoice(g: &mut Inner, sub: &str, reason: &str, paid: bool) -> String {
+    g.next += 1;
+    let id = format!("in_{:024}", g.next);
+    g.next += 1;
+    let pi = format!("pi_{:024}", g.next);
+    let legacy = g.legacy_shapes;
+    let s = g.subs.iter_mut().find(|s| s.id == sub).unwrap();
+    s.invoices.push(id.clone());
+    let s = s.clone();
+    let mut v = json!({
+        "id": id, "object": "invoice", "billing_reason": reason,
+        "status": if paid { "paid" } else { "open" },
+        "amount_due": s.amount, "amount_paid": if paid { s.amount } else { 0 },
+        "currency": s.currency, "customer": format!("cus_{}", &s.id[4..]),
+        "attempt_count": 1,
+        "period_start": s.period_start, "period_end": s.period_start,
+        "lines": {"object": "list", "data": [{"object": "line_item", "amount": s.amount,
+            "currency": s.currency, "period": {"start": s.period_start, "end": s.period_end}}]},
+    });
+    if legacy {
+        v["subscription"] = json!(s.id);
+        v["subscription_details"] = json!({"metadata": {"order_id": s.order_id}});
+        v["payment_intent"] = if paid { json!(pi) } else { Value::Null };
+        v["paid"] = json!(paid);
+    } else {
+        v["parent"] = json!({"type": "subscription_details", "quote_details": null,
+            "subscription_details": {"subscription": s.id, "metadata": {"order_id": s.order_id}}});
+    }
+    if paid {
+        g.intents.insert(
+            pi.clone(),
+            (s.amount, 0, s.currency.clone(), s.order_id.clone()),
+        );
+    }
+    g.invoices.insert(id.clone(), v);
+    if paid {
+        g.invoice_intents.insert(id.clone(), pi);
+    }
+    id
+}
+
+fn check_auth(headers: &HeaderMap) -> Result<(), (StatusCode, Value)> {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if auth != format!("Bearer {SECRET_KEY}") {
+        return Err(err(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "api_key_invalid",
+            "Invalid API Key provided.",
+        ));
+    }
+    Ok(())
+}
+
+fn no_such(what: &str, id: &str) -> (StatusCode, Value) {
+    err(
+        StatusCode::NOT_FOUND,
+        "invalid_request_error",
+        "resource_missing",
+        &format!("No such {what}: '{id}'"),
+    )
+}
+
+/// `GET /v1/checkout/sessions?subscription=&limit=`: the sessions that started a subscription.
+async fn list_sessions(
+    State(st): State<Arc<Mutex<Inner>>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let path = "/v1/checkout/sessions";
+    let mut g = st.lock().unwrap();
+    if let Err(e) = check_auth(&headers) {
+        return answer_as(&mut g, "GET", path, None, e);
+    }
+    for k in q.keys() {
+        if !["subscription", "payment_intent", "limit", "starting_after"].contains(&k.as_str()) {
+            let r = bad(&format!("Received unknown parameter: {k}"));
+            return answer_as(&mut g, "GET", path, None, r);
+        }
+    }
+    let data: Vec<Value> = g
+        .sessions
+        .iter()
+        .rev()
+        .filter(|s| {
+            q.get("subscription")
+                .is_none_or(|w| s.subscription.as_deref() == Some(w.as_str()))
+        })
+        .map(FakeStripe::session_json)
+        .collect();
+    let v = json!({"object": "list", "url": path, "has_more": false, "data": data});
+    answer_as(&mut g, "GET", path, None, (StatusCode::OK, v))
+}
+
+/// `GET /v1/invoice_payments?payment[type]=payment_intent&payment[payment_intent]=&limit=`:
+/// the invoice a PaymentIntent paid (today's API versions).
+async fn list_invoice_payments(
+    State(st): State<Arc<Mutex<Inner>>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let path = "/v1/invoice_payments";
+    let mut g = st.lock().unwrap();
+    if let Err(e) = check_auth(&headers) {
+        return answer_as(&mut g, "GET", path, None, e);
+    }
+    for k in q.keys() {
+        if ![
+            "invoice",
+            "payment[type]",
+            "payment[payment_intent]",
+            "limit",
+        ]
+        .contains(&k.as_str())
+        {
+            let r = bad(&format!("Received unknown parameter: {k}"));
+            return answer_as(&mut g, "GET", path, None, r);
+        }
+    }
+    if q.contains_key("payment[payment_intent]")
+        && q.get("payment[type]").map(String::as_str) != Some("payment_intent")
+    {
+        return answer_as(&mut g, "GET", path, None, bad("payment[type] is required"));
+    }
+    let data: Vec<Value> = g
+        .invoice_intents
+        .iter()
+        .filter(|(inv, pi)| {
+            q.get("payment[payment_intent]").is_none_or(|p| p == *pi)
+                && q.get("invoice").is_none_or(|i| i == *inv)
+        })
+        .map(|(inv, pi)| {
+            json!({"object": "invoice_payment", "invoice": inv, "status": "paid",
+            "payment": {"type": "payment_intent", "payment_intent": pi}})
+        })
+        .collect();
+    let v = json!({"object": "list", "url": path, "has_more": false, "data": data});
+    answer_as(&mut g, "GET", path, None, (StatusCode::OK, v))
+}
+
+/// `GET /v1/invoices/{id}[?expand[]=payments]`.
+async fn get_invoice(
+    State(st): State<Arc<Mutex<Inner>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    let path = format!("/v1/invoices/{id}");
+    let mut g = st.lock().unwrap();
+    if let Err(e) = check_auth(&headers) {
+        return answer_as(&mut g, "GET", &path, None, e);
+    }
+    let Some(mut v) = g.invoices.get(&id).cloned() else {
+        return answer_as(&mut g, "GET", &path, None, no_such("invoice", &id));
+    };
+    // Today's versions list the payments only when asked to expand them.
+    let pi = g.invoice_intents.get(&id).cloned();
+    let expand = q.iter().any(|(k, v)| k == "expand[]" && v == "payments");
+    if expand && !g.legacy_shapes {
+        let data: Vec<Value> = pi
+            .as_deref()
+            .map(|p| {
+                vec![json!({"object": "invoice_payment", "status": "paid",
+                "payment": {"type": "payment_intent", "payment_intent": p}})]
+            })
+            .unwrap_or_default();
+        v["payments"] = json!({"object": "list", "data": data, "has_more": false});
+    }
+    answer_as(&mut g, "GET", &path, None, (StatusCode::OK, v))
+}
+
+/// `POST /v1/subscriptions/{id}`: the shop only sets `cancel_at_period_end`.
+async fn update_subscription(
+    State(st): State<Arc<Mutex<Inner>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = format!("/v1/subscriptions/{id}");
+    let mut g = st.lock().unwrap();
+    let (form, key) = match check_common(&mut g, &path, &headers, &body) {
+        Ok(x) => x,
+        Err(e) => return answer(&mut g, &path, None, e),
+    };
+    let fp = format!("{path}?{}", String::from_utf8_lossy(&body));
+    if let Some(r) = replay(&mut g, &key, &fp) {
+        return answer(&mut g, &path, Some(key), r);
+    }
+    for k in form.keys() {
+        if k != "cancel_at_period_end" {
+            let r = bad(&format!("Received unknown parameter: {k}"));
+            return answer(&mut g, &path, Some(key), r);
+        }
+    }
+    let stop = match form.get("cancel_at_period_end").map(String::as_str) {
+        Some("true") => true,
+        Some("false") => false,
+        _ => {
+            return answer(
+                &mut g,
+                &path,
+                Some(key),
+                bad("cancel_at_period_end: true or false"),
+            )
+        }
+    };
+    let Some(s) = g.subs.iter_mut().find(|s| s.id == id) else {
+        let r = no_such("subscription", &id);
+        return answer(&mut g, &path, Some(key), r);
+    };
+    if s.status == "canceled" {
+        let r =
+            bad("A canceled subscription can only update its cancellation_details and metadata.");
+        return answer(&mut g, &path, Some(key), r);
+    }
+    s.cancel_at_period_end = stop;
+    let s = s.clone();
+    let v = sub_json(&g, &s);
+    g.idem.insert(key.clone(), (fp, 200, v.clone()));
+    answer(&mut g, &path, Some(key), (StatusCode::OK, v))
+}
+
+/// `DELETE /v1/subscriptions/{id}`: canceled at once.
+async fn cancel_subscription(
+    State(st): State<Arc<Mutex<Inner>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/v1/subscriptions/{id}");
+    let mut g = st.lock().unwrap();
+    if let Err(e) = check_auth(&headers) {
+        return answer_as(&mut g, "DELETE", &path, None, e);
+    }
+    let Some(s) = g.subs.iter_mut().find(|s| s.id == id) else {
+        return answer_as(&mut g, "DELETE", &path, None, no_such("subscription", &id));
+    };
+    if s.status == "canceled" {
+        let r = bad("This subscription is already canceled.");
+        return answer_as(&mut g, "DELETE", &path, None, r);
+    }
+    s.status = "canceled".into();
+    s.ended_at = Some(now());
+    let s = s.clone();
+    let v = sub_json(&g, &s);
+    answer_as(&mut g, "DELETE", &path, None, (StatusCode::OK, v))
 }
 
 /// Stores and answers a new succeeded refund of `amount` (Stripe units) on `pi`.
@@ -585,7 +1044,9 @@ fn validate_session(form: &BTreeMap<String, String>) -> Result<(i64, String), (S
         "expires_at",
         "locale",
         "customer_email",
+        "subscription_data",
     ];
+    let mode = form.get("mode").map(String::as_str);
     for k in form.keys() {
         let top = k.split('[').next().unwrap();
         if !TOP.contains(&top) {
@@ -594,9 +1055,23 @@ fn validate_session(form: &BTreeMap<String, String>) -> Result<(i64, String), (S
         if top == "payment_intent_data" && !k.starts_with("payment_intent_data[metadata][") {
             return Err(bad(&format!("Received unknown parameter: {k}")));
         }
+        if top == "subscription_data" && !k.starts_with("subscription_data[metadata][") {
+            return Err(bad(&format!("Received unknown parameter: {k}")));
+        }
+        // Stripe refuses the parameters of the other mode.
+        if top == "payment_intent_data" && mode == Some("subscription") {
+            return Err(bad(
+                "You can not pass `payment_intent_data` in `subscription` mode.",
+            ));
+        }
+        if top == "subscription_data" && mode == Some("payment") {
+            return Err(bad(
+                "You can not pass `subscription_data` in `payment` mode.",
+            ));
+        }
     }
-    if form.get("mode").map(String::as_str) != Some("payment") {
-        return Err(bad("mode must be payment"));
+    if !matches!(mode, Some("payment" | "subscription")) {
+        return Err(bad("mode must be payment or subscription"));
     }
     for u in ["success_url", "cancel_url"] {
         let v = form
@@ -661,6 +1136,41 @@ fn validate_session(form: &BTreeMap<String, String>) -> Result<(i64, String), (S
                 "{p}[price_data][product_data][name] is required"
             )));
         }
+        let interval = form.get(&format!("{p}[price_data][recurring][interval]"));
+        let count = form.get(&format!("{p}[price_data][recurring][interval_count]"));
+        match (mode, interval) {
+            (Some("payment"), Some(_)) => {
+                return Err(bad(
+                    "You must provide at least one recurring price in `subscription` mode when using prices; a recurring price is not allowed in `payment` mode.",
+                ))
+            }
+            (Some("subscription"), None) => {
+                return Err(bad(
+                    "You must provide at least one recurring price in `subscription` mode.",
+                ))
+            }
+            (_, Some(iv)) => {
+                let max = match iv.as_str() {
+                    "day" => 1095,
+                    "week" => 156,
+                    "month" => 36,
+                    "year" => 3,
+                    _ => return Err(bad(&format!("Invalid recurring interval: {iv}"))),
+                };
+                let n = match count {
+                    None => 1,
+                    Some(c) => c.parse::<i64>().map_err(|_| bad("interval_count: invalid integer"))?,
+                };
+                if !(1..=max).contains(&n) {
+                    return Err(bad("The maximum recurring interval is 3 years"));
+                }
+            }
+            _ => {
+                if count.is_some() {
+                    return Err(bad("interval_count needs an interval"));
+                }
+            }
+        }
         total += unit * qty;
         i += 1;
     }
@@ -723,6 +1233,9 @@ async fn create_session(
         status: "open".into(),
         payment_status: "unpaid".into(),
         expires_at: form["expires_at"].parse().unwrap(),
+        mode: form["mode"].clone(),
+        subscription: None,
+        invoice: None,
         form,
     };
     let v = FakeStripe::session_json(&s);

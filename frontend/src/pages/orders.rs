@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::{Lang, Order, OrderStatus, PaymentMethod};
+use shared::{Lang, Order, OrderStatus, OrderSubscription, PaymentMethod};
 
 use crate::api::ApiError;
 use crate::app::{main_action, use_ctx, Ctx, MainAction};
@@ -267,6 +267,7 @@ fn OrderView(order: Order) -> impl IntoView {
                 <p class="notice" class=("notice--error", matches!(state, "cancelled" | "failed"))
                     role="status" data-testid="order-note" data-state=state>{move || ctx.t(k)}</p>
             })}
+            {order.subscription.clone().map(|s| view! { <SubscriptionLine order_id=id sub=s/> })}
         </section>
         <section class="section">
             <h2 class="section__title">{move || ctx.t(K::Items)}</h2>
@@ -321,6 +322,52 @@ fn OrderView(order: Order) -> impl IntoView {
                     }).collect_view()}
                 </ol>
             </section>
+        })}
+    }
+}
+
+/// The subscription an order sold: when it renews or ends, and (while it renews) a cancel.
+/// Few words of its own: every storefront string is in the first download (docs/PERFORMANCE.md).
+#[component]
+fn SubscriptionLine(order_id: i64, sub: OrderSubscription) -> impl IntoView {
+    let ctx = use_ctx();
+    let busy = RwSignal::new(false);
+    let failed = RwSignal::new(false);
+    let state = match sub.status.as_str() {
+        "active" => K::SubscriptionRenews,
+        "canceled" => K::SubscriptionEnds,
+        _ => K::EventSubscriptionEnded,
+    };
+    let (id, until, renews) = (sub.id, sub.expires_at, sub.renews);
+    let cancel = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        spawn_local(async move {
+            let r = ctx.api().cancel_subscription(id).await;
+            busy.try_set(false);
+            match r {
+                // The order again, with its subscription and timeline as they are now.
+                Ok(()) => ctx.route.set(Route::Order(order_id)),
+                // The button offers to try again (nothing changed).
+                Err(_) => {
+                    failed.try_set(true);
+                }
+            }
+        });
+    };
+    view! {
+        <p class="notice" data-testid="subscription" data-status=sub.status.clone()>
+            {move || format!("{} {}", ctx.t(state), when(until, ctx.lang.get()))}
+        </p>
+        {renews.then(|| view! {
+            <button type="button" class="button button--ghost more" data-testid="subscription-cancel"
+                data-failed=move || failed.get().to_string()
+                disabled=move || busy.get() aria-busy=move || busy.get().to_string()
+                on:click=cancel>
+                {move || ctx.t(if failed.get() { K::Retry } else { K::SubscriptionCancel })}
+            </button>
         })}
     }
 }

@@ -186,14 +186,16 @@ async fn one(
 pub(crate) fn check_variant_money(kind: ProductKind, price: &Money, field: &str) -> Result<()> {
     validate::price(price, field)?;
     if kind == ProductKind::Subscription {
-        if price.currency.as_str() != "XTR" {
+        // Stars renew them in XTR, Stripe in its own currencies; no rail renews a price in
+        // sum or in crypto.
+        if matches!(price.currency.as_str(), "UZS" | "TON" | "USDT") {
             return Err(Error::field(
                 "invalid_currency",
                 &format!("{field}.currency"),
-                "Subscriptions are sold for Telegram Stars (XTR).",
+                "Subscriptions are sold for Telegram Stars (XTR) or, through Stripe, in a card currency such as USD or EUR.",
             ));
         }
-        if price.amount_minor > 10_000 {
+        if price.currency.as_str() == "XTR" && price.amount_minor > 10_000 {
             return Err(Error::field(
                 "invalid_price",
                 &format!("{field}.amount_minor"),

@@ -175,7 +175,10 @@ impl Provider for Cryptopay {
         PaymentMethod::Cryptopay
     }
 
-    fn refuses(&self, currency: &Currency, _kinds: &[ProductKind]) -> Option<String> {
+    fn refuses(&self, currency: &Currency, kinds: &[ProductKind]) -> Option<String> {
+        if let Some(why) = super::refuses_subscriptions("Crypto Pay", kinds) {
+            return Some(why);
+        }
         let c = currency.as_str();
         if ASSETS.contains(&c) || FIATS.contains(&c) {
             None

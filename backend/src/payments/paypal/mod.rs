@@ -68,8 +68,11 @@ impl Provider for Paypal {
         PaymentMethod::Paypal
     }
 
-    fn refuses(&self, currency: &Currency, _kinds: &[ProductKind]) -> Option<String> {
-        if CURRENCIES.contains(&currency.as_str()) {
+    fn refuses(&self, currency: &Currency, kinds: &[ProductKind]) -> Option<String> {
+        if kinds.contains(&ProductKind::Subscription) {
+            // A PayPal order is paid once; subscriptions renew through Stripe or Stars.
+            Some("PayPal cannot renew subscriptions; pay for subscriptions another way.".into())
+        } else if CURRENCIES.contains(&currency.as_str()) {
             None
         } else if currency.as_str() == "XTR" {
             Some("Telegram Stars cannot be paid through PayPal.".into())

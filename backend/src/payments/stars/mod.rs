@@ -5,7 +5,6 @@
 //! `message.successful_payment`), handled in [`updates`] for both Telegram rails.
 
 pub mod reconcile;
-pub mod subscriptions;
 pub mod updates;
 
 use axum::http::StatusCode;
@@ -14,13 +13,15 @@ use serde_json::{json, Value};
 use shared::{Currency, PaymentMethod, ProductKind};
 
 use super::refund::Refund;
-use super::{Checkout, CheckoutOrder, Provider, RefundRequest};
+use super::{
+    Checkout, CheckoutOrder, Provider, RefundRequest, SubscriptionChange, SubscriptionRef,
+};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::telegram::{Bot, BotError};
 
 /// The only subscription period Telegram accepts: 30 days.
-pub const SUBSCRIPTION_PERIOD: i64 = 2_592_000;
+pub const SUBSCRIPTION_PERIOD: i64 = crate::subscriptions::PERIOD;
 /// Telegram's ceiling for a Star subscription price.
 pub const MAX_SUBSCRIPTION_STARS: i64 = 10_000;
 
@@ -160,6 +161,27 @@ impl Provider for Stars {
                 checkout_url: None,
                 checkout_id: None,
             })
+        })
+    }
+
+    /// `editUserStarSubscription`: Telegram only turns renewal off and on; ending a refunded
+    /// subscription now is turning its renewal off (the record ends access).
+    fn change_subscription<'a>(
+        &'a self,
+        sub: &'a SubscriptionRef,
+        change: SubscriptionChange,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let body = json!({
+                "user_id": sub.customer_id,
+                "telegram_payment_charge_id": sub.handle,
+                "is_canceled": change != SubscriptionChange::Resume,
+            });
+            self.bot
+                .call::<Value>("editUserStarSubscription", &body)
+                .await
+                .map_err(|e| bot_failure("subscription change", e))?;
+            Ok(())
         })
     }
 

@@ -5,11 +5,11 @@ use serde_json::{json, Value};
 
 use shared::PaymentMethod;
 
-use super::subscriptions;
 use crate::error::{Error, Result};
 use crate::orders::lifecycle::{self, Outcome, PaymentSuccess};
 use crate::payments::payment_by_provider_id;
 use crate::state::AppState;
+use crate::subscriptions::{self, Renewal};
 use crate::telegram::Bot;
 
 /// How many pages of 100 transactions one run reads at most.
@@ -87,7 +87,16 @@ async fn apply(st: &AppState, bot: &Bot, tx: &Value) -> Result<bool> {
             .await?;
     if has_sub.is_some() {
         // A renewal whose update was lost: the subscription runs on from its last expiry.
-        if subscriptions::renewed(st, order_id, charge, amount, "XTR", None, &json!(raw)).await? {
+        let renewal = Renewal {
+            rail: PaymentMethod::Stars,
+            order_id,
+            payment_id: charge,
+            amount_minor: amount,
+            currency: "XTR",
+            expires_at: None,
+            raw: &json!(raw),
+        };
+        if subscriptions::renewed(st, &renewal).await? {
             return Ok(true);
         }
     }
@@ -108,6 +117,7 @@ async fn apply(st: &AppState, bot: &Bot, tx: &Value) -> Result<bool> {
         let user = src["user"]["id"].as_i64();
         subscriptions::started(
             st,
+            PaymentMethod::Stars,
             order_id,
             user,
             charge,

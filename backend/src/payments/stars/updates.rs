@@ -7,13 +7,13 @@ use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
 use shared::{Lang, OrderStatus, PaymentMethod};
 
-use super::subscriptions;
 use crate::db;
 use crate::error::Result;
 use crate::orders::lifecycle::{self, By, Outcome, PaymentSuccess, Recorded, Refund, Restock};
 use crate::orders::repo as orders;
 use crate::payments::payment_by_provider_id;
 use crate::state::AppState;
+use crate::subscriptions::{self, Renewal};
 use crate::telegram::payments::{
     PaymentMessage, PaymentUpdates, PreCheckoutQuery, RefundedPayment, SuccessfulPayment,
 };
@@ -135,12 +135,15 @@ pub async fn successful_payment(
     if sp.is_renewal()
         && subscriptions::renewed(
             st,
-            order_id,
-            charge,
-            sp.total_amount,
-            &sp.currency,
-            expires,
-            &m.raw,
+            &Renewal {
+                rail: PaymentMethod::Stars,
+                order_id,
+                payment_id: charge,
+                amount_minor: sp.total_amount,
+                currency: &sp.currency,
+                expires_at: expires,
+                raw: &m.raw,
+            },
         )
         .await?
     {
@@ -161,7 +164,7 @@ pub async fn successful_payment(
     if outcome == Outcome::Fulfilled {
         let exp = expires.unwrap_or_else(|| db::now() + super::SUBSCRIPTION_PERIOD);
         let user = m.from.as_ref().map(|f| f.id);
-        subscriptions::started(st, order_id, user, charge, exp).await?;
+        subscriptions::started(st, PaymentMethod::Stars, order_id, user, charge, exp).await?;
     }
     Ok(())
 }

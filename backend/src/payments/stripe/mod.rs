@@ -14,7 +14,9 @@ use shared::{Currency, Lang, PaymentMethod, ProductKind};
 
 use super::outbound;
 use super::refund::Refund;
-use super::{Checkout, CheckoutOrder, Provider, RefundRequest};
+use super::{
+    Checkout, CheckoutOrder, Provider, RefundRequest, SubscriptionChange, SubscriptionRef,
+};
 use crate::config::StripeConfig;
 use crate::db;
 use crate::error::{Error, Result};
@@ -137,7 +139,10 @@ impl Provider for Stripe {
         PaymentMethod::Stripe
     }
 
-    fn refuses(&self, currency: &Currency, _kinds: &[ProductKind]) -> Option<String> {
+    fn refuses(&self, currency: &Currency, kinds: &[ProductKind]) -> Option<String> {
+        if kinds.contains(&ProductKind::Subscription) && kinds.len() > 1 {
+            return Some("A subscription is ordered on its own, without other items.".into());
+        }
         match currency.as_str() {
             "XTR" => Some("Telegram Stars cannot be paid by card through Stripe.".into()),
             // Not verified with Stripe (see docs/reference): refused rather than risk a
@@ -152,21 +157,39 @@ impl Provider for Stripe {
             let c = &order.currency;
             let unfit = |why: String| Error::field("payment_method_unfit", "payment_method", why);
             let id = order.order_id.to_string();
-            let mut form: Vec<(String, String)> = vec![("mode".into(), "payment".into())];
+            let subscription = order
+                .lines
+                .iter()
+                .any(|l| l.kind == ProductKind::Subscription);
+            if subscription && (order.lines.len() != 1 || order.lines[0].quantity != 1) {
+                return Err(Error::invalid(
+                    "subscription_quantity",
+                    "A subscription is bought one at a time.",
+                ));
+            }
+            let mode = if subscription {
+                "subscription"
+            } else {
+                "payment"
+            };
+            let mut form: Vec<(String, String)> = vec![("mode".into(), mode.into())];
             let sum: i64 = order.lines.iter().map(|l| l.unit_minor * l.quantity).sum();
-            // One line per item; a single line for the total if they do not add up, which is
-            // also how a promo code's discount reaches Stripe: a Checkout line cannot be
-            // negative, and a Stripe coupon would be one more call (and object) per order.
-            let lines: Vec<(String, i64, i64)> =
-                if !order.lines.is_empty() && sum == order.total_minor {
-                    order
-                        .lines
-                        .iter()
-                        .map(|l| (l.title.clone(), l.unit_minor, l.quantity))
-                        .collect()
-                } else {
-                    vec![(format!("Order {id}"), order.total_minor, 1)]
-                };
+            // One line per item; a single line for the total if they do not add up (a
+            // subscription's one line is one period's price: the order's total). That is also
+            // how a promo code's discount reaches Stripe: a Checkout line cannot be negative,
+            // and a Stripe coupon would be one more call (and object) per order.
+            let lines: Vec<(String, i64, i64)> = if subscription {
+                let l = &order.lines[0];
+                vec![(l.title.clone(), order.total_minor, 1)]
+            } else if !order.lines.is_empty() && sum == order.total_minor {
+                order
+                    .lines
+                    .iter()
+                    .map(|l| (l.title.clone(), l.unit_minor, l.quantity))
+                    .collect()
+            } else {
+                vec![(format!("Order {id}"), order.total_minor, 1)]
+            };
             for (i, (title, unit, qty)) in lines.iter().enumerate() {
                 let p = format!("line_items[{i}]");
                 let name = if title.trim().is_empty() {
@@ -183,6 +206,17 @@ impl Provider for Stripe {
                     to_stripe(*unit, c).map_err(unfit)?.to_string(),
                 ));
                 form.push((format!("{p}[price_data][product_data][name]"), name));
+                if subscription {
+                    // Every 30 days, the shop's one period (Stars have no other).
+                    form.push((
+                        format!("{p}[price_data][recurring][interval]"),
+                        "day".into(),
+                    ));
+                    form.push((
+                        format!("{p}[price_data][recurring][interval_count]"),
+                        (crate::subscriptions::PERIOD / 86_400).to_string(),
+                    ));
+                }
                 form.push((format!("{p}[quantity]"), qty.to_string()));
             }
             let back = format!("{}/orders/{id}", self.public_url);
@@ -194,12 +228,18 @@ impl Provider for Stripe {
                 ("cancel_url".into(), format!("{back}?cancelled=stripe")),
                 ("client_reference_id".into(), id.clone()),
                 ("metadata[order_id]".into(), id.clone()),
-                ("payment_intent_data[metadata][order_id]".into(), id.clone()),
                 (
                     "expires_at".into(),
                     session_expiry(order.expires_at, db::now()).to_string(),
                 ),
             ]);
+            // payment_intent_data is payment mode only; a subscription's order id travels on
+            // the Subscription (and so every invoice it makes) instead.
+            if subscription {
+                form.push(("subscription_data[metadata][order_id]".into(), id.clone()));
+            } else {
+                form.push(("payment_intent_data[metadata][order_id]".into(), id.clone()));
+            }
             // Checkout has no Uzbek: let it follow the browser then.
             match order.lang {
                 Lang::En => form.push(("locale".into(), "en".into())),
@@ -227,15 +267,55 @@ impl Provider for Stripe {
         })
     }
 
+    /// Renewal off and on is `cancel_at_period_end` (the paid period runs out, the subscription
+    /// stays `active` until then); a refunded one is deleted at once.
+    fn change_subscription<'a>(
+        &'a self,
+        sub: &'a SubscriptionRef,
+        change: SubscriptionChange,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let path = format!("/v1/subscriptions/{}", segment(&sub.handle));
+            let (stop, word) = match change {
+                SubscriptionChange::StopRenewal => (true, "stop"),
+                SubscriptionChange::Resume => (false, "resume"),
+                SubscriptionChange::EndNow => {
+                    let url = format!("{}{path}", self.api_url);
+                    let (status, v) = outbound::send("Stripe", || {
+                        self.http
+                            .delete(&url)
+                            .bearer_auth(self.secret_key.expose_secret())
+                    })
+                    .await
+                    .map_err(|e| outbound::unavailable("Stripe", &e))?;
+                    return if status.is_success() {
+                        Ok(())
+                    } else {
+                        Err(outbound::rejected("Stripe", status, &v))
+                    };
+                }
+            };
+            let form = [("cancel_at_period_end".to_string(), stop.to_string())];
+            let key = format!("shop-subscription-{}-{word}-{}", sub.id, sub.version);
+            self.post(&path, &form, &key).await?;
+            tracing::info!(order_id = sub.order_id, subscription = %sub.handle, stop, "stripe subscription renewal changed");
+            Ok(())
+        })
+    }
+
     fn refund<'a>(&'a self, req: &'a RefundRequest) -> BoxFuture<'a, Result<Vec<Refund>>> {
         Box::pin(async move {
             let amount = to_stripe(req.amount_minor, &req.currency)
                 .map_err(|e| Error::field("invalid_amount", "amount_minor", e))?;
+            // A subscription's payments are recorded by invoice (its first one has no
+            // PaymentIntent when the session completes); refunds name the invoice's intent.
+            let intent = if req.provider_payment_id.starts_with("in_") {
+                self.intent_of_invoice(&req.provider_payment_id).await?
+            } else {
+                req.provider_payment_id.clone()
+            };
             let mut form = vec![
-                (
-                    "payment_intent".to_string(),
-                    req.provider_payment_id.clone(),
-                ),
+                ("payment_intent".to_string(), intent.clone()),
                 ("reason".into(), "requested_by_customer".into()),
                 ("metadata[order_id]".into(), req.order_id.to_string()),
             ];
@@ -252,14 +332,109 @@ impl Provider for Stripe {
             if v["error"]["code"] == "charge_already_refunded" {
                 // Refunded elsewhere meanwhile (dashboard, an earlier attempt): take what
                 // Stripe has on record, each refund by its id.
-                return self.refunds_of(&req.provider_payment_id).await;
+                return self.refunds_of(&intent).await;
             }
             Err(outbound::rejected("Stripe", status, &v))
         })
     }
 }
 
+/// A path segment as Stripe ids never need, but as an id from outside must be.
+fn segment(id: &str) -> String {
+    form_urlencoded::byte_serialize(id.as_bytes()).collect()
+}
+
 impl Stripe {
+    /// GETs `path_and_query`; answers the status and JSON (an error only when Stripe did not
+    /// answer).
+    async fn get_raw(&self, path_and_query: &str) -> Result<(axum::http::StatusCode, Value)> {
+        let url = format!("{}{path_and_query}", self.api_url);
+        outbound::send("Stripe", || {
+            self.http
+                .get(&url)
+                .bearer_auth(self.secret_key.expose_secret())
+        })
+        .await
+        .map_err(|e| outbound::unavailable("Stripe", &e))
+    }
+
+    /// GETs `path_and_query`; answers the JSON of a 2xx, or the error.
+    async fn get(&self, path_and_query: &str) -> Result<Value> {
+        let (status, v) = self.get_raw(path_and_query).await?;
+        if status.is_success() {
+            Ok(v)
+        } else {
+            Err(outbound::rejected("Stripe", status, &v))
+        }
+    }
+
+    /// The PaymentIntent that paid an invoice. Read in both shapes: since API version
+    /// 2025-03-31 it is under `payments.data[].payment.payment_intent` (expanded on request),
+    /// before that at `payment_intent`.
+    pub async fn intent_of_invoice(&self, invoice: &str) -> Result<String> {
+        let v = self
+            .get(&format!(
+                "/v1/invoices/{}?expand%5B%5D=payments",
+                segment(invoice)
+            ))
+            .await?;
+        let from_payments = v["payments"]["data"].as_array().and_then(|ps| {
+            ps.iter().find_map(|p| {
+                let pi = &p["payment"]["payment_intent"];
+                pi.as_str().or(pi["id"].as_str()).map(str::to_string)
+            })
+        });
+        let legacy = v["payment_intent"]
+            .as_str()
+            .or(v["payment_intent"]["id"].as_str())
+            .map(str::to_string);
+        from_payments.or(legacy).ok_or_else(|| {
+            Error::conflict(
+                "refund_unavailable",
+                format!("Stripe invoice {invoice} has no payment to refund."),
+            )
+        })
+    }
+
+    /// The invoice a PaymentIntent paid, if any: `GET /v1/invoice_payments?payment[type]=
+    /// payment_intent&payment[payment_intent]=…` (API versions since 2025-03-31), else the
+    /// intent's own `invoice` field (before them).
+    /// An intent Stripe does not know (404) has none.
+    pub async fn invoice_of_intent(&self, pi: &str) -> Result<Option<String>> {
+        let id = |v: &Value| v.as_str().or(v["id"].as_str()).map(str::to_string);
+        let listed = self
+            .get_raw(&format!(
+                "/v1/invoice_payments?payment%5Btype%5D=payment_intent&payment%5Bpayment_intent%5D={}&limit=1",
+                segment(pi)
+            ))
+            .await?;
+        if listed.0.is_success() {
+            if let Some(inv) = id(&listed.1["data"][0]["invoice"]) {
+                return Ok(Some(inv));
+            }
+        }
+        let (status, v) = self
+            .get_raw(&format!("/v1/payment_intents/{}", segment(pi)))
+            .await?;
+        match status {
+            s if s.is_success() => Ok(id(&v["invoice"])),
+            axum::http::StatusCode::NOT_FOUND => Ok(None),
+            s => Err(outbound::rejected("Stripe", s, &v)),
+        }
+    }
+
+    /// The Checkout Session that started subscription `sub` (`GET /v1/checkout/sessions?
+    /// subscription=…`), to tell whether it is one the shop opened.
+    pub async fn session_of_subscription(&self, sub: &str) -> Result<Option<String>> {
+        let v = self
+            .get(&format!(
+                "/v1/checkout/sessions?subscription={}&limit=1",
+                segment(sub)
+            ))
+            .await?;
+        Ok(v["data"][0]["id"].as_str().map(str::to_string))
+    }
+
     /// The succeeded refunds of a PaymentIntent (`GET /v1/refunds?payment_intent=…`, every
     /// page), in our minor units.
     pub async fn refunds_of(&self, payment_intent: &str) -> Result<Vec<Refund>> {

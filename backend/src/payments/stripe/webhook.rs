@@ -13,11 +13,12 @@ use shared::{Currency, PaymentMethod};
 use super::signature;
 use crate::db;
 use crate::error::{Error, Result};
-use crate::orders::lifecycle::{self, By, Ending, PaymentSuccess, Refund};
-use crate::payments::order_of_checkout;
+use crate::orders::lifecycle::{self, By, Ending, Outcome, PaymentSuccess, Refund};
 use crate::payments::processed::{mark_seen, seen};
 use crate::payments::refund::{provider_refund_failed, provider_refunded};
+use crate::payments::{order_of_checkout, payment_by_provider_id};
 use crate::state::AppState;
+use crate::subscriptions::{self, Renewal};
 
 const SOURCE: &str = "stripe";
 const RAIL: PaymentMethod = PaymentMethod::Stripe;
@@ -74,6 +75,70 @@ struct Session {
     amount_total: Option<i64>,
     #[serde(default)]
     payment_intent: Option<Expandable>,
+    /// `payment` or `subscription`.
+    #[serde(default)]
+    mode: Option<String>,
+    /// Subscription mode: the Subscription it started, and its first invoice (which holds the
+    /// money: such a session has no PaymentIntent).
+    #[serde(default)]
+    subscription: Option<Expandable>,
+    #[serde(default)]
+    invoice: Option<Expandable>,
+}
+
+/// An invoice of a subscription, as much of it as the shop reads, in the shapes of API
+/// versions before and since 2025-03-31 (which moved the subscription under `parent`).
+#[derive(Debug, Default, Deserialize)]
+struct Invoice {
+    #[serde(default)]
+    id: Option<String>,
+    /// `subscription_create` (the first period), `subscription_cycle` (a renewal), …
+    #[serde(default)]
+    billing_reason: Option<String>,
+    #[serde(default)]
+    amount_paid: Option<i64>,
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
+    subscription: Option<Expandable>,
+    #[serde(default)]
+    parent: Value,
+    #[serde(default)]
+    lines: Value,
+}
+
+impl Invoice {
+    fn subscription_id(&self) -> Option<String> {
+        let parent = &self.parent["subscription_details"]["subscription"];
+        parent
+            .as_str()
+            .or(parent["id"].as_str())
+            .map(str::to_string)
+            .or_else(|| self.subscription.as_ref().map(|s| s.id().to_string()))
+    }
+
+    /// The end of the service period it pays for: its lines' `period.end` (the invoice's own
+    /// `period_end` looks back one period).
+    fn period_end(&self) -> Option<i64> {
+        self.lines["data"]
+            .as_array()?
+            .iter()
+            .filter_map(|l| l["period"]["end"].as_i64())
+            .max()
+    }
+}
+
+/// A Subscription object, as much of it as the shop reads.
+#[derive(Debug, Default, Deserialize)]
+struct StripeSubscription {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    cancel_at_period_end: Option<bool>,
+    #[serde(default)]
+    ended_at: Option<i64>,
 }
 
 /// A charge or a refund: both name their PaymentIntent.
@@ -140,6 +205,44 @@ async fn webhook(
             }
         }
         "checkout.session.async_payment_succeeded" => session_paid(&st, &object(obj), &raw).await?,
+        // Stripe sends both for an invoice it charged automatically: the payment counts once
+        // by the invoice id whichever comes first.
+        "invoice.paid" | "invoice.payment_succeeded" => {
+            invoice_paid(&st, cfg, &object(obj), &raw).await?
+        }
+        "invoice.payment_failed" => {
+            let inv: Invoice = object(obj);
+            let first = inv.billing_reason.as_deref() == Some("subscription_create");
+            if let (Some(sub), Some(inv_id), false) =
+                (inv.subscription_id(), inv.id.as_deref(), first)
+            {
+                if !subscriptions::renewal_failed(&st, RAIL, &sub, inv_id).await? {
+                    tracing::info!(
+                        event = id,
+                        invoice = inv_id,
+                        "stripe renewal failure already told, or not ours"
+                    );
+                }
+            }
+        }
+        "customer.subscription.updated" => {
+            let sub: StripeSubscription = object(obj);
+            let live = matches!(
+                sub.status.as_deref(),
+                Some("active" | "trialing" | "past_due")
+            );
+            if let (Some(handle), Some(stop), true) =
+                (sub.id.as_deref(), sub.cancel_at_period_end, live)
+            {
+                subscriptions::renewal_reported(&st, RAIL, handle, !stop).await?;
+            }
+        }
+        "customer.subscription.deleted" => {
+            let sub: StripeSubscription = object(obj);
+            if let Some(handle) = sub.id.as_deref() {
+                subscriptions::ended(&st, RAIL, handle, sub.ended_at).await?;
+            }
+        }
         "checkout.session.async_payment_failed" => {
             if let Some(order_id) = order_of(&st, &object(obj)).await? {
                 lifecycle::end_unpaid(
@@ -171,8 +274,9 @@ async fn webhook(
             let charge: OfPaymentIntent = object(obj);
             if let Some(pi) = charge.payment_intent.as_ref().map(Expandable::id) {
                 let stripe = super::Stripe::new(cfg, &st.config.public_url, &st.http);
+                let paid = recorded_as(&st, cfg, pi).await?;
                 for r in stripe.refunds_of(pi).await? {
-                    refunded(&st, id, pi, &r).await?;
+                    refunded(&st, id, &paid, &r).await?;
                 }
             }
         }
@@ -183,12 +287,14 @@ async fn webhook(
                 // A refund can fail, even after it succeeded (the card was closed): Stripe puts
                 // the money back in the shop's balance, so it stops counting as refunded.
                 if let (Some(pi), Some(r)) = (pi, super::any_refund(obj)) {
-                    if !provider_refund_failed(&st, RAIL, pi, &r).await? {
+                    let paid = recorded_as(&st, cfg, pi).await?;
+                    if !provider_refund_failed(&st, RAIL, &paid, &r).await? {
                         tracing::info!(event = id, refund = %r.provider_refund_id, "stripe refund failure changes nothing");
                     }
                 }
             } else if let (Some(pi), Some(r)) = (pi, super::refund_of(obj)) {
-                refunded(&st, id, pi, &r).await?;
+                let paid = recorded_as(&st, cfg, pi).await?;
+                refunded(&st, id, &paid, &r).await?;
             }
         }
         other => tracing::debug!(event = id, kind = other, "stripe event ignored"),
@@ -197,12 +303,33 @@ async fn webhook(
     Ok(Json(json!({"received": true})))
 }
 
-async fn refunded(st: &AppState, event: &str, pi: &str, r: &Refund) -> Result<()> {
-    if provider_refunded(st, RAIL, pi, r, By::Rail(RAIL))
+/// The id a PaymentIntent's payment is on record by: the intent itself (Checkout in payment
+/// mode), or for a subscription's payment the invoice it paid (recorded by invoice, since the
+/// session that started it has no intent), asked of Stripe only when the intent is not ours.
+async fn recorded_as(st: &AppState, cfg: &crate::config::StripeConfig, pi: &str) -> Result<String> {
+    if payment_by_provider_id(&st.db, RAIL, pi).await?.is_some() {
+        return Ok(pi.to_string());
+    }
+    let stripe = super::Stripe::new(cfg, &st.config.public_url, &st.http);
+    Ok(stripe
+        .invoice_of_intent(pi)
         .await?
-        .is_none()
-    {
-        tracing::info!(event, refund = %r.provider_refund_id, "stripe refund for a payment we do not know");
+        .unwrap_or_else(|| pi.to_string()))
+}
+
+async fn refunded(st: &AppState, event: &str, pi: &str, r: &Refund) -> Result<()> {
+    match provider_refunded(st, RAIL, pi, r, By::Rail(RAIL)).await? {
+        None => {
+            tracing::info!(event, refund = %r.provider_refund_id, "stripe refund for a payment we do not know");
+        }
+        // Refunded in full in Stripe's dashboard: a subscription the order sold stops
+        // renewing there too (nothing to do for any other order).
+        Some(lifecycle::Recorded::Full) => {
+            if let Some(p) = payment_by_provider_id(&st.db, RAIL, pi).await? {
+                subscriptions::stop_after_refund(st, p.order_id).await;
+            }
+        }
+        Some(_) => {}
     }
     Ok(())
 }
@@ -240,6 +367,24 @@ async fn session_paid(st: &AppState, session: &Session, raw: &str) -> Result<()>
             "The session has no amount or currency.",
         ));
     };
+    let amount_minor = super::from_stripe(amount, &cur);
+    if session.mode.as_deref() == Some("subscription") {
+        // The money is on the first invoice, which `invoice.paid` reports too: both count it
+        // by the invoice id, so it pays the order once whichever comes first.
+        let (Some(invoice), Some(sub)) = (&session.invoice, &session.subscription) else {
+            tracing::warn!(order_id, session = ?session.id, "paid subscription session without invoice or subscription; waiting for invoice.paid");
+            return Ok(());
+        };
+        let first = FirstPayment {
+            order_id,
+            invoice: invoice.id(),
+            amount_minor,
+            currency: cur.as_str(),
+            subscription: sub.id(),
+            period_end: None,
+        };
+        return first_payment(st, &first, raw).await;
+    }
     // The PaymentIntent is what refunds name; a session without one cannot be refunded,
     // so fall back to the session id only to keep the payment on record.
     let payment_id = session
@@ -255,11 +400,172 @@ async fn session_paid(st: &AppState, session: &Session, raw: &str) -> Result<()>
             order_id,
             rail: RAIL,
             provider_payment_id: payment_id,
-            amount_minor: super::from_stripe(amount, &cur),
+            amount_minor,
             currency: cur.as_str().to_string(),
             raw: Some(raw.to_string()),
         },
     )
     .await?;
     Ok(())
+}
+
+/// The first payment of a subscription, as the session or its first invoice reports it.
+struct FirstPayment<'a> {
+    order_id: i64,
+    invoice: &'a str,
+    amount_minor: i64,
+    currency: &'a str,
+    subscription: &'a str,
+    /// The first period's end, when the invoice says it.
+    period_end: Option<i64>,
+}
+
+/// Pays the order with the first invoice (once, by its id; amount and currency checked by the
+/// lifecycle) and starts the subscription record, unless the payment was flagged for refund.
+async fn first_payment(st: &AppState, f: &FirstPayment<'_>, raw: &str) -> Result<()> {
+    let outcome = lifecycle::paid(
+        st,
+        &PaymentSuccess {
+            order_id: f.order_id,
+            rail: RAIL,
+            provider_payment_id: f.invoice.to_string(),
+            amount_minor: f.amount_minor,
+            currency: f.currency.to_string(),
+            raw: Some(raw.to_string()),
+        },
+    )
+    .await?;
+    // A repeat goes on too (its first delivery may have stopped between the payment and the
+    // record), as long as this invoice paid the order rather than being flagged.
+    let pays = match outcome {
+        Outcome::Fulfilled => true,
+        Outcome::FlaggedForRefund => false,
+        Outcome::AlreadyRecorded => payment_by_provider_id(&st.db, RAIL, f.invoice)
+            .await?
+            .is_some_and(|p| p.needs_refund == 0 && p.order_id == f.order_id),
+    };
+    if !pays {
+        return Ok(());
+    }
+    let estimate = db::now() + subscriptions::PERIOD;
+    subscriptions::started(
+        st,
+        RAIL,
+        f.order_id,
+        None,
+        f.subscription,
+        f.period_end.unwrap_or(estimate),
+    )
+    .await?;
+    if let Some(end) = f.period_end {
+        subscriptions::first_period_ends(st, RAIL, f.subscription, end).await?;
+    }
+    Ok(())
+}
+
+/// Whether a Stripe invoice payment of the order is on record (its first payment was handled,
+/// even if it was flagged for refund and started no subscription).
+async fn first_invoice_recorded(st: &AppState, order_id: i64) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM payments WHERE order_id = $1 AND provider = $2 \
+         AND substr(provider_payment_id, 1, 3) = 'in_'",
+    )
+    .bind(order_id)
+    .bind(RAIL.as_str())
+    .fetch_one(&st.db.pool)
+    .await?;
+    Ok(n > 0)
+}
+
+/// `invoice.paid`: a subscription's first invoice pays its order (the same payment as the
+/// session's), a later one (`subscription_cycle`) renews it. Only subscriptions of sessions
+/// the shop opened count: one it does not know yet (the invoice overtook the session's event)
+/// is traced back to its session at Stripe.
+async fn invoice_paid(
+    st: &AppState,
+    cfg: &crate::config::StripeConfig,
+    inv: &Invoice,
+    raw: &str,
+) -> Result<()> {
+    let (Some(sub), Some(inv_id)) = (inv.subscription_id(), inv.id.as_deref()) else {
+        tracing::debug!(invoice = ?inv.id, "stripe invoice of no subscription; ignored");
+        return Ok(());
+    };
+    let cur = inv.currency.as_deref().and_then(|c| Currency::new(c).ok());
+    let (Some(cur), Some(paid)) = (cur, inv.amount_paid) else {
+        return Err(Error::invalid(
+            "invalid_event",
+            "The invoice has no amount or currency.",
+        ));
+    };
+    let amount_minor = super::from_stripe(paid, &cur);
+    let known = subscriptions::by_handle(&st.db, RAIL, &sub).await?;
+    // The order of a subscription the shop has no record of yet, through its session.
+    let traced = || async {
+        let stripe = super::Stripe::new(cfg, &st.config.public_url, &st.http);
+        Ok::<_, Error>(match stripe.session_of_subscription(&sub).await? {
+            Some(session) => order_of_checkout(&st.db, RAIL, &session).await?,
+            None => None,
+        })
+    };
+    match inv.billing_reason.as_deref() {
+        Some("subscription_create") => {
+            let order_id = match &known {
+                Some(r) => Some(r.order_id),
+                None => traced().await?,
+            };
+            let Some(order_id) = order_id else {
+                tracing::warn!(subscription = %sub, invoice = inv_id, "stripe subscription the shop did not start; ignored");
+                return Ok(());
+            };
+            let first = FirstPayment {
+                order_id,
+                invoice: inv_id,
+                amount_minor,
+                currency: cur.as_str(),
+                subscription: &sub,
+                period_end: inv.period_end(),
+            };
+            first_payment(st, &first, raw).await
+        }
+        Some("subscription_cycle") => {
+            let Some(row) = known else {
+                let order_id = traced().await?;
+                let first_handled = match order_id {
+                    Some(o) => first_invoice_recorded(st, o).await?,
+                    None => false,
+                };
+                if let (Some(order_id), false) = (order_id, first_handled) {
+                    // Ours, but its first payment has not been handled yet (its events are
+                    // late or failing): refuse, so Stripe delivers this renewal again later
+                    // rather than the money going unrecorded. (A first payment that was
+                    // flagged for refund started nothing: its renewals are ignored below.)
+                    tracing::warn!(order_id, subscription = %sub, invoice = inv_id, "renewal before the subscription's first payment; Stripe will retry");
+                    return Err(Error::conflict(
+                        "subscription_not_started",
+                        "The subscription's first payment is not recorded yet; retry later.",
+                    ));
+                }
+                tracing::warn!(subscription = %sub, invoice = inv_id, "renewal of a stripe subscription the shop did not start; ignored");
+                return Ok(());
+            };
+            let raw: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
+            let renewal = Renewal {
+                rail: RAIL,
+                order_id: row.order_id,
+                payment_id: inv_id,
+                amount_minor,
+                currency: cur.as_str(),
+                expires_at: inv.period_end(),
+                raw: &raw,
+            };
+            subscriptions::renewed(st, &renewal).await?;
+            Ok(())
+        }
+        other => {
+            // A proration or a manual invoice: not a period of the order's subscription.
+            tracing::warn!(subscription = %sub, invoice = inv_id, reason = ?other, "stripe subscription invoice neither first nor renewal; left to the merchant");
+            Ok(())
+        }
+    }
 }

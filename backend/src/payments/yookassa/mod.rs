@@ -114,7 +114,10 @@ impl Provider for Yookassa {
         PaymentMethod::Yookassa
     }
 
-    fn refuses(&self, currency: &Currency, _kinds: &[ProductKind]) -> Option<String> {
+    fn refuses(&self, currency: &Currency, kinds: &[ProductKind]) -> Option<String> {
+        if let Some(why) = super::refuses_subscriptions("YooKassa", kinds) {
+            return Some(why);
+        }
         (currency.as_str() != CURRENCY).then(|| {
             format!(
                 "YooKassa takes payments in roubles (RUB) only, and this order is in {currency}; \

@@ -1,6 +1,6 @@
 //! One order: items, customer, contact, the timeline of every event, and the actions its
-//! state allows (ship, deliver, cancel, refund), each confirmed first and disabled while one
-//! is in flight.
+//! state allows (ship, deliver, cancel, refund, stop the subscription it sold), each confirmed
+//! first and disabled while one is in flight.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -24,6 +24,8 @@ pub enum Action {
     Confirm,
     /// Records a refund the merchant paid back by hand (a rail that could not send it).
     RecordRefund,
+    /// Stop renewing the subscription the order sold (it runs until its paid period ends).
+    CancelSubscription,
 }
 
 impl Action {
@@ -34,6 +36,7 @@ impl Action {
             Action::Cancel => "cancel",
             Action::Refund | Action::RecordRefund => "refund",
             Action::Confirm => "confirm",
+            Action::CancelSubscription => "subscription/cancel",
         }
     }
 }
@@ -124,8 +127,19 @@ pub fn OrderPage(id: i64) -> impl IntoView {
             Action::Refund => (K::RefundQ, K::RefundHint, K::Refund, true),
             Action::Confirm => (K::ConfirmQ, K::ConfirmHint, K::ConfirmOrder, false),
             Action::RecordRefund => (K::RecordRefundQ, K::RecordRefundHint, K::RecordRefund, true),
+            Action::CancelSubscription => (
+                K::CancelSubscriptionQ,
+                K::CancelSubscriptionHint,
+                K::CancelSubscription,
+                true,
+            ),
         };
-        let body = format!("{} {}", ctx.t(body), o.total.display());
+        let body = match (a, &o.subscription) {
+            (Action::CancelSubscription, Some(s)) => {
+                format!("{} {}", ctx.t(body), datetime(s.expires_at))
+            }
+            _ => format!("{} {}", ctx.t(body), o.total.display()),
+        };
         restock.set(false);
         ask.set(Some(Ask {
             title: format!("{} #{id}", ctx.t(title)),
@@ -154,7 +168,7 @@ pub fn OrderPage(id: i64) -> impl IntoView {
                 // Refunds are for owners (the server answers staff 403 owner_only).
                 let owner = ctx.is_owner();
                 let unconfirmed = o.risk.as_ref().is_some_and(|r| r.confirmed_at.is_none());
-                let actions: Vec<Action> = unconfirmed
+                let mut actions: Vec<Action> = unconfirmed
                     .then_some(Action::Confirm)
                     .into_iter()
                     .chain(allowed(o.status, o.payment_method))
@@ -170,6 +184,10 @@ pub fn OrderPage(id: i64) -> impl IntoView {
                         </div>
                     }
                 });
+                if o.subscription.as_ref().is_some_and(|s| s.renews) {
+                    actions.push(Action::CancelSubscription);
+                }
+                let sub = o.subscription.clone();
                 let o2 = o.clone();
                 view! {
                     <div class="order-grid">
@@ -207,6 +225,7 @@ pub fn OrderPage(id: i64) -> impl IntoView {
                                         Action::Refund => (K::Refund, true),
                                         Action::Confirm => (K::ConfirmOrder, false),
                                         Action::RecordRefund => (K::RecordRefund, true),
+                                        Action::CancelSubscription => (K::CancelSubscription, true),
                                     };
                                     let o3 = o2.clone();
                                     view! {
@@ -227,6 +246,21 @@ pub fn OrderPage(id: i64) -> impl IntoView {
                                 }).collect_view()}
                             </div>
                             {move || action_error.get().map(|e| view! { <p class="form-error" role="alert" data-testid="action-error">{e}</p> })}
+                            {sub.map(|s| {
+                                let state = match s.status.as_str() {
+                                    "active" => K::SubscriptionActive,
+                                    "canceled" => K::SubscriptionCanceled,
+                                    _ => K::SubscriptionExpired,
+                                };
+                                view! {
+                                    <h3>{ctx.t(K::Subscription)}</h3>
+                                    <dl class="facts" data-testid="subscription" data-status=s.status.clone()>
+                                        <dt>{ctx.t(K::SubscriptionStatus)}</dt><dd>{format!("{} · {}", ctx.t(state), method_name(lang, s.payment_method))}</dd>
+                                        <dt>{ctx.t(K::SubscriptionUntil)}</dt><dd data-testid="subscription-until">{datetime(s.expires_at)}</dd>
+                                        <dt>{ctx.t(K::SubscriptionRenewals)}</dt><dd>{s.renewals}</dd>
+                                    </dl>
+                                }
+                            })}
                         </section>
                         <section class="card">
                             <h2>{ctx.t(K::Contact)}</h2>

@@ -203,8 +203,11 @@ impl Form {
                 None
             }
         };
+        // Stars renew XTR prices, Stripe card currencies; no rail renews sum or crypto.
         if kind == ProductKind::Subscription
-            && currency.as_ref().is_some_and(|c| c.as_str() != "XTR")
+            && currency
+                .as_ref()
+                .is_some_and(|c| matches!(c.as_str(), "UZS" | "TON" | "USDT"))
         {
             errs.insert("currency".into(), ctx.t(K::SubscriptionStars).to_string());
         }
@@ -550,7 +553,6 @@ pub fn ProductPage(id: Option<i64>) -> impl IntoView {
                             maxlength="3"
                             list="currencies"
                             aria-describedby="currency-error"
-                            disabled=move || form.kind.get() == ProductKind::Subscription
                             prop:value=form.currency
                             on:input=move |e| form.currency.set(event_target_value(&e).to_uppercase())
                         />
