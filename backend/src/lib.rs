@@ -26,4 +26,5 @@ pub mod seed;
 pub mod startup;
 pub mod state;
 pub mod telegram;
+pub mod ton_address;
 pub mod web;
