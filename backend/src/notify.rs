@@ -18,6 +18,8 @@ pub enum Notice {
     RefundFailed,
     SubscriptionRenewed,
     SubscriptionEnding,
+    /// A transfer paid part of the total (TON): the customer is told what is still missing.
+    Underpaid,
 }
 
 pub trait Notifier: Send + Sync {

@@ -100,6 +100,9 @@ pub const ADMIN_SESSION: &str = "admin_session";
         crate::admin::spreadsheet::export::products,
         crate::admin::spreadsheet::import::products,
         crate::admin::audit::list,
+        crate::payments::ton::admin::list,
+        crate::payments::ton::admin::attach,
+        crate::payments::ton::admin::returned,
     ),
     components(schemas(ErrorEnvelope, shared::Lang)),
     tags(

@@ -293,6 +293,8 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     // Bot setup, polling and reconciliation run in the background: start-up never waits.
     let mut bot = crate::telegram::run::spawn(&bot_state(&state));
     bot.jobs
+        .extend(crate::payments::ton::spawn(&state, stopped.clone()));
+    bot.jobs
         .extend(crate::payments::stars::reconcile::spawn(&state, stopped));
     let app = app(state);
     let res = axum::serve(

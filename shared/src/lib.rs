@@ -480,12 +480,16 @@ pub mod event_kind {
     pub const REFUND_PENDING: &str = "refund_pending";
     /// The order's units went back on sale.
     pub const RESTOCKED: &str = "restocked";
+    /// A transfer paid part of the total (TON); the order waits for the rest.
+    pub const UNDERPAID: &str = "underpaid";
+    /// More than the total arrived (TON): the order is paid, the excess flagged for refund.
+    pub const OVERPAID: &str = "overpaid";
     /// The Star subscription the order sold has ended.
     pub const SUBSCRIPTION_ENDED: &str = "subscription_ended";
     /// The Star subscription the order sold renewed for another period.
     pub const SUBSCRIPTION_RENEWED: &str = "subscription_renewed";
 
-    pub const ALL: [&str; 14] = [
+    pub const ALL: [&str; 16] = [
         CHECKOUT_FAILED,
         DUPLICATE_PAYMENT,
         DUPLICATE_REFUNDED,
@@ -500,6 +504,8 @@ pub mod event_kind {
         RESTOCKED,
         SUBSCRIPTION_ENDED,
         SUBSCRIPTION_RENEWED,
+        UNDERPAID,
+        OVERPAID,
     ];
 }
 
@@ -537,6 +543,42 @@ pub struct Order {
     /// The timeline, in admin answers and order detail.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<OrderEvent>,
+    /// What a buyer needs to pay a `ton` order from any wallet (in `POST /api/orders` and
+    /// `GET /api/orders/{id}` answers of `ton` orders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ton: Option<TonPayment>,
+}
+
+/// How to pay a `ton` order on-chain: send `amount` of `asset` to `address` with `comment` as
+/// the transfer's text comment. The shop watches its wallet and marks the order paid once the
+/// transfers carrying that comment add up to the total.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TonPayment {
+    /// The merchant's wallet, user-friendly and non-bounceable (`UQ…`), for copying.
+    pub address: String,
+    /// `TON` (Toncoin) or `USDT` (the USDT jetton on TON).
+    pub asset: Currency,
+    /// The order total in major units as an exact decimal string (`"1.5"` TON).
+    pub amount: String,
+    /// The total in minor units (nanotons; USDT millionths), as the links carry it.
+    pub amount_minor: i64,
+    /// The text comment the transfer must carry: it names this order and nothing else.
+    pub comment: String,
+    /// `ton://transfer/…`: opens the buyer's wallet app with everything filled in.
+    pub ton_link: String,
+    /// The same transfer as an https link Tonkeeper opens (inside Telegram, where `ton://`
+    /// links may not open).
+    pub tonkeeper_link: String,
+    /// For USDT: the USDT jetton master the transfer must be of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jetton_master: Option<String>,
+    /// What arrived so far with this order's comment (minor units): below `amount_minor`
+    /// the order is still waiting for the rest.
+    pub received_minor: i64,
+    /// The `ton_link` as a QR code (an SVG document) to scan with a second device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qr_svg: Option<String>,
 }
 
 /// The one error shape every route answers with: `{"error":{"code","message"}}`.

@@ -27,4 +27,6 @@ pub fn router() -> Router<AppState> {
         .merge(dashboard::router())
         .merge(spreadsheet::router())
         .merge(audit::router())
+        // The TON wallet's transfers: the rail's own admin screen.
+        .merge(crate::payments::ton::admin::router())
 }

@@ -230,6 +230,7 @@ pub fn to_order(
         },
         customer_id: Some(h.customer_id),
         events,
+        ton: None,
     })
 }
 

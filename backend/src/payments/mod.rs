@@ -16,6 +16,7 @@ pub mod refund;
 pub mod stars;
 pub mod stripe;
 pub mod telegram_invoice;
+pub mod ton;
 pub mod uz;
 
 use std::sync::Arc;
@@ -125,6 +126,9 @@ impl Payments {
         }
         if let Some(c) = &config.paypal {
             providers.push(Arc::new(paypal::Paypal::new(c, &config.public_url, http)));
+        }
+        if let Some(c) = &config.ton {
+            providers.push(Arc::new(ton::Ton::new(c)));
         }
         Payments::new(providers)
     }

@@ -309,6 +309,16 @@ pub fn event_name(lang: Lang, kind: &str) -> Option<&'static str> {
             "Подписка продлена",
             "Subscription renewed",
         ],
+        E::UNDERPAID => [
+            "Qisman to'landi, qolgani kutilmoqda",
+            "Оплачено частично, ждём остаток",
+            "Partly paid, waiting for the rest",
+        ],
+        E::OVERPAID => [
+            "Ortiqcha to'landi, farqini qaytarish kerak",
+            "Переплата, излишек нужно вернуть",
+            "Overpaid, excess to refund",
+        ],
         _ => return None,
     };
     Some(pick(lang, uz, ru, en))
