@@ -103,6 +103,20 @@ web_common::ui_keys! {
     PmTon => ["TON / USDT", "TON / USDT", "TON / USDT"],
     PmCryptopay => ["Kripto (Crypto Pay)", "Криптовалютой (Crypto Pay)", "Crypto (Crypto Pay)"],
     PmYookassa => ["YooKassa", "ЮKassa", "YooKassa"],
+    TonTitle => ["TON orqali to'lash", "Оплата в сети TON", "Pay on TON"],
+    TonOpenWallet => ["Hamyonda ochish", "Открыть в кошельке", "Open in your wallet"],
+    TonOpenTonkeeper => ["Tonkeeper'da ochish", "Открыть в Tonkeeper", "Open in Tonkeeper"],
+    TonAmount => ["Summa", "Сумма", "Amount"],
+    TonAddress => ["Hamyon manzili", "Адрес кошелька", "Wallet address"],
+    TonComment => ["Izoh (majburiy)", "Комментарий (обязательно)", "Comment (required)"],
+    TonCommentHint => ["Izohni aynan shunday yozing: usiz to'lovni buyurtmangizga bog'lab bo'lmaydi.", "Укажите комментарий в точности: без него платёж не связать с вашим заказом.", "Send the comment exactly as shown: without it the payment cannot be matched to your order."],
+    TonUsdtHint => ["Faqat TON tarmog'idagi USDT yuboring.", "Отправляйте только USDT в сети TON.", "Send USDT on the TON network only."],
+    TonQrHint => ["Boshqa qurilmadagi hamyon bilan skanerlang.", "Отсканируйте кошельком на другом устройстве.", "Scan with a wallet on another device."],
+    TonWaiting => ["O'tkazmangiz kutilmoqda: tarmoq tasdiqlashi bilan buyurtma to'lanadi.", "Ждём перевод: заказ станет оплаченным, как только сеть его подтвердит.", "Waiting for your transfer: the order is marked paid as soon as the network confirms it."],
+    TonReceived => ["Keldi: {n}", "Получено: {n}", "Received: {n}"],
+    TonMissing => ["Xuddi shu izoh bilan yana {n} yuboring.", "Отправьте ещё {n} с тем же комментарием.", "Send {n} more with the same comment."],
+    Copy => ["Nusxa olish", "Копировать", "Copy"],
+    Copied => ["Nusxa olindi", "Скопировано", "Copied"],
 }
 
 /// The string for `k` in `lang`.

@@ -74,6 +74,22 @@ pub fn start_payment(ctx: Ctx, order: &Order) {
             return;
         }
     }
+    if let Some(ton) = &order.ton {
+        // A TON order is paid from the buyer's wallet: the order page shows the links, the
+        // amount, address and comment and the QR; the wallet opens only from a tap there
+        // (or here, when the order page's own Pay button called).
+        if ctx.route.get_untracked() == Route::Order(id) {
+            let link = if ctx.tg().is_some() {
+                &ton.tonkeeper_link
+            } else {
+                &ton.ton_link
+            };
+            crate::pages::ton_pay::open_wallet(link);
+        } else {
+            ctx.go(Route::Order(id), true);
+        }
+        return;
+    }
     if let Some(url) = order.checkout_url.as_deref() {
         let opened = ctx.tg().is_some_and(|tg| tg.open_link(url));
         if !opened {
