@@ -185,6 +185,7 @@ fn Shell() -> impl IntoView {
         (Route::Products, K::Products, false),
         (Route::Categories, K::Categories, false),
         (Route::Orders, K::Orders, false),
+        (Route::Ton, K::TonTransfers, false),
         (Route::Csv, K::Csv, false),
         (Route::Audit, K::Audit, true),
         (Route::Admins, K::Admins, true),
@@ -252,6 +253,7 @@ fn Shell() -> impl IntoView {
                     Route::Orders => view! { <pages::orders::OrdersPage/> }.into_any(),
                     Route::Order(id) => view! { <pages::order::OrderPage id/> }.into_any(),
                     Route::Csv => view! { <pages::csv::CsvPage/> }.into_any(),
+                    Route::Ton => view! { <pages::ton::TonPage/> }.into_any(),
                     Route::Audit | Route::Admins if !ctx.is_owner() => view! {
                         <section class="card" data-testid="owner-only"><h1>{ctx.t(K::OwnerOnly)}</h1></section>
                     }.into_any(),

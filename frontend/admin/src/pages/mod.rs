@@ -12,3 +12,4 @@ pub mod order;
 pub mod orders;
 pub mod product;
 pub mod products;
+pub mod ton;
