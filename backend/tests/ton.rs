@@ -3,6 +3,8 @@
 //! its wallet counts each transfer once, whatever it looks like.
 
 mod common;
+#[path = "support/fake_bot_api.rs"]
+mod fake_bot_api;
 #[path = "support/fake_toncenter.rs"]
 mod fake_toncenter;
 
@@ -527,3 +529,40 @@ async fn two_processes_on_one_postgres_count_a_transfer_once() {
     assert_eq!(transfers(&b).await, 1);
     assert_eq!(a.stock(variant).await, Some(4));
 }
+
+both_kinds!(
+    the_buyer_is_told_what_is_missing_then_that_it_is_paid,
+    |kind| async move {
+        let fake = FakeToncenter::start().await;
+        let bot = fake_bot_api::FakeBotApi::start(BOT_TOKEN).await;
+        let mut env = fake.env();
+        env.push(("TELEGRAM_API_URL", bot.url.clone()));
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let Some(app) = spawn(kind, &pairs).await else {
+            return;
+        };
+        let variant = product(&app, "TON", PRICE_TON, 5).await;
+        let o = ton_order(&app, variant).await;
+        // The reference inside a longer comment still names the order.
+        fake.pay_ton(1_000_000_000, &format!("order {}", comment(&o)));
+        poll(&app).await;
+        let msg = bot
+            .wait_for("sendMessage", |b| {
+                b["chat_id"] == USER && b["text"].as_str().unwrap_or("").contains("remaining")
+            })
+            .await;
+        let text = msg["text"].as_str().unwrap();
+        assert!(
+            text.contains("1.000000000 TON of 1.500000000 TON"),
+            "{text}"
+        );
+        assert!(text.contains("0.500000000 TON"), "{text}");
+        fake.pay_ton(500_000_000, &comment(&o));
+        poll(&app).await;
+        bot.wait_for("sendMessage", |b| {
+            b["chat_id"] == USER && b["text"].as_str().unwrap_or("").contains("is paid")
+        })
+        .await;
+        assert_eq!(status(&app, id(&o)).await, "paid");
+    }
+);

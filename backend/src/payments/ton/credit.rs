@@ -93,20 +93,33 @@ pub fn after(shop: &dyn Shop, done: Credited) {
     }
 }
 
-/// The TON order whose reference is `comment`. References are lower-case hex; a wallet that
-/// changed the case still names the same order.
+/// The TON order whose reference is `comment`, or is a word of it (a buyer who wrote
+/// "order 3f9c…"). References are lower-case hex; a wallet that changed the case still names
+/// the same order.
 async fn order_of_reference(conn: &mut AnyConnection, comment: &str) -> Result<Option<i64>> {
     let c = comment.trim().to_ascii_lowercase();
-    if c.is_empty() || c.len() > 64 {
-        return Ok(None);
+    let words = c
+        .split(|ch: char| !ch.is_ascii_alphanumeric())
+        .filter(|w| w.len() == REF_LEN && w.bytes().all(|b| b.is_ascii_hexdigit()));
+    for candidate in std::iter::once(c.as_str()).chain(words).take(8) {
+        if candidate.is_empty() || candidate.len() > 64 {
+            continue;
+        }
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM orders WHERE pay_ref = $1 AND payment_method = 'ton'",
+        )
+        .bind(candidate)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if found.is_some() {
+            return Ok(found);
+        }
     }
-    Ok(
-        sqlx::query_scalar("SELECT id FROM orders WHERE pay_ref = $1 AND payment_method = 'ton'")
-            .bind(c)
-            .fetch_optional(&mut *conn)
-            .await?,
-    )
+    Ok(None)
 }
+
+/// The length of a reference (`rails::new_pay_ref`: 12 random bytes in hex).
+const REF_LEN: usize = 24;
 
 #[derive(sqlx::FromRow)]
 struct Transfer {

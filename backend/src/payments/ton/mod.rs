@@ -70,15 +70,46 @@ pub fn is_ton_currency(c: &Currency) -> bool {
     matches!(c.as_str(), "TON" | "USDT")
 }
 
-/// The QR code of `text` as an SVG document.
+/// The QR code of `text` as an SVG document that scales to any size (a `viewBox` in modules).
+/// Drawn here with one path of horizontal runs: `qrcode`'s own SVG renderer writes a square
+/// per module, about four times the bytes, and this travels in every unpaid order answer.
 fn qr_svg(text: &str) -> Option<String> {
+    use std::fmt::Write;
     let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
-    Some(
-        code.render::<qrcode::render::svg::Color<'_>>()
-            .min_dimensions(220, 220)
-            .quiet_zone(true)
-            .build(),
-    )
+    let n = code.width();
+    let colors = code.to_colors();
+    // Four modules of quiet zone around the code, as scanners expect.
+    let size = n + 8;
+    let mut path = String::new();
+    for (y, row) in colors.chunks(n).enumerate() {
+        let mut x = 0;
+        while x < n {
+            if row[x] == qrcode::Color::Dark {
+                let start = x;
+                while x < n && row[x] == qrcode::Color::Dark {
+                    x += 1;
+                }
+                let _ = write!(
+                    path,
+                    "M{} {}h{}v1h-{}z",
+                    start + 4,
+                    y + 4,
+                    x - start,
+                    x - start
+                );
+            } else {
+                x += 1;
+            }
+        }
+    }
+    Some(format!(
+        concat!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {s} {s}" width="220" height="220" shape-rendering="crispEdges">"#,
+            r##"<rect width="{s}" height="{s}" fill="#fff"/><path fill="#000" d="{p}"/></svg>"##
+        ),
+        s = size,
+        p = path
+    ))
 }
 
 /// What of an order's total arrived so far in transfers still waiting for the rest.
@@ -173,5 +204,23 @@ impl Provider for Ton {
                 currency: req.currency.as_str().to_string(),
             }])
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_qr_code_is_a_small_svg_of_the_link() {
+        let link = "ton://transfer/UQDKbjIcfM6ezt8KjKJJLshZJJSqX7XOA4ff-W72r5gqPuwA?amount=2500000&text=0123456789abcdef01234567&jetton=EQCxE6mUtQJKFnGfaROTKOt1lZbDiiX1kCixRv7Nw2Id_sDs";
+        let svg = qr_svg(link).unwrap();
+        assert!(svg.contains("<svg") && svg.contains("</svg>"));
+        // One path, not a rectangle per module: it travels in every order answer.
+        assert!(svg.len() < 12_000, "{}", svg.len());
+        eprintln!("qr svg: {} bytes", svg.len());
+        if let Ok(p) = std::env::var("QR_DUMP") {
+            std::fs::write(p, &svg).unwrap();
+        }
     }
 }
