@@ -129,6 +129,13 @@ struct Cursor {
 /// A stream's cursor, made on first use: nothing read yet, from shortly before the first TON
 /// order (or now, when there is none yet).
 async fn cursor(st: &AppState, stream: &str) -> Result<Cursor> {
+    let read = || {
+        sqlx::query_as::<_, Cursor>("SELECT last_lt, since_utime FROM ton_cursors WHERE stream = $1")
+            .bind(stream)
+    };
+    if let Some(c) = read().fetch_optional(&st.db.writer).await? {
+        return Ok(c);
+    }
     let first: Option<i64> =
         sqlx::query_scalar("SELECT MIN(created_at) FROM orders WHERE payment_method = 'ton'")
             .fetch_one(&st.db.pool)
@@ -144,12 +151,7 @@ async fn cursor(st: &AppState, stream: &str) -> Result<Cursor> {
     .bind(now)
     .execute(&st.db.writer)
     .await?;
-    Ok(sqlx::query_as::<_, Cursor>(
-        "SELECT last_lt, since_utime FROM ton_cursors WHERE stream = $1",
-    )
-    .bind(stream)
-    .fetch_one(&st.db.writer)
-    .await?)
+    Ok(read().fetch_one(&st.db.writer).await?)
 }
 
 async fn save_cursor(st: &AppState, stream: &str, last_lt: i64, since_utime: i64) -> Result<()> {
