@@ -123,7 +123,6 @@ both_kinds!(
         );
         assert_eq!(o["ton"]["address"], WALLET);
         assert_eq!(o["ton"]["amount"], "1.500000000");
-        assert_eq!(o["ton"]["asset"], "TON");
         assert_eq!(o["ton"]["received_minor"], 0);
         assert!(o["ton"]["tonkeeper_link"]
             .as_str()
@@ -184,7 +183,10 @@ both_kinds!(
             format!("ton://transfer/{WALLET}?amount={PRICE_USDT}&text={c}&jetton={USDT_MASTER}")
         );
         assert_eq!(o["ton"]["amount"], "2.500000");
-        assert_eq!(o["ton"]["jetton_master"], USDT_MASTER);
+        assert!(o["ton"]["tonkeeper_link"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("&jetton={USDT_MASTER}")));
 
         // "USDT" of another master, listed by an indexer that does not filter by master.
         fake.inner.lock().unwrap().any_jetton = true;

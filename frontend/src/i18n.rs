@@ -103,10 +103,8 @@ web_common::ui_keys! {
     PmTon => ["TON / USDT", "TON / USDT", "TON / USDT"],
     PmCryptopay => ["Kripto (Crypto Pay)", "Криптовалютой (Crypto Pay)", "Crypto (Crypto Pay)"],
     PmYookassa => ["YooKassa", "ЮKassa", "YooKassa"],
-    TonOpenWallet => ["Hamyonni ochish", "Открыть кошелёк", "Open wallet"],
     TonComment => ["Izoh (majburiy)", "Комментарий (обязательно)", "Comment (required)"],
-    TonHint => ["Izohsiz to'lov buyurtmaga bog'lanmaydi.", "Без комментария платёж не найти.", "Without the comment the payment is not found."],
-    TonUsdt => ["Faqat TON tarmog'ida.", "Только в сети TON.", "On the TON network only."],
+    TonHint => ["Izohsiz to'lov topilmaydi.", "Без комментария платёж не найти.", "Without it, the payment is lost."],
     TonMissing => ["Yana {n} yuboring.", "Отправьте ещё {n}.", "Send {n} more."],
     Copy => ["Nusxa", "Копировать", "Copy"],
 }

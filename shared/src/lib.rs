@@ -549,34 +549,29 @@ pub struct Order {
     pub ton: Option<TonPayment>,
 }
 
-/// How to pay a `ton` order on-chain: send `amount` of `asset` to `address` with `comment` as
-/// the transfer's text comment. The shop watches its wallet and marks the order paid once the
-/// transfers carrying that comment add up to the total.
+/// How to pay a `ton` order on-chain: send the order's `total` (in its currency, `TON` or
+/// `USDT`) to `address` with `comment` as the transfer's text comment; the order's
+/// `checkout_url` is the same transfer as a `ton://` link. The shop watches its wallet and
+/// marks the order paid once the transfers carrying that comment add up to the total.
+///
+/// Only what the order does not already say: this type is decoded in the storefront's first
+/// download, where every field costs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TonPayment {
     /// The merchant's wallet, user-friendly and non-bounceable (`UQ…`), for copying.
     pub address: String,
-    /// `TON` (Toncoin) or `USDT` (the USDT jetton on TON).
-    pub asset: Currency,
-    /// The order total in major units as an exact decimal string (`"1.5"` TON).
+    /// The total in major units as an exact decimal string (`"1.500000000"` TON).
     pub amount: String,
-    /// The total in minor units (nanotons; USDT millionths), as the links carry it.
-    pub amount_minor: i64,
     /// The text comment the transfer must carry: it names this order and nothing else.
     pub comment: String,
-    /// `ton://transfer/…`: opens the buyer's wallet app with everything filled in.
-    pub ton_link: String,
-    /// The same transfer as an https link Tonkeeper opens (inside Telegram, where `ton://`
-    /// links may not open).
+    /// The transfer as an https link Tonkeeper opens (inside Telegram, where `ton://` links
+    /// may not open).
     pub tonkeeper_link: String,
-    /// For USDT: the USDT jetton master the transfer must be of.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jetton_master: Option<String>,
-    /// What arrived so far with this order's comment (minor units): below `amount_minor`
-    /// the order is still waiting for the rest.
+    /// What arrived so far with this order's comment (minor units): below the total the order
+    /// is still waiting for the rest.
     pub received_minor: i64,
-    /// The `ton_link` as a QR code (an SVG document) to scan with a second device.
+    /// The `ton://` link as a QR code (an SVG document) to scan with a second device.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qr_svg: Option<String>,
 }

@@ -79,10 +79,9 @@ pub fn start_payment(ctx: Ctx, order: &Order) {
         // amount, address and comment and the QR; the wallet opens only from a tap there
         // (or here, when the order page's own Pay button called).
         if ctx.route.get_untracked() == Route::Order(id) {
-            let link = if ctx.tg().is_some() {
-                &ton.tonkeeper_link
-            } else {
-                &ton.ton_link
+            let link = match (ctx.tg(), order.checkout_url.as_deref()) {
+                (None, Some(ton_link)) => ton_link,
+                _ => &ton.tonkeeper_link,
             };
             crate::pages::ton_pay::open_wallet(link);
         } else {

@@ -275,7 +275,7 @@ fn OrderView(order: Order) -> impl IntoView {
             })}
         </section>
         {order.ton.clone().filter(|_| status == OrderStatus::PendingPayment).map(|ton| view! {
-            <crate::pages::ton_pay::TonPay ton/>
+            <crate::pages::ton_pay::TonPay ton total=order.total.clone() link=order.checkout_url.clone().unwrap_or_default()/>
         })}
         <section class="section">
             <h2 class="section__title">{move || ctx.t(K::Items)}</h2>

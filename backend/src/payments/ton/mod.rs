@@ -180,15 +180,10 @@ impl Provider for Ton {
             order.ton = Some(TonPayment {
                 address: self.config.wallet_addr.friendly(false),
                 amount: Money::new(total, currency.clone()).major_string(),
-                amount_minor: total,
                 received_minor: received_so_far(db, order.id, currency.as_str()).await?,
                 tonkeeper_link: self.tonkeeper_link(total, &currency, &comment),
-                jetton_master: (currency.as_str() == "USDT")
-                    .then(|| self.config.usdt_master_addr.friendly(true)),
                 qr_svg: qr_svg(&ton_link),
-                ton_link,
                 comment,
-                asset: currency,
             });
             Ok(())
         })

@@ -130,8 +130,10 @@ struct Cursor {
 /// order (or now, when there is none yet).
 async fn cursor(st: &AppState, stream: &str) -> Result<Cursor> {
     let read = || {
-        sqlx::query_as::<_, Cursor>("SELECT last_lt, since_utime FROM ton_cursors WHERE stream = $1")
-            .bind(stream)
+        sqlx::query_as::<_, Cursor>(
+            "SELECT last_lt, since_utime FROM ton_cursors WHERE stream = $1",
+        )
+        .bind(stream)
     };
     if let Some(c) = read().fetch_optional(&st.db.writer).await? {
         return Ok(c);
