@@ -83,7 +83,7 @@ pub fn start_payment(ctx: Ctx, order: &Order) {
                 (None, Some(ton_link)) => ton_link,
                 _ => &ton.tonkeeper_link,
             };
-            crate::pages::ton_pay::open_wallet(link);
+            crate::pages::ton_pay::open_wallet(ctx, link);
         } else {
             ctx.go(Route::Order(id), true);
         }

@@ -11,13 +11,13 @@
 use leptos::prelude::*;
 use shared::{Money, TonPayment};
 
-use crate::app::use_ctx;
+use crate::app::{use_ctx, Ctx};
 use crate::i18n::{tn, K};
 
 /// Opens a wallet link: through Telegram when inside it (which opens https links; a `ton://`
-/// link may not open from there), else in this window (the wallet app takes `ton://`).
-pub fn open_wallet(url: &str) {
-    let ctx = use_ctx();
+/// link may not open from there), else in this window (the wallet app takes `ton://`). Takes
+/// the context: Telegram's MainButton calls back outside any component.
+pub fn open_wallet(ctx: Ctx, url: &str) {
     let opened = url.starts_with("https://") && ctx.tg().is_some_and(|tg| tg.open_link(url));
     if !opened {
         let _ = window().open_with_url_and_target(url, "_self");
@@ -65,12 +65,12 @@ pub fn TonPay(ton: TonPayment, total: Money, link: String) -> impl IntoView {
                 <p class="notice" data-testid="ton-received">{move || tn(ctx.lang.get(), K::TonMissing, &left)}</p>
             })}
             <a class="button more" data-testid="ton-link" href=link
-                on:click=move |ev| { ev.prevent_default(); open_wallet(&open); }>
+                on:click=move |ev| { ev.prevent_default(); open_wallet(ctx, &open); }>
                 {move || ctx.t(K::Pay)}
             </a>
             <a class="button button--ghost more" data-testid="tonkeeper-link" href=ton.tonkeeper_link.clone()
                 target="_blank" rel="noopener"
-                on:click=move |ev| { ev.prevent_default(); open_wallet(&keeper); }>
+                on:click=move |ev| { ev.prevent_default(); open_wallet(ctx, &keeper); }>
                 "Tonkeeper"
             </a>
             <ul class="summary">
