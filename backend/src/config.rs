@@ -91,6 +91,11 @@ pub struct TonConfig {
     /// The USDT jetton master; transfers of any other jetton are not USDT.
     pub usdt_master: String,
     pub poll: Duration,
+    /// `wallet` parsed (checked at start-up, CRC included): what incoming transfers are
+    /// compared with, since toncenter spells addresses raw.
+    pub wallet_addr: crate::ton_address::TonAddress,
+    /// `usdt_master` parsed: a jetton transfer counts as USDT only from this master.
+    pub usdt_master_addr: crate::ton_address::TonAddress,
 }
 
 #[derive(Clone)]
@@ -312,15 +317,28 @@ impl Config {
         });
 
         let ton = match val("TON_WALLET") {
-            Some(wallet) => Some(TonConfig {
-                wallet: wallet.trim().to_string(),
-                api_url: url_or(&val, "TONCENTER_API_URL", "https://toncenter.com/api/v3"),
-                api_key: val("TONCENTER_API_KEY").map(SecretString::from),
-                usdt_master: val("TON_USDT_MASTER")
+            Some(wallet) => {
+                let usdt_master = val("TON_USDT_MASTER")
                     .map(|v| v.trim().to_string())
-                    .unwrap_or_else(|| "EQCxE6mUtQJKFnGfaROTKOt1lZbDiiX1kCixRv7Nw2Id_sDs".into()),
-                poll: Duration::from_secs(parse_num(&val, "TON_POLL_SECS", 10u64)?.max(1)),
-            }),
+                    .unwrap_or_else(|| "EQCxE6mUtQJKFnGfaROTKOt1lZbDiiX1kCixRv7Nw2Id_sDs".into());
+                let parse = |var: &'static str, v: &str| {
+                    crate::ton_address::TonAddress::parse(v).map_err(|m| {
+                        err(
+                            var,
+                            format!("is not a TON address ({m}); paste it from your wallet app"),
+                        )
+                    })
+                };
+                Some(TonConfig {
+                    wallet_addr: parse("TON_WALLET", &wallet)?,
+                    usdt_master_addr: parse("TON_USDT_MASTER", &usdt_master)?,
+                    wallet: wallet.trim().to_string(),
+                    api_url: url_or(&val, "TONCENTER_API_URL", "https://toncenter.com/api/v3"),
+                    api_key: val("TONCENTER_API_KEY").map(SecretString::from),
+                    usdt_master,
+                    poll: Duration::from_secs(parse_num(&val, "TON_POLL_SECS", 10u64)?.max(1)),
+                })
+            }
             None => None,
         };
         let cryptopay = val("CRYPTOPAY_TOKEN").map(|token| CryptopayConfig {
@@ -596,6 +614,50 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.payme.unwrap().checkout_url, "https://checkout.paycom.uz");
+    }
+
+    #[test]
+    fn the_ton_wallet_is_checked_at_start_up() {
+        let token = ("TELEGRAM_BOT_TOKEN", "1:abc");
+        // Any spelling of the account is taken and parsed to the same account.
+        for w in [
+            "UQDKbjIcfM6ezt8KjKJJLshZJJSqX7XOA4ff-W72r5gqPuwA",
+            "EQDKbjIcfM6ezt8KjKJJLshZJJSqX7XOA4ff-W72r5gqPrHF",
+            "0:CA6E321C7CCE9ECEDF0A8CA2492EC8592494AA5FB5CE0387DFF96EF6AF982A3E",
+        ] {
+            let c = cfg(&[token, ("TON_WALLET", w)]).unwrap().ton.unwrap();
+            assert_eq!(
+                c.wallet_addr.raw(),
+                "0:ca6e321c7cce9ecedf0a8ca2492ec8592494aa5fb5ce0387dff96ef6af982a3e"
+            );
+            assert_eq!(
+                c.usdt_master,
+                "EQCxE6mUtQJKFnGfaROTKOt1lZbDiiX1kCixRv7Nw2Id_sDs"
+            );
+        }
+        // One character off: the CRC16 catches it, and the variable is named.
+        let e = cfg(&[
+            token,
+            (
+                "TON_WALLET",
+                "UQDKbjIcfM6ezt8KjKJJLshZJJSqX7XOA4ff-W72r5gqPuwB",
+            ),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "TON_WALLET");
+        assert!(e.message.contains("checksum"), "{}", e.message);
+        let e = cfg(&[token, ("TON_WALLET", "UQ"), ("TON_USDT_MASTER", "x")]).unwrap_err();
+        assert_eq!(e.var, "TON_WALLET");
+        let e = cfg(&[
+            token,
+            (
+                "TON_WALLET",
+                "UQDKbjIcfM6ezt8KjKJJLshZJJSqX7XOA4ff-W72r5gqPuwA",
+            ),
+            ("TON_USDT_MASTER", "0:12"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "TON_USDT_MASTER");
     }
 
     #[test]

@@ -28,4 +28,5 @@ pub mod startup;
 pub mod state;
 pub mod subscriptions;
 pub mod telegram;
+pub mod ton_address;
 pub mod web;

@@ -20,6 +20,8 @@ pub enum Notice {
     SubscriptionEnding,
     /// A renewal charge failed; the provider tries again, the customer may update their card.
     SubscriptionPaymentFailed,
+    /// A transfer paid part of the total (TON): the customer is told what is still missing.
+    Underpaid,
 }
 
 pub trait Notifier: Send + Sync {

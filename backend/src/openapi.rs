@@ -106,6 +106,9 @@ pub const ADMIN_SESSION: &str = "admin_session";
         crate::admin::promo_codes::create,
         crate::admin::promo_codes::pause,
         crate::admin::promo_codes::resume,
+        crate::payments::ton::admin::list,
+        crate::payments::ton::admin::attach,
+        crate::payments::ton::admin::returned,
     ),
     components(schemas(ErrorEnvelope, shared::Lang)),
     tags(

@@ -120,6 +120,18 @@ pub trait Provider: Send + Sync {
         })
     }
 
+    /// Adds to an unpaid order's answer what the buyer needs to pay it that the order row does
+    /// not hold (TON: the address, amount and comment to copy, a QR code, what arrived so
+    /// far). Called for `POST /api/orders` and `GET /api/orders/{id}`; nothing by default.
+    fn describe<'a>(
+        &'a self,
+        db: &'a crate::db::Db,
+        order: &'a mut shared::Order,
+    ) -> BoxFuture<'a, Result<()>> {
+        let _ = (db, order);
+        Box::pin(async { Ok(()) })
+    }
+
     /// Gives money back through the provider. Answers the refunds the provider reports as
     /// done (this one, or when it says the payment was refunded already, those it knows of),
     /// each with the provider's refund id; the caller records them through the lifecycle,

@@ -298,8 +298,11 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     ));
     bot.jobs
         .extend(crate::payments::cryptopay::reconcile::spawn(
-            &state, stopped,
+            &state,
+            stopped.clone(),
         ));
+    bot.jobs
+        .extend(crate::payments::ton::spawn(&state, stopped));
     let app = app(state);
     let res = axum::serve(
         listener,

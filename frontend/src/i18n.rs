@@ -112,6 +112,10 @@ web_common::ui_keys! {
     PmTon => ["TON / USDT", "TON / USDT", "TON / USDT"],
     PmCryptopay => ["Kripto (Crypto Pay)", "Криптовалютой (Crypto Pay)", "Crypto (Crypto Pay)"],
     PmYookassa => ["YooKassa", "ЮKassa", "YooKassa"],
+    TonComment => ["Izoh (majburiy)", "Комментарий (обязательно)", "Comment (required)"],
+    TonHint => ["Izohsiz to'lov topilmaydi.", "Без комментария платёж не найти.", "Without it, the payment is lost."],
+    TonMissing => ["Yana {n} yuboring.", "Отправьте ещё {n}.", "Send {n} more."],
+    Copy => ["Nusxa", "Копировать", "Copy"],
 }
 
 /// The string for `k` in `lang`.

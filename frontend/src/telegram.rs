@@ -137,7 +137,7 @@ impl Drop for Tap {
 /// missing or throws. For the members only the screens behind the catalog use (SecondaryButton,
 /// fullscreen, the home screen): each `extern` member is a JS shim and an import in the first
 /// download, this costs nothing there (docs/PERFORMANCE.md).
-fn member(target: &JsValue, name: &str, call: Option<&JsValue>) -> JsValue {
+pub(crate) fn member(target: &JsValue, name: &str, call: Option<&JsValue>) -> JsValue {
     let v = Reflect::get(target, &name.into()).unwrap_or(JsValue::UNDEFINED);
     let Some(arg) = call else { return v };
     if !v.is_function() {

@@ -605,3 +605,38 @@ mod tests {
             .is_none());
     }
 }
+
+/// One transfer into the merchant's TON wallet (`GET /api/admin/ton/transfers`): every
+/// transfer the shop counted, with what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TonTransfer {
+    pub id: i64,
+    /// `TON` or `USDT`, with the amount in its minor units.
+    pub amount: Money,
+    /// The transaction hash (base64), for the explorer.
+    pub tx_hash: String,
+    pub sender: Option<String>,
+    pub comment: Option<String>,
+    /// The order it counted towards (or was flagged on).
+    pub order_id: Option<i64>,
+    /// `partial` (counted, the order waits for the rest), `paid`, `flagged` (to return),
+    /// `unmatched` (its comment names no order: attach it or return it), `returned`.
+    pub state: String,
+    pub note: Option<String>,
+    /// What of it the merchant still has to send back (minor units): a flagged transfer, an
+    /// overpayment's excess, an unmatched transfer; 0 when nothing is owed.
+    pub to_return_minor: i64,
+    /// Unix time of its block.
+    pub chain_time: i64,
+    /// `https://tonviewer.com/transaction/…`
+    pub explorer_url: String,
+}
+
+/// `POST /api/admin/ton/transfers/{id}/attach`: count an unmatched transfer towards an order
+/// (the buyer wrote a wrong comment), with the same checks as a matching comment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AttachTransfer {
+    pub order_id: i64,
+}

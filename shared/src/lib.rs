@@ -508,6 +508,10 @@ pub mod event_kind {
     /// The provider reported a payment for the order failed (counted by the risk rules).
     pub const PAYMENT_FAILED: &str = "payment_failed";
     /// The subscription the order sold has ended (refunded, or ended at its provider).
+    /// A transfer paid part of the total (TON); the order waits for the rest.
+    pub const UNDERPAID: &str = "underpaid";
+    /// More than the total arrived (TON): the order is paid, the excess flagged for refund.
+    pub const OVERPAID: &str = "overpaid";
     pub const SUBSCRIPTION_ENDED: &str = "subscription_ended";
     /// The subscription the order sold renewed for another period.
     pub const SUBSCRIPTION_RENEWED: &str = "subscription_renewed";
@@ -519,7 +523,7 @@ pub mod event_kind {
     /// A renewal charge failed (Stripe retries it); the customer was told.
     pub const SUBSCRIPTION_PAYMENT_FAILED: &str = "subscription_payment_failed";
 
-    pub const ALL: [&str; 21] = [
+    pub const ALL: [&str; 23] = [
         CHECKOUT_FAILED,
         CHECKOUT_CLOSED,
         DUPLICATE_PAYMENT,
@@ -541,6 +545,8 @@ pub mod event_kind {
         SUBSCRIPTION_CANCELED,
         SUBSCRIPTION_RESUMED,
         SUBSCRIPTION_PAYMENT_FAILED,
+        UNDERPAID,
+        OVERPAID,
     ];
 }
 
@@ -595,6 +601,10 @@ pub struct Order {
     /// The subscription the order sold, once its first payment started it (order detail).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription: Option<OrderSubscription>,
+    /// What a buyer needs to pay a `ton` order from any wallet (in `POST /api/orders` and
+    /// `GET /api/orders/{id}` answers of `ton` orders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ton: Option<TonPayment>,
 }
 
 /// An order the shop's rules flagged: many failed payments in a short time, a first order far
@@ -623,6 +633,33 @@ pub struct OrderSubscription {
     /// The end of the period paid for (unix seconds): the next renewal while it renews.
     pub expires_at: i64,
     pub renewals: i64,
+}
+
+/// How to pay a `ton` order on-chain: send the order's `total` (in its currency, `TON` or
+/// `USDT`) to `address` with `comment` as the transfer's text comment; the order's
+/// `checkout_url` is the same transfer as a `ton://` link. The shop watches its wallet and
+/// marks the order paid once the transfers carrying that comment add up to the total.
+///
+/// Only what the order does not already say: this type is decoded in the storefront's first
+/// download, where every field costs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TonPayment {
+    /// The merchant's wallet, user-friendly and non-bounceable (`UQ…`), for copying.
+    pub address: String,
+    /// The total in major units as an exact decimal string (`"1.500000000"` TON).
+    pub amount: String,
+    /// The text comment the transfer must carry: it names this order and nothing else.
+    pub comment: String,
+    /// The transfer as an https link Tonkeeper opens (inside Telegram, where `ton://` links
+    /// may not open).
+    pub tonkeeper_link: String,
+    /// What arrived so far with this order's comment (minor units): below the total the order
+    /// is still waiting for the rest.
+    pub received_minor: i64,
+    /// The `ton://` link as a QR code (an SVG document) to scan with a second device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qr_svg: Option<String>,
 }
 
 /// The one error shape every route answers with: `{"error":{"code","message"}}`.

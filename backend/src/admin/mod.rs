@@ -29,4 +29,6 @@ pub fn router() -> Router<AppState> {
         .merge(spreadsheet::router())
         .merge(audit::router())
         .merge(promo_codes::router())
+        // The TON wallet's transfers: the rail's own admin screen.
+        .merge(crate::payments::ton::admin::router())
 }

@@ -78,7 +78,9 @@ async fn create(
             Some(k.to_string())
         }
     };
-    let (order, created) = place::place(&st, customer.user(), &req, key.as_deref(), lang).await?;
+    let (mut order, created) =
+        place::place(&st, customer.user(), &req, key.as_deref(), lang).await?;
+    describe(&st, &mut order).await?;
     let status = if created {
         risk::assess_later(st.db.clone(), order.id);
         StatusCode::CREATED
@@ -344,7 +346,20 @@ async fn one(
         // Another customer's order is "not found", not "forbidden": ids reveal nothing.
         .filter(|o| o.customer_id == Some(customer.id()))
         .ok_or_else(|| Error::not_found("order"))?;
-    Ok(AppJson(for_customer(order)))
+    let mut order = for_customer(order);
+    describe(&st, &mut order).await?;
+    Ok(AppJson(order))
+}
+
+/// An unpaid order's payment details from its rail ([`crate::rails::Provider::describe`]).
+async fn describe(st: &AppState, order: &mut Order) -> Result<()> {
+    if order.status != shared::OrderStatus::PendingPayment {
+        return Ok(());
+    }
+    match st.payments.get(order.payment_method) {
+        Some(p) => p.describe(&st.db, order).await,
+        None => Ok(()),
+    }
 }
 
 /// What of an order's timeline its customer sees: status changes and

@@ -240,6 +240,7 @@ pub fn to_order(
         events,
         risk: None,
         subscription: None,
+        ton: None,
     })
 }
 

@@ -17,6 +17,7 @@ pub mod refund;
 pub mod stars;
 pub mod stripe;
 pub mod telegram_invoice;
+pub mod ton;
 pub mod uz;
 pub mod yookassa;
 
@@ -192,6 +193,9 @@ impl Payments {
         }
         if let Some(c) = &config.cryptopay {
             providers.push(Arc::new(cryptopay::Cryptopay::new(c, http)));
+        }
+        if let Some(c) = &config.ton {
+            providers.push(Arc::new(ton::Ton::new(c)));
         }
         Payments::new(providers)
     }

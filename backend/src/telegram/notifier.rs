@@ -43,6 +43,31 @@ impl TelegramNotifier {
         let lang = Lang::parse(&lang).unwrap_or(Lang::En);
         let mut text = t(lang, text_key(notice)).replace("{order}", &format!("#{order_id}"));
         let mut markup = None;
+        if notice == Notice::Underpaid {
+            // What arrived so far (TON part-payments) against the total, read here like the
+            // rest: the bot is a leaf.
+            let (currency, total): (String, i64) =
+                sqlx::query_as("SELECT currency, total_minor FROM orders WHERE id = $1")
+                    .bind(order_id)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            let received: Option<i64> = sqlx::query_scalar(
+                "SELECT CAST(SUM(amount_minor) AS BIGINT) FROM ton_transfers \
+                 WHERE order_id = $1 AND state = 'partial'",
+            )
+            .bind(order_id)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| e.to_string())?;
+            let currency = shared::Currency::new(&currency)?;
+            let received = received.unwrap_or(0);
+            let show = |m: i64| shared::Money::new(m, currency.clone()).display();
+            text = text
+                .replace("{received}", &show(received))
+                .replace("{total}", &show(total))
+                .replace("{missing}", &show((total - received).max(0)));
+        }
         if notice == Notice::Paid {
             let content: Vec<Option<String>> = sqlx::query_scalar(
                 "SELECT p.digital_content FROM order_items i JOIN products p ON p.id = i.product_id \
@@ -86,6 +111,7 @@ fn text_key(notice: Notice) -> &'static str {
         Notice::SubscriptionRenewed => "renewed",
         Notice::SubscriptionEnding => "ending",
         Notice::SubscriptionPaymentFailed => "renewal_failed",
+        Notice::Underpaid => "underpaid",
     }
 }
 
@@ -106,6 +132,7 @@ mod tests {
             Notice::SubscriptionRenewed,
             Notice::SubscriptionEnding,
             Notice::SubscriptionPaymentFailed,
+            Notice::Underpaid,
         ];
         for notice in all {
             for lang in Lang::ALL {

@@ -93,6 +93,11 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
             "⚠️ Не удалось списать оплату подписки ({order}). Проверьте карту: списание повторится, а если не пройдёт, подписка закончится.",
             "⚠️ The payment for your subscription ({order}) failed. Please check your card: it will be tried again, and the subscription ends if it keeps failing.",
         ],
+        "underpaid" => [
+            "⏳ {order} buyurtmasi uchun {total} dan {received} keldi. Qolgan {missing} ni o'sha manzilga o'sha izoh bilan yuboring.",
+            "⏳ По заказу {order} пришло {received} из {total}. Отправьте оставшиеся {missing} на тот же адрес с тем же комментарием.",
+            "⏳ Order {order}: {received} of {total} arrived. Send the remaining {missing} to the same address with the same comment.",
+        ],
         "pc_gone" => [
             "Buyurtma topilmadi yoki endi to'lab bo'lmaydi. Yangi buyurtma bering.",
             "Заказ не найден или уже не ждёт оплаты. Оформите новый заказ.",

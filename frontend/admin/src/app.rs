@@ -186,6 +186,7 @@ fn Shell() -> impl IntoView {
         (Route::Categories, K::Categories, false),
         (Route::PromoCodes, K::PromoCodes, false),
         (Route::Orders, K::Orders, false),
+        (Route::Ton, K::TonTransfers, false),
         (Route::Csv, K::Csv, false),
         (Route::Audit, K::Audit, true),
         (Route::Admins, K::Admins, true),
@@ -254,6 +255,7 @@ fn Shell() -> impl IntoView {
                     Route::Orders => view! { <pages::orders::OrdersPage/> }.into_any(),
                     Route::Order(id) => view! { <pages::order::OrderPage id/> }.into_any(),
                     Route::Csv => view! { <pages::csv::CsvPage/> }.into_any(),
+                    Route::Ton => view! { <pages::ton::TonPage/> }.into_any(),
                     Route::Audit | Route::Admins if !ctx.is_owner() => view! {
                         <section class="card" data-testid="owner-only"><h1>{ctx.t(K::OwnerOnly)}</h1></section>
                     }.into_any(),

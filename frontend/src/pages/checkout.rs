@@ -90,6 +90,21 @@ pub fn start_payment(ctx: Ctx, order: &Order) {
             return;
         }
     }
+    if let Some(ton) = &order.ton {
+        // A TON order is paid from the buyer's wallet: the order page shows the links, the
+        // amount, address and comment and the QR; the wallet opens only from a tap there
+        // (or here, when the order page's own Pay button called).
+        if ctx.route.get_untracked() == Route::Order(id) {
+            let link = match (ctx.tg(), order.checkout_url.as_deref()) {
+                (None, Some(ton_link)) => ton_link,
+                _ => &ton.tonkeeper_link,
+            };
+            crate::pages::ton_pay::open_wallet(ctx, link);
+        } else {
+            ctx.go(Route::Order(id), true);
+        }
+        return;
+    }
     if let Some(url) = order.checkout_url.as_deref() {
         // A Crypto Pay invoice is a t.me link: Telegram opens it in place.
         let opened = ctx.tg().is_some_and(|tg| {

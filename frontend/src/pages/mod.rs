@@ -6,3 +6,4 @@ pub mod checkout;
 pub mod lazy;
 pub mod orders;
 pub mod product;
+pub mod ton_pay;

@@ -19,6 +19,8 @@ use crate::telegram::InvoiceStatus;
 /// How often, and how many times, an unpaid online order is re-read while the customer pays.
 const POLL_EVERY: Duration = Duration::from_secs(3);
 const POLL_MAX: u32 = 60;
+/// A TON transfer is made in another app and confirmed on-chain: wait longer (15 minutes).
+const POLL_MAX_TON: u32 = 300;
 
 /// A unix time as the customer's locale writes dates.
 pub fn when(at: i64, lang: Lang) -> String {
@@ -207,9 +209,13 @@ fn fetch_loop(
         }
         let again = matches!(&res, Ok(o) if o.status == OrderStatus::PendingPayment
             && o.payment_method != PaymentMethod::Cash);
+        let max = match &res {
+            Ok(o) if o.payment_method == PaymentMethod::Ton => POLL_MAX_TON,
+            _ => POLL_MAX,
+        };
         order.try_set(Some(res));
-        let n = polls.try_get_value().unwrap_or(POLL_MAX);
-        if again && n < POLL_MAX {
+        let n = polls.try_get_value().unwrap_or(max);
+        if again && n < max {
             polls.try_set_value(n + 1);
             set_timeout(
                 move || {
@@ -269,6 +275,9 @@ fn OrderView(order: Order) -> impl IntoView {
             })}
             {order.subscription.clone().map(|s| view! { <SubscriptionLine order_id=id sub=s/> })}
         </section>
+        {order.ton.clone().filter(|_| status == OrderStatus::PendingPayment).map(|ton| view! {
+            <crate::pages::ton_pay::TonPay ton total=order.total.clone() link=order.checkout_url.clone().unwrap_or_default()/>
+        })}
         <section class="section">
             <h2 class="section__title">{move || ctx.t(K::Items)}</h2>
             <ul class="summary">

@@ -17,7 +17,7 @@
 mod paid;
 mod refunds;
 
-pub use paid::{paid, record_payment, Outcome, PaymentSuccess};
+pub use paid::{paid, record_payment, record_unneeded, Outcome, PaymentSuccess};
 pub use refunds::{
     refund_failed, refunded, refunds_made, PaymentOf, Recorded, Refund, RefundsMade, Restock,
 };

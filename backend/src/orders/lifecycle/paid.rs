@@ -185,6 +185,52 @@ async fn apply(conn: &mut AnyConnection, p: &PaymentSuccess) -> Result<Outcome> 
     Ok(outcome)
 }
 
+/// Records money an order cannot take as a payment flagged for refund, without touching the
+/// order: what a rail that sees every transfer (TON) decides itself is unneeded (an
+/// overpayment's excess, a transfer after the order ended or was paid, the wrong asset).
+/// `kind` is the timeline entry (an [`event_kind`]). Once per (rail, provider payment id):
+/// false when it was recorded before. Inside the caller's transaction.
+pub async fn record_unneeded(
+    conn: &mut AnyConnection,
+    p: &PaymentSuccess,
+    kind: &str,
+    note: &str,
+) -> Result<bool> {
+    let now = db::now();
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO payments (order_id, provider, provider_payment_id, status, amount_minor, \
+         currency, raw, needs_refund, created_at, updated_at) \
+         VALUES ($1, $2, $3, 'needs_refund', $4, $5, $6, 1, $7, $7) \
+         ON CONFLICT (provider, provider_payment_id) DO NOTHING RETURNING id",
+    )
+    .bind(p.order_id)
+    .bind(p.rail.as_str())
+    .bind(&p.provider_payment_id)
+    .bind(p.amount_minor)
+    .bind(&p.currency)
+    .bind(p.raw.as_deref())
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if inserted.is_none() {
+        return Ok(false);
+    }
+    tracing::warn!(order_id = p.order_id, note, "payment flagged for refund");
+    metrics::counter!("shop_payments_total", "rail" => p.rail.as_str(), "outcome" => "flagged_for_refund")
+        .increment(1);
+    repo::event(
+        conn,
+        p.order_id,
+        kind,
+        None,
+        Some(note),
+        Some(p.rail.as_str()),
+        now,
+    )
+    .await?;
+    Ok(true)
+}
+
 /// Marks the order paid if it matches `guard`; true if it did. A shipped cash order stays
 /// shipped (its money arrives on delivery).
 async fn mark_paid(

@@ -13,3 +13,4 @@ pub mod orders;
 pub mod product;
 pub mod products;
 pub mod promo_codes;
+pub mod ton;
