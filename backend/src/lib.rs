@@ -23,6 +23,7 @@ pub mod orders;
 pub mod payments;
 pub mod rails;
 pub mod seed;
+pub mod share;
 pub mod startup;
 pub mod state;
 pub mod telegram;

@@ -120,6 +120,7 @@ pub fn app(state: AppState) -> Router {
         .merge(cart::router())
         .merge(orders::router())
         .merge(me::router(cfg.dev_mode()))
+        .merge(crate::share::router())
         .merge(admin::router())
         .merge(crate::payments::stars::subscriptions::router());
     let webhooks =
@@ -292,6 +293,10 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     let expiry = orders::spawn_expiry(state.clone(), Duration::from_secs(30), stopped.clone());
     // Bot setup, polling and reconciliation run in the background: start-up never waits.
     let mut bot = crate::telegram::run::spawn(&bot_state(&state));
+    bot.jobs.extend(crate::telegram::reminders::spawn(
+        &bot_state(&state),
+        stopped.clone(),
+    ));
     bot.jobs
         .extend(crate::payments::stars::reconcile::spawn(&state, stopped));
     let app = app(state);

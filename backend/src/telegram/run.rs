@@ -14,7 +14,12 @@ use crate::telegram::commands::{app_url, command_list};
 use crate::telegram::texts::t;
 use crate::telegram::{updates, Bot, BotError, BotState};
 
-pub const ALLOWED_UPDATES: [&str; 3] = ["message", "pre_checkout_query", "shipping_query"];
+pub const ALLOWED_UPDATES: [&str; 4] = [
+    "message",
+    "pre_checkout_query",
+    "shipping_query",
+    "inline_query",
+];
 /// Long-poll wait; below the shared HTTP client's 15 s timeout.
 const POLL_SECS: u64 = 10;
 
