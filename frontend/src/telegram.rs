@@ -144,6 +144,27 @@ fn member(target: &JsValue, name: &str, call: Option<&JsValue>) -> JsValue {
     f.call1(target, arg).unwrap_or(JsValue::UNDEFINED)
 }
 
+/// `target[name](args…)`: `None` when it is not a function or it throws.
+fn call_member(target: &JsValue, name: &str, args: &[JsValue]) -> Option<JsValue> {
+    let v = Reflect::get(target, &name.into()).ok()?;
+    if !v.is_function() {
+        return None;
+    }
+    let f: &js_sys::Function = v.unchecked_ref();
+    let args: js_sys::Array = args.iter().collect();
+    f.apply(target, &args).ok()
+}
+
+/// How this client shares a product with a chat the user picks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShareWay {
+    /// `shareMessage` with a message the server prepared (Bot API 8.0+).
+    Prepared,
+    /// `switchInlineQuery` with the product's title (Bot API 6.7+): the bot's inline mode
+    /// lists it in the chat, the user taps it.
+    InlineQuery,
+}
+
 /// What the customer did with an invoice (`invoiceClosed`), a UI hint only: the order is paid
 /// when the backend says so.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -404,6 +425,37 @@ impl WebApp {
     /// Opens an outside payment page in the browser, keeping the Mini App open.
     pub fn open_link(&self, url: &str) -> bool {
         self.open_link_raw(url).is_ok()
+    }
+
+    /// How this client can share (`None` outside Telegram or on a client older than 6.7).
+    pub fn share_way(&self) -> Option<ShareWay> {
+        if !self.in_telegram() {
+            return None;
+        }
+        if self.at_least("8.0") && member(self, "shareMessage", None).is_function() {
+            Some(ShareWay::Prepared)
+        } else if self.at_least("6.7") && member(self, "switchInlineQuery", None).is_function() {
+            Some(ShareWay::InlineQuery)
+        } else {
+            None
+        }
+    }
+
+    /// Opens Telegram's chat picker for prepared message `id`; `done(true)` once it was sent.
+    /// `false` if the client refused at once.
+    pub fn share_message(&self, id: &str, done: impl FnOnce(bool) + 'static) -> bool {
+        let cb = Closure::once_into_js(move |sent: JsValue| done(sent.is_truthy()));
+        call_member(self, "shareMessage", &[id.into(), cb]).is_some()
+    }
+
+    /// Lets the user pick a chat (a person, group or channel) and puts `@bot <query>` in its
+    /// input field, where the inline results appear.
+    pub fn switch_inline_query(&self, query: &str) -> bool {
+        let types: js_sys::Array = ["users", "groups", "channels"]
+            .into_iter()
+            .map(JsValue::from_str)
+            .collect();
+        call_member(self, "switchInlineQuery", &[query.into(), types.into()]).is_some()
     }
 
     /// Calls `f` whenever Telegram reports `event` (e.g. `themeChanged`). The handler lives
