@@ -45,7 +45,6 @@ web_common::ui_keys! {
     AddOneMore => ["Yana bitta qo'shish", "Добавить ещё", "Add one more"],
     BuyNow => ["Hozir sotib olish", "Купить сейчас", "Buy now"],
     Share => ["Ulashish", "Поделиться", "Share"],
-    Shared => ["Yuborildi", "Отправлено", "Sent"],
     Fullscreen => ["To'liq ekran", "Во весь экран", "Full screen"],
     AddToHome => ["Bosh ekranga qo'shish", "На главный экран", "Add to home screen"],
     CartEmpty => ["Savat bo'sh", "Корзина пуста", "Your cart is empty"],

@@ -185,21 +185,15 @@ fn share_button(product_id: i64, title: String) -> Option<impl IntoView> {
                 .share_product(product_id, ctx.lang.get_untracked())
                 .await;
             busy.try_set(false);
-            let opened = prepared.is_ok_and(|p| {
-                tg.share_message(&p.id, move |sent| {
-                    if sent {
-                        ctx.say(ctx.t(K::Shared));
-                    }
-                })
-            });
+            // Telegram says itself that the message went; nothing more to show.
+            let opened = prepared.is_ok_and(|p| tg.share_message(&p.id, |_| {}));
             if !opened {
                 tg.switch_inline_query(&query);
             }
         });
     };
     Some(view! {
-        <button type="button" class="button button--ghost product__share" data-testid="share"
-            data-share-way=if way == ShareWay::Prepared { "prepared" } else { "inline" }
+        <button type="button" class="button button--ghost" style="width:100%" data-testid="share"
             disabled=move || busy.get() on:click=share>
             {move || ctx.t(K::Share)}
         </button>
@@ -391,7 +385,6 @@ fn ProductView(product: Product) -> impl IntoView {
             </div>
             <div class="product__body">
                 <h2 class="product__title" data-testid="product-title">{product.title.clone()}</h2>
-                {share}
                 <p class="product__price" data-testid="variant-price">{price}</p>
                 <p class="product__stock" data-testid="stock"
                     class=("product__stock--out", move || !variant.get().is_some_and(|v| v.available))>
@@ -446,6 +439,7 @@ fn ProductView(product: Product) -> impl IntoView {
                         </button>
                     }
                 })}
+                {share}
                 <p class="product__description" data-testid="description">{product.description.clone()}</p>
             </div>
         </main>
