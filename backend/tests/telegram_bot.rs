@@ -31,7 +31,12 @@ both_kinds!(
         let wh = t.fake.calls("setWebhook");
         assert_eq!(wh.len(), 1);
         let allowed = wh[0]["allowed_updates"].as_array().unwrap();
-        for u in ["message", "pre_checkout_query", "inline_query"] {
+        for u in [
+            "message",
+            "pre_checkout_query",
+            "inline_query",
+            "my_chat_member",
+        ] {
             assert!(allowed.iter().any(|a| a == u), "{allowed:?}");
         }
         let cmds = t.fake.calls("setMyCommands");
@@ -184,9 +189,18 @@ both_kinds!(
         let st = shop::startup::bot_state(&t.app.state);
         let bot = shop::telegram::Bot::from_config(&t.app.state.config, &t.app.state.http).unwrap();
         let hours = |h: i64| now() + h * 3600;
-        // A started the bot; B never did; C started it and sent /stop.
-        let (a, b, c) = (8201, 8202, 8203);
+        // A started the bot; B never did; C started it and sent /stop; D started it and then
+        // blocked it.
+        let (a, b, c, d) = (8201, 8202, 8203, 8204);
         t.deliver(command(&t, a, "ru", "/start")).await;
+        t.deliver(command(&t, d, "en", "/start")).await;
+        t.deliver(json!({"update_id": t.update_id(), "my_chat_member": {
+            "chat": {"id": d, "type": "private"}, "date": 0,
+            "from": {"id": d, "is_bot": false, "first_name": "D"},
+            "old_chat_member": {"status": "member", "user": {"id": 1, "is_bot": true, "first_name": "Shop"}},
+            "new_chat_member": {"status": "kicked", "until_date": 0,
+                "user": {"id": 1, "is_bot": true, "first_name": "Shop"}}}}))
+        .await;
         t.deliver(command(&t, c, "uz", "/start")).await;
         t.deliver(command(&t, c, "uz", "/stop")).await;
         let stop = t
@@ -201,6 +215,7 @@ both_kinds!(
         set_cart(&t, a, "ru", line(2)).await;
         set_cart(&t, b, "en", line(1)).await;
         set_cart(&t, c, "uz", line(1)).await;
+        set_cart(&t, d, "en", line(1)).await;
 
         assert_eq!(
             remind_due(&st, &bot, now()).await.unwrap(),
@@ -226,6 +241,13 @@ both_kinds!(
         assert_eq!(t.messages_to(a).len(), 2, "{:?}", t.messages_to(a));
         assert!(t.messages_to(b).is_empty(), "{:?}", t.messages_to(b));
         assert_eq!(t.messages_to(c).len(), 2, "{:?}", t.messages_to(c));
+        sent_all(&t, d).await;
+        assert_eq!(
+            t.messages_to(d).len(),
+            1,
+            "only /start's answer: {:?}",
+            t.messages_to(d)
+        );
 
         // A changed cart is reminded once more; the same cart saved again is no change.
         set_cart(&t, a, "ru", line(1)).await;

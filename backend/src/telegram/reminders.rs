@@ -2,8 +2,8 @@
 //! the bot, in the customer's language, with a button that opens the Mini App at the cart.
 //!
 //! Who may get one: a bot can write only to users who started it, so the shop records every
-//! user who writes to the bot in private (`bot_users`); `/stop` turns reminders off and
-//! `/start` turns them back on. A customer the bot never heard from is never written to.
+//! user who writes to the bot in private (`bot_users`); `/stop` (or blocking the bot) turns
+//! reminders off and `/start` turns them back on. A customer the bot never heard from is never written to.
 //!
 //! Once per cart: the cart module stamps `customers.cart_changed_at` whenever the cart's
 //! contents change, and the job clears the stamp when it reminds (or passes a cart over), in
@@ -70,6 +70,25 @@ pub async fn record_stop(db: &Db, user_id: i64, language: Option<&str>) -> Resul
     .bind(now)
     .execute(&db.pool)
     .await?;
+    Ok(())
+}
+
+/// `my_chat_member` about a private chat: a user who blocked the bot (`kicked`) can no longer
+/// be written to, so no reminders go to them; unblocking sends /start, which turns them on.
+pub async fn chat_member(db: &Db, update: &Value) -> Result<()> {
+    let (Some(user), true) = (
+        update["from"]["id"].as_i64(),
+        update["chat"]["type"] == "private",
+    ) else {
+        return Ok(());
+    };
+    if update["new_chat_member"]["status"] == "kicked" {
+        sqlx::query("UPDATE bot_users SET stopped = 1, updated_at = $1 WHERE user_id = $2")
+            .bind(crate::db::now())
+            .bind(user)
+            .execute(&db.pool)
+            .await?;
+    }
     Ok(())
 }
 

@@ -14,11 +14,13 @@ use crate::telegram::commands::{app_url, command_list};
 use crate::telegram::texts::t;
 use crate::telegram::{updates, Bot, BotError, BotState};
 
-pub const ALLOWED_UPDATES: [&str; 4] = [
+pub const ALLOWED_UPDATES: [&str; 5] = [
     "message",
     "pre_checkout_query",
     "shipping_query",
     "inline_query",
+    // A user blocking the bot: no more reminders to them.
+    "my_chat_member",
 ];
 /// Long-poll wait; below the shared HTTP client's 15 s timeout.
 const POLL_SECS: u64 = 10;

@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::telegram::payments::{PaymentMessage, PreCheckoutQuery};
-use crate::telegram::{commands, inline, Bot, BotState};
+use crate::telegram::{commands, inline, reminders, Bot, BotState};
 
 /// Handles an update unless it was handled before.
 ///
@@ -85,6 +85,9 @@ async fn dispatch(st: &BotState, bot: &Bot, u: &Value) -> Result<()> {
             inline::spawn_answer(st, bot, q);
         }
         return Ok(());
+    }
+    if u["my_chat_member"].is_object() {
+        return reminders::chat_member(&st.db, &u["my_chat_member"]).await;
     }
     let msg = &u["message"];
     if msg.is_object() {
