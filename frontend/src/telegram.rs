@@ -144,17 +144,6 @@ fn member(target: &JsValue, name: &str, call: Option<&JsValue>) -> JsValue {
     f.call1(target, arg).unwrap_or(JsValue::UNDEFINED)
 }
 
-/// `target[name](args…)`: `None` when it is not a function or it throws.
-fn call_member(target: &JsValue, name: &str, args: &[JsValue]) -> Option<JsValue> {
-    let v = Reflect::get(target, &name.into()).ok()?;
-    if !v.is_function() {
-        return None;
-    }
-    let f: &js_sys::Function = v.unchecked_ref();
-    let args: js_sys::Array = args.iter().collect();
-    f.apply(target, &args).ok()
-}
-
 /// How this client shares a product with a chat the user picks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ShareWay {
@@ -441,21 +430,25 @@ impl WebApp {
         }
     }
 
-    /// Opens Telegram's chat picker for prepared message `id`; `done(true)` once it was sent.
-    /// `false` if the client refused at once.
-    pub fn share_message(&self, id: &str, done: impl FnOnce(bool) + 'static) -> bool {
-        let cb = Closure::once_into_js(move |sent: JsValue| done(sent.is_truthy()));
-        call_member(self, "shareMessage", &[id.into(), cb]).is_some()
+    /// Opens Telegram's chat picker for prepared message `id` (Telegram tells the user when it
+    /// was sent). Through [`member`]: no new import in the first download.
+    pub fn share_message(&self, id: &str) {
+        member(self, "shareMessage", Some(&JsValue::from_str(id)));
     }
 
     /// Lets the user pick a chat (a person, group or channel) and puts `@bot <query>` in its
-    /// input field, where the inline results appear.
-    pub fn switch_inline_query(&self, query: &str) -> bool {
-        let types: js_sys::Array = ["users", "groups", "channels"]
-            .into_iter()
-            .map(JsValue::from_str)
-            .collect();
-        call_member(self, "switchInlineQuery", &[query.into(), types.into()]).is_some()
+    /// input field, where the inline results appear. The chat types are parsed from JSON with
+    /// the `JSON.parse` the app imports anyway, rather than built with `Array` calls that
+    /// would each be a new import in the first download.
+    pub fn switch_inline_query(&self, query: &str) {
+        let f = Reflect::get(self, &"switchInlineQuery".into()).unwrap_or(JsValue::UNDEFINED);
+        if !f.is_function() {
+            return;
+        }
+        let types =
+            js_sys::JSON::parse(r#"["users","groups","channels"]"#).unwrap_or(JsValue::UNDEFINED);
+        let f: &js_sys::Function = f.unchecked_ref();
+        let _ = f.call2(self, &JsValue::from_str(query), &types);
     }
 
     /// Calls `f` whenever Telegram reports `event` (e.g. `themeChanged`). The handler lives

@@ -185,10 +185,11 @@ fn share_button(product_id: i64, title: String) -> Option<impl IntoView> {
                 .share_product(product_id, ctx.lang.get_untracked())
                 .await;
             busy.try_set(false);
-            // Telegram says itself that the message went; nothing more to show.
-            let opened = prepared.is_ok_and(|p| tg.share_message(&p.id, |_| {}));
-            if !opened {
-                tg.switch_inline_query(&query);
+            // Telegram says itself that the message went; nothing more to show. Without a
+            // prepared message (Telegram refused, no bot) the inline query still shares.
+            match prepared {
+                Ok(p) => tg.share_message(&p.id),
+                Err(_) => tg.switch_inline_query(&query),
             }
         });
     };
