@@ -72,6 +72,15 @@ fn shared_for(base: &str) -> Arc<Shared> {
     s
 }
 
+/// What getMe tells about the bot.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Me {
+    pub username: String,
+    /// Inline mode is on (BotFather's /setinline).
+    #[serde(default)]
+    pub supports_inline_queries: bool,
+}
+
 #[derive(Debug, Clone)]
 pub enum BotError {
     /// Telegram answered `ok: false`.
@@ -198,18 +207,18 @@ impl Bot {
     /// The bot's username (without `@`), from getMe the first time it is needed; a failed
     /// getMe is asked again next time.
     pub async fn username(&self) -> Result<String, BotError> {
-        #[derive(serde::Deserialize)]
-        struct Me {
-            username: String,
-        }
         self.shared
             .username
-            .get_or_try_init(|| async {
-                let me: Me = self.call("getMe", &json!({})).await?;
-                Ok(me.username)
-            })
+            .get_or_try_init(|| async { Ok(self.me().await?.username) })
             .await
             .cloned()
+    }
+
+    /// getMe; remembers the username for [`Bot::username`].
+    pub async fn me(&self) -> Result<Me, BotError> {
+        let me: Me = self.call("getMe", &json!({})).await?;
+        let _ = self.shared.username.set(me.username.clone());
+        Ok(me)
     }
 
     /// Sends a message, keeping to Telegram's per-chat pace and waiting out `retry_after`

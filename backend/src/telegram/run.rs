@@ -111,6 +111,16 @@ async fn setup(st: &BotState, bot: &Bot) -> Result<(), BotError> {
         )
         .await?;
     }
+    // Inline mode is switched on in BotFather only; say so when it is off.
+    let me = bot.me().await?;
+    if !me.supports_inline_queries {
+        tracing::warn!(
+            bot = me.username,
+            "inline mode is off, so `@{} <words>` lists nothing and Share on older clients \
+             has nothing to send: turn it on with /setinline in @BotFather",
+            me.username
+        );
+    }
     // Telegram opens only https Mini Apps from the menu button.
     if public.starts_with("https://") {
         bot.call::<Value>(

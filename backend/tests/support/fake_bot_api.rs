@@ -180,7 +180,9 @@ async fn call(
         .push((method.clone(), b.clone()));
     match method.as_str() {
         "getMe" => ok(
-            json!({"id": 123456789, "is_bot": true, "first_name": "Shop", "username": "shop_bot"}),
+            json!({"id": 123456789, "is_bot": true, "first_name": "Shop", "username": "shop_bot",
+                "can_join_groups": true, "can_read_all_group_messages": false,
+                "supports_inline_queries": true}),
         ),
         "setWebhook" => {
             let url = b["url"].as_str().unwrap_or("");
