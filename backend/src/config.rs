@@ -28,6 +28,9 @@ pub struct Config {
     pub admin_password: Option<SecretString>,
     /// Unpaid orders keep their stock this long.
     pub order_reservation: Duration,
+    /// A cart left unchanged this long gets one reminder through the bot
+    /// (`CART_REMINDER_HOURS`); `None` = no reminders.
+    pub cart_reminder: Option<Duration>,
     /// Language order tried when a text is missing in the asked language.
     pub lang_fallback: Vec<Lang>,
     pub default_lang: Lang,
@@ -264,6 +267,13 @@ impl Config {
         if reservation_mins == 0 {
             return Err(err("ORDER_RESERVATION_MINUTES", "must be at least 1"));
         }
+        let reminder_hours = parse_num(&val, "CART_REMINDER_HOURS", 24u64)?;
+        if reminder_hours > 24 * 365 {
+            return Err(err(
+                "CART_REMINDER_HOURS",
+                "must be at most 8760 (a year); 0 turns reminders off",
+            ));
+        }
         let lang_fallback = match val("LANG_FALLBACK") {
             Some(v) => v
                 .split(',')
@@ -376,6 +386,7 @@ impl Config {
             admin_email,
             admin_password,
             order_reservation: Duration::from_secs(reservation_mins * 60),
+            cart_reminder: (reminder_hours > 0).then(|| Duration::from_secs(reminder_hours * 3600)),
             lang_fallback,
             default_lang,
             dist_dir,
@@ -582,6 +593,11 @@ mod tests {
         assert_eq!(c.init_data_max_age_secs, 86_400);
         assert_eq!(c.order_reservation, Duration::from_secs(1800));
         assert!(!c.seed_demo);
+        assert_eq!(c.cart_reminder, Some(Duration::from_secs(24 * 3600)));
+        let off = cfg(&[("CART_REMINDER_HOURS", "0")]).unwrap();
+        assert_eq!(off.cart_reminder, None);
+        let e = cfg(&[("CART_REMINDER_HOURS", "soon")]).unwrap_err();
+        assert_eq!(e.var, "CART_REMINDER_HOURS");
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod payments;
 pub mod promo;
 pub mod rails;
 pub mod seed;
+pub mod share;
 pub mod startup;
 pub mod state;
 pub mod subscriptions;

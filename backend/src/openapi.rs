@@ -52,6 +52,7 @@ pub const ADMIN_SESSION: &str = "admin_session";
         crate::catalog::categories,
         crate::catalog::products,
         crate::catalog::product,
+        crate::share::prepare,
         crate::me::me,
         crate::cart::show,
         crate::cart::replace,

@@ -120,6 +120,7 @@ pub fn app(state: AppState) -> Router {
         .merge(cart::router())
         .merge(orders::router())
         .merge(me::router(cfg.dev_mode()))
+        .merge(crate::share::router())
         .merge(admin::router())
         .merge(crate::subscriptions::router());
     let webhooks =
@@ -294,6 +295,10 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     let mut bot = crate::telegram::run::spawn(&bot_state(&state));
     bot.jobs.extend(crate::payments::stars::reconcile::spawn(
         &state,
+        stopped.clone(),
+    ));
+    bot.jobs.extend(crate::telegram::reminders::spawn(
+        &bot_state(&state),
         stopped.clone(),
     ));
     bot.jobs

@@ -266,3 +266,68 @@ async fn a_round_of_scheduled_work_is_claimed_by_one_process() {
     }
     assert!(claimed.is_some(), "released on drop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn both_processes_remind_each_left_cart_once() {
+    use shop::telegram::reminders::{record_user, remind_due};
+    let fake = FakeBotApi::start(BOT_TOKEN).await;
+    let Some((a, b)) = pair(&[
+        ("TELEGRAM_API_URL", fake.url.as_str()),
+        ("CART_REMINDER_HOURS", "1"),
+    ])
+    .await
+    else {
+        return;
+    };
+    let vid = a.variant_id("Teapot").await;
+    let users: Vec<i64> = (500..510).collect();
+    for (i, user) in users.iter().enumerate() {
+        record_user(&a.state.db, *user, Some("en"), true)
+            .await
+            .unwrap();
+        let app = if i % 2 == 0 { &a } else { &b };
+        let (s, v) = app
+            .json(
+                app.as_user(reqwest::Method::PUT, "/api/cart", *user)
+                    .json(&json!({"items": [{"variant_id": vid, "quantity": 1}]})),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let bot = |app: &TestApp| {
+        shop::telegram::Bot::from_config(&app.state.config, &app.state.http).unwrap()
+    };
+    let (sa, sb) = (
+        shop::startup::bot_state(&a.state),
+        shop::startup::bot_state(&b.state),
+    );
+    let (bot_a, bot_b) = (bot(&a), bot(&b));
+    let later = now() + 2 * 3600;
+    // Both processes' jobs at the same moment.
+    let (na, nb) = tokio::join!(
+        remind_due(&sa, &bot_a, later),
+        remind_due(&sb, &bot_b, later)
+    );
+    assert_eq!(na.unwrap() + nb.unwrap(), users.len());
+    for user in &users {
+        fake.wait_for("sendMessage", |m| m["chat_id"] == *user)
+            .await;
+    }
+    for _ in 0..200 {
+        if users
+            .iter()
+            .all(|u| bot_a.waiting(*u) == 0 && bot_b.waiting(*u) == 0)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for user in &users {
+        let n = fake
+            .calls("sendMessage")
+            .iter()
+            .filter(|m| m["chat_id"] == *user)
+            .count();
+        assert_eq!(n, 1, "user {user} got {n} reminders");
+    }
+}

@@ -31,7 +31,12 @@ both_kinds!(
         let wh = t.fake.calls("setWebhook");
         assert_eq!(wh.len(), 1);
         let allowed = wh[0]["allowed_updates"].as_array().unwrap();
-        for u in ["message", "pre_checkout_query"] {
+        for u in [
+            "message",
+            "pre_checkout_query",
+            "inline_query",
+            "my_chat_member",
+        ] {
             assert!(allowed.iter().any(|a| a == u), "{allowed:?}");
         }
         let cmds = t.fake.calls("setMyCommands");
@@ -46,7 +51,10 @@ both_kinds!(
                 .iter()
                 .map(|c| c["command"].as_str().unwrap())
                 .collect();
-            assert_eq!(names, ["start", "orders", "paysupport", "terms", "help"]);
+            assert_eq!(
+                names,
+                ["start", "orders", "paysupport", "terms", "stop", "help"]
+            );
         }
         let menu = &t.fake.calls("setChatMenuButton")[0]["menu_button"];
         assert_eq!(menu["type"], "web_app");
@@ -136,6 +144,139 @@ both_kinds!(
             .await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(t.messages_to(8006).len(), 1);
+    }
+);
+
+/// Replaces `user`'s cart through the API, signed in from a Telegram client in `lang`.
+async fn set_cart(t: &Tg, user: i64, lang: &str, items: Value) {
+    let who = json!({"id": user, "first_name": "U", "language_code": lang}).to_string();
+    let auth = now().to_string();
+    let init = shop::auth::init_data::sign_hmac(
+        BOT_TOKEN,
+        &[("auth_date", auth.as_str()), ("user", who.as_str())],
+    );
+    let r = t
+        .app
+        .client
+        .put(t.app.url("/api/cart"))
+        .header("Authorization", format!("tma {init}"))
+        .json(&json!({ "items": items }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+}
+
+/// Waits until the bot's queue to `chat` is sent.
+async fn sent_all(t: &Tg, chat: i64) {
+    let bot = shop::telegram::Bot::from_config(&t.app.state.config, &t.app.state.http).unwrap();
+    for _ in 0..200 {
+        if bot.waiting(chat) == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the bot's queue to {chat} never emptied");
+}
+
+both_kinds!(
+    a_left_cart_is_reminded_once_to_whoever_started_the_bot,
+    |kind: Kind| async move {
+        use shop::telegram::reminders::remind_due;
+        let Some(t) = Tg::start(kind, Mode::Webhook, &[("CART_REMINDER_HOURS", "1")]).await else {
+            return;
+        };
+        let st = shop::startup::bot_state(&t.app.state);
+        let bot = shop::telegram::Bot::from_config(&t.app.state.config, &t.app.state.http).unwrap();
+        let hours = |h: i64| now() + h * 3600;
+        // A started the bot; B never did; C started it and sent /stop; D started it and then
+        // blocked it.
+        let (a, b, c, d) = (8201, 8202, 8203, 8204);
+        t.deliver(command(&t, a, "ru", "/start")).await;
+        t.deliver(command(&t, d, "en", "/start")).await;
+        t.deliver(json!({"update_id": t.update_id(), "my_chat_member": {
+            "chat": {"id": d, "type": "private"}, "date": 0,
+            "from": {"id": d, "is_bot": false, "first_name": "D"},
+            "old_chat_member": {"status": "member", "user": {"id": 1, "is_bot": true, "first_name": "Shop"}},
+            "new_chat_member": {"status": "kicked", "until_date": 0,
+                "user": {"id": 1, "is_bot": true, "first_name": "Shop"}}}}))
+        .await;
+        t.deliver(command(&t, c, "uz", "/start")).await;
+        t.deliver(command(&t, c, "uz", "/stop")).await;
+        let stop = t
+            .fake
+            .wait_for("sendMessage", |m| {
+                m["chat_id"] == c && m["text"].as_str().unwrap().contains("o'chirildi")
+            })
+            .await;
+        assert!(stop["text"].as_str().unwrap().contains("/start"), "{stop}");
+        let teapot = t.app.variant_id("Teapot").await;
+        let line = |q: i64| json!([{"variant_id": teapot, "quantity": q}]);
+        set_cart(&t, a, "ru", line(2)).await;
+        set_cart(&t, b, "en", line(1)).await;
+        set_cart(&t, c, "uz", line(1)).await;
+        set_cart(&t, d, "en", line(1)).await;
+
+        assert_eq!(
+            remind_due(&st, &bot, now()).await.unwrap(),
+            0,
+            "not due yet"
+        );
+        assert_eq!(remind_due(&st, &bot, hours(2)).await.unwrap(), 1);
+        let m = t
+            .fake
+            .wait_for("sendMessage", |m| {
+                m["chat_id"] == a && m["text"].as_str().unwrap().contains("корзин")
+            })
+            .await;
+        assert!(m["text"].as_str().unwrap().contains('2'), "{m}");
+        let button = &m["reply_markup"]["inline_keyboard"][0][0];
+        assert_eq!(button["web_app"]["url"], "https://shop.test/?startapp=cart");
+        assert_eq!(button["text"], "Открыть корзину");
+        // Once: later rounds leave the same cart alone.
+        assert_eq!(remind_due(&st, &bot, hours(5)).await.unwrap(), 0);
+        for u in [a, b, c] {
+            sent_all(&t, u).await;
+        }
+        assert_eq!(t.messages_to(a).len(), 2, "{:?}", t.messages_to(a));
+        assert!(t.messages_to(b).is_empty(), "{:?}", t.messages_to(b));
+        assert_eq!(t.messages_to(c).len(), 2, "{:?}", t.messages_to(c));
+        sent_all(&t, d).await;
+        assert_eq!(
+            t.messages_to(d).len(),
+            1,
+            "only /start's answer: {:?}",
+            t.messages_to(d)
+        );
+
+        // A changed cart is reminded once more; the same cart saved again is no change.
+        set_cart(&t, a, "ru", line(1)).await;
+        assert_eq!(remind_due(&st, &bot, hours(2)).await.unwrap(), 1);
+        set_cart(&t, a, "ru", line(1)).await;
+        assert_eq!(remind_due(&st, &bot, hours(6)).await.unwrap(), 0);
+        // An emptied cart is not reminded.
+        set_cart(&t, a, "ru", json!([])).await;
+        assert_eq!(remind_due(&st, &bot, hours(6)).await.unwrap(), 0);
+
+        // /start turns C's reminders back on, for the cart's next change.
+        t.deliver(command(&t, c, "uz", "/start")).await;
+        set_cart(&t, c, "uz", line(3)).await;
+        assert_eq!(remind_due(&st, &bot, hours(2)).await.unwrap(), 1);
+        t.fake
+            .wait_for("sendMessage", |m| {
+                m["chat_id"] == c && m["text"].as_str().unwrap().contains("Savatingizda 3")
+            })
+            .await;
+
+        // CART_REMINDER_HOURS=0: no reminders at all.
+        let Some(off) = Tg::start(kind, Mode::Webhook, &[("CART_REMINDER_HOURS", "0")]).await
+        else {
+            return;
+        };
+        off.deliver(command(&off, a, "en", "/start")).await;
+        set_cart(&off, a, "en", line(1)).await;
+        let st = shop::startup::bot_state(&off.app.state);
+        assert_eq!(remind_due(&st, &bot, hours(100)).await.unwrap(), 0);
     }
 );
 

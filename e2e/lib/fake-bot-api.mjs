@@ -3,7 +3,8 @@
 // what the real API would refuse: wrong token 401, unknown method 404, invoices checked the
 // way Telegram checks them (title 1-32, description 1-255, payload 1-128 bytes, a currency,
 // labelled integer prices; XTR: empty provider_token and exactly one price), webhook URLs and
-// web_app buttons https only. Every call is recorded, refused ones too.
+// web_app buttons https only, prepared inline messages without web_app buttons. getMe names the
+// bot `e2e_shop_bot`. Every call is recorded, refused ones too.
 import { createServer } from 'node:http';
 
 /**
@@ -13,6 +14,7 @@ export async function startFakeBotApi(token) {
   /** @type {{ method: string, body: any, refused?: string }[]} */
   const calls = [];
   let links = 0;
+  let prepared = 0;
 
   const answer = (res, status, body) => {
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -44,7 +46,43 @@ export async function startFakeBotApi(token) {
       if (tok !== token) return refuse(401, 'Unauthorized');
       if (body === null) return bad("can't parse JSON");
 
+      // One InlineQueryResult as Telegram checks it: an id of 1-64 bytes, a known type with
+      // its fields, and no web_app button (Telegram refuses those in inline results).
+      const resultProblem = (r) => {
+        const id = String(r?.id ?? '');
+        if (Buffer.byteLength(id) < 1 || Buffer.byteLength(id) > 64) return 'RESULT_ID_INVALID';
+        if (r.type === 'article') {
+          if (!r.title) return 'RESULT_TITLE_EMPTY';
+          if (!r.input_message_content?.message_text) return 'MESSAGE_EMPTY';
+        } else if (r.type === 'photo') {
+          if (!r.photo_url || !r.thumbnail_url) return 'PHOTO_INVALID';
+        } else {
+          return 'RESULT_TYPE_INVALID';
+        }
+        const buttons = (r.reply_markup?.inline_keyboard ?? []).flat();
+        if (buttons.some((b) => b.web_app || !b.text)) return 'BUTTON_TYPE_INVALID';
+        if (buttons.some((b) => b.url && !/^(https|tg):\/\//.test(b.url))) return 'BUTTON_URL_INVALID';
+        return null;
+      };
+
       switch (method) {
+        case 'getMe':
+          return ok(res, {
+            id: Number(token.split(':')[0]),
+            is_bot: true,
+            first_name: 'Shop',
+            username: 'e2e_shop_bot',
+            supports_inline_queries: true,
+          });
+        case 'savePreparedInlineMessage': {
+          if (!Number.isInteger(body.user_id)) return bad('user_id is required');
+          const problem = resultProblem(body.result);
+          if (problem) return bad(problem);
+          const chats = ['allow_user_chats', 'allow_bot_chats', 'allow_group_chats', 'allow_channel_chats'];
+          if (!chats.some((k) => body[k] === true)) return bad('at least one chat type must be allowed');
+          prepared += 1;
+          return ok(res, { id: `prepared_${prepared}`, expiration_date: Math.floor(Date.now() / 1000) + 86_400 });
+        }
         case 'setWebhook': {
           if (!String(body.url ?? '').startsWith('https://')) return bad('bad webhook: An HTTPS URL must be provided for webhook');
           const s = body.secret_token ?? '';

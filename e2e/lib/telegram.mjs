@@ -94,10 +94,13 @@ export async function installTelegramStub(
     languageCode = 'en',
     invoiceStatus = 'paid',
     version = '8.0',
+    // Whether the client has the sharing members (`shareMessage` 8.0, `switchInlineQuery`
+    // 6.7) for its version; off by default, so other pages' tests see no Share button.
+    share = false,
   },
 ) {
   await context.addInitScript(
-    ({ initData, themeParams, colorScheme, startParam, languageCode, invoiceStatus, version }) => {
+    ({ initData, themeParams, colorScheme, startParam, languageCode, invoiceStatus, version, share }) => {
       const calls = [];
       const handlers = {};
       Object.defineProperty(window, '__tgCalls', { value: calls });
@@ -216,6 +219,20 @@ export async function installTelegramStub(
                 },
               }
             : {}),
+          ...(share && versionAtLeast('8.0')
+            ? {
+                shareMessage(id) {
+                  calls.push(`shareMessage:${id}`);
+                },
+              }
+            : {}),
+          ...(share && versionAtLeast('6.7')
+            ? {
+                switchInlineQuery(query, types) {
+                  calls.push(`switchInlineQuery:${query}:${(types ?? []).join(',')}`);
+                },
+              }
+            : {}),
           HapticFeedback: {
             impactOccurred(style) {
               calls.push(`haptic.impact:${style}`);
@@ -265,7 +282,7 @@ export async function installTelegramStub(
         },
       };
     },
-    { initData, themeParams, colorScheme, startParam, languageCode, invoiceStatus, version },
+    { initData, themeParams, colorScheme, startParam, languageCode, invoiceStatus, version, share },
   );
 }
 

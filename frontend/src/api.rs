@@ -15,7 +15,8 @@ use crate::json_read::{self, FromJson};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::{
-    Cart, CartUpdate, CreateOrder, DevInitData, ErrorEnvelope, Lang, Order, Page, Product,
+    Cart, CartUpdate, CreateOrder, DevInitData, ErrorEnvelope, Lang, Order, Page, PreparedShare,
+    Product,
 };
 use web_common::http::FetchError;
 
@@ -199,6 +200,17 @@ impl Api {
     }
 
     /// `GET /api/orders`, newest first.
+    /// A message about product `id` prepared for this customer to share (`shareMessage`).
+    pub async fn share_product(&self, id: i64, lang: Lang) -> Result<PreparedShare, ApiError> {
+        self.call::<PreparedShare, ()>(
+            "POST",
+            &format!("/api/products/{id}/share?lang={}", lang.code()),
+            None,
+            None,
+        )
+        .await
+    }
+
     pub async fn orders(&self, cursor: Option<&str>, lang: Lang) -> Result<Page<Order>, ApiError> {
         let mut pairs = vec![("lang", lang.code().to_string())];
         if let Some(c) = cursor {

@@ -44,6 +44,7 @@ web_common::ui_keys! {
     Added => ["Savatga qo'shildi", "Добавлено в корзину", "Added to cart"],
     AddOneMore => ["Yana bitta qo'shish", "Добавить ещё", "Add one more"],
     BuyNow => ["Hozir sotib olish", "Купить сейчас", "Buy now"],
+    Share => ["Ulashish", "Поделиться", "Share"],
     Fullscreen => ["To'liq ekran", "Во весь экран", "Full screen"],
     AddToHome => ["Bosh ekranga qo'shish", "На главный экран", "Add to home screen"],
     CartEmpty => ["Savat bo'sh", "Корзина пуста", "Your cart is empty"],

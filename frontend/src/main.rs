@@ -16,7 +16,6 @@ mod telegram;
 use leptos::prelude::*;
 
 use crate::app::App;
-use crate::router::Route;
 use crate::telegram::WebApp;
 
 fn main() {
@@ -31,7 +30,7 @@ fn main() {
         });
     }
 
-    // A deep link (`startapp=product_12`) opens that product; otherwise the URL decides.
+    // A deep link (`startapp=product_12`, `startapp=cart`) opens that page; otherwise the URL decides.
     let start_param = web_app.as_ref().and_then(WebApp::start_param).or_else(|| {
         window()
             .location()
@@ -44,8 +43,8 @@ fn main() {
         .search()
         .ok()
         .and_then(|q| router::returned_to_order(&q));
-    let start = match start_param.as_deref().and_then(telegram::start_product) {
-        Some(id) => Route::Product(id),
+    let start = match start_param.as_deref().and_then(router::start_route) {
+        Some(route) => route,
         None => returned.unwrap_or_else(router::current),
     };
     router::push(&start, true);

@@ -99,9 +99,26 @@ pub fn back() -> bool {
     history().is_some_and(|h| h.back().is_ok())
 }
 
+/// The page a deep link's `start_param` opens: `product_<id>` (inline results, Share, the
+/// bot's /start button) or `cart` (the bot's cart reminder).
+pub fn start_route(start_param: &str) -> Option<Route> {
+    if start_param == "cart" {
+        return Some(Route::Cart);
+    }
+    crate::telegram::start_product(start_param).map(Route::Product)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_links_open_the_product_or_the_cart() {
+        assert_eq!(start_route("product_12"), Some(Route::Product(12)));
+        assert_eq!(start_route("cart"), Some(Route::Cart));
+        assert_eq!(start_route("carts"), None);
+        assert_eq!(start_route("promo"), None);
+    }
 
     #[test]
     fn parses_and_prints_every_route() {

@@ -147,6 +147,16 @@ pub(crate) fn member(target: &JsValue, name: &str, call: Option<&JsValue>) -> Js
     f.call1(target, arg).unwrap_or(JsValue::UNDEFINED)
 }
 
+/// How this client shares a product with a chat the user picks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShareWay {
+    /// `shareMessage` with a message the server prepared (Bot API 8.0+).
+    Prepared,
+    /// `switchInlineQuery` with the product's title (Bot API 6.7+): the bot's inline mode
+    /// lists it in the chat, the user taps it.
+    InlineQuery,
+}
+
 /// What the customer did with an invoice (`invoiceClosed`), a UI hint only: the order is paid
 /// when the backend says so.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -436,6 +446,41 @@ impl WebApp {
     /// inside Telegram; `openLink` would send it to the browser instead.
     pub fn open_telegram_link(&self, url: &str) -> bool {
         self.open_telegram_link_raw(url).is_ok()
+    }
+
+    /// How this client can share (`None` outside Telegram or on a client older than 6.7).
+    pub fn share_way(&self) -> Option<ShareWay> {
+        if !self.in_telegram() {
+            return None;
+        }
+        if self.at_least("8.0") && member(self, "shareMessage", None).is_function() {
+            Some(ShareWay::Prepared)
+        } else if self.at_least("6.7") && member(self, "switchInlineQuery", None).is_function() {
+            Some(ShareWay::InlineQuery)
+        } else {
+            None
+        }
+    }
+
+    /// Opens Telegram's chat picker for prepared message `id` (Telegram tells the user when it
+    /// was sent). Through [`member`]: no new import in the first download.
+    pub fn share_message(&self, id: &str) {
+        member(self, "shareMessage", Some(&JsValue::from_str(id)));
+    }
+
+    /// Lets the user pick a chat (a person, group or channel) and puts `@bot <query>` in its
+    /// input field, where the inline results appear. The chat types are parsed from JSON with
+    /// the `JSON.parse` the app imports anyway, rather than built with `Array` calls that
+    /// would each be a new import in the first download.
+    pub fn switch_inline_query(&self, query: &str) {
+        let f = Reflect::get(self, &"switchInlineQuery".into()).unwrap_or(JsValue::UNDEFINED);
+        if !f.is_function() {
+            return;
+        }
+        let types =
+            js_sys::JSON::parse(r#"["users","groups","channels"]"#).unwrap_or(JsValue::UNDEFINED);
+        let f: &js_sys::Function = f.unchecked_ref();
+        let _ = f.call2(self, &JsValue::from_str(query), &types);
     }
 
     /// Calls `f` whenever Telegram reports `event` (e.g. `themeChanged`). The handler lives

@@ -705,6 +705,18 @@ pub struct AdminInfo {
     pub role: admin::AdminRole,
 }
 
+/// `POST /api/products/{id}/share`: a message about the product prepared for this user
+/// (`savePreparedInlineMessage`), which `Telegram.WebApp.shareMessage(id)` (Bot API 8.0+)
+/// lets them send to a chat of their choice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PreparedShare {
+    /// The prepared message's id, for `shareMessage`.
+    pub id: String,
+    /// Unix seconds after which Telegram forgets it; ask again after that.
+    pub expiration_date: i64,
+}
+
 /// `GET /api/dev/init-data`: signed initData for the dev user (dev mode only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -132,6 +132,23 @@ async fn replace(
     }
     ensure_customer(&st.db, customer.user()).await?;
     let mut tx = st.db.begin_write().await?;
+    let before: BTreeMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>(
+        "SELECT variant_id, quantity FROM cart_items WHERE customer_id = $1",
+    )
+    .bind(customer.id())
+    .fetch_all(tx.conn())
+    .await?
+    .into_iter()
+    .collect();
+    if before != lines {
+        // A changed cart may be reminded about (again) once it has been left long enough
+        // (`telegram::reminders`); the same cart saved again is no change.
+        sqlx::query("UPDATE customers SET cart_changed_at = $1 WHERE id = $2")
+            .bind(crate::db::now())
+            .bind(customer.id())
+            .execute(tx.conn())
+            .await?;
+    }
     sqlx::query("DELETE FROM cart_items WHERE customer_id = $1")
         .bind(customer.id())
         .execute(tx.conn())

@@ -31,10 +31,29 @@ pub struct Bot {
 /// What every `Bot` value for the same API and token shares, however it was made (the
 /// webhook handler makes one per request): Telegram's limits are per bot, so its pace and
 /// its chats' queues must be too.
-#[derive(Default)]
 pub(super) struct Shared {
     pace: Mutex<Pace>,
     pub(super) outbox: Outbox,
+    /// The bot's `@username` from getMe, asked once (inline results link to `t.me/<it>`).
+    username: tokio::sync::OnceCell<String>,
+    /// Inline queries being answered; one beyond [`INLINE_AT_ONCE`] is dropped (see `inline`).
+    pub(super) inline: Arc<tokio::sync::Semaphore>,
+}
+
+/// How many inline queries one bot answers at once. A person types one letter at a time and
+/// each letter is a query: this bounds what a crowd of typists costs the database, and
+/// a dropped query is only a list Telegram shows a moment later for the next letter.
+pub const INLINE_AT_ONCE: usize = 8;
+
+impl Default for Shared {
+    fn default() -> Shared {
+        Shared {
+            pace: Mutex::default(),
+            outbox: Outbox::default(),
+            username: tokio::sync::OnceCell::new(),
+            inline: Arc::new(tokio::sync::Semaphore::new(INLINE_AT_ONCE)),
+        }
+    }
 }
 
 /// The live `Shared` of each bot, by a digest of its `<api url>/bot<token>` (the token is
@@ -51,6 +70,15 @@ fn shared_for(base: &str) -> Arc<Shared> {
     let s = Arc::new(Shared::default());
     bots.insert(key, Arc::downgrade(&s));
     s
+}
+
+/// What getMe tells about the bot.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Me {
+    pub username: String,
+    /// Inline mode is on (BotFather's /setinline).
+    #[serde(default)]
+    pub supports_inline_queries: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -174,6 +202,23 @@ impl Bot {
             description: v["description"].as_str().unwrap_or("").to_string(),
             retry_after: v["parameters"]["retry_after"].as_u64(),
         })
+    }
+
+    /// The bot's username (without `@`), from getMe the first time it is needed; a failed
+    /// getMe is asked again next time.
+    pub async fn username(&self) -> Result<String, BotError> {
+        self.shared
+            .username
+            .get_or_try_init(|| async { Ok(self.me().await?.username) })
+            .await
+            .cloned()
+    }
+
+    /// getMe; remembers the username for [`Bot::username`].
+    pub async fn me(&self) -> Result<Me, BotError> {
+        let me: Me = self.call("getMe", &json!({})).await?;
+        let _ = self.shared.username.set(me.username.clone());
+        Ok(me)
     }
 
     /// Sends a message, keeping to Telegram's per-chat pace and waiting out `retry_after`

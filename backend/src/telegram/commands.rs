@@ -1,14 +1,17 @@
-//! Bot commands: /start [param], /orders, /paysupport, /terms, /help.
+//! Bot commands: /start [param], /orders, /paysupport, /terms, /stop, /help.
+//! Every command in a private chat records its user as one the bot may write to
+//! (`reminders`); /stop turns cart reminders off, /start back on.
 
 use serde_json::{json, Value};
 use shared::{Currency, Lang, Money};
 
 use crate::error::Result;
 use crate::telegram::outbox::Kind;
+use crate::telegram::reminders;
 use crate::telegram::texts::{lang_of, status_name, t};
 use crate::telegram::{Bot, BotState};
 
-pub const COMMANDS: [&str; 5] = ["start", "orders", "paysupport", "terms", "help"];
+pub const COMMANDS: [&str; 6] = ["start", "orders", "paysupport", "terms", "stop", "help"];
 
 /// The command list shown in Telegram's menu, in `lang`.
 pub fn command_list(lang: Lang) -> Value {
@@ -22,6 +25,7 @@ pub fn command_list(lang: Lang) -> Value {
         {"command": "orders", "description": d("Buyurtmalarim", "Мои заказы", "My orders")},
         {"command": "paysupport", "description": d("To'lov bo'yicha yordam", "Помощь с оплатой", "Payment support")},
         {"command": "terms", "description": d("Shartlar", "Условия", "Terms")},
+        {"command": "stop", "description": d("Savat eslatmalarini o'chirish", "Отключить напоминания о корзине", "No more cart reminders")},
         {"command": "help", "description": d("Yordam", "Помощь", "Help")},
     ])
 }
@@ -76,6 +80,14 @@ pub async fn handle(st: &BotState, bot: &Bot, msg: &Value) -> Result<()> {
     // `/start@shop_bot` in groups.
     let cmd = cmd.trim_start_matches('/').split('@').next().unwrap_or("");
     let public = &st.config.public_url;
+    let code = msg["from"]["language_code"].as_str();
+    let private = msg["chat"]["type"] == "private";
+    let user = msg["from"]["id"].as_i64().filter(|_| private);
+    match (user, cmd) {
+        (Some(u), "stop") => reminders::record_stop(&st.db, u, code).await?,
+        (Some(u), _) => reminders::record_user(&st.db, u, code, cmd == "start").await?,
+        (None, _) => {}
+    }
     // The reply is queued, not sent: sending waits for this chat's pace, and the update's
     // caller (the polling loop, or the webhook request Telegram waits on) must not.
     let (text, keyboard) = match cmd {
@@ -95,6 +107,8 @@ pub async fn handle(st: &BotState, bot: &Bot, msg: &Value) -> Result<()> {
         }
         "paysupport" => (t(lang, "paysupport").to_string(), None),
         "terms" => (t(lang, "terms").to_string(), None),
+        // In a group /stop means nothing: reminders go to private chats only.
+        "stop" if private => (t(lang, "stopped").to_string(), None),
         _ => (t(lang, "help").to_string(), None),
     };
     bot.send_later(chat, text, keyboard, Kind::Answer);

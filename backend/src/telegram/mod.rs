@@ -5,13 +5,18 @@
 //! Chat messages leave through per-chat queues (`outbox`), so no update's handling waits
 //! for Telegram's pace and one flooding chat cannot delay another buyer's payment.
 //!
+//! Inline mode (`inline`) lists products in any chat; `reminders` tells customers who started
+//! the bot about a cart they left.
+//!
 //! In dev mode (no bot token) none of this runs.
 
 pub mod api;
 pub mod commands;
+pub mod inline;
 pub mod notifier;
 pub mod outbox;
 pub mod payments;
+pub mod reminders;
 pub mod run;
 pub mod texts;
 pub mod updates;

@@ -14,7 +14,14 @@ use crate::telegram::commands::{app_url, command_list};
 use crate::telegram::texts::t;
 use crate::telegram::{updates, Bot, BotError, BotState};
 
-pub const ALLOWED_UPDATES: [&str; 3] = ["message", "pre_checkout_query", "shipping_query"];
+pub const ALLOWED_UPDATES: [&str; 5] = [
+    "message",
+    "pre_checkout_query",
+    "shipping_query",
+    "inline_query",
+    // A user blocking the bot: no more reminders to them.
+    "my_chat_member",
+];
 /// Long-poll wait; below the shared HTTP client's 15 s timeout.
 const POLL_SECS: u64 = 10;
 
@@ -103,6 +110,16 @@ async fn setup(st: &BotState, bot: &Bot) -> Result<(), BotError> {
             &json!({"commands": command_list(lang), "language_code": lang.code()}),
         )
         .await?;
+    }
+    // Inline mode is switched on in BotFather only; say so when it is off.
+    let me = bot.me().await?;
+    if !me.supports_inline_queries {
+        tracing::warn!(
+            bot = me.username,
+            "inline mode is off, so `@{} <words>` lists nothing and Share on older clients \
+             has nothing to send: turn it on with /setinline in @BotFather",
+            me.username
+        );
     }
     // Telegram opens only https Mini Apps from the menu button.
     if public.starts_with("https://") {

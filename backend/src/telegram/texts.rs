@@ -22,9 +22,9 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         "open" => ["Do'konni ochish", "Открыть магазин", "Open the shop"],
         "menu" => ["Do'kon", "Магазин", "Shop"],
         "help" => [
-            "Buyruqlar:\n/start — do'konni ochish\n/orders — buyurtmalarim\n/paysupport — to'lov bo'yicha yordam\n/terms — shartlar\n/help — yordam",
-            "Команды:\n/start — открыть магазин\n/orders — мои заказы\n/paysupport — помощь с оплатой\n/terms — условия\n/help — помощь",
-            "Commands:\n/start — open the shop\n/orders — my orders\n/paysupport — payment help\n/terms — terms\n/help — help",
+            "Buyruqlar:\n/start — do'konni ochish\n/orders — buyurtmalarim\n/paysupport — to'lov bo'yicha yordam\n/terms — shartlar\n/stop — savat eslatmalarini o'chirish\n/help — yordam",
+            "Команды:\n/start — открыть магазин\n/orders — мои заказы\n/paysupport — помощь с оплатой\n/terms — условия\n/stop — отключить напоминания о корзине\n/help — помощь",
+            "Commands:\n/start — open the shop\n/orders — my orders\n/paysupport — payment help\n/terms — terms\n/stop — no more cart reminders\n/help — help",
         ],
         "paysupport" => [
             "To'lov bo'yicha yordam: shu chatga buyurtma raqami va muammoni yozing, 24 soat ichida javob beramiz. Stars bilan to'langan raqamli mahsulot yetkazilmagan yoki noto'g'ri bo'lsa, pulni qaytaramiz.",
@@ -112,6 +112,19 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
             "Summa buyurtmaga mos kelmadi. Qaytadan urinib ko'ring.",
             "Сумма не совпадает с заказом. Попробуйте ещё раз.",
             "The amount does not match the order. Please try again.",
+        ],
+        "price_from" => ["{price} dan", "от {price}", "from {price}"],
+        "open_product" => ["Ko'rish", "Открыть", "View in the shop"],
+        "open_cart" => ["Savatni ochish", "Открыть корзину", "Open the cart"],
+        "stopped" => [
+            "Savat haqidagi eslatmalar o'chirildi. Buyurtmalaringiz haqidagi xabarlar kelaveradi. Eslatmalarni qayta yoqish uchun /start yuboring.",
+            "Напоминания о корзине отключены. Сообщения о ваших заказах будут приходить по-прежнему. Чтобы снова включить напоминания, отправьте /start.",
+            "Cart reminders are off. You will still hear about your orders. Send /start to turn reminders back on.",
+        ],
+        "reminder" => [
+            "🛒 Savatingizda {items} ta mahsulot qoldi. Ular sizni kutmoqda — buyurtmani tugatish uchun savatni oching.\n\nEslatmalar kerak bo'lmasa: /stop",
+            "🛒 В вашей корзине осталось товаров: {items}. Они ждут вас — откройте корзину, чтобы оформить заказ.\n\nНе хотите напоминаний? /stop",
+            "🛒 You left {items} item(s) in your cart. They are waiting for you: open the cart to finish your order.\n\nNo more reminders: /stop",
         ],
         "ship_free" => ["Kuryer (bepul)", "Курьер (бесплатно)", "Courier (free)"],
         "ship_pickup" => ["Olib ketish", "Самовывоз", "Pickup"],

@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::telegram::payments::{PaymentMessage, PreCheckoutQuery};
-use crate::telegram::{commands, Bot, BotState};
+use crate::telegram::{commands, inline, reminders, Bot, BotState};
 
 /// Handles an update unless it was handled before.
 ///
@@ -78,6 +78,16 @@ async fn dispatch(st: &BotState, bot: &Bot, u: &Value) -> Result<()> {
     }
     if u["shipping_query"].is_object() {
         return st.payments.shipping_query(bot, &u["shipping_query"]).await;
+    }
+    if u["inline_query"].is_object() {
+        // Answered on a task of its own: nothing behind it waits (see `inline`).
+        if let Some(q) = typed::<inline::InlineQuery>(&u["inline_query"]) {
+            inline::spawn_answer(st, bot, q);
+        }
+        return Ok(());
+    }
+    if u["my_chat_member"].is_object() {
+        return reminders::chat_member(&st.db, &u["my_chat_member"]).await;
     }
     let msg = &u["message"];
     if msg.is_object() {

@@ -1,7 +1,10 @@
 //! An in-process fake of the Telegram Bot API (`/bot<token>/<method>`), strict where
 //! Telegram is strict: wrong token 401, unknown method 404, invoices checked the way
 //! Telegram checks them (XTR: empty provider token, exactly one price, no tips; payload
-//! 1-128 bytes; subscription period 2592000 only, ≤ 10000 Stars). Every call is recorded.
+//! 1-128 bytes; subscription period 2592000 only, ≤ 10000 Stars), inline results checked
+//! the way answerInlineQuery and savePreparedInlineMessage check them (ids 1-64 bytes and
+//! unique, a known type with its required fields, no `web_app` buttons, at most 50 results,
+//! `next_offset` ≤ 64 bytes). Every call is recorded.
 #![allow(dead_code)]
 
 use std::collections::HashSet;
@@ -27,6 +30,11 @@ struct Inner {
     /// getUpdates answers nothing while set, so a test can line up a batch.
     held: bool,
     links: u64,
+    prepared: u64,
+    /// answerInlineQuery answers only after this long (a slow Bot API, or a slow network).
+    inline_delay: Duration,
+    /// answerInlineQuery calls answered so far (after their delay).
+    inline_answered: usize,
     /// Every request, even those refused for a wrong token.
     hits: u64,
 }
@@ -133,6 +141,16 @@ impl FakeBotApi {
         self.inner.lock().unwrap().hits
     }
 
+    /// answerInlineQuery takes `d` before it answers.
+    pub fn slow_inline_answers(&self, d: Duration) {
+        self.inner.lock().unwrap().inline_delay = d;
+    }
+
+    /// How many answerInlineQuery calls have been answered (not merely received).
+    pub fn inline_answered(&self) -> usize {
+        self.inner.lock().unwrap().inline_answered
+    }
+
     pub fn throttle_next_messages(&self, n: u32) {
         self.inner.lock().unwrap().throttle = n;
     }
@@ -162,7 +180,9 @@ async fn call(
         .push((method.clone(), b.clone()));
     match method.as_str() {
         "getMe" => ok(
-            json!({"id": 123456789, "is_bot": true, "first_name": "Shop", "username": "shop_bot"}),
+            json!({"id": 123456789, "is_bot": true, "first_name": "Shop", "username": "shop_bot",
+                "can_join_groups": true, "can_read_all_group_messages": false,
+                "supports_inline_queries": true}),
         ),
         "setWebhook" => {
             let url = b["url"].as_str().unwrap_or("");
@@ -245,6 +265,58 @@ async fn call(
             ok(json!({"message_id": 1, "chat": {"id": b["chat_id"]}, "text": text}))
         }
         "createInvoiceLink" => create_invoice_link(&f, &b),
+        "answerInlineQuery" => {
+            if b["inline_query_id"].as_str().is_none_or(str::is_empty) {
+                return bad("QUERY_ID_INVALID");
+            }
+            let Some(results) = b["results"].as_array() else {
+                return bad("results must be an array");
+            };
+            if results.len() > 50 {
+                return bad("RESULTS_TOO_MUCH");
+            }
+            let mut ids = HashSet::new();
+            for r in results {
+                if let Err(e) = check_inline_result(r) {
+                    return bad(&e);
+                }
+                if !ids.insert(r["id"].as_str().unwrap_or("").to_string()) {
+                    return bad("RESULT_ID_DUPLICATE");
+                }
+            }
+            if b["next_offset"].as_str().is_some_and(|o| o.len() > 64) {
+                return bad("NEXT_OFFSET_INVALID");
+            }
+            if b.get("cache_time").is_some_and(|c| c.as_u64().is_none()) {
+                return bad("cache_time must be an integer");
+            }
+            let delay = f.inner.lock().unwrap().inline_delay;
+            tokio::time::sleep(delay).await;
+            f.inner.lock().unwrap().inline_answered += 1;
+            ok(json!(true))
+        }
+        "savePreparedInlineMessage" => {
+            if b["user_id"].as_i64().is_none() {
+                return bad("user_id is required");
+            }
+            if let Err(e) = check_inline_result(&b["result"]) {
+                return bad(&e);
+            }
+            let any_chat = [
+                "allow_user_chats",
+                "allow_bot_chats",
+                "allow_group_chats",
+                "allow_channel_chats",
+            ]
+            .iter()
+            .any(|k| b[*k] == true);
+            if !any_chat {
+                return bad("at least one chat type must be allowed");
+            }
+            let mut g = f.inner.lock().unwrap();
+            g.prepared += 1;
+            ok(json!({"id": format!("prepared_{}", g.prepared), "expiration_date": 1_900_000_000}))
+        }
         "answerPreCheckoutQuery" => {
             if b["pre_checkout_query_id"].as_str().is_none() || b["ok"].as_bool().is_none() {
                 return bad("pre_checkout_query_id and ok are required");
@@ -389,4 +461,75 @@ fn create_invoice_link(f: &St, b: &Value) -> Response {
     let mut g = f.inner.lock().unwrap();
     g.links += 1;
     ok(json!(format!("https://t.me/$fake_invoice_{}", g.links)))
+}
+
+/// One `InlineQueryResult` as Telegram checks it.
+fn check_inline_result(r: &Value) -> Result<(), String> {
+    let id = r["id"].as_str().unwrap_or("");
+    if id.is_empty() || id.len() > 64 {
+        return Err("RESULT_ID_INVALID".into());
+    }
+    let text_ok = |v: &Value| v.as_str().is_some_and(|t| !t.is_empty());
+    match r["type"].as_str().unwrap_or("") {
+        "article" => {
+            if !text_ok(&r["title"]) {
+                return Err("RESULT_TITLE_EMPTY".into());
+            }
+            let content = &r["input_message_content"];
+            if !content["message_text"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty() && t.chars().count() <= 4096)
+            {
+                return Err("MESSAGE_EMPTY".into());
+            }
+        }
+        "photo" => {
+            if !text_ok(&r["photo_url"]) || !text_ok(&r["thumbnail_url"]) {
+                return Err("PHOTO_INVALID".into());
+            }
+        }
+        other => return Err(format!("RESULT_TYPE_INVALID: {other}")),
+    }
+    for key in ["thumbnail_url", "photo_url"] {
+        if let Some(u) = r.get(key) {
+            if !u
+                .as_str()
+                .is_some_and(|u| u.starts_with("https://") || u.starts_with("http://"))
+            {
+                return Err("WEBDOCUMENT_URL_INVALID".into());
+            }
+        }
+    }
+    if let Some(markup) = r.get("reply_markup") {
+        let rows = markup["inline_keyboard"]
+            .as_array()
+            .ok_or("REPLY_MARKUP_INVALID")?;
+        for btn in rows
+            .iter()
+            .flat_map(|r| r.as_array().cloned().unwrap_or_default())
+        {
+            if !text_ok(&btn["text"]) {
+                return Err("BUTTON_TEXT_INVALID".into());
+            }
+            // Inline results may not carry web_app buttons (only the bot's own messages may).
+            if btn.get("web_app").is_some() {
+                return Err("BUTTON_TYPE_INVALID".into());
+            }
+            let url = btn["url"].as_str();
+            if url.is_some_and(|u| !(u.starts_with("https://") || u.starts_with("tg://"))) {
+                return Err("BUTTON_URL_INVALID".into());
+            }
+            let kinds = [
+                "url",
+                "callback_data",
+                "switch_inline_query",
+                "switch_inline_query_current_chat",
+                "copy_text",
+            ];
+            if !kinds.iter().any(|k| btn.get(*k).is_some()) {
+                return Err("BUTTON_TYPE_INVALID".into());
+            }
+        }
+    }
+    Ok(())
 }

@@ -17,6 +17,7 @@ use crate::i18n::{t, tn, K};
 use crate::media;
 use crate::pages::checkout;
 use crate::router::Route;
+use crate::telegram::ShareWay;
 
 const MAX_QTY: i64 = 999;
 
@@ -155,6 +156,49 @@ fn on_secondary_button(action: Signal<Option<MainAction>>) -> bool {
         }
     });
     true
+}
+
+/// "Share": sends the product to a chat the user picks, as the message the bot's inline mode
+/// makes (picture, title, price, a button that opens the product for whoever taps it). With
+/// Bot API 8.0 the server prepares it for `shareMessage`; on older clients, or if preparing
+/// fails, `switchInlineQuery` puts `@bot <title>` in the chat instead. Nothing outside
+/// Telegram, where neither exists.
+fn share_button(product_id: i64, title: String) -> Option<impl IntoView> {
+    let ctx = use_ctx();
+    let way = ctx.tg().and_then(|tg| tg.share_way())?;
+    let busy = RwSignal::new(false);
+    let title = StoredValue::new(title);
+    let share = move |_| {
+        let Some(tg) = ctx.tg() else { return };
+        if busy.get_untracked() {
+            return;
+        }
+        let query = title.get_value();
+        if way == ShareWay::InlineQuery {
+            tg.switch_inline_query(&query);
+            return;
+        }
+        busy.set(true);
+        spawn_local(async move {
+            let prepared = ctx
+                .api()
+                .share_product(product_id, ctx.lang.get_untracked())
+                .await;
+            busy.try_set(false);
+            // Telegram says itself that the message went; nothing more to show. Without a
+            // prepared message (Telegram refused, no bot) the inline query still shares.
+            match prepared {
+                Ok(p) => tg.share_message(&p.id),
+                Err(_) => tg.switch_inline_query(&query),
+            }
+        });
+    };
+    Some(view! {
+        <button type="button" class="button button--ghost" style="width:100%" data-testid="share"
+            disabled=move || busy.get() on:click=share>
+            {move || ctx.t(K::Share)}
+        </button>
+    })
 }
 
 #[component]
@@ -325,6 +369,7 @@ fn ProductView(product: Product) -> impl IntoView {
     };
     let price = move || variant.get().map(|v| v.price.display()).unwrap_or_default();
     let images = product.images.clone();
+    let share = share_button(product.id, product.title.clone());
 
     view! {
         <main class="product" data-testid="product" data-product-id=product.id>
@@ -396,6 +441,7 @@ fn ProductView(product: Product) -> impl IntoView {
                         </button>
                     }
                 })}
+                {share}
                 <p class="product__description" data-testid="description">{product.description.clone()}</p>
             </div>
         </main>
