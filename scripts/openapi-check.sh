@@ -103,6 +103,8 @@ cookie="$(awk '$6 == "shop_admin" { print $6 "=" $7 }' "$work/cookies")"
 # mismatch" when two workers parse at once.
 # Left out: the calls that would end the run's own admin session (sign out, or disable or
 # delete the signed-in owner once the run has added a second owner); their own tests cover them.
+# `/api/products/{id}/share` asks the Bot API to prepare a message, and the Bot API is
+# deliberately unreachable here: its 502 is documented and tests/telegram_inline.rs covers it.
 echo "schemathesis against $base (examples per operation: ${OPENAPI_CHECK_EXAMPLES:-8})"
 set +e
 # Run from the temp folder: schemathesis and Hypothesis keep their caches in the current one.
@@ -113,7 +115,7 @@ set +e
   --workers 1 \
   --seed "${OPENAPI_CHECK_SEED:-19}" \
   --request-timeout 10 \
-  --exclude-path-regex '^/api/admin/(logout|logout-everywhere|admins/\{id\}|admins/\{id\}/disable)$' \
+  --exclude-path-regex '^/api/admin/(logout|logout-everywhere|admins/\{id\}|admins/\{id\}/disable)$|^/api/products/\{id\}/share$' \
   -H "Authorization: tma $init_data" \
   -H "Cookie: $cookie" \
   -H "X-CSRF-Token: $csrf" \

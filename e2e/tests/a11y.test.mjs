@@ -62,8 +62,16 @@ describe('accessibility of every page', () => {
     await page.locator('[data-testid=cart-line]').waitFor();
     await check('cart');
 
+    // The checkout offers a returning customer's last contact back (GET /api/me): the dev
+    // user of the other plain-browser run has one. Let it arrive, then empty the fields.
+    const me = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/me');
     await page.goto('/checkout');
     await page.locator('[data-testid="contact.name"]').waitFor();
+    await me;
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+    for (const f of ['contact.name', 'contact.phone', 'contact.address']) {
+      await page.locator(`[data-testid="${f}"]`).fill('');
+    }
     await check('checkout');
     // With field errors showing, too.
     await primary();

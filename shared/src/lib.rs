@@ -596,6 +596,7 @@ pub struct Order {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<OrderEvent>,
     /// Why the order was flagged for the merchant to look at (admin answers only).
+    #[cfg(feature = "merchant")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk: Option<OrderRisk>,
     /// The subscription the order sold, once its first payment started it (order detail).

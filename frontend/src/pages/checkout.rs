@@ -349,7 +349,6 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
                     <legend class="section__title">{ctx.t(K::Delivery)}</legend>
                     {field("contact.name", K::Name, name, "name", "text")}
                     {field("contact.phone", K::Phone, phone, "tel", "tel")}
-                    {share_phone(ctx, phone)}
                     {field("contact.address", K::Address, address, "street-address", "textarea")}
                 </fieldset>
             })}
@@ -383,28 +382,6 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
             </section>
         </main>
     }
-}
-
-/// "Use my Telegram number": fills the phone field from Telegram's `requestContact`, with the
-/// customer's consent in Telegram's own dialog. Only on clients that have it (Bot API 6.9).
-fn share_phone(ctx: Ctx, phone: RwSignal<String>) -> Option<impl IntoView> {
-    let tg = ctx
-        .tg()
-        .filter(|w| w.in_telegram() && w.has_request_contact())?;
-    Some(view! {
-        <button type="button" class="field-action" data-testid="share-phone"
-            on:click=move |_| {
-                tg.request_contact(move |number| {
-                    if let Some(n) = number {
-                        // Telegram gives the number without the leading +.
-                        let n = if n.starts_with('+') { n } else { format!("+{n}") };
-                        phone.try_set(n);
-                    }
-                });
-            }>
-            {move || ctx.t(K::SharePhone)}
-        </button>
-    })
 }
 
 fn cart_total(ctx: &Ctx) -> Option<String> {
