@@ -19,12 +19,7 @@ pub fn uz_refuses(rail: &str, currency: &Currency, kinds: &[ProductKind]) -> Opt
             "{rail} takes payments in Uzbek sum (UZS) only; this order is in {currency}."
         ));
     }
-    if kinds.contains(&ProductKind::Subscription) {
-        return Some(format!(
-            "{rail} cannot renew subscriptions; pay for subscriptions another way."
-        ));
-    }
-    None
+    super::refuses_subscriptions(rail, kinds)
 }
 
 /// An order one of the Uzbek rails may be asked to pay: in UZS and placed for Click or Payme

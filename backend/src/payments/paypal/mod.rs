@@ -69,9 +69,9 @@ impl Provider for Paypal {
     }
 
     fn refuses(&self, currency: &Currency, kinds: &[ProductKind]) -> Option<String> {
-        if kinds.contains(&ProductKind::Subscription) {
-            // A PayPal order is paid once; subscriptions renew through Stripe or Stars.
-            Some("PayPal cannot renew subscriptions; pay for subscriptions another way.".into())
+        // A PayPal order is paid once; subscriptions renew through Stripe or Stars.
+        if let Some(why) = super::refuses_subscriptions("PayPal", kinds) {
+            Some(why)
         } else if CURRENCIES.contains(&currency.as_str()) {
             None
         } else if currency.as_str() == "XTR" {
