@@ -7,8 +7,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { startFakeBotApi } from '../lib/fake-bot-api.mjs';
-import { launchBrowser, newPhoneContext, startShop, watchErrors } from '../lib/harness.mjs';
-import { THEMES, customerInitData, installTelegramStub } from '../lib/telegram.mjs';
+import { launchBrowser, newPhoneContext, screenshot, startShop, watchErrors } from '../lib/harness.mjs';
+import {
+  THEMES,
+  customerInitData,
+  hideTelegramButtons,
+  installTelegramStub,
+  showTelegramButtons,
+} from '../lib/telegram.mjs';
 
 const BOT_TOKEN = '123456789:SHARE-e2e-token';
 
@@ -40,12 +46,12 @@ describe('Share and deep links', () => {
     await bot?.stop();
   });
 
-  async function open(version, userId, share = true) {
-    const context = await newPhoneContext(browser, { baseURL: shop.url, colorScheme: 'light' });
+  async function open(version, userId, share = true, scheme = 'light') {
+    const context = await newPhoneContext(browser, { baseURL: shop.url, colorScheme: scheme });
     await installTelegramStub(context, {
       initData: customerInitData(BOT_TOKEN, { id: userId, language_code: 'en' }),
-      themeParams: THEMES.light,
-      colorScheme: 'light',
+      themeParams: THEMES[scheme],
+      colorScheme: scheme,
       version,
       share,
     });
@@ -59,12 +65,23 @@ describe('Share and deep links', () => {
     await page.locator('[data-testid=product-title]').waitFor();
   }
 
+  /** The product's first picture has loaded (the catalog's lazy cards behind it never do). */
+  const pictureShown = (page) =>
+    page.waitForFunction(() => {
+      const img = document.querySelector('[data-testid=gallery] img');
+      return img?.complete && img.naturalWidth > 0;
+    });
+
   test('Bot API 8.0: the prepared message goes through shareMessage', async () => {
     const { context, page } = await open('8.0', 800_100);
     const errors = watchErrors(page);
     await onProduct(page);
     const share = page.locator('[data-testid=share]');
     assert.equal(await share.innerText(), 'Share');
+    await pictureShown(page);
+    await showTelegramButtons(page);
+    await screenshot(page, 'product-share-light');
+    await hideTelegramButtons(page);
     await share.click();
     await page.waitForFunction(() => window.__tgCalls.some((c) => c.startsWith('shareMessage:')));
     const calls = await tgCalls(page);
@@ -84,9 +101,11 @@ describe('Share and deep links', () => {
 
   test('an older client (7.0) shares through the inline query', async () => {
     const before = bot.of('savePreparedInlineMessage').length;
-    const { context, page } = await open('7.0', 800_200);
+    const { context, page } = await open('7.0', 800_200, true, 'dark');
     const errors = watchErrors(page);
     await onProduct(page);
+    await pictureShown(page);
+    await screenshot(page, 'product-share-dark');
     await page.locator('[data-testid=share]').click();
     await page.waitForFunction(() => window.__tgCalls.some((c) => c.startsWith('switchInlineQuery:')));
     const calls = await tgCalls(page);
