@@ -207,3 +207,57 @@ both!(
         assert_eq!(risk::assess(&app.state.db, id).await.unwrap(), None);
     }
 );
+
+both!(
+    the_average_reads_the_latest_paid_orders_through_an_index,
+    |app: TestApp| async move {
+        // Every new customer's order is averaged against: a scan of all orders there would
+        // make each checkout's background work grow with the shop's history.
+        let mut conn = app.state.db.pool.acquire().await.unwrap();
+        let plan: Vec<String> = match app.kind {
+            Kind::Sqlite => {
+                let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {}", risk::AVERAGE_SQL))
+                    .bind("UZS")
+                    .bind(1_i64)
+                    .bind(risk::AVERAGE_OVER)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .unwrap();
+                rows.iter()
+                    .map(|r| sqlx::Row::get::<String, _>(r, "detail"))
+                    .collect()
+            }
+            Kind::Postgres => {
+                // The demo's few rows would make a sequential scan the cheaper plan: ask
+                // whether the index can serve the query at all.
+                sqlx::query("SET enable_seqscan = off")
+                    .execute(&mut *conn)
+                    .await
+                    .unwrap();
+                let rows = sqlx::query(&format!("EXPLAIN {}", risk::AVERAGE_SQL))
+                    .bind("UZS")
+                    .bind(1_i64)
+                    .bind(risk::AVERAGE_OVER)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .unwrap();
+                let plan = rows
+                    .iter()
+                    .map(|r| sqlx::Row::get::<String, _>(r, 0))
+                    .collect();
+                sqlx::query("RESET enable_seqscan")
+                    .execute(&mut *conn)
+                    .await
+                    .unwrap();
+                plan
+            }
+        };
+        let plan = plan.join("\n");
+        assert!(plan.contains("orders_paid"), "{plan}");
+        assert!(
+            !plan.contains("SCAN orders\n") && !plan.ends_with("SCAN orders"),
+            "{plan}"
+        );
+        assert!(!plan.contains("Seq Scan"), "{plan}");
+    }
+);
