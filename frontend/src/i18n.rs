@@ -88,6 +88,7 @@ mod later {
         Delivery => ["Yetkazib berish", "Доставка", "Delivery"],
         Name => ["Ism", "Имя", "Name"],
         Phone => ["Telefon", "Телефон", "Phone"],
+        SharePhone => ["Telegram raqamimni yuborish", "Взять номер из Telegram", "Use my Telegram number"],
         Address => ["Manzil", "Адрес", "Address"],
         NameInvalid => ["Qabul qiluvchining ismini kiriting.", "Введите имя получателя.", "Enter the recipient's name."],
         PhoneInvalid => ["7–15 raqamli telefon raqamini kiriting, masalan +998 90 123 45 67.", "Введите телефон из 7–15 цифр, например +998 90 123 45 67.", "Enter a phone number with 7 to 15 digits, such as +998 90 123 45 67."],

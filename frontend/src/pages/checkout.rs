@@ -349,6 +349,7 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
                     <legend class="section__title">{ctx.t(P::Delivery)}</legend>
                     {field("contact.name", P::Name, name, "name", "text")}
                     {field("contact.phone", P::Phone, phone, "tel", "tel")}
+                    {share_phone(ctx, phone)}
                     {field("contact.address", P::Address, address, "street-address", "textarea")}
                 </fieldset>
             })}
@@ -382,6 +383,28 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
             </section>
         </main>
     }
+}
+
+/// "Use my Telegram number": fills the phone field from Telegram's `requestContact`, with the
+/// customer's consent in Telegram's own dialog. Only on clients that have it (Bot API 6.9).
+fn share_phone(ctx: Ctx, phone: RwSignal<String>) -> Option<impl IntoView> {
+    let tg = ctx
+        .tg()
+        .filter(|w| w.in_telegram() && w.has_request_contact())?;
+    Some(view! {
+        <button type="button" class="field-action" data-testid="share-phone"
+            on:click=move |_| {
+                tg.request_contact(move |number| {
+                    if let Some(n) = number {
+                        // Telegram gives the number without the leading +.
+                        let n = if n.starts_with('+') { n } else { format!("+{n}") };
+                        phone.try_set(n);
+                    }
+                });
+            }>
+            {move || ctx.t(P::SharePhone)}
+        </button>
+    })
 }
 
 fn cart_total(ctx: &Ctx) -> Option<String> {
