@@ -256,6 +256,17 @@ export async function installTelegramStub(
           openLink(url) {
             calls.push(`openLink:${url}`);
           },
+          // Telegram asks the user in its own dialog; the stub's user agrees and Telegram
+          // reports the number without a leading + (as clients do), or declines when the test
+          // set `window.__contactDeclined`.
+          requestContact(cb) {
+            calls.push('requestContact');
+            const ok = !window.__contactDeclined;
+            const answer = ok
+              ? { status: 'sent', responseUnsafe: { contact: { phone_number: '998901112233', first_name: 'Test', user_id: 1 } } }
+              : { status: 'cancelled' };
+            setTimeout(() => cb && cb(ok, answer), 20);
+          },
           // t.me links (a Crypto Pay invoice in @CryptoBot's Mini App) open inside Telegram.
           openTelegramLink(url) {
             calls.push(`openTelegramLink:${url}`);

@@ -59,11 +59,8 @@ describe('first load', () => {
       }
     }
     t.diagnostic(`first load over the wire: ${(total / 1024).toFixed(1)} KB (brotli)`);
-    // The storefront issue's budget for a phone on a slow network is 100 KB (docs/PERFORMANCE.md).
-    // Four rails, promo codes, Share and subscriptions landed together at 102 787 B (100.4 KB),
-    // 387 B over it: this limit holds the line at 101 KB until that is won back (issue note),
-    // so nothing grows further meanwhile.
-    assert.ok(total <= 101 * 1024, `first load ${total} B is over 101 KB (the budget is 100 KB)`);
+    // The storefront issue's budget for a phone on a slow network (docs/PERFORMANCE.md).
+    assert.ok(total <= 100 * 1024, `first load ${total} B is over the 100 KB budget`);
     const page = assets.find((a) => a.path === '/');
     assert.match(page.headers['cache-control'] ?? '', /no-cache/);
   });

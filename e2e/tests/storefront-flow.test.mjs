@@ -215,6 +215,8 @@ describe('fewer taps inside Telegram', () => {
     assert.equal(await page.locator('[data-testid="contact.name"]').inputValue(), contact.name);
     assert.equal(await page.locator('[data-testid="contact.phone"]').inputValue(), contact.phone);
     await page.waitForFunction(() => document.querySelector('input[name=method][value=telegram]')?.checked);
+    // Telegram 8.0 can share the phone number: the button is there for a customer who has none.
+    assert.equal(await page.locator('[data-testid=share-phone]').count(), 1);
     await showTelegramButtons(page);
     await screenshot(page, 'flow-returning-checkout-light');
     await hideTelegramButtons(page);
@@ -233,6 +235,26 @@ describe('fewer taps inside Telegram', () => {
     const invoice = bot.invoice(opened.slice('openInvoice:'.length));
     assert.ok(invoice, 'the link came from createInvoiceLink');
     assert.equal(invoice.currency, 'UZS');
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('a first-time customer fills the phone from Telegram with requestContact', async () => {
+    const { context, page, auth } = await open('light', { userId: 700_700 });
+    const errors = watchErrors(page);
+    const bowl = product('Rishtan bowl');
+    const put = await fetch(`${shop.url}/api/cart`, {
+      method: 'PUT',
+      headers: { Authorization: auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ items: [{ variant_id: bowl.variants[0].id, quantity: 1 }] }),
+    });
+    assert.equal(put.status, 200, await put.text());
+    await page.goto('/checkout');
+    await page.locator('[data-testid="contact.phone"]').waitFor();
+    assert.equal(await page.locator('[data-testid="contact.phone"]').inputValue(), '', 'nothing to offer back yet');
+    await page.locator('[data-testid=share-phone]').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="contact.phone"]').value === '+998901112233');
+    assert.ok((await tgCalls(page)).includes('requestContact'));
     assert.deepEqual(errors, []);
     await context.close();
   });

@@ -8,7 +8,7 @@ use shared::{Cart, Lang};
 
 use crate::api::Api;
 use crate::components::{dev_banner, product_grid_skeleton, top_bar, EmptyState};
-use crate::i18n::{self, t, K};
+use crate::i18n::{self, t, Words, K};
 use crate::pages::{self, lazy};
 use crate::router::{self, Route};
 use crate::rx;
@@ -83,7 +83,7 @@ impl Ctx {
         self.api.get_value()
     }
 
-    pub fn t(&self, k: K) -> &'static str {
+    pub fn t(&self, k: impl Words) -> &'static str {
         t(self.lang.get(), k)
     }
 

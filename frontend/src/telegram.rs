@@ -414,6 +414,29 @@ impl WebApp {
         self.open_invoice_raw(url, &cb).is_ok()
     }
 
+    /// Whether this client can share the user's phone number (`requestContact`, Bot API 6.9).
+    pub fn has_request_contact(&self) -> bool {
+        self.at_least("6.9")
+    }
+
+    /// Asks the user to share their phone number with the bot. Telegram shows its own consent
+    /// dialog; `done` gets the number when the user agreed and the client reported it, `None`
+    /// when they declined (the customer then types it).
+    pub fn request_contact(&self, done: impl FnOnce(Option<String>) + 'static) {
+        let cb = Closure::once_into_js(move |shared: JsValue, answer: JsValue| {
+            let phone = shared
+                .is_truthy()
+                .then(|| {
+                    let unsafe_part = member(&answer, "responseUnsafe", None);
+                    let contact = member(&unsafe_part, "contact", None);
+                    member(&contact, "phone_number", None).as_string()
+                })
+                .flatten();
+            done(phone)
+        });
+        member(self, "requestContact", Some(&cb));
+    }
+
     /// Opens an outside payment page in the browser, keeping the Mini App open.
     pub fn open_link(&self, url: &str) -> bool {
         self.open_link_raw(url).is_ok()

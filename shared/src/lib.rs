@@ -556,8 +556,7 @@ pub mod event_kind {
 /// label for each of these.
 ///
 /// A subscription's renewal turned off or on, or a failed renewal payment, is not among them:
-/// the order page shows the subscription's state itself, the bot tells the customer, and each
-/// label would cost the storefront's first download (every string is in it).
+/// the order page shows the subscription's state itself, and the bot tells the customer.
 pub const CUSTOMER_EVENT_KINDS: [&str; 4] = [
     event_kind::PARTIAL_REFUND,
     event_kind::DUPLICATE_REFUNDED,

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::api::ApiError;
 use crate::app::use_ctx;
-use crate::i18n::K;
+use crate::i18n::{K, P};
 use crate::rx;
 
 /// Nothing to show, with a hint at why.
@@ -69,11 +69,11 @@ pub fn Stepper(
     let ctx = use_ctx();
     view! {
         <div class="stepper" role="group" aria-label=label>
-            <button type="button" class="stepper__btn" data-testid="qty-dec" aria-label=move || ctx.t(K::Decrease)
+            <button type="button" class="stepper__btn" data-testid="qty-dec" aria-label=move || ctx.t(P::Decrease)
                 disabled={move || disabled.get() || value.get() <= min}
                 on:click=move |_| set.run(value.get_untracked() - 1)>"−"</button>
             <output class="stepper__value" data-testid="qty" aria-live="polite">{move || value.get()}</output>
-            <button type="button" class="stepper__btn" data-testid="qty-inc" aria-label=move || ctx.t(K::Increase)
+            <button type="button" class="stepper__btn" data-testid="qty-inc" aria-label=move || ctx.t(P::Increase)
                 disabled={move || disabled.get() || value.get() >= max.get()}
                 on:click=move |_| set.run(value.get_untracked() + 1)>"+"</button>
         </div>

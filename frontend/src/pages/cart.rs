@@ -6,7 +6,7 @@ use shared::{Cart, CartLine, CartUpdate};
 
 use crate::app::{main_action, use_ctx, MainAction};
 use crate::components::{EmptyState, ErrorState, Stepper};
-use crate::i18n::K;
+use crate::i18n::{K, P};
 use crate::router::Route;
 
 /// The cart as lines with `variant_id` set to `quantity` (0 removes it).
@@ -108,8 +108,8 @@ pub fn CartPage() -> impl IntoView {
                 };
                 if cart.items.is_empty() {
                     return view! {
-                        <EmptyState title=ctx.t(K::CartEmpty) hint=ctx.t(K::CartEmptyHint) testid="cart-empty">
-                            <a class="button" href="/">{ctx.t(K::ToCatalog)}</a>
+                        <EmptyState title=ctx.t(P::CartEmpty) hint=ctx.t(P::CartEmptyHint) testid="cart-empty">
+                            <a class="button" href="/">{ctx.t(P::ToCatalog)}</a>
                         </EmptyState>
                     }.into_any();
                 }
@@ -135,20 +135,20 @@ pub fn CartPage() -> impl IntoView {
                                         <Stepper value=Signal::stored(item.quantity) max=Signal::stored(max) min=1
                                             disabled=Signal::from(busy)
                                             set=Callback::new(move |q| set_qty.run((id, q)))
-                                            label=format!("{} — {}", ctx.t(K::Quantity), item.title)/>
+                                            label=format!("{} — {}", ctx.t(P::Quantity), item.title)/>
                                         <button type="button" class="linkbtn" data-testid="remove"
-                                            aria-label=format!("{} {}", ctx.t(K::Remove), item.title)
+                                            aria-label=format!("{} {}", ctx.t(P::Remove), item.title)
                                             disabled=move || busy.get()
-                                            on:click=move |_| set_qty.run((id, 0))>{ctx.t(K::Remove)}</button>
+                                            on:click=move |_| set_qty.run((id, 0))>{ctx.t(P::Remove)}</button>
                                     </div>
                                 </li>
                             }
                         }).collect_view()}
                     </ul>
-                    {mixed.then(|| view! { <p class="notice" role="status" data-testid="mixed-notice">{ctx.t(K::MixedCurrencies)}</p> })}
-                    {problems.then(|| view! { <p class="notice" role="status">{ctx.t(K::FixCart)}</p> })}
+                    {mixed.then(|| view! { <p class="notice" role="status" data-testid="mixed-notice">{ctx.t(P::MixedCurrencies)}</p> })}
+                    {problems.then(|| view! { <p class="notice" role="status">{ctx.t(P::FixCart)}</p> })}
                     {total.map(|t| view! {
-                        <p class="totals"><span>{ctx.t(K::Total)}</span><strong data-testid="cart-total">{t.display()}</strong></p>
+                        <p class="totals"><span>{ctx.t(P::Total)}</span><strong data-testid="cart-total">{t.display()}</strong></p>
                     })}
                 }.into_any()
             }}

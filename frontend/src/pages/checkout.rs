@@ -8,7 +8,7 @@ use shared::{Cart, Contact, CreateOrder, Order, PaymentMethod, ProductKind};
 use crate::api::ApiError;
 use crate::app::{main_action, use_ctx, Ctx, MainAction};
 use crate::components::ErrorState;
-use crate::i18n::{self, t, K};
+use crate::i18n::{self, t, K, P};
 use crate::router::Route;
 use crate::telegram::InvoiceStatus;
 
@@ -31,7 +31,7 @@ pub fn new_key() -> String {
 
 /// Which contact field is wrong, checked the way the server does (so the customer learns it
 /// before the round trip); the server's own answer still wins.
-pub fn check_contact(c: &Contact) -> Option<(&'static str, K)> {
+pub fn check_contact(c: &Contact) -> Option<(&'static str, P)> {
     let digits = c.phone.chars().filter(char::is_ascii_digit).count();
     let phone_ok = (7..=15).contains(&digits)
         && c.phone
@@ -39,11 +39,11 @@ pub fn check_contact(c: &Contact) -> Option<(&'static str, K)> {
             .chars()
             .all(|ch| ch.is_ascii_digit() || " +-()".contains(ch));
     if c.name.trim().chars().count() < 2 {
-        Some(("contact.name", K::NameInvalid))
+        Some(("contact.name", P::NameInvalid))
     } else if !phone_ok {
-        Some(("contact.phone", K::PhoneInvalid))
+        Some(("contact.phone", P::PhoneInvalid))
     } else if c.address.trim().chars().count() < 5 {
-        Some(("contact.address", K::AddressInvalid))
+        Some(("contact.address", P::AddressInvalid))
     } else {
         check_email(&c.email)
     }
@@ -51,7 +51,7 @@ pub fn check_contact(c: &Contact) -> Option<(&'static str, K)> {
 
 /// The receipt email, when given, checked as the server does (one `@`, a dot in the domain,
 /// no spaces).
-pub fn check_email(email: &str) -> Option<(&'static str, K)> {
+pub fn check_email(email: &str) -> Option<(&'static str, P)> {
     let e = email.trim();
     let ok = e.is_empty()
         || e.split_once('@').is_some_and(|(local, domain)| {
@@ -62,7 +62,7 @@ pub fn check_email(email: &str) -> Option<(&'static str, K)> {
                 && !domain.ends_with('.')
                 && !e.chars().any(char::is_whitespace)
         });
-    (!ok).then_some(("contact.email", K::EmailInvalid))
+    (!ok).then_some(("contact.email", P::EmailInvalid))
 }
 
 /// Hands the customer to the payment the order asks for, then to the order page.
@@ -83,7 +83,7 @@ pub fn start_payment(ctx: Ctx, order: &Order) {
             // After navigating, which clears the toast.
             if status == InvoiceStatus::Paid {
                 ctx.haptic_success();
-                ctx.say(t(lang, K::PaidNote));
+                ctx.say(t(lang, P::PaidNote));
             }
         });
         if opened {
@@ -246,7 +246,7 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
                     ctx.refresh_cart();
                     // After the move to the order page, which clears what the toast said.
                     start_payment(ctx, &order);
-                    ctx.say(ctx.t(K::OrderPlaced));
+                    ctx.say(ctx.t(P::OrderPlaced));
                 }
                 Err(e) => {
                     busy.try_set(false);
@@ -289,7 +289,7 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
         Some(MainAction {
             text: format!(
                 "{} · {}",
-                ctx.t(K::PlaceOrder),
+                ctx.t(P::PlaceOrder),
                 cart_total(&ctx).unwrap_or_default()
             ),
             enabled: method.get().is_some(),
@@ -299,7 +299,7 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
     });
 
     let field = move |id: &'static str,
-                      label: K,
+                      label: P,
                       value: RwSignal<String>,
                       auto: &'static str,
                       kind: &'static str| {
@@ -330,8 +330,8 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
         <main class="page checkout" data-testid="checkout">
             {move || error.get().map(|e| view! { <p class="notice notice--error" role="alert" data-testid="checkout-error">{e}</p> })}
             <fieldset class="section">
-                <legend class="section__title">{move || ctx.t(K::PaymentMethod)}</legend>
-                {methods.is_empty().then(|| view! { <p class="notice">{ctx.t(K::NoPaymentMethods)}</p> })}
+                <legend class="section__title">{move || ctx.t(P::PaymentMethod)}</legend>
+                {methods.is_empty().then(|| view! { <p class="notice">{ctx.t(P::NoPaymentMethods)}</p> })}
                 {methods.iter().copied().map(|m| view! {
                     <label class="radio" data-testid="payment-method">
                         <input type="radio" name="method" value=m.as_str()
@@ -346,42 +346,65 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
             </fieldset>
             {move || needs_contact().then(|| view! {
                 <fieldset class="section">
-                    <legend class="section__title">{ctx.t(K::Delivery)}</legend>
-                    {field("contact.name", K::Name, name, "name", "text")}
-                    {field("contact.phone", K::Phone, phone, "tel", "tel")}
-                    {field("contact.address", K::Address, address, "street-address", "textarea")}
+                    <legend class="section__title">{ctx.t(P::Delivery)}</legend>
+                    {field("contact.name", P::Name, name, "name", "text")}
+                    {field("contact.phone", P::Phone, phone, "tel", "tel")}
+                    {share_phone(ctx, phone)}
+                    {field("contact.address", P::Address, address, "street-address", "textarea")}
                 </fieldset>
             })}
             <section class="section promo" data-testid="promo">
                 {move || if promo_open.get() {
-                    field("promo_code", K::PromoCode, promo, "off", "text").into_any()
+                    field("promo_code", P::PromoCode, promo, "off", "text").into_any()
                 } else {
                     view! {
                         <button type="button" class="link" data-testid="promo-open"
                             on:click=move |_| {
                                 promo_open.set(true);
                                 request_animation_frame(|| focus("promo_code"));
-                            }>{move || ctx.t(K::HavePromo)}</button>
+                            }>{move || ctx.t(P::HavePromo)}</button>
                     }.into_any()
                 }}
             </section>
             {move || wants_email().then(|| view! {
                 <fieldset class="section">
-                    {field("contact.email", K::ReceiptEmail, email, "email", "email")}
+                    {field("contact.email", P::ReceiptEmail, email, "email", "email")}
                 </fieldset>
             })}
             <section class="section">
-                <h2 class="section__title">{move || ctx.t(K::Summary)}</h2>
+                <h2 class="section__title">{move || ctx.t(P::Summary)}</h2>
                 <ul class="summary">
                     {cart.items.iter().map(|i| view! {
                         <li><span>{format!("{} × {}", i.title, i.quantity)}</span><span>{i.line_total.display()}</span></li>
                     }).collect_view()}
                 </ul>
-                <p class="totals"><span>{move || ctx.t(K::Total)}</span>
+                <p class="totals"><span>{move || ctx.t(P::Total)}</span>
                     <strong data-testid="checkout-total">{cart.total.as_ref().map(|t| t.display())}</strong></p>
             </section>
         </main>
     }
+}
+
+/// "Use my Telegram number": fills the phone field from Telegram's `requestContact`, with the
+/// customer's consent in Telegram's own dialog. Only on clients that have it (Bot API 6.9).
+fn share_phone(ctx: Ctx, phone: RwSignal<String>) -> Option<impl IntoView> {
+    let tg = ctx
+        .tg()
+        .filter(|w| w.in_telegram() && w.has_request_contact())?;
+    Some(view! {
+        <button type="button" class="field-action" data-testid="share-phone"
+            on:click=move |_| {
+                tg.request_contact(move |number| {
+                    if let Some(n) = number {
+                        // Telegram gives the number without the leading +.
+                        let n = if n.starts_with('+') { n } else { format!("+{n}") };
+                        phone.try_set(n);
+                    }
+                });
+            }>
+            {move || ctx.t(P::SharePhone)}
+        </button>
+    })
 }
 
 fn cart_total(ctx: &Ctx) -> Option<String> {

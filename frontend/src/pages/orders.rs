@@ -11,7 +11,7 @@ use shared::{Lang, Order, OrderStatus, OrderSubscription, PaymentMethod};
 use crate::api::ApiError;
 use crate::app::{main_action, use_ctx, Ctx, MainAction};
 use crate::components::{EmptyState, ErrorState};
-use crate::i18n::{self, tn, K};
+use crate::i18n::{self, tn, K, P};
 use crate::pages::checkout::start_payment;
 use crate::router::Route;
 use crate::telegram::InvoiceStatus;
@@ -59,9 +59,9 @@ fn app_shortcuts() -> impl IntoView {
             view! {
                 <div>
                     <button type="button" class="button button--ghost more" data-testid="fullscreen"
-                        on:click=run(|tg| tg.toggle_fullscreen())>{move || ctx.t(K::Fullscreen)}</button>
+                        on:click=run(|tg| tg.toggle_fullscreen())>{move || ctx.t(P::Fullscreen)}</button>
                     <button type="button" class="button button--ghost more" data-testid="home-screen"
-                        on:click=run(|tg| tg.add_to_home_screen())>{move || ctx.t(K::AddToHome)}</button>
+                        on:click=run(|tg| tg.add_to_home_screen())>{move || ctx.t(P::AddToHome)}</button>
                 </div>
             }
         })
@@ -112,8 +112,8 @@ pub fn OrdersPage() -> impl IntoView {
         <main class="page" data-testid="orders">
             {move || error.get().map(|e| view! { <ErrorState error=e title=K::LoadFailedPage on_retry=move |()| { error.set(None); load(false) }/> })}
             {move || (!loading.get() && error.get().is_none() && items.with(Vec::is_empty)).then(|| view! {
-                <EmptyState title=ctx.t(K::NoOrders) testid="orders-empty">
-                    <a class="button" href="/">{ctx.t(K::ToCatalog)}</a>
+                <EmptyState title=ctx.t(P::NoOrders) testid="orders-empty">
+                    <a class="button" href="/">{ctx.t(P::ToCatalog)}</a>
                 </EmptyState>
             })}
             <ul class="lines">
@@ -165,14 +165,14 @@ pub fn OrderPage(id: i64) -> impl IntoView {
         {
             let pay = o.clone();
             Some(MainAction {
-                text: format!("{} · {}", ctx.t(K::Pay), o.total.display()),
+                text: format!("{} · {}", ctx.t(P::Pay), o.total.display()),
                 enabled: true,
                 busy: false,
                 run: Callback::new(move |()| start_payment(ctx, &pay)),
             })
         } else {
             Some(MainAction {
-                text: ctx.t(K::ContinueShopping).to_string(),
+                text: ctx.t(P::ContinueShopping).to_string(),
                 enabled: true,
                 busy: false,
                 run: Callback::new(move |()| ctx.go(Route::Catalog, false)),
@@ -235,17 +235,17 @@ pub fn note_for(
     status: OrderStatus,
     method: PaymentMethod,
     closed: Option<InvoiceStatus>,
-) -> Option<(&'static str, K)> {
+) -> Option<(&'static str, P)> {
     Some(match (status, method, closed) {
-        (OrderStatus::PendingPayment, PaymentMethod::Cash, _) => ("cash", K::CashNote),
+        (OrderStatus::PendingPayment, PaymentMethod::Cash, _) => ("cash", P::CashNote),
         (OrderStatus::PendingPayment, _, Some(InvoiceStatus::Cancelled)) => {
-            ("cancelled", K::PayCancelled)
+            ("cancelled", P::PayCancelled)
         }
-        (OrderStatus::PendingPayment, _, Some(InvoiceStatus::Failed)) => ("failed", K::PayFailed),
-        (OrderStatus::PendingPayment, _, _) => ("checking", K::PayPending),
-        (OrderStatus::Paid, _, _) => ("paid", K::PaidNote),
-        (OrderStatus::Cancelled, _, _) => ("cancelled", K::CancelledNote),
-        (OrderStatus::Expired, _, _) => ("expired", K::ExpiredNote),
+        (OrderStatus::PendingPayment, _, Some(InvoiceStatus::Failed)) => ("failed", P::PayFailed),
+        (OrderStatus::PendingPayment, _, _) => ("checking", P::PayPending),
+        (OrderStatus::Paid, _, _) => ("paid", P::PaidNote),
+        (OrderStatus::Cancelled, _, _) => ("cancelled", P::CancelledNote),
+        (OrderStatus::Expired, _, _) => ("expired", P::ExpiredNote),
         _ => return None,
     })
 }
@@ -279,7 +279,7 @@ fn OrderView(order: Order) -> impl IntoView {
             <crate::pages::ton_pay::TonPay ton total=order.total.clone() link=order.checkout_url.clone().unwrap_or_default()/>
         })}
         <section class="section">
-            <h2 class="section__title">{move || ctx.t(K::Items)}</h2>
+            <h2 class="section__title">{move || ctx.t(P::Items)}</h2>
             <ul class="summary">
                 {order.items.iter().map(|i| {
                     let opts = i.options.values().cloned().collect::<Vec<_>>().join(" · ");
@@ -294,7 +294,7 @@ fn OrderView(order: Order) -> impl IntoView {
                 }).collect_view()}
                 {order.discount.clone().map(|d| view! {
                     <li class="summary__discount" data-testid="order-discount">
-                        <span>{move || ctx.t(K::Discount)}{order.promo_code.clone().map(|c| format!(" ({c})"))}</span>
+                        <span>{move || ctx.t(P::Discount)}{order.promo_code.clone().map(|c| format!(" ({c})"))}</span>
                         <span>{format!("−{}", d.display())}</span>
                     </li>
                 })}
@@ -302,7 +302,7 @@ fn OrderView(order: Order) -> impl IntoView {
         </section>
         {order.contact.clone().map(|c| view! {
             <section class="section" data-testid="order-contact">
-                <h2 class="section__title">{move || ctx.t(K::Contact)}</h2>
+                <h2 class="section__title">{move || ctx.t(P::Contact)}</h2>
                 <p>{c.name}</p>
                 <p>{c.phone}</p>
                 <p>{c.address}</p>
@@ -311,7 +311,7 @@ fn OrderView(order: Order) -> impl IntoView {
         })}
         {(!order.events.is_empty()).then(|| view! {
             <section class="section">
-                <h2 class="section__title">{move || ctx.t(K::Timeline)}</h2>
+                <h2 class="section__title">{move || ctx.t(P::Timeline)}</h2>
                 <ol class="timeline" data-testid="timeline">
                     {order.events.iter().map(|e| {
                         let (at, status, kind, note) = (e.at, e.status, e.kind.clone(), e.note.clone());
@@ -343,9 +343,9 @@ fn SubscriptionLine(order_id: i64, sub: OrderSubscription) -> impl IntoView {
     let busy = RwSignal::new(false);
     let failed = RwSignal::new(false);
     let state = match sub.status.as_str() {
-        "active" => K::SubscriptionRenews,
-        "canceled" => K::SubscriptionEnds,
-        _ => K::EventSubscriptionEnded,
+        "active" => P::SubscriptionRenews,
+        "canceled" => P::SubscriptionEnds,
+        _ => P::EventSubscriptionEnded,
     };
     let (id, until, renews) = (sub.id, sub.expires_at, sub.renews);
     let cancel = move |_| {
@@ -375,20 +375,20 @@ fn SubscriptionLine(order_id: i64, sub: OrderSubscription) -> impl IntoView {
                 data-failed=move || failed.get().to_string()
                 disabled=move || busy.get() aria-busy=move || busy.get().to_string()
                 on:click=cancel>
-                {move || ctx.t(if failed.get() { K::Retry } else { K::SubscriptionCancel })}
+                {move || if failed.get() { ctx.t(K::Retry) } else { ctx.t(P::SubscriptionCancel) }}
             </button>
         })}
     }
 }
 
 /// The label of a timeline entry without a status ([`shared::CUSTOMER_EVENT_KINDS`]).
-fn event_key(kind: &str) -> Option<K> {
+fn event_key(kind: &str) -> Option<P> {
     use shared::event_kind as E;
     match kind {
-        E::PARTIAL_REFUND => Some(K::EventPartialRefund),
-        E::DUPLICATE_REFUNDED => Some(K::EventDuplicateRefunded),
-        E::REFUND_FAILED => Some(K::EventRefundFailed),
-        E::SUBSCRIPTION_ENDED => Some(K::EventSubscriptionEnded),
+        E::PARTIAL_REFUND => Some(P::EventPartialRefund),
+        E::DUPLICATE_REFUNDED => Some(P::EventDuplicateRefunded),
+        E::REFUND_FAILED => Some(P::EventRefundFailed),
+        E::SUBSCRIPTION_ENDED => Some(P::EventSubscriptionEnded),
         _ => None,
     }
 }

@@ -13,7 +13,7 @@ use shared::{
 use crate::api::ApiError;
 use crate::app::{main_action, use_ctx, Ctx, MainAction};
 use crate::components::{ErrorState, Stepper};
-use crate::i18n::{t, tn, K};
+use crate::i18n::{t, tn, K, P};
 use crate::media;
 use crate::pages::checkout;
 use crate::router::Route;
@@ -196,7 +196,7 @@ fn share_button(product_id: i64, title: String) -> Option<impl IntoView> {
     Some(view! {
         <button type="button" class="button button--ghost" style="width:100%" data-testid="share"
             disabled=move || busy.get() on:click=share>
-            {move || ctx.t(K::Share)}
+            {move || ctx.t(P::Share)}
         </button>
     })
 }
@@ -245,7 +245,7 @@ fn ProductView(product: Product) -> impl IntoView {
             match res {
                 Ok(_) => {
                     ctx.haptic_success();
-                    ctx.say(ctx.t(K::Added));
+                    ctx.say(ctx.t(P::Added));
                 }
                 Err(e) => {
                     error.try_set(Some(e.to_string()));
@@ -330,9 +330,9 @@ fn ProductView(product: Product) -> impl IntoView {
             )
         } else if rail.is_some() {
             let price = variant.get().map(|v| v.price.display()).unwrap_or_default();
-            (format!("{} · {price}", ctx.t(K::BuyNow)), buy_now)
+            (format!("{} · {price}", ctx.t(P::BuyNow)), buy_now)
         } else {
-            (ctx.t(K::AddToCart).to_string(), add_to_cart)
+            (ctx.t(P::AddToCart).to_string(), add_to_cart)
         };
         Some(MainAction {
             text,
@@ -343,9 +343,9 @@ fn ProductView(product: Product) -> impl IntoView {
     });
     let second = Signal::derive(move || {
         let text = if in_cart() {
-            ctx.t(K::AddOneMore)
+            ctx.t(P::AddOneMore)
         } else if rail.is_some() {
-            ctx.t(K::AddToCart)
+            ctx.t(P::AddToCart)
         } else {
             return None;
         };
@@ -361,10 +361,10 @@ fn ProductView(product: Product) -> impl IntoView {
     let stock_text = move || {
         let lang = ctx.lang.get();
         match variant.get() {
-            None => t(lang, K::ChooseOptions).to_string(),
+            None => t(lang, P::ChooseOptions).to_string(),
             Some(v) if !v.available => t(lang, K::SoldOut).to_string(),
-            Some(Variant { stock: Some(n), .. }) if n <= 10 => tn(lang, K::OnlyLeft, n),
-            Some(_) => t(lang, K::InStock).to_string(),
+            Some(Variant { stock: Some(n), .. }) if n <= 10 => tn(lang, P::OnlyLeft, n),
+            Some(_) => t(lang, P::InStock).to_string(),
         }
     };
     let price = move || variant.get().map(|v| v.price.display()).unwrap_or_default();
@@ -424,11 +424,11 @@ fn ProductView(product: Product) -> impl IntoView {
                     }
                 }).collect_view()}
                 <div class="product__qty">
-                    <span class="picker__label" aria-hidden="true">{move || ctx.t(K::Quantity)}</span>
+                    <span class="picker__label" aria-hidden="true">{move || ctx.t(P::Quantity)}</span>
                     <Stepper value=qty max=max min=1
                         disabled=Signal::derive(move || !variant.get().is_some_and(|v| v.available))
                         set=Callback::new(move |n: i64| qty.set(n.clamp(1, max.get_untracked())))
-                        label=t(ctx.lang.get_untracked(), K::Quantity).to_string()/>
+                        label=t(ctx.lang.get_untracked(), P::Quantity).to_string()/>
                 </div>
                 {move || error.get().map(|e| view! { <p class="notice notice--error" role="alert" data-testid="product-error">{e}</p> })}
                 // The second action as a page button where Telegram has no SecondaryButton.

@@ -3,8 +3,8 @@
 //! code for the wallet on their phone). The order page keeps re-reading the order meanwhile
 //! (its "checking the payment" note is the waiting state).
 //!
-//! Only the order page's chunk carries this code. Its words are few and reuse the shop's where
-//! they fit, and it has no CSS of its own: every string and style rule is in the first
+//! Only the order page's chunk carries this code and its words (`i18n::P`, which reuse the
+//! shop's where they fit). It has no CSS of its own: every style rule is in the first
 //! download, which has a 100 KB budget (docs/PERFORMANCE.md). The QR comes drawn by the server
 //! (an SVG in the order answer), so no QR encoder is in the wasm either.
 
@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use shared::{Money, TonPayment};
 
 use crate::app::{use_ctx, Ctx};
-use crate::i18n::{tn, K};
+use crate::i18n::{tn, P};
 
 /// Opens a wallet link: through Telegram when inside it (which opens https links; a `ton://`
 /// link may not open from there), else in this window (the wallet app takes `ton://`). Takes
@@ -26,7 +26,7 @@ pub fn open_wallet(ctx: Ctx, url: &str) {
 
 /// One value to copy, with its label.
 #[component]
-fn CopyRow(label: K, value: String, testid: &'static str) -> impl IntoView {
+fn CopyRow(label: P, value: String, testid: &'static str) -> impl IntoView {
     let ctx = use_ctx();
     let v = value.clone();
     view! {
@@ -45,7 +45,7 @@ fn CopyRow(label: K, value: String, testid: &'static str) -> impl IntoView {
                         crate::telegram::member(&clip, "writeText", Some(&v.as_str().into()));
                         ctx.say("✓");
                     }
-                }>{move || ctx.t(K::Copy)}</button>
+                }>{move || ctx.t(P::Copy)}</button>
         </li>
     }
 }
@@ -60,13 +60,13 @@ pub fn TonPay(ton: TonPayment, total: Money, link: String) -> impl IntoView {
     let open = link.clone();
     view! {
         <section class="section" data-testid="ton-pay">
-            <h2 class="section__title">{move || ctx.t(K::PmTon)}</h2>
+            <h2 class="section__title">{move || ctx.t(P::PmTon)}</h2>
             {(ton.received_minor > 0).then(|| view! {
-                <p class="notice" data-testid="ton-received">{move || tn(ctx.lang.get(), K::TonMissing, &left)}</p>
+                <p class="notice" data-testid="ton-received">{move || tn(ctx.lang.get(), P::TonMissing, &left)}</p>
             })}
             <a class="button more" data-testid="ton-link" href=link
                 on:click=move |ev| { ev.prevent_default(); open_wallet(ctx, &open); }>
-                {move || ctx.t(K::Pay)}
+                {move || ctx.t(P::Pay)}
             </a>
             <a class="button button--ghost more" data-testid="tonkeeper-link" href=ton.tonkeeper_link.clone()
                 target="_blank" rel="noopener"
@@ -74,11 +74,11 @@ pub fn TonPay(ton: TonPayment, total: Money, link: String) -> impl IntoView {
                 "Tonkeeper"
             </a>
             <ul class="summary">
-                <CopyRow label=K::Total value=format!("{} {}", ton.amount, total.currency) testid="ton-amount"/>
-                <CopyRow label=K::Address value=ton.address.clone() testid="ton-address"/>
-                <CopyRow label=K::TonComment value=ton.comment.clone() testid="ton-comment"/>
+                <CopyRow label=P::Total value=format!("{} {}", ton.amount, total.currency) testid="ton-amount"/>
+                <CopyRow label=P::Address value=ton.address.clone() testid="ton-address"/>
+                <CopyRow label=P::TonComment value=ton.comment.clone() testid="ton-comment"/>
             </ul>
-            <p class="hint">{move || ctx.t(K::TonHint)}</p>
+            <p class="hint">{move || ctx.t(P::TonHint)}</p>
             // Drawn by the shop's own server from the ton:// link: no outside markup.
             {ton.qr_svg.clone().map(|svg| view! { <div class="more" data-testid="ton-qr" inner_html=svg></div> })}
         </section>
