@@ -65,11 +65,7 @@ async fn categories(
 ) -> Result<Response> {
     let key = format!("categories|{}", lang.code());
     cached(&st, key, &h, || async {
-        let rows = sqlx::query_as::<_, repo::CategoryRow>(
-            "SELECT id, slug, title_json, position FROM categories ORDER BY position, id",
-        )
-        .fetch_all(&st.db.pool)
-        .await?;
+        let rows = repo::categories(&mut *st.db.pool.acquire().await?).await?;
         let items = rows
             .iter()
             .map(|r| r.to_category(lang, &st.config.lang_fallback, false))

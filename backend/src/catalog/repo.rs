@@ -68,6 +68,15 @@ impl VariantRow {
     }
 }
 
+/// Every category, in the shop's order (position, then id).
+pub async fn categories(conn: &mut sqlx::AnyConnection) -> Result<Vec<CategoryRow>> {
+    Ok(sqlx::query_as::<_, CategoryRow>(
+        "SELECT id, slug, title_json, position FROM categories ORDER BY position, id",
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
 impl CategoryRow {
     pub fn to_category(&self, lang: Lang, fallback: &[Lang], full: bool) -> Category {
         let t = texts(&self.title_json);
