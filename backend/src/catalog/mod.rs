@@ -24,7 +24,7 @@ use shared::Page;
 use crate::error::{AppPath, AppQuery, Error, Result};
 use crate::lang::ReqLang;
 use crate::state::AppState;
-use repo::{ProductRow, View, PRODUCT_COLS};
+use repo::{ProductRow, View};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -137,8 +137,10 @@ async fn products(
         lang.code()
     );
     cached(&st, key, &h, || async {
-        let mut q = crate::db::SqlBuilder::new(format!(
-            "SELECT {PRODUCT_COLS} FROM products WHERE archived = 0 AND id > "
+        let mut q = crate::db::SqlBuilder::new(concat!(
+            "SELECT ",
+            repo::product_cols!(),
+            " FROM products WHERE archived = 0 AND id > "
         ));
         q.push_bind(after);
         if let Some(c) = category {
