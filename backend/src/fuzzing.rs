@@ -52,12 +52,15 @@ pub fn click(body: &[u8], complete: bool) -> std::result::Result<i64, i64> {
 }
 
 /// A Payme JSON-RPC body and its `Authorization` header: whether the key matched, and the
-/// method when the request is readable.
+/// method when the request is readable, its params included.
 pub fn payme(body: &[u8], authorization: Option<&str>) -> (bool, Option<String>) {
     use crate::payments::payme::rpc;
     let parsed = rpc::parse_request(body);
     let authorized = rpc::key_matches(authorization, PAYME_KEY);
-    (authorized, parsed.request.ok().map(|(m, _)| m))
+    (
+        authorized,
+        parsed.request.ok().map(|c| c.method().to_string()),
+    )
 }
 
 /// A Stripe webhook: first with the `Stripe-Signature` header as sent, then with a valid one for

@@ -473,3 +473,72 @@ both_with!(
         );
     }
 );
+
+both_with!(
+    click_fields_missing_or_of_the_wrong_type,
+    ENV,
+    |app: TestApp| async move {
+        let (oid, oid_ref) = placed(&app, 508, "click", 1).await;
+        let amount = "150000.00";
+        let set = |mut f: Vec<(String, String)>, key: &str, value: &str| {
+            for p in f.iter_mut().filter(|(k, _)| k == key) {
+                p.1 = value.into();
+            }
+            f
+        };
+        let prepare = ClickReq::prepare(8_101, &oid_ref, amount).fields();
+        let complete = ClickReq::complete(8_101, &oid_ref, 1, amount).fields();
+        // -8 ("Error in request from click") for ids that are not whole numbers, an `error`
+        // that is not one, a required field empty or missing, and a field sent twice.
+        let mut twice = prepare.clone();
+        twice.push(("amount".into(), "1.00".into()));
+        let mut no_service = prepare.clone();
+        no_service.retain(|(k, _)| k != "service_id");
+        let cases = [
+            ("prepare", set(prepare.clone(), "click_trans_id", "81O1")),
+            ("prepare", set(prepare.clone(), "click_trans_id", "8101.0")),
+            ("prepare", set(prepare.clone(), "error", "none")),
+            ("prepare", set(prepare.clone(), "amount", "")),
+            ("prepare", no_service),
+            ("prepare", twice),
+            (
+                "complete",
+                set(complete.clone(), "merchant_prepare_id", "1a"),
+            ),
+            ("complete", set(complete.clone(), "merchant_prepare_id", "")),
+        ];
+        for (endpoint, fields) in cases {
+            let v = click_raw(&app, endpoint, &fields).await;
+            assert_eq!(
+                (err(&v), v["error_note"].as_str()),
+                (-8, Some("Error in request from click")),
+                "{endpoint} {fields:?}: {v}"
+            );
+        }
+        // The answer still carries the ids Click sent, as far as they can be read: a number
+        // as a number, anything else as the text.
+        let v = click_raw(
+            &app,
+            "prepare",
+            &set(prepare.clone(), "click_trans_id", "81O1"),
+        )
+        .await;
+        assert_eq!(v["click_trans_id"], json!("81O1"), "{v}");
+        assert_eq!(v["merchant_trans_id"], json!(oid_ref), "{v}");
+        let v = click_raw(&app, "prepare", &set(prepare.clone(), "error", "none")).await;
+        assert_eq!(v["click_trans_id"], json!(8_101), "{v}");
+        let attempts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM click_attempts")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(attempts, 0, "nothing is prepared from a malformed request");
+
+        // Fields Click sends beyond these (error_note; one it may add) are let through, and an
+        // empty `error` is no error.
+        let mut more = set(prepare.clone(), "error", "");
+        more.push(("card_type".into(), "uzcard".into()));
+        let v = click_raw(&app, "prepare", &more).await;
+        assert_eq!(err(&v), 0, "{v}");
+        assert_eq!(order_status(&app, 508, oid).await, "pending_payment");
+    }
+);

@@ -918,3 +918,128 @@ both_with!(
         );
     }
 );
+
+both_with!(
+    payme_params_missing_or_of_the_wrong_type,
+    ENV,
+    |app: TestApp| async move {
+        let (oid, oid_ref) = placed(&app, 620, "payme", 1).await;
+        let amount = 15_000_000;
+        let pid = payme_id(620);
+        let time = now_ms();
+        // -32600 for each method's params, missing or of the wrong type, with the field at
+        // fault in `data`; nothing is looked up or written.
+        let cases = [
+            (
+                "CheckPerformTransaction",
+                json!({"account": account(&oid_ref)}),
+                "missing field `amount`",
+            ),
+            (
+                "CheckPerformTransaction",
+                json!({"amount": amount.to_string(), "account": account(&oid_ref)}),
+                "amount: invalid type",
+            ),
+            (
+                "CheckPerformTransaction",
+                json!({"amount": amount, "account": oid_ref}),
+                "account: invalid type",
+            ),
+            (
+                "CreateTransaction",
+                json!({"id": pid, "time": time, "amount": amount}),
+                "missing field `account`",
+            ),
+            (
+                "CreateTransaction",
+                json!({"id": pid, "time": time, "amount": 1.5, "account": account(&oid_ref)}),
+                "amount: invalid type",
+            ),
+            (
+                "CreateTransaction",
+                json!({"id": 620, "time": time, "amount": amount, "account": account(&oid_ref)}),
+                "id: invalid type",
+            ),
+            (
+                "CreateTransaction",
+                json!({"id": "", "time": time, "amount": amount, "account": account(&oid_ref)}),
+                "id: a Payme transaction id",
+            ),
+            (
+                "PerformTransaction",
+                json!({"transaction": pid}),
+                "missing field `id`",
+            ),
+            (
+                "PerformTransaction",
+                json!({"id": null}),
+                "id: invalid type",
+            ),
+            (
+                "CancelTransaction",
+                json!({"id": pid, "reason": "timeout"}),
+                "reason: invalid type",
+            ),
+            ("CheckTransaction", json!({"id": [pid]}), "id: invalid type"),
+            ("GetStatement", json!({"from": time}), "missing field `to`"),
+            (
+                "GetStatement",
+                json!({"from": "today", "to": time}),
+                "from: invalid type",
+            ),
+            (
+                "SetFiscalData",
+                json!({"id": pid, "type": "PERFORM", "fiscal_data": "receipt"}),
+                "fiscal_data: invalid type",
+            ),
+        ];
+        for (method, params, data) in cases {
+            let v = payme(&app, method, params.clone()).await;
+            assert_eq!(code(&v), Some(-32600), "{method} {params}: {v}");
+            let got = v["error"]["data"].as_str().unwrap_or_default();
+            assert!(got.starts_with(data), "{method} {params}: {v}");
+        }
+        let txs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payme_transactions")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(txs, 0, "no transaction from a malformed call");
+
+        // An account whose order_id names nothing is the account error (-31050, the field in
+        // data), not a malformed request.
+        for bad in [
+            json!({}),
+            json!({"order_id": ["x"]}),
+            json!({"order_id": ""}),
+        ] {
+            let v = payme(
+                &app,
+                "CheckPerformTransaction",
+                json!({"amount": amount, "account": bad}),
+            )
+            .await;
+            assert_eq!(
+                (code(&v), v["error"]["data"].as_str()),
+                (Some(-31050), Some("order_id")),
+                "{bad}: {v}"
+            );
+        }
+        // Fields beyond the protocol's are let through, and the account is kept as sent.
+        let acc = json!({"order_id": oid_ref, "phone": "998901234567"});
+        let v = payme(
+            &app,
+            "CreateTransaction",
+            json!({"id": pid, "time": time, "amount": amount, "account": acc, "payer": {"x": 1}}),
+        )
+        .await;
+        assert_eq!(v["result"]["state"], 1, "{v}");
+        let v = payme(
+            &app,
+            "GetStatement",
+            json!({"from": time - 1, "to": time + 1}),
+        )
+        .await;
+        assert_eq!(v["result"]["transactions"][0]["account"], acc, "{v}");
+        assert_eq!(order_status(&app, 620, oid).await, "pending_payment");
+    }
+);

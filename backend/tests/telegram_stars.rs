@@ -551,6 +551,51 @@ tg_test!(
 );
 
 tg_test!(
+    reconciliation_reads_a_typed_answer_and_skips_what_it_cannot_read,
+    Mode::Webhook,
+    &[],
+    |t: Tg| async move {
+        let (user_a, user_b) = (7013, 7014);
+        let variant = t.app.variant_id("Plov recipe").await;
+        let a = t.order(user_a, variant, "stars").await;
+        let b = t.order(user_b, variant, "stars").await;
+        let (a_id, b_id) = (a["id"].as_i64().unwrap(), b["id"].as_i64().unwrap());
+        let (a_inv, b_inv) = (t.invoice_of(&a).await, t.invoice_of(&b).await);
+        // Not a StarTransaction (its id is a number): skipped, though it names a real order.
+        t.fake
+            .add_transaction(json!({"id": 17, "amount": 50, "date": now(),
+            "source": {"type": "user", "transaction_type": "invoice_payment",
+                "user": {"id": user_a}, "invoice_payload": a_inv["payload"]}}));
+        // Another partner than a user: no payment of the shop's.
+        t.fake
+            .add_transaction(json!({"id": "frag-1", "amount": 50, "date": now(),
+            "source": {"type": "fragment", "withdrawal_state": {"type": "pending"}}}));
+        // After both, a missed payment with fields the shop does not read: applied, and kept
+        // as Telegram sent it.
+        t.fake
+            .add_transaction(json!({"id": "missed-b", "amount": 50, "nanostar_amount": 0,
+            "date": now(), "source": {"type": "user", "transaction_type": "invoice_payment",
+                "user": {"id": user_b, "is_bot": false, "first_name": "B"},
+                "affiliate": null, "invoice_payload": b_inv["payload"]}}));
+        let bot = shop::telegram::Bot::from_config(&t.app.state.config, &t.app.state.http).unwrap();
+        let n = shop::payments::stars::reconcile::run_once(&t.app.state, &bot)
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(t.status(b_id).await, "paid");
+        assert_eq!(t.status(a_id).await, "pending_payment");
+        let raw: Option<String> =
+            sqlx::query_scalar("SELECT raw FROM payments WHERE provider_payment_id = 'missed-b'")
+                .fetch_one(&t.app.state.db.pool)
+                .await
+                .unwrap();
+        let raw: Value = serde_json::from_str(&raw.unwrap()).unwrap();
+        assert_eq!(raw["nanostar_amount"], 0, "{raw}");
+        assert_eq!(raw["source"]["user"]["first_name"], "B", "{raw}");
+    }
+);
+
+tg_test!(
     subscription_whose_first_update_was_lost,
     Mode::Polling,
     &[],

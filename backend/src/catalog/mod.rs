@@ -24,7 +24,7 @@ use shared::Page;
 use crate::error::{AppPath, AppQuery, Error, Result};
 use crate::lang::ReqLang;
 use crate::state::AppState;
-use repo::{ProductRow, View, PRODUCT_COLS};
+use repo::{ProductRow, View};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -65,11 +65,7 @@ async fn categories(
 ) -> Result<Response> {
     let key = format!("categories|{}", lang.code());
     cached(&st, key, &h, || async {
-        let rows = sqlx::query_as::<_, repo::CategoryRow>(
-            "SELECT id, slug, title_json, position FROM categories ORDER BY position, id",
-        )
-        .fetch_all(&st.db.pool)
-        .await?;
+        let rows = repo::categories(&mut *st.db.pool.acquire().await?).await?;
         let items = rows
             .iter()
             .map(|r| r.to_category(lang, &st.config.lang_fallback, false))
@@ -141,8 +137,10 @@ async fn products(
         lang.code()
     );
     cached(&st, key, &h, || async {
-        let mut q = crate::db::SqlBuilder::new(format!(
-            "SELECT {PRODUCT_COLS} FROM products WHERE archived = 0 AND id > "
+        let mut q = crate::db::SqlBuilder::new(concat!(
+            "SELECT ",
+            repo::product_cols!(),
+            " FROM products WHERE archived = 0 AND id > "
         ));
         q.push_bind(after);
         if let Some(c) = category {

@@ -41,10 +41,25 @@ pub struct CategoryRow {
     pub position: i64,
 }
 
-pub const PRODUCT_COLS: &str =
-    "id, category_id, kind, title_json, description_json, images_json, archived";
-pub const VARIANT_COLS: &str =
-    "id, product_id, sku, options_json, price_minor, currency, stock, archived";
+/// A `ProductRow`'s columns, a literal so that a statement is one fixed string
+/// (`concat!("SELECT ", product_cols!(), " FROM products …")`); [`PRODUCT_COLS`] is the same.
+macro_rules! product_cols {
+    () => {
+        "id, category_id, kind, title_json, description_json, images_json, archived"
+    };
+}
+pub(crate) use product_cols;
+
+/// A `VariantRow`'s columns, as [`product_cols`].
+macro_rules! variant_cols {
+    () => {
+        "id, product_id, sku, options_json, price_minor, currency, stock, archived"
+    };
+}
+pub(crate) use variant_cols;
+
+pub const PRODUCT_COLS: &str = product_cols!();
+pub const VARIANT_COLS: &str = variant_cols!();
 
 pub fn texts(json: &str) -> Texts {
     serde_json::from_str(json).unwrap_or_default()
@@ -66,6 +81,15 @@ impl VariantRow {
             available: self.archived == 0 && self.stock.is_none_or(|s| s > 0),
         })
     }
+}
+
+/// Every category, in the shop's order (position, then id).
+pub async fn categories(conn: &mut sqlx::AnyConnection) -> Result<Vec<CategoryRow>> {
+    Ok(sqlx::query_as::<_, CategoryRow>(
+        "SELECT id, slug, title_json, position FROM categories ORDER BY position, id",
+    )
+    .fetch_all(conn)
+    .await?)
 }
 
 impl CategoryRow {
@@ -123,8 +147,10 @@ pub async fn variants_for(
     if product_ids.is_empty() {
         return Ok(out);
     }
-    let mut q = crate::db::SqlBuilder::new(format!(
-        "SELECT {VARIANT_COLS} FROM variants WHERE product_id IN ("
+    let mut q = crate::db::SqlBuilder::new(concat!(
+        "SELECT ",
+        variant_cols!(),
+        " FROM variants WHERE product_id IN ("
     ));
     q.push_bind_list(product_ids.to_vec()).push(")");
     if !include_archived {
@@ -161,16 +187,16 @@ pub async fn assemble(
 }
 
 pub async fn product_row(db: &Db, id: i64) -> Result<Option<ProductRow>> {
-    let sql = format!("SELECT {PRODUCT_COLS} FROM products WHERE id = $1");
-    Ok(sqlx::query_as::<_, ProductRow>(&sql)
+    const SQL: &str = concat!("SELECT ", product_cols!(), " FROM products WHERE id = $1");
+    Ok(sqlx::query_as::<_, ProductRow>(SQL)
         .bind(id)
         .fetch_optional(&db.pool)
         .await?)
 }
 
 pub async fn product(conn: &mut AnyConnection, id: i64, view: View<'_>) -> Result<Option<Product>> {
-    let sql = format!("SELECT {PRODUCT_COLS} FROM products WHERE id = $1");
-    let Some(row) = sqlx::query_as::<_, ProductRow>(&sql)
+    const SQL: &str = concat!("SELECT ", product_cols!(), " FROM products WHERE id = $1");
+    let Some(row) = sqlx::query_as::<_, ProductRow>(SQL)
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?

@@ -9,6 +9,7 @@ use shared::{
     PaymentMethod,
 };
 use sqlx::AnyConnection;
+use std::sync::LazyLock;
 
 use crate::catalog::repo::texts;
 use crate::db::{self, Db};
@@ -60,20 +61,32 @@ pub struct ItemRow {
     pub line_total_minor: i64,
 }
 
-const ITEM_COLS: &str = "order_id, variant_id, product_id, title_json, sku, options_json, kind, \
-    unit_price_minor, quantity, line_total_minor";
+/// An `ItemRow`'s columns, a literal so that each statement is one fixed string (`concat!`).
+macro_rules! item_cols {
+    () => {
+        "order_id, variant_id, product_id, title_json, sku, options_json, kind, \
+         unit_price_minor, quantity, line_total_minor"
+    };
+}
 
 pub async fn head(conn: &mut AnyConnection, id: i64) -> Result<Option<OrderHead>> {
-    let sql = format!("SELECT {HEAD_COLS} FROM orders WHERE id = $1");
-    Ok(sqlx::query_as::<_, OrderHead>(&sql)
+    // One fixed statement, put together once from constants only: `HEAD_COLS` is shared with
+    // other files as a `const`, which `concat!` cannot read.
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| ["SELECT ", HEAD_COLS, " FROM orders WHERE id = $1"].concat());
+    Ok(sqlx::query_as::<_, OrderHead>(&SQL)
         .bind(id)
         .fetch_optional(conn)
         .await?)
 }
 
 pub async fn items(conn: &mut AnyConnection, order_id: i64) -> Result<Vec<ItemRow>> {
-    let sql = format!("SELECT {ITEM_COLS} FROM order_items WHERE order_id = $1 ORDER BY id");
-    Ok(sqlx::query_as::<_, ItemRow>(&sql)
+    const SQL: &str = concat!(
+        "SELECT ",
+        item_cols!(),
+        " FROM order_items WHERE order_id = $1 ORDER BY id"
+    );
+    Ok(sqlx::query_as::<_, ItemRow>(SQL)
         .bind(order_id)
         .fetch_all(conn)
         .await?)
@@ -346,15 +359,14 @@ pub async fn load_many(
     if heads.is_empty() {
         return Ok(vec![]);
     }
-    let sql = format!(
-        "SELECT {ITEM_COLS} FROM order_items WHERE order_id IN ({}) ORDER BY id",
-        crate::catalog::repo::placeholders(1, heads.len())
-    );
-    let mut q = sqlx::query_as::<_, ItemRow>(&sql);
-    for h in heads {
-        q = q.bind(h.id);
-    }
-    let all = q.fetch_all(&db.pool).await?;
+    let mut q = db::SqlBuilder::new(concat!(
+        "SELECT ",
+        item_cols!(),
+        " FROM order_items WHERE order_id IN ("
+    ));
+    q.push_bind_list(heads.iter().map(|h| h.id))
+        .push(") ORDER BY id");
+    let all = q.build_query_as::<ItemRow>().fetch_all(&db.pool).await?;
     heads
         .iter()
         .map(|h| {

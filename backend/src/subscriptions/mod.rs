@@ -48,8 +48,13 @@ pub struct Row {
     pub updated_at: i64,
 }
 
-pub(crate) const COLS: &str = "id, customer_id, order_id, product_id, provider, charge_id, \
-     expires_at, canceled, renewals, updated_at";
+/// A `Row`'s columns, a literal so that each statement is one fixed string (`concat!`).
+macro_rules! cols {
+    () => {
+        "id, customer_id, order_id, product_id, provider, charge_id, expires_at, canceled, \
+         renewals, updated_at"
+    };
+}
 
 impl Row {
     pub fn status(&self, now: i64) -> &'static str {
@@ -68,17 +73,21 @@ impl Row {
 }
 
 pub async fn by_id(db: &Db, id: i64) -> Result<Option<Row>> {
-    Ok(
-        sqlx::query_as::<_, Row>(&format!("SELECT {COLS} FROM subscriptions WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&db.pool)
-            .await?,
-    )
+    Ok(sqlx::query_as::<_, Row>(concat!(
+        "SELECT ",
+        cols!(),
+        " FROM subscriptions WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?)
 }
 
 pub async fn by_order(db: &Db, order_id: i64) -> Result<Option<Row>> {
-    Ok(sqlx::query_as::<_, Row>(&format!(
-        "SELECT {COLS} FROM subscriptions WHERE order_id = $1"
+    Ok(sqlx::query_as::<_, Row>(concat!(
+        "SELECT ",
+        cols!(),
+        " FROM subscriptions WHERE order_id = $1"
     ))
     .bind(order_id)
     .fetch_optional(&db.pool)
@@ -87,13 +96,38 @@ pub async fn by_order(db: &Db, order_id: i64) -> Result<Option<Row>> {
 
 /// The subscription `rail` knows by `handle`; `None` for one the shop did not start.
 pub async fn by_handle(db: &Db, rail: PaymentMethod, handle: &str) -> Result<Option<Row>> {
-    Ok(sqlx::query_as::<_, Row>(&format!(
-        "SELECT {COLS} FROM subscriptions WHERE provider = $1 AND charge_id = $2"
+    Ok(sqlx::query_as::<_, Row>(concat!(
+        "SELECT ",
+        cols!(),
+        " FROM subscriptions WHERE provider = $1 AND charge_id = $2"
     ))
     .bind(rail.as_str())
     .bind(handle)
     .fetch_optional(&db.pool)
     .await?)
+}
+
+/// A customer's subscriptions, newest first (at most 100), each with its product's title
+/// texts (JSON; `None` for a product since deleted).
+pub async fn of_customer(db: &Db, customer_id: i64) -> Result<Vec<(Row, Option<String>)>> {
+    let rows = sqlx::query_as::<_, Row>(concat!(
+        "SELECT ",
+        cols!(),
+        " FROM subscriptions WHERE customer_id = $1 ORDER BY id DESC LIMIT 100"
+    ))
+    .bind(customer_id)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let title: Option<String> =
+            sqlx::query_scalar("SELECT title_json FROM products WHERE id = $1")
+                .bind(r.product_id)
+                .fetch_optional(&db.pool)
+                .await?;
+        out.push((r, title));
+    }
+    Ok(out)
 }
 
 /// The first payment of an order: starts its subscription record (once), if it sold one.

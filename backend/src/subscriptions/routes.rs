@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use shared::{Page, PaymentMethod};
 
-use super::{Row, Who, COLS};
+use super::{Row, Who};
 use crate::auth::Customer;
 use crate::catalog::repo::texts;
 use crate::db;
@@ -47,20 +47,10 @@ async fn list(
     customer: Customer,
     ReqLang(lang): ReqLang,
 ) -> Result<AppJson<Page<Subscription>>> {
-    let rows = sqlx::query_as::<_, Row>(&format!(
-        "SELECT {COLS} FROM subscriptions WHERE customer_id = $1 ORDER BY id DESC LIMIT 100"
-    ))
-    .bind(customer.id())
-    .fetch_all(&st.db.pool)
-    .await?;
+    let rows = super::of_customer(&st.db, customer.id()).await?;
     let now = db::now();
     let mut items = Vec::with_capacity(rows.len());
-    for r in rows {
-        let title: Option<String> =
-            sqlx::query_scalar("SELECT title_json FROM products WHERE id = $1")
-                .bind(r.product_id)
-                .fetch_optional(&st.db.pool)
-                .await?;
+    for (r, title) in rows {
         let status = r.status(now);
         items.push(Subscription {
             id: r.id,

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use shared::{Currency, Lang, Money};
 
-use crate::catalog::repo::{like_pattern, texts, ProductRow, PRODUCT_COLS};
+use crate::catalog::repo::{like_pattern, product_cols, texts, ProductRow};
 use crate::db::{Db, SqlBuilder};
 use crate::error::Result;
 use crate::telegram::api::INLINE_AT_ONCE;
@@ -135,8 +135,10 @@ pub async fn search(
     let query = clean(query);
     let mut out = vec![];
     for _ in 0..SCANS {
-        let mut q = SqlBuilder::new(format!(
-            "SELECT {PRODUCT_COLS} FROM products WHERE archived = 0 AND id < "
+        let mut q = SqlBuilder::new(concat!(
+            "SELECT ",
+            product_cols!(),
+            " FROM products WHERE archived = 0 AND id < "
         ));
         q.push_bind(before);
         if !query.is_empty() {
@@ -182,17 +184,18 @@ pub async fn prices(db: &Db, rows: &[ProductRow]) -> Result<HashMap<i64, Price>>
     if rows.is_empty() {
         return Ok(HashMap::new());
     }
-    let sql = format!(
+    let mut q = SqlBuilder::new(
         "SELECT product_id, price_minor, currency FROM variants WHERE archived = 0 \
-         AND product_id IN ({}) ORDER BY product_id, price_minor",
-        crate::catalog::repo::placeholders(1, rows.len())
+         AND product_id IN (",
     );
-    let mut q = sqlx::query_as::<_, (i64, i64, String)>(&sql);
-    for r in rows {
-        q = q.bind(r.id);
-    }
+    q.push_bind_list(rows.iter().map(|r| r.id))
+        .push(") ORDER BY product_id, price_minor");
     let mut out: HashMap<i64, Price> = HashMap::new();
-    for (product, minor, currency) in q.fetch_all(&db.pool).await? {
+    for (product, minor, currency) in q
+        .build_query_as::<(i64, i64, String)>()
+        .fetch_all(&db.pool)
+        .await?
+    {
         let Ok(currency) = Currency::new(&currency) else {
             continue;
         };
@@ -286,8 +289,10 @@ pub async fn product_result(
     lang: Lang,
     shop: &Shop<'_>,
 ) -> Result<Option<Value>> {
-    let row: Option<ProductRow> = sqlx::query_as(&format!(
-        "SELECT {PRODUCT_COLS} FROM products WHERE id = $1 AND archived = 0"
+    let row: Option<ProductRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        product_cols!(),
+        " FROM products WHERE id = $1 AND archived = 0"
     ))
     .bind(product_id)
     .fetch_optional(&db.pool)

@@ -6,7 +6,7 @@ use shared::admin::RemoveOutcome;
 use shared::{Money, ProductKind, Texts, VariantOptions};
 use sqlx::AnyConnection;
 
-use crate::catalog::repo::{search_text, ProductRow, VariantRow, PRODUCT_COLS, VARIANT_COLS};
+use crate::catalog::repo::{product_cols, search_text, variant_cols, ProductRow, VariantRow};
 use crate::db::SqlBuilder;
 use crate::error::{Error, Result};
 
@@ -69,7 +69,11 @@ pub async fn list(
     after: i64,
     limit: i64,
 ) -> Result<Vec<ProductRow>> {
-    let mut q = SqlBuilder::new(format!("SELECT {PRODUCT_COLS} FROM products WHERE id > "));
+    let mut q = SqlBuilder::new(concat!(
+        "SELECT ",
+        product_cols!(),
+        " FROM products WHERE id > "
+    ));
     q.push_bind(after);
     if let Some(c) = f.category {
         q.push(" AND category_id = ").push_bind(c);
@@ -193,8 +197,10 @@ pub async fn update_product(
 }
 
 pub async fn variant_row(conn: &mut AnyConnection, id: i64) -> Result<Option<VariantRow>> {
-    Ok(sqlx::query_as::<_, VariantRow>(&format!(
-        "SELECT {VARIANT_COLS} FROM variants WHERE id = $1"
+    Ok(sqlx::query_as::<_, VariantRow>(concat!(
+        "SELECT ",
+        variant_cols!(),
+        " FROM variants WHERE id = $1"
     ))
     .bind(id)
     .fetch_optional(conn)

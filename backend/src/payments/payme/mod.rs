@@ -6,6 +6,7 @@
 //! after (a refund). Every answer is HTTP 200 JSON-RPC.
 
 pub(crate) mod errors;
+pub(crate) mod params;
 pub(crate) mod rpc;
 
 use base64::Engine;

@@ -10,11 +10,12 @@ use axum::routing::post;
 use axum::{Json, Router};
 use base64::Engine;
 use secrecy::ExposeSecret;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use shared::{Lang, OrderStatus, PaymentMethod};
 use subtle::ConstantTimeEq;
 
 use super::errors::{Code, RpcError};
+use super::params::{self, Account, Call, FiscalKind, PaymeId};
 use crate::catalog::repo::texts;
 use crate::error::is_unique_violation;
 use crate::orders::lifecycle::{self, By, PaymentSuccess, Refund, Restock};
@@ -55,11 +56,12 @@ async fn not_post() -> Json<Value> {
 }
 
 /// A JSON-RPC request as Payme sends it: the `id` to echo (null when unreadable) and the method
-/// with its params, or the error to answer. Pure, so the fuzz targets (fuzz/) call it as the
-/// route does; whether the caller is authorized is decided in between (`key_matches`).
+/// with its params read ([`Call`]), or the error to answer. Pure, so the fuzz targets (fuzz/)
+/// call it as the route does; whether the caller is authorized is decided before the answer
+/// (`key_matches`), so a caller without the key learns nothing about its params.
 pub(crate) struct Parsed {
     pub id: Value,
-    pub request: Result<(String, Map<String, Value>), Code>,
+    pub request: Result<Call, RpcError>,
 }
 
 pub(crate) fn parse_request(body: &[u8]) -> Parsed {
@@ -69,15 +71,16 @@ pub(crate) fn parse_request(body: &[u8]) -> Parsed {
         .and_then(|v| v.get("id").cloned())
         .unwrap_or(Value::Null);
     let request = match parsed {
-        None => Err(Code::ParseError),
+        None => Err(Code::ParseError.into()),
         Some(mut req) => {
             let method = req
                 .get("method")
                 .and_then(Value::as_str)
                 .map(str::to_string);
+            // Payme names its params: an object, never a list.
             match (method, req.get_mut("params").map(Value::take)) {
-                (Some(m), Some(Value::Object(p))) => Ok((m, p)),
-                _ => Err(Code::InvalidRequest),
+                (Some(m), Some(Value::Object(p))) => Call::parse(&m, p),
+                _ => Err(Code::InvalidRequest.into()),
             }
         }
     };
@@ -89,11 +92,10 @@ async fn endpoint(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -
     if !authorized(&st, &headers) {
         return answer(id, Err(Code::Unauthorized.into()));
     }
-    let (method, params) = match request {
-        Ok((m, p)) => (m, p),
-        Err(code) => return answer(id, Err(code.into())),
+    let call = match request {
+        Ok(call) => call,
+        Err(e) => return answer(id, Err(e)),
     };
-    let (method, params) = (method.as_str(), &params);
     let _serial = match st.db.exclusive(PAYME_LOCK).await {
         Ok(l) => l,
         Err(e) => {
@@ -101,20 +103,14 @@ async fn endpoint(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -
             return answer(id, Err(Code::Internal.into()));
         }
     };
-    let r = match method {
-        "CheckPerformTransaction" => check_perform(&st, params).await,
-        "CreateTransaction" => create(&st, params).await,
-        "PerformTransaction" => perform(&st, params).await,
-        "CancelTransaction" => cancel(&st, params).await,
-        "CheckTransaction" => check(&st, params).await,
-        "GetStatement" => statement(&st, params).await,
-        "SetFiscalData" => set_fiscal_data(&st, params).await,
-        // ChangePassword is not supported: the key lives in PAYME_KEY, and a key changed
-        // here would be lost at the next restart. Refusing it keeps the old key valid.
-        other => Err(RpcError {
-            code: Code::MethodNotFound,
-            data: Some(Value::from(other)),
-        }),
+    let r = match &call {
+        Call::CheckPerform(p) => check_perform(&st, p).await,
+        Call::Create(p) => create(&st, p).await,
+        Call::Perform(p) => perform(&st, p).await,
+        Call::Cancel(p) => cancel(&st, p).await,
+        Call::Check(p) => check(&st, p).await,
+        Call::Statement(p) => statement(&st, p).await,
+        Call::SetFiscalData(p) => set_fiscal_data(&st, p).await,
     };
     answer(id, r)
 }
@@ -150,40 +146,17 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-fn req_str<'a>(p: &'a Map<String, Value>, k: &str) -> Result<&'a str, RpcError> {
-    p.get(k)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty() && s.len() <= 64)
-        .ok_or_else(|| Code::InvalidRequest.into())
-}
-
-fn req_i64(p: &Map<String, Value>, k: &str) -> Result<i64, RpcError> {
-    p.get(k)
-        .and_then(Value::as_i64)
-        .ok_or_else(|| Code::InvalidRequest.into())
-}
-
 /// The order `account.order_id` names, if it may be paid for `amount` now. The field carries
 /// the order's reference from its checkout link, never the order id (see
 /// [`order_by_reference`]).
-async fn payable(st: &AppState, p: &Map<String, Value>) -> Result<OrderHead, RpcError> {
-    let amount = p.get("amount").ok_or(Code::InvalidRequest)?;
-    let account = p
-        .get("account")
-        .and_then(Value::as_object)
-        .ok_or(Code::InvalidRequest)?;
-    // Payme sends the account field as the cash desk defines it: a string or a number.
-    let reference = match account.get("order_id") {
-        Some(Value::String(s)) => Some(s.trim().to_string()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    }
-    .filter(|r| !r.is_empty() && r.len() <= 64)
-    .ok_or_else(|| RpcError::account(Code::OrderNotFound))?;
-    let order = order_by_reference(&st.db, &reference)
+async fn payable(st: &AppState, amount: i64, account: &Account) -> Result<OrderHead, RpcError> {
+    let reference = account
+        .order_ref()
+        .ok_or_else(|| RpcError::account(Code::OrderNotFound))?;
+    let order = order_by_reference(&st.db, reference)
         .await?
         .ok_or_else(|| RpcError::account(Code::OrderNotFound))?;
-    if amount.as_i64() != Some(order.total_minor) {
+    if amount != order.total_minor {
         return Err(Code::WrongAmount.into());
     }
     if is_paid(&st.db, order.id).await? {
@@ -243,21 +216,28 @@ impl TryFrom<i64> for TxState {
     }
 }
 
-const TX_COLS: &str =
-    "id, payme_id, order_id, amount_minor, account_json, payme_time, create_time, \
-    perform_time, cancel_time, state, reason";
+/// A `Tx`'s columns, a literal so that each statement is one fixed string (`concat!`).
+macro_rules! tx_cols {
+    () => {
+        "id, payme_id, order_id, amount_minor, account_json, payme_time, create_time, \
+         perform_time, cancel_time, state, reason"
+    };
+}
 
 async fn tx_by_payme_id(st: &AppState, payme_id: &str) -> Result<Option<Tx>, RpcError> {
-    let sql = format!("SELECT {TX_COLS} FROM payme_transactions WHERE payme_id = $1");
-    Ok(sqlx::query_as::<_, Tx>(&sql)
+    const SQL: &str = concat!(
+        "SELECT ",
+        tx_cols!(),
+        " FROM payme_transactions WHERE payme_id = $1"
+    );
+    Ok(sqlx::query_as::<_, Tx>(SQL)
         .bind(payme_id)
         .fetch_optional(&st.db.pool)
         .await?)
 }
 
-async fn tx_required(st: &AppState, p: &Map<String, Value>) -> Result<Tx, RpcError> {
-    let id = req_str(p, "id")?;
-    tx_by_payme_id(st, id)
+async fn tx_required(st: &AppState, id: &PaymeId) -> Result<Tx, RpcError> {
+    tx_by_payme_id(st, id.as_str())
         .await?
         .ok_or_else(|| Code::NotFound.into())
 }
@@ -294,8 +274,8 @@ async fn reload(st: &AppState, t: &Tx) -> Result<Tx, RpcError> {
 /// with -31008 here and in CreateTransaction. Integrations in the wild answer either -31008
 /// (what Payme's sandbox test text expects) or an account error -31050 (Payme's PHP
 /// template, in CreateTransaction only); we follow the sandbox.
-async fn check_perform(st: &AppState, p: &Map<String, Value>) -> RpcResult {
-    let order = payable(st, p).await?;
+async fn check_perform(st: &AppState, p: &params::CheckPerform) -> RpcResult {
+    let order = payable(st, p.amount, &p.account).await?;
     if waiting_for(st, order.id).await?.is_some() {
         return Err(Code::Impossible.into());
     }
@@ -308,8 +288,12 @@ async fn check_perform(st: &AppState, p: &Map<String, Value>) -> RpcResult {
 
 /// The order's waiting transaction, if any.
 async fn waiting_for(st: &AppState, order_id: i64) -> Result<Option<Tx>, RpcError> {
-    let sql = format!("SELECT {TX_COLS} FROM payme_transactions WHERE order_id = $1 AND state = 1");
-    Ok(sqlx::query_as::<_, Tx>(&sql)
+    const SQL: &str = concat!(
+        "SELECT ",
+        tx_cols!(),
+        " FROM payme_transactions WHERE order_id = $1 AND state = 1"
+    );
+    Ok(sqlx::query_as::<_, Tx>(SQL)
         .bind(order_id)
         .fetch_optional(&st.db.pool)
         .await?)
@@ -402,9 +386,8 @@ fn created(t: &Tx) -> Value {
     json!({"create_time": t.create_time, "transaction": t.id.to_string(), "state": t.state})
 }
 
-async fn create(st: &AppState, p: &Map<String, Value>) -> RpcResult {
-    let payme_id = req_str(p, "id")?;
-    let time = req_i64(p, "time")?;
+async fn create(st: &AppState, p: &params::Create) -> RpcResult {
+    let (payme_id, time) = (p.id.as_str(), p.time);
     let now = now_ms();
     if let Some(t) = tx_by_payme_id(st, payme_id).await? {
         if t.state != TxState::Waiting {
@@ -416,7 +399,7 @@ async fn create(st: &AppState, p: &Map<String, Value>) -> RpcResult {
         }
         return Ok(created(&t));
     }
-    let order = payable(st, p).await?;
+    let order = payable(st, p.amount, &p.account).await?;
     if now - time > TIMEOUT_MS {
         return Err(Code::Impossible.into());
     }
@@ -428,12 +411,13 @@ async fn create(st: &AppState, p: &Map<String, Value>) -> RpcResult {
         // one goes on.
         cancel_waiting(st, &other, REASON_TIMEOUT).await?;
     }
-    let account = p.get("account").cloned().unwrap_or(Value::Null).to_string();
-    let sql = format!(
-        "INSERT INTO payme_transactions (payme_id, order_id, amount_minor, account_json, payme_time, \
-         create_time, state) VALUES ($1, $2, $3, $4, $5, $6, 1) RETURNING {TX_COLS}"
+    let account = p.account.to_json();
+    const SQL: &str = concat!(
+        "INSERT INTO payme_transactions (payme_id, order_id, amount_minor, account_json, \
+         payme_time, create_time, state) VALUES ($1, $2, $3, $4, $5, $6, 1) RETURNING ",
+        tx_cols!()
     );
-    match sqlx::query_as::<_, Tx>(&sql)
+    match sqlx::query_as::<_, Tx>(SQL)
         .bind(payme_id)
         .bind(order.id)
         .bind(order.total_minor)
@@ -471,8 +455,8 @@ fn performed(t: &Tx) -> Value {
     json!({"transaction": t.id.to_string(), "perform_time": t.perform_time, "state": t.state})
 }
 
-async fn perform(st: &AppState, p: &Map<String, Value>) -> RpcResult {
-    let t = tx_required(st, p).await?;
+async fn perform(st: &AppState, p: &params::ById) -> RpcResult {
+    let t = tx_required(st, &p.id).await?;
     match t.state {
         TxState::Performed => return Ok(performed(&t)),
         TxState::Waiting => {}
@@ -505,7 +489,10 @@ async fn perform(st: &AppState, p: &Map<String, Value>) -> RpcResult {
             provider_payment_id: t.payme_id.clone(),
             amount_minor: t.amount_minor,
             currency: "UZS".into(),
-            raw: Some(json!({"method": "PerformTransaction", "params": p}).to_string()),
+            raw: Some(
+                json!({"method": "PerformTransaction", "params": {"id": p.id.as_str()}})
+                    .to_string(),
+            ),
         },
     )
     .await?;
@@ -525,9 +512,9 @@ fn cancelled(t: &Tx) -> Value {
     json!({"transaction": t.id.to_string(), "cancel_time": t.cancel_time, "state": t.state})
 }
 
-async fn cancel(st: &AppState, p: &Map<String, Value>) -> RpcResult {
-    let reason = req_i64(p, "reason")?;
-    let t = tx_required(st, p).await?;
+async fn cancel(st: &AppState, p: &params::Cancel) -> RpcResult {
+    let reason = p.reason;
+    let t = tx_required(st, &p.id).await?;
     match t.state {
         TxState::Waiting => Ok(cancelled(&cancel_waiting(st, &t, reason).await?)),
         TxState::Performed => {
@@ -592,20 +579,20 @@ fn checked(t: &Tx) -> Value {
     })
 }
 
-async fn check(st: &AppState, p: &Map<String, Value>) -> RpcResult {
-    Ok(checked(&tx_required(st, p).await?))
+async fn check(st: &AppState, p: &params::ById) -> RpcResult {
+    Ok(checked(&tx_required(st, &p.id).await?))
 }
 
-async fn statement(st: &AppState, p: &Map<String, Value>) -> RpcResult {
-    let from = req_i64(p, "from")?;
-    let to = req_i64(p, "to")?;
-    let sql = format!(
-        "SELECT {TX_COLS} FROM payme_transactions WHERE payme_time >= $1 AND payme_time <= $2 \
+async fn statement(st: &AppState, p: &params::Statement) -> RpcResult {
+    const SQL: &str = concat!(
+        "SELECT ",
+        tx_cols!(),
+        " FROM payme_transactions WHERE payme_time >= $1 AND payme_time <= $2 \
          ORDER BY payme_time, id"
     );
-    let rows = sqlx::query_as::<_, Tx>(&sql)
-        .bind(from)
-        .bind(to)
+    let rows = sqlx::query_as::<_, Tx>(SQL)
+        .bind(p.from)
+        .bind(p.to)
         .fetch_all(&st.db.pool)
         .await?;
     let transactions: Vec<Value> = rows
@@ -629,26 +616,18 @@ async fn statement(st: &AppState, p: &Map<String, Value>) -> RpcResult {
 }
 
 /// SetFiscalData: Payme reports the fiscal receipt it registered for a perform or a cancel.
-async fn set_fiscal_data(st: &AppState, p: &Map<String, Value>) -> RpcResult {
-    let kind = req_str(p, "type")?;
-    let data = p
-        .get("fiscal_data")
-        .filter(|d| d.is_object())
-        .ok_or(Code::InvalidRequest)?
-        .to_string();
-    let column = match kind {
-        "PERFORM" => "fiscal_perform",
-        "CANCEL" => "fiscal_cancel",
-        _ => return Err(Code::InvalidRequest.into()),
+async fn set_fiscal_data(st: &AppState, p: &params::FiscalData) -> RpcResult {
+    let data = Value::Object(p.fiscal_data.clone()).to_string();
+    let sql = match p.kind {
+        FiscalKind::Perform => "UPDATE payme_transactions SET fiscal_perform = $1 WHERE id = $2",
+        FiscalKind::Cancel => "UPDATE payme_transactions SET fiscal_cancel = $1 WHERE id = $2",
     };
-    let t = tx_required(st, p).await?;
-    sqlx::query(&format!(
-        "UPDATE payme_transactions SET {column} = $1 WHERE id = $2"
-    ))
-    .bind(data)
-    .bind(t.id)
-    .execute(&st.db.pool)
-    .await?;
+    let t = tx_required(st, &p.id).await?;
+    sqlx::query(sql)
+        .bind(data)
+        .bind(t.id)
+        .execute(&st.db.pool)
+        .await?;
     Ok(json!({"success": true}))
 }
 

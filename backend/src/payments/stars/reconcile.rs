@@ -1,6 +1,7 @@
 //! Finds Stars payments the shop never heard about (a lost update) in
 //! `getStarTransactions` and fulfils them through the same path as the update would have.
 
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use shared::PaymentMethod;
@@ -15,6 +16,78 @@ use crate::telegram::Bot;
 /// How many pages of 100 transactions one run reads at most.
 const MAX_PAGES: i64 = 50;
 
+/// `getStarTransactions`' answer: a page of the bot's Star transactions, oldest first.
+#[derive(Debug, Deserialize)]
+pub struct StarTransactions {
+    pub transactions: Vec<Listed>,
+}
+
+/// One listed transaction: as sent (kept for the payment's audit trail) and, when it has the
+/// Bot API's shape, read. One that does not is skipped rather than failing the page, so a
+/// single odd entry cannot stop every later payment from being found.
+#[derive(Debug)]
+pub struct Listed {
+    pub raw: Value,
+    pub read: Option<StarTransaction>,
+}
+
+impl<'de> Deserialize<'de> for Listed {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let raw = Value::deserialize(d)?;
+        let read = match StarTransaction::deserialize(&raw) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::warn!(error = %e, "a Star transaction of an unknown shape is skipped");
+                None
+            }
+        };
+        Ok(Listed { raw, read })
+    }
+}
+
+/// A `StarTransaction` (Bot API), the fields the shop reads; Telegram adds fields freely, so
+/// others are let through.
+#[derive(Debug, Deserialize)]
+pub struct StarTransaction {
+    /// The charge id (`telegram_payment_charge_id` for a payment).
+    pub id: String,
+    /// In whole Stars.
+    pub amount: i64,
+    /// Unix time.
+    pub date: i64,
+    /// Who sent it, for incoming transactions; refunds and withdrawals have `receiver` instead.
+    #[serde(default)]
+    pub source: Option<Partner>,
+}
+
+/// A `TransactionPartner`: only a user's are payments for the shop's invoices.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Partner {
+    User(UserPartner),
+    #[serde(other)]
+    Other,
+}
+
+/// `TransactionPartnerUser`.
+#[derive(Debug, Deserialize)]
+pub struct UserPartner {
+    /// `invoice_payment`, `paid_media_payment`, `gift_purchase`, …; absent from older answers.
+    #[serde(default)]
+    pub transaction_type: Option<String>,
+    pub user: PartnerUser,
+    #[serde(default)]
+    pub invoice_payload: Option<String>,
+    /// Set when the payment is for a subscription.
+    #[serde(default)]
+    pub subscription_period: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PartnerUser {
+    pub id: i64,
+}
+
 /// One pass over all of the bot's Star transactions; answers how many payments it applied.
 pub async fn run_once(st: &AppState, bot: &Bot) -> Result<usize> {
     Ok(scan(st, bot, 0).await?.0)
@@ -27,16 +100,17 @@ pub async fn scan(st: &AppState, bot: &Bot, from: i64) -> Result<(usize, i64)> {
     let mut fixed = 0;
     let mut offset = from.max(0);
     for _ in 0..MAX_PAGES {
-        let got: Value = bot
+        let got: StarTransactions = bot
             .call(
                 "getStarTransactions",
                 &json!({"offset": offset, "limit": 100}),
             )
             .await
             .map_err(|e| Error::internal(e.to_string()))?;
-        let txs = got["transactions"].as_array().cloned().unwrap_or_default();
+        let txs = got.transactions;
         for tx in &txs {
-            if apply(st, bot, tx).await? {
+            let Some(read) = &tx.read else { continue };
+            if apply(st, bot, read, &tx.raw).await? {
                 fixed += 1;
             }
         }
@@ -54,21 +128,22 @@ pub async fn scan(st: &AppState, bot: &Bot, from: i64) -> Result<(usize, i64)> {
     Ok((fixed, (offset - 100).max(0)))
 }
 
-async fn apply(st: &AppState, bot: &Bot, tx: &Value) -> Result<bool> {
-    let src = &tx["source"];
+async fn apply(st: &AppState, bot: &Bot, tx: &StarTransaction, raw: &Value) -> Result<bool> {
     // Incoming invoice payments only: refunds and withdrawals have a `receiver` instead.
-    if src["type"] != "user"
-        || src["transaction_type"]
-            .as_str()
-            .is_some_and(|t| t != "invoice_payment")
+    let Some(Partner::User(src)) = &tx.source else {
+        return Ok(false);
+    };
+    if src
+        .transaction_type
+        .as_deref()
+        .is_some_and(|t| t != "invoice_payment")
     {
         return Ok(false);
     }
-    let (Some(charge), Some(amount)) = (tx["id"].as_str(), tx["amount"].as_i64()) else {
-        return Ok(false);
-    };
-    let Some(order_id) = src["invoice_payload"]
-        .as_str()
+    let (charge, amount) = (tx.id.as_str(), tx.amount);
+    let Some(order_id) = src
+        .invoice_payload
+        .as_deref()
         .and_then(|p| bot.verify_payload(p))
     else {
         return Ok(false);
@@ -79,7 +154,7 @@ async fn apply(st: &AppState, bot: &Bot, tx: &Value) -> Result<bool> {
     {
         return Ok(false);
     }
-    let raw = Some(tx.to_string());
+    let raw = Some(raw.to_string());
     let has_sub: Option<i64> =
         sqlx::query_scalar("SELECT id FROM subscriptions WHERE order_id = $1")
             .bind(order_id)
@@ -112,14 +187,13 @@ async fn apply(st: &AppState, bot: &Bot, tx: &Value) -> Result<bool> {
         },
     )
     .await?;
-    if outcome == Outcome::Fulfilled && src["subscription_period"].as_i64().is_some() {
-        let date = tx["date"].as_i64().unwrap_or_else(crate::db::now);
-        let user = src["user"]["id"].as_i64();
+    if outcome == Outcome::Fulfilled && src.subscription_period.is_some() {
+        let date = tx.date;
         subscriptions::started(
             st,
             PaymentMethod::Stars,
             order_id,
-            user,
+            Some(src.user.id),
             charge,
             date + super::SUBSCRIPTION_PERIOD,
         )

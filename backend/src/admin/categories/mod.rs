@@ -1,4 +1,6 @@
-//! Categories: create, rename per language, reorder, delete.
+//! Categories: create, rename per language, reorder, delete. The SQL is in `repo`.
+
+pub mod repo;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,7 +12,6 @@ use shared::{Category, Page};
 
 use super::auth::{record_audit, Admin};
 use super::validate::{slugify, texts_required};
-use crate::catalog::repo::CategoryRow;
 use crate::db;
 use crate::error::{AppJson, AppPath, Error, Result};
 use crate::state::AppState;
@@ -28,22 +29,14 @@ pub fn router() -> Router<AppState> {
 
 /// Reads through `conn`, so inside a change's transaction it sees that change.
 async fn fetch(conn: &mut AnyConnection, st: &AppState, id: i64) -> Result<Category> {
-    let row = sqlx::query_as::<_, CategoryRow>(
-        "SELECT id, slug, title_json, position FROM categories WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await?
-    .ok_or_else(|| Error::not_found("category"))?;
+    let row = repo::by_id(conn, id)
+        .await?
+        .ok_or_else(|| Error::not_found("category"))?;
     Ok(row.to_category(st.config.default_lang, &st.config.lang_fallback, true))
 }
 
 async fn list_all(conn: &mut AnyConnection, st: &AppState) -> Result<Vec<Category>> {
-    let rows = sqlx::query_as::<_, CategoryRow>(
-        "SELECT id, slug, title_json, position FROM categories ORDER BY position, id",
-    )
-    .fetch_all(conn)
-    .await?;
+    let rows = repo::all(conn).await?;
     Ok(rows
         .iter()
         .map(|r| r.to_category(st.config.default_lang, &st.config.lang_fallback, true))
@@ -109,22 +102,12 @@ async fn create(
     let mut tx = st.db.begin_write().await?;
     let position = match req.position {
         Some(p) => p,
-        None => sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(position) FROM categories")
-            .fetch_one(tx.conn())
-            .await?
-            .map_or(0, |p| p + 1),
+        None => repo::next_position(tx.conn()).await?,
     };
-    let now = db::now();
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO categories (slug, title_json, position, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING id",
-    )
-    .bind(&slug)
-    .bind(serde_json::to_string(&req.title).map_err(Error::internal)?)
-    .bind(position)
-    .bind(now)
-    .fetch_one(tx.conn())
-    .await
-    .map_err(|e| Error::from(e).on_unique("categories.slug", || slug_taken(&slug)))?;
+    let title_json = serde_json::to_string(&req.title).map_err(Error::internal)?;
+    let id = repo::insert(tx.conn(), &slug, &title_json, position, db::now())
+        .await
+        .map_err(|e| Error::from(e).on_unique("categories.slug", || slug_taken(&slug)))?;
     let c = fetch(tx.conn(), &st, id).await?;
     record_audit(
         tx.conn(),
@@ -178,13 +161,9 @@ async fn update(
         }
         None => before.slug.clone(),
     };
-    sqlx::query("UPDATE categories SET title_json = $1, slug = $2, position = $3, updated_at = $4 WHERE id = $5")
-        .bind(serde_json::to_string(&texts).map_err(Error::internal)?)
-        .bind(&slug)
-        .bind(req.position.unwrap_or(before.position))
-        .bind(db::now())
-        .bind(id)
-        .execute(tx.conn())
+    let title_json = serde_json::to_string(&texts).map_err(Error::internal)?;
+    let position = req.position.unwrap_or(before.position);
+    repo::update(tx.conn(), id, &slug, &title_json, position, db::now())
         .await
         .map_err(|e| Error::from(e).on_unique("categories.slug", || slug_taken(&slug)))?;
     let after = fetch(tx.conn(), &st, id).await?;
@@ -217,9 +196,7 @@ async fn reorder(
     let mut tx = st.db.begin_write().await?;
     let before = list_all(tx.conn(), &st).await?;
     // Checked inside the write transaction: a category added meanwhile is not left out.
-    let mut known: Vec<i64> = sqlx::query_scalar("SELECT id FROM categories")
-        .fetch_all(tx.conn())
-        .await?;
+    let mut known = repo::ids(tx.conn()).await?;
     let mut given = req.ids.clone();
     known.sort_unstable();
     given.sort_unstable();
@@ -232,12 +209,7 @@ async fn reorder(
     }
     let now = db::now();
     for (position, id) in req.ids.iter().enumerate() {
-        sqlx::query("UPDATE categories SET position = $1, updated_at = $2 WHERE id = $3")
-            .bind(position as i64)
-            .bind(now)
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
+        repo::set_position(tx.conn(), *id, position as i64, now).await?;
     }
     let after = list_all(tx.conn(), &st).await?;
     let ids = |v: &[Category]| serde_json::json!(v.iter().map(|c| c.id).collect::<Vec<_>>());
@@ -260,7 +232,6 @@ async fn reorder(
 }
 
 /// Deletes a category; its products stay, without a category.
-/// Deletes a category; its products stay, without a category.
 #[utoipa::path(delete, path = "/api/admin/categories/{id}", tag = "admin", security(("admin_session" = [])),
     params(("id" = i64, Path, minimum = 1, example = 1, description = "The category's id.")),
     responses((status = 204, description = "Deleted."), (status = 404, description = "No such category.")))]
@@ -271,14 +242,7 @@ async fn remove(
 ) -> Result<StatusCode> {
     let mut tx = st.db.begin_write().await?;
     let before = fetch(tx.conn(), &st, id).await?;
-    sqlx::query("UPDATE products SET category_id = NULL WHERE category_id = $1")
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
-    sqlx::query("DELETE FROM categories WHERE id = $1")
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    repo::delete(tx.conn(), id).await?;
     record_audit(
         tx.conn(),
         &admin.actor(),

@@ -1,6 +1,8 @@
 //! Merchant accounts. Owners list, add, disable, enable and remove admins (there is no self
 //! sign-up, so a shop's staff is exactly who its owners let in); every admin changes its own
-//! password. The shop always keeps at least one active owner.
+//! password. The shop always keeps at least one active owner. The SQL is in `repo`.
+
+pub mod repo;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -15,6 +17,7 @@ use super::auth::{record_audit, Actor, Admin, Owner};
 use crate::db::{self, Db, DbKind};
 use crate::error::{AppJson, AppPath, Error, Result};
 use crate::state::AppState;
+use repo::Row;
 
 /// Long enough that a guessed or reused short password is unlikely; argon2id does the rest.
 /// One number in `shared`, so the admin's form checks the same minimum.
@@ -29,16 +32,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/password", post(change_password))
 }
 
-#[derive(shop_macros::FromRow)]
-struct Row {
-    id: i64,
-    email: String,
-    #[sqlx(try_from = "String")]
-    role: AdminRole,
-    disabled_at: Option<i64>,
-    created_at: i64,
-}
-
 impl From<Row> for AdminAccount {
     fn from(r: Row) -> Self {
         AdminAccount {
@@ -51,8 +44,6 @@ impl From<Row> for AdminAccount {
     }
 }
 
-const COLUMNS: &str = "id, email, role, disabled_at, created_at";
-
 /// Every admin account (owner only).
 #[utoipa::path(get, path = "/api/admin/admins", tag = "admin", security(("admin_session" = [])),
     responses(
@@ -60,9 +51,7 @@ const COLUMNS: &str = "id, email, role, disabled_at, created_at";
         (status = 403, description = "`owner_only`."),
     ))]
 async fn list(State(st): State<AppState>, _owner: Owner) -> Result<AppJson<Page<AdminAccount>>> {
-    let rows = sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM admins ORDER BY id"))
-        .fetch_all(&st.db.pool)
-        .await?;
+    let rows = repo::all(&mut *st.db.pool.acquire().await?).await?;
     Ok(AppJson(Page {
         items: rows.into_iter().map(Into::into).collect(),
         next_cursor: None,
@@ -129,20 +118,13 @@ async fn add(
     let mut tx = st.db.begin_write().await?;
     // The unique email constraint decides duplicates, so two admins added at once cannot
     // both win.
-    let row = sqlx::query_as::<_, Row>(&format!(
-        "INSERT INTO admins (email, password_hash, role, created_at) VALUES ($1, $2, $3, $4)          RETURNING {COLUMNS}"
-    ))
-    .bind(&email)
-    .bind(hash)
-    .bind(req.role.as_str())
-    .bind(db::now())
-    .fetch_one(tx.conn())
-    .await
-    .map_err(|e| {
-        Error::from(e).on_unique("admins.email", || {
-            Error::conflict("email_taken", format!("{email} is already an admin."))
-        })
-    })?;
+    let row = repo::insert(tx.conn(), &email, &hash, req.role, db::now())
+        .await
+        .map_err(|e| {
+            Error::from(e).on_unique("admins.email", || {
+                Error::conflict("email_taken", format!("{email} is already an admin."))
+            })
+        })?;
     let account = AdminAccount::from(row);
     // The password (and its hash) never goes into the log.
     record_audit(
@@ -159,31 +141,19 @@ async fn add(
     Ok((StatusCode::CREATED, AppJson(account)).into_response())
 }
 
-/// Locks the rows that decide "is there another active owner?" for the rest of the
-/// transaction: on PostgreSQL with `FOR UPDATE` (two owners disabling each other at once must
-/// not both succeed); SQLite's `BEGIN IMMEDIATE` already lets one writer in at a time.
+/// The active owners other than `id`, their rows locked for the rest of the transaction (see
+/// [`repo::active_owners`]).
 async fn other_active_owners(
     conn: &mut sqlx::AnyConnection,
     kind: DbKind,
     id: i64,
 ) -> Result<usize> {
-    let lock = if kind == DbKind::Postgres {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
-    let ids: Vec<i64> = sqlx::query_scalar(&format!(
-        "SELECT id FROM admins WHERE role = 'owner' AND disabled_at IS NULL{lock}"
-    ))
-    .fetch_all(&mut *conn)
-    .await?;
+    let ids = repo::active_owners(conn, kind).await?;
     Ok(ids.into_iter().filter(|o| *o != id).count())
 }
 
 async fn fetch_for_change(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Row> {
-    sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM admins WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
+    repo::by_id(conn, id)
         .await?
         .ok_or_else(|| Error::not_found("admin"))
 }
@@ -228,26 +198,14 @@ async fn change(st: &AppState, owner: &Admin, id: i64, what: Change) -> Result<R
     let after = match what {
         Change::Remove => {
             // Sessions go with the row (ON DELETE CASCADE); audit rows keep the email.
-            sqlx::query("DELETE FROM admins WHERE id = $1")
-                .bind(id)
-                .execute(tx.conn())
-                .await?;
+            repo::delete(tx.conn(), id).await?;
             None
         }
         Change::Disable | Change::Enable => {
             let at = (what == Change::Disable).then(|| target.disabled_at.unwrap_or_else(db::now));
-            let q = match at {
-                Some(at) => {
-                    sqlx::query("UPDATE admins SET disabled_at = $1 WHERE id = $2").bind(at)
-                }
-                None => sqlx::query("UPDATE admins SET disabled_at = NULL WHERE id = $1"),
-            };
-            q.bind(id).execute(tx.conn()).await?;
+            repo::set_disabled(tx.conn(), id, at).await?;
             if what == Change::Disable {
-                sqlx::query("DELETE FROM admin_sessions WHERE admin_id = $1")
-                    .bind(id)
-                    .execute(tx.conn())
-                    .await?;
+                repo::end_sessions(tx.conn(), id, None).await?;
             }
             Some(json!({"email": target.email, "role": target.role, "disabled_at": at}))
         }
@@ -336,10 +294,7 @@ async fn change_password(
     AppJson(req): AppJson<PasswordChange>,
 ) -> Result<Response> {
     check_password(&req.new_password, "new_password")?;
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM admins WHERE id = $1")
-        .bind(admin.id)
-        .fetch_one(&st.db.pool)
-        .await?;
+    let hash = repo::password_hash(&mut *st.db.pool.acquire().await?, admin.id).await?;
     // Checked in a slot like a sign-in, and counted against the same budgets: this is a
     // password check a stolen session could otherwise repeat at will.
     st.passwords.budget(admin.client, &admin.email)?;
@@ -358,17 +313,8 @@ async fn change_password(
     }
     let new_hash = st.passwords.slot().await?.hash(req.new_password).await?;
     let mut tx = st.db.begin_write().await?;
-    sqlx::query("UPDATE admins SET password_hash = $1 WHERE id = $2")
-        .bind(new_hash)
-        .bind(admin.id)
-        .execute(tx.conn())
-        .await?;
-    let ended = sqlx::query("DELETE FROM admin_sessions WHERE admin_id = $1 AND token_hash <> $2")
-        .bind(admin.id)
-        .bind(&admin.token_hash)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
+    repo::set_password_hash(tx.conn(), admin.id, &new_hash).await?;
+    let ended = repo::end_sessions(tx.conn(), admin.id, Some(&admin.token_hash)).await?;
     record_audit(
         tx.conn(),
         &admin.actor(),
@@ -400,24 +346,11 @@ pub async fn reset_password(
         .map_err(|e| e.to_string())?;
     let run = async {
         let mut tx = db.begin_write().await?;
-        let id: Option<i64> = sqlx::query_scalar(
-            "UPDATE admins SET password_hash = $1 WHERE email = $2 RETURNING id",
-        )
-        .bind(hash)
-        .bind(&email)
-        .fetch_optional(tx.conn())
-        .await?;
-        let Some(id) = id else {
+        let Some(id) = repo::set_password_hash_by_email(tx.conn(), &email, &hash).await? else {
             return Ok(None);
         };
-        sqlx::query("DELETE FROM admin_sessions WHERE admin_id = $1")
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
-        sqlx::query("DELETE FROM login_attempts WHERE email = $1")
-            .bind(&email)
-            .execute(tx.conn())
-            .await?;
+        repo::end_sessions(tx.conn(), id, None).await?;
+        repo::clear_login_attempts(tx.conn(), &email).await?;
         record_audit(
             tx.conn(),
             &Actor::command_line(),
