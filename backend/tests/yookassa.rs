@@ -82,6 +82,34 @@ async fn deliver(app: &TestApp, body: &Value) -> Raw {
     .await
 }
 
+/// A notification as if sent through a proxy that says it came from `from`
+/// (`X-Forwarded-For`; believed only when the shop trusts the peer, 127.0.0.1 here).
+async fn deliver_from(app: &TestApp, body: &Value, from: &str) -> Raw {
+    app.raw(
+        app.client
+            .post(app.url("/webhooks/yookassa"))
+            .header("Content-Type", "application/json")
+            .header("X-Forwarded-For", from)
+            .body(body.to_string()),
+    )
+    .await
+}
+
+/// Asserts a notification was refused for its source: 403 in the error envelope, and
+/// YooKassa was not asked anything.
+#[track_caller]
+fn refused_for_source(r: &Raw, fake: &FakeYookassa, calls_before: usize) {
+    let v = assert_envelope(r, 403, Some("source_not_allowed"));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("YooKassa's addresses"),
+        "{v}"
+    );
+    assert_eq!(fake.requests().len(), calls_before, "no call to YooKassa");
+}
+
 async fn status(app: &TestApp, order: i64) -> String {
     let (s, v) = app
         .json(app.as_user(Method::GET, &format!("/api/orders/{order}"), USER))
@@ -791,3 +819,142 @@ both_kinds!(an_outage_makes_yookassa_deliver_again, |kind| async move {
     assert_eq!(status(&app, id).await, "paid");
     assert_eq!(payments(&app, id).await.len(), 1);
 });
+
+both_kinds!(
+    with_the_source_check_only_yookassa_s_addresses_are_heard,
+    |kind| async move {
+        let Some((app, fake)) = start_with(
+            kind,
+            &[
+                ("YOOKASSA_CHECK_SOURCE", "1"),
+                ("TRUSTED_PROXIES", "127.0.0.1"),
+                ("METRICS_TOKEN", "yk-metrics"),
+            ],
+        )
+        .await
+        else {
+            return;
+        };
+        let variant = rub_product(&app, "physical", 150_000, 5, None).await;
+        let id = yk_order(&app, variant, 1).await["id"].as_i64().unwrap();
+        let pid = fake.payment_for(id)["id"].as_str().unwrap().to_string();
+        let n = fake.notification("payment.succeeded", fake.succeed(&pid));
+        let calls = fake.requests().len();
+
+        // Forwarded by the trusted proxy for an address outside YooKassa's networks.
+        let r = deliver_from(&app, &n, "203.0.113.9").await;
+        refused_for_source(&r, &fake, calls);
+        // Just outside 185.71.76.0/27.
+        let r = deliver_from(&app, &n, "185.71.76.32").await;
+        refused_for_source(&r, &fake, calls);
+        // A client that wrote YooKassa's address itself: the proxy appended the real one.
+        let r = deliver_from(&app, &n, "185.71.76.7, 203.0.113.9").await;
+        refused_for_source(&r, &fake, calls);
+        // Straight from the proxy itself, naming nobody: the proxy is not YooKassa.
+        let r = deliver(&app, &n).await;
+        refused_for_source(&r, &fake, calls);
+        assert_eq!(status(&app, id).await, "pending_payment");
+
+        // Each refusal is counted with its reason.
+        let m = app
+            .raw(
+                app.get("/metrics")
+                    .header("Authorization", "Bearer yk-metrics"),
+            )
+            .await;
+        assert_eq!(m.status, 200);
+        assert!(
+            m.text().contains(
+                "shop_webhook_rejections_total{rail=\"yookassa\",reason=\"source_not_allowed\"}"
+            ),
+            "{}",
+            m.text()
+        );
+
+        // From YooKassa (through the proxy, behind a client-written hop the proxy appended
+        // to): heard, and still read back from the API before it pays.
+        let r = deliver_from(&app, &n, "1.1.1.1, 185.71.76.7").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(gets(&fake, &format!("/payments/{pid}")), 1);
+        assert_eq!(status(&app, id).await, "paid");
+        // YooKassa's IPv6 network is on the list too.
+        let r = deliver_from(&app, &n, "2a02:5180:0:1509::12").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(gets(&fake, &format!("/payments/{pid}")), 2);
+        assert_eq!(payments(&app, id).await.len(), 1);
+    }
+);
+
+both_kinds!(
+    a_forged_forwarded_for_from_an_untrusted_peer_is_refused,
+    |kind| async move {
+        // The shop trusts no proxy: the TCP peer (127.0.0.1) is the client, whatever the
+        // headers claim.
+        let Some((app, fake)) = start_with(kind, &[("YOOKASSA_CHECK_SOURCE", "1")]).await else {
+            return;
+        };
+        let variant = rub_product(&app, "physical", 150_000, 5, None).await;
+        let id = yk_order(&app, variant, 1).await["id"].as_i64().unwrap();
+        let pid = fake.payment_for(id)["id"].as_str().unwrap().to_string();
+        let n = fake.notification("payment.succeeded", fake.succeed(&pid));
+        let calls = fake.requests().len();
+        let r = deliver_from(&app, &n, "185.71.76.7").await;
+        refused_for_source(&r, &fake, calls);
+        let r = app
+            .raw(
+                app.client
+                    .post(app.url("/webhooks/yookassa"))
+                    .header("Content-Type", "application/json")
+                    .header("Forwarded", "for=185.71.76.7;proto=https")
+                    .body(n.to_string()),
+            )
+            .await;
+        refused_for_source(&r, &fake, calls);
+        assert_eq!(status(&app, id).await, "pending_payment");
+    }
+);
+
+both_kinds!(
+    allowed_sources_replace_the_list_and_the_check_is_off_by_default,
+    |kind| async move {
+        // YOOKASSA_ALLOWED_SOURCES replaces the published list (YooKassa moved).
+        let Some((app, fake)) = start_with(
+            kind,
+            &[
+                ("YOOKASSA_CHECK_SOURCE", "1"),
+                ("YOOKASSA_ALLOWED_SOURCES", "203.0.113.0/24, 2001:db8::5"),
+                ("TRUSTED_PROXIES", "127.0.0.1"),
+            ],
+        )
+        .await
+        else {
+            return;
+        };
+        let variant = rub_product(&app, "physical", 150_000, 5, None).await;
+        let id = yk_order(&app, variant, 1).await["id"].as_i64().unwrap();
+        let pid = fake.payment_for(id)["id"].as_str().unwrap().to_string();
+        let n = fake.notification("payment.succeeded", fake.succeed(&pid));
+        let calls = fake.requests().len();
+        let r = deliver_from(&app, &n, "185.71.76.7").await;
+        refused_for_source(&r, &fake, calls);
+        let r = deliver_from(&app, &n, "2001:db8::6").await;
+        refused_for_source(&r, &fake, calls);
+        let r = deliver_from(&app, &n, "203.0.113.200").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(status(&app, id).await, "paid");
+        drop(app);
+
+        // Without YOOKASSA_CHECK_SOURCE any address is heard (and read back from the API).
+        let Some((app, fake)) = start_with(kind, &[("TRUSTED_PROXIES", "127.0.0.1")]).await else {
+            return;
+        };
+        let variant = rub_product(&app, "physical", 150_000, 5, None).await;
+        let id = yk_order(&app, variant, 1).await["id"].as_i64().unwrap();
+        let pid = fake.payment_for(id)["id"].as_str().unwrap().to_string();
+        let n = fake.notification("payment.succeeded", fake.succeed(&pid));
+        let r = deliver_from(&app, &n, "203.0.113.9").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(gets(&fake, &format!("/payments/{pid}")), 1);
+        assert_eq!(status(&app, id).await, "paid");
+    }
+);
