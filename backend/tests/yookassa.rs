@@ -15,10 +15,7 @@ const SHOP: &str = "http://127.0.0.1:8080";
 
 async fn start_with(kind: Kind, extra: &[(&str, &str)]) -> Option<(TestApp, FakeYookassa)> {
     let fake = FakeYookassa::start().await;
-    let env = fake.env();
-    let mut pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    pairs.extend_from_slice(extra);
-    let app = spawn(kind, &pairs).await?;
+    let app = spawn_with_fake(kind, &fake.env(), extra).await?;
     Some((app, fake))
 }
 
@@ -34,27 +31,15 @@ async fn rub_product(
     stock: i64,
     vat: Option<i64>,
 ) -> i64 {
-    let csrf = app.admin_login().await;
-    let sku = format!("SAMOVAR-{}", rand::random::<u32>());
-    let mut body = json!({
-        "kind": kind,
-        "title": {"en": "Samovar", "ru": "Самовар"},
-        "variants": [{"sku": sku, "options": {}, "price": {"amount_minor": price_minor, "currency": "RUB"}, "stock": stock}]
-    });
+    let mut body = json!({"kind": kind, "title": {"en": "Samovar", "ru": "Самовар"}});
     if let Some(v) = vat {
         body["vat_percent"] = json!(v);
     }
     if kind == "digital" {
         body["digital_content"] = json!("https://example.test/download");
     }
-    let (s, v) = app
-        .json(
-            app.admin(Method::POST, "/api/admin/products", &csrf)
-                .json(&body),
-        )
-        .await;
-    assert_eq!(s, 201, "{v}");
-    v["variants"][0]["id"].as_i64().unwrap()
+    app.admin_product(body, "SAMOVAR", price_minor, "RUB", stock)
+        .await
 }
 
 fn rub_contact() -> Value {
@@ -62,14 +47,8 @@ fn rub_contact() -> Value {
 }
 
 async fn yk_order(app: &TestApp, variant: i64, qty: i64) -> Value {
-    let (s, v) = app
-        .order(
-            USER,
-            json!({"items": [{"variant_id": variant, "quantity": qty}], "payment_method": "yookassa", "contact": rub_contact()}),
-        )
-        .await;
-    assert_eq!(s, 201, "{v}");
-    v
+    app.place_order(USER, variant, qty, "yookassa", rub_contact())
+        .await
 }
 
 async fn deliver(app: &TestApp, body: &Value) -> Raw {
@@ -111,11 +90,7 @@ fn refused_for_source(r: &Raw, fake: &FakeYookassa, calls_before: usize) {
 }
 
 async fn status(app: &TestApp, order: i64) -> String {
-    let (s, v) = app
-        .json(app.as_user(Method::GET, &format!("/api/orders/{order}"), USER))
-        .await;
-    assert_eq!(s, 200, "{v}");
-    v["status"].as_str().unwrap().to_string()
+    app.order_status(USER, order).await
 }
 
 /// (provider payment id, amount, refunded, needs_refund) of an order's payments.
