@@ -597,6 +597,28 @@ both_kinds!(
             r[0].0.starts_with("manual-") && r[0].1 == 1_500_000_000,
             "{r:?}"
         );
+        // The admin's order: the invoice's payment, and the refund recorded by hand.
+        let o = app.admin_order(&csrf, id).await;
+        assert_eq!(o["payments"][0]["rail"], "cryptopay");
+        assert_eq!(
+            o["payments"][0]["provider_payment_id"],
+            invoice_id.to_string()
+        );
+        assert_eq!(o["payments"][0]["refunded_minor"], 1_500_000_000i64);
+        let listed = o["refunds"].as_array().unwrap();
+        assert_eq!(listed.len(), 1, "{o}");
+        assert_eq!(
+            (
+                &listed[0]["rail"],
+                &listed[0]["manual"],
+                &listed[0]["amount"]
+            ),
+            (
+                &json!("cryptopay"),
+                &json!(true),
+                &json!({"amount_minor": 1_500_000_000i64, "currency": "TON"})
+            )
+        );
         assert!(fake.transfers().is_empty());
         assert_eq!(app.stock(ton).await, Some(5));
     }

@@ -555,6 +555,18 @@ both_kinds!(pending_and_canceled_refunds, |kind| async move {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["status"], "paid");
     assert!(refund_rows(&app, id).await.is_empty());
+    // The admin's order: the payment as YooKassa has it, no refund counted, one pending.
+    let o = app.admin_order(&csrf, id).await;
+    assert_eq!(
+        o["payments"],
+        json!([{"rail": "yookassa", "provider_payment_id": pid, "amount": {"amount_minor": 150_000, "currency": "RUB"},
+                "refunded_minor": 0, "needs_refund": false, "created_at": o["payments"][0]["created_at"]}])
+    );
+    assert!(o.get("refunds").is_none(), "{o}");
+    assert_eq!(
+        o["events"].as_array().unwrap().last().unwrap()["kind"],
+        "refund_pending"
+    );
     let r1 = fake.refunds_of(&pid)[0].clone();
     // A forged success for the still pending refund changes nothing.
     let mut forged = r1.clone();
@@ -596,6 +608,30 @@ both_kinds!(pending_and_canceled_refunds, |kind| async move {
     assert_eq!(status(&app, id).await, "refunded");
     assert_eq!(refund_rows(&app, id).await.len(), 1);
     assert_eq!(payments(&app, id).await[0].2, 150_000);
+    // The admin's order lists both refunds: the canceled one failed, the second succeeded.
+    let o = app.admin_order(&csrf, id).await;
+    let refunds = o["refunds"].as_array().unwrap();
+    assert_eq!(refunds.len(), 2, "{o}");
+    assert_eq!(refunds[0]["provider_refund_id"], r1["id"]);
+    assert!(refunds[0]["failed_at"].is_i64(), "{o}");
+    assert_eq!(refunds[1]["provider_refund_id"], r2["id"]);
+    assert!(refunds[1].get("failed_at").is_none(), "{o}");
+    for r in refunds {
+        assert_eq!(r["rail"], "yookassa");
+        assert_eq!(r["manual"], false);
+        assert_eq!(
+            r["amount"],
+            json!({"amount_minor": 150_000, "currency": "RUB"})
+        );
+    }
+    assert_eq!(o["payments"][0]["refunded_minor"], 150_000);
+    // The customer's order carries none of it.
+    let (_, mine) = app
+        .json(app.as_user(Method::GET, &format!("/api/orders/{id}"), USER))
+        .await;
+    for k in ["payments", "refunds", "ton_transfers"] {
+        assert!(mine.get(k).is_none(), "{k} in {mine}");
+    }
 });
 
 both_kinds!(receipts_when_turned_on, |kind| async move {
