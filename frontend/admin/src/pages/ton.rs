@@ -22,7 +22,8 @@ const FILTERS: [(&str, K); 6] = [
     ("paid", K::TonPaid),
 ];
 
-fn state_label(state: &str) -> K {
+/// The words for a transfer's state (also on the order page).
+pub fn state_label(state: &str) -> K {
     match state {
         "unmatched" => K::TonUnmatched,
         "partial" => K::TonPartial,
