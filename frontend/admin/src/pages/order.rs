@@ -107,7 +107,7 @@ fn OrderMoney(o: Order) -> impl IntoView {
             <tbody>
                 {o.payments.iter().map(|p| view! {
                     <tr data-testid="payment" data-rail=p.rail.as_str() data-needs-refund=p.needs_refund.to_string()>
-                        <td data-label=ctx.t(K::Date)>{datetime(p.created_at)}</td>
+                        <td data-label=ctx.t(K::Date) class="nowrap">{datetime(p.created_at)}</td>
                         <td data-label=ctx.t(K::PaymentMethod)>
                             {method_name(lang, p.rail)}
                             {p.needs_refund.then(|| view! { <span class="badge badge--missing">{ctx.t(K::ToRefund)}</span> })}
@@ -140,7 +140,7 @@ fn OrderMoney(o: Order) -> impl IntoView {
                     };
                     view! {
                         <tr data-testid="refund" data-state=state>
-                            <td data-label=ctx.t(K::Date)>{datetime(r.failed_at.unwrap_or(r.created_at))}</td>
+                            <td data-label=ctx.t(K::Date) class="nowrap">{datetime(r.failed_at.unwrap_or(r.created_at))}</td>
                             <td data-label=ctx.t(K::Status)>{ctx.t(k)}</td>
                             <td data-label=ctx.t(K::ProviderId)><code class="break">{r.provider_refund_id.clone()}</code></td>
                             <td data-label=ctx.t(K::Total)>{r.amount.display()}</td>
@@ -170,7 +170,7 @@ fn OrderMoney(o: Order) -> impl IntoView {
             <tbody>
                 {o.ton_transfers.iter().map(|t| view! {
                     <tr data-testid="order-ton-transfer" data-state=t.state.clone()>
-                        <td data-label=ctx.t(K::Date)>
+                        <td data-label=ctx.t(K::Date) class="nowrap">
                             <a href=t.explorer_url.clone() target="_blank" rel="noopener">{datetime(t.chain_time)}</a>
                         </td>
                         <td data-label=ctx.t(K::Total)>{t.amount.display()}</td>
