@@ -151,9 +151,20 @@ pub async fn check(config: &Config) -> (String, bool) {
     let proxies = if config.trusted_proxies.is_empty() {
         "none (the TCP peer is the client)".to_string()
     } else {
-        format!("{:?}", config.trusted_proxies)
+        config.trusted_proxies.to_string()
     };
     line(&mut out, "proxies", proxies);
+    if let Some(y) = &config.yookassa {
+        let from = match &y.allowed_sources {
+            Some(nets) => format!(
+                "notifications only from {nets} (YOOKASSA_CHECK_SOURCE), each read back from the API"
+            ),
+            None => "notifications from any address, each read back from the API \
+                     (YOOKASSA_CHECK_SOURCE=1 also checks YooKassa's addresses)"
+                .to_string(),
+        };
+        line(&mut out, "yookassa", from);
+    }
     line(
         &mut out,
         "admin",

@@ -23,13 +23,18 @@ use ipnet::IpNet;
 
 use crate::error::Error;
 
-/// The networks whose forwarding headers are believed.
-#[derive(Clone, Debug, Default)]
-pub struct TrustedProxies(Vec<IpNet>);
+/// The networks whose forwarding headers are believed (`TRUSTED_PROXIES`).
+pub type TrustedProxies = Networks;
 
-impl TrustedProxies {
-    /// Parses `TRUSTED_PROXIES`: comma-separated IPs or CIDRs (`127.0.0.1, 10.0.0.0/8, ::1`).
-    pub fn parse(s: &str) -> Result<TrustedProxies, String> {
+/// A list of IP networks, matched with `ipnet`: the trusted proxies, or the addresses a
+/// provider's notifications may come from (`YOOKASSA_ALLOWED_SOURCES`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Networks(Vec<IpNet>);
+
+impl Networks {
+    /// Parses comma-separated IPs or CIDRs (`127.0.0.1, 10.0.0.0/8, ::1`); a bare address is
+    /// a network of one.
+    pub fn parse(s: &str) -> Result<Networks, String> {
         let mut nets = Vec::new();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let net = match part.parse::<IpNet>() {
@@ -45,16 +50,30 @@ impl TrustedProxies {
             };
             nets.push(net);
         }
-        Ok(TrustedProxies(nets))
+        Ok(Networks(nets))
     }
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// Whether `ip` (IPv4-mapped IPv6 read as IPv4) is in one of the networks.
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
         self.0.iter().any(|n| n.contains(&ip))
+    }
+}
+
+/// `127.0.0.1/32, 10.0.0.0/8`: the list as it could be written back into its variable.
+impl std::fmt::Display for Networks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, n) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{n}")?;
+        }
+        Ok(())
     }
 }
 
@@ -289,5 +308,22 @@ mod tests {
         assert!(TrustedProxies::parse("10.0.0.0/8")
             .unwrap()
             .contains(ip("10.200.0.1")));
+    }
+
+    #[test]
+    fn networks_match_v4_v6_and_mapped_addresses_and_print_back() {
+        let n = Networks::parse("185.71.76.0/27, 77.75.156.11, 2a02:5180::/32").unwrap();
+        assert!(n.contains(ip("185.71.76.31")));
+        assert!(!n.contains(ip("185.71.76.32")));
+        assert!(n.contains(ip("77.75.156.11")));
+        assert!(!n.contains(ip("77.75.156.12")));
+        assert!(n.contains(ip("2a02:5180:0:1509::1")));
+        assert!(!n.contains(ip("2a02:5181::1")));
+        assert!(n.contains(ip("::ffff:185.71.76.1")));
+        assert_eq!(
+            n.to_string(),
+            "185.71.76.0/27, 77.75.156.11/32, 2a02:5180::/32"
+        );
+        assert_eq!(Networks::parse(&n.to_string()).unwrap(), n);
     }
 }

@@ -115,7 +115,18 @@ pub struct YookassaConfig {
     /// Send a 54-FZ receipt with every payment and refund (`YOOKASSA_RECEIPTS=1`), for a shop
     /// that fiscalises through YooKassa; the buyer then must give an email or phone.
     pub receipts: bool,
+    /// With `YOOKASSA_CHECK_SOURCE=1`: the networks a notification must come from (the client
+    /// address as `TRUSTED_PROXIES` lets it be read), YooKassa's published ones unless
+    /// `YOOKASSA_ALLOWED_SOURCES` replaces them. `None`: any source (each notification is
+    /// still read back from the API).
+    pub allowed_sources: Option<crate::client_ip::Networks>,
 }
+
+/// The addresses YooKassa sends HTTP notifications from, as its documentation publishes them
+/// (yookassa.ru/developers/using-api/webhooks): `YOOKASSA_ALLOWED_SOURCES` replaces the list
+/// when YooKassa changes it.
+pub const YOOKASSA_SOURCES: &str = "185.71.76.0/27, 185.71.77.0/27, 77.75.153.0/25, \
+     77.75.154.128/25, 77.75.156.11, 77.75.156.35, 2a02:5180::/32";
 
 impl std::fmt::Debug for Config {
     // Hand-written so secrets can never reach a log line through `{:?}`.
@@ -356,12 +367,40 @@ impl Config {
             api_url: url_or(&val, "CRYPTOPAY_API_URL", "https://pay.crypt.bot/api"),
         });
         let yookassa_receipts = parse_bool(&val, "YOOKASSA_RECEIPTS")?;
+        let yookassa_sources = match (
+            parse_bool(&val, "YOOKASSA_CHECK_SOURCE")?,
+            val("YOOKASSA_ALLOWED_SOURCES"),
+        ) {
+            (false, None) => None,
+            // A list without the switch would look like protection that is not there.
+            (false, Some(_)) => {
+                return Err(err(
+                    "YOOKASSA_ALLOWED_SOURCES",
+                    "is set but YOOKASSA_CHECK_SOURCE is not: set YOOKASSA_CHECK_SOURCE=1 to \
+                     take notifications only from these addresses, or unset the list",
+                ))
+            }
+            (true, list) => {
+                let nets =
+                    crate::client_ip::Networks::parse(list.as_deref().unwrap_or(YOOKASSA_SOURCES))
+                        .map_err(|m| err("YOOKASSA_ALLOWED_SOURCES", m))?;
+                if nets.is_empty() {
+                    return Err(err(
+                        "YOOKASSA_ALLOWED_SOURCES",
+                        "lists no address, so every notification would be refused: give \
+                         YooKassa's networks comma-separated, or unset it for the published list",
+                    ));
+                }
+                Some(nets)
+            }
+        };
         let yookassa =
             group(&val, &["YOOKASSA_SHOP_ID", "YOOKASSA_SECRET_KEY"])?.map(|v| YookassaConfig {
                 shop_id: v[0].clone(),
                 secret_key: SecretString::from(v[1].clone()),
                 api_url: url_or(&val, "YOOKASSA_API_URL", "https://api.yookassa.ru/v3"),
                 receipts: yookassa_receipts,
+                allowed_sources: yookassa_sources,
             });
 
         let trusted_proxies = match val("TRUSTED_PROXIES") {
@@ -500,6 +539,13 @@ impl Config {
             if p.checkout_url.contains("test.paycom.uz") {
                 w.push(format!("PAYME_CHECKOUT_URL is Payme's test checkout ({}) but PUBLIC_URL is https: PAYME_KEY is then likely the test key; use https://checkout.paycom.uz and the live key", p.checkout_url));
             }
+        }
+        let checks_source = self
+            .yookassa
+            .as_ref()
+            .is_some_and(|y| y.allowed_sources.is_some());
+        if checks_source && self.trusted_proxies.is_empty() {
+            w.push("YOOKASSA_CHECK_SOURCE is on but TRUSTED_PROXIES is not set: behind a reverse proxy every YooKassa notification comes from the proxy's address and is refused (403); set TRUSTED_PROXIES to the proxy's address".into());
         }
         if self.trusted_proxies.is_empty() {
             w.push("TRUSTED_PROXIES is not set but PUBLIC_URL is https: if a reverse proxy (nginx, Caddy) forwards to the shop, every customer shares its address for rate limits; set TRUSTED_PROXIES to the proxy's address".into());
@@ -742,6 +788,65 @@ mod tests {
             cfg(&[("TRUSTED_PROXIES", "nginx")]).unwrap_err().var,
             "TRUSTED_PROXIES"
         );
+    }
+
+    #[test]
+    fn yookassa_source_check() {
+        let yk = [
+            ("TELEGRAM_BOT_TOKEN", "1:abc"),
+            ("YOOKASSA_SHOP_ID", "1"),
+            ("YOOKASSA_SECRET_KEY", "test_k"),
+        ];
+        let sources = |extra: &[(&str, &str)]| {
+            let mut v = yk.to_vec();
+            v.extend_from_slice(extra);
+            cfg(&v).map(|c| c.yookassa.unwrap().allowed_sources)
+        };
+        // Off unless turned on, so local tests and fakes keep working.
+        assert_eq!(sources(&[]).unwrap(), None);
+        let published = sources(&[("YOOKASSA_CHECK_SOURCE", "1")]).unwrap().unwrap();
+        assert_eq!(published.to_string(), "185.71.76.0/27, 185.71.77.0/27, 77.75.153.0/25, 77.75.154.128/25, 77.75.156.11/32, 77.75.156.35/32, 2a02:5180::/32");
+        let own = sources(&[
+            ("YOOKASSA_CHECK_SOURCE", "true"),
+            ("YOOKASSA_ALLOWED_SOURCES", "203.0.113.0/24, 2001:db8::1"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(own.to_string(), "203.0.113.0/24, 2001:db8::1/128");
+        // A list without the switch, a bad entry or an empty list stop the start.
+        for bad in [
+            vec![("YOOKASSA_ALLOWED_SOURCES", "203.0.113.0/24")],
+            vec![
+                ("YOOKASSA_CHECK_SOURCE", "1"),
+                ("YOOKASSA_ALLOWED_SOURCES", "yookassa.ru"),
+            ],
+            vec![
+                ("YOOKASSA_CHECK_SOURCE", "1"),
+                ("YOOKASSA_ALLOWED_SOURCES", " , "),
+            ],
+        ] {
+            assert_eq!(
+                sources(&bad).unwrap_err().var,
+                "YOOKASSA_ALLOWED_SOURCES",
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            sources(&[("YOOKASSA_CHECK_SOURCE", "maybe")])
+                .unwrap_err()
+                .var,
+            "YOOKASSA_CHECK_SOURCE"
+        );
+        // On behind https without TRUSTED_PROXIES: said, since a proxy would hide YooKassa.
+        let mut public = yk.to_vec();
+        public.extend([
+            ("PUBLIC_URL", "https://shop.example.com"),
+            ("YOOKASSA_CHECK_SOURCE", "1"),
+        ]);
+        let w = cfg(&public).unwrap().warnings().join("\n");
+        assert!(w.contains("YOOKASSA_CHECK_SOURCE"), "{w}");
+        public.push(("TRUSTED_PROXIES", "127.0.0.1"));
+        assert!(cfg(&public).unwrap().warnings().is_empty());
     }
 
     #[test]

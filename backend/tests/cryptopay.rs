@@ -18,36 +18,19 @@ const USER: i64 = 7272;
 
 async fn start(kind: Kind) -> Option<(TestApp, FakeCryptopay)> {
     let fake = FakeCryptopay::start().await;
-    let env = fake.env();
-    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = spawn(kind, &pairs).await?;
+    let app = spawn_with_fake(kind, &fake.env(), &[]).await?;
     Some((app, fake))
 }
 
 /// A physical product priced `minor` in `currency`, with `stock` units: its variant id.
 async fn product(app: &TestApp, minor: i64, currency: &str, stock: i64) -> i64 {
-    let csrf = app.admin_login().await;
-    let sku = format!("CP-{}", rand::random::<u32>());
-    let (s, v) = app
-        .json(app.admin(Method::POST, "/api/admin/products", &csrf).json(&json!({
-            "kind": "physical",
-            "title": {"en": "Hardware wallet"},
-            "variants": [{"sku": sku, "options": {}, "price": {"amount_minor": minor, "currency": currency}, "stock": stock}]
-        })))
-        .await;
-    assert_eq!(s, 201, "{v}");
-    v["variants"][0]["id"].as_i64().unwrap()
+    let body = json!({"kind": "physical", "title": {"en": "Hardware wallet"}});
+    app.admin_product(body, "CP", minor, currency, stock).await
 }
 
 async fn place(app: &TestApp, variant: i64, qty: i64) -> Value {
-    let (s, v) = app
-        .order(
-            USER,
-            json!({"items": [{"variant_id": variant, "quantity": qty}], "payment_method": "cryptopay", "contact": contact()}),
-        )
-        .await;
-    assert_eq!(s, 201, "{v}");
-    v
+    app.place_order(USER, variant, qty, "cryptopay", contact())
+        .await
 }
 
 async fn pay_ref(app: &TestApp, order: i64) -> String {
@@ -76,11 +59,7 @@ async fn deliver(app: &TestApp, body: &str, sig: Option<&str>) -> Raw {
 }
 
 async fn status(app: &TestApp, order: i64) -> String {
-    let (s, v) = app
-        .json(app.as_user(Method::GET, &format!("/api/orders/{order}"), USER))
-        .await;
-    assert_eq!(s, 200, "{v}");
-    v["status"].as_str().unwrap().to_string()
+    app.order_status(USER, order).await
 }
 
 /// (provider_payment_id, amount_minor, currency, needs_refund) of the order's payments.
@@ -617,6 +596,28 @@ both_kinds!(
         assert!(
             r[0].0.starts_with("manual-") && r[0].1 == 1_500_000_000,
             "{r:?}"
+        );
+        // The admin's order: the invoice's payment, and the refund recorded by hand.
+        let o = app.admin_order(&csrf, id).await;
+        assert_eq!(o["payments"][0]["rail"], "cryptopay");
+        assert_eq!(
+            o["payments"][0]["provider_payment_id"],
+            invoice_id.to_string()
+        );
+        assert_eq!(o["payments"][0]["refunded_minor"], 1_500_000_000i64);
+        let listed = o["refunds"].as_array().unwrap();
+        assert_eq!(listed.len(), 1, "{o}");
+        assert_eq!(
+            (
+                &listed[0]["rail"],
+                &listed[0]["manual"],
+                &listed[0]["amount"]
+            ),
+            (
+                &json!("cryptopay"),
+                &json!(true),
+                &json!({"amount_minor": 1_500_000_000i64, "currency": "TON"})
+            )
         );
         assert!(fake.transfers().is_empty());
         assert_eq!(app.stock(ton).await, Some(5));

@@ -352,6 +352,43 @@ fn check_prints_what_is_enabled_and_every_problem() {
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("no problems found"), "{text}");
     assert!(text.contains("cash, stars"), "{text}");
+
+    // YooKassa: whether its notifications' source is checked, and against which networks.
+    let yookassa = [
+        ("PUBLIC_URL", "https://shop.example.com"),
+        ("TELEGRAM_BOT_TOKEN", "123:abc"),
+        ("YOOKASSA_SHOP_ID", "1"),
+        ("YOOKASSA_SECRET_KEY", "live_k"),
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+    ];
+    let (code, text) = run(&yookassa);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("notifications from any address"), "{text}");
+    let mut on = yookassa.to_vec();
+    on.push(("YOOKASSA_CHECK_SOURCE", "1"));
+    let (code, text) = run(&on);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("notifications only from 185.71.76.0/27, 185.71.77.0/27, 77.75.153.0/25"),
+        "{text}"
+    );
+    on.push(("YOOKASSA_ALLOWED_SOURCES", "203.0.113.0/24"));
+    let (_, text) = run(&on);
+    assert!(
+        text.contains("notifications only from 203.0.113.0/24 (YOOKASSA_CHECK_SOURCE)"),
+        "{text}"
+    );
+    // On, behind https with no TRUSTED_PROXIES: a problem that names both variables.
+    let (code, text) = run(&on[..on.len() - 1]
+        .iter()
+        .copied()
+        .filter(|(k, _)| *k != "TRUSTED_PROXIES")
+        .collect::<Vec<_>>());
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("YOOKASSA_CHECK_SOURCE is on but TRUSTED_PROXIES is not set"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -338,6 +338,18 @@ both_kinds!(failed_renewal_tells_the_customer_once, |kind| async move {
         ))
         .await;
     assert_eq!(s, 200, "{v}");
+    // The merchant's order shows the failed renewal, and still only the first payment.
+    let o = app.admin_order(&csrf, id).await;
+    assert!(
+        o["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "subscription_payment_failed"),
+        "{o}"
+    );
+    assert_eq!(o["payments"].as_array().unwrap().len(), 1, "{o}");
+    assert_eq!(o["payments"][0]["rail"], "stripe");
     bot.wait_for("sendMessage", |b| {
         b["chat_id"] == USER && b["text"].as_str().is_some_and(|t| t.contains("renew"))
     })

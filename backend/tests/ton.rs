@@ -290,6 +290,16 @@ both_kinds!(an_underpaid_order_waits_for_the_rest, |kind| async move {
             .contains("500000000 missing"),
         "{under}"
     );
+    // ... and the part-payment among the order's transfers, with no payment yet.
+    assert!(admin_view.get("payments").is_none(), "{admin_view}");
+    let transfers = admin_view["ton_transfers"].as_array().unwrap();
+    assert_eq!(transfers.len(), 1, "{admin_view}");
+    assert_eq!(transfers[0]["state"], "partial");
+    assert_eq!(transfers[0]["order_id"], id(&o));
+    assert_eq!(
+        transfers[0]["amount"],
+        json!({"amount_minor": 1_000_000_000i64, "currency": "TON"})
+    );
 
     fake.pay_ton(500_000_000, &c);
     let r = poll(&app).await;
@@ -302,6 +312,26 @@ both_kinds!(an_underpaid_order_waits_for_the_rest, |kind| async move {
         .await
         .unwrap();
     assert_eq!(states, ["paid", "paid"]);
+    let admin_view = app.admin_order(&csrf, id(&o)).await;
+    let pays = admin_view["payments"].as_array().unwrap();
+    assert_eq!(pays.len(), 1, "{admin_view}");
+    assert_eq!(
+        (
+            &pays[0]["rail"],
+            &pays[0]["amount"]["amount_minor"],
+            &pays[0]["needs_refund"]
+        ),
+        (&json!("ton"), &json!(PRICE_TON), &json!(false))
+    );
+    assert_eq!(
+        admin_view["ton_transfers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["state"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["paid", "paid"]
+    );
 });
 
 both_kinds!(
@@ -333,6 +363,21 @@ both_kinds!(
         assert_eq!(items.len(), 1, "{list}");
         assert_eq!(items[0]["to_return_minor"], 500_000_000);
         assert_eq!(items[0]["state"], "paid");
+        // The order shows the problem: paid, plus an excess flagged to give back.
+        let admin_view = app.admin_order(&csrf, id(&o)).await;
+        let pays = admin_view["payments"].as_array().unwrap();
+        assert_eq!(pays.len(), 2, "{admin_view}");
+        assert_eq!(pays[1]["needs_refund"], true);
+        assert_eq!(pays[1]["amount"]["amount_minor"], 500_000_000);
+        assert_eq!(
+            admin_view["ton_transfers"][0]["to_return_minor"],
+            500_000_000
+        );
+        assert!(admin_view["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "overpaid"));
         let tid = items[0]["id"].as_i64().unwrap();
         let path = format!("/api/admin/ton/transfers/{tid}/returned");
         let (s, after) = app.json(app.admin(Method::POST, &path, &csrf)).await;
@@ -346,6 +391,10 @@ both_kinds!(
             .await
             .unwrap();
         assert_eq!(refunds, 1);
+        let admin_view = app.admin_order(&csrf, id(&o)).await;
+        assert_eq!(admin_view["payments"][1]["refunded_minor"], 500_000_000);
+        assert_eq!(admin_view["refunds"].as_array().unwrap().len(), 1);
+        assert_eq!(admin_view["ton_transfers"][0]["to_return_minor"], 0);
         // The order itself stays paid.
         assert_eq!(status(&app, id(&o)).await, "paid");
     }

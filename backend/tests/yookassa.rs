@@ -15,10 +15,7 @@ const SHOP: &str = "http://127.0.0.1:8080";
 
 async fn start_with(kind: Kind, extra: &[(&str, &str)]) -> Option<(TestApp, FakeYookassa)> {
     let fake = FakeYookassa::start().await;
-    let env = fake.env();
-    let mut pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    pairs.extend_from_slice(extra);
-    let app = spawn(kind, &pairs).await?;
+    let app = spawn_with_fake(kind, &fake.env(), extra).await?;
     Some((app, fake))
 }
 
@@ -34,27 +31,15 @@ async fn rub_product(
     stock: i64,
     vat: Option<i64>,
 ) -> i64 {
-    let csrf = app.admin_login().await;
-    let sku = format!("SAMOVAR-{}", rand::random::<u32>());
-    let mut body = json!({
-        "kind": kind,
-        "title": {"en": "Samovar", "ru": "Самовар"},
-        "variants": [{"sku": sku, "options": {}, "price": {"amount_minor": price_minor, "currency": "RUB"}, "stock": stock}]
-    });
+    let mut body = json!({"kind": kind, "title": {"en": "Samovar", "ru": "Самовар"}});
     if let Some(v) = vat {
         body["vat_percent"] = json!(v);
     }
     if kind == "digital" {
         body["digital_content"] = json!("https://example.test/download");
     }
-    let (s, v) = app
-        .json(
-            app.admin(Method::POST, "/api/admin/products", &csrf)
-                .json(&body),
-        )
-        .await;
-    assert_eq!(s, 201, "{v}");
-    v["variants"][0]["id"].as_i64().unwrap()
+    app.admin_product(body, "SAMOVAR", price_minor, "RUB", stock)
+        .await
 }
 
 fn rub_contact() -> Value {
@@ -62,14 +47,8 @@ fn rub_contact() -> Value {
 }
 
 async fn yk_order(app: &TestApp, variant: i64, qty: i64) -> Value {
-    let (s, v) = app
-        .order(
-            USER,
-            json!({"items": [{"variant_id": variant, "quantity": qty}], "payment_method": "yookassa", "contact": rub_contact()}),
-        )
-        .await;
-    assert_eq!(s, 201, "{v}");
-    v
+    app.place_order(USER, variant, qty, "yookassa", rub_contact())
+        .await
 }
 
 async fn deliver(app: &TestApp, body: &Value) -> Raw {
@@ -82,12 +61,36 @@ async fn deliver(app: &TestApp, body: &Value) -> Raw {
     .await
 }
 
+/// A notification as if sent through a proxy that says it came from `from`
+/// (`X-Forwarded-For`; believed only when the shop trusts the peer, 127.0.0.1 here).
+async fn deliver_from(app: &TestApp, body: &Value, from: &str) -> Raw {
+    app.raw(
+        app.client
+            .post(app.url("/webhooks/yookassa"))
+            .header("Content-Type", "application/json")
+            .header("X-Forwarded-For", from)
+            .body(body.to_string()),
+    )
+    .await
+}
+
+/// Asserts a notification was refused for its source: 403 in the error envelope, and
+/// YooKassa was not asked anything.
+#[track_caller]
+fn refused_for_source(r: &Raw, fake: &FakeYookassa, calls_before: usize) {
+    let v = assert_envelope(r, 403, Some("source_not_allowed"));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("YooKassa's addresses"),
+        "{v}"
+    );
+    assert_eq!(fake.requests().len(), calls_before, "no call to YooKassa");
+}
+
 async fn status(app: &TestApp, order: i64) -> String {
-    let (s, v) = app
-        .json(app.as_user(Method::GET, &format!("/api/orders/{order}"), USER))
-        .await;
-    assert_eq!(s, 200, "{v}");
-    v["status"].as_str().unwrap().to_string()
+    app.order_status(USER, order).await
 }
 
 /// (provider payment id, amount, refunded, needs_refund) of an order's payments.
@@ -552,6 +555,18 @@ both_kinds!(pending_and_canceled_refunds, |kind| async move {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["status"], "paid");
     assert!(refund_rows(&app, id).await.is_empty());
+    // The admin's order: the payment as YooKassa has it, no refund counted, one pending.
+    let o = app.admin_order(&csrf, id).await;
+    assert_eq!(
+        o["payments"],
+        json!([{"rail": "yookassa", "provider_payment_id": pid, "amount": {"amount_minor": 150_000, "currency": "RUB"},
+                "refunded_minor": 0, "needs_refund": false, "created_at": o["payments"][0]["created_at"]}])
+    );
+    assert!(o.get("refunds").is_none(), "{o}");
+    assert_eq!(
+        o["events"].as_array().unwrap().last().unwrap()["kind"],
+        "refund_pending"
+    );
     let r1 = fake.refunds_of(&pid)[0].clone();
     // A forged success for the still pending refund changes nothing.
     let mut forged = r1.clone();
@@ -593,6 +608,30 @@ both_kinds!(pending_and_canceled_refunds, |kind| async move {
     assert_eq!(status(&app, id).await, "refunded");
     assert_eq!(refund_rows(&app, id).await.len(), 1);
     assert_eq!(payments(&app, id).await[0].2, 150_000);
+    // The admin's order lists both refunds: the canceled one failed, the second succeeded.
+    let o = app.admin_order(&csrf, id).await;
+    let refunds = o["refunds"].as_array().unwrap();
+    assert_eq!(refunds.len(), 2, "{o}");
+    assert_eq!(refunds[0]["provider_refund_id"], r1["id"]);
+    assert!(refunds[0]["failed_at"].is_i64(), "{o}");
+    assert_eq!(refunds[1]["provider_refund_id"], r2["id"]);
+    assert!(refunds[1].get("failed_at").is_none(), "{o}");
+    for r in refunds {
+        assert_eq!(r["rail"], "yookassa");
+        assert_eq!(r["manual"], false);
+        assert_eq!(
+            r["amount"],
+            json!({"amount_minor": 150_000, "currency": "RUB"})
+        );
+    }
+    assert_eq!(o["payments"][0]["refunded_minor"], 150_000);
+    // The customer's order carries none of it.
+    let (_, mine) = app
+        .json(app.as_user(Method::GET, &format!("/api/orders/{id}"), USER))
+        .await;
+    for k in ["payments", "refunds", "ton_transfers"] {
+        assert!(mine.get(k).is_none(), "{k} in {mine}");
+    }
 });
 
 both_kinds!(receipts_when_turned_on, |kind| async move {
@@ -791,3 +830,142 @@ both_kinds!(an_outage_makes_yookassa_deliver_again, |kind| async move {
     assert_eq!(status(&app, id).await, "paid");
     assert_eq!(payments(&app, id).await.len(), 1);
 });
+
+both_kinds!(
+    with_the_source_check_only_yookassa_s_addresses_are_heard,
+    |kind| async move {
+        let Some((app, fake)) = start_with(
+            kind,
+            &[
+                ("YOOKASSA_CHECK_SOURCE", "1"),
+                ("TRUSTED_PROXIES", "127.0.0.1"),
+                ("METRICS_TOKEN", "yk-metrics"),
+            ],
+        )
+        .await
+        else {
+            return;
+        };
+        let variant = rub_product(&app, "physical", 150_000, 5, None).await;
+        let id = yk_order(&app, variant, 1).await["id"].as_i64().unwrap();
+        let pid = fake.payment_for(id)["id"].as_str().unwrap().to_string();
+        let n = fake.notification("payment.succeeded", fake.succeed(&pid));
+        let calls = fake.requests().len();
+
+        // Forwarded by the trusted proxy for an address outside YooKassa's networks.
+        let r = deliver_from(&app, &n, "203.0.113.9").await;
+        refused_for_source(&r, &fake, calls);
+        // Just outside 185.71.76.0/27.
+        let r = deliver_from(&app, &n, "185.71.76.32").await;
+        refused_for_source(&r, &fake, calls);
+        // A client that wrote YooKassa's address itself: the proxy appended the real one.
+        let r = deliver_from(&app, &n, "185.71.76.7, 203.0.113.9").await;
+        refused_for_source(&r, &fake, calls);
+        // Straight from the proxy itself, naming nobody: the proxy is not YooKassa.
+        let r = deliver(&app, &n).await;
+        refused_for_source(&r, &fake, calls);
+        assert_eq!(status(&app, id).await, "pending_payment");
+
+        // Each refusal is counted with its reason.
+        let m = app
+            .raw(
+                app.get("/metrics")
+                    .header("Authorization", "Bearer yk-metrics"),
+            )
+            .await;
+        assert_eq!(m.status, 200);
+        assert!(
+            m.text().contains(
+                "shop_webhook_rejections_total{rail=\"yookassa\",reason=\"source_not_allowed\"}"
+            ),
+            "{}",
+            m.text()
+        );
+
+        // From YooKassa (through the proxy, behind a client-written hop the proxy appended
+        // to): heard, and still read back from the API before it pays.
+        let r = deliver_from(&app, &n, "1.1.1.1, 185.71.76.7").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(gets(&fake, &format!("/payments/{pid}")), 1);
+        assert_eq!(status(&app, id).await, "paid");
+        // YooKassa's IPv6 network is on the list too.
+        let r = deliver_from(&app, &n, "2a02:5180:0:1509::12").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(gets(&fake, &format!("/payments/{pid}")), 2);
+        assert_eq!(payments(&app, id).await.len(), 1);
+    }
+);
+
+both_kinds!(
+    a_forged_forwarded_for_from_an_untrusted_peer_is_refused,
+    |kind| async move {
+        // The shop trusts no proxy: the TCP peer (127.0.0.1) is the client, whatever the
+        // headers claim.
+        let Some((app, fake)) = start_with(kind, &[("YOOKASSA_CHECK_SOURCE", "1")]).await else {
+            return;
+        };
+        let variant = rub_product(&app, "physical", 150_000, 5, None).await;
+        let id = yk_order(&app, variant, 1).await["id"].as_i64().unwrap();
+        let pid = fake.payment_for(id)["id"].as_str().unwrap().to_string();
+        let n = fake.notification("payment.succeeded", fake.succeed(&pid));
+        let calls = fake.requests().len();
+        let r = deliver_from(&app, &n, "185.71.76.7").await;
+        refused_for_source(&r, &fake, calls);
+        let r = app
+            .raw(
+                app.client
+                    .post(app.url("/webhooks/yookassa"))
+                    .header("Content-Type", "application/json")
+                    .header("Forwarded", "for=185.71.76.7;proto=https")
+                    .body(n.to_string()),
+            )
+            .await;
+        refused_for_source(&r, &fake, calls);
+        assert_eq!(status(&app, id).await, "pending_payment");
+    }
+);
+
+both_kinds!(
+    allowed_sources_replace_the_list_and_the_check_is_off_by_default,
+    |kind| async move {
+        // YOOKASSA_ALLOWED_SOURCES replaces the published list (YooKassa moved).
+        let Some((app, fake)) = start_with(
+            kind,
+            &[
+                ("YOOKASSA_CHECK_SOURCE", "1"),
+                ("YOOKASSA_ALLOWED_SOURCES", "203.0.113.0/24, 2001:db8::5"),
+                ("TRUSTED_PROXIES", "127.0.0.1"),
+            ],
+        )
+        .await
+        else {
+            return;
+        };
+        let variant = rub_product(&app, "physical", 150_000, 5, None).await;
+        let id = yk_order(&app, variant, 1).await["id"].as_i64().unwrap();
+        let pid = fake.payment_for(id)["id"].as_str().unwrap().to_string();
+        let n = fake.notification("payment.succeeded", fake.succeed(&pid));
+        let calls = fake.requests().len();
+        let r = deliver_from(&app, &n, "185.71.76.7").await;
+        refused_for_source(&r, &fake, calls);
+        let r = deliver_from(&app, &n, "2001:db8::6").await;
+        refused_for_source(&r, &fake, calls);
+        let r = deliver_from(&app, &n, "203.0.113.200").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(status(&app, id).await, "paid");
+        drop(app);
+
+        // Without YOOKASSA_CHECK_SOURCE any address is heard (and read back from the API).
+        let Some((app, fake)) = start_with(kind, &[("TRUSTED_PROXIES", "127.0.0.1")]).await else {
+            return;
+        };
+        let variant = rub_product(&app, "physical", 150_000, 5, None).await;
+        let id = yk_order(&app, variant, 1).await["id"].as_i64().unwrap();
+        let pid = fake.payment_for(id)["id"].as_str().unwrap().to_string();
+        let n = fake.notification("payment.succeeded", fake.succeed(&pid));
+        let r = deliver_from(&app, &n, "203.0.113.9").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(gets(&fake, &format!("/payments/{pid}")), 1);
+        assert_eq!(status(&app, id).await, "paid");
+    }
+);

@@ -60,3 +60,25 @@ export async function adminGet(page, path) {
 export async function horizontalOverflow(page) {
   return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 }
+
+/**
+ * Elements of the page's content that reach past the screen's right edge, cut off whether or
+ * not the document itself scrolls (a grid column grown by a long unbreakable word, a row of
+ * buttons that does not wrap): up to five, widest first, as `tag.class[testid] +Npx`.
+ */
+export async function cutOff(page) {
+  return page.evaluate(() => {
+    const w = document.documentElement.clientWidth;
+    return [...document.querySelectorAll('.main *')]
+      .map((e) => ({ e, right: e.getBoundingClientRect().right }))
+      .filter(({ e, right }) => right > w + 1 && e.getClientRects().length > 0)
+      // Visually hidden on purpose (a phone's table head, screen-reader text): clipped to 1 px.
+      .filter(({ e }) => {
+        const hidden = e.closest('thead, .sr-only');
+        return !hidden || hidden.getBoundingClientRect().width > 1;
+      })
+      .sort((a, b) => b.right - a.right)
+      .slice(0, 5)
+      .map(({ e, right }) => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')}[${e.dataset.testid ?? ''}] +${Math.round(right - w)}px`);
+  });
+}

@@ -1,12 +1,16 @@
-// Journey 7: a TON-priced product paid on-chain. The shop runs with a bot token and TON_WALLET
-// (its toncenter is never reached: the wallet is read once an hour here, and what a payment does
-// is the backend suite's, tests/ton.rs). Inside a stub Telegram, the buyer orders a product
-// priced in TON and the order page shows what they need: the Tonkeeper link (https, which
-// Telegram opens) and the ton:// link, the amount, address and comment to copy, and the QR.
+// Journey 7: a TON-priced product paid on-chain. The shop runs with a bot token and TON_WALLET,
+// reading its wallet every second from a fake toncenter (lib/fake-toncenter.mjs; the edge cases
+// of what a transfer does are the backend suite's, tests/ton.rs). Inside a stub Telegram, the
+// buyer orders a product priced in TON and the order page shows what they need: the Tonkeeper
+// link (https, which Telegram opens) and the ton:// link, the amount, address and comment to
+// copy, and the QR. In the admin's TON screen a transfer whose comment names no order is listed,
+// the merchant attaches it to the order it was meant for, and that order is paid.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { launchBrowser, newPhoneContext, screenshot, startShop, watchErrors } from '../lib/harness.mjs';
+import { adminGet, cutOff, horizontalOverflow, newAdminContext, signInAs, watchAdminErrors } from '../lib/admin.mjs';
+import { startFakeToncenter } from '../lib/fake-toncenter.mjs';
+import { PHONE, launchBrowser, newPhoneContext, screenshot, startShop, watchErrors } from '../lib/harness.mjs';
 import { THEMES, customerInitData, installTelegramStub, tapMainButton } from '../lib/telegram.mjs';
 
 const BOT_TOKEN = '123456789:TON-e2e-token';
@@ -18,14 +22,16 @@ describe('paying on TON', () => {
   let shop;
   let browser;
   let variantId;
+  let toncenter;
 
   before(async () => {
+    toncenter = await startFakeToncenter(WALLET);
     shop = await startShop({
       botToken: BOT_TOKEN,
       env: {
         TON_WALLET: WALLET,
-        TONCENTER_API_URL: 'http://127.0.0.1:9/api/v3',
-        TON_POLL_SECS: '3600',
+        TONCENTER_API_URL: toncenter.url,
+        TON_POLL_SECS: '1',
         ADMIN_EMAIL: EMAIL,
         ADMIN_PASSWORD: PASSWORD,
       },
@@ -57,7 +63,21 @@ describe('paying on TON', () => {
   after(async () => {
     await browser?.close();
     await shop?.stop();
+    await toncenter?.close();
   });
+
+  /** A `ton` order of one hoodie placed by customer `id`, the way checkout places it. */
+  async function tonOrder(id, key) {
+    const initData = customerInitData(BOT_TOKEN, { id, first_name: 'Toncoin' });
+    const res = await fetch(`${shop.url}/api/orders`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `tma ${initData}`, 'Idempotency-Key': key },
+      body: JSON.stringify({ items: [{ variant_id: variantId, quantity: 1 }], payment_method: 'ton' }),
+    });
+    const order = await res.json();
+    assert.equal(res.status, 201, JSON.stringify(order));
+    return { order, initData };
+  }
 
   test('the order page shows the wallet links, the values to copy and the QR', async () => {
     const context = await newPhoneContext(browser, { baseURL: shop.url });
@@ -105,5 +125,100 @@ describe('paying on TON', () => {
     await screenshot(page, 'ton-order-light');
     assert.deepEqual(errors, []);
     await context.close();
+  });
+
+  test('the merchant attaches an unmatched transfer to its order in the admin, which pays it', async () => {
+    const { order, initData } = await tonOrder(720_002, 'e2e-ton-attach');
+    // The buyer paid the right amount but wrote their own words as the comment; another
+    // stranger's transfer stays unmatched beside it.
+    const hash = toncenter.payTon(1_500_000_000, 'hoodie for Aziz');
+    toncenter.payTon(250_000_000, 'thanks!');
+
+    const context = await newAdminContext(browser, shop.url, { width: 1280, height: 800 });
+    const page = await context.newPage();
+    const errors = watchAdminErrors(page);
+    await signInAs(page, EMAIL, PASSWORD);
+    // The shop reads the wallet every second: wait until it has counted both.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const listed = await adminGet(page, '/api/admin/ton/transfers?state=unmatched');
+      assert.equal(listed.status, 200);
+      if (listed.body.items.length === 2) break;
+      assert.ok(Date.now() < deadline, `the shop did not count the transfers: ${toncenter.requests.length} reads`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+
+    await page.goto('/admin/ton');
+    const rows = page.locator('[data-testid=ton-row]');
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), 2);
+    const row = page.locator('[data-testid=ton-row][data-state=unmatched]', { hasText: 'hoodie for Aziz' });
+    await row.waitFor();
+    const transferId = await row.getAttribute('data-id');
+    assert.match(await row.innerText(), /1\.5/);
+    // The explorer link is the transaction's (hex of its hash).
+    assert.equal(
+      await row.locator('a').first().getAttribute('href'),
+      `https://tonviewer.com/transaction/${Buffer.from(hash, 'base64').toString('hex')}`,
+    );
+    // Unmatched money is all owed back until it is attached.
+    assert.match(await row.locator('td').nth(5).innerText(), /1\.5/);
+    // A bad order number is refused in the page, naming what to type.
+    await row.locator('[data-testid=ton-attach-order]').fill('hoodie');
+    await row.locator('[data-testid=ton-attach]').click();
+    await page.locator('.form-error[role=alert]').waitFor();
+    // The merchant types the order's number (as shown in the admin, with its #) and attaches.
+    await row.locator('[data-testid=ton-attach-order]').fill(`#${order.id}`);
+    await row.locator('[data-testid=ton-attach]').click();
+    const paidRow = page.locator(`[data-testid=ton-row][data-id="${transferId}"][data-state=paid]`);
+    await paidRow.waitFor();
+    assert.match(await paidRow.innerText(), new RegExp(`#${order.id}`));
+    assert.equal(await paidRow.locator('[data-testid=ton-attach]').count(), 0);
+    // The other transfer is still there to attach or return.
+    await page.locator('[data-testid=ton-row][data-state=unmatched]', { hasText: 'thanks!' }).waitFor();
+    await screenshot(page, 'admin-ton-desktop');
+
+    // The order is paid, for the merchant and for the buyer.
+    const admin = await adminGet(page, `/api/admin/orders/${order.id}`);
+    assert.equal(admin.status, 200);
+    assert.equal(admin.body.status, 'paid');
+    assert.equal(admin.body.ton_transfers.length, 1);
+    assert.equal(admin.body.ton_transfers[0].state, 'paid');
+    assert.equal(admin.body.payments[0].rail, 'ton');
+    assert.equal(admin.body.payments[0].amount.amount_minor, 1_500_000_000);
+    const mine = await shop.api(`/api/orders/${order.id}`, { Authorization: `tma ${initData}` });
+    assert.equal(mine.body.status, 'paid');
+    assert.equal(mine.body.ton_transfers, undefined);
+
+    // The order's page in the admin shows the payment and the transfer that made it.
+    await page.goto(`/admin/orders/${order.id}`);
+    await page.locator('[data-testid=order-money]').waitFor();
+    const payment = page.locator('[data-testid=payment][data-rail=ton]');
+    await payment.waitFor();
+    assert.match(await payment.innerText(), /1\.5/);
+    assert.equal(await payment.getAttribute('data-needs-refund'), 'false');
+    await page.locator('[data-testid=order-ton-transfer][data-state=paid]').waitFor();
+    assert.ok((await page.locator('[data-testid=timeline]').innerText()).includes('Paid'));
+    assert.deepEqual(errors, []);
+    await context.close();
+
+    // On a phone: the same screen as cards, nothing wider than the screen or cut off.
+    const phone = await newAdminContext(browser, shop.url, PHONE);
+    const p = await phone.newPage();
+    const phoneErrors = watchAdminErrors(p);
+    await signInAs(p, EMAIL, PASSWORD);
+    await p.goto('/admin/ton');
+    await p.locator('[data-testid=ton-row][data-state=unmatched]').waitFor();
+    assert.ok((await horizontalOverflow(p)) <= 0, 'the TON screen scrolls sideways on a phone');
+    assert.deepEqual(await cutOff(p), [], 'the TON screen is cut off on a phone');
+    await screenshot(p, 'admin-ton-phone');
+    await p.goto(`/admin/orders/${order.id}`);
+    await p.locator('[data-testid=order-ton-transfer]').waitFor();
+    assert.ok((await horizontalOverflow(p)) <= 0, 'the order page scrolls sideways on a phone');
+    assert.deepEqual(await cutOff(p), [], 'the order page is cut off on a phone');
+    await p.locator('[data-testid=order-money]').scrollIntoViewIfNeeded();
+    await screenshot(p, 'admin-order-ton-phone');
+    assert.deepEqual(phoneErrors, []);
+    await phone.close();
   });
 });

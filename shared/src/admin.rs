@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Money, Product, ProductKind, Texts, VariantOptions};
+use crate::{Money, PaymentMethod, Product, ProductKind, Texts, VariantOptions};
 
 pub use crate::{AdminInfo, LoginRequest, LoginResponse};
 
@@ -631,6 +631,42 @@ pub struct TonTransfer {
     pub chain_time: i64,
     /// `https://tonviewer.com/transaction/…`
     pub explorer_url: String,
+}
+
+/// A payment a rail reported for an order, as the admin's order page lists it: the order's
+/// own payment, and any the order could not take (a second rail's success, an amount that
+/// does not match, a TON overpayment's excess or a late transfer), which `needs_refund` marks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderPayment {
+    pub rail: PaymentMethod,
+    /// The provider's id of it (a YooKassa payment, a Crypto Pay invoice, a TON transaction
+    /// hash, a Stripe PaymentIntent or invoice), to look it up in the provider's dashboard.
+    pub provider_payment_id: String,
+    pub amount: Money,
+    /// What of it was given back so far (minor units of `amount`).
+    pub refunded_minor: i64,
+    /// Money the order could not take: to give back.
+    pub needs_refund: bool,
+    pub created_at: i64,
+}
+
+/// A refund the shop counted for an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderRefund {
+    pub rail: PaymentMethod,
+    /// The provider's id of the refund (a YooKassa refund, a Crypto Pay transfer, a Stripe
+    /// `re_…`); one the shop made up for a refund recorded by hand or in cash.
+    pub provider_refund_id: String,
+    pub amount: Money,
+    /// The merchant paid it back outside the shop and recorded it (Crypto Pay without
+    /// transfers, a provider that refused): no provider was asked.
+    pub manual: bool,
+    /// When the provider reported that the refund failed after all: it no longer counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_at: Option<i64>,
+    pub created_at: i64,
 }
 
 /// `POST /api/admin/ton/transfers/{id}/attach`: count an unmatched transfer towards an order

@@ -598,6 +598,22 @@ pub struct Order {
     #[cfg(feature = "merchant")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk: Option<OrderRisk>,
+    /// What the rails reported, oldest first (admin order detail only): every payment, with
+    /// those the order could not take marked for refund.
+    #[cfg(feature = "merchant")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payments: Vec<admin::OrderPayment>,
+    /// Every refund counted, failed ones included (admin order detail only). Refunds asked
+    /// and not final yet are `refund_pending` entries of the timeline.
+    #[cfg(feature = "merchant")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<admin::OrderRefund>,
+    /// The transfers into the TON wallet counted towards or flagged on this order (admin
+    /// order detail of `ton` orders): part-payments, the one that paid, late or wrong-asset
+    /// ones, what was returned.
+    #[cfg(feature = "merchant")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ton_transfers: Vec<admin::TonTransfer>,
     /// The subscription the order sold, once its first payment started it (order detail).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription: Option<OrderSubscription>,

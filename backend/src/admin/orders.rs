@@ -6,8 +6,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
-use shared::admin::RefundRequest;
-use shared::{Order, OrderStatus, Page, PaymentMethod};
+use shared::admin::{OrderPayment, OrderRefund, RefundRequest};
+use shared::{Currency, Money, Order, OrderStatus, Page, PaymentMethod};
 
 use super::auth::{record_audit, Admin, Owner};
 use crate::catalog::{decode_cursor, encode_cursor};
@@ -154,7 +154,79 @@ async fn load(st: &AppState, id: i64) -> Result<Order> {
     .await?
     .ok_or_else(|| Error::not_found("order"))?;
     order.risk = risk::of(&st.db, &[id]).await?.pop().map(|(_, r)| r);
+    order.payments = payments_of(st, id).await?;
+    order.refunds = refunds_of(st, id).await?;
+    if order.payment_method == PaymentMethod::Ton {
+        order.ton_transfers = crate::payments::ton::admin::of_order(st, id).await?;
+    }
     Ok(order)
+}
+
+/// Every payment a rail reported for the order, oldest first.
+async fn payments_of(st: &AppState, order_id: i64) -> Result<Vec<OrderPayment>> {
+    #[derive(shop_macros::FromRow)]
+    struct Row {
+        #[sqlx(try_from = "String")]
+        provider: PaymentMethod,
+        provider_payment_id: String,
+        amount_minor: i64,
+        #[sqlx(try_from = "String")]
+        currency: Currency,
+        refunded_minor: i64,
+        needs_refund: i64,
+        created_at: i64,
+    }
+    let rows = sqlx::query_as::<_, Row>(
+        "SELECT provider, provider_payment_id, amount_minor, currency, refunded_minor, \
+         needs_refund, created_at FROM payments WHERE order_id = $1 ORDER BY id",
+    )
+    .bind(order_id)
+    .fetch_all(&st.db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| OrderPayment {
+            rail: r.provider,
+            provider_payment_id: r.provider_payment_id,
+            amount: Money::new(r.amount_minor, r.currency),
+            refunded_minor: r.refunded_minor,
+            needs_refund: r.needs_refund != 0,
+            created_at: r.created_at,
+        })
+        .collect())
+}
+
+/// Every refund counted for the order, failed ones included, oldest first.
+async fn refunds_of(st: &AppState, order_id: i64) -> Result<Vec<OrderRefund>> {
+    #[derive(shop_macros::FromRow)]
+    struct Row {
+        #[sqlx(try_from = "String")]
+        rail: PaymentMethod,
+        provider_refund_id: String,
+        amount_minor: i64,
+        #[sqlx(try_from = "String")]
+        currency: Currency,
+        failed_at: Option<i64>,
+        created_at: i64,
+    }
+    let rows = sqlx::query_as::<_, Row>(
+        "SELECT rail, provider_refund_id, amount_minor, currency, failed_at, created_at \
+         FROM refunds WHERE order_id = $1 ORDER BY id",
+    )
+    .bind(order_id)
+    .fetch_all(&st.db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| OrderRefund {
+            manual: crate::payments::refund::is_manual(&r.provider_refund_id),
+            rail: r.rail,
+            provider_refund_id: r.provider_refund_id,
+            amount: Money::new(r.amount_minor, r.currency),
+            failed_at: r.failed_at,
+            created_at: r.created_at,
+        })
+        .collect())
 }
 
 /// One order with its whole timeline (`events`).

@@ -252,6 +252,9 @@ pub fn to_order(
         customer_id: Some(h.customer_id),
         events,
         risk: None,
+        payments: vec![],
+        refunds: vec![],
+        ton_transfers: vec![],
         subscription: None,
         ton: None,
     })

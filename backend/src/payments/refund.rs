@@ -21,6 +21,12 @@ pub struct RefundAsk {
     pub manual: bool,
 }
 
+/// Whether a counted refund is one the merchant recorded by hand (its key, made below, starts
+/// so): paid back outside the shop, no provider asked.
+pub fn is_manual(provider_refund_id: &str) -> bool {
+    provider_refund_id.starts_with("manual-")
+}
+
 /// Refunds order `order_id` as the merchant `by` asked.
 pub async fn refund_order(
     st: &AppState,

@@ -168,6 +168,18 @@ pub async fn spawn(kind: Kind, env: &[(&str, &str)]) -> Option<TestApp> {
     })
 }
 
+/// [`spawn`] with a fake provider's variables (its `env()`: URLs and keys it answers to) and
+/// `extra` overrides on top.
+pub async fn spawn_with_fake(
+    kind: Kind,
+    fake_env: &[(&'static str, String)],
+    extra: &[(&str, &str)],
+) -> Option<TestApp> {
+    let mut pairs: Vec<(&str, &str)> = fake_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    pairs.extend_from_slice(extra);
+    spawn(kind, &pairs).await
+}
+
 pub fn now() -> i64 {
     shop::db::now()
 }
@@ -253,6 +265,74 @@ impl TestApp {
             .json(&body),
         )
         .await
+    }
+
+    /// A product with one variant, created through the admin API (signing in first); answers
+    /// the variant's id. `product` is the body without `variants` (kind, title, and whatever
+    /// else the test needs); the variant gets a fresh SKU starting with `sku_prefix`.
+    pub async fn admin_product(
+        &self,
+        mut product: Value,
+        sku_prefix: &str,
+        price_minor: i64,
+        currency: &str,
+        stock: i64,
+    ) -> i64 {
+        let csrf = self.admin_login().await;
+        let sku = format!("{sku_prefix}-{}", rand::random::<u32>());
+        product["variants"] = json!([{"sku": sku, "options": {},
+            "price": {"amount_minor": price_minor, "currency": currency}, "stock": stock}]);
+        let (s, v) = self
+            .json(
+                self.admin(reqwest::Method::POST, "/api/admin/products", &csrf)
+                    .json(&product),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        v["variants"][0]["id"].as_i64().unwrap()
+    }
+
+    /// An order of `qty` units of one variant paid with `method`, placed by `user` with this
+    /// delivery contact; asserts 201 and answers the order.
+    pub async fn place_order(
+        &self,
+        user: i64,
+        variant: i64,
+        qty: i64,
+        method: &str,
+        contact: Value,
+    ) -> Value {
+        let (s, v) = self
+            .order(
+                user,
+                json!({"items": [{"variant_id": variant, "quantity": qty}],
+                       "payment_method": method, "contact": contact}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        v
+    }
+
+    /// An order's status as its customer `user` sees it (`GET /api/orders/{id}`).
+    pub async fn order_status(&self, user: i64, id: i64) -> String {
+        let (s, v) = self
+            .json(self.as_user(reqwest::Method::GET, &format!("/api/orders/{id}"), user))
+            .await;
+        assert_eq!(s, 200, "{v}");
+        v["status"].as_str().unwrap().to_string()
+    }
+
+    /// `GET /api/admin/orders/{id}` as the signed-in admin; asserts 200.
+    pub async fn admin_order(&self, csrf: &str, id: i64) -> Value {
+        let (s, v) = self
+            .json(self.admin(
+                reqwest::Method::GET,
+                &format!("/api/admin/orders/{id}"),
+                csrf,
+            ))
+            .await;
+        assert_eq!(s, 200, "{v}");
+        v
     }
 
     /// Signs the admin in; answers the CSRF token (the cookie stays in the client).

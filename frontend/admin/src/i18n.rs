@@ -219,6 +219,17 @@ web_common::ui_keys! {
     RecordRefundQ => ["Qo'lda qaytarilgan pul yozilsinmi: buyurtma", "Отметить ручной возврат по заказу", "Record a refund made by hand for order"],
     RecordRefundHint => ["To'lov tizimiga murojaat qilinmaydi; mijozga o'zingiz qaytargan to'liq summa yoziladi:", "Платёжная система не вызывается; записывается, что вы сами вернули клиенту всю сумму:", "The payment provider is not called; this records that you paid the customer back the full amount yourself:"],
     RefundHint => ["To'liq summa buyurtmaning o'z to'lov usuli orqali qaytariladi:", "Вся сумма вернётся тем же способом оплаты:", "The full amount goes back through the order's own payment rail:"],
+    // The order's money: payments, refunds, TON transfers
+    Payments => ["To'lovlar", "Платежи", "Payments"],
+    NoPayments => ["Hali to'lov yo'q.", "Платежей пока нет.", "No payment yet."],
+    ProviderId => ["To'lov tizimidagi ID", "ID в платёжной системе", "Provider's ID"],
+    AmountRefunded => ["Qaytarilgan", "Возвращено", "Refunded"],
+    ToRefund => ["Qaytarish kerak", "Нужен возврат", "To refund"],
+    Refunds => ["Qaytarishlar", "Возвраты", "Refunds"],
+    RefundDone => ["Qaytarildi", "Выполнен", "Succeeded"],
+    RefundFailedState => ["Amalga oshmadi", "Не удался", "Failed"],
+    RefundByHand => ["Qo'lda yozilgan", "Отмечен вручную", "Recorded by hand"],
+    RefundWaiting => ["Kutilmoqda", "Ожидается", "Pending"],
     RestockItems => ["Mahsulotlarni yana sotuvga qo'yish", "Вернуть товары в продажу", "Put the items back on sale"],
     // CSV
     Export => ["Eksport", "Экспорт", "Export"],

@@ -97,6 +97,19 @@ async fn one_transfer(st: &AppState, id: i64) -> Result<TonTransfer> {
     view(row)
 }
 
+/// The transfers counted towards or flagged on `order_id`, oldest first (the admin's order
+/// page).
+pub async fn of_order(st: &AppState, order_id: i64) -> Result<Vec<TonTransfer>> {
+    let sql = format!("SELECT {COLS} FROM ton_transfers t WHERE t.order_id = $1 ORDER BY t.id");
+    sqlx::query_as::<_, Row>(&sql)
+        .bind(order_id)
+        .fetch_all(&st.db.pool)
+        .await?
+        .into_iter()
+        .map(view)
+        .collect()
+}
+
 /// Transfers into the TON wallet, newest first.
 #[utoipa::path(get, path = "/api/admin/ton/transfers", tag = "admin", security(("admin_session" = [])),
     params(ListQuery),

@@ -8,6 +8,12 @@
 //! (a payment is recorded once by its id, a refund once by its id, an ended order stays
 //! ended), which is what YooKassa's repeats (for 24 h, with no event id) need.
 //!
+//! With `YOOKASSA_CHECK_SOURCE=1` a notification must also come from one of YooKassa's
+//! published networks (or `YOOKASSA_ALLOWED_SOURCES`): the client address is the one
+//! [`crate::client_ip`] works out, so `X-Forwarded-For` counts only from `TRUSTED_PROXIES`.
+//! One from elsewhere is a 403 before its body is read or YooKassa is called (counted in
+//! `shop_webhook_rejections_total` with reason `source_not_allowed`).
+//!
 //! Every notification that was handled or ignored is answered 200, as YooKassa expects; a
 //! 5xx (YooKassa or the database unreachable) makes YooKassa deliver it again later.
 
@@ -21,6 +27,7 @@ use shared::PaymentMethod;
 
 use super::api::{self, Api};
 use super::{parse_amount, Amount, Cancellation, YkRefund};
+use crate::client_ip::Origin;
 use crate::error::{Error, Result};
 use crate::orders::lifecycle::{self, By, Ending, PaymentSuccess};
 use crate::payments::refund::{provider_refund_failed, provider_refunded};
@@ -84,10 +91,27 @@ pub(crate) fn parse(body: &[u8]) -> Result<Notification> {
     Ok(n)
 }
 
-async fn webhook(State(st): State<AppState>, body: Bytes) -> Result<Json<Value>> {
+async fn webhook(State(st): State<AppState>, origin: Origin, body: Bytes) -> Result<Json<Value>> {
     let Some(cfg) = &st.config.yookassa else {
         return Err(Error::NotFound("YooKassa is not configured.".into()));
     };
+    if let Some(allowed) = &cfg.allowed_sources {
+        if !allowed.contains(origin.client) {
+            tracing::warn!(
+                client = %origin.client,
+                peer = %origin.peer,
+                "yookassa notification from an address that is not YooKassa's; refused"
+            );
+            return Err(Error::Forbidden {
+                code: "source_not_allowed",
+                message: format!(
+                    "Notifications are taken only from YooKassa's addresses, and {} is not one \
+                     of them (YOOKASSA_ALLOWED_SOURCES; behind a proxy, TRUSTED_PROXIES).",
+                    origin.client
+                ),
+            });
+        }
+    }
     let n = parse(&body)?;
     let api = Api::new(cfg, &st.http);
     match n.event.as_str() {

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::admin::RefundRequest;
-use shared::{Order, OrderStatus, PaymentMethod};
+use shared::{Order, OrderEvent, OrderStatus, PaymentMethod};
 
 use crate::api::{self, ApiError};
 use crate::app::use_ctx;
@@ -64,6 +64,138 @@ pub fn allowed(status: OrderStatus, method: PaymentMethod) -> Vec<Action> {
         }
     }
     v
+}
+
+/// The refund asked of a provider that has not settled yet: the newest refund entry of the
+/// timeline, when it is `refund_pending` (a success, a part-refund or a failure after it
+/// settles it).
+pub fn pending_refund(events: &[OrderEvent]) -> Option<&OrderEvent> {
+    use shared::event_kind as E;
+    events
+        .iter()
+        .rev()
+        .find(|e| {
+            e.status == Some(OrderStatus::Refunded)
+                || [
+                    E::REFUND_PENDING,
+                    E::PARTIAL_REFUND,
+                    E::REFUND_FAILED,
+                    E::DUPLICATE_REFUNDED,
+                ]
+                .contains(&e.kind.as_str())
+        })
+        .filter(|e| e.kind == E::REFUND_PENDING)
+}
+
+/// What the rails reported for the order: its payments (with those to give back marked), the
+/// refunds counted (succeeded, failed, recorded by hand) and one still pending, and for a TON
+/// order every transfer counted towards it or flagged on it.
+#[component]
+fn OrderMoney(o: Order) -> impl IntoView {
+    let ctx = use_ctx();
+    let lang = ctx.lang.get_untracked();
+    let pending = pending_refund(&o.events).map(|e| e.note.clone().unwrap_or_default());
+    let payments = (!o.payments.is_empty()).then(|| view! {
+        <table class="table table--cards" data-testid="payments">
+            <thead><tr>
+                <th scope="col">{ctx.t(K::Date)}</th>
+                <th scope="col">{ctx.t(K::PaymentMethod)}</th>
+                <th scope="col">{ctx.t(K::ProviderId)}</th>
+                <th scope="col">{ctx.t(K::Total)}</th>
+                <th scope="col">{ctx.t(K::AmountRefunded)}</th>
+            </tr></thead>
+            <tbody>
+                {o.payments.iter().map(|p| view! {
+                    <tr data-testid="payment" data-rail=p.rail.as_str() data-needs-refund=p.needs_refund.to_string()>
+                        <td data-label=ctx.t(K::Date) class="nowrap">{datetime(p.created_at)}</td>
+                        <td data-label=ctx.t(K::PaymentMethod)>
+                            {method_name(lang, p.rail)}
+                            {p.needs_refund.then(|| view! { <span class="badge badge--missing">{ctx.t(K::ToRefund)}</span> })}
+                        </td>
+                        <td data-label=ctx.t(K::ProviderId)><code class="break">{p.provider_payment_id.clone()}</code></td>
+                        <td data-label=ctx.t(K::Total)>{p.amount.display()}</td>
+                        <td data-label=ctx.t(K::AmountRefunded)>
+                            {(p.refunded_minor > 0).then(|| shared::Money::new(p.refunded_minor, p.amount.currency.clone()).display())}
+                        </td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    });
+    let refunds = (!o.refunds.is_empty() || pending.is_some()).then(|| view! {
+        <h3>{ctx.t(K::Refunds)}</h3>
+        <table class="table table--cards" data-testid="refunds">
+            <thead><tr>
+                <th scope="col">{ctx.t(K::Date)}</th>
+                <th scope="col">{ctx.t(K::Status)}</th>
+                <th scope="col">{ctx.t(K::ProviderId)}</th>
+                <th scope="col">{ctx.t(K::Total)}</th>
+            </tr></thead>
+            <tbody>
+                {o.refunds.iter().map(|r| {
+                    let (state, k) = match (r.failed_at, r.manual) {
+                        (Some(_), _) => ("failed", K::RefundFailedState),
+                        (None, true) => ("manual", K::RefundByHand),
+                        (None, false) => ("succeeded", K::RefundDone),
+                    };
+                    view! {
+                        <tr data-testid="refund" data-state=state>
+                            <td data-label=ctx.t(K::Date) class="nowrap">{datetime(r.failed_at.unwrap_or(r.created_at))}</td>
+                            <td data-label=ctx.t(K::Status)>{ctx.t(k)}</td>
+                            <td data-label=ctx.t(K::ProviderId)><code class="break">{r.provider_refund_id.clone()}</code></td>
+                            <td data-label=ctx.t(K::Total)>{r.amount.display()}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+                {pending.map(|note| view! {
+                    <tr data-testid="refund" data-state="pending">
+                        <td data-label=ctx.t(K::Date)></td>
+                        <td data-label=ctx.t(K::Status)>{ctx.t(K::RefundWaiting)}</td>
+                        <td data-label=ctx.t(K::ProviderId)></td>
+                        <td data-label=ctx.t(K::Total)><span class="muted">{note}</span></td>
+                    </tr>
+                })}
+            </tbody>
+        </table>
+    });
+    let transfers = (!o.ton_transfers.is_empty()).then(|| view! {
+        <h3>{ctx.t(K::TonTransfers)}</h3>
+        <table class="table table--cards" data-testid="order-ton-transfers">
+            <thead><tr>
+                <th scope="col">{ctx.t(K::Date)}</th>
+                <th scope="col">{ctx.t(K::Total)}</th>
+                <th scope="col">{ctx.t(K::Status)}</th>
+                <th scope="col">{ctx.t(K::TonToReturn)}</th>
+            </tr></thead>
+            <tbody>
+                {o.ton_transfers.iter().map(|t| view! {
+                    <tr data-testid="order-ton-transfer" data-state=t.state.clone()>
+                        <td data-label=ctx.t(K::Date) class="nowrap">
+                            <a href=t.explorer_url.clone() target="_blank" rel="noopener">{datetime(t.chain_time)}</a>
+                        </td>
+                        <td data-label=ctx.t(K::Total)>{t.amount.display()}</td>
+                        <td data-label=ctx.t(K::Status)>
+                            {ctx.t(super::ton::state_label(&t.state))}
+                            {t.note.clone().map(|n| view! { <small class="muted">" · "{n}</small> })}
+                        </td>
+                        <td data-label=ctx.t(K::TonToReturn)>
+                            {(t.to_return_minor > 0).then(|| shared::Money::new(t.to_return_minor, t.amount.currency.clone()).display())}
+                        </td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    });
+    let nothing = o.payments.is_empty() && o.ton_transfers.is_empty();
+    view! {
+        <section class="card span-2" data-testid="order-money">
+            <h2>{ctx.t(K::Payments)}</h2>
+            {nothing.then(|| view! { <p class="muted">{ctx.t(K::NoPayments)}</p> })}
+            {payments}
+            {refunds}
+            {transfers}
+        </section>
+    }
 }
 
 #[component]
@@ -306,6 +438,7 @@ pub fn OrderPage(id: i64) -> impl IntoView {
                                 </tbody>
                             </table>
                         </section>
+                        <OrderMoney o=o.clone()/>
                         <section class="card span-2">
                             <h2>{ctx.t(K::Timeline)}</h2>
                             <ol class="timeline" data-testid="timeline">
@@ -329,6 +462,36 @@ pub fn OrderPage(id: i64) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refund_is_pending_until_a_later_entry_settles_it() {
+        let e = |kind: &str, status: Option<OrderStatus>| OrderEvent {
+            at: 0,
+            kind: kind.into(),
+            status,
+            note: Some(kind.into()),
+            actor: None,
+        };
+        let paid = e("paid", Some(OrderStatus::Paid));
+        let pending = e("refund_pending", None);
+        assert!(pending_refund(&[paid.clone()]).is_none());
+        assert_eq!(
+            pending_refund(&[paid.clone(), pending.clone()]),
+            Some(&pending)
+        );
+        // Settled by a success (in part or in full) or a failure.
+        for settled in [
+            e("partial_refund", None),
+            e("refunded", Some(OrderStatus::Refunded)),
+            e("refund_failed", None),
+        ] {
+            assert!(pending_refund(&[paid.clone(), pending.clone(), settled]).is_none());
+        }
+        // Entries that are not about refunds do not settle it.
+        assert!(
+            pending_refund(&[pending.clone(), e("shipped", Some(OrderStatus::Shipped))]).is_some()
+        );
+    }
 
     #[test]
     fn actions_follow_the_order_state() {

@@ -22,7 +22,8 @@ const FILTERS: [(&str, K); 6] = [
     ("paid", K::TonPaid),
 ];
 
-fn state_label(state: &str) -> K {
+/// The words for a transfer's state (also on the order page).
+pub fn state_label(state: &str) -> K {
     match state {
         "unmatched" => K::TonUnmatched,
         "partial" => K::TonPartial,
@@ -165,7 +166,7 @@ pub fn TonPage() -> impl IntoView {
                             let t2 = t.clone();
                             view! {
                                 <tr data-testid="ton-row" data-state=t.state.clone() data-id=t.id>
-                                    <td data-label=move || ctx.t(K::Date)>
+                                    <td data-label=move || ctx.t(K::Date) class="nowrap">
                                         <a href=t.explorer_url.clone() target="_blank" rel="noopener">{datetime(t.chain_time)}</a>
                                     </td>
                                     <td data-label=move || ctx.t(K::Total)>{t.amount.display()}</td>
@@ -180,7 +181,7 @@ pub fn TonPage() -> impl IntoView {
                                     <td data-label=move || ctx.t(K::TonToReturn)>
                                         {owes.then(|| shared::Money::new(t.to_return_minor, t.amount.currency.clone()).display())}
                                     </td>
-                                    <td>
+                                    <td><div class="ton-actions">
                                         {unmatched.then(|| view! {
                                             <input type="text" inputmode="numeric" size="6" data-testid="ton-attach-order"
                                                 placeholder="#" aria-label=move || ctx.t(K::TonAttach)
@@ -192,7 +193,7 @@ pub fn TonPage() -> impl IntoView {
                                             <button type="button" class="btn btn--ghost" data-testid="ton-returned"
                                                 on:click=move |_| returned(&t2)>{move || ctx.t(K::TonMarkReturned)}</button>
                                         })}
-                                    </td>
+                                    </div></td>
                                 </tr>
                             }
                         }
