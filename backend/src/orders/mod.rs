@@ -188,14 +188,23 @@ pub async fn load_variants(db: &Db, ids: &[i64]) -> Result<Vec<VariantRow>> {
     Ok(rows)
 }
 
-/// Physical goods need somewhere to go: name, phone and address, checked so a courier can use them.
-fn validate_contact(c: Option<&Contact>, physical: bool) -> Result<Option<Contact>> {
+/// Physical goods need somewhere to go: name, phone and address, checked so a courier can use them
+/// (`needs_address` false: collected at a pickup point, name and phone only).
+fn validate_contact(
+    c: Option<&Contact>,
+    physical: bool,
+    needs_address: bool,
+) -> Result<Option<Contact>> {
     let Some(c) = c else {
         if physical {
             return Err(Error::field(
                 "contact_required",
                 "contact",
-                "Physical goods need a name, phone and delivery address.",
+                if needs_address {
+                    "Physical goods need a name, phone and delivery address."
+                } else {
+                    "Enter the name and phone of who collects the order."
+                },
             ));
         }
         return Ok(None);
@@ -255,7 +264,7 @@ fn validate_contact(c: Option<&Contact>, physical: bool) -> Result<Option<Contac
                 "Enter a phone number with 7 to 15 digits, such as +998 90 123 45 67.",
             ));
         }
-        if c.address.chars().count() < 5 {
+        if needs_address && c.address.chars().count() < 5 {
             return Err(Error::field(
                 "invalid_address",
                 "contact.address",

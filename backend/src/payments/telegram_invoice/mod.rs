@@ -77,6 +77,13 @@ impl Provider for TelegramInvoice {
                 };
                 prices.push(json!({"label": label, "amount": -order.discount_minor}));
             }
+            // The delivery fee chosen at checkout is a price of its own.
+            if order.delivery_fee_minor > 0 {
+                prices.push(json!({
+                    "label": crate::delivery::label(order.lang),
+                    "amount": order.delivery_fee_minor,
+                }));
+            }
             let physical = order.lines.iter().any(|l| l.kind == ProductKind::Physical);
             let mut body = json!({
                 "title": title,
