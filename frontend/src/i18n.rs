@@ -58,6 +58,8 @@ web_common::ui_keys! {
     PaymentMethod => ["To'lov usuli", "Способ оплаты", "Payment method"],
     NoPaymentMethods => ["Bu savat uchun to'lov usuli yo'q.", "Для этой корзины нет способов оплаты.", "No payment method is available for this cart."],
     Delivery => ["Yetkazib berish", "Доставка", "Delivery"],
+    DeliveryFree => ["bepul", "бесплатно", "free"],
+    FreeFrom => ["{n} dan bepul", "бесплатно от {n}", "free from {n}"],
     Name => ["Ism", "Имя", "Name"],
     Phone => ["Telefon", "Телефон", "Phone"],
     Address => ["Manzil", "Адрес", "Address"],
