@@ -53,7 +53,7 @@ const MAX_LINES: usize = 100;
         (status = 201, description = "The order was placed.", body = Order),
         (status = 200, description = "An `Idempotency-Key` retry: the order placed the first time.", body = Order),
         (status = 409, description = "Out of stock, unavailable, or the `Idempotency-Key` was used for another body."),
-        (status = 422, description = "`invalid_currency`: a currency code the shop does not accept; `promo_code_invalid` (with `field` `promo_code`): the code is unknown, not yet valid, expired, paused, used up (for everyone or this customer) or does not fit the order (below its minimum, another currency, a subscription). No order is placed then."),
+        (status = 422, description = "`invalid_currency`: a currency code the shop does not accept; `promo_code_invalid` (with `field` `promo_code`): the code is unknown, not yet valid, expired, paused, used up (for everyone or this customer) or does not fit the order (below its minimum, another currency, a subscription); `delivery_required` (`field` `delivery`): a physical item and delivery methods offered in the order's currency, but none chosen; `delivery_option_required` (`delivery.option_id`): the method has zones or pickup points; `delivery_invalid`: an unknown, paused or other-currency method or option, or a delivery for an order with nothing physical. No order is placed then."),
         (status = 429, description = "`too_many_open_orders`: too many unpaid orders, or the request rate limit.",
             headers(("Retry-After" = i64, description = "Seconds to wait (rate limit only)."))),
         (status = 502, description = "The payment provider could not open the checkout; nothing was charged."),
