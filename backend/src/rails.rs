@@ -22,6 +22,9 @@ pub struct CheckoutOrder {
     /// The delivery fee (0 without one, or when free). A rail that lists the lines shows it as
     /// a line of its own ("Delivery", `crate::delivery::label`).
     pub delivery_fee_minor: i64,
+    /// Whether the customer chose a delivery method at checkout (the shop knows where the goods
+    /// go: a rail need not ask for a shipping address again).
+    pub delivery_chosen: bool,
     pub currency: Currency,
     pub title: String,
     pub lang: shared::Lang,

@@ -674,6 +674,10 @@ both_kinds!(telegram_invoice_lists_the_fee, |kind| async move {
     let sum: i64 = prices.iter().map(|p| p["amount"].as_i64().unwrap()).sum();
     assert_eq!(sum, total(&o));
     assert_eq!(sum, 2 * TEAPOT + FEE);
+    // The shop knows where the goods go: Telegram does not ask for a shipping address again.
+    assert_eq!(inv["need_shipping_address"], false, "{inv}");
+    assert_eq!(inv["is_flexible"], false, "{inv}");
+    assert_eq!(inv["need_phone_number"], true, "{inv}");
 });
 
 /// A USD product through the admin; answers its variant id.

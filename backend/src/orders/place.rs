@@ -357,6 +357,7 @@ pub async fn place(
         total_minor: total,
         discount_minor,
         delivery_fee_minor: delivery_fee,
+        delivery_chosen: order.delivery_json.is_some(),
         currency,
         title: items
             .first()
@@ -888,6 +889,7 @@ async fn stored_checkout_order(st: &AppState, order_id: i64, lang: Lang) -> Resu
         total_minor: head.total_minor,
         discount_minor: head.discount_minor,
         delivery_fee_minor: head.delivery_fee_minor,
+        delivery_chosen: head.delivery_json.is_some(),
         currency: Currency::new(&head.currency).map_err(Error::internal)?,
         title: items
             .first()

@@ -85,6 +85,9 @@ impl Provider for TelegramInvoice {
                 }));
             }
             let physical = order.lines.iter().any(|l| l.kind == ProductKind::Physical);
+            // A delivery chosen at checkout already says where the goods go and what it costs:
+            // Telegram's own shipping form would ask again and offer free options.
+            let ship = physical && !order.delivery_chosen;
             let mut body = json!({
                 "title": title,
                 "description": description,
@@ -94,8 +97,8 @@ impl Provider for TelegramInvoice {
                 "prices": prices,
                 "need_name": physical,
                 "need_phone_number": physical,
-                "need_shipping_address": physical,
-                "is_flexible": physical,
+                "need_shipping_address": ship,
+                "is_flexible": ship,
             });
             if let Some(p) = photo {
                 body["photo_url"] = json!(p);
