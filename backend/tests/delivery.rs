@@ -13,6 +13,8 @@ mod fake_cryptopay;
 mod fake_paypal;
 #[path = "support/fake_stripe.rs"]
 mod fake_stripe;
+#[path = "support/fake_toncenter.rs"]
+mod fake_toncenter;
 #[path = "support/fake_yookassa.rs"]
 mod fake_yookassa;
 #[path = "support/tg.rs"]
@@ -1044,4 +1046,45 @@ both_kinds!(cryptopay_invoice_is_for_the_total, |kind| async move {
     assert_eq!(total(&o), 1250);
     let created = fake.created().pop().expect("an invoice");
     assert_eq!(created["amount"], "12.5", "{created}");
+});
+
+both_kinds!(ton_link_asks_for_the_total, |kind| async move {
+    let fake = fake_toncenter::FakeToncenter::start().await;
+    let env = fake.env();
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let Some(app) = spawn(kind, &pairs).await else {
+        return;
+    };
+    let csrf = app.admin_login().await;
+    let (s, v) = app
+        .json(app.admin(Method::POST, "/api/admin/products", &csrf).json(&json!({
+            "kind": "physical", "title": {"en": "Hoodie"},
+            "variants": [{"sku": "HOOD-1", "options": {},
+                          "price": {"amount_minor": 1_500_000_000, "currency": "TON"}, "stock": 5}]
+        })))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let hoodie = v["variants"][0]["id"].as_i64().unwrap();
+    let m = create(
+        &app,
+        &csrf,
+        json!({"kind": "courier", "title": {"en": "Courier"},
+               "fee": {"amount_minor": 250_000_000, "currency": "TON"}}),
+    )
+    .await;
+    let (s, o) = app
+        .order(
+            519,
+            json!({"items": [{"variant_id": hoodie, "quantity": 1}], "payment_method": "ton",
+                   "contact": contact(), "delivery": {"method_id": id(&m)}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{o}");
+    assert_eq!(total(&o), 1_750_000_000);
+    let link = o["checkout_url"].as_str().unwrap();
+    assert!(
+        link.contains("amount=1750000000&"),
+        "the wallet is asked for goods + fee: {link}"
+    );
+    assert_eq!(o["ton"]["amount"], "1.750000000");
 });
