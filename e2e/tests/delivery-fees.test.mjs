@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
+import { seriousViolations } from '../lib/a11y.mjs';
 import { adminGet, newAdminContext, signInAs, watchAdminErrors } from '../lib/admin.mjs';
 import { launchBrowser, newPhoneContext, screenshot, startShop, watchErrors } from '../lib/harness.mjs';
 import { waitForText } from '../lib/shop.mjs';
@@ -120,6 +121,7 @@ describe('delivery methods and fees', () => {
     await page.locator('[data-testid="contact.phone"]').fill('+998 90 123 45 67');
     await page.locator('[data-testid="contact.address"]').fill('Navoi 12, Tashkent');
     await screenshot(page, 'delivery-checkout-light');
+    assert.deepEqual(await seriousViolations(page), [], 'the delivery choices are accessible (light)');
     await page.locator('[data-testid=main-action]').click();
     await page.waitForURL(/\/orders\/\d+$/);
     const id = Number(new URL(page.url()).pathname.split('/').pop());
@@ -152,6 +154,7 @@ describe('delivery methods and fees', () => {
     // The contact of the last order comes back; a pickup needs only name and phone.
     await page.waitForFunction(() => document.querySelector('[data-testid="contact.name"]')?.value === 'Aziza Karimova');
     await screenshot(page, 'delivery-checkout-dark');
+    assert.deepEqual(await seriousViolations(page), [], 'the delivery choices are accessible (dark)');
     await page.locator('[data-testid=main-action]').click();
     await page.waitForURL(/\/orders\/\d+$/);
     const id = Number(new URL(page.url()).pathname.split('/').pop());
