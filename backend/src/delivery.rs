@@ -24,7 +24,7 @@ use shared::{
 
 use crate::auth::Customer;
 use crate::catalog::repo::texts;
-use crate::db::Db;
+use crate::db::{Db, SqlBuilder};
 use crate::error::{AppJson, AppQuery, Error, Result};
 use crate::lang::{pick, ReqLang};
 use crate::state::AppState;
@@ -46,8 +46,31 @@ pub struct MethodRow {
     pub created_at: i64,
 }
 
-pub const METHOD_COLS: &str =
-    "id, kind, title_json, fee_minor, currency, free_above_minor, active, position, created_at";
+/// The columns of [`MethodRow`], for fixed statements (`concat!`).
+macro_rules! method_cols {
+    () => {
+        "id, kind, title_json, fee_minor, currency, free_above_minor, active, position, created_at"
+    };
+}
+
+/// One method by id (`$1`).
+pub const METHOD_BY_ID: &str = concat!(
+    "SELECT ",
+    method_cols!(),
+    " FROM delivery_methods WHERE id = $1"
+);
+/// Every method, in the checkout's order.
+pub const ALL_METHODS: &str = concat!(
+    "SELECT ",
+    method_cols!(),
+    " FROM delivery_methods ORDER BY position, id"
+);
+/// The active methods in a currency (`$1`), in the checkout's order.
+const ACTIVE_METHODS: &str = concat!(
+    "SELECT ",
+    method_cols!(),
+    " FROM delivery_methods WHERE currency = $1 AND active = 1 ORDER BY position, id"
+);
 
 #[derive(Debug, Clone, shop_macros::FromRow)]
 pub struct OptionRow {
@@ -58,8 +81,6 @@ pub struct OptionRow {
     pub address: Option<String>,
     pub position: i64,
 }
-
-pub const OPTION_COLS: &str = "id, method_id, title_json, fee_minor, address, position";
 
 impl MethodRow {
     pub fn kind(&self) -> DeliveryKind {
@@ -75,25 +96,19 @@ pub async fn options_of(conn: &mut sqlx::AnyConnection, methods: &[i64]) -> Resu
     if methods.is_empty() {
         return Ok(vec![]);
     }
-    let sql = format!(
-        "SELECT {OPTION_COLS} FROM delivery_options WHERE method_id IN ({}) ORDER BY method_id, position, id",
-        crate::catalog::repo::placeholders(1, methods.len())
+    let mut q = SqlBuilder::new(
+        "SELECT id, method_id, title_json, fee_minor, address, position FROM delivery_options \
+         WHERE method_id IN (",
     );
-    let mut q = sqlx::query_as::<_, OptionRow>(&sql);
-    for id in methods {
-        q = q.bind(*id);
-    }
-    Ok(q.fetch_all(conn).await?)
+    q.push_bind_list(methods.to_vec())
+        .push(") ORDER BY method_id, position, id");
+    Ok(q.build_query_as::<OptionRow>().fetch_all(conn).await?)
 }
 
 /// The active methods in `currency`, in position order, with their options.
 pub async fn active_in(db: &Db, currency: &Currency) -> Result<Vec<(MethodRow, Vec<OptionRow>)>> {
     let mut conn = db.pool.acquire().await?;
-    let sql = format!(
-        "SELECT {METHOD_COLS} FROM delivery_methods WHERE currency = $1 AND active = 1 \
-         ORDER BY position, id"
-    );
-    let methods = sqlx::query_as::<_, MethodRow>(&sql)
+    let methods = sqlx::query_as::<_, MethodRow>(ACTIVE_METHODS)
         .bind(currency.as_str())
         .fetch_all(&mut *conn)
         .await?;
@@ -232,8 +247,7 @@ pub async fn choose(
         ));
     }
     let mut conn = db.pool.acquire().await?;
-    let sql = format!("SELECT {METHOD_COLS} FROM delivery_methods WHERE id = $1");
-    let m = sqlx::query_as::<_, MethodRow>(&sql)
+    let m = sqlx::query_as::<_, MethodRow>(METHOD_BY_ID)
         .bind(choice.method_id)
         .fetch_optional(&mut *conn)
         .await?

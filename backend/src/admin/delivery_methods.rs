@@ -16,7 +16,7 @@ use super::auth::{record_audit, Admin};
 use super::validate;
 use crate::catalog::repo::texts;
 use crate::db;
-use crate::delivery::{options_of, MethodRow, METHOD_COLS};
+use crate::delivery::{options_of, MethodRow, ALL_METHODS, METHOD_BY_ID};
 use crate::error::{AppJson, AppPath, Error, Result};
 use crate::state::AppState;
 
@@ -123,15 +123,13 @@ fn validate(req: &DeliveryMethodSave) -> Result<DeliveryMethodSave> {
 async fn fetch_all(conn: &mut AnyConnection, id: Option<i64>) -> Result<Vec<AdminDeliveryMethod>> {
     let rows = match id {
         Some(id) => {
-            let sql = format!("SELECT {METHOD_COLS} FROM delivery_methods WHERE id = $1");
-            sqlx::query_as::<_, MethodRow>(&sql)
+            sqlx::query_as::<_, MethodRow>(METHOD_BY_ID)
                 .bind(id)
                 .fetch_all(&mut *conn)
                 .await?
         }
         None => {
-            let sql = format!("SELECT {METHOD_COLS} FROM delivery_methods ORDER BY position, id");
-            sqlx::query_as::<_, MethodRow>(&sql)
+            sqlx::query_as::<_, MethodRow>(ALL_METHODS)
                 .fetch_all(&mut *conn)
                 .await?
         }
