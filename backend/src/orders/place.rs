@@ -1,7 +1,7 @@
 //! Placing an order (`POST /api/orders`), built to run near the database's commit rate.
 //!
-//! Everything that only reads (the variants, their products, the rail, the contact, the total)
-//! happens before the write; the write itself is one transaction with as few round trips as
+//! Everything that only reads (the variants, their products, the rail, the contact, the delivery
+//! method and its fee, the total) happens before the write; the write itself is one transaction with as few round trips as
 //! each database allows, and the answer is built from what was written instead of read back:
 //! - SQLite: the order joins the group writer ([`Db::group_write`]), which commits whatever
 //!   orders are waiting in one transaction on the one writer connection. An order that is
