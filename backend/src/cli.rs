@@ -178,6 +178,8 @@ pub async fn check(config: &Config) -> (String, bool) {
         Ok(db) => {
             if let Err(e) = db.ping().await {
                 problems.push(format!("DATABASE_URL: the database does not answer: {e}"));
+            } else if let Some(p) = payme_delivery_problem(config, &db).await {
+                problems.push(p);
             }
         }
         Err(e) => problems.push(format!(
@@ -207,6 +209,30 @@ pub async fn check(config: &Config) -> (String, bool) {
         }
     }
     (out, !problems.is_empty())
+}
+
+/// Payme fiscalises every line of a receipt, the delivery fee's too: with Payme on and a
+/// delivery method that charges a fee in sum, the fee's line needs its codes.
+async fn payme_delivery_problem(config: &Config, db: &crate::db::Db) -> Option<String> {
+    let p = config.payme.as_ref()?;
+    if p.delivery_ikpu.is_some() && p.delivery_package_code.is_some() {
+        return None;
+    }
+    // A database not migrated yet has no methods (the query fails): nothing to say.
+    let charging: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM delivery_methods m WHERE m.currency = 'UZS' AND m.active = 1 \
+         AND (m.fee_minor > 0 OR EXISTS (SELECT 1 FROM delivery_options o \
+              WHERE o.method_id = m.id AND o.fee_minor > 0))",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .ok()?;
+    (charging > 0).then(|| {
+        "PAYME_DELIVERY_IKPU and PAYME_DELIVERY_PACKAGE_CODE: a delivery method charges a fee in \
+         UZS, and Payme receipts need the fee's IKPU and package codes; without them orders with \
+         a delivery fee are paid through Payme without receipt detail"
+            .to_string()
+    })
 }
 
 #[cfg(test)]

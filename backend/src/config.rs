@@ -83,6 +83,12 @@ pub struct PaymeConfig {
     pub merchant_id: String,
     pub key: SecretString,
     pub checkout_url: String,
+    /// The fiscal codes of the delivery fee's receipt line (`PAYME_DELIVERY_IKPU`,
+    /// `PAYME_DELIVERY_PACKAGE_CODE`, `PAYME_DELIVERY_VAT_PERCENT`, default 0): without the
+    /// first two, an order with a delivery fee gets no receipt detail (`shop check` says so).
+    pub delivery_ikpu: Option<String>,
+    pub delivery_package_code: Option<String>,
+    pub delivery_vat_percent: i64,
 }
 
 #[derive(Clone)]
@@ -335,7 +341,26 @@ impl Config {
             merchant_id: v[0].clone(),
             key: SecretString::from(v[1].clone()),
             checkout_url: url_or(&val, "PAYME_CHECKOUT_URL", "https://checkout.paycom.uz"),
+            delivery_ikpu: val("PAYME_DELIVERY_IKPU"),
+            delivery_package_code: val("PAYME_DELIVERY_PACKAGE_CODE"),
+            delivery_vat_percent: 0,
         });
+        let payme = match (payme, val("PAYME_DELIVERY_VAT_PERCENT")) {
+            (Some(mut p), Some(v)) => {
+                p.delivery_vat_percent = v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|p| (0..=100).contains(p))
+                    .ok_or_else(|| {
+                        err(
+                            "PAYME_DELIVERY_VAT_PERCENT",
+                            format!("'{v}' is not a whole percent from 0 to 100"),
+                        )
+                    })?;
+                Some(p)
+            }
+            (p, _) => p,
+        };
 
         let ton = match val("TON_WALLET") {
             Some(wallet) => {

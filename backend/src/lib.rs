@@ -11,6 +11,7 @@ pub mod cli;
 pub mod client_ip;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod error;
 pub mod fuzzing;
 pub mod health;

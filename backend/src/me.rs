@@ -35,6 +35,7 @@ async fn me(State(st): State<AppState>, customer: Customer) -> Result<AppJson<Me
         language_code: u.language_code.clone(),
         contact: last_contact(&st.db, u.id).await?,
         last_payment_method: last_method(&st.db, u.id).await?,
+        last_delivery_method_id: last_delivery(&st.db, u.id).await?,
     }))
 }
 
@@ -62,6 +63,21 @@ async fn last_method(db: &db::Db, customer_id: i64) -> Result<Option<shared::Pay
     .fetch_optional(&db.pool)
     .await?;
     Ok(m.as_deref().and_then(shared::PaymentMethod::parse))
+}
+
+/// The delivery method of the customer's newest order that chose one (from the order's own
+/// snapshot; the checkout offers it only if the method is still offered).
+async fn last_delivery(db: &db::Db, customer_id: i64) -> Result<Option<i64>> {
+    let json: Option<String> = sqlx::query_scalar(
+        "SELECT delivery_json FROM orders WHERE customer_id = $1 AND delivery_json IS NOT NULL \
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(customer_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(json
+        .and_then(|j| serde_json::from_str::<crate::delivery::Snapshot>(&j).ok())
+        .map(|s| s.method_id))
 }
 
 /// The dev user's id: far outside real Telegram ids' everyday range, so it is recognisable.

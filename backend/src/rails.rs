@@ -14,11 +14,17 @@ use crate::orders::lifecycle::Refund;
 pub struct CheckoutOrder {
     pub order_id: i64,
     pub customer_id: i64,
-    /// What the rail charges: the lines' sum minus `discount_minor`.
+    /// What the rail charges: the lines' sum minus `discount_minor` plus `delivery_fee_minor`.
     pub total_minor: i64,
     /// What a promo code took off the lines' sum (0 without one). A rail that lists the
     /// lines shows it as a discount, so what it lists adds up to `total_minor`.
     pub discount_minor: i64,
+    /// The delivery fee (0 without one, or when free). A rail that lists the lines shows it as
+    /// a line of its own ("Delivery", `crate::delivery::label`).
+    pub delivery_fee_minor: i64,
+    /// Whether the customer chose a delivery method at checkout (the shop knows where the goods
+    /// go: a rail need not ask for a shipping address again).
+    pub delivery_chosen: bool,
     pub currency: Currency,
     pub title: String,
     pub lang: shared::Lang,

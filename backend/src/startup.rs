@@ -119,6 +119,7 @@ pub fn app(state: AppState) -> Router {
         .merge(catalog::router())
         .merge(cart::router())
         .merge(orders::router())
+        .merge(crate::delivery::router())
         .merge(me::router(cfg.dev_mode()))
         .merge(crate::share::router())
         .merge(admin::router())

@@ -222,9 +222,15 @@ fn every_operation_keeps_the_conventions() {
             let security = op["security"].to_string();
             let admin = path.starts_with("/api/admin/") && path != "/api/admin/login";
             // The Share button's prepared message is the customer's, under the catalog's path.
-            let customer = ["/api/me", "/api/cart", "/api/orders", "/api/subscriptions"]
-                .iter()
-                .any(|p| path.starts_with(p))
+            let customer = [
+                "/api/me",
+                "/api/cart",
+                "/api/orders",
+                "/api/subscriptions",
+                "/api/delivery-methods",
+            ]
+            .iter()
+            .any(|p| path.starts_with(p))
                 || path == "/api/products/{id}/share";
             assert_eq!(security.contains("admin_session"), admin, "{at}");
             assert_eq!(security.contains("init_data"), customer, "{at}");

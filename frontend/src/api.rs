@@ -159,6 +159,19 @@ impl Api {
         self.get("/api/me").await
     }
 
+    /// `GET /api/delivery-methods`: how an order in `currency` can be delivered.
+    pub async fn delivery_methods(
+        &self,
+        currency: &str,
+        lang: Lang,
+    ) -> Result<Vec<shared::DeliveryMethod>, ApiError> {
+        self.get(&format!(
+            "/api/delivery-methods?currency={currency}&lang={}",
+            lang.code()
+        ))
+        .await
+    }
+
     /// `GET /api/cart`.
     pub async fn cart(&self, lang: Lang) -> Result<Cart, ApiError> {
         self.get(&format!("/api/cart?lang={}", lang.code())).await

@@ -86,6 +86,8 @@ mod later {
         PaymentMethod => ["To'lov usuli", "Способ оплаты", "Payment method"],
         NoPaymentMethods => ["Bu savat uchun to'lov usuli yo'q.", "Для этой корзины нет способов оплаты.", "No payment method is available for this cart."],
         Delivery => ["Yetkazib berish", "Доставка", "Delivery"],
+        DeliveryFree => ["bepul", "бесплатно", "free"],
+        FreeFrom => ["{n} dan bepul", "бесплатно от {n}", "free from {n}"],
         Name => ["Ism", "Имя", "Name"],
         Phone => ["Telefon", "Телефон", "Phone"],
         SharePhone => ["Telegram raqamimni yuborish", "Взять номер из Telegram", "Use my Telegram number"],

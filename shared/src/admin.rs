@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Money, PaymentMethod, Product, ProductKind, Texts, VariantOptions};
+use crate::{DeliveryKind, Money, PaymentMethod, Product, ProductKind, Texts, VariantOptions};
 
 pub use crate::{AdminInfo, LoginRequest, LoginResponse};
 
@@ -675,4 +675,79 @@ pub struct OrderRefund {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttachTransfer {
     pub order_id: i64,
+}
+
+/// `POST /api/admin/delivery-methods` and `PUT /api/admin/delivery-methods/{id}` (the whole
+/// method with its options; an option with the `id` of one of the method's keeps it, one
+/// without is new, and options left out are removed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryMethodSave {
+    pub kind: DeliveryKind,
+    /// At least one language; each at most 100 characters.
+    pub title: Texts,
+    /// 0 for free; its currency is the method's: it is offered for orders in it only.
+    pub fee: Money,
+    /// Free from this goods total (after a promo code's discount) on; same currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free_above: Option<Money>,
+    /// Offered at checkout (default true); false pauses it.
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// Lower first (default 0, then by id).
+    #[serde(default)]
+    pub position: i64,
+    /// Zones (courier) or pickup points, at most 50.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 50))]
+    pub options: Vec<DeliveryOptionSave>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryOptionSave {
+    /// An existing option of this method, to keep its id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    pub title: Texts,
+    /// This option's own fee, in the method's currency; absent: the method's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<Money>,
+    /// A pickup point's address (required for pickup points, at most 300 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+/// A delivery method as the admin shows it, with the texts in every language.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AdminDeliveryMethod {
+    pub id: i64,
+    pub kind: DeliveryKind,
+    pub title: Texts,
+    pub fee: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free_above: Option<Money>,
+    pub active: bool,
+    pub position: i64,
+    #[serde(default)]
+    pub options: Vec<AdminDeliveryOption>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AdminDeliveryOption {
+    pub id: i64,
+    pub title: Texts,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<Money>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }

@@ -221,6 +221,10 @@ pub struct Me {
     /// How the customer paid their latest order: the checkout preselects it when offered.
     #[serde(default)]
     pub last_payment_method: Option<PaymentMethod>,
+    /// The delivery method of the customer's latest order that chose one: the checkout
+    /// preselects it when it is still offered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_delivery_method_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -440,6 +444,94 @@ pub struct CreateOrder {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(max_length = 32, example = "SPRING10"))]
     pub promo_code: Option<String>,
+    /// How physical goods reach the customer, from `GET /api/delivery-methods`. Required when
+    /// the order has a physical item and the shop offers a method in the order's currency;
+    /// refused for orders with nothing to deliver. The fee is the server's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryChoice>,
+}
+
+/// The delivery picked at checkout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryChoice {
+    pub method_id: i64,
+    /// The zone (courier) or pickup point: required when the method has options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub option_id: Option<i64>,
+}
+
+/// Courier delivery to the customer's address, or pickup at a point of the merchant's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryKind {
+    Courier,
+    Pickup,
+}
+
+impl DeliveryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryKind::Courier => "courier",
+            DeliveryKind::Pickup => "pickup",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "courier" => Some(DeliveryKind::Courier),
+            "pickup" => Some(DeliveryKind::Pickup),
+            _ => None,
+        }
+    }
+}
+
+/// A delivery method offered at checkout (`GET /api/delivery-methods`), in the language asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeliveryMethod {
+    pub id: i64,
+    pub kind: DeliveryKind,
+    pub title: String,
+    /// The fee when no option has one of its own.
+    pub fee: Money,
+    /// Free when the goods (after a promo code's discount) cost at least this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free_above: Option<Money>,
+    /// Zones of a courier method or points of a pickup method; one must be chosen when any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<DeliveryOption>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeliveryOption {
+    pub id: i64,
+    pub title: String,
+    /// This zone's or point's own fee; absent: the method's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<Money>,
+    /// A pickup point's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+/// The delivery of an order as it was chosen (later edits of the method do not change it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderDelivery {
+    pub kind: DeliveryKind,
+    /// The method's title.
+    pub method: String,
+    /// The zone or pickup point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub option: Option<String>,
+    /// The pickup point's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Part of the order's total (0 when free).
+    pub fee: Money,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -569,7 +661,8 @@ pub const CUSTOMER_EVENT_KINDS: [&str; 4] = [
 pub struct Order {
     pub id: i64,
     pub status: OrderStatus,
-    /// What the customer pays and every rail charges: the items' sum minus `discount`.
+    /// What the customer pays and every rail charges: the items' sum minus `discount`, plus
+    /// the delivery fee.
     pub total: Money,
     /// What a promo code took off the items' sum; absent when the order has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -577,6 +670,10 @@ pub struct Order {
     /// The promo code applied (upper-case), with `discount`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promo_code: Option<String>,
+    /// How the goods are delivered, with the fee included in `total`; absent when the order
+    /// chose none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<OrderDelivery>,
     pub items: Vec<OrderItem>,
     pub payment_method: PaymentMethod,
     #[serde(default, skip_serializing_if = "Option::is_none")]

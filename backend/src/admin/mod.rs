@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod categories;
 pub mod dashboard;
+pub mod delivery_methods;
 pub mod images;
 pub mod orders;
 pub mod password;
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(spreadsheet::router())
         .merge(audit::router())
         .merge(promo_codes::router())
+        .merge(delivery_methods::router())
         // The TON wallet's transfers: the rail's own admin screen.
         .merge(crate::payments::ton::admin::router())
 }

@@ -53,7 +53,7 @@ const MAX_LINES: usize = 100;
         (status = 201, description = "The order was placed.", body = Order),
         (status = 200, description = "An `Idempotency-Key` retry: the order placed the first time.", body = Order),
         (status = 409, description = "Out of stock, unavailable, or the `Idempotency-Key` was used for another body."),
-        (status = 422, description = "`invalid_currency`: a currency code the shop does not accept; `promo_code_invalid` (with `field` `promo_code`): the code is unknown, not yet valid, expired, paused, used up (for everyone or this customer) or does not fit the order (below its minimum, another currency, a subscription). No order is placed then."),
+        (status = 422, description = "`invalid_currency`: a currency code the shop does not accept; `promo_code_invalid` (with `field` `promo_code`): the code is unknown, not yet valid, expired, paused, used up (for everyone or this customer) or does not fit the order (below its minimum, another currency, a subscription); `delivery_required` (`field` `delivery`): a physical item and delivery methods offered in the order's currency, but none chosen; `delivery_option_required` (`delivery.option_id`): the method has zones or pickup points; `delivery_invalid`: an unknown, paused or other-currency method or option, or a delivery for an order with nothing physical. No order is placed then."),
         (status = 429, description = "`too_many_open_orders`: too many unpaid orders, or the request rate limit.",
             headers(("Retry-After" = i64, description = "Seconds to wait (rate limit only)."))),
         (status = 502, description = "The payment provider could not open the checkout; nothing was charged."),
@@ -188,14 +188,23 @@ pub async fn load_variants(db: &Db, ids: &[i64]) -> Result<Vec<VariantRow>> {
     Ok(rows)
 }
 
-/// Physical goods need somewhere to go: name, phone and address, checked so a courier can use them.
-fn validate_contact(c: Option<&Contact>, physical: bool) -> Result<Option<Contact>> {
+/// Physical goods need somewhere to go: name, phone and address, checked so a courier can use them
+/// (`needs_address` false: collected at a pickup point, name and phone only).
+fn validate_contact(
+    c: Option<&Contact>,
+    physical: bool,
+    needs_address: bool,
+) -> Result<Option<Contact>> {
     let Some(c) = c else {
         if physical {
             return Err(Error::field(
                 "contact_required",
                 "contact",
-                "Physical goods need a name, phone and delivery address.",
+                if needs_address {
+                    "Physical goods need a name, phone and delivery address."
+                } else {
+                    "Enter the name and phone of who collects the order."
+                },
             ));
         }
         return Ok(None);
@@ -255,7 +264,7 @@ fn validate_contact(c: Option<&Contact>, physical: bool) -> Result<Option<Contac
                 "Enter a phone number with 7 to 15 digits, such as +998 90 123 45 67.",
             ));
         }
-        if c.address.chars().count() < 5 {
+        if needs_address && c.address.chars().count() < 5 {
             return Err(Error::field(
                 "invalid_address",
                 "contact.address",

@@ -1,7 +1,7 @@
 //! Placing an order (`POST /api/orders`), built to run near the database's commit rate.
 //!
-//! Everything that only reads (the variants, their products, the rail, the contact, the total)
-//! happens before the write; the write itself is one transaction with as few round trips as
+//! Everything that only reads (the variants, their products, the rail, the contact, the delivery
+//! method and its fee, the total) happens before the write; the write itself is one transaction with as few round trips as
 //! each database allows, and the answer is built from what was written instead of read back:
 //! - SQLite: the order joins the group writer ([`Db::group_write`]), which commits whatever
 //!   orders are waiting in one transaction on the one writer connection. An order that is
@@ -18,7 +18,9 @@ use std::collections::BTreeMap;
 use axum::http::StatusCode;
 use futures_util::future::BoxFuture;
 use sha2::{Digest, Sha256};
-use shared::{event_kind, CreateOrder, Currency, Lang, Order, PaymentMethod, ProductKind};
+use shared::{
+    event_kind, CreateOrder, Currency, DeliveryKind, Lang, Order, PaymentMethod, ProductKind,
+};
 use sqlx::AnyConnection;
 use tokio::sync::oneshot;
 
@@ -27,6 +29,7 @@ use crate::auth::init_data::TgUser;
 use crate::auth::upsert_customer;
 use crate::catalog::repo::{self as catalog, placeholders, texts};
 use crate::db::{self, Db, DbKind, GroupWrite};
+use crate::delivery;
 use crate::error::{Error, Result};
 use crate::promo;
 use crate::rails::{Checkout, CheckoutLine, CheckoutOrder, Provider};
@@ -68,6 +71,10 @@ struct NewOrder {
     from_cart: bool,
     /// The promo code the order is placed with; `total` is already after its discount.
     promo: Option<promo::Applied>,
+    /// The delivery fee, included in `total`.
+    delivery_fee: i64,
+    /// What was chosen (`delivery::Snapshot` as JSON); `None` without a delivery.
+    delivery_json: Option<String>,
 }
 
 impl NewOrder {
@@ -168,7 +175,12 @@ pub async fn place(
         .filter_map(|k| ProductKind::parse(k))
         .collect();
     let provider = st.payments.choose(&req.payment_method, &currency, &kinds)?;
-    let contact = validate_contact(req.contact.as_ref(), kinds.contains(&ProductKind::Physical))?;
+    let physical = kinds.contains(&ProductKind::Physical);
+    let delivery = delivery::choose(&st.db, req.delivery.as_ref(), &currency, physical).await?;
+    // A pickup order is collected: the courier's address is not needed.
+    let needs_address =
+        physical && delivery.as_ref().map(|d| d.kind()) != Some(DeliveryKind::Pickup);
+    let contact = validate_contact(req.contact.as_ref(), physical, needs_address)?;
     if let Some((field, why)) = provider.refuses_contact(contact.as_ref()) {
         return Err(Error::field("contact_required", field, why));
     }
@@ -198,6 +210,11 @@ pub async fn place(
     if let Some(a) = &applied {
         total -= a.discount_minor;
     }
+    // The fee follows from the goods' price after the discount (free above a total).
+    let delivery_fee = delivery.as_ref().map_or(0, |d| d.fee(total));
+    total = total
+        .checked_add(delivery_fee)
+        .ok_or_else(|| Error::invalid("amount_too_large", "The order total is too large."))?;
     let order = NewOrder {
         user: user.clone(),
         currency: currency.as_str().to_string(),
@@ -236,6 +253,10 @@ pub async fn place(
             .collect(),
         from_cart,
         promo: applied,
+        delivery_fee,
+        delivery_json: delivery
+            .as_ref()
+            .map(|d| serde_json::to_string(&d.snapshot).unwrap_or_default()),
     };
 
     let outcome = match st.db.kind {
@@ -335,6 +356,8 @@ pub async fn place(
         customer_id,
         total_minor: total,
         discount_minor,
+        delivery_fee_minor: delivery_fee,
+        delivery_chosen: order.delivery_json.is_some(),
         currency,
         title: items
             .first()
@@ -366,6 +389,8 @@ pub async fn place(
         pay_ref: order.pay_ref,
         discount_minor,
         promo_code: order.promo.map(|a| a.code),
+        delivery_fee_minor: delivery_fee,
+        delivery_json: order.delivery_json,
     };
     Ok((repo::to_order(&head, &items, vec![], lang, fallback)?, true))
 }
@@ -522,8 +547,9 @@ async fn write_sqlite_one_line(conn: &mut AnyConnection, o: &NewOrder) -> Result
         AND (SELECT COUNT(*) FROM orders WHERE customer_id = $1 AND status = 'pending_payment') < $9 \
         AND NOT EXISTS (SELECT 1 FROM orders WHERE customer_id = $1 AND idempotency_key = $15); \
         INSERT INTO orders (customer_id, status, currency, total_minor, payment_method, contact_json, \
-        lang, idempotency_key, request_hash, holds_stock, expires_at, created_at, updated_at, pay_ref) \
-        SELECT $1, 'pending_payment', $10, $11, $12, $13, $14, $15, $16, 1, $17, $6, $6, $18 \
+        lang, idempotency_key, request_hash, holds_stock, expires_at, created_at, updated_at, pay_ref, \
+        delivery_fee_minor, delivery_json) \
+        SELECT $1, 'pending_payment', $10, $11, $12, $13, $14, $15, $16, 1, $17, $6, $6, $18, $26, $27 \
         WHERE changes() = 1 RETURNING id; \
         INSERT INTO order_items (order_id, variant_id, product_id, title_json, sku, options_json, \
         kind, unit_price_minor, quantity, line_total_minor) \
@@ -561,6 +587,8 @@ async fn write_sqlite_one_line(conn: &mut AnyConnection, o: &NewOrder) -> Result
         .bind(&i.kind)
         .bind(i.unit_price_minor)
         .bind(i.line_total_minor)
+        .bind(o.delivery_fee)
+        .bind(o.delivery_json.as_deref())
         .fetch_all(&mut *conn)
         .await?;
     if let [id] = ids.as_slice() {
@@ -584,10 +612,10 @@ async fn write_sqlite_one_line(conn: &mut AnyConnection, o: &NewOrder) -> Result
     })
 }
 
-/// Binds the order row's eleven values as `$1..$11` in the column order both INSERTs name
+/// Binds the order row's thirteen values as `$1..$13` in the column order both INSERTs name
 /// (customer_id, currency, total_minor, payment_method, contact_json, lang, idempotency_key,
-/// request_hash, expires_at, created_at/updated_at, pay_ref). A macro: `Query` and `QueryAs` share
-/// `bind` but no trait for it.
+/// request_hash, expires_at, created_at/updated_at, pay_ref, delivery_fee_minor,
+/// delivery_json). A macro: `Query` and `QueryAs` share `bind` but no trait for it.
 macro_rules! bind_order_row {
     ($q:expr, $o:expr) => {
         $q.bind($o.user.id)
@@ -601,6 +629,8 @@ macro_rules! bind_order_row {
             .bind($o.expires_at)
             .bind($o.now)
             .bind($o.pay_ref.as_deref())
+            .bind($o.delivery_fee)
+            .bind($o.delivery_json.as_deref())
     };
 }
 
@@ -610,8 +640,8 @@ async fn insert_order(conn: &mut AnyConnection, o: &NewOrder) -> Result<Option<i
     let q = sqlx::query_scalar(
         "INSERT INTO orders (customer_id, status, currency, total_minor, payment_method, contact_json, \
          lang, idempotency_key, request_hash, holds_stock, expires_at, created_at, updated_at, pay_ref, \
-         discount_minor, promo_code_id) \
-         VALUES ($1, 'pending_payment', $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $10, $11, $12, $13) \
+         delivery_fee_minor, delivery_json, discount_minor, promo_code_id) \
+         VALUES ($1, 'pending_payment', $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $10, $11, $12, $13, $14, $15) \
          ON CONFLICT (customer_id, idempotency_key) DO NOTHING RETURNING id",
     );
     Ok(bind_order_row!(q, o)
@@ -678,13 +708,13 @@ async fn write_postgres(db: &Db, o: &NewOrder) -> Result<Outcome> {
     // the count below (a statement of its own, so a fresh snapshot) sees all of theirs.
     upsert_customer(tx.conn(), &o.user, o.now).await?;
     let n = o.items.len();
-    // $1-$11 the order's columns, $12 the cap, $13 the line count, then (variant, qty) per
+    // $1-$13 the order's columns, $14 the cap, $15 the line count, then (variant, qty) per
     // line and 9 columns per item.
     let lines = (0..n)
-        .map(|i| format!("(${}::BIGINT, ${}::BIGINT)", 14 + 2 * i, 15 + 2 * i))
+        .map(|i| format!("(${}::BIGINT, ${}::BIGINT)", 16 + 2 * i, 17 + 2 * i))
         .collect::<Vec<_>>()
         .join(", ");
-    let first_item = 14 + 2 * n;
+    let first_item = 16 + 2 * n;
     let items = (0..n)
         .map(|i| {
             let b = first_item + 9 * i;
@@ -711,9 +741,9 @@ async fn write_postgres(db: &Db, o: &NewOrder) -> Result<Outcome> {
          n AS (SELECT COUNT(*) AS open FROM orders WHERE customer_id = $1 AND status = 'pending_payment'), \
          o AS (INSERT INTO orders (customer_id, status, currency, total_minor, payment_method, \
                contact_json, lang, idempotency_key, request_hash, holds_stock, expires_at, created_at, \
-               updated_at, pay_ref) \
-               SELECT $1, 'pending_payment', $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $10, $11 \
-               WHERE (SELECT open FROM n) < $12 AND (SELECT COUNT(*) FROM s) = $13 \
+               updated_at, pay_ref, delivery_fee_minor, delivery_json) \
+               SELECT $1, 'pending_payment', $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $10, $11, $12, $13 \
+               WHERE (SELECT open FROM n) < $14 AND (SELECT COUNT(*) FROM s) = $15 \
                ON CONFLICT (customer_id, idempotency_key) DO NOTHING RETURNING id), \
          i AS (INSERT INTO order_items (order_id, variant_id, product_id, title_json, sku, options_json, \
                kind, unit_price_minor, quantity, line_total_minor) \
@@ -858,6 +888,8 @@ async fn stored_checkout_order(st: &AppState, order_id: i64, lang: Lang) -> Resu
         customer_id: head.customer_id,
         total_minor: head.total_minor,
         discount_minor: head.discount_minor,
+        delivery_fee_minor: head.delivery_fee_minor,
+        delivery_chosen: head.delivery_json.is_some(),
         currency: Currency::new(&head.currency).map_err(Error::internal)?,
         title: items
             .first()

@@ -41,11 +41,16 @@ pub struct OrderHead {
     pub discount_minor: i64,
     /// That promo code.
     pub promo_code: Option<String>,
+    /// The delivery fee (in `total_minor`).
+    pub delivery_fee_minor: i64,
+    /// What delivery was chosen (`delivery::Snapshot`).
+    pub delivery_json: Option<String>,
 }
 
 pub const HEAD_COLS: &str = "id, customer_id, status, currency, total_minor, payment_method, \
     contact_json, lang, request_hash, invoice_link, checkout_url, holds_stock, expires_at, created_at, pay_ref, \
-    discount_minor, (SELECT code FROM promo_codes WHERE promo_codes.id = orders.promo_code_id) AS promo_code";
+    discount_minor, (SELECT code FROM promo_codes WHERE promo_codes.id = orders.promo_code_id) AS promo_code, \
+    delivery_fee_minor, delivery_json";
 
 #[derive(Debug, Clone, shop_macros::FromRow)]
 pub struct ItemRow {
@@ -232,6 +237,13 @@ pub fn to_order(
         total: Money::new(h.total_minor, currency.clone()),
         discount: (h.discount_minor > 0).then(|| Money::new(h.discount_minor, currency.clone())),
         promo_code: h.promo_code.clone(),
+        delivery: crate::delivery::to_order_delivery(
+            h.delivery_json.as_deref(),
+            h.delivery_fee_minor,
+            &currency,
+            lang,
+            fallback,
+        ),
         items: items
             .iter()
             .map(|i| to_item(i, &currency, lang, fallback))

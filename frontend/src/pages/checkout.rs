@@ -3,7 +3,10 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::{Cart, Contact, CreateOrder, Order, PaymentMethod, ProductKind};
+use shared::{
+    Cart, Contact, CreateOrder, DeliveryChoice, DeliveryKind, DeliveryMethod, Order, PaymentMethod,
+    ProductKind,
+};
 
 use crate::api::ApiError;
 use crate::app::{main_action, use_ctx, Ctx, MainAction};
@@ -30,8 +33,9 @@ pub fn new_key() -> String {
 }
 
 /// Which contact field is wrong, checked the way the server does (so the customer learns it
-/// before the round trip); the server's own answer still wins.
-pub fn check_contact(c: &Contact) -> Option<(&'static str, P)> {
+/// before the round trip); the server's own answer still wins. `needs_address` is false for
+/// an order collected at a pickup point.
+pub fn check_contact(c: &Contact, needs_address: bool) -> Option<(&'static str, P)> {
     let digits = c.phone.chars().filter(char::is_ascii_digit).count();
     let phone_ok = (7..=15).contains(&digits)
         && c.phone
@@ -42,7 +46,7 @@ pub fn check_contact(c: &Contact) -> Option<(&'static str, P)> {
         Some(("contact.name", P::NameInvalid))
     } else if !phone_ok {
         Some(("contact.phone", P::PhoneInvalid))
-    } else if c.address.trim().chars().count() < 5 {
+    } else if needs_address && c.address.trim().chars().count() < 5 {
         Some(("contact.address", P::AddressInvalid))
     } else {
         check_email(&c.email)
@@ -123,6 +127,23 @@ pub fn start_payment(ctx: Ctx, order: &Order) {
     }
 }
 
+/// The fee `m` charges for goods worth `goods` (minor units) with option `option` chosen:
+/// the option's own fee, else the method's; 0 from `free_above` on. The server computes it
+/// again (after a promo code) and its answer is the order's.
+pub fn delivery_fee(m: &DeliveryMethod, option: Option<i64>, goods: i64) -> i64 {
+    if m.free_above
+        .as_ref()
+        .is_some_and(|f| goods >= f.amount_minor)
+    {
+        return 0;
+    }
+    option
+        .and_then(|id| m.options.iter().find(|o| o.id == id))
+        .and_then(|o| o.fee.as_ref())
+        .unwrap_or(&m.fee)
+        .amount_minor
+}
+
 /// Whether the cart holds physical goods, which need a delivery contact; the cart says what
 /// kind each line is, so no product has to be fetched for this.
 pub fn ships(cart: &Cart) -> bool {
@@ -170,8 +191,69 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
     // Likewise the way they paid last time is preselected, unless they already chose.
     let method_chosen = RwSignal::new(false);
     let offered = methods.clone();
+    // Delivery methods for the cart's currency (physical goods only): the customer picks one
+    // (and a zone or pickup point); the last one they used is preselected.
+    let goods = StoredValue::new(cart.total.clone());
+    let goods_minor = cart.total.as_ref().map_or(0, |t| t.amount_minor);
+    let deliveries = RwSignal::new(Vec::<DeliveryMethod>::new());
+    let delivery = RwSignal::new(None::<i64>);
+    let delivery_option = RwSignal::new(None::<i64>);
+    let delivery_chosen = RwSignal::new(false);
+    // A method with a single zone or point has it chosen at once.
+    let choose = move |id: Option<i64>| {
+        let only = deliveries.with_untracked(|d| {
+            d.iter()
+                .find(|m| Some(m.id) == id)
+                .and_then(|m| (m.options.len() == 1).then(|| m.options[0].id))
+        });
+        delivery.set(id);
+        delivery_option.set(only);
+    };
+    let last_delivery = RwSignal::new(None::<i64>);
+    let prefer = move || {
+        if delivery_chosen.try_get_untracked() != Some(false) {
+            return;
+        }
+        let ids: Vec<i64> = deliveries.with_untracked(|d| d.iter().map(|m| m.id).collect());
+        let pick = last_delivery
+            .get_untracked()
+            .filter(|id| ids.contains(id))
+            .or(ids.first().copied());
+        if pick != delivery.get_untracked() {
+            choose(pick);
+        }
+    };
+    if physical {
+        if let Some(currency) = cart.total.as_ref().map(|t| t.currency.as_str().to_string()) {
+            spawn_local(async move {
+                let lang = ctx.lang.get_untracked();
+                if let Ok(list) = ctx.api().delivery_methods(&currency, lang).await {
+                    deliveries.try_set(list);
+                    prefer();
+                }
+            });
+        }
+    }
+    let chosen_delivery = move || {
+        let id = delivery.get()?;
+        deliveries.with(|d| d.iter().find(|m| m.id == id).cloned())
+    };
+    let fee =
+        move || chosen_delivery().map(|m| delivery_fee(&m, delivery_option.get(), goods_minor));
+    let pickup = move || chosen_delivery().is_some_and(|m| m.kind == DeliveryKind::Pickup);
+    let shown_total = move || {
+        goods.with_value(|g| {
+            g.as_ref().map(|t| {
+                shared::Money::new(t.amount_minor + fee().unwrap_or(0), t.currency.clone())
+            })
+        })
+    };
     spawn_local(async move {
         let Ok(me) = ctx.api().me().await else { return };
+        if let Some(id) = me.last_delivery_method_id {
+            last_delivery.try_set(Some(id));
+            prefer();
+        }
         if let Some(c) = me.contact {
             for (signal, saved) in [(name, c.name), (phone, c.phone), (address, c.address)] {
                 if signal.try_get_untracked().is_some_and(|v| v.is_empty()) {
@@ -218,7 +300,7 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
         };
         let with_contact = needs_contact() || !contact.email.is_empty();
         let wrong = if needs_contact() {
-            check_contact(&contact)
+            check_contact(&contact, !pickup())
         } else {
             check_email(&contact.email)
         };
@@ -227,6 +309,10 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
             focus(field);
             return;
         }
+        let choice = delivery.get_untracked().map(|method_id| DeliveryChoice {
+            method_id,
+            option_id: delivery_option.get_untracked(),
+        });
         field_error.set(None);
         error.set(None);
         busy.set(true);
@@ -235,6 +321,7 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
             payment_method: m.as_str().to_string(),
             contact: with_contact.then_some(contact),
             promo_code: Some(promo.get_untracked().trim().to_string()).filter(|p| !p.is_empty()),
+            delivery: choice,
         };
         spawn_local(async move {
             let res = ctx
@@ -263,12 +350,15 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
                     }
                     // The server's word on a field goes next to it (a refused promo code
                     // too), and the cart and everything typed stay as they are.
-                    match e
-                        .field()
-                        .filter(|f| f.starts_with("contact") || *f == "promo_code")
-                    {
+                    match e.field().filter(|f| {
+                        f.starts_with("contact") || f.starts_with("delivery") || *f == "promo_code"
+                    }) {
                         Some(f) => {
-                            let f = if f == "contact" { "contact.name" } else { f };
+                            let f = match f {
+                                "contact" => "contact.name",
+                                "delivery" | "delivery.method_id" => "delivery",
+                                f => f,
+                            };
                             if f == "contact.email" {
                                 email_asked.try_set(true);
                             }
@@ -290,7 +380,10 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
             text: format!(
                 "{} · {}",
                 ctx.t(P::PlaceOrder),
-                cart_total(&ctx).unwrap_or_default()
+                match fee() {
+                    Some(_) => shown_total().map(|t| t.display()).unwrap_or_default(),
+                    None => cart_total(&ctx).unwrap_or_default(),
+                }
             ),
             enabled: method.get().is_some(),
             busy: busy.get(),
@@ -344,13 +437,74 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
                     </label>
                 }).collect_view()}
             </fieldset>
+            {move || (!deliveries.with(Vec::is_empty)).then(|| {
+                let lang = ctx.lang.get();
+                let err = move || field_error.get().filter(|(f, _)| f.starts_with("delivery")).map(|(_, m)| m);
+                view! {
+                <fieldset class="section delivery" data-testid="delivery">
+                    <legend class="section__title">{ctx.t(P::Delivery)}</legend>
+                    {deliveries.get().into_iter().map(|m| {
+                        let id = m.id;
+                        let shown_fee = if m.options.is_empty() || m.options.iter().all(|o| o.fee.is_none()) {
+                            Some(if m.fee.amount_minor == 0 { i18n::t(lang, P::DeliveryFree).to_string() } else { m.fee.display() })
+                        } else {
+                            None
+                        };
+                        let free = m.free_above.as_ref().filter(|_| m.fee.amount_minor > 0 || m.options.iter().any(|o| o.fee.as_ref().is_some_and(|f| f.amount_minor > 0)))
+                            .map(|f| i18n::tn(lang, P::FreeFrom, f.display()));
+                        view! {
+                            <label class="radio" data-testid="delivery-method">
+                                <input type="radio" name="delivery" value=id.to_string()
+                                    prop:checked=move || delivery.get() == Some(id)
+                                    on:change=move |_| {
+                                        delivery_chosen.set(true);
+                                        choose(Some(id));
+                                    }/>
+                                <span>{m.title.clone()}
+                                    {shown_fee.map(|f| view! { <small class="hint">{format!(" · {f}")}</small> })}
+                                    {free.map(|f| view! { <small class="hint">{format!(" · {f}")}</small> })}
+                                </span>
+                            </label>
+                        }
+                    }).collect_view()}
+                    {move || chosen_delivery().filter(|m| !m.options.is_empty()).map(|m| {
+                        let pickup = m.kind == DeliveryKind::Pickup;
+                        let opts = m.options.clone();
+                        let address = move || {
+                            let id = delivery_option.get()?;
+                            opts.iter().find(|o| o.id == id).and_then(|o| o.address.clone())
+                        };
+                        view! {
+                            <div class="field" class=("field--error", move || err().is_some())>
+                                <label for="delivery.option_id">{m.title.clone()}</label>
+                                <select id="delivery.option_id" data-testid="delivery-option"
+                                    aria-invalid=move || err().is_some().to_string()
+                                    on:change=move |e| delivery_option.set(event_target_value(&e).parse().ok())>
+                                    <option value="" selected=move || delivery_option.get().is_none()>"—"</option>
+                                    {m.options.iter().map(|o| {
+                                        let id = o.id;
+                                        let price = o.fee.as_ref().map(|f| if f.amount_minor == 0 { i18n::t(lang, P::DeliveryFree).to_string() } else { f.display() });
+                                        view! {
+                                            <option value=id.to_string() selected=move || delivery_option.get() == Some(id)>
+                                                {o.title.clone()}{price.map(|p| format!(" · {p}"))}
+                                            </option>
+                                        }
+                                    }).collect_view()}
+                                </select>
+                                {pickup.then(|| view! { <p class="hint" data-testid="pickup-address">{address}</p> })}
+                                <p class="field__error" role="alert" data-testid="delivery-error">{err}</p>
+                            </div>
+                        }
+                    })}
+                </fieldset>
+            }})}
             {move || needs_contact().then(|| view! {
                 <fieldset class="section">
-                    <legend class="section__title">{ctx.t(P::Delivery)}</legend>
+                    <legend class="section__title">{move || ctx.t(if deliveries.with(Vec::is_empty) { P::Delivery } else { P::Contact })}</legend>
                     {field("contact.name", P::Name, name, "name", "text")}
                     {field("contact.phone", P::Phone, phone, "tel", "tel")}
                     {share_phone(ctx, phone)}
-                    {field("contact.address", P::Address, address, "street-address", "textarea")}
+                    {(!pickup()).then(|| field("contact.address", P::Address, address, "street-address", "textarea"))}
                 </fieldset>
             })}
             <section class="section promo" data-testid="promo">
@@ -377,9 +531,15 @@ fn CheckoutForm(cart: Cart, physical: bool) -> impl IntoView {
                     {cart.items.iter().map(|i| view! {
                         <li><span>{format!("{} × {}", i.title, i.quantity)}</span><span>{i.line_total.display()}</span></li>
                     }).collect_view()}
+                    {move || fee().map(|f| view! {
+                        <li data-testid="checkout-delivery"><span>{ctx.t(P::Delivery)}</span>
+                            <span>{if f == 0 { ctx.t(P::DeliveryFree).to_string() } else {
+                                goods.with_value(|g| g.as_ref().map(|t| shared::Money::new(f, t.currency.clone()).display())).unwrap_or_default()
+                            }}</span></li>
+                    })}
                 </ul>
                 <p class="totals"><span>{move || ctx.t(P::Total)}</span>
-                    <strong data-testid="checkout-total">{cart.total.as_ref().map(|t| t.display())}</strong></p>
+                    <strong data-testid="checkout-total">{move || shown_total().map(|t| t.display())}</strong></p>
             </section>
         </main>
     }
@@ -464,25 +624,40 @@ mod tests {
             address: "Navoi 12, Tashkent".into(),
             email: String::new(),
         };
-        assert_eq!(check_contact(&ok), None);
+        assert_eq!(check_contact(&ok, true), None);
+        let pickup = Contact {
+            address: String::new(),
+            ..ok.clone()
+        };
+        assert_eq!(check_contact(&pickup, false), None);
+        assert_eq!(
+            check_contact(&pickup, true).map(|e| e.0),
+            Some("contact.address")
+        );
         let bad_phone = Contact {
             phone: "12-34".into(),
             ..ok.clone()
         };
         assert_eq!(
-            check_contact(&bad_phone).map(|e| e.0),
+            check_contact(&bad_phone, true).map(|e| e.0),
             Some("contact.phone")
         );
         let letters = Contact {
             phone: "+998 90 abc 45 67".into(),
             ..ok.clone()
         };
-        assert_eq!(check_contact(&letters).map(|e| e.0), Some("contact.phone"));
+        assert_eq!(
+            check_contact(&letters, true).map(|e| e.0),
+            Some("contact.phone")
+        );
         let no_name = Contact {
             name: " ".into(),
             ..ok
         };
-        assert_eq!(check_contact(&no_name).map(|e| e.0), Some("contact.name"));
+        assert_eq!(
+            check_contact(&no_name, true).map(|e| e.0),
+            Some("contact.name")
+        );
     }
 
     #[test]

@@ -298,6 +298,20 @@ fn OrderView(order: Order) -> impl IntoView {
                         <span>{format!("−{}", d.display())}</span>
                     </li>
                 })}
+                {order.delivery.clone().map(|d| {
+                    let what = match &d.option {
+                        Some(o) => format!("{} · {o}", d.method),
+                        None => d.method.clone(),
+                    };
+                    view! {
+                        <li class="summary__delivery" data-testid="order-delivery">
+                            <span>{move || ctx.t(P::Delivery)}": "{what}
+                                {d.address.clone().map(|a| view! { <small class="line__options">{format!(" ({a})")}</small> })}
+                            </span>
+                            <span>{if d.fee.amount_minor == 0 { ctx.t(P::DeliveryFree).to_string() } else { d.fee.display() }}</span>
+                        </li>
+                    }
+                })}
             </ul>
         </section>
         {order.contact.clone().map(|c| view! {

@@ -274,6 +274,7 @@ fn ProductView(product: Product) -> impl IntoView {
             payment_method: rail.as_str().to_string(),
             contact: None,
             promo_code: None,
+            delivery: None,
         };
         spawn_local(async move {
             let res = ctx

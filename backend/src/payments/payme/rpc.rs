@@ -357,6 +357,29 @@ async fn receipt(st: &AppState, order: &OrderHead) -> Result<Option<Value>, RpcE
             }
         }
     }
+    // The delivery fee is a line of its own, with the fiscal codes the merchant configured
+    // for delivery (a service has its own IKPU code).
+    if order.delivery_fee_minor > 0 {
+        let payme = st.config.payme.as_ref();
+        let (Some(code), Some(package)) = (
+            payme.and_then(|p| p.delivery_ikpu.as_deref()),
+            payme.and_then(|p| p.delivery_package_code.as_deref()),
+        ) else {
+            tracing::warn!(
+                order_id = order.id,
+                "PAYME_DELIVERY_IKPU or PAYME_DELIVERY_PACKAGE_CODE is not set; Payme gets no receipt detail"
+            );
+            return Ok(None);
+        };
+        items.push(json!({
+            "title": crate::delivery::label(lang),
+            "price": order.delivery_fee_minor,
+            "count": 1,
+            "code": code,
+            "package_code": package,
+            "vat_percent": payme.map_or(0, |p| p.delivery_vat_percent),
+        }));
+    }
     Ok(Some(json!({"receipt_type": 0, "items": items})))
 }
 

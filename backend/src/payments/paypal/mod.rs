@@ -87,14 +87,23 @@ impl Provider for Paypal {
         Box::pin(async move {
             let unfit = |e| Error::field("payment_method_unfit", "payment_method", e);
             let mut amount = amount(order.total_minor, &order.currency).map_err(unfit)?;
-            // A promo code's discount as PayPal breaks an amount down: the value is the item
-            // total minus the discount, and the buyer sees both.
-            if order.discount_minor > 0 {
-                amount["breakdown"] = json!({
-                    "item_total": self::amount(order.total_minor + order.discount_minor, &order.currency)
-                        .map_err(unfit)?,
-                    "discount": self::amount(order.discount_minor, &order.currency).map_err(unfit)?,
+            // A promo code's discount and the delivery fee as PayPal breaks an amount down:
+            // the value is the item total minus the discount plus shipping, and the buyer
+            // sees each.
+            if order.discount_minor > 0 || order.delivery_fee_minor > 0 {
+                let items = order.total_minor + order.discount_minor - order.delivery_fee_minor;
+                let mut breakdown = json!({
+                    "item_total": self::amount(items, &order.currency).map_err(unfit)?,
                 });
+                if order.discount_minor > 0 {
+                    breakdown["discount"] =
+                        self::amount(order.discount_minor, &order.currency).map_err(unfit)?;
+                }
+                if order.delivery_fee_minor > 0 {
+                    breakdown["shipping"] =
+                        self::amount(order.delivery_fee_minor, &order.currency).map_err(unfit)?;
+                }
+                amount["breakdown"] = breakdown;
             }
             let id = order.order_id;
             let mut context = json!({

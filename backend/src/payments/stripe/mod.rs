@@ -178,15 +178,21 @@ impl Provider for Stripe {
             // subscription's one line is one period's price: the order's total). That is also
             // how a promo code's discount reaches Stripe: a Checkout line cannot be negative,
             // and a Stripe coupon would be one more call (and object) per order.
+            // The delivery fee is a line of its own after the items.
+            let fee = order.delivery_fee_minor;
             let lines: Vec<(String, i64, i64)> = if subscription {
                 let l = &order.lines[0];
                 vec![(l.title.clone(), order.total_minor, 1)]
-            } else if !order.lines.is_empty() && sum == order.total_minor {
-                order
+            } else if !order.lines.is_empty() && sum + fee == order.total_minor {
+                let mut lines: Vec<_> = order
                     .lines
                     .iter()
                     .map(|l| (l.title.clone(), l.unit_minor, l.quantity))
-                    .collect()
+                    .collect();
+                if fee > 0 {
+                    lines.push((crate::delivery::label(order.lang).to_string(), fee, 1));
+                }
+                lines
             } else {
                 vec![(format!("Order {id}"), order.total_minor, 1)]
             };

@@ -77,7 +77,17 @@ impl Provider for TelegramInvoice {
                 };
                 prices.push(json!({"label": label, "amount": -order.discount_minor}));
             }
+            // The delivery fee chosen at checkout is a price of its own.
+            if order.delivery_fee_minor > 0 {
+                prices.push(json!({
+                    "label": crate::delivery::label(order.lang),
+                    "amount": order.delivery_fee_minor,
+                }));
+            }
             let physical = order.lines.iter().any(|l| l.kind == ProductKind::Physical);
+            // A delivery chosen at checkout already says where the goods go and what it costs:
+            // Telegram's own shipping form would ask again and offer free options.
+            let ship = physical && !order.delivery_chosen;
             let mut body = json!({
                 "title": title,
                 "description": description,
@@ -87,8 +97,8 @@ impl Provider for TelegramInvoice {
                 "prices": prices,
                 "need_name": physical,
                 "need_phone_number": physical,
-                "need_shipping_address": physical,
-                "is_flexible": physical,
+                "need_shipping_address": ship,
+                "is_flexible": ship,
             });
             if let Some(p) = photo {
                 body["photo_url"] = json!(p);

@@ -19,6 +19,8 @@ pub struct Line {
     pub unit_minor: i64,
     pub vat_code: u8,
     pub kind: ProductKind,
+    /// The delivery fee's line: a service, paid before it is rendered.
+    pub delivery: bool,
 }
 
 /// YooKassa's `vat_code` for a product's VAT percent (yookassa.ru/developers/payment-acceptance/
@@ -72,7 +74,11 @@ pub fn receipt(customer: Value, lines: &[Line], currency: &Currency) -> Value {
     let items: Vec<Value> = lines
         .iter()
         .map(|l| {
-            let (subject, mode) = subject_and_mode(l.kind);
+            let (subject, mode) = if l.delivery {
+                ("service", "full_prepayment")
+            } else {
+                subject_and_mode(l.kind)
+            };
             json!({
                 "description": l.description,
                 "quantity": l.quantity,
@@ -102,6 +108,7 @@ pub async fn order_fiscal(db: &Db, order_id: i64, fallback: &[Lang]) -> Result<O
         lang: String,
         currency: String,
         total_minor: i64,
+        delivery_fee_minor: i64,
     }
     #[derive(shop_macros::FromRow)]
     struct Row {
@@ -113,7 +120,7 @@ pub async fn order_fiscal(db: &Db, order_id: i64, fallback: &[Lang]) -> Result<O
         vat_percent: Option<i64>,
     }
     let head = sqlx::query_as::<_, Head>(
-        "SELECT contact_json, lang, currency, total_minor FROM orders WHERE id = $1",
+        "SELECT contact_json, lang, currency, total_minor, delivery_fee_minor FROM orders WHERE id = $1",
     )
     .bind(order_id)
     .fetch_optional(&db.pool)
@@ -147,6 +154,22 @@ pub async fn order_fiscal(db: &Db, order_id: i64, fallback: &[Lang]) -> Result<O
                 )
             })?,
             kind: ProductKind::parse(&r.kind).unwrap_or(ProductKind::Physical),
+            delivery: false,
+        });
+    }
+    // The delivery fee, at the goods' VAT when they share one (else without VAT).
+    if head.delivery_fee_minor > 0 {
+        let vat = match lines.first() {
+            Some(f) if lines.iter().all(|l| l.vat_code == f.vat_code) => f.vat_code,
+            _ => 1,
+        };
+        lines.push(Line {
+            description: crate::delivery::label(lang).to_string(),
+            quantity: 1,
+            unit_minor: head.delivery_fee_minor,
+            vat_code: vat,
+            kind: ProductKind::Physical,
+            delivery: true,
         });
     }
     let contact: Option<Contact> = head
@@ -220,6 +243,7 @@ impl OrderFiscal {
             unit_minor: amount_minor,
             vat_code: first.vat_code,
             kind: first.kind,
+            delivery: false,
         };
         Ok(receipt(customer, &[line], &self.currency))
     }
@@ -263,6 +287,7 @@ mod tests {
                 unit_minor: 150_000,
                 vat_code: 4,
                 kind: ProductKind::Physical,
+                delivery: false,
             }],
             currency: rub,
             total_minor: 300_000,

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod categories;
 pub mod csv;
 pub mod dashboard;
+pub mod delivery;
 pub mod images;
 pub mod login;
 pub mod order;

@@ -346,6 +346,13 @@ pub fn OrderPage(id: i64) -> impl IntoView {
                                     <dt>{ctx.t(K::DiscountValue)}</dt>
                                     <dd data-testid="order-discount">{format!("−{}{}", d.display(), o.promo_code.clone().map(|c| format!(" ({c})")).unwrap_or_default())}</dd>
                                 })}
+                                {o.delivery.clone().map(|d| view! {
+                                    <dt>{ctx.t(K::DeliveryMethods)}</dt>
+                                    <dd data-testid="order-delivery">
+                                        {format!("{}{} · {}", d.method, d.option.map(|o| format!(" · {o}")).unwrap_or_default(), d.fee.display())}
+                                        {d.address.map(|a| view! { <br/><small class="muted">{a}</small> })}
+                                    </dd>
+                                })}
                                 <dt>{ctx.t(K::Customer)}</dt><dd>{o.customer_id.map(|c| format!("#{c}")).unwrap_or_else(|| "—".into())}</dd>
                             </dl>
                             <div class="actions" data-testid="order-actions">
