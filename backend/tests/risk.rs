@@ -213,14 +213,13 @@ both!(
     |app: TestApp| async move {
         // Every new customer's order is averaged against: a scan of all orders there would
         // make each checkout's background work grow with the shop's history.
-        let mut conn = app.state.db.pool.acquire().await.unwrap();
         let plan: Vec<String> = match app.kind {
             Kind::Sqlite => {
                 let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {}", risk::AVERAGE_SQL))
                     .bind("UZS")
                     .bind(1_i64)
                     .bind(risk::AVERAGE_OVER)
-                    .fetch_all(&mut *conn)
+                    .fetch_all(&app.state.db.pool)
                     .await
                     .unwrap();
                 rows.iter()
@@ -229,27 +228,22 @@ both!(
             }
             Kind::Postgres => {
                 // The demo's few rows would make a sequential scan the cheaper plan: ask
-                // whether the index can serve the query at all.
-                sqlx::query("SET enable_seqscan = off")
-                    .execute(&mut *conn)
+                // whether the index can serve the query at all (for this transaction only).
+                let mut tx = app.state.db.pool.begin().await.unwrap();
+                sqlx::query("SET LOCAL enable_seqscan = off")
+                    .execute(&mut *tx)
                     .await
                     .unwrap();
                 let rows = sqlx::query(&format!("EXPLAIN {}", risk::AVERAGE_SQL))
                     .bind("UZS")
                     .bind(1_i64)
                     .bind(risk::AVERAGE_OVER)
-                    .fetch_all(&mut *conn)
+                    .fetch_all(&mut *tx)
                     .await
                     .unwrap();
-                let plan = rows
-                    .iter()
+                rows.iter()
                     .map(|r| sqlx::Row::get::<String, _>(r, 0))
-                    .collect();
-                sqlx::query("RESET enable_seqscan")
-                    .execute(&mut *conn)
-                    .await
-                    .unwrap();
-                plan
+                    .collect()
             }
         };
         let plan = plan.join("\n");
