@@ -703,9 +703,7 @@ fn usd_courier(fee: i64) -> Value {
 
 both_kinds!(stripe_lists_the_fee_and_refunds_it, |kind| async move {
     let fake = fake_stripe::FakeStripe::start().await;
-    let env = fake.env();
-    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let Some(app) = spawn(kind, &pairs).await else {
+    let Some(app) = spawn_with_fake(kind, &fake.env(), &[]).await else {
         return;
     };
     let csrf = app.admin_login().await;
@@ -780,9 +778,7 @@ both_kinds!(stripe_lists_the_fee_and_refunds_it, |kind| async move {
 
 both_kinds!(paypal_breakdown_has_shipping, |kind| async move {
     let fake = fake_paypal::FakePaypal::start().await;
-    let env = fake.env();
-    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let Some(app) = spawn(kind, &pairs).await else {
+    let Some(app) = spawn_with_fake(kind, &fake.env(), &[]).await else {
         return;
     };
     let csrf = app.admin_login().await;
@@ -1027,9 +1023,7 @@ both_kinds!(yookassa_receipt_has_a_delivery_service, |kind| async move {
 
 both_kinds!(cryptopay_invoice_is_for_the_total, |kind| async move {
     let fake = fake_cryptopay::FakeCryptopay::start().await;
-    let env = fake.env();
-    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let Some(app) = spawn(kind, &pairs).await else {
+    let Some(app) = spawn_with_fake(kind, &fake.env(), &[]).await else {
         return;
     };
     let csrf = app.admin_login().await;
@@ -1050,9 +1044,7 @@ both_kinds!(cryptopay_invoice_is_for_the_total, |kind| async move {
 
 both_kinds!(ton_link_asks_for_the_total, |kind| async move {
     let fake = fake_toncenter::FakeToncenter::start().await;
-    let env = fake.env();
-    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let Some(app) = spawn(kind, &pairs).await else {
+    let Some(app) = spawn_with_fake(kind, &fake.env(), &[]).await else {
         return;
     };
     let csrf = app.admin_login().await;

@@ -683,9 +683,7 @@ both_kinds!(
     stripe_charges_the_total_and_refunds_what_was_paid,
     |kind| async move {
         let fake = fake_stripe::FakeStripe::start().await;
-        let env = fake.env();
-        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let Some(app) = spawn(kind, &pairs).await else {
+        let Some(app) = spawn_with_fake(kind, &fake.env(), &[]).await else {
             return;
         };
         let csrf = app.admin_login().await;
@@ -747,9 +745,7 @@ both_kinds!(
 
 both_kinds!(paypal_breaks_the_amount_down, |kind| async move {
     let fake = fake_paypal::FakePaypal::start().await;
-    let env = fake.env();
-    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let Some(app) = spawn(kind, &pairs).await else {
+    let Some(app) = spawn_with_fake(kind, &fake.env(), &[]).await else {
         return;
     };
     let csrf = app.admin_login().await;
@@ -897,9 +893,7 @@ both_kinds!(
     a_lapsed_order_paid_after_all_holds_its_use_again,
     |kind| async move {
         let fake = fake_stripe::FakeStripe::start().await;
-        let env = fake.env();
-        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let Some(app) = spawn(kind, &pairs).await else {
+        let Some(app) = spawn_with_fake(kind, &fake.env(), &[]).await else {
             return;
         };
         let csrf = app.admin_login().await;
