@@ -68,6 +68,10 @@ pub struct Ctx {
     pub main: RwSignal<Option<MainAction>>,
     /// A short message at the top of the page (role=status).
     pub toast: RwSignal<Option<String>>,
+    /// Counts [`Ctx::say`] calls, so a toast's timer clears only its own toast: the same
+    /// words said again (a second "Added to cart") must not be cut short by the first
+    /// one's timer.
+    toast_seq: StoredValue<u32>,
     /// The window is scrolled near the bottom (endless lists load more).
     pub near_bottom: RwSignal<bool>,
     /// The product page's title for the top bar.
@@ -116,12 +120,13 @@ impl Ctx {
     }
 
     pub fn say(&self, msg: impl Into<String>) {
-        let msg = msg.into();
-        self.toast.set(Some(msg.clone()));
-        let toast = self.toast;
+        let seq = self.toast_seq.get_value().wrapping_add(1);
+        self.toast_seq.set_value(seq);
+        self.toast.set(Some(msg.into()));
+        let (toast, said) = (self.toast, self.toast_seq);
         set_timeout(
             move || {
-                if toast.try_get_untracked().flatten().as_deref() == Some(msg.as_str()) {
+                if said.try_get_value() == Some(seq) {
                     toast.try_set(None);
                 }
             },
@@ -212,6 +217,7 @@ pub fn App(web_app: Option<WebApp>, start: Route) -> impl IntoView {
         start_count: RwSignal::new(0),
         main: RwSignal::new(None),
         toast: RwSignal::new(None),
+        toast_seq: StoredValue::new(0),
         near_bottom: RwSignal::new(false),
         page_title: RwSignal::new(None),
         invoice_closed: RwSignal::new(None),
