@@ -13,6 +13,8 @@
 //! - the order keeps the fee and a snapshot of the titles (every language) and the address,
 //!   so editing or deleting a method later changes no order.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
@@ -24,6 +26,7 @@ use shared::{
 
 use crate::auth::Customer;
 use crate::catalog::repo::texts;
+use crate::config::Config;
 use crate::db::{Db, SqlBuilder};
 use crate::error::{AppJson, AppQuery, Error, Result};
 use crate::lang::{pick, ReqLang};
@@ -139,14 +142,15 @@ struct OfferedQuery {
     params(OfferedQuery, ("lang" = Option<shared::Lang>, Query, description = "Language of the texts; else `Accept-Language`, else the shop's default.")),
     responses((status = 200, description = "The methods, with their zones or pickup points.", body = Vec<DeliveryMethod>)))]
 async fn offered(
-    State(st): State<AppState>,
+    State(db): State<Db>,
+    State(config): State<Arc<Config>>,
     _customer: Customer,
     ReqLang(lang): ReqLang,
     AppQuery(q): AppQuery<OfferedQuery>,
 ) -> Result<AppJson<Vec<DeliveryMethod>>> {
-    let fallback = &st.config.lang_fallback;
+    let fallback = &config.lang_fallback;
     let mut out = Vec::new();
-    for (m, options) in active_in(&st.db, &q.currency).await? {
+    for (m, options) in active_in(&db, &q.currency).await? {
         let currency = m.currency()?;
         out.push(DeliveryMethod {
             id: m.id,

@@ -5,6 +5,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
@@ -20,8 +21,8 @@ async fn healthz() -> Json<Value> {
 }
 
 /// The database answers; a load balancer keeps traffic away until it does.
-async fn readyz(State(st): State<AppState>) -> Result<Json<Value>> {
-    st.db.ping().await.map_err(|e| {
+async fn readyz(State(db): State<Db>) -> Result<Json<Value>> {
+    db.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed");
         Error::Status {
             status: axum::http::StatusCode::SERVICE_UNAVAILABLE,

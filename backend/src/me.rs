@@ -1,5 +1,7 @@
 //! Who the customer is (`/api/me`) and, in dev mode only, initData for a dev user.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
@@ -7,7 +9,7 @@ use shared::{DevInitData, Me};
 
 use crate::auth::{ensure_customer, init_data, Customer};
 use crate::client_ip::Origin;
-use crate::db;
+use crate::db::{self, Db};
 use crate::error::{AppJson, Error, Result};
 use crate::state::AppState;
 
@@ -24,8 +26,8 @@ pub fn router(dev_mode: bool) -> Router<AppState> {
 /// The signed-in customer, as Telegram describes them.
 #[utoipa::path(get, path = "/api/me", tag = "customer", security(("init_data" = [])),
     responses((status = 200, description = "The customer.", body = Me)))]
-async fn me(State(st): State<AppState>, customer: Customer) -> Result<AppJson<Me>> {
-    ensure_customer(&st.db, customer.user()).await?;
+async fn me(State(db): State<Db>, customer: Customer) -> Result<AppJson<Me>> {
+    ensure_customer(&db, customer.user()).await?;
     let u = customer.user();
     Ok(AppJson(Me {
         id: u.id,
@@ -33,9 +35,9 @@ async fn me(State(st): State<AppState>, customer: Customer) -> Result<AppJson<Me
         last_name: u.last_name.clone(),
         username: u.username.clone(),
         language_code: u.language_code.clone(),
-        contact: last_contact(&st.db, u.id).await?,
-        last_payment_method: last_method(&st.db, u.id).await?,
-        last_delivery_method_id: last_delivery(&st.db, u.id).await?,
+        contact: last_contact(&db, u.id).await?,
+        last_payment_method: last_method(&db, u.id).await?,
+        last_delivery_method_id: last_delivery(&db, u.id).await?,
     }))
 }
 
@@ -80,12 +82,19 @@ async fn last_delivery(db: &db::Db, customer_id: i64) -> Result<Option<i64>> {
         .map(|s| s.method_id))
 }
 
+/// In dev mode, the ephemeral bot token that signs the dev user's initData; none otherwise.
+#[derive(Clone)]
+pub struct DevBotToken(pub Option<Arc<str>>);
+
 /// The dev user's id: far outside real Telegram ids' everyday range, so it is recognisable.
 pub const DEV_USER_ID: i64 = 1_000_001;
 
 /// Signs fresh initData for the dev user with the ephemeral dev token, so the shop works in a
 /// plain browser. Only for callers on this machine: it would let anyone be the dev user.
-async fn dev_init_data(State(st): State<AppState>, origin: Origin) -> Result<AppJson<DevInitData>> {
+async fn dev_init_data(
+    State(DevBotToken(token)): State<DevBotToken>,
+    origin: Origin,
+) -> Result<AppJson<DevInitData>> {
     // A request through a proxy on this machine (nginx to 127.0.0.1) has a loopback peer but
     // comes from anywhere: only direct requests without forwarding headers count as local.
     if !origin.direct_loopback() {
@@ -94,10 +103,7 @@ async fn dev_init_data(State(st): State<AppState>, origin: Origin) -> Result<App
             message: "Dev sign-in is only available from this machine.".into(),
         });
     }
-    let token = st
-        .dev_bot_token
-        .as_deref()
-        .ok_or_else(|| Error::not_found("route"))?;
+    let token = token.as_deref().ok_or_else(|| Error::not_found("route"))?;
     let user = serde_json::json!({
         "id": DEV_USER_ID,
         "first_name": "Dev",

@@ -19,6 +19,7 @@
 //! | `shop_db_pool_connections` | `state` (`in_use`, `idle`) | the database pool, at scrape time |
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
@@ -27,6 +28,8 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
+use crate::config::Config;
+use crate::db::Db;
 use crate::error::Error;
 use crate::state::AppState;
 use axum::middleware::Next;
@@ -171,8 +174,12 @@ pub async fn track_requests(req: Request, next: Next) -> Response {
 
 /// `GET /metrics`: Prometheus text for `Authorization: Bearer <METRICS_TOKEN>`. Without a
 /// configured token the route answers 404 like any unknown API route.
-pub async fn metrics_endpoint(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(token) = st.config.metrics_token.as_ref() else {
+pub async fn metrics_endpoint(
+    State(config): State<Arc<Config>>,
+    State(db): State<Db>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(token) = config.metrics_token.as_ref() else {
         return Error::NotFound("No such route.".into()).into_response();
     };
     let sent = headers
@@ -190,8 +197,8 @@ pub async fn metrics_endpoint(State(st): State<AppState>, headers: HeaderMap) ->
         );
         return res;
     }
-    let size = st.db.pool.size() as f64;
-    let idle = st.db.pool.num_idle() as f64;
+    let size = db.pool.size() as f64;
+    let idle = db.pool.num_idle() as f64;
     metrics::gauge!("shop_db_pool_connections", "state" => "in_use").set(size - idle);
     metrics::gauge!("shop_db_pool_connections", "state" => "idle").set(idle);
     let body = metrics_handle().render();

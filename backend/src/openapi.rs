@@ -14,7 +14,7 @@
 //! `tests/openapi.rs` fails when a route is registered but not listed here, or listed but not
 //! registered. Dev-only routes (`/api/dev/init-data`) are left out on purpose.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -30,6 +30,7 @@ use utoipa::openapi::{Content, Header, Ref, RefOr, Required, Response as ApiResp
 use utoipa::{OpenApi, PartialSchema};
 
 use crate::admin::auth::{COOKIE, HOST_COOKIE};
+use crate::config::Config;
 use crate::state::AppState;
 
 /// The security scheme name of customer routes (`Authorization: tma <initData>`).
@@ -323,8 +324,8 @@ fn json_for(cookie: &'static str) -> Bytes {
          content_type = "application/json", body = Object),
     )
 )]
-async fn openapi_json(State(st): State<AppState>) -> Response {
-    let body = json_for(crate::admin::auth::cookie_name(&st.config));
+async fn openapi_json(State(config): State<Arc<Config>>) -> Response {
+    let body = json_for(crate::admin::auth::cookie_name(&config));
     (
         [
             (

@@ -3,6 +3,8 @@
 //! `savePreparedInlineMessage`, and `Telegram.WebApp.shareMessage` (Bot API 8.0+) lets them
 //! pick the chat. Older clients share through `switchInlineQuery` and need no server call.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -12,6 +14,8 @@ use serde_json::json;
 use shared::PreparedShare;
 
 use crate::auth::Customer;
+use crate::config::Config;
+use crate::db::Db;
 use crate::error::{AppJson, AppPath, Error, Result};
 use crate::lang::ReqLang;
 use crate::state::AppState;
@@ -40,12 +44,14 @@ struct Prepared {
         (status = 503, description = "`bot_unavailable`: the shop runs without a bot (dev mode)."),
     ))]
 async fn prepare(
-    State(st): State<AppState>,
+    State(db): State<Db>,
+    State(config): State<Arc<Config>>,
+    State(http): State<reqwest::Client>,
     customer: Customer,
     ReqLang(lang): ReqLang,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<PreparedShare>> {
-    let Some(bot) = Bot::from_config(&st.config, &st.http) else {
+    let Some(bot) = Bot::from_config(&config, &http) else {
         return Err(Error::Status {
             status: StatusCode::SERVICE_UNAVAILABLE,
             code: "bot_unavailable",
@@ -64,11 +70,11 @@ async fn prepare(
     };
     let username = bot.username().await.map_err(unavailable)?;
     let shop = Shop {
-        public_url: &st.config.public_url,
+        public_url: &config.public_url,
         username: &username,
-        fallback: &st.config.lang_fallback,
+        fallback: &config.lang_fallback,
     };
-    let result = product_result(&st.db, id, lang, &shop)
+    let result = product_result(&db, id, lang, &shop)
         .await?
         .ok_or_else(|| Error::not_found("product"))?;
     let p: Prepared = bot

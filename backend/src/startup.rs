@@ -107,7 +107,7 @@ pub mod anyhow_like {
 pub fn bot_state(state: &AppState) -> crate::telegram::BotState {
     crate::telegram::BotState {
         db: state.db.clone(),
-        config: Arc::new(state.config.clone()),
+        config: state.config.clone(),
         http: state.http.clone(),
         payments: Arc::new(crate::payments::stars::updates::Handler(state.clone())),
     }

@@ -1,11 +1,21 @@
 //! Shared application state, cheap to clone into every handler.
+//!
+//! Every part is a cheap handle (a pool, an `Arc`) with a `FromRef<AppState>`, so a handler
+//! asks for the part it needs (`State<Db>`) or its feature's small state made of parts
+//! (`State<CatalogState>`), and an extractor states the parts it needs as bounds. Only the
+//! application's assembly and the paths that reach everything (payments, the order
+//! lifecycle) hold the whole `AppState`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use axum::extract::FromRef;
+
+use crate::admin::password::PasswordChecks;
 use crate::auth::init_data::Verifier;
+use crate::catalog::{Cache, CatalogVersion};
 use crate::config::Config;
 use crate::db::Db;
+use crate::me::DevBotToken;
 use crate::notify::{Notice, Notifier};
 use crate::payments::Payments;
 
@@ -13,21 +23,18 @@ use crate::payments::Payments;
 pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
-    pub config: Config,
+    pub config: Arc<Config>,
     pub db: Db,
-    pub verifier: Verifier,
-    /// In dev mode, the ephemeral bot token that signs the dev user's initData.
-    pub dev_bot_token: Option<String>,
+    pub verifier: Arc<Verifier>,
+    pub dev_bot_token: DevBotToken,
     pub payments: Payments,
     /// Outbound HTTP (Telegram, Stripe, PayPal): one pool, timeouts set.
     pub http: reqwest::Client,
     pub notifier: Arc<dyn Notifier>,
-    /// Bumped by every change that can alter a catalog answer (admin edits, stock moves);
-    /// part of the catalog ETag, so a client's cached copy is only reused while valid.
-    catalog_version: AtomicU64,
-    pub catalog_cache: crate::catalog::Cache,
+    pub catalog_version: CatalogVersion,
+    pub catalog_cache: Arc<Cache>,
     /// Argon2 work (sign-ins, new passwords): bounded in total, per client and per account.
-    pub passwords: crate::admin::password::PasswordChecks,
+    pub passwords: Arc<PasswordChecks>,
 }
 
 impl std::ops::Deref for AppState {
@@ -48,30 +55,51 @@ impl AppState {
         payments: Payments,
         http: reqwest::Client,
         notifier: Arc<dyn Notifier>,
-        catalog_cache: crate::catalog::Cache,
+        catalog_cache: Cache,
     ) -> Self {
         AppState(Arc::new(Inner {
-            config,
+            config: Arc::new(config),
             db,
-            verifier,
-            dev_bot_token,
+            verifier: Arc::new(verifier),
+            dev_bot_token: DevBotToken(dev_bot_token.map(Arc::from)),
             payments,
             http,
             notifier,
-            catalog_version: AtomicU64::new(1),
-            catalog_cache,
+            catalog_version: CatalogVersion::default(),
+            catalog_cache: Arc::new(catalog_cache),
             passwords: Default::default(),
         }))
     }
 }
 
 impl Inner {
-    pub fn catalog_version(&self) -> u64 {
-        self.catalog_version.load(Ordering::Relaxed)
-    }
     pub fn catalog_changed(&self) {
-        self.catalog_version.fetch_add(1, Ordering::Relaxed);
+        self.catalog_version.changed();
     }
+}
+
+/// `FromRef<AppState>` for a part: a clone of its handle.
+macro_rules! part {
+    ($($ty:ty => $field:ident),* $(,)?) => {$(
+        impl FromRef<AppState> for $ty {
+            fn from_ref(st: &AppState) -> Self {
+                st.$field.clone()
+            }
+        }
+    )*};
+}
+
+part! {
+    Db => db,
+    Arc<Config> => config,
+    Arc<Verifier> => verifier,
+    DevBotToken => dev_bot_token,
+    Payments => payments,
+    reqwest::Client => http,
+    Arc<dyn Notifier> => notifier,
+    CatalogVersion => catalog_version,
+    Arc<Cache> => catalog_cache,
+    Arc<PasswordChecks> => passwords,
 }
 
 impl AppState {

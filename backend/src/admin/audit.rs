@@ -8,7 +8,7 @@ use shared::Page;
 
 use super::auth::Owner;
 use crate::catalog::{decode_cursor, encode_cursor};
-use crate::db::SqlBuilder;
+use crate::db::{Db, SqlBuilder};
 use crate::error::{AppJson, AppQuery, Result};
 use crate::state::AppState;
 
@@ -55,7 +55,7 @@ struct Query {
     responses((status = 200, description = "A page of audit entries.", body = Page<AuditItem>),
         (status = 403, description = "`owner_only`.")))]
 async fn list(
-    State(st): State<AppState>,
+    State(db): State<Db>,
     _owner: Owner,
     AppQuery(q): AppQuery<Query>,
 ) -> Result<AppJson<Page<AuditItem>>> {
@@ -75,7 +75,7 @@ async fn list(
     sql.push(" ORDER BY id DESC LIMIT ").push_bind(limit + 1);
     let mut rows = sql
         .build_query_as::<AuditEntry>()
-        .fetch_all(&st.db.pool)
+        .fetch_all(&db.pool)
         .await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);

@@ -8,8 +8,9 @@
 //! same steps as a known one, so the answers do not tell which emails are admins.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRef, FromRequestParts, State};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -20,6 +21,7 @@ use shared::admin::AdminRole;
 use shared::{AdminInfo, LoginRequest, LoginResponse};
 use subtle::ConstantTimeEq;
 
+use crate::admin::password::PasswordChecks;
 use crate::client_ip::ClientIp;
 use crate::config::Config;
 use crate::db::{self, Db};
@@ -41,6 +43,25 @@ const MAX_LOCK_SECS: i64 = 900;
 /// wrong try now and then never adds up to a lock.
 pub const FORGET_AFTER_SECS: i64 = 1800;
 const _: () = assert!(FREE_FAILURES > 1 && FORGET_AFTER_SECS > MAX_LOCK_SECS);
+
+/// What signing in and out (and changing passwords) needs: the admin tables, the cookie's
+/// settings, and the bounded argon2 work.
+#[derive(Clone)]
+pub struct AuthState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub passwords: Arc<PasswordChecks>,
+}
+
+impl FromRef<AppState> for AuthState {
+    fn from_ref(st: &AppState) -> Self {
+        AuthState {
+            db: st.db.clone(),
+            config: st.config.clone(),
+            passwords: st.passwords.clone(),
+        }
+    }
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -213,7 +234,7 @@ fn wrong_password() -> Error {
             headers(("Retry-After" = i64, description = "Seconds until a check is allowed again."))),
     ))]
 async fn login(
-    State(st): State<AppState>,
+    State(st): State<AuthState>,
     ClientIp(ip): ClientIp,
     AppJson(req): AppJson<LoginRequest>,
 ) -> Result<Response> {
@@ -341,7 +362,7 @@ fn signed_out(config: &Config) -> Result<Response> {
 /// Ends this session.
 #[utoipa::path(post, path = "/api/admin/logout", tag = "admin", security(("admin_session" = [])),
     responses((status = 204, description = "Signed out; the cookie is cleared.")))]
-async fn logout(State(st): State<AppState>, admin: Admin) -> Result<Response> {
+async fn logout(State(st): State<AuthState>, admin: Admin) -> Result<Response> {
     let mut tx = st.db.begin_write().await?;
     sqlx::query("DELETE FROM admin_sessions WHERE token_hash = $1")
         .bind(&admin.token_hash)
@@ -365,7 +386,7 @@ async fn logout(State(st): State<AppState>, admin: Admin) -> Result<Response> {
 /// computer).
 #[utoipa::path(post, path = "/api/admin/logout-everywhere", tag = "admin", security(("admin_session" = [])),
     responses((status = 204, description = "Every session of this admin ended; the cookie is cleared.")))]
-async fn logout_everywhere(State(st): State<AppState>, admin: Admin) -> Result<Response> {
+async fn logout_everywhere(State(st): State<AuthState>, admin: Admin) -> Result<Response> {
     let mut tx = st.db.begin_write().await?;
     let ended = sqlx::query("DELETE FROM admin_sessions WHERE admin_id = $1")
         .bind(admin.id)
@@ -439,10 +460,15 @@ impl Admin {
 /// A signed-in owner: [`Admin`] whose role is `owner`, or 403 `owner_only`.
 pub struct Owner(pub Admin);
 
-impl FromRequestParts<AppState> for Owner {
+impl<S> FromRequestParts<S> for Owner
+where
+    S: Send + Sync,
+    Db: FromRef<S>,
+    Arc<Config>: FromRef<S>,
+{
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self> {
+    async fn from_request_parts(parts: &mut Parts, st: &S) -> Result<Self> {
         let admin = Admin::from_request_parts(parts, st).await?;
         admin.require_owner()?;
         Ok(Owner(admin))
@@ -460,12 +486,18 @@ fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-impl FromRequestParts<AppState> for Admin {
+/// Needs only the database (the sessions) and the configuration (the cookie's name).
+impl<S> FromRequestParts<S> for Admin
+where
+    S: Send + Sync,
+    Db: FromRef<S>,
+    Arc<Config>: FromRef<S>,
+{
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self> {
+    async fn from_request_parts(parts: &mut Parts, st: &S) -> Result<Self> {
         let ClientIp(client) = ClientIp::from_request_parts(parts, st).await?;
-        let token = cookie_value(&parts.headers, cookie_name(&st.config))
+        let token = cookie_value(&parts.headers, cookie_name(&Arc::<Config>::from_ref(st)))
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Error::Unauthorized("Sign in to the admin first.".into()))?;
         #[derive(shop_macros::FromRow)]
@@ -485,7 +517,7 @@ impl FromRequestParts<AppState> for Admin {
              JOIN admins a ON a.id = s.admin_id WHERE s.token_hash = $1 AND a.disabled_at IS NULL",
         )
         .bind(&hash)
-        .fetch_optional(&st.db.pool)
+        .fetch_optional(&Db::from_ref(st).pool)
         .await?
         .filter(|r| r.expires_at > db::now())
         .ok_or_else(|| {

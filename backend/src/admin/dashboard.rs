@@ -21,6 +21,7 @@ use time::{Date, Duration, OffsetDateTime};
 
 use super::auth::Admin;
 use crate::catalog::repo::texts;
+use crate::db::Db;
 use crate::error::{AppJson, AppQuery, Error, Result};
 use crate::state::AppState;
 
@@ -107,7 +108,7 @@ fn range(q: &Query) -> Result<(Date, Date)> {
     params(Query),
     responses((status = 200, description = "Revenue, orders, best sellers and low stock over the range.", body = Dashboard)))]
 async fn dashboard(
-    State(st): State<AppState>,
+    State(db): State<Db>,
     _admin: Admin,
     AppQuery(q): AppQuery<Query>,
 ) -> Result<AppJson<Dashboard>> {
@@ -123,7 +124,7 @@ async fn dashboard(
     let start = midnight(from);
     let end = midnight(to) + DAY;
     let n_days = day_index(end - 1, start) + 1;
-    let pool = &st.db.pool;
+    let pool = &db.pool;
 
     // Orders created and paid per day, zero days included.
     let mut orders: Vec<DayOrders> = (0..n_days)

@@ -15,7 +15,7 @@ use sqlx::AnyConnection;
 use super::auth::{record_audit, Admin};
 use super::validate;
 use crate::catalog::repo::texts;
-use crate::db;
+use crate::db::{self, Db};
 use crate::delivery::{options_of, MethodRow, ALL_METHODS, METHOD_BY_ID};
 use crate::error::{AppJson, AppPath, Error, Result};
 use crate::state::AppState;
@@ -240,11 +240,8 @@ async fn save_options(
 /// Every delivery method, active or paused, in the order the checkout shows them.
 #[utoipa::path(get, path = "/api/admin/delivery-methods", tag = "admin", security(("admin_session" = [])),
     responses((status = 200, description = "The methods with their zones or pickup points (at most 50).", body = Vec<AdminDeliveryMethod>)))]
-async fn list(
-    State(st): State<AppState>,
-    _admin: Admin,
-) -> Result<AppJson<Vec<AdminDeliveryMethod>>> {
-    let mut conn = st.db.pool.acquire().await?;
+async fn list(State(db): State<Db>, _admin: Admin) -> Result<AppJson<Vec<AdminDeliveryMethod>>> {
+    let mut conn = db.pool.acquire().await?;
     Ok(AppJson(fetch_all(&mut conn, None).await?))
 }
 
@@ -256,7 +253,7 @@ async fn list(
         (status = 409, description = "`too_many_methods`: the shop has 50 methods already."),
     ))]
 async fn create(
-    State(st): State<AppState>,
+    State(db): State<Db>,
     admin: Admin,
     AppJson(req): AppJson<DeliveryMethodSave>,
 ) -> Result<Response> {
@@ -269,7 +266,7 @@ async fn create(
         ));
     }
     let now = db::now();
-    let mut tx = st.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM delivery_methods")
         .fetch_one(tx.conn())
         .await?;
@@ -317,13 +314,13 @@ async fn create(
     request_body = DeliveryMethodSave,
     responses((status = 200, description = "The method as saved.", body = AdminDeliveryMethod), (status = 404, description = "No such method.")))]
 async fn update(
-    State(st): State<AppState>,
+    State(db): State<Db>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
     AppJson(req): AppJson<DeliveryMethodSave>,
 ) -> Result<AppJson<AdminDeliveryMethod>> {
     let m = validate(&req)?;
-    let mut tx = st.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let before = fetch(tx.conn(), id).await?;
     sqlx::query(
         "UPDATE delivery_methods SET kind = $1, title_json = $2, fee_minor = $3, currency = $4, \
@@ -368,11 +365,11 @@ async fn update(
     params(("id" = i64, Path, minimum = 1, example = 1, description = "The method's id.")),
     responses((status = 204, description = "Deleted."), (status = 404, description = "No such method.")))]
 async fn remove(
-    State(st): State<AppState>,
+    State(db): State<Db>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<StatusCode> {
-    let mut tx = st.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let before = fetch(tx.conn(), id).await?;
     sqlx::query("DELETE FROM delivery_options WHERE method_id = $1")
         .bind(id)

@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 use shared::admin::{ImageOrder, ImageWidth, UploadedImage};
 
 use super::auth::{record_audit, Admin};
+use crate::admin::CatalogAdmin;
 use crate::error::{AppJson, AppPath, Error, Result};
 use crate::state::AppState;
 
@@ -85,7 +86,7 @@ async fn save_images(conn: &mut sqlx::AnyConnection, id: i64, images: &[String])
     Ok(())
 }
 
-async fn images_of(st: &AppState, id: i64) -> Result<Vec<String>> {
+async fn images_of(st: &CatalogAdmin, id: i64) -> Result<Vec<String>> {
     let json: String = sqlx::query_scalar("SELECT images_json FROM products WHERE id = $1")
         .bind(id)
         .fetch_optional(&st.db.pool)
@@ -107,7 +108,7 @@ async fn images_of(st: &AppState, id: i64) -> Result<Vec<String>> {
         (status = 422, description = "`invalid_image`: the picture cannot be decoded, or is too large in pixels."),
     ))]
 async fn upload(
-    State(st): State<AppState>,
+    State(st): State<CatalogAdmin>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
     req: Request,
@@ -343,7 +344,7 @@ fn write_once(path: &PathBuf, bytes: &[u8]) -> Result<()> {
         (status = 422, description = "`unknown_image` or `duplicate_image` (`error.field` names it)."),
     ))]
 async fn reorder(
-    State(st): State<AppState>,
+    State(st): State<CatalogAdmin>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
     AppJson(req): AppJson<ImageOrder>,

@@ -14,9 +14,42 @@ pub mod promo_codes;
 pub mod spreadsheet;
 pub mod validate;
 
+use std::sync::Arc;
+
+use axum::extract::FromRef;
 use axum::Router;
 
+use crate::catalog::CatalogVersion;
+use crate::config::Config;
+use crate::db::Db;
 use crate::state::AppState;
+
+/// What the admin's catalog screens (categories, products, images, spreadsheets) need: the
+/// database, the shop's languages and media folder, and the catalog version their edits
+/// bump so the storefront's cached pages are not served stale.
+#[derive(Clone)]
+pub struct CatalogAdmin {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub catalog: CatalogVersion,
+}
+
+impl CatalogAdmin {
+    /// Every committed edit calls this, so the catalog's cached answers are rendered again.
+    pub fn catalog_changed(&self) {
+        self.catalog.changed();
+    }
+}
+
+impl FromRef<AppState> for CatalogAdmin {
+    fn from_ref(st: &AppState) -> Self {
+        CatalogAdmin {
+            db: st.db.clone(),
+            config: st.config.clone(),
+            catalog: st.catalog_version.clone(),
+        }
+    }
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -11,7 +11,7 @@ use shared::{Currency, Money, Order, OrderStatus, Page, PaymentMethod};
 
 use super::auth::{record_audit, Admin, Owner};
 use crate::catalog::{decode_cursor, encode_cursor};
-use crate::db::SqlBuilder;
+use crate::db::{Db, SqlBuilder};
 use crate::error::{AppJson, AppPath, AppQuery, Error, Result};
 use crate::orders::lifecycle::{self, AuditTrail, By, Ending, Restock};
 use crate::orders::{repo, risk};
@@ -63,7 +63,7 @@ async fn list(
         Some(c) => decode_cursor(c)?,
         None => i64::MAX,
     };
-    let mut heads = filtered(&st, &q, before, limit + 1).await?;
+    let mut heads = filtered(&st.db, &q, before, limit + 1).await?;
     let next_cursor = if heads.len() as i64 > limit {
         heads.truncate(limit as usize);
         heads.last().map(|h| encode_cursor(h.id))
@@ -88,7 +88,7 @@ async fn list(
 
 /// Up to `limit` orders matching the filters with ids below `before`, newest first.
 pub(crate) async fn filtered(
-    st: &AppState,
+    db: &Db,
     filters: &ListQuery,
     before: i64,
     limit: i64,
@@ -126,7 +126,7 @@ pub(crate) async fn filtered(
     }
     q.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
     Ok(q.build_query_as::<repo::OrderHead>()
-        .fetch_all(&st.db.pool)
+        .fetch_all(&db.pool)
         .await?)
 }
 
@@ -157,7 +157,7 @@ async fn load(st: &AppState, id: i64) -> Result<Order> {
     order.payments = payments_of(st, id).await?;
     order.refunds = refunds_of(st, id).await?;
     if order.payment_method == PaymentMethod::Ton {
-        order.ton_transfers = crate::payments::ton::admin::of_order(st, id).await?;
+        order.ton_transfers = crate::payments::ton::admin::of_order(&st.db, id).await?;
     }
     Ok(order)
 }

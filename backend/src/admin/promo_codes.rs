@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 use super::auth::{record_audit, Admin};
 use crate::catalog::repo::placeholders;
 use crate::catalog::{decode_cursor, encode_cursor};
-use crate::db;
+use crate::db::{self, Db};
 use crate::error::{AppJson, AppPath, AppQuery, Error, Result};
 use crate::promo::{self, PromoRow};
 use crate::state::AppState;
@@ -248,7 +248,7 @@ struct ListQuery {
     params(ListQuery),
     responses((status = 200, description = "A page of promo codes.", body = Page<PromoCode>)))]
 async fn list(
-    State(st): State<AppState>,
+    State(db): State<Db>,
     _admin: Admin,
     AppQuery(q): AppQuery<ListQuery>,
 ) -> Result<AppJson<Page<PromoCode>>> {
@@ -261,7 +261,7 @@ async fn list(
         "SELECT {} FROM promo_codes WHERE id < $1 ORDER BY id DESC LIMIT $2",
         promo::COLS
     );
-    let mut conn = st.db.pool.acquire().await?;
+    let mut conn = db.pool.acquire().await?;
     let mut rows = sqlx::query_as::<_, PromoRow>(&sql)
         .bind(before)
         .bind(limit + 1)
@@ -285,13 +285,13 @@ async fn list(
         (status = 409, description = "`code_taken`: a code with the same letters exists (in any case)."),
     ))]
 async fn create(
-    State(st): State<AppState>,
+    State(db): State<Db>,
     admin: Admin,
     AppJson(req): AppJson<NewPromoCode>,
 ) -> Result<Response> {
     let c = validate(&req)?;
     let now = db::now();
-    let mut tx = st.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO promo_codes (code, percent_off, amount_off_minor, amount_off_currency, \
          min_total_minor, min_total_currency, max_uses, max_uses_per_customer, starts_at, ends_at, \
@@ -331,8 +331,8 @@ async fn create(
     Ok((StatusCode::CREATED, AppJson(made)).into_response())
 }
 
-async fn set_paused(st: &AppState, admin: &Admin, id: i64, paused: bool) -> Result<PromoCode> {
-    let mut tx = st.db.begin_write().await?;
+async fn set_paused(db: &Db, admin: &Admin, id: i64, paused: bool) -> Result<PromoCode> {
+    let mut tx = db.begin_write().await?;
     let before = fetch(tx.conn(), id).await?;
     sqlx::query("UPDATE promo_codes SET paused = $1, updated_at = $2 WHERE id = $3")
         .bind(i64::from(paused))
@@ -363,11 +363,11 @@ async fn set_paused(st: &AppState, admin: &Admin, id: i64, paused: bool) -> Resu
     params(("id" = i64, Path, minimum = 1, example = 1, description = "The promo code's id.")),
     responses((status = 200, description = "The code, paused.", body = PromoCode), (status = 404, description = "No such promo code.")))]
 async fn pause(
-    State(st): State<AppState>,
+    State(db): State<Db>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<PromoCode>> {
-    Ok(AppJson(set_paused(&st, &admin, id, true).await?))
+    Ok(AppJson(set_paused(&db, &admin, id, true).await?))
 }
 
 /// Lets a paused code be used again.
@@ -375,9 +375,9 @@ async fn pause(
     params(("id" = i64, Path, minimum = 1, example = 1, description = "The promo code's id.")),
     responses((status = 200, description = "The code, resumed.", body = PromoCode), (status = 404, description = "No such promo code.")))]
 async fn resume(
-    State(st): State<AppState>,
+    State(db): State<Db>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<PromoCode>> {
-    Ok(AppJson(set_paused(&st, &admin, id, false).await?))
+    Ok(AppJson(set_paused(&db, &admin, id, false).await?))
 }

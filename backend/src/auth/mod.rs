@@ -2,13 +2,14 @@
 
 pub mod init_data;
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::{header, request::Parts};
 
 use crate::db::{self, Db};
 use crate::error::Error;
-use crate::state::AppState;
-use init_data::{InitData, TgUser};
+use init_data::{InitData, TgUser, Verifier};
 
 /// A customer whose initData verified. Handlers that take it are closed to everybody else.
 pub struct Customer(pub InitData);
@@ -22,10 +23,15 @@ impl Customer {
     }
 }
 
-impl FromRequestParts<AppState> for Customer {
+/// Needs only the verifier, so any state that holds one can take customers.
+impl<S> FromRequestParts<S> for Customer
+where
+    S: Send + Sync,
+    Arc<Verifier>: FromRef<S>,
+{
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         let header = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -41,8 +47,7 @@ impl FromRequestParts<AppState> for Customer {
             .strip_prefix("tma ")
             .or_else(|| header.strip_prefix("TMA "))
             .ok_or_else(|| Error::Unauthorized("Authorization must be `tma <initData>`.".into()))?;
-        state
-            .verifier
+        Arc::<Verifier>::from_ref(state)
             .verify(raw.trim(), db::now())
             .map(Customer)
             .map_err(|e| Error::Unauthorized(format!("Telegram sign-in failed: {}", e.message())))

@@ -2,19 +2,41 @@
 //! Prices and stock are always the live ones; the cart stores only variant and quantity.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::routing::get;
 use axum::Router;
 use shared::{Cart, CartItem, CartUpdate, Lang, Money, ProductKind};
 
 use crate::auth::{ensure_customer, Customer};
 use crate::catalog::repo::{self as catalog, texts};
+use crate::config::Config;
 use crate::db::Db;
 use crate::error::{AppJson, Error, Result};
 use crate::lang::ReqLang;
 use crate::orders::load_variants;
+use crate::payments::Payments;
 use crate::state::AppState;
+
+/// What the cart needs: the database, the texts' language fallback, and the configured rails
+/// (the cart says which of them can pay for it).
+#[derive(Clone)]
+pub struct CartState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub payments: Payments,
+}
+
+impl FromRef<AppState> for CartState {
+    fn from_ref(st: &AppState) -> Self {
+        CartState {
+            db: st.db.clone(),
+            config: st.config.clone(),
+            payments: st.payments.clone(),
+        }
+    }
+}
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/cart", get(show).put(replace))
@@ -27,7 +49,7 @@ const MAX_QTY: i64 = 999;
     params(("lang" = Option<shared::Lang>, Query, description = "Language of the texts; else `Accept-Language`, else the shop's default.")),
     responses((status = 200, description = "The cart.", body = Cart)))]
 async fn show(
-    State(st): State<AppState>,
+    State(st): State<CartState>,
     customer: Customer,
     ReqLang(lang): ReqLang,
 ) -> Result<AppJson<Cart>> {
@@ -43,7 +65,7 @@ async fn show(
         (status = 409, description = "A variant is sold out or archived, or lines are priced in different currencies."),
     ))]
 async fn replace(
-    State(st): State<AppState>,
+    State(st): State<CartState>,
     customer: Customer,
     ReqLang(lang): ReqLang,
     AppJson(req): AppJson<CartUpdate>,
@@ -167,7 +189,7 @@ async fn replace(
 }
 
 /// The cart with live prices, stock problems per line, the total and the methods on offer.
-pub async fn build(st: &AppState, customer_id: i64, lang: Lang) -> Result<Cart> {
+pub async fn build(st: &CartState, customer_id: i64, lang: Lang) -> Result<Cart> {
     let rows: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT variant_id, quantity FROM cart_items WHERE customer_id = $1 ORDER BY position, variant_id",
     )

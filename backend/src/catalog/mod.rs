@@ -7,12 +7,13 @@
 //! instead of each becoming a cached page.
 
 pub mod repo;
+mod version;
 
 use std::hash::{Hash, Hasher};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,10 +22,34 @@ use base64::Engine;
 use serde::Deserialize;
 use shared::Page;
 
+use crate::config::Config;
+use crate::db::Db;
 use crate::error::{AppPath, AppQuery, Error, Result};
 use crate::lang::ReqLang;
 use crate::state::AppState;
 use repo::{ProductRow, View};
+pub use version::CatalogVersion;
+
+/// What the catalog's handlers need: the database, the texts' language fallback, and the
+/// rendered answers with the version that says whether they are still valid.
+#[derive(Clone)]
+pub struct CatalogState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub cache: Arc<Cache>,
+    pub version: CatalogVersion,
+}
+
+impl FromRef<AppState> for CatalogState {
+    fn from_ref(st: &AppState) -> Self {
+        CatalogState {
+            db: st.db.clone(),
+            config: st.config.clone(),
+            cache: st.catalog_cache.clone(),
+            version: st.catalog_version.clone(),
+        }
+    }
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -59,7 +84,7 @@ const MAX_LIMIT: i64 = 100;
         (status = 304, description = "Not modified since the `If-None-Match` ETag."),
     ))]
 async fn categories(
-    State(st): State<AppState>,
+    State(st): State<CatalogState>,
     ReqLang(lang): ReqLang,
     h: HeaderMap,
 ) -> Result<Response> {
@@ -87,7 +112,7 @@ async fn categories(
         (status = 304, description = "Not modified since the `If-None-Match` ETag."),
     ))]
 async fn products(
-    State(st): State<AppState>,
+    State(st): State<CatalogState>,
     ReqLang(lang): ReqLang,
     AppQuery(q): AppQuery<ProductQuery>,
     h: HeaderMap,
@@ -118,7 +143,7 @@ async fn products(
     };
     let after = match q.cursor.as_deref().filter(|s| !s.is_empty()) {
         None => 0,
-        Some(c) => st.catalog_cache.open_cursor(c)?,
+        Some(c) => st.cache.open_cursor(c)?,
     };
     let search =
         q.q.as_deref()
@@ -159,7 +184,7 @@ async fn products(
             .await?;
         let next_cursor = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
-            rows.last().map(|r| st.catalog_cache.sign_cursor(r.id))
+            rows.last().map(|r| st.cache.sign_cursor(r.id))
         } else {
             None
         };
@@ -183,7 +208,7 @@ async fn products(
         (status = 404, description = "No such product (or it is archived)."),
     ))]
 async fn product(
-    State(st): State<AppState>,
+    State(st): State<CatalogState>,
     ReqLang(lang): ReqLang,
     AppPath(id): AppPath<i64>,
     h: HeaderMap,
@@ -387,13 +412,18 @@ impl Cache {
     }
 }
 
-async fn cached<F, Fut>(st: &AppState, key: String, h: &HeaderMap, render: F) -> Result<Response>
+async fn cached<F, Fut>(
+    st: &CatalogState,
+    key: String,
+    h: &HeaderMap,
+    render: F,
+) -> Result<Response>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<Vec<u8>>>,
 {
-    let version = st.catalog_version();
-    let hit = st.catalog_cache.get(&key, version);
+    let version = st.version.get();
+    let hit = st.cache.get(&key, version);
     let (etag, body) = match hit {
         Some(hit) => hit,
         None => {
@@ -402,7 +432,7 @@ where
             body.hash(&mut hasher);
             let etag = HeaderValue::from_str(&format!("W/\"{:016x}\"", hasher.finish()))
                 .map_err(Error::internal)?;
-            st.catalog_cache.put(
+            st.cache.put(
                 key,
                 Entry {
                     version,

@@ -143,15 +143,17 @@ pub fn router() -> axum::Router<crate::state::AppState> {
         .merge(cryptopay::router())
 }
 
-/// The rails this shop has configured.
+/// The rails this shop has configured; a handle, so a handler's clone copies no list.
 #[derive(Clone)]
 pub struct Payments {
-    providers: Vec<Arc<dyn Provider>>,
+    providers: Arc<[Arc<dyn Provider>]>,
 }
 
 impl Payments {
     pub fn new(providers: Vec<Arc<dyn Provider>>) -> Self {
-        Payments { providers }
+        Payments {
+            providers: providers.into(),
+        }
     }
 
     /// Only cash on delivery: what a shop has before any provider is configured.

@@ -13,7 +13,7 @@ use serde_json::json;
 use shared::admin::{AdminAccount, AdminRole, NewAdmin, PasswordChange, MAX_ADMIN_PASSWORD_CHARS};
 use shared::Page;
 
-use super::auth::{record_audit, Actor, Admin, Owner};
+use super::auth::{record_audit, Actor, Admin, AuthState, Owner};
 use crate::db::{self, Db, DbKind};
 use crate::error::{AppJson, AppPath, Error, Result};
 use crate::state::AppState;
@@ -50,7 +50,7 @@ impl From<Row> for AdminAccount {
         (status = 200, description = "The admins (one page).", body = Page<AdminAccount>),
         (status = 403, description = "`owner_only`."),
     ))]
-async fn list(State(st): State<AppState>, _owner: Owner) -> Result<AppJson<Page<AdminAccount>>> {
+async fn list(State(st): State<AuthState>, _owner: Owner) -> Result<AppJson<Page<AdminAccount>>> {
     let rows = repo::all(&mut *st.db.pool.acquire().await?).await?;
     Ok(AppJson(Page {
         items: rows.into_iter().map(Into::into).collect(),
@@ -101,7 +101,7 @@ fn email_shape(email: &str) -> bool {
         (status = 409, description = "`email_taken`."),
     ))]
 async fn add(
-    State(st): State<AppState>,
+    State(st): State<AuthState>,
     Owner(admin): Owner,
     AppJson(req): AppJson<NewAdmin>,
 ) -> Result<Response> {
@@ -183,7 +183,7 @@ impl Change {
     }
 }
 
-async fn change(st: &AppState, owner: &Admin, id: i64, what: Change) -> Result<Response> {
+async fn change(st: &AuthState, owner: &Admin, id: i64, what: Change) -> Result<Response> {
     let mut tx = st.db.begin_write().await?;
     let target = fetch_for_change(tx.conn(), id).await?;
     let takes_an_owner = target.role == AdminRole::Owner && target.disabled_at.is_none();
@@ -241,7 +241,7 @@ async fn change(st: &AppState, owner: &Admin, id: i64, what: Change) -> Result<R
         (status = 409, description = "`last_owner`: the shop's last active owner."),
     ))]
 async fn disable(
-    State(st): State<AppState>,
+    State(st): State<AuthState>,
     Owner(owner): Owner,
     AppPath(id): AppPath<i64>,
 ) -> Result<Response> {
@@ -256,7 +256,7 @@ async fn disable(
         (status = 409, description = "`last_owner`: the shop's last active owner."),
     ))]
 async fn enable(
-    State(st): State<AppState>,
+    State(st): State<AuthState>,
     Owner(owner): Owner,
     AppPath(id): AppPath<i64>,
 ) -> Result<Response> {
@@ -273,7 +273,7 @@ async fn enable(
         (status = 409, description = "`last_owner`: the shop's last active owner."),
     ))]
 async fn remove(
-    State(st): State<AppState>,
+    State(st): State<AuthState>,
     Owner(owner): Owner,
     AppPath(id): AppPath<i64>,
 ) -> Result<Response> {
@@ -289,7 +289,7 @@ async fn remove(
         (status = 401, description = "The old password is wrong, or not signed in."),
     ))]
 async fn change_password(
-    State(st): State<AppState>,
+    State(st): State<AuthState>,
     admin: Admin,
     AppJson(req): AppJson<PasswordChange>,
 ) -> Result<Response> {

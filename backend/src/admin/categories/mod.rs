@@ -12,6 +12,7 @@ use shared::{Category, Page};
 
 use super::auth::{record_audit, Admin};
 use super::validate::{slugify, texts_required};
+use crate::admin::CatalogAdmin;
 use crate::db;
 use crate::error::{AppJson, AppPath, Error, Result};
 use crate::state::AppState;
@@ -28,14 +29,14 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Reads through `conn`, so inside a change's transaction it sees that change.
-async fn fetch(conn: &mut AnyConnection, st: &AppState, id: i64) -> Result<Category> {
+async fn fetch(conn: &mut AnyConnection, st: &CatalogAdmin, id: i64) -> Result<Category> {
     let row = repo::by_id(conn, id)
         .await?
         .ok_or_else(|| Error::not_found("category"))?;
     Ok(row.to_category(st.config.default_lang, &st.config.lang_fallback, true))
 }
 
-async fn list_all(conn: &mut AnyConnection, st: &AppState) -> Result<Vec<Category>> {
+async fn list_all(conn: &mut AnyConnection, st: &CatalogAdmin) -> Result<Vec<Category>> {
     let rows = repo::all(conn).await?;
     Ok(rows
         .iter()
@@ -46,7 +47,7 @@ async fn list_all(conn: &mut AnyConnection, st: &AppState) -> Result<Vec<Categor
 /// Every category with its full texts.
 #[utoipa::path(get, path = "/api/admin/categories", tag = "admin", security(("admin_session" = [])),
     responses((status = 200, description = "The categories (one page).", body = Page<Category>)))]
-async fn list(State(st): State<AppState>, _admin: Admin) -> Result<AppJson<Page<Category>>> {
+async fn list(State(st): State<CatalogAdmin>, _admin: Admin) -> Result<AppJson<Page<Category>>> {
     Ok(AppJson(Page {
         items: list_all(&mut *st.db.pool.acquire().await?, &st).await?,
         next_cursor: None,
@@ -57,7 +58,7 @@ async fn list(State(st): State<AppState>, _admin: Admin) -> Result<AppJson<Page<
     params(("id" = i64, Path, minimum = 1, example = 1, description = "The category's id.")),
     responses((status = 200, description = "The category with its texts.", body = Category), (status = 404, description = "No such category.")))]
 async fn one(
-    State(st): State<AppState>,
+    State(st): State<CatalogAdmin>,
     _admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<Category>> {
@@ -78,7 +79,7 @@ fn slug_taken(slug: &str) -> Error {
     request_body = NewCategory,
     responses((status = 201, description = "The new category.", body = Category)))]
 async fn create(
-    State(st): State<AppState>,
+    State(st): State<CatalogAdmin>,
     admin: Admin,
     AppJson(mut req): AppJson<NewCategory>,
 ) -> Result<Response> {
@@ -130,7 +131,7 @@ async fn create(
     request_body = CategoryPatch,
     responses((status = 200, description = "The category as saved.", body = Category), (status = 404, description = "No such category.")))]
 async fn update(
-    State(st): State<AppState>,
+    State(st): State<CatalogAdmin>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
     AppJson(req): AppJson<CategoryPatch>,
@@ -189,7 +190,7 @@ async fn update(
     request_body = CategoryOrder,
     responses((status = 200, description = "The categories in their new order.", body = Page<Category>)))]
 async fn reorder(
-    State(st): State<AppState>,
+    State(st): State<CatalogAdmin>,
     admin: Admin,
     AppJson(req): AppJson<CategoryOrder>,
 ) -> Result<AppJson<Page<Category>>> {
@@ -236,7 +237,7 @@ async fn reorder(
     params(("id" = i64, Path, minimum = 1, example = 1, description = "The category's id.")),
     responses((status = 204, description = "Deleted."), (status = 404, description = "No such category.")))]
 async fn remove(
-    State(st): State<AppState>,
+    State(st): State<CatalogAdmin>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<StatusCode> {

@@ -18,6 +18,7 @@ use sqlx::AnyConnection;
 
 use super::auth::{record_audit, Admin};
 use super::validate;
+use crate::admin::CatalogAdmin;
 use crate::catalog::repo::{self as catalog, View};
 use crate::catalog::{decode_cursor, encode_cursor};
 use crate::db;
@@ -40,7 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/variants/{id}/stock", put(set_stock))
 }
 
-fn view(st: &AppState) -> View<'_> {
+fn view(st: &CatalogAdmin) -> View<'_> {
     View {
         lang: st.config.default_lang,
         fallback: &st.config.lang_fallback,
@@ -49,7 +50,7 @@ fn view(st: &AppState) -> View<'_> {
 }
 
 /// Reads through `conn`, so inside a change's transaction it sees that change.
-async fn fetch(conn: &mut AnyConnection, st: &AppState, id: i64) -> Result<Product> {
+async fn fetch(conn: &mut AnyConnection, st: &CatalogAdmin, id: i64) -> Result<Product> {
     catalog::product(conn, id, view(st))
         .await?
         .ok_or_else(|| Error::not_found("product"))
@@ -58,7 +59,7 @@ async fn fetch(conn: &mut AnyConnection, st: &AppState, id: i64) -> Result<Produ
 /// The product as a merchant sees it: the catalog shape plus the fields only the admin edits.
 pub async fn admin_product(
     conn: &mut AnyConnection,
-    st: &AppState,
+    st: &CatalogAdmin,
     id: i64,
 ) -> Result<AdminProduct> {
     let product = fetch(&mut *conn, st, id).await?;
@@ -148,7 +149,7 @@ impl ListQuery {
     params(ListQuery),
     responses((status = 200, description = "A page of products with their full texts.", body = Page<Product>)))]
 async fn list(
-    State(st): State<AppState>,
+    State(st): State<CatalogAdmin>,
     _admin: Admin,
     AppQuery(q): AppQuery<ListQuery>,
 ) -> Result<AppJson<Page<Product>>> {
@@ -174,7 +175,7 @@ async fn list(
     params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id.")),
     responses((status = 200, description = "The product with the merchant's fields.", body = AdminProduct), (status = 404, description = "No such product.")))]
 async fn one(
-    State(st): State<AppState>,
+    State(st): State<CatalogAdmin>,
     _admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<AdminProduct>> {
@@ -252,7 +253,7 @@ fn mixed_currencies(field: &str) -> Error {
         (status = 422, description = "`invalid_currency`, or a category that does not exist."),
     ))]
 async fn create(
-    State(st): State<AppState>,
+    State(st): State<CatalogAdmin>,
     admin: Admin,
     AppJson(mut req): AppJson<NewProduct>,
 ) -> Result<Response> {
@@ -349,7 +350,7 @@ fn merge_texts(base: &Texts, patch: &Option<Texts>) -> Texts {
     responses((status = 200, description = "The product as saved.", body = AdminProduct), (status = 404, description = "No such product."),
         (status = 422, description = "A category that does not exist.")))]
 async fn update(
-    State(st): State<AppState>,
+    State(st): State<CatalogAdmin>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
     AppJson(req): AppJson<ProductPatch>,
@@ -418,7 +419,7 @@ async fn update(
     params(("id" = i64, Path, minimum = 1, example = 1, description = "The product's id.")),
     responses((status = 200, description = "`{id, result: \"deleted\" | \"archived\"}`.", body = Removed), (status = 404, description = "No such product.")))]
 async fn remove(
-    State(st): State<AppState>,
+    State(st): State<CatalogAdmin>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<Removed>> {
@@ -450,7 +451,7 @@ async fn remove(
         (status = 409, description = "The SKU is already taken."),
         (status = 422, description = "`invalid_currency`.")))]
 async fn add_variant(
-    State(st): State<AppState>,
+    State(st): State<CatalogAdmin>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
     AppJson(v): AppJson<NewVariant>,
@@ -507,7 +508,7 @@ async fn variant(conn: &mut AnyConnection, id: i64) -> Result<Variant> {
         (status = 409, description = "The SKU is already taken."),
         (status = 422, description = "`invalid_currency`.")))]
 async fn update_variant(
-    State(st): State<AppState>,
+    State(st): State<CatalogAdmin>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
     AppJson(req): AppJson<VariantPatch>,
@@ -566,7 +567,7 @@ async fn update_variant(
     params(("id" = i64, Path, minimum = 1, example = 1, description = "The variant's id.")),
     responses((status = 200, description = "`{id, result: \"deleted\" | \"archived\"}`.", body = Removed), (status = 404, description = "No such variant.")))]
 async fn remove_variant(
-    State(st): State<AppState>,
+    State(st): State<CatalogAdmin>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<Removed>> {
@@ -597,7 +598,7 @@ async fn remove_variant(
     responses((status = 200, description = "The variant with its new stock.", body = Variant), (status = 404, description = "No such variant."),
         (status = 409, description = "The change would take stock below zero.")))]
 async fn set_stock(
-    State(st): State<AppState>,
+    State(st): State<CatalogAdmin>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
     AppJson(req): AppJson<StockChange>,

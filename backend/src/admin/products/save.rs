@@ -14,9 +14,9 @@ use super::{
     snapshot, validate,
 };
 use crate::admin::auth::{record_audit, Admin};
+use crate::admin::CatalogAdmin;
 use crate::db;
 use crate::error::{AppJson, AppPath, Error, Result};
-use crate::state::AppState;
 
 /// What happens to one variant, decided before anything is written.
 struct Planned {
@@ -34,7 +34,7 @@ struct Planned {
         (status = 400, description = "A field is wrong (`error.field` names it, e.g. `variants[2].sku`); nothing was saved."),
         (status = 404, description = "No such product.")))]
 pub(crate) async fn save(
-    State(st): State<AppState>,
+    State(st): State<CatalogAdmin>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
     AppJson(mut req): AppJson<ProductSave>,

@@ -9,10 +9,10 @@ use time::OffsetDateTime;
 use super::{attachment, write_csv, PRODUCT_COLUMNS};
 use crate::admin::auth::Admin;
 use crate::admin::orders::{filtered, ListQuery};
+use crate::admin::CatalogAdmin;
 use crate::catalog::repo::texts;
 use crate::error::{AppQuery, Error, Result};
 use crate::orders::repo;
-use crate::state::AppState;
 
 const ORDER_COLUMNS: &[&str] = &[
     "id",
@@ -43,14 +43,14 @@ pub fn iso(t: i64) -> String {
     params(crate::admin::orders::ListQuery),
     responses((status = 200, description = "The CSV file.", content_type = "text/csv", body = String)))]
 pub(crate) async fn orders(
-    State(st): State<AppState>,
+    State(st): State<CatalogAdmin>,
     _admin: Admin,
     AppQuery(q): AppQuery<ListQuery>,
 ) -> Result<Response> {
     let mut before = i64::MAX;
     let mut rows = vec![];
     loop {
-        let heads = filtered(&st, &q, before, PAGE).await?;
+        let heads = filtered(&st.db, &q, before, PAGE).await?;
         let Some(last) = heads.last() else { break };
         before = last.id;
         let full = heads.len() as i64 == PAGE;
@@ -122,7 +122,7 @@ struct Row {
 /// with no variants left has nothing to sell or price and is not exported.
 #[utoipa::path(get, path = "/api/admin/products.csv", tag = "admin", security(("admin_session" = [])),
     responses((status = 200, description = "The CSV file, one row per variant (the import reads the same columns).", content_type = "text/csv", body = String)))]
-pub async fn products(State(st): State<AppState>, _admin: Admin) -> Result<Response> {
+pub async fn products(State(st): State<CatalogAdmin>, _admin: Admin) -> Result<Response> {
     let rows = sqlx::query_as::<_, Row>(
         "SELECT p.id AS product_id, v.id AS variant_id, p.kind, p.category_id, p.title_json, \
          p.description_json, v.sku, v.options_json, v.price_minor, v.currency, v.stock, \

@@ -13,7 +13,7 @@ use shared::{Currency, Money, Page, PaymentMethod};
 use super::credit;
 use crate::admin::auth::{record_audit, Admin, Owner};
 use crate::catalog::{decode_cursor, encode_cursor};
-use crate::db;
+use crate::db::{self, Db};
 use crate::error::{AppJson, AppPath, AppQuery, Error, Result};
 use crate::orders::lifecycle::{self, By, Refund, RefundsMade, Restock};
 use crate::state::AppState;
@@ -87,11 +87,11 @@ fn view(r: Row) -> Result<TonTransfer> {
     })
 }
 
-async fn one_transfer(st: &AppState, id: i64) -> Result<TonTransfer> {
+async fn one_transfer(db: &Db, id: i64) -> Result<TonTransfer> {
     let sql = format!("SELECT {COLS} FROM ton_transfers t WHERE t.id = $1");
     let row = sqlx::query_as::<_, Row>(&sql)
         .bind(id)
-        .fetch_optional(&st.db.pool)
+        .fetch_optional(&db.pool)
         .await?
         .ok_or_else(|| Error::not_found("transfer"))?;
     view(row)
@@ -99,11 +99,11 @@ async fn one_transfer(st: &AppState, id: i64) -> Result<TonTransfer> {
 
 /// The transfers counted towards or flagged on `order_id`, oldest first (the admin's order
 /// page).
-pub async fn of_order(st: &AppState, order_id: i64) -> Result<Vec<TonTransfer>> {
+pub async fn of_order(db: &Db, order_id: i64) -> Result<Vec<TonTransfer>> {
     let sql = format!("SELECT {COLS} FROM ton_transfers t WHERE t.order_id = $1 ORDER BY t.id");
     sqlx::query_as::<_, Row>(&sql)
         .bind(order_id)
-        .fetch_all(&st.db.pool)
+        .fetch_all(&db.pool)
         .await?
         .into_iter()
         .map(view)
@@ -116,7 +116,7 @@ pub async fn of_order(st: &AppState, order_id: i64) -> Result<Vec<TonTransfer>> 
     responses((status = 200, description = "A page of transfers.", body = Page<TonTransfer>),
         (status = 400, description = "An unknown `state`.")))]
 async fn list(
-    State(st): State<AppState>,
+    State(db): State<Db>,
     _admin: Admin,
     AppQuery(q): AppQuery<ListQuery>,
 ) -> Result<AppJson<Page<TonTransfer>>> {
@@ -145,7 +145,7 @@ async fn list(
         .bind(state.unwrap_or(""))
         .bind(i64::from(q.to_return))
         .bind(limit + 1)
-        .fetch_all(&st.db.pool)
+        .fetch_all(&db.pool)
         .await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
@@ -171,7 +171,7 @@ async fn attach(
     AppPath(id): AppPath<i64>,
     AppJson(req): AppJson<AttachTransfer>,
 ) -> Result<AppJson<TonTransfer>> {
-    let before = one_transfer(&st, id).await?;
+    let before = one_transfer(&st.db, id).await?;
     let method: Option<String> =
         sqlx::query_scalar("SELECT payment_method FROM orders WHERE id = $1")
             .bind(req.order_id)
@@ -229,7 +229,7 @@ async fn attach(
     .await?;
     tx.commit().await?;
     credit::after(&st, done);
-    Ok(AppJson(one_transfer(&st, id).await?))
+    Ok(AppJson(one_transfer(&st.db, id).await?))
 }
 
 /// Records that the merchant sent a transfer's money back from their wallet (owners only):
@@ -245,7 +245,7 @@ async fn returned(
     Owner(admin): Owner,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<TonTransfer>> {
-    let t = one_transfer(&st, id).await?;
+    let t = one_transfer(&st.db, id).await?;
     if t.to_return_minor <= 0 {
         return Err(Error::conflict(
             "nothing_to_return",
@@ -275,7 +275,7 @@ async fn returned(
             .await?;
         }
         tx.commit().await?;
-        return Ok(AppJson(one_transfer(&st, id).await?));
+        return Ok(AppJson(one_transfer(&st.db, id).await?));
     }
     // The flagged payments this transfer made: itself, or its excess.
     for pid in [t.tx_hash.clone(), credit::excess_id(&t.tx_hash)] {
@@ -313,5 +313,5 @@ async fn returned(
     .bind(id)
     .execute(&st.db.writer)
     .await?;
-    Ok(AppJson(one_transfer(&st, id).await?))
+    Ok(AppJson(one_transfer(&st.db, id).await?))
 }

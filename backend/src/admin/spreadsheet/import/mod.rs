@@ -33,8 +33,8 @@ use shared::admin::CsvImportReport;
 
 use super::{BOM, MAX_IMPORT_BYTES};
 use crate::admin::auth::{record_audit, Admin};
+use crate::admin::CatalogAdmin;
 use crate::error::{AppJson, Error, Result};
-use crate::state::AppState;
 use plan::{apply, plan, Existing};
 use rows::parse;
 
@@ -54,7 +54,7 @@ pub(super) const MAX_ERRORS: usize = 500;
         (status = 422, description = "`invalid_csv`: nothing was saved; `error.rows` lists every bad row."),
     ))]
 pub async fn products(
-    State(st): State<AppState>,
+    State(st): State<CatalogAdmin>,
     admin: Admin,
     req: Request,
 ) -> Result<AppJson<CsvImportReport>> {
@@ -95,7 +95,7 @@ pub async fn products(
 }
 
 /// The file: a multipart upload (field `file`) or the raw CSV as the body.
-async fn read_body(st: &AppState, req: Request) -> Result<Bytes> {
+async fn read_body(st: &CatalogAdmin, req: Request) -> Result<Bytes> {
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
