@@ -24,10 +24,7 @@ const DB_DIR: &str = "db/";
 /// in), relative to `src/`. Move each to fixed statements or `db::SqlBuilder` and take it off
 /// the list: a file listed here that builds none fails the check too, so the list only
 /// shrinks, and every file not listed is held to the rule.
-const FORMAT_SQL_NOT_YET: &[&str] = &[
-    "admin/auth.rs",
-    "orders/place.rs",
-];
+const FORMAT_SQL_NOT_YET: &[&str] = &["orders/place.rs"];
 
 /// Every `.rs` file under `src/`, as (path relative to `src/` with `/`, text).
 fn sources() -> Vec<(String, String)> {
@@ -411,7 +408,8 @@ fn module_check_catches_planted_imports() {
         ),
         ("telegram/run.rs", "use crate::{db, state::AppState};"),
         (
-                    "use crate::{db,\n payments::FoundPayment};",
+            "orders/lifecycle/mod.rs",
+            "use crate::{db,\n payments::FoundPayment};",
         ),
     ];
     for (path, text) in planted {
