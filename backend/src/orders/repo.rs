@@ -47,7 +47,7 @@ pub struct OrderHead {
 }
 
 /// An `OrderHead`'s columns, a literal so that each statement is one fixed string
-/// (`concat!("SELECT ", head_cols!(), " FROM orders …")`); [`HEAD_COLS`] is the same.
+/// (`concat!("SELECT ", head_cols!(), " FROM orders …")`).
 macro_rules! head_cols {
     () => {
         "id, customer_id, status, currency, total_minor, payment_method, \
@@ -58,8 +58,6 @@ macro_rules! head_cols {
     };
 }
 pub(crate) use head_cols;
-
-pub const HEAD_COLS: &str = head_cols!();
 
 #[derive(Debug, Clone, shop_macros::FromRow)]
 pub struct ItemRow {
