@@ -52,9 +52,15 @@ pub struct PromoRow {
     pub created_at: i64,
 }
 
-pub const COLS: &str = "id, code, percent_off, amount_off_minor, amount_off_currency, \
-    min_total_minor, min_total_currency, max_uses, max_uses_per_customer, uses, starts_at, \
-    ends_at, paused, created_at";
+/// A `PromoRow`'s columns, a literal so that each statement is one fixed string (`concat!`).
+macro_rules! promo_cols {
+    () => {
+        "id, code, percent_off, amount_off_minor, amount_off_currency, min_total_minor, \
+         min_total_currency, max_uses, max_uses_per_customer, uses, starts_at, ends_at, paused, \
+         created_at"
+    };
+}
+pub(crate) use promo_cols;
 
 impl PromoRow {
     pub fn amount_off(&self) -> Option<Money> {
@@ -129,8 +135,12 @@ pub fn discount(row: &PromoRow, currency: &Currency, subtotal: i64) -> Result<i6
 }
 
 async fn by_code(db: &Db, code: &str) -> Result<Option<PromoRow>> {
-    let sql = format!("SELECT {COLS} FROM promo_codes WHERE code = $1");
-    Ok(sqlx::query_as::<_, PromoRow>(&sql)
+    const SQL: &str = concat!(
+        "SELECT ",
+        promo_cols!(),
+        " FROM promo_codes WHERE code = $1"
+    );
+    Ok(sqlx::query_as::<_, PromoRow>(SQL)
         .bind(code)
         .fetch_optional(&db.pool)
         .await?)
@@ -187,12 +197,18 @@ pub async fn check(
 
 /// The guard every use is taken under, with `$1` the code, `$2` the customer, `$3` now: the
 /// row's own lock (and, on PostgreSQL, the re-check of a row another order changed first)
-/// makes two orders racing for the last use take it once.
-const TAKE: &str = "UPDATE promo_codes SET uses = uses + 1, updated_at = $3 \
-    WHERE id = $1 AND paused = 0 AND (max_uses IS NULL OR uses < max_uses) \
-    AND (starts_at IS NULL OR starts_at <= $3) AND (ends_at IS NULL OR ends_at > $3) \
-    AND (max_uses_per_customer IS NULL OR (SELECT COUNT(*) FROM promo_uses \
-         WHERE promo_id = $1 AND customer_id = $2 AND released_at IS NULL) < max_uses_per_customer)";
+/// makes two orders racing for the last use take it once. A literal, so that
+/// [`take_use_for_order`]'s statement includes it (`concat!`).
+macro_rules! take {
+    () => {
+        "UPDATE promo_codes SET uses = uses + 1, updated_at = $3 \
+         WHERE id = $1 AND paused = 0 AND (max_uses IS NULL OR uses < max_uses) \
+         AND (starts_at IS NULL OR starts_at <= $3) AND (ends_at IS NULL OR ends_at > $3) \
+         AND (max_uses_per_customer IS NULL OR (SELECT COUNT(*) FROM promo_uses \
+              WHERE promo_id = $1 AND customer_id = $2 AND released_at IS NULL) < max_uses_per_customer)"
+    };
+}
+const TAKE: &str = take!();
 
 /// Takes one use of `a.promo_id` for a new order, inside that order's transaction: false when
 /// the code is paused, out of its window or out of uses (for everyone or this customer) by
@@ -254,14 +270,16 @@ pub async fn take_use_for_order(
     customer_id: i64,
     now: i64,
 ) -> Result<bool> {
-    let sql = format!(
-        "WITH p AS ({TAKE} RETURNING id), \
+    const SQL: &str = concat!(
+        "WITH p AS (",
+        take!(),
+        " RETURNING id), \
          u AS (INSERT INTO promo_uses (promo_id, order_id, customer_id, created_at) \
                SELECT id, $4, $2, $3 FROM p) \
          UPDATE orders SET discount_minor = $5, promo_code_id = $1 \
          WHERE id = $4 AND EXISTS (SELECT 1 FROM p)"
     );
-    let n = sqlx::query(&sql)
+    let n = sqlx::query(SQL)
         .bind(a.promo_id)
         .bind(customer_id)
         .bind(now)

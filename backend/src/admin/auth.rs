@@ -42,7 +42,9 @@ const MAX_LOCK_SECS: i64 = 900;
 /// A pair whose last attempt is older than this starts counting again from zero, so one
 /// wrong try now and then never adds up to a lock.
 pub const FORGET_AFTER_SECS: i64 = 1800;
-const _: () = assert!(FREE_FAILURES > 1 && FORGET_AFTER_SECS > MAX_LOCK_SECS);
+const _: () = assert!(
+    FREE_FAILURES > 1 && BASE_LOCK_SECS < MAX_LOCK_SECS && FORGET_AFTER_SECS > MAX_LOCK_SECS
+);
 
 /// What signing in and out (and changing passwords) needs: the admin tables, the cookie's
 /// settings, and the bounded argon2 work.
@@ -155,41 +157,54 @@ struct Claim {
     locked_until: i64,
 }
 
-/// The lock a pair gets at its `n`th counted failure, as SQL over the column expression `n`
-/// (both databases lack a portable power function; the table is short).
-fn lock_sql(n: &str) -> String {
-    let mut sql = String::from("CASE");
-    let mut k = FREE_FAILURES;
-    loop {
-        let secs = (BASE_LOCK_SECS << (k - FREE_FAILURES)).min(MAX_LOCK_SECS);
-        if secs == MAX_LOCK_SECS {
-            sql.push_str(&format!(" WHEN {n} >= {k} THEN $3 + {secs}"));
-            break;
-        }
-        sql.push_str(&format!(" WHEN {n} = {k} THEN $3 + {secs}"));
-        k += 1;
-    }
-    sql.push_str(" ELSE 0 END");
-    sql
+/// The failures a (client, email) pair has with this attempt counted (`$4` the time before
+/// which a pair's count is forgotten).
+macro_rules! counted {
+    () => {
+        "(CASE WHEN login_attempts.updated_at < $4 THEN 1 ELSE login_attempts.failures + 1 END)"
+    };
+}
+
+/// One row of the lock table: `WHEN <counted> <$rest>`.
+macro_rules! when_counted {
+    ($rest:literal) => {
+        concat!(" WHEN ", counted!(), $rest)
+    };
+}
+
+/// The lock a pair gets at its `counted!()`th failure (`$3` now): the table that
+/// `FREE_FAILURES`, `BASE_LOCK_SECS` and `MAX_LOCK_SECS` make, written out because both
+/// databases lack a portable power function (a test holds it to them).
+macro_rules! lock {
+    () => {
+        concat!(
+            "CASE",
+            when_counted!(" = 5 THEN $3 + 30"),
+            when_counted!(" = 6 THEN $3 + 60"),
+            when_counted!(" = 7 THEN $3 + 120"),
+            when_counted!(" = 8 THEN $3 + 240"),
+            when_counted!(" = 9 THEN $3 + 480"),
+            when_counted!(" >= 10 THEN $3 + 900"),
+            " ELSE 0 END"
+        )
+    };
 }
 
 /// Takes one attempt for (client, email) in one statement: counts it as a failure and sets
 /// the lock it earns, unless the pair is locked now, in which case nothing is counted and the
 /// answer is 429 `account_locked`. A success deletes the row again.
 async fn claim(db: &Db, client: &str, email: &str, now: i64) -> Result<Claim> {
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let sql = SQL.get_or_init(|| {
-        let n = "(CASE WHEN login_attempts.updated_at < $4 THEN 1 ELSE login_attempts.failures + 1 END)";
-        format!(
-            "INSERT INTO login_attempts (client, email, failures, locked_until, updated_at) \
-             VALUES ($1, $2, 1, 0, $3) \
-             ON CONFLICT (client, email) DO UPDATE SET failures = {n}, locked_until = {lock}, \
-             updated_at = $3 WHERE login_attempts.locked_until <= $3 \
-             RETURNING locked_until",
-            lock = lock_sql(n),
-        )
-    });
-    let claimed: Option<i64> = sqlx::query_scalar(sql)
+    const SQL: &str = concat!(
+        "INSERT INTO login_attempts (client, email, failures, locked_until, updated_at) \
+         VALUES ($1, $2, 1, 0, $3) \
+         ON CONFLICT (client, email) DO UPDATE SET failures = ",
+        counted!(),
+        ", locked_until = ",
+        lock!(),
+        ", updated_at = $3 WHERE login_attempts.locked_until <= $3 \
+         RETURNING locked_until"
+    );
+    let claimed: Option<i64> = sqlx::query_scalar(SQL)
         .bind(client)
         .bind(email)
         .bind(now)
@@ -610,14 +625,18 @@ mod tests {
 
     #[test]
     fn locks_double_from_the_free_failures_up_to_the_cap() {
-        let sql = lock_sql("n");
-        assert!(
-            sql.starts_with("CASE WHEN n = 5 THEN $3 + 30 WHEN n = 6 THEN $3 + 60"),
-            "{sql}"
-        );
-        assert!(
-            sql.ends_with("WHEN n >= 10 THEN $3 + 900 ELSE 0 END"),
-            "{sql}"
-        );
+        let mut table = String::from("CASE");
+        let mut k = FREE_FAILURES;
+        loop {
+            let secs = (BASE_LOCK_SECS << (k - FREE_FAILURES)).min(MAX_LOCK_SECS);
+            if secs == MAX_LOCK_SECS {
+                table.push_str(&format!(" WHEN {} >= {k} THEN $3 + {secs}", counted!()));
+                break;
+            }
+            table.push_str(&format!(" WHEN {} = {k} THEN $3 + {secs}", counted!()));
+            k += 1;
+        }
+        table.push_str(" ELSE 0 END");
+        assert_eq!(lock!(), table);
     }
 }

@@ -93,9 +93,10 @@ pub(crate) async fn filtered(
     before: i64,
     limit: i64,
 ) -> Result<Vec<repo::OrderHead>> {
-    let mut q = SqlBuilder::new(format!(
-        "SELECT {} FROM orders WHERE id < ",
-        repo::HEAD_COLS
+    let mut q = SqlBuilder::new(concat!(
+        "SELECT ",
+        repo::head_cols!(),
+        " FROM orders WHERE id < "
     ));
     q.push_bind(before);
     if let Some(s) = status_filter(filters)? {

@@ -19,9 +19,8 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::auth::{record_audit, Admin};
-use crate::catalog::repo::placeholders;
 use crate::catalog::{decode_cursor, encode_cursor};
-use crate::db::{self, Db};
+use crate::db::{self, Db, SqlBuilder};
 use crate::error::{AppJson, AppPath, AppQuery, Error, Result};
 use crate::promo::{self, PromoRow};
 use crate::state::AppState;
@@ -177,17 +176,17 @@ fn status(r: &PromoRow, now: i64) -> PromoStatus {
 async fn shown(conn: &mut AnyConnection, rows: Vec<PromoRow>) -> Result<Vec<PromoCode>> {
     let mut revenue: BTreeMap<i64, (i64, Vec<Money>)> = BTreeMap::new();
     if !rows.is_empty() {
-        let sql = format!(
+        let mut q = SqlBuilder::new(
             "SELECT promo_code_id, currency, COUNT(*), CAST(SUM(total_minor) AS BIGINT) FROM orders \
-             WHERE paid_at IS NOT NULL AND promo_code_id IN ({}) GROUP BY promo_code_id, currency \
-             ORDER BY promo_code_id, currency",
-            placeholders(1, rows.len())
+             WHERE paid_at IS NOT NULL AND promo_code_id IN (",
         );
-        let mut q = sqlx::query_as::<_, (i64, String, i64, i64)>(&sql);
-        for r in &rows {
-            q = q.bind(r.id);
-        }
-        for (id, currency, n, sum) in q.fetch_all(conn).await? {
+        q.push_bind_list(rows.iter().map(|r| r.id))
+            .push(") GROUP BY promo_code_id, currency ORDER BY promo_code_id, currency");
+        let sums = q
+            .build_query_as::<(i64, String, i64, i64)>()
+            .fetch_all(conn)
+            .await?;
+        for (id, currency, n, sum) in sums {
             let e = revenue.entry(id).or_default();
             e.0 += n;
             e.1.push(Money::new(
@@ -223,8 +222,12 @@ async fn shown(conn: &mut AnyConnection, rows: Vec<PromoRow>) -> Result<Vec<Prom
 }
 
 async fn fetch(conn: &mut AnyConnection, id: i64) -> Result<PromoCode> {
-    let sql = format!("SELECT {} FROM promo_codes WHERE id = $1", promo::COLS);
-    let row = sqlx::query_as::<_, PromoRow>(&sql)
+    const SQL: &str = concat!(
+        "SELECT ",
+        promo::promo_cols!(),
+        " FROM promo_codes WHERE id = $1"
+    );
+    let row = sqlx::query_as::<_, PromoRow>(SQL)
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?
@@ -257,12 +260,13 @@ async fn list(
         Some(c) => decode_cursor(c)?,
         None => i64::MAX,
     };
-    let sql = format!(
-        "SELECT {} FROM promo_codes WHERE id < $1 ORDER BY id DESC LIMIT $2",
-        promo::COLS
+    const SQL: &str = concat!(
+        "SELECT ",
+        promo::promo_cols!(),
+        " FROM promo_codes WHERE id < $1 ORDER BY id DESC LIMIT $2"
     );
     let mut conn = db.pool.acquire().await?;
-    let mut rows = sqlx::query_as::<_, PromoRow>(&sql)
+    let mut rows = sqlx::query_as::<_, PromoRow>(SQL)
         .bind(before)
         .bind(limit + 1)
         .fetch_all(&mut *conn)

@@ -42,7 +42,7 @@ pub struct CategoryRow {
 }
 
 /// A `ProductRow`'s columns, a literal so that a statement is one fixed string
-/// (`concat!("SELECT ", product_cols!(), " FROM products …")`); [`PRODUCT_COLS`] is the same.
+/// (`concat!("SELECT ", product_cols!(), " FROM products …")`).
 macro_rules! product_cols {
     () => {
         "id, category_id, kind, title_json, description_json, images_json, archived"
@@ -57,9 +57,6 @@ macro_rules! variant_cols {
     };
 }
 pub(crate) use variant_cols;
-
-pub const PRODUCT_COLS: &str = product_cols!();
-pub const VARIANT_COLS: &str = variant_cols!();
 
 pub fn texts(json: &str) -> Texts {
     serde_json::from_str(json).unwrap_or_default()

@@ -17,9 +17,9 @@ use serde::Deserialize;
 use shared::{Contact, CreateOrder, Order, OrderLineRequest, Page};
 
 use crate::auth::Customer;
-use crate::catalog::repo::{self as catalog, VariantRow, VARIANT_COLS};
+use crate::catalog::repo::{self as catalog, VariantRow};
 use crate::catalog::{decode_cursor, encode_cursor};
-use crate::db::Db;
+use crate::db::{Db, SqlBuilder};
 use crate::error::{AppJson, AppPath, AppQuery, Error, Result};
 use crate::lang::ReqLang;
 use crate::state::AppState;
@@ -169,15 +169,13 @@ pub async fn load_variants(db: &Db, ids: &[i64]) -> Result<Vec<VariantRow>> {
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let sql = format!(
-        "SELECT {VARIANT_COLS} FROM variants WHERE id IN ({}) ORDER BY id",
-        catalog::placeholders(1, ids.len())
-    );
-    let mut q = sqlx::query_as::<_, VariantRow>(&sql);
-    for id in ids {
-        q = q.bind(*id);
-    }
-    let rows = q.fetch_all(&db.pool).await?;
+    let mut q = SqlBuilder::new(concat!(
+        "SELECT ",
+        catalog::variant_cols!(),
+        " FROM variants WHERE id IN ("
+    ));
+    q.push_bind_list(ids.iter().copied()).push(") ORDER BY id");
+    let rows = q.build_query_as::<VariantRow>().fetch_all(&db.pool).await?;
     if let Some(missing) = ids.iter().find(|id| !rows.iter().any(|r| r.id == **id)) {
         return Err(Error::field(
             "unknown_variant",
@@ -317,16 +315,7 @@ async fn list(
         Some(c) => decode_cursor(c)?,
         None => i64::MAX,
     };
-    let sql = format!(
-        "SELECT {} FROM orders WHERE customer_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-        repo::HEAD_COLS
-    );
-    let mut heads = sqlx::query_as::<_, repo::OrderHead>(&sql)
-        .bind(customer.id())
-        .bind(before)
-        .bind(limit + 1)
-        .fetch_all(&st.db.pool)
-        .await?;
+    let mut heads = repo::heads_of_customer(&st.db, customer.id(), before, limit + 1).await?;
     let next_cursor = if heads.len() as i64 > limit {
         heads.truncate(limit as usize);
         heads.last().map(|h| encode_cursor(h.id))

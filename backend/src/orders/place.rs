@@ -397,12 +397,11 @@ pub async fn place(
 
 /// The variants an order names, with their products, in one query (variant id order).
 async fn load_lines(db: &Db, ids: &[i64]) -> Result<Vec<LineRow>> {
-    let sql = format!(
+    const SELECT: &str =
         "SELECT v.id, v.product_id, v.sku, v.options_json, v.price_minor, v.currency, v.archived, \
          p.kind, p.title_json, p.description_json, p.images_json, p.archived AS product_archived \
-         FROM variants v JOIN products p ON p.id = v.product_id WHERE v.id IN ({}) ORDER BY v.id",
-        placeholders(1, ids.len())
-    );
+         FROM variants v JOIN products p ON p.id = v.product_id WHERE v.id IN (";
+    let sql = [SELECT, &placeholders(1, ids.len()), ") ORDER BY v.id"].concat();
     let mut q = sqlx::query_as::<_, LineRow>(&sql);
     for id in ids {
         q = q.bind(*id);
@@ -670,10 +669,10 @@ async fn insert_items(
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = format!(
+    const INSERT: &str =
         "INSERT INTO order_items (order_id, variant_id, product_id, title_json, sku, options_json, \
-         kind, unit_price_minor, quantity, line_total_minor) VALUES {rows}"
-    );
+         kind, unit_price_minor, quantity, line_total_minor) VALUES ";
+    let sql = [INSERT, &rows].concat();
     let mut q = sqlx::query(&sql).bind(order_id);
     for i in items {
         q = q
@@ -733,8 +732,9 @@ async fn write_postgres(db: &Db, o: &NewOrder) -> Result<Outcome> {
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = format!(
-        "WITH l (variant_id, qty) AS (VALUES {lines}), \
+    // The statement around the two lists, which are placeholders only.
+    const WITH_LINES: &str = "WITH l (variant_id, qty) AS (VALUES ";
+    const THEN_ITEMS: &str = "), \
          s AS (UPDATE variants SET stock = variants.stock - l.qty, reserved = variants.reserved + l.qty \
                FROM l WHERE variants.id = l.variant_id AND variants.archived = 0 \
                AND (variants.stock IS NULL OR variants.stock >= l.qty) RETURNING variants.id), \
@@ -747,12 +747,13 @@ async fn write_postgres(db: &Db, o: &NewOrder) -> Result<Outcome> {
                ON CONFLICT (customer_id, idempotency_key) DO NOTHING RETURNING id), \
          i AS (INSERT INTO order_items (order_id, variant_id, product_id, title_json, sku, options_json, \
                kind, unit_price_minor, quantity, line_total_minor) \
-               SELECT o.id, x.* FROM o CROSS JOIN (VALUES {items}) AS x), \
+               SELECT o.id, x.* FROM o CROSS JOIN (VALUES ";
+    const AFTER_ITEMS: &str = ") AS x), \
          e AS (INSERT INTO order_events (order_id, kind, status, note, actor, created_at) \
                SELECT id, 'created', 'pending_payment', NULL, 'customer', $10 FROM o) \
          SELECT (SELECT id FROM o) AS order_id, (SELECT open FROM n) AS open, \
-         (SELECT string_agg(id::TEXT, ',') FROM s) AS took"
-    );
+         (SELECT string_agg(id::TEXT, ',') FROM s) AS took";
+    let sql = [WITH_LINES, &lines, THEN_ITEMS, &items, AFTER_ITEMS].concat();
     let q = sqlx::query_as::<_, (Option<i64>, i64, Option<String>)>(&sql);
     let mut q = bind_order_row!(q, o).bind(MAX_OPEN_ORDERS).bind(n as i64);
     for i in &o.items {
@@ -966,11 +967,12 @@ async fn open_checkout(
 }
 
 async fn by_key(db: &Db, customer_id: i64, key: &str) -> Result<Option<repo::OrderHead>> {
-    let sql = format!(
-        "SELECT {} FROM orders WHERE customer_id = $1 AND idempotency_key = $2",
-        repo::HEAD_COLS
+    const SQL: &str = concat!(
+        "SELECT ",
+        repo::head_cols!(),
+        " FROM orders WHERE customer_id = $1 AND idempotency_key = $2"
     );
-    Ok(sqlx::query_as::<_, repo::OrderHead>(&sql)
+    Ok(sqlx::query_as::<_, repo::OrderHead>(SQL)
         .bind(customer_id)
         .bind(key)
         .fetch_optional(&db.pool)

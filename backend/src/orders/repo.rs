@@ -9,7 +9,6 @@ use shared::{
     PaymentMethod,
 };
 use sqlx::AnyConnection;
-use std::sync::LazyLock;
 
 use crate::catalog::repo::texts;
 use crate::db::{self, Db};
@@ -47,10 +46,18 @@ pub struct OrderHead {
     pub delivery_json: Option<String>,
 }
 
-pub const HEAD_COLS: &str = "id, customer_id, status, currency, total_minor, payment_method, \
-    contact_json, lang, request_hash, invoice_link, checkout_url, holds_stock, expires_at, created_at, pay_ref, \
-    discount_minor, (SELECT code FROM promo_codes WHERE promo_codes.id = orders.promo_code_id) AS promo_code, \
-    delivery_fee_minor, delivery_json";
+/// An `OrderHead`'s columns, a literal so that each statement is one fixed string
+/// (`concat!("SELECT ", head_cols!(), " FROM orders …")`).
+macro_rules! head_cols {
+    () => {
+        "id, customer_id, status, currency, total_minor, payment_method, \
+         contact_json, lang, request_hash, invoice_link, checkout_url, holds_stock, expires_at, \
+         created_at, pay_ref, discount_minor, \
+         (SELECT code FROM promo_codes WHERE promo_codes.id = orders.promo_code_id) AS promo_code, \
+         delivery_fee_minor, delivery_json"
+    };
+}
+pub(crate) use head_cols;
 
 #[derive(Debug, Clone, shop_macros::FromRow)]
 pub struct ItemRow {
@@ -75,13 +82,30 @@ macro_rules! item_cols {
 }
 
 pub async fn head(conn: &mut AnyConnection, id: i64) -> Result<Option<OrderHead>> {
-    // One fixed statement, put together once from constants only: `HEAD_COLS` is shared with
-    // other files as a `const`, which `concat!` cannot read.
-    static SQL: LazyLock<String> =
-        LazyLock::new(|| ["SELECT ", HEAD_COLS, " FROM orders WHERE id = $1"].concat());
-    Ok(sqlx::query_as::<_, OrderHead>(&SQL)
+    const SQL: &str = concat!("SELECT ", head_cols!(), " FROM orders WHERE id = $1");
+    Ok(sqlx::query_as::<_, OrderHead>(SQL)
         .bind(id)
         .fetch_optional(conn)
+        .await?)
+}
+
+/// Up to `limit` of a customer's orders with ids below `before`, newest first.
+pub async fn heads_of_customer(
+    db: &Db,
+    customer_id: i64,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<OrderHead>> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        head_cols!(),
+        " FROM orders WHERE customer_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+    );
+    Ok(sqlx::query_as::<_, OrderHead>(SQL)
+        .bind(customer_id)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&db.pool)
         .await?)
 }
 

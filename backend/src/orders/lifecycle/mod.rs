@@ -156,15 +156,7 @@ pub async fn end_unpaid(
     .await?;
     if !moved && how == Ending::Cancelled {
         // An unpaid cash order that is already on its way can still be called back.
-        moved = guarded(
-            tx.conn(),
-            order_id,
-            "status = 'shipped' AND payment_method = 'cash' AND paid_at IS NULL",
-            to,
-            note,
-            by,
-        )
-        .await?;
+        moved = guarded(tx.conn(), order_id, Guard::UnpaidCashShipped, to, note, by).await?;
     }
     if moved {
         repo::release_reservation(tx.conn(), order_id).await?;
@@ -385,33 +377,44 @@ async fn transition(
     note: Option<&str>,
     by: By<'_>,
 ) -> Result<bool> {
-    let list = from
-        .iter()
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    guarded(conn, order_id, &format!("status IN ({list})"), to, note, by).await
+    guarded(conn, order_id, Guard::In(from), to, note, by).await
 }
 
-/// Moves an order to `to` where `guard` (fixed SQL, never outside input) holds, recording the
-/// event; false if the guard matched nothing.
+/// What an order must match to move.
+enum Guard<'a> {
+    /// One of these statuses.
+    In(&'a [OrderStatus]),
+    /// An unpaid cash order already on its way (a cancel can still call it back).
+    UnpaidCashShipped,
+}
+
+/// Moves an order to `to` where `guard` holds, recording the event; false if the guard matched
+/// nothing.
 async fn guarded(
     conn: &mut AnyConnection,
     order_id: i64,
-    guard: &str,
+    guard: Guard<'_>,
     to: OrderStatus,
     note: Option<&str>,
     by: By<'_>,
 ) -> Result<bool> {
     let now = db::now();
-    let sql = format!("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND {guard}");
-    let n = sqlx::query(&sql)
-        .bind(to.as_str())
-        .bind(now)
-        .bind(order_id)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    let mut q = db::SqlBuilder::new("UPDATE orders SET status = ");
+    q.push_bind(to.as_str().to_string())
+        .push(", updated_at = ")
+        .push_bind(now)
+        .push(" WHERE id = ")
+        .push_bind(order_id);
+    match guard {
+        Guard::In(from) => q
+            .push(" AND status IN (")
+            .push_bind_list(from.iter().map(|s| s.as_str().to_string()))
+            .push(")"),
+        Guard::UnpaidCashShipped => {
+            q.push(" AND status = 'shipped' AND payment_method = 'cash' AND paid_at IS NULL")
+        }
+    };
+    let n = q.build().execute(&mut *conn).await?.rows_affected();
     if n == 1 {
         repo::event(
             conn,

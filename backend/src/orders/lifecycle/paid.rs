@@ -14,6 +14,18 @@ use crate::error::{Error, Result};
 use crate::notify::Notice;
 use crate::orders::repo;
 
+/// The statement that marks an order paid (`$1` the time, `$2` the order) where `$guard`, fixed
+/// SQL, holds too; see [`mark_paid`].
+macro_rules! mark_paid_where {
+    ($guard:literal) => {
+        concat!(
+            "UPDATE orders SET status = CASE WHEN status = 'shipped' THEN 'shipped' ELSE 'paid' END, \
+             paid_at = $1, holds_stock = 0, updated_at = $1 WHERE id = $2 AND ",
+            $guard
+        )
+    };
+}
+
 /// A payment a rail verified.
 #[derive(Debug, Clone)]
 pub struct PaymentSuccess {
@@ -120,7 +132,7 @@ async fn apply(conn: &mut AnyConnection, p: &PaymentSuccess) -> Result<Outcome> 
         conn,
         p,
         now,
-        "holds_stock = 1 AND status IN ('pending_payment', 'shipped')",
+        mark_paid_where!("holds_stock = 1 AND status IN ('pending_payment', 'shipped')"),
     )
     .await?
     {
@@ -134,7 +146,9 @@ async fn apply(conn: &mut AnyConnection, p: &PaymentSuccess) -> Result<Outcome> 
         conn,
         p,
         now,
-        "holds_stock = 0 AND paid_at IS NULL AND status IN ('expired', 'cancelled')",
+        mark_paid_where!(
+            "holds_stock = 0 AND paid_at IS NULL AND status IN ('expired', 'cancelled')"
+        ),
     )
     .await?
     {
@@ -231,19 +245,15 @@ pub async fn record_unneeded(
     Ok(true)
 }
 
-/// Marks the order paid if it matches `guard`; true if it did. A shipped cash order stays
-/// shipped (its money arrives on delivery).
+/// Marks the order paid with `sql`, a `mark_paid_where!` statement; true if its guard matched.
+/// A shipped cash order stays shipped (its money arrives on delivery).
 async fn mark_paid(
     conn: &mut AnyConnection,
     p: &PaymentSuccess,
     now: i64,
-    guard: &str,
+    sql: &'static str,
 ) -> Result<bool> {
-    let sql = format!(
-        "UPDATE orders SET status = CASE WHEN status = 'shipped' THEN 'shipped' ELSE 'paid' END, \
-         paid_at = $1, holds_stock = 0, updated_at = $1 WHERE id = $2 AND {guard}"
-    );
-    let n = sqlx::query(&sql)
+    let n = sqlx::query(sql)
         .bind(now)
         .bind(p.order_id)
         .execute(&mut *conn)

@@ -56,15 +56,21 @@ struct Row {
     to_return: i64,
 }
 
-/// What of a transfer is still owed back: all of an unmatched one, else the unrefunded rest
-/// of the flagged payments it made (itself, or an overpayment's excess).
-const COLS: &str = "t.id, t.asset, t.tx_hash, t.sender, t.amount_minor, t.comment, t.order_id, \
-    t.state, t.note, t.chain_time, \
-    CASE WHEN t.state = 'unmatched' THEN t.amount_minor ELSE \
-    (SELECT CAST(COALESCE(SUM(p.amount_minor - p.refunded_minor), 0) AS BIGINT) FROM payments p \
-     WHERE p.provider = 'ton' AND p.needs_refund = 1 \
-     AND (p.provider_payment_id = t.tx_hash OR p.provider_payment_id = t.tx_hash || ':excess')) END \
-    AS to_return";
+/// A `Row`'s columns over `ton_transfers t`, a literal so that each statement is one fixed
+/// string (`concat!`). `to_return` is what of a transfer is still owed back: all of an
+/// unmatched one, else the unrefunded rest of the flagged payments it made (itself, or an
+/// overpayment's excess).
+macro_rules! cols {
+    () => {
+        "t.id, t.asset, t.tx_hash, t.sender, t.amount_minor, t.comment, t.order_id, \
+         t.state, t.note, t.chain_time, \
+         CASE WHEN t.state = 'unmatched' THEN t.amount_minor ELSE \
+         (SELECT CAST(COALESCE(SUM(p.amount_minor - p.refunded_minor), 0) AS BIGINT) FROM payments p \
+          WHERE p.provider = 'ton' AND p.needs_refund = 1 \
+          AND (p.provider_payment_id = t.tx_hash OR p.provider_payment_id = t.tx_hash || ':excess')) END \
+         AS to_return"
+    };
+}
 
 fn view(r: Row) -> Result<TonTransfer> {
     let currency = Currency::new(&r.asset).map_err(Error::internal)?;
@@ -88,8 +94,8 @@ fn view(r: Row) -> Result<TonTransfer> {
 }
 
 async fn one_transfer(db: &Db, id: i64) -> Result<TonTransfer> {
-    let sql = format!("SELECT {COLS} FROM ton_transfers t WHERE t.id = $1");
-    let row = sqlx::query_as::<_, Row>(&sql)
+    const SQL: &str = concat!("SELECT ", cols!(), " FROM ton_transfers t WHERE t.id = $1");
+    let row = sqlx::query_as::<_, Row>(SQL)
         .bind(id)
         .fetch_optional(&db.pool)
         .await?
@@ -100,8 +106,12 @@ async fn one_transfer(db: &Db, id: i64) -> Result<TonTransfer> {
 /// The transfers counted towards or flagged on `order_id`, oldest first (the admin's order
 /// page).
 pub async fn of_order(db: &Db, order_id: i64) -> Result<Vec<TonTransfer>> {
-    let sql = format!("SELECT {COLS} FROM ton_transfers t WHERE t.order_id = $1 ORDER BY t.id");
-    sqlx::query_as::<_, Row>(&sql)
+    const SQL: &str = concat!(
+        "SELECT ",
+        cols!(),
+        " FROM ton_transfers t WHERE t.order_id = $1 ORDER BY t.id"
+    );
+    sqlx::query_as::<_, Row>(SQL)
         .bind(order_id)
         .fetch_all(&db.pool)
         .await?
@@ -135,12 +145,13 @@ async fn list(
             ));
         }
     }
-    let sql = format!(
-        "SELECT * FROM (SELECT {COLS} FROM ton_transfers t WHERE t.id < $1 \
-         AND ($2 = '' OR t.state = $2)) x WHERE ($3 = 0 OR x.to_return > 0) \
-         ORDER BY x.id DESC LIMIT $4"
+    const SQL: &str = concat!(
+        "SELECT * FROM (SELECT ",
+        cols!(),
+        " FROM ton_transfers t WHERE t.id < $1 AND ($2 = '' OR t.state = $2)) x \
+         WHERE ($3 = 0 OR x.to_return > 0) ORDER BY x.id DESC LIMIT $4"
     );
-    let mut rows = sqlx::query_as::<_, Row>(&sql)
+    let mut rows = sqlx::query_as::<_, Row>(SQL)
         .bind(before)
         .bind(state.unwrap_or(""))
         .bind(i64::from(q.to_return))
