@@ -31,7 +31,6 @@ const FORMAT_SQL_NOT_YET: &[&str] = &[
     "orders/lifecycle/mod.rs",
     "orders/lifecycle/paid.rs",
     "orders/mod.rs",
-    "orders/place.rs",
     "payments/ton/admin.rs",
     "promo.rs",
 ];
