@@ -443,12 +443,18 @@ async fn load_lines(db: &Db, ids: &[i64]) -> Result<Vec<LineRow>> {
 /// The order's write as one piece of the group writer's next transaction.
 async fn write_grouped(db: &Db, kind: DbKind, order: NewOrder) -> Result<Outcome> {
     let (reply, answer) = oneshot::channel();
-    db.group_write(Box::new(GroupedOrder {
-        kind,
-        order,
-        outcome: None,
-        reply,
-    }))
+    // Orders of one variant share a lane, so a hot variant's row is locked by one group at a
+    // time; others spread over the lanes.
+    let lane = order.items.first().map_or(0, |i| i.variant_id as u64);
+    db.group_write_in(
+        lane,
+        Box::new(GroupedOrder {
+            kind,
+            order,
+            outcome: None,
+            reply,
+        }),
+    )
     .await;
     answer
         .await
