@@ -75,18 +75,58 @@ def to_ms(v: str) -> float:
     return n / 1000 if unit == "us" else n * 1000 if unit == "s" else n
 
 
-def wrk(url: str, args, script: str | None = None) -> dict:
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU time of these processes so far (a process gone meanwhile counts 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / TICK
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL server process on the machine (the backends serving the run among them)."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/comm") as f:
+                    if f.read().strip() == "postgres":
+                        pids.append(int(d))
+            except OSError:
+                pass
+    return pids
+
+
+def wrk(url: str, args, script: str | None = None, server: int | None = None,
+        postgres: bool = False) -> dict:
+    """One wrk row. With `server` (a pid), also the CPU time the server and, with `postgres`,
+    the PostgreSQL processes spent per request: unlike the rate, that barely depends on what
+    else the machine is doing, so two runs on a busy machine can still be compared."""
     cmd = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency", url]
     if script:
         cmd[1:1] = ["-s", script]
     load = os.getloadavg()[0]
+    pg = postgres_pids() if postgres else []
+    before = (cpu_seconds([server]) if server else 0, cpu_seconds(pg))
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    pg = sorted(set(pg) | set(postgres_pids() if postgres else []))
+    after = (cpu_seconds([server]) if server else 0, cpu_seconds(pg))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = to_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
     p99 = to_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    per = 1e6 / max(requests, 1)
     return {"rps": rps, "p50": p50, "p99": p99, "errors": int(non2xx.group(1)) if non2xx else 0,
-            "load": load}
+            "load": load, "cpu_us": (after[0] - before[0]) * per, "db_us": (after[1] - before[1]) * per}
 
 
 def post_script(tmp: str, body: str, auth: str | None) -> str:
@@ -248,7 +288,8 @@ def main() -> None:
             for run, variants in enumerate((vids[:1], vids)):
                 users = [sign_init_data(10_000_000 * (run + 1) + i) for i in range(per_run)]
                 script = order_script(tmp, f"orders{run}.lua", "/api/orders", order_body, variants, users)
-                shop_rows.append(wrk(f"http://127.0.0.1:{PORT_SHOP}/api/orders", args, script))
+                shop_rows.append(wrk(f"http://127.0.0.1:{PORT_SHOP}/api/orders", args, script,
+                                     shop.pid, name == "PostgreSQL"))
         finally:
             shop.terminate()
             shop.wait()
@@ -257,7 +298,8 @@ def main() -> None:
             ceil_rows = []
             for run, variants in enumerate((vids[:1], vids)):
                 script = order_script(tmp, f"ceiling{run}.lua", "/ceiling", '{"variant_id": %d}', variants, None)
-                ceil_rows.append(wrk(f"http://127.0.0.1:{PORT_CEILING}/ceiling", args, script))
+                ceil_rows.append(wrk(f"http://127.0.0.1:{PORT_CEILING}/ceiling", args, script,
+                                     ceiling.pid, name == "PostgreSQL"))
         finally:
             ceiling.terminate()
             ceiling.wait()
@@ -287,17 +329,23 @@ def main() -> None:
         lines.append("")
     lines += [
         "`POST /api/orders` (cash, 1 line, a new customer per order) against the commit ceiling on "
-        "the same database: ",
+        "the same database. CPU µs/order is the CPU time the server process (+ the PostgreSQL "
+        "processes) spent per request during the row, read from /proc: ",
         "",
-        "| database | orders on | orders/s | p50 ms | p99 ms | non-2xx | load | ceiling/s | ceiling p50 ms "
-        "| ceiling p99 ms | load | shop vs ceiling |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| database | orders on | orders/s | p50 ms | p99 ms | non-2xx | load | CPU µs/order | ceiling/s "
+        "| ceiling p50 ms | ceiling p99 ms | load | ceiling CPU µs/order | shop vs ceiling |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+
+    def cpu(r: dict) -> str:
+        # The server's CPU time per request, plus PostgreSQL's when it served the run.
+        return f"{r['cpu_us']:.0f}" + (f" + {r['db_us']:.0f}" if r["db_us"] else "")
+
     for db, label, r, c in checkout:
         ratio = r["rps"] / c["rps"] * 100
         lines.append(f"| {db} | {label} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']} | "
-                     f"{r['load']:.2f} | {c['rps']:.0f} | {c['p50']:.2f} | {c['p99']:.2f} | {c['load']:.2f} | "
-                     f"{ratio:.0f} % |")
+                     f"{r['load']:.2f} | {cpu(r)} | {c['rps']:.0f} | {c['p50']:.2f} | {c['p99']:.2f} | "
+                     f"{c['load']:.2f} | {cpu(c)} | {ratio:.0f} % |")
     lines += ["", f"Run on {time.strftime('%Y-%m-%d %H:%M')}."]
     out = "\n".join(lines) + "\n"
     print(out)

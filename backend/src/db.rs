@@ -36,7 +36,7 @@ pub struct Db {
     pub writer: AnyPool,
     pub kind: DbKind,
     /// The group writer's queue, started on first use (see [`Db::group_write`]).
-    group: std::sync::Arc<std::sync::OnceLock<tokio::sync::mpsc::Sender<Box<dyn GroupWrite>>>>,
+    group: std::sync::Arc<std::sync::OnceLock<Vec<GroupQueue>>>,
 }
 
 /// The schema: `migrations/<kind>/<version>_<description>.sql`, embedded in the binary.
@@ -264,13 +264,19 @@ pub trait GroupWrite: Send + 'static {
     fn done(self: Box<Self>, committed: Result<(), &sqlx::Error>);
 }
 
+/// Where one lane's group writer takes its work from ([`Db::group_write_in`]).
+type GroupQueue = tokio::sync::mpsc::Sender<Box<dyn GroupWrite>>;
+
 /// How many pieces of work one group transaction takes at most.
 const GROUP_MAX: usize = 64;
+/// How many groups form side by side on PostgreSQL ([`Db::group_write_in`]): a quarter of its
+/// pool of 16, so reads and other writes keep most of the connections.
+pub const POSTGRES_LANES: usize = 4;
 
 impl Db {
     /// Runs `work` in a write transaction that it shares with whatever other work was waiting
-    /// ("group commit"). One task per process takes everything queued, runs it on the writer
-    /// connection in one transaction and commits once; the next group forms while this one
+    /// ("group commit"). One task per process (per lane, [`Db::group_write_in`]) takes
+    /// everything queued, runs it on a writer connection in one transaction and commits once; the next group forms while this one
     /// commits. On SQLite a commit writes every page the transaction changed to the WAL, and
     /// the same pages (the ends of the orders table and its indexes) are shared by all the
     /// orders of a group, so a group costs little more than one order. If the group fails,
@@ -279,14 +285,31 @@ impl Db {
     ///
     /// Work queued here still commits if the caller stops waiting (a client that hung up).
     pub async fn group_write(&self, work: Box<dyn GroupWrite>) {
-        let tx = self
-            .group
-            .get_or_init(|| {
-                let (tx, rx) = tokio::sync::mpsc::channel(1024);
-                tokio::spawn(group_writer(self.writer_only(), rx));
-                tx
-            })
-            .clone();
+        self.group_write_in(0, work).await
+    }
+
+    /// [`Db::group_write`] in one of several groups that form side by side, chosen by `lane`
+    /// (work on the same rows should name the same lane). SQLite has one writer connection, so
+    /// one group. PostgreSQL runs [`POSTGRES_LANES`] groups at once on connections of their
+    /// own: one group commits while its neighbours write, where a single group writer made
+    /// every order wait for one connection's round trips. Work whose rows are in one lane
+    /// never waits for another lane's locks; work that spans lanes can, and if two groups
+    /// wait for each other PostgreSQL ends one of them, whose work then runs again alone.
+    pub async fn group_write_in(&self, lane: u64, work: Box<dyn GroupWrite>) {
+        let lanes = self.group.get_or_init(|| {
+            let n = match self.kind {
+                DbKind::Sqlite => 1,
+                DbKind::Postgres => POSTGRES_LANES,
+            };
+            (0..n)
+                .map(|_| {
+                    let (tx, rx) = tokio::sync::mpsc::channel(1024);
+                    tokio::spawn(group_writer(self.writer_only(), rx));
+                    tx
+                })
+                .collect()
+        });
+        let tx = lanes[(lane % lanes.len() as u64) as usize].clone();
         if let Err(back) = tx.send(work).await {
             back.0.done(Err(&sqlx::Error::PoolClosed));
         }

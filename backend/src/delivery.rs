@@ -217,23 +217,20 @@ fn invalid(code: &'static str, field: &str, message: impl Into<String>) -> Error
 }
 
 /// Checks the delivery `choice` of an order in `currency` (`physical`: it has a physical
-/// item). `None` when the order needs none (nothing physical, or no method offered).
+/// item; `offered`: how many active methods the shop has in that currency, which placing an
+/// order reads with its lines, one query fewer per order). `None` when
+/// the order needs none (nothing physical, or no method offered).
 pub async fn choose(
     db: &Db,
     choice: Option<&DeliveryChoice>,
     currency: &Currency,
     physical: bool,
+    offered: i64,
 ) -> Result<Option<Chosen>> {
     let Some(choice) = choice else {
         if !physical {
             return Ok(None);
         }
-        let offered: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM delivery_methods WHERE currency = $1 AND active = 1",
-        )
-        .bind(currency.as_str())
-        .fetch_one(&db.pool)
-        .await?;
         if offered > 0 {
             return Err(invalid(
                 "delivery_required",

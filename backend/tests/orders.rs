@@ -641,3 +641,20 @@ both!(
         assert_eq!(v["contact"], Value::Null, "{v}");
     }
 );
+
+both!(
+    the_cap_counts_only_the_customers_unpaid_orders,
+    |app: TestApp| async move {
+        // Every order counts its customer's unpaid orders: through the status indexes that
+        // read every unpaid order in the shop (tens of thousands under load), a cost that
+        // grew with everyone else's orders.
+        let mut args = sqlx::any::AnyArguments::default();
+        sqlx::Arguments::add(&mut args, 42_i64).unwrap();
+        let plan = query_plan(&app, shop::orders::OPEN_ORDERS_SQL, args).await;
+        assert!(plan.contains("orders_customer_pending"), "{plan}");
+        assert!(
+            !plan.contains("orders_expiry") && !plan.contains("orders_status"),
+            "{plan}"
+        );
+    }
+);

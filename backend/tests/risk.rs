@@ -209,49 +209,30 @@ both!(
 );
 
 both!(
-    the_average_reads_the_latest_paid_orders_through_an_index,
+    the_assessment_reads_through_indexes_and_the_average_through_orders_paid,
     |app: TestApp| async move {
-        // Every new customer's order is averaged against: a scan of all orders there would
-        // make each checkout's background work grow with the shop's history.
-        let plan: Vec<String> = match app.kind {
-            Kind::Sqlite => {
-                let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {}", risk::AVERAGE_SQL))
-                    .bind("UZS")
-                    .bind(1_i64)
-                    .bind(risk::AVERAGE_OVER)
-                    .fetch_all(&app.state.db.pool)
-                    .await
-                    .unwrap();
-                rows.iter()
-                    .map(|r| sqlx::Row::get::<String, _>(r, "detail"))
-                    .collect()
-            }
-            Kind::Postgres => {
-                // The demo's few rows would make a sequential scan the cheaper plan: ask
-                // whether the index can serve the query at all (for this transaction only).
-                let mut tx = app.state.db.pool.begin().await.unwrap();
-                sqlx::query("SET LOCAL enable_seqscan = off")
-                    .execute(&mut *tx)
-                    .await
-                    .unwrap();
-                let rows = sqlx::query(&format!("EXPLAIN {}", risk::AVERAGE_SQL))
-                    .bind("UZS")
-                    .bind(1_i64)
-                    .bind(risk::AVERAGE_OVER)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .unwrap();
-                rows.iter()
-                    .map(|r| sqlx::Row::get::<String, _>(r, 0))
-                    .collect()
-            }
-        };
-        let plan = plan.join("\n");
+        // Every order is assessed, and every new customer's order is averaged against: a scan
+        // of all orders or events there would make each checkout's background work grow with
+        // the shop's history.
+        let plan = query_plan(&app, risk::ASSESS_SQL, risk::assess_args(1)).await;
         assert!(plan.contains("orders_paid"), "{plan}");
-        assert!(
-            !plan.contains("SCAN orders\n") && !plan.ends_with("SCAN orders"),
-            "{plan}"
-        );
+        // The failed payments of the last hour: through their own index, not every event.
+        assert!(plan.contains("order_events_payment_failed"), "{plan}");
+        for line in plan.lines() {
+            // SQLite scans only the subqueries' own small results (`latest`, `recent`).
+            assert!(
+                !line.contains("SCAN orders") && !line.contains("SCAN order_events"),
+                "{plan}"
+            );
+            assert!(
+                !line.contains("SCAN o ") && !line.trim_end().ends_with("SCAN o"),
+                "{plan}"
+            );
+            assert!(
+                !line.contains("SCAN e") && !line.contains("SCAN p"),
+                "{plan}"
+            );
+        }
         assert!(!plan.contains("Seq Scan"), "{plan}");
     }
 );

@@ -87,9 +87,40 @@ impl SqlBuilder {
     }
 }
 
+/// `($a::T, $b::T, …), (…)`: `rows` tuples of numbered placeholders, the first one `$first`,
+/// each placeholder followed by its cast in `casts` (`""` for none), for a `VALUES` list whose
+/// other placeholders are fixed (a statement that names `$1` several times, which
+/// [`SqlBuilder`]'s one-number-per-bind cannot write). Only numbers and the given casts are
+/// spliced in.
+pub fn placeholder_rows(first: usize, rows: usize, casts: &[&str]) -> String {
+    let mut out = String::new();
+    let mut n = first;
+    for r in 0..rows {
+        out.push_str(if r == 0 { "(" } else { ", (" });
+        for (c, cast) in casts.iter().enumerate() {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            write!(out, "${n}{cast}").expect("writing to a String");
+            n += 1;
+        }
+        out.push(')');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholder_rows_number_on_from_the_first() {
+        assert_eq!(
+            placeholder_rows(16, 2, &["::BIGINT", ""]),
+            "($16::BIGINT, $17), ($18::BIGINT, $19)"
+        );
+        assert_eq!(placeholder_rows(3, 1, &[""]), "($3)");
+    }
 
     #[test]
     fn placeholders_are_numbered_in_bind_order() {

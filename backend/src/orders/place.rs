@@ -1,17 +1,20 @@
 //! Placing an order (`POST /api/orders`), built to run near the database's commit rate.
 //!
 //! Everything that only reads (the variants, their products, the rail, the contact, the delivery
-//! method and its fee, the total) happens before the write; the write itself is one transaction with as few round trips as
-//! each database allows, and the answer is built from what was written instead of read back:
-//! - SQLite: the order joins the group writer ([`Db::group_write`]), which commits whatever
-//!   orders are waiting in one transaction on the one writer connection. An order that is
-//!   refused inside it (cap, stock, a taken Idempotency-Key) undoes its own stock move, so the
-//!   others in its group still commit.
-//! - PostgreSQL: its own transaction of two statements: the customer upsert (which locks the
-//!   customer's row, so the open-orders count that follows sees every order of theirs committed
-//!   before) and one statement that takes the stock with a conditional UPDATE and inserts the
-//!   order, its items and its first event, each only if everything before it held. The hot
-//!   variant's row stays locked for that one statement and the commit.
+//! method and its fee, the total) happens before the write, the lines and the delivery count in
+//! one query; the write itself joins the group writer ([`Db::group_write`]), which commits
+//! whatever orders are waiting in one transaction, and the answer is built from what was
+//! written instead of read back. An order refused inside a group (cap, stock, a taken
+//! Idempotency-Key) undoes its own stock move, so the others in its group still commit.
+//! - SQLite: a one-line order is one call to SQLite (see [`write_sqlite_one_line`]); the group
+//!   runs on the one writer connection.
+//! - PostgreSQL: the customer upsert (which locks the customer's row, so the open-orders count
+//!   that follows sees every order of theirs committed before, by any process) and one
+//!   statement that takes the stock with a conditional UPDATE and inserts the order, its items
+//!   and its first event, each only if everything before it held. An order with a promo code
+//!   runs the same two statements in a transaction of its own, as its code's use is taken in it.
+//!   Groups of several processes can wait on each other's rows; PostgreSQL then aborts one
+//!   group, whose orders run again one by one.
 
 use std::collections::BTreeMap;
 
@@ -27,13 +30,25 @@ use tokio::sync::oneshot;
 use super::{cart_lines, repo, resolve_lines, validate_contact, MAX_OPEN_ORDERS};
 use crate::auth::init_data::TgUser;
 use crate::auth::upsert_customer;
-use crate::catalog::repo::{self as catalog, placeholders, texts};
+use crate::catalog::repo::{self as catalog, texts};
 use crate::db::{self, Db, DbKind, GroupWrite};
 use crate::delivery;
 use crate::error::{Error, Result};
 use crate::promo;
 use crate::rails::{Checkout, CheckoutLine, CheckoutOrder, Provider};
 use crate::state::AppState;
+
+/// The customer's unpaid orders (`$1` the customer), counted for the cap of
+/// [`MAX_OPEN_ORDERS`] at every order: one text for every statement that counts them, served
+/// by the partial index `orders_customer_pending` (the status indexes would read every unpaid
+/// order in the shop). A macro so `concat!` can put it inside the fixed statements.
+macro_rules! open_orders_count {
+    () => {
+        "SELECT COUNT(*) FROM orders WHERE customer_id = $1 AND status = 'pending_payment'"
+    };
+}
+/// [`open_orders_count`] on its own; public so a test can check its plan.
+pub const OPEN_ORDERS_SQL: &str = open_orders_count!();
 
 /// A variant named by the order, with the product fields the order and its checkout need.
 #[derive(Debug, Clone, shop_macros::FromRow)]
@@ -50,6 +65,8 @@ struct LineRow {
     description_json: String,
     images_json: String,
     product_archived: i64,
+    /// The delivery methods offered in the variant's currency.
+    delivery_offered: i64,
 }
 
 /// Everything the write needs, owned: on SQLite it travels to the group writer's task.
@@ -176,7 +193,10 @@ pub async fn place(
         .collect();
     let provider = st.payments.choose(&req.payment_method, &currency, &kinds)?;
     let physical = kinds.contains(&ProductKind::Physical);
-    let delivery = delivery::choose(&st.db, req.delivery.as_ref(), &currency, physical).await?;
+    // One currency by now, so every line read the same count.
+    let offered = rows.first().map_or(0, |v| v.delivery_offered);
+    let delivery =
+        delivery::choose(&st.db, req.delivery.as_ref(), &currency, physical, offered).await?;
     // A pickup order is collected: the courier's address is not needed.
     let needs_address =
         physical && delivery.as_ref().map(|d| d.kind()) != Some(DeliveryKind::Pickup);
@@ -260,8 +280,10 @@ pub async fn place(
     };
 
     let outcome = match st.db.kind {
-        DbKind::Sqlite => write_grouped(&st.db, order.clone()).await?,
-        DbKind::Postgres => write_postgres(&st.db, &order).await?,
+        // A promo code's use is taken in the order's own transaction, whose rollback undoes
+        // a refusal (the group's would undo its neighbours too).
+        DbKind::Postgres if order.promo.is_some() => write_postgres(&st.db, &order).await?,
+        kind => write_grouped(&st.db, kind, order.clone()).await?,
     };
     let order_id = match outcome {
         Outcome::Created(id) => id,
@@ -395,18 +417,19 @@ pub async fn place(
     Ok((repo::to_order(&head, &items, vec![], lang, fallback)?, true))
 }
 
-/// The variants an order names, with their products, in one query (variant id order).
+/// The variants an order names with their products, and how many delivery methods the shop
+/// offers in each one's currency (for [`delivery::choose`]): one query, in variant id order.
+const LOAD_LINES: &str = "SELECT v.id, v.product_id, v.sku, v.options_json, v.price_minor, \
+     v.currency, v.archived, p.kind, p.title_json, p.description_json, p.images_json, \
+     p.archived AS product_archived, (SELECT COUNT(*) FROM delivery_methods d \
+     WHERE d.currency = v.currency AND d.active = 1) AS delivery_offered \
+     FROM variants v JOIN products p ON p.id = v.product_id WHERE v.id IN (";
+
 async fn load_lines(db: &Db, ids: &[i64]) -> Result<Vec<LineRow>> {
-    const SELECT: &str =
-        "SELECT v.id, v.product_id, v.sku, v.options_json, v.price_minor, v.currency, v.archived, \
-         p.kind, p.title_json, p.description_json, p.images_json, p.archived AS product_archived \
-         FROM variants v JOIN products p ON p.id = v.product_id WHERE v.id IN (";
-    let sql = [SELECT, &placeholders(1, ids.len()), ") ORDER BY v.id"].concat();
-    let mut q = sqlx::query_as::<_, LineRow>(&sql);
-    for id in ids {
-        q = q.bind(*id);
-    }
-    let rows = q.fetch_all(&db.pool).await?;
+    let mut q = db::SqlBuilder::new(LOAD_LINES);
+    q.push_bind_list(ids.iter().copied())
+        .push(") ORDER BY v.id");
+    let rows: Vec<LineRow> = q.build_query_as().fetch_all(&db.pool).await?;
     if let Some(missing) = ids.iter().find(|id| !rows.iter().any(|r| r.id == **id)) {
         return Err(Error::field(
             "unknown_variant",
@@ -417,14 +440,21 @@ async fn load_lines(db: &Db, ids: &[i64]) -> Result<Vec<LineRow>> {
     Ok(rows)
 }
 
-/// SQLite: the order's write as one piece of the group writer's next transaction.
-async fn write_grouped(db: &Db, order: NewOrder) -> Result<Outcome> {
+/// The order's write as one piece of the group writer's next transaction.
+async fn write_grouped(db: &Db, kind: DbKind, order: NewOrder) -> Result<Outcome> {
     let (reply, answer) = oneshot::channel();
-    db.group_write(Box::new(GroupedOrder {
-        order,
-        outcome: None,
-        reply,
-    }))
+    // Orders of one variant share a lane, so a hot variant's row is locked by one group at a
+    // time; others spread over the lanes.
+    let lane = order.items.first().map_or(0, |i| i.variant_id as u64);
+    db.group_write_in(
+        lane,
+        Box::new(GroupedOrder {
+            kind,
+            order,
+            outcome: None,
+            reply,
+        }),
+    )
     .await;
     answer
         .await
@@ -432,6 +462,7 @@ async fn write_grouped(db: &Db, order: NewOrder) -> Result<Outcome> {
 }
 
 struct GroupedOrder {
+    kind: DbKind,
     order: NewOrder,
     outcome: Option<Outcome>,
     reply: oneshot::Sender<Result<Outcome>>,
@@ -444,7 +475,11 @@ impl GroupWrite for GroupedOrder {
     ) -> BoxFuture<'a, std::result::Result<(), sqlx::Error>> {
         Box::pin(async move {
             self.outcome = None;
-            match write_sqlite(conn, &self.order).await {
+            let written = match self.kind {
+                DbKind::Sqlite => write_sqlite(conn, &self.order).await,
+                DbKind::Postgres => write_postgres_grouped(conn, &self.order).await,
+            };
+            match written {
                 Ok(o) => {
                     self.outcome = Some(o);
                     Ok(())
@@ -475,12 +510,10 @@ async fn write_sqlite(conn: &mut AnyConnection, o: &NewOrder) -> Result<Outcome>
         return write_sqlite_one_line(conn, o).await;
     }
     upsert_customer(&mut *conn, &o.user, o.now).await?;
-    let open: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM orders WHERE customer_id = $1 AND status = 'pending_payment'",
-    )
-    .bind(o.user.id)
-    .fetch_one(&mut *conn)
-    .await?;
+    let open: i64 = sqlx::query_scalar(OPEN_ORDERS_SQL)
+        .bind(o.user.id)
+        .fetch_one(&mut *conn)
+        .await?;
     if open >= MAX_OPEN_ORDERS {
         return Ok(Outcome::TooManyOpen(open));
     }
@@ -535,15 +568,17 @@ async fn write_sqlite(conn: &mut AnyConnection, o: &NewOrder) -> Result<Outcome>
 /// one connection, so nothing else writes between these statements. `last_insert_rowid()`
 /// carries the new order's id to its item, and the item's row to the event.
 async fn write_sqlite_one_line(conn: &mut AnyConnection, o: &NewOrder) -> Result<Outcome> {
-    const SQL: &str = "\
-        INSERT INTO customers (id, first_name, last_name, username, language_code, created_at, updated_at) \
+    const SQL: &str = concat!(
+        "INSERT INTO customers (id, first_name, last_name, username, language_code, created_at, updated_at) \
         VALUES ($1, $2, $3, $4, $5, $6, $6) \
         ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, \
         last_name = excluded.last_name, username = excluded.username, \
         language_code = excluded.language_code, updated_at = excluded.updated_at; \
         UPDATE variants SET stock = stock - $8, reserved = reserved + $8 \
         WHERE id = $7 AND archived = 0 AND (stock IS NULL OR stock >= $8) \
-        AND (SELECT COUNT(*) FROM orders WHERE customer_id = $1 AND status = 'pending_payment') < $9 \
+        AND (",
+        open_orders_count!(),
+        ") < $9 \
         AND NOT EXISTS (SELECT 1 FROM orders WHERE customer_id = $1 AND idempotency_key = $15); \
         INSERT INTO orders (customer_id, status, currency, total_minor, payment_method, contact_json, \
         lang, idempotency_key, request_hash, holds_stock, expires_at, created_at, updated_at, pay_ref, \
@@ -555,7 +590,8 @@ async fn write_sqlite_one_line(conn: &mut AnyConnection, o: &NewOrder) -> Result
         SELECT last_insert_rowid(), $7, $19, $20, $21, $22, $23, $24, $8, $25 WHERE changes() = 1; \
         INSERT INTO order_events (order_id, kind, status, note, actor, created_at) \
         SELECT order_id, 'created', 'pending_payment', NULL, 'customer', $6 FROM order_items \
-        WHERE id = last_insert_rowid() AND changes() = 1";
+        WHERE id = last_insert_rowid() AND changes() = 1"
+    );
     let u = &o.user;
     let stored = crate::auth::StoredUser::from(u);
     let i = &o.items[0];
@@ -594,10 +630,11 @@ async fn write_sqlite_one_line(conn: &mut AnyConnection, o: &NewOrder) -> Result
         return Ok(Outcome::Created(*id));
     }
     // Refused: which of the three held it back (the cap first, as it always was).
-    let (open, key_taken): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM orders WHERE customer_id = $1 AND status = 'pending_payment'), \
-         EXISTS (SELECT 1 FROM orders WHERE customer_id = $1 AND idempotency_key = $2)",
-    )
+    let (open, key_taken): (i64, i64) = sqlx::query_as(concat!(
+        "SELECT (",
+        open_orders_count!(),
+        "), EXISTS (SELECT 1 FROM orders WHERE customer_id = $1 AND idempotency_key = $2)"
+    ))
     .bind(u.id)
     .bind(o.key.as_deref())
     .fetch_one(conn)
@@ -656,37 +693,24 @@ async fn insert_items(
     order_id: i64,
     items: &[repo::ItemRow],
 ) -> Result<()> {
-    let rows = (0..items.len())
-        .map(|n| {
-            let b = 2 + n * 9;
-            format!(
-                "($1, {})",
-                (b..b + 9)
-                    .map(|i| format!("${i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    const INSERT: &str =
+    let mut q = db::SqlBuilder::new(
         "INSERT INTO order_items (order_id, variant_id, product_id, title_json, sku, options_json, \
-         kind, unit_price_minor, quantity, line_total_minor) VALUES ";
-    let sql = [INSERT, &rows].concat();
-    let mut q = sqlx::query(&sql).bind(order_id);
-    for i in items {
-        q = q
-            .bind(i.variant_id)
-            .bind(i.product_id)
-            .bind(&i.title_json)
-            .bind(&i.sku)
-            .bind(&i.options_json)
-            .bind(&i.kind)
-            .bind(i.unit_price_minor)
-            .bind(i.quantity)
-            .bind(i.line_total_minor);
+         kind, unit_price_minor, quantity, line_total_minor) VALUES ",
+    );
+    for (n, i) in items.iter().enumerate() {
+        q.push(if n == 0 { "(" } else { ", (" });
+        q.push_bind(order_id).push(", ");
+        q.push_bind(i.variant_id).push(", ");
+        q.push_bind(i.product_id).push(", ");
+        q.push_bind(i.title_json.clone()).push(", ");
+        q.push_bind(i.sku.clone()).push(", ");
+        q.push_bind(i.options_json.clone()).push(", ");
+        q.push_bind(i.kind.clone()).push(", ");
+        q.push_bind(i.unit_price_minor).push(", ");
+        q.push_bind(i.quantity).push(", ");
+        q.push_bind(i.line_total_minor).push(")");
     }
-    q.execute(conn).await?;
+    q.build().execute(conn).await?;
     Ok(())
 }
 
@@ -698,63 +722,66 @@ async fn clear_cart(conn: &mut AnyConnection, customer_id: i64) -> Result<()> {
     Ok(())
 }
 
-/// PostgreSQL: the customer upsert, then one statement that takes the stock and writes the
-/// order, its items and its first event, each only if everything before it held; a refusal
-/// rolls the transaction back.
-async fn write_postgres(db: &Db, o: &NewOrder) -> Result<Outcome> {
-    let mut tx = db.begin_write().await?;
-    // Locks the customer's row until commit: parallel orders of one customer queue here, and
-    // the count below (a statement of its own, so a fresh snapshot) sees all of theirs.
-    upsert_customer(tx.conn(), &o.user, o.now).await?;
-    let n = o.items.len();
-    // $1-$13 the order's columns, $14 the cap, $15 the line count, then (variant, qty) per
-    // line and 9 columns per item.
-    let lines = (0..n)
-        .map(|i| format!("(${}::BIGINT, ${}::BIGINT)", 16 + 2 * i, 17 + 2 * i))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let first_item = 16 + 2 * n;
-    let items = (0..n)
-        .map(|i| {
-            let b = first_item + 9 * i;
-            format!(
-                "(${}::BIGINT, ${}::BIGINT, ${}, ${}, ${}, ${}, ${}::BIGINT, ${}::BIGINT, ${}::BIGINT)",
-                b,
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    // The statement around the two lists, which are placeholders only.
-    const WITH_LINES: &str = "WITH l (variant_id, qty) AS (VALUES ";
-    const THEN_ITEMS: &str = "), \
-         s AS (UPDATE variants SET stock = variants.stock - l.qty, reserved = variants.reserved + l.qty \
-               FROM l WHERE variants.id = l.variant_id AND variants.archived = 0 \
-               AND (variants.stock IS NULL OR variants.stock >= l.qty) RETURNING variants.id), \
-         n AS (SELECT COUNT(*) AS open FROM orders WHERE customer_id = $1 AND status = 'pending_payment'), \
-         o AS (INSERT INTO orders (customer_id, status, currency, total_minor, payment_method, \
-               contact_json, lang, idempotency_key, request_hash, holds_stock, expires_at, created_at, \
-               updated_at, pay_ref, delivery_fee_minor, delivery_json) \
-               SELECT $1, 'pending_payment', $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $10, $11, $12, $13 \
-               WHERE (SELECT open FROM n) < $14 AND (SELECT COUNT(*) FROM s) = $15 \
-               ON CONFLICT (customer_id, idempotency_key) DO NOTHING RETURNING id), \
-         i AS (INSERT INTO order_items (order_id, variant_id, product_id, title_json, sku, options_json, \
-               kind, unit_price_minor, quantity, line_total_minor) \
-               SELECT o.id, x.* FROM o CROSS JOIN (VALUES ";
-    const AFTER_ITEMS: &str = ") AS x), \
-         e AS (INSERT INTO order_events (order_id, kind, status, note, actor, created_at) \
-               SELECT id, 'created', 'pending_payment', NULL, 'customer', $10 FROM o) \
+/// PostgreSQL's order statement for `n` lines: it takes the stock with a conditional UPDATE and
+/// inserts the order, its items and its first event, each only if the stock and the cap held.
+/// `$1`-`$13` are the order's columns ([`bind_order_row`]), `$14` the cap, `$15` the line
+/// count, then (variant, qty) per line and 9 columns per item. It answers the new order's id
+/// (none when refused), the customer's open orders, and the variants whose stock it took.
+fn postgres_order_sql(n: usize) -> String {
+    [
+        "WITH l (variant_id, qty) AS (VALUES ",
+        &db::sql::placeholder_rows(16, n, &["::BIGINT", "::BIGINT"]),
+        "), s AS (UPDATE variants SET stock = variants.stock - l.qty, \
+         reserved = variants.reserved + l.qty \
+         FROM l WHERE variants.id = l.variant_id AND variants.archived = 0 \
+         AND (variants.stock IS NULL OR variants.stock >= l.qty) RETURNING variants.id), \
+         n (open) AS (",
+        OPEN_ORDERS_SQL,
+        "), o AS (INSERT INTO orders (customer_id, status, currency, total_minor, payment_method, \
+         contact_json, lang, idempotency_key, request_hash, holds_stock, expires_at, created_at, \
+         updated_at, pay_ref, delivery_fee_minor, delivery_json) \
+         SELECT $1, 'pending_payment', $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $10, $11, $12, $13 \
+         WHERE (SELECT open FROM n) < $14 AND (SELECT COUNT(*) FROM s) = $15 \
+         ON CONFLICT (customer_id, idempotency_key) DO NOTHING RETURNING id), \
+         i AS (INSERT INTO order_items (order_id, variant_id, product_id, title_json, sku, \
+         options_json, kind, unit_price_minor, quantity, line_total_minor) \
+         SELECT o.id, x.* FROM o CROSS JOIN (VALUES ",
+        &db::sql::placeholder_rows(
+            16 + 2 * n,
+            n,
+            &[
+                "::BIGINT", "::BIGINT", "", "", "", "", "::BIGINT", "::BIGINT", "::BIGINT",
+            ],
+        ),
+        ") AS x), e AS (INSERT INTO order_events (order_id, kind, status, note, actor, created_at) \
+         SELECT id, 'created', 'pending_payment', NULL, 'customer', $10 FROM o) \
          SELECT (SELECT id FROM o) AS order_id, (SELECT open FROM n) AS open, \
-         (SELECT string_agg(id::TEXT, ',') FROM s) AS took";
-    let sql = [WITH_LINES, &lines, THEN_ITEMS, &items, AFTER_ITEMS].concat();
-    let q = sqlx::query_as::<_, (Option<i64>, i64, Option<String>)>(&sql);
+         (SELECT string_agg(id::TEXT, ',') FROM s) AS took",
+    ]
+    .concat()
+}
+
+/// The customer upsert, then [`postgres_order_sql`]: the new order's id (none when refused),
+/// how the write went, and the lines whose stock the statement took.
+async fn write_postgres_statements(
+    conn: &mut AnyConnection,
+    o: &NewOrder,
+) -> Result<(Option<i64>, Outcome, Vec<(i64, i64)>)> {
+    // The statement for one line, the common order, is put together once.
+    static ONE_LINE: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| postgres_order_sql(1));
+    // Locks the customer's row until commit: parallel orders of one customer queue here, and
+    // the count that follows (a statement of its own, so a fresh snapshot) sees all of theirs.
+    upsert_customer(&mut *conn, &o.user, o.now).await?;
+    let n = o.items.len();
+    let many;
+    let sql = if n == 1 {
+        ONE_LINE.as_str()
+    } else {
+        many = postgres_order_sql(n);
+        many.as_str()
+    };
+    let q = sqlx::query_as::<_, (Option<i64>, i64, Option<String>)>(sql);
     let mut q = bind_order_row!(q, o).bind(MAX_OPEN_ORDERS).bind(n as i64);
     for i in &o.items {
         q = q.bind(i.variant_id).bind(i.quantity);
@@ -771,24 +798,56 @@ async fn write_postgres(db: &Db, o: &NewOrder) -> Result<Outcome> {
             .bind(i.quantity)
             .bind(i.line_total_minor);
     }
-    let (order_id, open, took) = q.fetch_one(tx.conn()).await?;
-    // Dropping `tx` rolls back whatever the statement did on a refusal. The cap is checked
-    // first, as it always was, then the stock, then the key.
-    if open >= MAX_OPEN_ORDERS {
-        return Ok(Outcome::TooManyOpen(open));
-    }
+    let (order_id, open, took) = q.fetch_one(&mut *conn).await?;
     let took: Vec<i64> = took
         .unwrap_or_default()
         .split(',')
         .filter_map(|s| s.parse().ok())
         .collect();
-    if let Some(short) = o.items.iter().find(|i| !took.contains(&i.variant_id)) {
-        return Ok(Outcome::OutOfStock(short.variant_id));
-    }
-    let Some(order_id) = order_id else {
-        return Ok(Outcome::KeyTaken);
+    let taken: Vec<(i64, i64)> = o
+        .items
+        .iter()
+        .filter(|i| took.contains(&i.variant_id))
+        .map(|i| (i.variant_id, i.quantity))
+        .collect();
+    // The cap is checked first, as it always was, then the stock, then the key.
+    let outcome = if open >= MAX_OPEN_ORDERS {
+        Outcome::TooManyOpen(open)
+    } else if let Some(short) = o.items.iter().find(|i| !took.contains(&i.variant_id)) {
+        Outcome::OutOfStock(short.variant_id)
+    } else {
+        match order_id {
+            Some(id) => Outcome::Created(id),
+            None => Outcome::KeyTaken,
+        }
     };
-    // A promo order's use, in this transaction: one more statement, for those orders only.
+    Ok((order_id, outcome, taken))
+}
+
+/// PostgreSQL, an order without a promo code, inside the group writer's transaction: on a
+/// refusal it gives back the stock its statement took (the cap, the key or a short line
+/// refused the order after other lines were taken), so its neighbours still commit.
+async fn write_postgres_grouped(conn: &mut AnyConnection, o: &NewOrder) -> Result<Outcome> {
+    let (_, outcome, taken) = write_postgres_statements(conn, o).await?;
+    if !matches!(outcome, Outcome::Created(_)) {
+        repo::give_lines(conn, &taken, true).await?;
+        return Ok(outcome);
+    }
+    if o.from_cart {
+        clear_cart(conn, o.user.id).await?;
+    }
+    Ok(outcome)
+}
+
+/// PostgreSQL, an order with a promo code: its own transaction, rolled back on a refusal.
+async fn write_postgres(db: &Db, o: &NewOrder) -> Result<Outcome> {
+    let mut tx = db.begin_write().await?;
+    let (order_id, outcome, _) = write_postgres_statements(tx.conn(), o).await?;
+    // Dropping `tx` rolls back whatever the statement did on a refusal.
+    let (Outcome::Created(_), Some(order_id)) = (outcome, order_id) else {
+        return Ok(outcome);
+    };
+    // The promo code's use, in this transaction.
     if let Some(a) = &o.promo {
         if !promo::take_use_for_order(tx.conn(), a, order_id, o.user.id, o.now).await? {
             return Ok(Outcome::PromoRefused);
@@ -798,7 +857,7 @@ async fn write_postgres(db: &Db, o: &NewOrder) -> Result<Outcome> {
         clear_cart(tx.conn(), o.user.id).await?;
     }
     tx.commit().await?;
-    Ok(Outcome::Created(order_id))
+    Ok(outcome)
 }
 
 fn item_title(i: &repo::ItemRow, lang: Lang, fallback: &[Lang]) -> String {

@@ -28,14 +28,55 @@ pub const AVERAGE_AFTER: i64 = 5;
 /// sells now, and a bounded read (the index `orders_paid`), where an average over every order
 /// ever paid would read the whole table for each new customer's order.
 pub const AVERAGE_OVER: i64 = 1000;
-/// The count and sum behind the average: binds the currency, the order assessed (left out) and
-/// [`AVERAGE_OVER`]. Public so a test can check that it reads through the index.
-pub const AVERAGE_SQL: &str = "SELECT COUNT(*), CAST(SUM(total_minor) AS BIGINT) FROM \
-     (SELECT total_minor FROM orders WHERE currency = $1 AND paid_at IS NOT NULL AND id <> $2 \
-     ORDER BY paid_at DESC LIMIT $3) latest";
 /// Orders by one customer to this many different addresses within [`ADDRESS_WINDOW_SECS`].
 pub const ADDRESSES: usize = 3;
 pub const ADDRESS_WINDOW_SECS: i64 = 24 * 3600;
+/// The most recent contacts of a customer that the address rule reads.
+const CONTACTS_READ: i64 = 50;
+/// Between the contacts [`ASSESS_SQL`] joins into one text: JSON writes this control
+/// character escaped (`\u001e`), so it never occurs inside a contact.
+const CONTACT_SEPARATOR: &str = "\u{1e}";
+
+/// Everything the rules read about an order, in one statement (one trip to the database per
+/// order placed, where five reads ran one after another before): its customer's failed
+/// payments within the window, whether they ordered before, the shop's average over the latest
+/// [`AVERAGE_OVER`] paid orders in its currency (first orders only, through the index
+/// `orders_paid`) and recent contacts. Binds the order, [`FAILED_WINDOW_SECS`],
+/// [`AVERAGE_OVER`], [`AVERAGE_AFTER`], [`ADDRESS_WINDOW_SECS`], [`CONTACTS_READ`] and
+/// [`CONTACT_SEPARATOR`]. Only what came before the order counts. Public so a test can check
+/// its plan.
+pub const ASSESS_SQL: &str = "SELECT a.total_minor, a.failed, a.ordered_before, \
+     CASE WHEN a.ordered_before = 0 THEN (SELECT CASE WHEN COUNT(*) >= $4 \
+       THEN CAST(SUM(latest.total_minor) AS BIGINT) / COUNT(*) END \
+       FROM (SELECT total_minor FROM orders WHERE currency = a.currency AND paid_at IS NOT NULL \
+             AND id <> a.id ORDER BY paid_at DESC LIMIT $3) latest) END AS average, \
+     (SELECT string_agg(recent.contact_json, $7) FROM (SELECT contact_json FROM orders \
+       WHERE customer_id = a.customer_id AND created_at >= a.created_at - $5 AND id <= a.id \
+       AND contact_json IS NOT NULL ORDER BY id DESC LIMIT $6) recent) AS contacts \
+     FROM (SELECT o.id, o.customer_id, o.currency, o.total_minor, o.created_at, \
+       (SELECT COUNT(*) FROM order_events e JOIN orders p ON p.id = e.order_id \
+        WHERE p.customer_id = o.customer_id AND p.id < o.id AND e.kind = 'payment_failed' \
+        AND e.created_at >= o.created_at - $2) AS failed, \
+       CASE WHEN EXISTS (SELECT 1 FROM orders p WHERE p.customer_id = o.customer_id \
+       AND p.id < o.id) THEN 1 ELSE 0 END AS ordered_before \
+       FROM orders o WHERE o.id = $1) a";
+
+/// The values [`ASSESS_SQL`] binds, for the assessment and for a test of its plan.
+pub fn assess_args(order_id: i64) -> sqlx::any::AnyArguments<'static> {
+    use sqlx::Arguments;
+    let mut args = sqlx::any::AnyArguments::default();
+    // Integers and text always encode into `Any`'s buffer.
+    let encoded = args
+        .add(order_id)
+        .and_then(|()| args.add(FAILED_WINDOW_SECS))
+        .and_then(|()| args.add(AVERAGE_OVER))
+        .and_then(|()| args.add(AVERAGE_AFTER))
+        .and_then(|()| args.add(ADDRESS_WINDOW_SECS))
+        .and_then(|()| args.add(CONTACTS_READ))
+        .and_then(|()| args.add(CONTACT_SEPARATOR));
+    encoded.expect("Any encodes integers and text");
+    args
+}
 
 /// Assesses a newly placed order in the background; a failure is logged, never the
 /// customer's problem.
@@ -52,52 +93,29 @@ pub fn assess_later(db: Db, order_id: i64) {
 /// assessed after later orders were placed).
 pub async fn assess(db: &Db, order_id: i64) -> Result<Option<String>> {
     #[derive(shop_macros::FromRow)]
-    struct Head {
-        customer_id: i64,
-        currency: String,
+    struct Facts {
         total_minor: i64,
-        created_at: i64,
+        failed: i64,
+        /// 1 when the customer ordered before, else 0.
+        ordered_before: i64,
+        /// The shop's average paid order, for a first order once there are enough to average.
+        average: Option<i64>,
+        contacts: Option<String>,
     }
-    let Some(o) = sqlx::query_as::<_, Head>(
-        "SELECT customer_id, currency, total_minor, created_at FROM orders WHERE id = $1",
-    )
-    .bind(order_id)
-    .fetch_optional(&db.pool)
-    .await?
+    let Some(o) = sqlx::query_as_with::<_, Facts, _>(ASSESS_SQL, assess_args(order_id))
+        .fetch_optional(&db.pool)
+        .await?
     else {
         return Ok(None);
     };
     let mut reasons = Vec::new();
 
-    let failed: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM order_events e JOIN orders o ON o.id = e.order_id \
-         WHERE o.customer_id = $1 AND e.kind = 'payment_failed' AND e.created_at >= $2 \
-         AND o.id < $3",
-    )
-    .bind(o.customer_id)
-    .bind(o.created_at - FAILED_WINDOW_SECS)
-    .bind(order_id)
-    .fetch_one(&db.pool)
-    .await?;
-    if failed >= FAILED_PAYMENTS {
-        reasons.push(format!("{failed} failed payments within an hour"));
+    if o.failed >= FAILED_PAYMENTS {
+        reasons.push(format!("{} failed payments within an hour", o.failed));
     }
 
-    let earlier: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE customer_id = $1 AND id < $2")
-            .bind(o.customer_id)
-            .bind(order_id)
-            .fetch_one(&db.pool)
-            .await?;
-    if earlier == 0 {
-        let (n, sum): (i64, Option<i64>) = sqlx::query_as(AVERAGE_SQL)
-            .bind(&o.currency)
-            .bind(order_id)
-            .bind(AVERAGE_OVER)
-            .fetch_one(&db.pool)
-            .await?;
-        if n >= AVERAGE_AFTER {
-            let average = sum.unwrap_or(0) / n;
+    if o.ordered_before == 0 {
+        if let Some(average) = o.average {
             if average > 0 && o.total_minor > average.saturating_mul(ABOVE_AVERAGE) {
                 reasons.push(format!(
                     "a first order {}× the shop's average",
@@ -107,18 +125,11 @@ pub async fn assess(db: &Db, order_id: i64) -> Result<Option<String>> {
         }
     }
 
-    let contacts: Vec<Option<String>> = sqlx::query_scalar(
-        "SELECT contact_json FROM orders WHERE customer_id = $1 AND created_at >= $2 \
-         AND id <= $3 AND contact_json IS NOT NULL ORDER BY id DESC LIMIT 50",
-    )
-    .bind(o.customer_id)
-    .bind(o.created_at - ADDRESS_WINDOW_SECS)
-    .bind(order_id)
-    .fetch_all(&db.pool)
-    .await?;
-    let addresses: BTreeSet<String> = contacts
-        .iter()
-        .flatten()
+    let addresses: BTreeSet<String> = o
+        .contacts
+        .as_deref()
+        .unwrap_or_default()
+        .split(CONTACT_SEPARATOR)
         .filter_map(|j| serde_json::from_str::<shared::Contact>(j).ok())
         .map(|c| normalise(&c.address))
         .filter(|a| !a.is_empty())

@@ -180,6 +180,43 @@ pub async fn spawn_with_fake(
     spawn(kind, &pairs).await
 }
 
+/// The database's plan for `sql` with `args` bound, one line per step. On PostgreSQL sequential
+/// scans are off for that one transaction: a test's few rows would make a scan the cheaper
+/// plan, and the question is whether an index can serve the statement at all.
+#[allow(dead_code)] // not every test binary reads plans
+pub async fn query_plan(
+    app: &TestApp,
+    sql: &str,
+    args: sqlx::any::AnyArguments<'static>,
+) -> String {
+    let lines: Vec<String> = match app.kind {
+        Kind::Sqlite => {
+            let rows = sqlx::query_with(&format!("EXPLAIN QUERY PLAN {sql}"), args)
+                .fetch_all(&app.state.db.pool)
+                .await
+                .unwrap();
+            rows.iter()
+                .map(|r| sqlx::Row::get::<String, _>(r, "detail"))
+                .collect()
+        }
+        Kind::Postgres => {
+            let mut tx = app.state.db.pool.begin().await.unwrap();
+            sqlx::query("SET LOCAL enable_seqscan = off")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            let rows = sqlx::query_with(&format!("EXPLAIN {sql}"), args)
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
+            rows.iter()
+                .map(|r| sqlx::Row::get::<String, _>(r, 0))
+                .collect()
+        }
+    };
+    lines.join("\n")
+}
+
 pub fn now() -> i64 {
     shop::db::now()
 }
