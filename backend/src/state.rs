@@ -35,6 +35,8 @@ pub struct Inner {
     pub catalog_cache: Arc<Cache>,
     /// Argon2 work (sign-ins, new passwords): bounded in total, per client and per account.
     pub passwords: Arc<PasswordChecks>,
+    /// The risk rules' background reads of new orders, batched.
+    pub risk: crate::orders::risk::Assessor,
 }
 
 impl std::ops::Deref for AppState {
@@ -68,6 +70,7 @@ impl AppState {
             catalog_version: CatalogVersion::default(),
             catalog_cache: Arc::new(catalog_cache),
             passwords: Default::default(),
+            risk: Default::default(),
         }))
     }
 }

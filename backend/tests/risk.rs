@@ -214,7 +214,7 @@ both!(
         // Every order is assessed, and every new customer's order is averaged against: a scan
         // of all orders or events there would make each checkout's background work grow with
         // the shop's history.
-        let plan = query_plan(&app, risk::ASSESS_SQL, risk::assess_args(1)).await;
+        let plan = query_plan(&app, &risk::assess_sql(2), risk::assess_args(&[1, 2])).await;
         assert!(plan.contains("orders_paid"), "{plan}");
         // The failed payments of the last hour: through their own index, not every event.
         assert!(plan.contains("order_events_payment_failed"), "{plan}");

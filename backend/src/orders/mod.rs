@@ -83,7 +83,7 @@ async fn create(
         place::place(&st, customer.user(), &req, key.as_deref(), lang).await?;
     describe(&st, &mut order).await?;
     let status = if created {
-        risk::assess_later(st.db.clone(), order.id);
+        st.risk.later(&st.db, order.id);
         StatusCode::CREATED
     } else {
         StatusCode::OK

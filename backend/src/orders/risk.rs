@@ -6,12 +6,14 @@
 //! orders are only marked: their money has already arrived through a verified rail.
 //!
 //! The rules read a handful of rows; they run after the order's answer is on its way
-//! ([`assess_later`]), so a checkout never waits for them.
+//! ([`Assessor`], in batches), so a checkout never waits for them.
 
 use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
 
 use shared::{OrderRisk, PaymentMethod};
 use sqlx::AnyConnection;
+use tokio::sync::mpsc;
 
 use super::lifecycle::AuditTrail;
 use crate::db::{self, Db};
@@ -37,63 +39,117 @@ const CONTACTS_READ: i64 = 50;
 /// character escaped (`\u001e`), so it never occurs inside a contact.
 const CONTACT_SEPARATOR: &str = "\u{1e}";
 
-/// Everything the rules read about an order, in one statement (one trip to the database per
-/// order placed, where five reads ran one after another before): its customer's failed
-/// payments within the window, whether they ordered before, the shop's average over the latest
+/// Everything the rules read about orders, in one statement for a batch of them (placing an
+/// order used to start five reads of its own): each one's customer's failed payments within
+/// the window, whether they ordered before, the shop's average over the latest
 /// [`AVERAGE_OVER`] paid orders in its currency (first orders only, through the index
-/// `orders_paid`) and recent contacts. Binds the order, [`FAILED_WINDOW_SECS`],
-/// [`AVERAGE_OVER`], [`AVERAGE_AFTER`], [`ADDRESS_WINDOW_SECS`], [`CONTACTS_READ`] and
-/// [`CONTACT_SEPARATOR`]. Only what came before the order counts. Public so a test can check
-/// its plan.
-pub const ASSESS_SQL: &str = "SELECT a.total_minor, a.failed, a.ordered_before, \
-     CASE WHEN a.ordered_before = 0 THEN (SELECT CASE WHEN COUNT(*) >= $4 \
+/// `orders_paid`) and recent contacts. Binds [`FAILED_WINDOW_SECS`], [`AVERAGE_OVER`],
+/// [`AVERAGE_AFTER`], [`ADDRESS_WINDOW_SECS`], [`CONTACTS_READ`], [`CONTACT_SEPARATOR`], then
+/// the orders' ids ([`assess_sql`] ends it). Only what came before each order counts.
+const ASSESS_HEAD: &str = "SELECT a.id, a.total_minor, a.failed, a.ordered_before, \
+     CASE WHEN a.ordered_before = 0 THEN (SELECT CASE WHEN COUNT(*) >= $3 \
        THEN CAST(SUM(latest.total_minor) AS BIGINT) / COUNT(*) END \
        FROM (SELECT total_minor FROM orders WHERE currency = a.currency AND paid_at IS NOT NULL \
-             AND id <> a.id ORDER BY paid_at DESC LIMIT $3) latest) END AS average, \
-     (SELECT string_agg(recent.contact_json, $7) FROM (SELECT contact_json FROM orders \
-       WHERE customer_id = a.customer_id AND created_at >= a.created_at - $5 AND id <= a.id \
-       AND contact_json IS NOT NULL ORDER BY id DESC LIMIT $6) recent) AS contacts \
+             AND id <> a.id ORDER BY paid_at DESC LIMIT $2) latest) END AS average, \
+     (SELECT string_agg(recent.contact_json, $6) FROM (SELECT contact_json FROM orders \
+       WHERE customer_id = a.customer_id AND created_at >= a.created_at - $4 AND id <= a.id \
+       AND contact_json IS NOT NULL ORDER BY id DESC LIMIT $5) recent) AS contacts \
      FROM (SELECT o.id, o.customer_id, o.currency, o.total_minor, o.created_at, \
        (SELECT COUNT(*) FROM order_events e JOIN orders p ON p.id = e.order_id \
         WHERE p.customer_id = o.customer_id AND p.id < o.id AND e.kind = 'payment_failed' \
-        AND e.created_at >= o.created_at - $2) AS failed, \
+        AND e.created_at >= o.created_at - $1) AS failed, \
        CASE WHEN EXISTS (SELECT 1 FROM orders p WHERE p.customer_id = o.customer_id \
        AND p.id < o.id) THEN 1 ELSE 0 END AS ordered_before \
-       FROM orders o WHERE o.id = $1) a";
+       FROM orders o WHERE o.id IN ";
 
-/// The values [`ASSESS_SQL`] binds, for the assessment and for a test of its plan.
-pub fn assess_args(order_id: i64) -> sqlx::any::AnyArguments<'static> {
+/// The values [`ASSESS_HEAD`] binds before the ids.
+const ASSESS_PARAMS: usize = 6;
+
+/// The assessment's read for `n` orders; public so a test can check its plan.
+pub fn assess_sql(n: usize) -> String {
+    [
+        ASSESS_HEAD,
+        &db::sql::placeholder_rows(ASSESS_PARAMS + 1, 1, &vec![""; n]),
+        ") a",
+    ]
+    .concat()
+}
+
+/// The values [`assess_sql`] binds for these orders.
+pub fn assess_args(order_ids: &[i64]) -> sqlx::any::AnyArguments<'static> {
     use sqlx::Arguments;
     let mut args = sqlx::any::AnyArguments::default();
     // Integers and text always encode into `Any`'s buffer.
-    let encoded = args
-        .add(order_id)
-        .and_then(|()| args.add(FAILED_WINDOW_SECS))
+    let mut encoded = args
+        .add(FAILED_WINDOW_SECS)
         .and_then(|()| args.add(AVERAGE_OVER))
         .and_then(|()| args.add(AVERAGE_AFTER))
         .and_then(|()| args.add(ADDRESS_WINDOW_SECS))
         .and_then(|()| args.add(CONTACTS_READ))
         .and_then(|()| args.add(CONTACT_SEPARATOR));
+    for id in order_ids {
+        encoded = encoded.and_then(|()| args.add(*id));
+    }
     encoded.expect("Any encodes integers and text");
     args
 }
 
-/// Assesses a newly placed order in the background; a failure is logged, never the
-/// customer's problem.
-pub fn assess_later(db: Db, order_id: i64) {
-    tokio::spawn(async move {
-        if let Err(e) = assess(&db, order_id).await {
-            tracing::warn!(order_id, error = %e, "order risk: assessment failed");
+/// How many orders one background read assesses at most.
+const BATCH: usize = 64;
+
+/// Assesses newly placed orders in the background, in batches: one task per shop takes every
+/// order queued since its last read and reads their facts in one statement, so a busy
+/// checkout costs the database one read per batch here, not one per order. A failure is
+/// logged, never the customer's problem.
+#[derive(Clone, Default)]
+pub struct Assessor(Arc<OnceLock<mpsc::Sender<i64>>>);
+
+impl Assessor {
+    pub fn later(&self, db: &Db, order_id: i64) {
+        let queue = self.0.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(4096);
+            // The task ends when the last `Assessor` (the shop's state) is gone.
+            tokio::spawn(assess_queued(db.clone(), rx));
+            tx
+        });
+        if queue.try_send(order_id).is_err() {
+            // Queue full (or its task gone): this order is assessed on its own.
+            let db = db.clone();
+            tokio::spawn(async move { log_failure(assess_many(&db, &[order_id]).await) });
         }
-    });
+    }
+}
+
+async fn assess_queued(db: Db, mut rx: mpsc::Receiver<i64>) {
+    let mut ids = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut ids, BATCH).await > 0 {
+        log_failure(assess_many(&db, &ids).await);
+        ids.clear();
+    }
+}
+
+fn log_failure<T>(r: Result<T>) {
+    if let Err(e) = r {
+        tracing::warn!(error = %e, "order risk: assessment failed");
+    }
 }
 
 /// Applies the rules to an order and stores the reasons (none: nothing is written).
 /// Answers the reason stored, if any. Only what came before the order counts (it may be
 /// assessed after later orders were placed).
 pub async fn assess(db: &Db, order_id: i64) -> Result<Option<String>> {
+    Ok(assess_many(db, &[order_id])
+        .await?
+        .into_iter()
+        .next()
+        .and_then(|(_, reason)| reason))
+}
+
+/// [`assess`] for several orders with one read, and their flags in one write.
+async fn assess_many(db: &Db, order_ids: &[i64]) -> Result<Vec<(i64, Option<String>)>> {
     #[derive(shop_macros::FromRow)]
     struct Facts {
+        id: i64,
         total_minor: i64,
         failed: i64,
         /// 1 when the customer ordered before, else 0.
@@ -102,67 +158,73 @@ pub async fn assess(db: &Db, order_id: i64) -> Result<Option<String>> {
         average: Option<i64>,
         contacts: Option<String>,
     }
-    let Some(o) = sqlx::query_as_with::<_, Facts, _>(ASSESS_SQL, assess_args(order_id))
-        .fetch_optional(&db.pool)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let mut reasons = Vec::new();
-
-    if o.failed >= FAILED_PAYMENTS {
-        reasons.push(format!("{} failed payments within an hour", o.failed));
+    if order_ids.is_empty() {
+        return Ok(Vec::new());
     }
-
-    if o.ordered_before == 0 {
-        if let Some(average) = o.average {
-            if average > 0 && o.total_minor > average.saturating_mul(ABOVE_AVERAGE) {
+    let sql = assess_sql(order_ids.len());
+    let facts = sqlx::query_as_with::<_, Facts, _>(&sql, assess_args(order_ids))
+        .fetch_all(&db.pool)
+        .await?;
+    let found: Vec<(i64, Option<String>)> = facts
+        .iter()
+        .map(|o| {
+            let mut reasons = Vec::new();
+            if o.failed >= FAILED_PAYMENTS {
+                reasons.push(format!("{} failed payments within an hour", o.failed));
+            }
+            if o.ordered_before == 0 {
+                if let Some(average) = o.average {
+                    if average > 0 && o.total_minor > average.saturating_mul(ABOVE_AVERAGE) {
+                        reasons.push(format!(
+                            "a first order {}× the shop's average",
+                            o.total_minor / average
+                        ));
+                    }
+                }
+            }
+            let addresses: BTreeSet<String> = o
+                .contacts
+                .as_deref()
+                .unwrap_or_default()
+                .split(CONTACT_SEPARATOR)
+                .filter_map(|j| serde_json::from_str::<shared::Contact>(j).ok())
+                .map(|c| normalise(&c.address))
+                .filter(|a| !a.is_empty())
+                .collect();
+            if addresses.len() >= ADDRESSES {
                 reasons.push(format!(
-                    "a first order {}× the shop's average",
-                    o.total_minor / average
+                    "orders to {} different addresses within a day",
+                    addresses.len()
                 ));
             }
-        }
-    }
-
-    let addresses: BTreeSet<String> = o
-        .contacts
-        .as_deref()
-        .unwrap_or_default()
-        .split(CONTACT_SEPARATOR)
-        .filter_map(|j| serde_json::from_str::<shared::Contact>(j).ok())
-        .map(|c| normalise(&c.address))
-        .filter(|a| !a.is_empty())
+            (o.id, (!reasons.is_empty()).then(|| reasons.join("; ")))
+        })
         .collect();
-    if addresses.len() >= ADDRESSES {
-        reasons.push(format!(
-            "orders to {} different addresses within a day",
-            addresses.len()
-        ));
+    if found.iter().all(|(_, r)| r.is_none()) {
+        return Ok(found);
     }
-
-    if reasons.is_empty() {
-        return Ok(None);
-    }
-    let reason = reasons.join("; ");
     let mut tx = db.begin_write().await?;
-    sqlx::query("UPDATE orders SET risk_reason = $1 WHERE id = $2")
-        .bind(&reason)
-        .bind(order_id)
-        .execute(tx.conn())
+    let now = db::now();
+    for (order_id, reason) in &found {
+        let Some(reason) = reason else { continue };
+        sqlx::query("UPDATE orders SET risk_reason = $1 WHERE id = $2")
+            .bind(reason)
+            .bind(order_id)
+            .execute(tx.conn())
+            .await?;
+        super::repo::event(
+            tx.conn(),
+            *order_id,
+            shared::event_kind::FLAGGED,
+            None,
+            Some(reason),
+            Some("shop"),
+            now,
+        )
         .await?;
-    super::repo::event(
-        tx.conn(),
-        order_id,
-        shared::event_kind::FLAGGED,
-        None,
-        Some(&reason),
-        Some("shop"),
-        db::now(),
-    )
-    .await?;
+    }
     tx.commit().await?;
-    Ok(Some(reason))
+    Ok(found)
 }
 
 /// One address however it is spaced or capitalised.
