@@ -262,6 +262,19 @@ pub trait GroupWrite: Send + 'static {
     ) -> futures_util::future::BoxFuture<'a, Result<(), sqlx::Error>>;
     /// Called once, after its transaction committed (`Ok`) or failed (`Err`).
     fn done(self: Box<Self>, committed: Result<(), &sqlx::Error>);
+    /// Runs once per group transaction, before any piece's `run`, on the group's first piece
+    /// with the whole group: pieces of one kind can share a statement there (a group of orders
+    /// locks all its customers' rows in one). Nothing by default.
+    fn open<'a>(
+        &'a self,
+        group: &'a [Box<dyn GroupWrite>],
+        conn: &'a mut sqlx::AnyConnection,
+    ) -> futures_util::future::BoxFuture<'a, Result<(), sqlx::Error>> {
+        let _ = (group, conn);
+        Box::pin(async { Ok(()) })
+    }
+    /// The piece itself, for `open` to find the others of its kind.
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// Where one lane's group writer takes its work from ([`Db::group_write_in`]).
@@ -347,6 +360,10 @@ async fn group_writer(db: Db, mut rx: tokio::sync::mpsc::Receiver<Box<dyn GroupW
 
 async fn run_group(db: &Db, group: &mut [Box<dyn GroupWrite>]) -> Result<(), sqlx::Error> {
     let mut tx = db.begin_write().await?;
+    let all: &[Box<dyn GroupWrite>] = group;
+    if let Some(first) = all.first() {
+        first.open(all, tx.conn()).await?;
+    }
     for w in group.iter_mut() {
         w.run(tx.conn()).await?;
     }
@@ -453,6 +470,9 @@ mod tests {
     }
 
     impl GroupWrite for Insert {
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
         fn run<'a>(
             &'a mut self,
             conn: &'a mut sqlx::AnyConnection,

@@ -106,3 +106,44 @@ where
     .await?;
     Ok(())
 }
+
+/// [`upsert_customer`] for several customers in one statement, in customer id order (so two
+/// such statements lock shared rows in the same order); the newest `now` of a customer named
+/// twice wins. A group of orders locks all its customers' rows with it.
+pub async fn upsert_customers(
+    conn: &mut sqlx::AnyConnection,
+    users: &[(&TgUser, i64)],
+) -> Result<(), sqlx::Error> {
+    let mut latest: std::collections::BTreeMap<i64, (&TgUser, i64)> = Default::default();
+    for (user, now) in users {
+        let e = latest.entry(user.id).or_insert((user, *now));
+        if *now >= e.1 {
+            *e = (user, *now);
+        }
+    }
+    if latest.is_empty() {
+        return Ok(());
+    }
+    let mut q = crate::db::SqlBuilder::new(
+        "INSERT INTO customers (id, first_name, last_name, username, language_code, created_at, \
+         updated_at) VALUES ",
+    );
+    for (n, (id, (user, now))) in latest.iter().enumerate() {
+        let stored = StoredUser::from(*user);
+        q.push(if n == 0 { "(" } else { ", (" });
+        q.push_bind(*id).push(", ");
+        q.push_bind(stored.first_name).push(", ");
+        q.push_bind(stored.last_name).push(", ");
+        q.push_bind(stored.username).push(", ");
+        q.push_bind(stored.language_code).push(", ");
+        q.push_bind(*now).push(", ");
+        q.push_bind(*now).push(")");
+    }
+    q.push(
+        " ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, \
+         last_name = excluded.last_name, username = excluded.username, \
+         language_code = excluded.language_code, updated_at = excluded.updated_at",
+    );
+    q.build().execute(conn).await?;
+    Ok(())
+}

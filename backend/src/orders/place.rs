@@ -490,6 +490,34 @@ impl GroupWrite for GroupedOrder {
         })
     }
 
+    /// PostgreSQL: every customer of the group in one upsert, before any order of it. It locks
+    /// their rows until the group commits, so each order's count of its customer's unpaid
+    /// orders (a statement of its own, a fresh snapshot) sees every order of theirs committed
+    /// before, by any process, where each order used to send its own upsert.
+    fn open<'a>(
+        &'a self,
+        group: &'a [Box<dyn GroupWrite>],
+        conn: &'a mut AnyConnection,
+    ) -> BoxFuture<'a, std::result::Result<(), sqlx::Error>> {
+        // Owned before the future: the group's pieces are not `Sync`.
+        let users: Vec<(TgUser, i64)> = match self.kind {
+            DbKind::Sqlite => Vec::new(),
+            DbKind::Postgres => group
+                .iter()
+                .filter_map(|w| w.as_any().downcast_ref::<GroupedOrder>())
+                .map(|g| (g.order.user.clone(), g.order.now))
+                .collect(),
+        };
+        Box::pin(async move {
+            let users: Vec<(&TgUser, i64)> = users.iter().map(|(u, now)| (u, *now)).collect();
+            crate::auth::upsert_customers(conn, &users).await
+        })
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     fn done(self: Box<Self>, committed: std::result::Result<(), &sqlx::Error>) {
         let GroupedOrder { outcome, reply, .. } = *self;
         let answer = match (committed, outcome) {
@@ -761,18 +789,29 @@ fn postgres_order_sql(n: usize) -> String {
     .concat()
 }
 
+/// Whether the order's statements upsert (and so lock) its customer's row, or the group did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CustomerRow {
+    Upsert,
+    LockedByGroup,
+}
+
 /// The customer upsert, then [`postgres_order_sql`]: the new order's id (none when refused),
 /// how the write went, and the lines whose stock the statement took.
 async fn write_postgres_statements(
     conn: &mut AnyConnection,
     o: &NewOrder,
+    customer: CustomerRow,
 ) -> Result<(Option<i64>, Outcome, Vec<(i64, i64)>)> {
     // The statement for one line, the common order, is put together once.
     static ONE_LINE: std::sync::LazyLock<String> =
         std::sync::LazyLock::new(|| postgres_order_sql(1));
-    // Locks the customer's row until commit: parallel orders of one customer queue here, and
-    // the count that follows (a statement of its own, so a fresh snapshot) sees all of theirs.
-    upsert_customer(&mut *conn, &o.user, o.now).await?;
+    if customer == CustomerRow::Upsert {
+        // Locks the customer's row until commit: parallel orders of one customer queue here,
+        // and the count that follows (a statement of its own, so a fresh snapshot) sees all
+        // of theirs.
+        upsert_customer(&mut *conn, &o.user, o.now).await?;
+    }
     let n = o.items.len();
     let many;
     let sql = if n == 1 {
@@ -828,7 +867,8 @@ async fn write_postgres_statements(
 /// refusal it gives back the stock its statement took (the cap, the key or a short line
 /// refused the order after other lines were taken), so its neighbours still commit.
 async fn write_postgres_grouped(conn: &mut AnyConnection, o: &NewOrder) -> Result<Outcome> {
-    let (_, outcome, taken) = write_postgres_statements(conn, o).await?;
+    let (_, outcome, taken) =
+        write_postgres_statements(conn, o, CustomerRow::LockedByGroup).await?;
     if !matches!(outcome, Outcome::Created(_)) {
         repo::give_lines(conn, &taken, true).await?;
         return Ok(outcome);
@@ -842,7 +882,8 @@ async fn write_postgres_grouped(conn: &mut AnyConnection, o: &NewOrder) -> Resul
 /// PostgreSQL, an order with a promo code: its own transaction, rolled back on a refusal.
 async fn write_postgres(db: &Db, o: &NewOrder) -> Result<Outcome> {
     let mut tx = db.begin_write().await?;
-    let (order_id, outcome, _) = write_postgres_statements(tx.conn(), o).await?;
+    let (order_id, outcome, _) =
+        write_postgres_statements(tx.conn(), o, CustomerRow::Upsert).await?;
     // Dropping `tx` rolls back whatever the statement did on a refusal.
     let (Outcome::Created(_), Some(order_id)) = (outcome, order_id) else {
         return Ok(outcome);
