@@ -658,3 +658,47 @@ both!(
         );
     }
 );
+
+both!(
+    a_group_upserts_a_customer_named_twice_once_with_the_newest_names,
+    |app: TestApp| async move {
+        // A group of orders upserts all its customers in one statement; PostgreSQL refuses a
+        // statement that would update one row twice, so a customer with two orders in one
+        // group must be named once, with the newer of the two.
+        let user = |first: &str| shop::auth::init_data::TgUser {
+            id: 7_700_001,
+            first_name: first.into(),
+            last_name: None,
+            username: None,
+            language_code: Some("uz".into()),
+            is_premium: false,
+            photo_url: None,
+        };
+        let (older, newer, other) = (
+            user("Old"),
+            user("New"),
+            shop::auth::init_data::TgUser {
+                id: 7_700_002,
+                ..user("Other")
+            },
+        );
+        let mut conn = app.state.db.writer.acquire().await.unwrap();
+        shop::auth::upsert_customers(&mut conn, &[(&newer, 20), (&other, 15), (&older, 10)])
+            .await
+            .unwrap();
+        drop(conn);
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT id, first_name, updated_at FROM customers WHERE id IN (7700001, 7700002) ORDER BY id",
+        )
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (7_700_001, "New".to_string(), 20),
+                (7_700_002, "Other".to_string(), 15)
+            ]
+        );
+    }
+);
