@@ -126,14 +126,6 @@ pub fn to_product(p: &ProductRow, variants: Vec<Variant>, view: View<'_>) -> Res
     })
 }
 
-/// `$1, $2, …` starting at `start`, for an `IN (…)` list.
-pub fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Variants of these products, grouped per product in display order.
 pub async fn variants_for(
     conn: &mut AnyConnection,

@@ -87,6 +87,18 @@ impl SqlBuilder {
     }
 }
 
+/// `$first, $first+1, …` (`n` of them), for an `IN (…)` list after fixed placeholders.
+pub fn placeholder_list(first: usize, n: usize) -> String {
+    let mut out = String::new();
+    for i in first..first + n {
+        if i > first {
+            out.push_str(", ");
+        }
+        write!(out, "${i}").expect("writing to a String");
+    }
+    out
+}
+
 /// `($a::T, $b::T, …), (…)`: `rows` tuples of numbered placeholders, the first one `$first`,
 /// each placeholder followed by its cast in `casts` (`""` for none), for a `VALUES` list whose
 /// other placeholders are fixed (a statement that names `$1` several times, which
@@ -120,6 +132,7 @@ mod tests {
             "($16::BIGINT, $17), ($18::BIGINT, $19)"
         );
         assert_eq!(placeholder_rows(3, 1, &[""]), "($3)");
+        assert_eq!(placeholder_list(7, 3), "$7, $8, $9");
     }
 
     #[test]

@@ -796,13 +796,13 @@ enum CustomerRow {
     LockedByGroup,
 }
 
-/// The customer upsert, then [`postgres_order_sql`]: the new order's id (none when refused),
-/// how the write went, and the lines whose stock the statement took.
+/// The customer upsert, then [`postgres_order_sql`]: how the write went, and the lines whose
+/// stock the statement took.
 async fn write_postgres_statements(
     conn: &mut AnyConnection,
     o: &NewOrder,
     customer: CustomerRow,
-) -> Result<(Option<i64>, Outcome, Vec<(i64, i64)>)> {
+) -> Result<(Outcome, Vec<(i64, i64)>)> {
     // The statement for one line, the common order, is put together once.
     static ONE_LINE: std::sync::LazyLock<String> =
         std::sync::LazyLock::new(|| postgres_order_sql(1));
@@ -860,15 +860,14 @@ async fn write_postgres_statements(
             None => Outcome::KeyTaken,
         }
     };
-    Ok((order_id, outcome, taken))
+    Ok((outcome, taken))
 }
 
 /// PostgreSQL, an order without a promo code, inside the group writer's transaction: on a
 /// refusal it gives back the stock its statement took (the cap, the key or a short line
 /// refused the order after other lines were taken), so its neighbours still commit.
 async fn write_postgres_grouped(conn: &mut AnyConnection, o: &NewOrder) -> Result<Outcome> {
-    let (_, outcome, taken) =
-        write_postgres_statements(conn, o, CustomerRow::LockedByGroup).await?;
+    let (outcome, taken) = write_postgres_statements(conn, o, CustomerRow::LockedByGroup).await?;
     if !matches!(outcome, Outcome::Created(_)) {
         repo::give_lines(conn, &taken, true).await?;
         return Ok(outcome);
@@ -882,10 +881,9 @@ async fn write_postgres_grouped(conn: &mut AnyConnection, o: &NewOrder) -> Resul
 /// PostgreSQL, an order with a promo code: its own transaction, rolled back on a refusal.
 async fn write_postgres(db: &Db, o: &NewOrder) -> Result<Outcome> {
     let mut tx = db.begin_write().await?;
-    let (order_id, outcome, _) =
-        write_postgres_statements(tx.conn(), o, CustomerRow::Upsert).await?;
+    let (outcome, _) = write_postgres_statements(tx.conn(), o, CustomerRow::Upsert).await?;
     // Dropping `tx` rolls back whatever the statement did on a refusal.
-    let (Outcome::Created(_), Some(order_id)) = (outcome, order_id) else {
+    let Outcome::Created(order_id) = outcome else {
         return Ok(outcome);
     };
     // The promo code's use, in this transaction.

@@ -69,8 +69,9 @@ const ASSESS_PARAMS: usize = 6;
 pub fn assess_sql(n: usize) -> String {
     [
         ASSESS_HEAD,
-        &db::sql::placeholder_rows(ASSESS_PARAMS + 1, 1, &vec![""; n]),
-        ") a",
+        "(",
+        &db::sql::placeholder_list(ASSESS_PARAMS + 1, n),
+        ")) a",
     ]
     .concat()
 }
