@@ -74,6 +74,28 @@ impl<'s> sqlx::migrate::MigrationSource<'s> for Embedded {
     }
 }
 
+/// How long a pooled connection may sit unused before it is pinged when taken again.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(30);
+
+/// The pools' common settings. A connection taken from the pool is checked with a round trip
+/// to the database only after it sat idle for [`PING_AFTER_IDLE`] (one that broke then, say
+/// by a database restart, is replaced before use). sqlx checks every one by default: that is
+/// a round trip per query under load, where connections never sit idle long, and one that
+/// broke mid-use fails its query either way.
+fn pool_options() -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
 impl Db {
     /// Connects (creating a SQLite file and its folder if needed) and runs the migrations.
     pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
@@ -93,9 +115,8 @@ impl Db {
         let (pool, writer) = match kind {
             DbKind::Sqlite => {
                 let sqlite = |max| {
-                    AnyPoolOptions::new()
+                    pool_options()
                         .max_connections(max)
-                        .acquire_timeout(Duration::from_secs(10))
                         .after_connect(|conn, _meta| {
                             Box::pin(async move {
                                 // busy_timeout: other processes on the same file, and writes
@@ -115,9 +136,8 @@ impl Db {
                 (pool, writer)
             }
             DbKind::Postgres => {
-                let pool = AnyPoolOptions::new()
+                let pool = pool_options()
                     .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
                     .connect_with(opts)
                     .await?;
                 (pool.clone(), pool)
@@ -262,29 +282,36 @@ pub trait GroupWrite: Send + 'static {
     ) -> futures_util::future::BoxFuture<'a, Result<(), sqlx::Error>>;
     /// Called once, after its transaction committed (`Ok`) or failed (`Err`).
     fn done(self: Box<Self>, committed: Result<(), &sqlx::Error>);
-    /// Runs once per group transaction, before any piece's `run`, on the group's first piece
-    /// with the whole group: pieces of one kind can share a statement there (a group of orders
-    /// locks all its customers' rows in one). Nothing by default.
-    fn open<'a>(
-        &'a self,
-        group: &'a [Box<dyn GroupWrite>],
-        conn: &'a mut sqlx::AnyConnection,
-    ) -> futures_util::future::BoxFuture<'a, Result<(), sqlx::Error>> {
-        let _ = (group, conn);
-        Box::pin(async { Ok(()) })
+    /// How to write a whole group of this kind at once, if there is a way: run before any
+    /// piece's `run`, with every piece of the group, in the group's transaction. It settles
+    /// what it can (a piece it settled makes its `run` do nothing) and leaves the rest to
+    /// their own `run`; like `run` it may be called again and starts from scratch. The first
+    /// piece's answer counts for the group. None by default.
+    fn group(&self) -> Option<GroupFn> {
+        None
     }
-    /// The piece itself, for `open` to find the others of its kind.
-    fn as_any(&self) -> &dyn std::any::Any;
+    /// The piece itself, for a [`GroupFn`] to find the pieces of its kind.
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
 }
+
+/// Writes a whole group at once ([`GroupWrite::group`]).
+pub type GroupFn = for<'a> fn(
+    &'a mut [Box<dyn GroupWrite>],
+    &'a mut sqlx::AnyConnection,
+) -> futures_util::future::BoxFuture<'a, Result<(), sqlx::Error>>;
 
 /// Where one lane's group writer takes its work from ([`Db::group_write_in`]).
 type GroupQueue = tokio::sync::mpsc::Sender<Box<dyn GroupWrite>>;
 
 /// How many pieces of work one group transaction takes at most.
 const GROUP_MAX: usize = 64;
-/// How many groups form side by side on PostgreSQL ([`Db::group_write_in`]): a quarter of its
-/// pool of 16, so reads and other writes keep most of the connections.
-pub const POSTGRES_LANES: usize = 4;
+/// How many groups form side by side on PostgreSQL ([`Db::group_write_in`]). A group's orders
+/// are one statement ([`GroupWrite::group`]), so the fewer groups, the bigger each and the
+/// less each order costs: one group (as on SQLite) placed the most orders per second, with
+/// orders on one variant and spread over 50 (docs/PERFORMANCE.md, session 12, one, two and
+/// four lanes measured). Kept as a setting: four lanes served PostgreSQL best while each order
+/// was a statement of its own.
+pub const POSTGRES_LANES: usize = 1;
 
 impl Db {
     /// Runs `work` in a write transaction that it shares with whatever other work was waiting
@@ -360,9 +387,8 @@ async fn group_writer(db: Db, mut rx: tokio::sync::mpsc::Receiver<Box<dyn GroupW
 
 async fn run_group(db: &Db, group: &mut [Box<dyn GroupWrite>]) -> Result<(), sqlx::Error> {
     let mut tx = db.begin_write().await?;
-    let all: &[Box<dyn GroupWrite>] = group;
-    if let Some(first) = all.first() {
-        first.open(all, tx.conn()).await?;
+    if let Some(write_all) = group.first().and_then(|w| w.group()) {
+        write_all(group, tx.conn()).await?;
     }
     for w in group.iter_mut() {
         w.run(tx.conn()).await?;
@@ -470,7 +496,7 @@ mod tests {
     }
 
     impl GroupWrite for Insert {
-        fn as_any(&self) -> &dyn std::any::Any {
+        fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
             self
         }
         fn run<'a>(

@@ -656,6 +656,20 @@ both!(
             !plan.contains("orders_expiry") && !plan.contains("orders_status"),
             "{plan}"
         );
+        // PostgreSQL writes a group of orders in one statement, which counts each of the
+        // group's customers' unpaid orders the same way.
+        if matches!(app.kind, Kind::Postgres) {
+            let mut args = sqlx::any::AnyArguments::default();
+            sqlx::Arguments::add(&mut args, "[]").unwrap();
+            sqlx::Arguments::add(&mut args, "[]").unwrap();
+            sqlx::Arguments::add(&mut args, 10_i64).unwrap();
+            let plan = query_plan(&app, shop::orders::GROUP_ORDERS_SQL, args).await;
+            assert!(plan.contains("orders_customer_pending"), "{plan}");
+            assert!(
+                !plan.contains("orders_expiry") && !plan.contains("orders_status"),
+                "{plan}"
+            );
+        }
     }
 );
 

@@ -266,3 +266,155 @@ both!(
         assert_eq!(app.reserved(pistachios).await, 1);
     }
 );
+
+/// Fires `(customer, what, body)` orders all at once; answers (customer, what, status, body).
+async fn burst(
+    app: &TestApp,
+    reqs: Vec<(i64, &'static str, Value)>,
+) -> Vec<(i64, &'static str, u16, Value)> {
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(reqs.len()));
+    let mut set = tokio::task::JoinSet::new();
+    for (user, what, body) in reqs {
+        let rb = app.as_user(Method::POST, "/api/orders", user).json(&body);
+        let barrier = barrier.clone();
+        set.spawn(async move {
+            barrier.wait().await;
+            let r = rb.send().await.expect("request");
+            let s = r.status().as_u16();
+            let v: Value = r.json().await.expect("JSON answer");
+            (user, what, s, v)
+        });
+    }
+    let mut out = vec![];
+    while let Some(r) = set.join_next().await {
+        out.push(r.expect("task"));
+    }
+    out
+}
+
+both!(
+    a_refused_order_does_not_hold_back_the_orders_beside_it,
+    |app: TestApp| async move {
+        // Orders that arrive together are written together (on PostgreSQL in one statement
+        // for the whole group). One refused order (its customer at the cap, a sold-out line)
+        // must not cost the others theirs, and each must get exactly what it asked for:
+        // several lines, from the request or from the cart.
+        let teapot = app.variant_id("Teapot").await;
+        let bowl = app.variant_id("Rishtan bowl").await;
+        let nuts = app.variant_id("Pistachios").await;
+        app.set_stock(teapot, Some(2)).await;
+        app.set_stock(bowl, Some(1000)).await;
+        app.set_stock(nuts, Some(1000)).await;
+        let capped = 41_000;
+        // One short of the cap: of its three orders that arrive together, one fits.
+        for _ in 0..shop::orders::MAX_OPEN_ORDERS - 1 {
+            app.cash_order(capped, bowl, 1).await;
+        }
+        let cart_users: Vec<i64> = (41_030..41_035).collect();
+        for u in &cart_users {
+            let (s, v) = app
+                .json(
+                    app.as_user(Method::PUT, "/api/cart", *u)
+                        .json(&json!({"items": [{"variant_id": bowl, "quantity": 1},
+                                      {"variant_id": nuts, "quantity": 3}]})),
+                )
+                .await;
+            assert_eq!(s, 200, "{v}");
+        }
+        let one = |vid: i64| json!({"items": [{"variant_id": vid, "quantity": 1}], "payment_method": "cash", "contact": contact()});
+        let two = json!({"items": [{"variant_id": bowl, "quantity": 2}, {"variant_id": nuts, "quantity": 1}],
+                         "payment_method": "cash", "contact": contact()});
+        let cart = json!({"payment_method": "cash", "contact": contact()});
+        // First the capped customer's three orders among others that all fit, so a group
+        // that holds them has nothing else to refuse; then sold-out lines, several lines and
+        // carts together.
+        let mut first: Vec<(i64, &'static str, Value)> = vec![];
+        first.extend((0..3).map(|_| (capped, "capped", one(bowl))));
+        first.extend((41_040..41_050).map(|u| (u, "bowl", one(bowl))));
+        let mut then: Vec<(i64, &'static str, Value)> = vec![];
+        then.extend((41_001..41_005).map(|u| (u, "teapot", one(teapot))));
+        then.extend((41_010..41_030).map(|u| (u, "two", two.clone())));
+        then.extend(cart_users.iter().map(|u| (*u, "cart", cart.clone())));
+        let mut answers = burst(&app, first).await;
+        answers.extend(burst(&app, then).await);
+        let mut seen = BTreeMap::<(&str, u16, String), usize>::new();
+        let mut created = vec![];
+        for (user, what, s, v) in answers {
+            let code = if s >= 400 {
+                error_code(&v).to_string()
+            } else {
+                String::new()
+            };
+            *seen.entry((what, s, code)).or_default() += 1;
+            if s == 201 {
+                let lines: Vec<(i64, i64)> = v["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| {
+                        (
+                            i["variant_id"].as_i64().unwrap(),
+                            i["quantity"].as_i64().unwrap(),
+                        )
+                    })
+                    .collect();
+                let want = match what {
+                    "teapot" => vec![(teapot, 1)],
+                    "two" => vec![(bowl, 2), (nuts, 1)],
+                    "cart" => vec![(bowl, 1), (nuts, 3)],
+                    "capped" | "bowl" => vec![(bowl, 1)],
+                    _ => panic!("{what} should have been refused: {v}"),
+                };
+                let mut got = lines.clone();
+                got.sort();
+                let mut want_sorted = want.clone();
+                want_sorted.sort();
+                assert_eq!(got, want_sorted, "{what}: {v}");
+                created.push((user, v["id"].as_i64().unwrap(), v["total"].clone()));
+            }
+        }
+        let expect: BTreeMap<(&str, u16, String), usize> = [
+            (("capped", 201, String::new()), 1),
+            (("capped", 429, "too_many_open_orders".to_string()), 2),
+            (("bowl", 201, String::new()), 10),
+            (("teapot", 201, String::new()), 2),
+            (("teapot", 409, "out_of_stock".to_string()), 2),
+            (("two", 201, String::new()), 20),
+            (("cart", 201, String::new()), 5),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(seen, expect);
+
+        // The database holds exactly the answered orders, each with its items, total and
+        // first event, and the stock moved by exactly what they took.
+        for (user, id, total) in &created {
+            let (s, v) = app
+                .json(app.as_user(Method::GET, &format!("/api/orders/{id}"), *user))
+                .await;
+            assert_eq!(s, 200, "{v}");
+            assert_eq!(&v["total"], total, "{v}");
+            assert_eq!(v["events"][0]["kind"], "created", "{v}");
+        }
+        let orders: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM orders WHERE customer_id >= 41000 AND customer_id < 41100",
+        )
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(orders as usize, created.len() + 9);
+        assert_eq!(app.stock(teapot).await, Some(0));
+        assert_eq!(app.stock(bowl).await, Some(1000 - 9 - 1 - 10 - 40 - 5));
+        assert_eq!(app.stock(nuts).await, Some(1000 - 20 - 15));
+        assert_eq!(app.reserved(nuts).await, 35);
+        assert_eq!(sold(&app, bowl).await, 65);
+        // The orders from the cart emptied their carts (and only theirs).
+        let left: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM cart_items WHERE customer_id >= 41030 AND customer_id < 41035",
+        )
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(left, 0);
+    }
+);

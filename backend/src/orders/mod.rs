@@ -2,7 +2,7 @@
 
 pub mod lifecycle;
 mod place;
-pub use place::OPEN_ORDERS_SQL;
+pub use place::{GROUP_ORDERS_SQL, OPEN_ORDERS_SQL};
 pub mod repo;
 pub mod risk;
 

@@ -8,13 +8,16 @@
 //! Idempotency-Key) undoes its own stock move, so the others in its group still commit.
 //! - SQLite: a one-line order is one call to SQLite (see [`write_sqlite_one_line`]); the group
 //!   runs on the one writer connection.
-//! - PostgreSQL: the customer upsert (which locks the customer's row, so the open-orders count
-//!   that follows sees every order of theirs committed before, by any process) and one
-//!   statement that takes the stock with a conditional UPDATE and inserts the order, its items
-//!   and its first event, each only if everything before it held. An order with a promo code
-//!   runs the same two statements in a transaction of its own, as its code's use is taken in it.
-//!   Groups of several processes can wait on each other's rows; PostgreSQL then aborts one
-//!   group, whose orders run again one by one.
+//! - PostgreSQL: a group's customers in one upsert (which locks their rows, so the counts of
+//!   their unpaid orders that follow see every order of theirs committed before, by any
+//!   process), then the whole group's orders in one statement ([`batch`]): the stock of every
+//!   line with conditional UPDATEs, and the orders, their items and their first events only
+//!   if every line, cap and key held. If anything was refused it writes no order, gives the
+//!   stock back, and each order runs its own statement ([`postgres_order_sql`]), which finds
+//!   which one was refused and why. An order with a promo code runs the upsert and its own
+//!   statement in a transaction of its own, as its code's use is taken in it. Groups of several
+//!   processes can wait on each other's rows; PostgreSQL then aborts one group, whose orders
+//!   run again one by one.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +29,8 @@ use shared::{
 };
 use sqlx::AnyConnection;
 use tokio::sync::oneshot;
+
+mod batch;
 
 use super::{cart_lines, repo, resolve_lines, validate_contact, MAX_OPEN_ORDERS};
 use crate::auth::init_data::TgUser;
@@ -47,6 +52,10 @@ macro_rules! open_orders_count {
         "SELECT COUNT(*) FROM orders WHERE customer_id = $1 AND status = 'pending_payment'"
     };
 }
+/// The statement that writes a whole group of orders on PostgreSQL; public so a test can check
+/// its plan.
+pub use batch::SQL as GROUP_ORDERS_SQL;
+
 /// [`open_orders_count`] on its own; public so a test can check its plan.
 pub const OPEN_ORDERS_SQL: &str = open_orders_count!();
 
@@ -452,6 +461,7 @@ async fn write_grouped(db: &Db, kind: DbKind, order: NewOrder) -> Result<Outcome
             kind,
             order,
             outcome: None,
+            settled: false,
             reply,
         }),
     )
@@ -465,6 +475,8 @@ struct GroupedOrder {
     kind: DbKind,
     order: NewOrder,
     outcome: Option<Outcome>,
+    /// Written by its group's one statement ([`write_postgres_group`]): `run` has nothing to do.
+    settled: bool,
     reply: oneshot::Sender<Result<Outcome>>,
 }
 
@@ -474,6 +486,9 @@ impl GroupWrite for GroupedOrder {
         conn: &'a mut AnyConnection,
     ) -> BoxFuture<'a, std::result::Result<(), sqlx::Error>> {
         Box::pin(async move {
+            if self.settled {
+                return Ok(());
+            }
             self.outcome = None;
             let written = match self.kind {
                 DbKind::Sqlite => write_sqlite(conn, &self.order).await,
@@ -490,31 +505,16 @@ impl GroupWrite for GroupedOrder {
         })
     }
 
-    /// PostgreSQL: every customer of the group in one upsert, before any order of it. It locks
-    /// their rows until the group commits, so each order's count of its customer's unpaid
-    /// orders (a statement of its own, a fresh snapshot) sees every order of theirs committed
-    /// before, by any process, where each order used to send its own upsert.
-    fn open<'a>(
-        &'a self,
-        group: &'a [Box<dyn GroupWrite>],
-        conn: &'a mut AnyConnection,
-    ) -> BoxFuture<'a, std::result::Result<(), sqlx::Error>> {
-        // Owned before the future: the group's pieces are not `Sync`.
-        let users: Vec<(TgUser, i64)> = match self.kind {
-            DbKind::Sqlite => Vec::new(),
-            DbKind::Postgres => group
-                .iter()
-                .filter_map(|w| w.as_any().downcast_ref::<GroupedOrder>())
-                .map(|g| (g.order.user.clone(), g.order.now))
-                .collect(),
-        };
-        Box::pin(async move {
-            let users: Vec<(&TgUser, i64)> = users.iter().map(|(u, now)| (u, *now)).collect();
-            crate::auth::upsert_customers(conn, &users).await
-        })
+    /// PostgreSQL writes a group's orders together ([`write_postgres_group`]); SQLite runs
+    /// each order's statements on the one writer connection, where a statement costs little.
+    fn group(&self) -> Option<db::GroupFn> {
+        match self.kind {
+            DbKind::Sqlite => None,
+            DbKind::Postgres => Some(write_postgres_group),
+        }
     }
 
-    fn as_any(&self) -> &dyn std::any::Any {
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
         self
     }
 
@@ -861,6 +861,52 @@ async fn write_postgres_statements(
         }
     };
     Ok((outcome, taken))
+}
+
+/// PostgreSQL, a group of orders without promo codes. First every customer of the group in one
+/// upsert: it locks their rows until the group commits, so the counts of their unpaid orders
+/// that follow (in later statements, so in fresh snapshots) see every order of theirs committed
+/// before, by any process. Then all the orders in one statement ([`batch`]); if it refused
+/// something it wrote no order, gives back the stock it took, and leaves each order to its own
+/// statement (`run`), which finds out which one was refused and why.
+fn write_postgres_group<'a>(
+    group: &'a mut [Box<dyn GroupWrite>],
+    conn: &'a mut AnyConnection,
+) -> BoxFuture<'a, std::result::Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        let mut orders: Vec<&mut GroupedOrder> = group
+            .iter_mut()
+            .filter_map(|w| w.as_any_mut().downcast_mut::<GroupedOrder>())
+            .collect();
+        for g in orders.iter_mut() {
+            g.settled = false;
+            g.outcome = None;
+        }
+        let users: Vec<(&TgUser, i64)> = orders
+            .iter()
+            .map(|g| (&g.order.user, g.order.now))
+            .collect();
+        crate::auth::upsert_customers(&mut *conn, &users).await?;
+        let new: Vec<&NewOrder> = orders.iter().map(|g| &g.order).collect();
+        match batch::write(&mut *conn, &new).await? {
+            batch::Batch::Written(ids) => {
+                for (g, id) in orders.iter_mut().zip(ids) {
+                    g.outcome = Some(Outcome::Created(id));
+                    g.settled = true;
+                }
+            }
+            batch::Batch::Refused { took } => {
+                metrics::counter!("shop_orders_group_refused_total").increment(1);
+                repo::give_lines(conn, &took, true)
+                    .await
+                    .map_err(|e| match e {
+                        Error::Db(e) => e,
+                        e => sqlx::Error::Protocol(e.to_string()),
+                    })?;
+            }
+        }
+        Ok(())
+    })
 }
 
 /// PostgreSQL, an order without a promo code, inside the group writer's transaction: on a

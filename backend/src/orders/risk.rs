@@ -98,6 +98,24 @@ pub fn assess_args(order_ids: &[i64]) -> sqlx::any::AnyArguments<'static> {
 /// How many orders one background read assesses at most.
 const BATCH: usize = 64;
 
+/// The lengths of id list the read is sent with: a batch's ids are padded to the next one by
+/// repeating the last (`IN` counts an id once). Each length is its own statement, which
+/// PostgreSQL plans again and again on each connection until it settles on a generic plan;
+/// with a length per batch size, planning the read cost more than running it.
+const LIST_LENGTHS: [usize; 4] = [1, 4, 16, BATCH];
+
+fn padded(order_ids: &[i64]) -> Vec<i64> {
+    let want = LIST_LENGTHS
+        .into_iter()
+        .find(|n| *n >= order_ids.len())
+        .unwrap_or(order_ids.len());
+    let mut ids = order_ids.to_vec();
+    if let Some(last) = order_ids.last() {
+        ids.resize(want, *last);
+    }
+    ids
+}
+
 /// Assesses newly placed orders in the background, in batches: one task per shop takes every
 /// order queued since its last read and reads their facts in one statement, so a busy
 /// checkout costs the database one read per batch here, not one per order. A failure is
@@ -162,8 +180,9 @@ async fn assess_many(db: &Db, order_ids: &[i64]) -> Result<Vec<(i64, Option<Stri
     if order_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = assess_sql(order_ids.len());
-    let facts = sqlx::query_as_with::<_, Facts, _>(&sql, assess_args(order_ids))
+    let ids = padded(order_ids);
+    let sql = assess_sql(ids.len());
+    let facts = sqlx::query_as_with::<_, Facts, _>(&sql, assess_args(&ids))
         .fetch_all(&db.pool)
         .await?;
     let found: Vec<(i64, Option<String>)> = facts
@@ -334,7 +353,22 @@ pub async fn confirm(db: &Db, order_id: i64, by: &dyn AuditTrail) -> Result<bool
 
 #[cfg(test)]
 mod tests {
-    use super::normalise;
+    use super::{normalise, padded, BATCH};
+
+    #[test]
+    fn a_batch_is_read_with_one_of_four_list_lengths() {
+        assert_eq!(padded(&[7]), vec![7]);
+        assert_eq!(padded(&[7, 8]), vec![7, 8, 8, 8]);
+        assert_eq!(padded(&(1..=5).collect::<Vec<_>>()).len(), 16);
+        let full: Vec<i64> = (1..=BATCH as i64).collect();
+        assert_eq!(padded(&full), full);
+        assert_eq!(padded(&[]), Vec::<i64>::new());
+        // Every id of the batch is still read.
+        let some: Vec<i64> = (1..=17).collect();
+        let p = padded(&some);
+        assert_eq!(p.len(), BATCH);
+        assert!(some.iter().all(|id| p.contains(id)));
+    }
 
     #[test]
     fn one_address_however_it_is_written() {
