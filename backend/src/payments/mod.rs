@@ -57,8 +57,13 @@ pub async fn order_of_checkout(
 
 /// Hands an ended unpaid order to its rail's [`Provider::on_unpaid_end`] with the checkouts
 /// the shop opened for it (see [`crate::orders::lifecycle::Shop::unpaid_ended`]).
-pub async fn unpaid_ended(st: &crate::state::AppState, order_id: i64, method: PaymentMethod) {
-    let Some(provider) = st.payments.get(method) else {
+pub async fn unpaid_ended(
+    payments: &Payments,
+    db: &crate::db::Db,
+    order_id: i64,
+    method: PaymentMethod,
+) {
+    let Some(provider) = payments.get(method) else {
         return;
     };
     let ids: Vec<String> = match sqlx::query_scalar(
@@ -67,7 +72,7 @@ pub async fn unpaid_ended(st: &crate::state::AppState, order_id: i64, method: Pa
     )
     .bind(method.as_str())
     .bind(order_id)
-    .fetch_all(&st.db.pool)
+    .fetch_all(&db.pool)
     .await
     {
         Ok(ids) => ids,
@@ -81,7 +86,7 @@ pub async fn unpaid_ended(st: &crate::state::AppState, order_id: i64, method: Pa
     }
     for note in provider.on_unpaid_end(order_id, &ids).await {
         let written = async {
-            let mut conn = st.db.writer.acquire().await?;
+            let mut conn = db.writer.acquire().await?;
             crate::orders::repo::event(
                 &mut conn,
                 order_id,
