@@ -330,11 +330,11 @@ impl Db {
 
     /// [`Db::group_write`] in one of several groups that form side by side, chosen by `lane`
     /// (work on the same rows should name the same lane). SQLite has one writer connection, so
-    /// one group. PostgreSQL runs [`POSTGRES_LANES`] groups at once on connections of their
-    /// own: one group commits while its neighbours write, where a single group writer made
-    /// every order wait for one connection's round trips. Work whose rows are in one lane
-    /// never waits for another lane's locks; work that spans lanes can, and if two groups
-    /// wait for each other PostgreSQL ends one of them, whose work then runs again alone.
+    /// one group. PostgreSQL runs [`POSTGRES_LANES`] groups at once, each on a connection of
+    /// its own (one today: a group is one statement, and bigger groups cost less per order).
+    /// With several lanes, work whose rows are in one lane never waits for another lane's
+    /// locks; work that spans lanes (or processes) can, and if two groups wait for each other
+    /// PostgreSQL ends one of them, whose work then runs again alone.
     pub async fn group_write_in(&self, lane: u64, work: Box<dyn GroupWrite>) {
         let lanes = self.group.get_or_init(|| {
             let n = match self.kind {
