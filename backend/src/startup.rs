@@ -5,7 +5,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, FromRef, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +23,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::{envelope_errors, Error};
 use crate::payments::Payments;
-use crate::state::{AppState, ShopState};
+use crate::state::AppState;
 use crate::{admin, cart, catalog, client_ip, health, me, orders, seed, web};
 
 /// Connects the database, runs migrations, bootstraps the first admin and (if asked) seeds
@@ -109,9 +109,7 @@ pub fn bot_state(state: &AppState) -> crate::telegram::BotState {
         db: state.db.clone(),
         config: state.config.clone(),
         http: state.http.clone(),
-        payments: Arc::new(crate::payments::stars::updates::Handler(
-            ShopState::from_ref(state),
-        )),
+        payments: Arc::new(crate::payments::stars::updates::Handler(state.clone())),
     }
 }
 
@@ -293,12 +291,11 @@ const JOBS_GRACE: Duration = Duration::from_secs(20);
 
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let shop = ShopState::from_ref(&state);
-    let expiry = orders::spawn_expiry(shop.clone(), Duration::from_secs(30), stopped.clone());
+    let expiry = orders::spawn_expiry(state.clone(), Duration::from_secs(30), stopped.clone());
     // Bot setup, polling and reconciliation run in the background: start-up never waits.
     let mut bot = crate::telegram::run::spawn(&bot_state(&state));
     bot.jobs.extend(crate::payments::stars::reconcile::spawn(
-        &shop,
+        &state,
         stopped.clone(),
     ));
     bot.jobs.extend(crate::telegram::reminders::spawn(
@@ -307,10 +304,11 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     ));
     bot.jobs
         .extend(crate::payments::cryptopay::reconcile::spawn(
-            &shop,
+            &state,
             stopped.clone(),
         ));
-    bot.jobs.extend(crate::payments::ton::spawn(&shop, stopped));
+    bot.jobs
+        .extend(crate::payments::ton::spawn(&state, stopped));
     let app = app(state);
     let res = axum::serve(
         listener,

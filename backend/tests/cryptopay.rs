@@ -7,14 +7,12 @@ mod common;
 #[path = "support/fake_cryptopay.rs"]
 mod fake_cryptopay;
 
-use axum::extract::FromRef;
 use common::*;
 use fake_cryptopay::FakeCryptopay;
 use reqwest::Method;
 use serde_json::{json, Value};
 use shop::orders::lifecycle::expire_due;
 use shop::payments::cryptopay::reconcile;
-use shop::state::ShopState;
 
 const USER: i64 = 7272;
 
@@ -633,12 +631,7 @@ both_kinds!(
             return;
         };
         // Nothing open: Crypto Pay is not asked.
-        assert_eq!(
-            reconcile::run_once(&ShopState::from_ref(&app.state))
-                .await
-                .unwrap(),
-            0
-        );
+        assert_eq!(reconcile::run_once(&app.state).await.unwrap(), 0);
         assert_eq!(fake.inner.lock().unwrap().get_invoices, 0);
 
         let ton = product(&app, 1_500_000_000, "TON", 5).await;
@@ -660,12 +653,7 @@ both_kinds!(
         fake.paid_update(odd_invoice, None);
         fake.set(|g| g.invoices.get_mut(&odd_invoice).unwrap()["asset"] = json!("BTC"));
 
-        assert_eq!(
-            reconcile::run_once(&ShopState::from_ref(&app.state))
-                .await
-                .unwrap(),
-            1
-        );
+        assert_eq!(reconcile::run_once(&app.state).await.unwrap(), 1);
         assert_eq!(status(&app, id).await, "paid");
         assert_eq!(
             payments(&app, id).await,
@@ -674,12 +662,7 @@ both_kinds!(
         assert_eq!(status(&app, waiting).await, "pending_payment");
         assert_eq!(status(&app, odd).await, "pending_payment");
         // A second round, and the late webhook, change nothing more.
-        assert_eq!(
-            reconcile::run_once(&ShopState::from_ref(&app.state))
-                .await
-                .unwrap(),
-            0
-        );
+        assert_eq!(reconcile::run_once(&app.state).await.unwrap(), 0);
         let (body, sig) = fake.update_of(fake.invoice(invoice_id).unwrap());
         assert_eq!(deliver(&app, &body, Some(&sig)).await.status, 200);
         assert_eq!(payments(&app, id).await.len(), 1);

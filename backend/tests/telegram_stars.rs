@@ -8,11 +8,9 @@ mod fake_bot_api;
 #[path = "support/tg.rs"]
 mod tg;
 
-use axum::extract::FromRef;
 use common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
-use shop::state::ShopState;
 use tg::{Mode, Tg};
 
 macro_rules! tg_test {
@@ -536,16 +534,14 @@ tg_test!(
             .add_transaction(json!({"id": "missed-1", "amount": 50, "date": now(),
             "receiver": {"type": "user", "user": {"id": user}}}));
         let bot = shop::telegram::Bot::from_config(&t.app.state.config, &t.app.state.http).unwrap();
-        let n =
-            shop::payments::stars::reconcile::run_once(&ShopState::from_ref(&t.app.state), &bot)
-                .await
-                .unwrap();
+        let n = shop::payments::stars::reconcile::run_once(&t.app.state, &bot)
+            .await
+            .unwrap();
         assert_eq!(n, 1);
         assert_eq!(t.status(id).await, "paid");
-        let n =
-            shop::payments::stars::reconcile::run_once(&ShopState::from_ref(&t.app.state), &bot)
-                .await
-                .unwrap();
+        let n = shop::payments::stars::reconcile::run_once(&t.app.state, &bot)
+            .await
+            .unwrap();
         assert_eq!(n, 0);
         // The late update for the same charge changes nothing.
         t.deliver(t.payment(user, &inv, 50, "missed-1", json!({})))
@@ -582,10 +578,9 @@ tg_test!(
                 "user": {"id": user_b, "is_bot": false, "first_name": "B"},
                 "affiliate": null, "invoice_payload": b_inv["payload"]}}));
         let bot = shop::telegram::Bot::from_config(&t.app.state.config, &t.app.state.http).unwrap();
-        let n =
-            shop::payments::stars::reconcile::run_once(&ShopState::from_ref(&t.app.state), &bot)
-                .await
-                .unwrap();
+        let n = shop::payments::stars::reconcile::run_once(&t.app.state, &bot)
+            .await
+            .unwrap();
         assert_eq!(n, 1);
         assert_eq!(t.status(b_id).await, "paid");
         assert_eq!(t.status(a_id).await, "pending_payment");
@@ -641,17 +636,16 @@ tg_test!(
             "source": {"type": "user", "transaction_type": "invoice_payment", "subscription_period": 2_592_000,
                 "user": {"id": user}, "invoice_payload": inv["payload"]}}));
         let bot = shop::telegram::Bot::from_config(&t.app.state.config, &t.app.state.http).unwrap();
-        let n =
-            shop::payments::stars::reconcile::run_once(&ShopState::from_ref(&t.app.state), &bot)
-                .await
-                .unwrap();
+        let n = shop::payments::stars::reconcile::run_once(&t.app.state, &bot)
+            .await
+            .unwrap();
         assert_eq!(n, 1);
         let (_, v) = subs(&t, user).await;
         assert_eq!(v["items"][0]["expires_at"], exp + 2_592_000, "{v}");
         assert_eq!(v["items"][0]["renewals"], 1);
         assert_eq!(t.payments(id).await.len(), 2);
         assert_eq!(
-            shop::payments::stars::reconcile::run_once(&ShopState::from_ref(&t.app.state), &bot)
+            shop::payments::stars::reconcile::run_once(&t.app.state, &bot)
                 .await
                 .unwrap(),
             0

@@ -8,13 +8,11 @@ mod fake_bot_api;
 #[path = "support/fake_toncenter.rs"]
 mod fake_toncenter;
 
-use axum::extract::FromRef;
 use common::*;
 use fake_toncenter::{FakeToncenter, USDT_MASTER, WALLET};
 use reqwest::Method;
 use serde_json::{json, Value};
 use shop::payments::ton::poll::Round;
-use shop::state::ShopState;
 
 const USER: i64 = 7070;
 /// 1.5 TON.
@@ -77,7 +75,7 @@ async fn status(app: &TestApp, id: i64) -> String {
 }
 
 async fn poll(app: &TestApp) -> Round {
-    shop::payments::ton::poll_now(&ShopState::from_ref(&app.state))
+    shop::payments::ton::poll_now(&app.state)
         .await
         .expect("poll round")
 }

@@ -16,7 +16,7 @@ use crate::error::{AppJson, AppPath, AppQuery, Error, Result};
 use crate::orders::lifecycle::{self, AuditTrail, By, Ending, Restock};
 use crate::orders::{repo, risk};
 use crate::payments::refund::{refund_order, RefundAsk};
-use crate::state::{AppState, ShopState};
+use crate::state::AppState;
 use crate::subscriptions::{self, Who};
 
 pub fn router() -> Router<AppState> {
@@ -54,7 +54,7 @@ pub(crate) struct ListQuery {
     params(ListQuery),
     responses((status = 200, description = "A page of orders.", body = Page<Order>)))]
 async fn list(
-    State(st): State<ShopState>,
+    State(st): State<AppState>,
     _admin: Admin,
     AppQuery(q): AppQuery<ListQuery>,
 ) -> Result<AppJson<Page<Order>>> {
@@ -144,7 +144,7 @@ fn status_filter(filters: &ListQuery) -> Result<Option<OrderStatus>> {
     }
 }
 
-async fn load(st: &ShopState, id: i64) -> Result<Order> {
+async fn load(st: &AppState, id: i64) -> Result<Order> {
     let mut order = repo::load(
         &st.db,
         id,
@@ -164,7 +164,7 @@ async fn load(st: &ShopState, id: i64) -> Result<Order> {
 }
 
 /// Every payment a rail reported for the order, oldest first.
-async fn payments_of(st: &ShopState, order_id: i64) -> Result<Vec<OrderPayment>> {
+async fn payments_of(st: &AppState, order_id: i64) -> Result<Vec<OrderPayment>> {
     #[derive(shop_macros::FromRow)]
     struct Row {
         #[sqlx(try_from = "String")]
@@ -198,7 +198,7 @@ async fn payments_of(st: &ShopState, order_id: i64) -> Result<Vec<OrderPayment>>
 }
 
 /// Every refund counted for the order, failed ones included, oldest first.
-async fn refunds_of(st: &ShopState, order_id: i64) -> Result<Vec<OrderRefund>> {
+async fn refunds_of(st: &AppState, order_id: i64) -> Result<Vec<OrderRefund>> {
     #[derive(shop_macros::FromRow)]
     struct Row {
         #[sqlx(try_from = "String")]
@@ -235,7 +235,7 @@ async fn refunds_of(st: &ShopState, order_id: i64) -> Result<Vec<OrderRefund>> {
     params(("id" = i64, Path, minimum = 1, example = 1, description = "The order's id.")),
     responses((status = 200, description = "The order.", body = Order), (status = 404, description = "No such order.")))]
 async fn one(
-    State(st): State<ShopState>,
+    State(st): State<AppState>,
     _admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<Order>> {
@@ -288,7 +288,7 @@ impl AuditTrail for Admin {
     responses((status = 200, description = "The order after the change.", body = Order), (status = 404, description = "No such order."),
         (status = 409, description = "The order's status does not allow this.")))]
 async fn ship(
-    State(st): State<ShopState>,
+    State(st): State<AppState>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<Order>> {
@@ -305,7 +305,7 @@ async fn ship(
     responses((status = 200, description = "The order after the change.", body = Order), (status = 404, description = "No such order."),
         (status = 409, description = "The order's status does not allow this.")))]
 async fn deliver(
-    State(st): State<ShopState>,
+    State(st): State<AppState>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<Order>> {
@@ -322,7 +322,7 @@ async fn deliver(
     responses((status = 200, description = "The order after the change.", body = Order), (status = 404, description = "No such order."),
         (status = 409, description = "The order's status does not allow this.")))]
 async fn cancel(
-    State(st): State<ShopState>,
+    State(st): State<AppState>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<Order>> {
@@ -352,7 +352,7 @@ async fn cancel(
     responses((status = 200, description = "The order after the change.", body = Order), (status = 404, description = "No such order."),
         (status = 409, description = "The order is not flagged, or was confirmed already.")))]
 async fn confirm(
-    State(st): State<ShopState>,
+    State(st): State<AppState>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<Order>> {
@@ -376,7 +376,7 @@ async fn confirm(
         (status = 409, description = "Nothing (or less than asked) is left to refund, the order is not paid, or the provider refused and the refund must be made by hand (`refund_by_hand`, `refund_refused`)."),
         (status = 502, description = "The payment provider refused or did not answer; nothing was recorded.")))]
 async fn refund(
-    State(st): State<ShopState>,
+    State(st): State<AppState>,
     Owner(admin): Owner,
     AppPath(id): AppPath<i64>,
     body: axum::body::Bytes,
@@ -417,7 +417,7 @@ async fn refund(
         (status = 409, description = "`subscription_expired`, `no_bot` or `payment_method_unavailable`: the subscription's rail is not configured any more."),
         (status = 502, description = "The provider refused or did not answer; nothing changed.")))]
 async fn cancel_subscription(
-    State(st): State<ShopState>,
+    State(st): State<AppState>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<Order>> {

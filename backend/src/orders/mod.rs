@@ -23,7 +23,7 @@ use crate::catalog::{decode_cursor, encode_cursor};
 use crate::db::{Db, SqlBuilder};
 use crate::error::{AppJson, AppPath, AppQuery, Error, Result};
 use crate::lang::ReqLang;
-use crate::state::{AppState, ShopState};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -60,7 +60,7 @@ const MAX_LINES: usize = 100;
         (status = 502, description = "The payment provider could not open the checkout; nothing was charged."),
     ))]
 async fn create(
-    State(st): State<ShopState>,
+    State(st): State<AppState>,
     customer: Customer,
     ReqLang(lang): ReqLang,
     headers: HeaderMap,
@@ -306,7 +306,7 @@ struct ListQuery {
     params(ListQuery, ("lang" = Option<shared::Lang>, Query, description = "Language of the texts; else `Accept-Language`, else the shop's default.")),
     responses((status = 200, description = "A page of orders.", body = Page<Order>)))]
 async fn list(
-    State(st): State<ShopState>,
+    State(st): State<AppState>,
     customer: Customer,
     ReqLang(lang): ReqLang,
     AppQuery(q): AppQuery<ListQuery>,
@@ -335,7 +335,7 @@ async fn list(
         (status = 404, description = "No such order of this customer."),
     ))]
 async fn one(
-    State(st): State<ShopState>,
+    State(st): State<AppState>,
     customer: Customer,
     ReqLang(lang): ReqLang,
     AppPath(id): AppPath<i64>,
@@ -351,7 +351,7 @@ async fn one(
 }
 
 /// An unpaid order's payment details from its rail ([`crate::rails::Provider::describe`]).
-async fn describe(st: &ShopState, order: &mut Order) -> Result<()> {
+async fn describe(st: &AppState, order: &mut Order) -> Result<()> {
     if order.status != shared::OrderStatus::PendingPayment {
         return Ok(());
     }
@@ -379,7 +379,7 @@ fn for_customer(mut order: Order) -> Order {
 const EXPIRY_LOCK: i64 = 0x4558_5049_5259; // "EXPIRY"
 
 pub fn spawn_expiry(
-    st: ShopState,
+    st: AppState,
     every: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {

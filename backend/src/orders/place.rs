@@ -41,7 +41,7 @@ use crate::delivery;
 use crate::error::{Error, Result};
 use crate::promo;
 use crate::rails::{Checkout, CheckoutLine, CheckoutOrder, Provider};
-use crate::state::ShopState;
+use crate::state::AppState;
 
 /// The customer's unpaid orders (`$1` the customer), counted for the cap of
 /// [`MAX_OPEN_ORDERS`] at every order: one text for every statement that counts them, served
@@ -130,7 +130,7 @@ enum Outcome {
 /// Places an order and starts its checkout. Answers the order and whether it is new
 /// (false when an `Idempotency-Key` retry found the first one).
 pub async fn place(
-    st: &ShopState,
+    st: &AppState,
     user: &TgUser,
     req: &CreateOrder,
     key: Option<&str>,
@@ -977,7 +977,7 @@ fn checkout_line(
 }
 
 async fn replay(
-    st: &ShopState,
+    st: &AppState,
     existing: repo::OrderHead,
     request_hash: Option<&str>,
     lang: Lang,
@@ -1006,7 +1006,7 @@ async fn replay(
 }
 
 /// The provider's view of an order already in the database (a retried checkout).
-async fn stored_checkout_order(st: &ShopState, order_id: i64, lang: Lang) -> Result<CheckoutOrder> {
+async fn stored_checkout_order(st: &AppState, order_id: i64, lang: Lang) -> Result<CheckoutOrder> {
     let fallback = &st.config.lang_fallback;
     let mut conn = st.db.pool.acquire().await?;
     let head = repo::head(&mut conn, order_id)
@@ -1064,7 +1064,7 @@ async fn stored_checkout_order(st: &ShopState, order_id: i64, lang: Lang) -> Res
 /// the order's timeline, so the next attempt uses a fresh idempotency key with the provider
 /// (which may have remembered the failed answer under the old one).
 async fn open_checkout(
-    st: &ShopState,
+    st: &AppState,
     provider: &dyn Provider,
     order: &CheckoutOrder,
 ) -> Result<Checkout> {

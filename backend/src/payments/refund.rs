@@ -9,7 +9,7 @@ use shared::{OrderStatus, PaymentMethod};
 use super::{payment_by_provider_id, RefundRequest};
 use crate::error::{Error, Result};
 use crate::orders::lifecycle::{self, By, PaymentOf, RefundsMade};
-use crate::state::ShopState;
+use crate::state::AppState;
 
 /// What the merchant asked for.
 #[derive(Debug, Clone, Copy)]
@@ -29,7 +29,7 @@ pub fn is_manual(provider_refund_id: &str) -> bool {
 
 /// Refunds order `order_id` as the merchant `by` asked.
 pub async fn refund_order(
-    st: &ShopState,
+    st: &AppState,
     order_id: i64,
     ask: RefundAsk,
     by: By<'_>,
@@ -179,7 +179,7 @@ impl super::FoundPayment {
 /// recorded by the provider's refund id. `None` when the payment is not ours. The same refund
 /// arriving again, or the admin's own call recording it first, changes nothing.
 pub async fn provider_refunded(
-    st: &ShopState,
+    st: &AppState,
     rail: PaymentMethod,
     provider_payment_id: &str,
     r: &Refund,
@@ -196,7 +196,7 @@ pub async fn provider_refunded(
 /// A refund of the provider's payment `provider_payment_id` that the rail now reports failed
 /// (see [`lifecycle::refund_failed`]). False when nothing changed.
 pub async fn provider_refund_failed(
-    st: &ShopState,
+    st: &AppState,
     rail: PaymentMethod,
     provider_payment_id: &str,
     r: &Refund,

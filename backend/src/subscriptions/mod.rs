@@ -23,7 +23,7 @@ use crate::notify::Notice;
 use crate::orders::lifecycle::AuditTrail;
 use crate::orders::repo as orders;
 use crate::rails::{SubscriptionChange, SubscriptionRef};
-use crate::state::ShopState;
+use crate::state::AppState;
 
 pub use routes::router;
 
@@ -133,7 +133,7 @@ pub async fn of_customer(db: &Db, customer_id: i64) -> Result<Vec<(Row, Option<S
 /// The first payment of an order: starts its subscription record (once), if it sold one.
 /// `user` is the subscriber when the provider names one (Stars), else the order's customer.
 pub async fn started(
-    st: &ShopState,
+    st: &AppState,
     rail: PaymentMethod,
     order_id: i64,
     user: Option<i64>,
@@ -172,7 +172,7 @@ pub async fn started(
 /// come after the session that started the record with an estimate). Renewed records keep
 /// their own.
 pub async fn first_period_ends(
-    st: &ShopState,
+    st: &AppState,
     rail: PaymentMethod,
     handle: &str,
     expires_at: i64,
@@ -208,7 +208,7 @@ pub struct Renewal<'a> {
 ///
 /// A renewal of a refunded order, or of another amount or currency than the order's, extends
 /// nothing: it is recorded and flagged for refund (the merchant sees it in the admin).
-pub async fn renewed(st: &ShopState, r: &Renewal<'_>) -> Result<bool> {
+pub async fn renewed(st: &AppState, r: &Renewal<'_>) -> Result<bool> {
     let now = db::now();
     let rail = r.rail.as_str();
     let mut tx = st.db.begin_write().await?;
@@ -316,7 +316,7 @@ pub async fn renewed(st: &ShopState, r: &Renewal<'_>) -> Result<bool> {
 /// subscription that ran out after its renewal was turned off); a refund that ended it first
 /// has said so already. True when this wrote the timeline entry.
 pub async fn ended(
-    st: &ShopState,
+    st: &AppState,
     rail: PaymentMethod,
     handle: &str,
     ended_at: Option<i64>,
@@ -373,7 +373,7 @@ pub async fn ended(
 /// shows the change once, whoever made it, and the customer hears of a stop once (the echo
 /// can overtake the shop's own change, which then finds nothing to do).
 pub async fn renewal_reported(
-    st: &ShopState,
+    st: &AppState,
     rail: PaymentMethod,
     handle: &str,
     renews: bool,
@@ -392,7 +392,7 @@ pub async fn renewal_reported(
 /// is told once per failed payment (`payment_id`, the invoice), however often the provider
 /// reports it. True when this was the first report.
 pub async fn renewal_failed(
-    st: &ShopState,
+    st: &AppState,
     rail: PaymentMethod,
     handle: &str,
     payment_id: &str,
@@ -440,7 +440,7 @@ pub enum Who<'a> {
 /// Turns renewal off (`renews` false) or back on: one call to the subscription's own rail, then
 /// the record and a timeline entry (and for a merchant the audit log). The paid period runs on
 /// either way. Answers `{id, order_id, status, renews, expires_at}`.
-pub async fn set_renewal(st: &ShopState, row: &Row, renews: bool, who: Who<'_>) -> Result<Value> {
+pub async fn set_renewal(st: &AppState, row: &Row, renews: bool, who: Who<'_>) -> Result<Value> {
     let now = db::now();
     if row.expires_at <= now {
         return Err(Error::conflict(
@@ -493,7 +493,7 @@ pub async fn set_renewal(st: &ShopState, row: &Row, renews: bool, who: Who<'_>) 
 /// Sets the record's renewal flag if it differs, with its timeline entry (and audit entry) in
 /// the same transaction. True when it changed.
 async fn set_flag(
-    st: &ShopState,
+    st: &AppState,
     row: &Row,
     renews: bool,
     actor: &str,
@@ -551,7 +551,7 @@ async fn set_flag(
 /// After a full refund (which ended the subscription in our records), asks the rail to stop
 /// it too. Best effort: if it fails, a renewal that still comes is flagged for refund by
 /// [`renewed`] rather than extending anything.
-pub async fn stop_after_refund(st: &ShopState, order_id: i64) {
+pub async fn stop_after_refund(st: &AppState, order_id: i64) {
     let row = match by_order(&st.db, order_id).await {
         Ok(Some(r)) => r,
         Ok(None) => return,

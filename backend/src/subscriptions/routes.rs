@@ -13,7 +13,7 @@ use crate::catalog::repo::texts;
 use crate::db;
 use crate::error::{AppJson, AppPath, Error, Result};
 use crate::lang::{pick, ReqLang};
-use crate::state::{AppState, ShopState};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -43,7 +43,7 @@ pub struct Subscription {
     params(("lang" = Option<shared::Lang>, Query, description = "Language of the texts; else `Accept-Language`, else the shop's default.")),
     responses((status = 200, description = "Every subscription of the customer (one page), Star and Stripe ones alike.", body = Page<Subscription>)))]
 async fn list(
-    State(st): State<ShopState>,
+    State(st): State<AppState>,
     customer: Customer,
     ReqLang(lang): ReqLang,
 ) -> Result<AppJson<Page<Subscription>>> {
@@ -85,7 +85,7 @@ async fn list(
         (status = 502, description = "The provider refused or did not answer; nothing changed."),
     ))]
 async fn cancel(
-    State(st): State<ShopState>,
+    State(st): State<AppState>,
     customer: Customer,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<Value>> {
@@ -105,7 +105,7 @@ async fn cancel(
         (status = 502, description = "The provider refused or did not answer; nothing changed."),
     ))]
 async fn renew(
-    State(st): State<ShopState>,
+    State(st): State<AppState>,
     customer: Customer,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<Value>> {
@@ -116,7 +116,7 @@ async fn renew(
 }
 
 /// The customer's subscription `id`; somebody else's is "not found": ids reveal nothing.
-async fn own(st: &ShopState, customer: &Customer, id: i64) -> Result<Row> {
+async fn own(st: &AppState, customer: &Customer, id: i64) -> Result<Row> {
     super::by_id(&st.db, id)
         .await?
         .filter(|r| r.customer_id == customer.id())

@@ -23,7 +23,7 @@ use crate::db;
 use crate::orders::lifecycle::{self, PaymentSuccess};
 use crate::payments::payment_by_provider_id;
 use crate::payments::uz::{awaiting, is_paid, order_by_reference};
-use crate::state::{AppState, ShopState};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -258,11 +258,11 @@ async fn not_post() -> Json<Value> {
     .into_json()
 }
 
-async fn prepare(State(st): State<ShopState>, body: Bytes) -> Json<Value> {
+async fn prepare(State(st): State<AppState>, body: Bytes) -> Json<Value> {
     handle(&st, &body, Stage::Prepare).await
 }
 
-async fn complete(State(st): State<ShopState>, body: Bytes) -> Json<Value> {
+async fn complete(State(st): State<AppState>, body: Bytes) -> Json<Value> {
     handle(&st, &body, Stage::Complete).await
 }
 
@@ -288,7 +288,7 @@ pub(crate) fn check_form(body: &[u8], complete: bool, secret: &str) -> Result<i6
     parse_major(f.amount.as_str(), &uzs).map_err(|_| E::IncorrectAmount as i64)
 }
 
-async fn handle(st: &ShopState, body: &[u8], stage: Stage) -> Json<Value> {
+async fn handle(st: &AppState, body: &[u8], stage: Stage) -> Json<Value> {
     let form = Form::parse(body, stage);
     let (trans, merchant_trans) = match &form {
         Ok(f) => (
@@ -345,7 +345,7 @@ struct Attempt {
 }
 
 async fn attempt_by_trans(
-    st: &ShopState,
+    st: &AppState,
     click_trans_id: i64,
 ) -> crate::error::Result<Option<Attempt>> {
     Ok(sqlx::query_as::<_, Attempt>(
@@ -357,7 +357,7 @@ async fn attempt_by_trans(
 }
 
 /// Whether this Click attempt's payment is recorded.
-async fn paid_by(st: &ShopState, click_trans_id: i64) -> crate::error::Result<bool> {
+async fn paid_by(st: &AppState, click_trans_id: i64) -> crate::error::Result<bool> {
     Ok(
         payment_by_provider_id(&st.db, PaymentMethod::Click, &click_trans_id.to_string())
             .await?
@@ -366,7 +366,7 @@ async fn paid_by(st: &ShopState, click_trans_id: i64) -> crate::error::Result<bo
 }
 
 async fn decide(
-    st: &ShopState,
+    st: &AppState,
     f: &Form,
     stage: Stage,
 ) -> crate::error::Result<(ClickError, Option<i64>)> {
@@ -435,7 +435,7 @@ async fn decide(
 }
 
 async fn prepare_attempt(
-    st: &ShopState,
+    st: &AppState,
     f: &Form,
     click_trans_id: i64,
     order: &crate::orders::repo::OrderHead,
@@ -478,7 +478,7 @@ async fn prepare_attempt(
 }
 
 async fn complete_attempt(
-    st: &ShopState,
+    st: &AppState,
     f: &Form,
     click_trans_id: i64,
     prepare_id: i64,

@@ -10,7 +10,7 @@ use super::api::Api;
 use super::webhook::pay_invoice;
 use crate::error::Result;
 use crate::orders::lifecycle::Outcome;
-use crate::state::ShopState;
+use crate::state::AppState;
 
 /// How often the open invoices are read.
 const RECONCILE_EVERY: Duration = Duration::from_secs(120);
@@ -20,7 +20,7 @@ const RECONCILE_LOCK: i64 = 0x4352_5950_5459; // "CRYPTY"
 const BATCH: i64 = 1000;
 
 /// One round: answers how many orders it paid.
-pub async fn run_once(st: &ShopState) -> Result<usize> {
+pub async fn run_once(st: &AppState) -> Result<usize> {
     let Some(cfg) = &st.config.cryptopay else {
         return Ok(0);
     };
@@ -72,7 +72,7 @@ pub async fn run_once(st: &ShopState) -> Result<usize> {
 /// Runs a round every two minutes until the process stops (none without Crypto Pay). One
 /// process per round; a stop is seen between rounds only.
 pub fn spawn(
-    st: &ShopState,
+    st: &AppState,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     st.config.cryptopay.as_ref()?;

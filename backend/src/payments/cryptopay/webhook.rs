@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::orders::lifecycle::{self, Outcome, PaymentSuccess};
 use crate::orders::repo;
 use crate::payments::order_of_checkout;
-use crate::state::{AppState, ShopState};
+use crate::state::AppState;
 
 const RAIL: PaymentMethod = PaymentMethod::Cryptopay;
 pub const SIGNATURE_HEADER: &str = "crypto-pay-api-signature";
@@ -52,7 +52,7 @@ pub(crate) fn parse_update(header: Option<&str>, body: &[u8], token: &str) -> Re
 }
 
 async fn webhook(
-    State(st): State<ShopState>,
+    State(st): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>> {
@@ -93,7 +93,7 @@ async fn webhook(
 /// shop can compare with its own: nothing is paid then, and the order's timeline says why
 /// (once, however often the invoice is seen).
 pub(crate) async fn pay_invoice(
-    st: &ShopState,
+    st: &AppState,
     order_id: i64,
     invoice: &Value,
     raw: &str,

@@ -22,7 +22,7 @@ use crate::orders::lifecycle::{self, By, PaymentSuccess, Refund, Restock};
 use crate::orders::repo::{self as orders, OrderHead};
 use crate::payments::payment_by_provider_id;
 use crate::payments::uz::{awaiting, is_paid, order_by_reference, payable_order};
-use crate::state::{AppState, ShopState};
+use crate::state::AppState;
 
 /// A transaction still waiting this long after Payme's `time` can no longer be performed.
 const TIMEOUT_MS: i64 = 43_200_000;
@@ -87,7 +87,7 @@ pub(crate) fn parse_request(body: &[u8]) -> Parsed {
     Parsed { id, request }
 }
 
-async fn endpoint(State(st): State<ShopState>, headers: HeaderMap, body: Bytes) -> Json<Value> {
+async fn endpoint(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Json<Value> {
     let Parsed { id, request } = parse_request(&body);
     if !authorized(&st, &headers) {
         return answer(id, Err(Code::Unauthorized.into()));
@@ -116,7 +116,7 @@ async fn endpoint(State(st): State<ShopState>, headers: HeaderMap, body: Bytes) 
 }
 
 /// `Authorization: Basic base64("Paycom:<PAYME_KEY>")`, compared in constant time.
-fn authorized(st: &ShopState, headers: &HeaderMap) -> bool {
+fn authorized(st: &AppState, headers: &HeaderMap) -> bool {
     let Some(cfg) = st.config.payme.as_ref() else {
         return false;
     };
@@ -149,7 +149,7 @@ fn now_ms() -> i64 {
 /// The order `account.order_id` names, if it may be paid for `amount` now. The field carries
 /// the order's reference from its checkout link, never the order id (see
 /// [`order_by_reference`]).
-async fn payable(st: &ShopState, amount: i64, account: &Account) -> Result<OrderHead, RpcError> {
+async fn payable(st: &AppState, amount: i64, account: &Account) -> Result<OrderHead, RpcError> {
     let reference = account
         .order_ref()
         .ok_or_else(|| RpcError::account(Code::OrderNotFound))?;
@@ -224,7 +224,7 @@ macro_rules! tx_cols {
     };
 }
 
-async fn tx_by_payme_id(st: &ShopState, payme_id: &str) -> Result<Option<Tx>, RpcError> {
+async fn tx_by_payme_id(st: &AppState, payme_id: &str) -> Result<Option<Tx>, RpcError> {
     const SQL: &str = concat!(
         "SELECT ",
         tx_cols!(),
@@ -236,7 +236,7 @@ async fn tx_by_payme_id(st: &ShopState, payme_id: &str) -> Result<Option<Tx>, Rp
         .await?)
 }
 
-async fn tx_required(st: &ShopState, id: &PaymeId) -> Result<Tx, RpcError> {
+async fn tx_required(st: &AppState, id: &PaymeId) -> Result<Tx, RpcError> {
     tx_by_payme_id(st, id.as_str())
         .await?
         .ok_or_else(|| Code::NotFound.into())
@@ -249,7 +249,7 @@ fn stale(t: &Tx, now: i64) -> bool {
 /// Cancels a waiting transaction (state 1 -> -1). Only the transaction ends: its order keeps
 /// its reservation until that lapses and may be paid by a new transaction (or another rail),
 /// so an abandoned or refused attempt, or one opened by someone else, cannot end the order.
-async fn cancel_waiting(st: &ShopState, t: &Tx, reason: i64) -> Result<Tx, RpcError> {
+async fn cancel_waiting(st: &AppState, t: &Tx, reason: i64) -> Result<Tx, RpcError> {
     sqlx::query(
         "UPDATE payme_transactions SET state = -1, reason = $1, cancel_time = $2 \
          WHERE id = $3 AND state = 1",
@@ -262,7 +262,7 @@ async fn cancel_waiting(st: &ShopState, t: &Tx, reason: i64) -> Result<Tx, RpcEr
     reload(st, t).await
 }
 
-async fn reload(st: &ShopState, t: &Tx) -> Result<Tx, RpcError> {
+async fn reload(st: &AppState, t: &Tx) -> Result<Tx, RpcError> {
     tx_by_payme_id(st, &t.payme_id)
         .await?
         .ok_or_else(|| Code::Internal.into())
@@ -274,7 +274,7 @@ async fn reload(st: &ShopState, t: &Tx) -> Result<Tx, RpcError> {
 /// with -31008 here and in CreateTransaction. Integrations in the wild answer either -31008
 /// (what Payme's sandbox test text expects) or an account error -31050 (Payme's PHP
 /// template, in CreateTransaction only); we follow the sandbox.
-async fn check_perform(st: &ShopState, p: &params::CheckPerform) -> RpcResult {
+async fn check_perform(st: &AppState, p: &params::CheckPerform) -> RpcResult {
     let order = payable(st, p.amount, &p.account).await?;
     if waiting_for(st, order.id).await?.is_some() {
         return Err(Code::Impossible.into());
@@ -287,7 +287,7 @@ async fn check_perform(st: &ShopState, p: &params::CheckPerform) -> RpcResult {
 }
 
 /// The order's waiting transaction, if any.
-async fn waiting_for(st: &ShopState, order_id: i64) -> Result<Option<Tx>, RpcError> {
+async fn waiting_for(st: &AppState, order_id: i64) -> Result<Option<Tx>, RpcError> {
     const SQL: &str = concat!(
         "SELECT ",
         tx_cols!(),
@@ -302,7 +302,7 @@ async fn waiting_for(st: &ShopState, order_id: i64) -> Result<Option<Tx>, RpcErr
 /// Fiscal receipt lines: each product's MXIK (IKPU) code, package code and VAT percent, so
 /// Payme can fiscalise the payment. Left out (with a warning) when a product lacks its codes,
 /// since a receipt with empty codes is rejected by the tax service anyway.
-async fn receipt(st: &ShopState, order: &OrderHead) -> Result<Option<Value>, RpcError> {
+async fn receipt(st: &AppState, order: &OrderHead) -> Result<Option<Value>, RpcError> {
     #[derive(shop_macros::FromRow)]
     struct Line {
         title_json: String,
@@ -409,7 +409,7 @@ fn created(t: &Tx) -> Value {
     json!({"create_time": t.create_time, "transaction": t.id.to_string(), "state": t.state})
 }
 
-async fn create(st: &ShopState, p: &params::Create) -> RpcResult {
+async fn create(st: &AppState, p: &params::Create) -> RpcResult {
     let (payme_id, time) = (p.id.as_str(), p.time);
     let now = now_ms();
     if let Some(t) = tx_by_payme_id(st, payme_id).await? {
@@ -478,7 +478,7 @@ fn performed(t: &Tx) -> Value {
     json!({"transaction": t.id.to_string(), "perform_time": t.perform_time, "state": t.state})
 }
 
-async fn perform(st: &ShopState, p: &params::ById) -> RpcResult {
+async fn perform(st: &AppState, p: &params::ById) -> RpcResult {
     let t = tx_required(st, &p.id).await?;
     match t.state {
         TxState::Performed => return Ok(performed(&t)),
@@ -535,7 +535,7 @@ fn cancelled(t: &Tx) -> Value {
     json!({"transaction": t.id.to_string(), "cancel_time": t.cancel_time, "state": t.state})
 }
 
-async fn cancel(st: &ShopState, p: &params::Cancel) -> RpcResult {
+async fn cancel(st: &AppState, p: &params::Cancel) -> RpcResult {
     let reason = p.reason;
     let t = tx_required(st, &p.id).await?;
     match t.state {
@@ -602,11 +602,11 @@ fn checked(t: &Tx) -> Value {
     })
 }
 
-async fn check(st: &ShopState, p: &params::ById) -> RpcResult {
+async fn check(st: &AppState, p: &params::ById) -> RpcResult {
     Ok(checked(&tx_required(st, &p.id).await?))
 }
 
-async fn statement(st: &ShopState, p: &params::Statement) -> RpcResult {
+async fn statement(st: &AppState, p: &params::Statement) -> RpcResult {
     const SQL: &str = concat!(
         "SELECT ",
         tx_cols!(),
@@ -639,7 +639,7 @@ async fn statement(st: &ShopState, p: &params::Statement) -> RpcResult {
 }
 
 /// SetFiscalData: Payme reports the fiscal receipt it registered for a perform or a cancel.
-async fn set_fiscal_data(st: &ShopState, p: &params::FiscalData) -> RpcResult {
+async fn set_fiscal_data(st: &AppState, p: &params::FiscalData) -> RpcResult {
     let data = Value::Object(p.fiscal_data.clone()).to_string();
     let sql = match p.kind {
         FiscalKind::Perform => "UPDATE payme_transactions SET fiscal_perform = $1 WHERE id = $2",

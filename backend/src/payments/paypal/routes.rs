@@ -30,7 +30,7 @@ use crate::orders::repo;
 use crate::payments::order_of_checkout;
 use crate::payments::processed::{mark_seen, order_exists, seen};
 use crate::payments::refund::provider_refunded;
-use crate::state::{AppState, ShopState};
+use crate::state::AppState;
 
 const SOURCE: &str = "paypal";
 const RAIL: PaymentMethod = PaymentMethod::Paypal;
@@ -42,7 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/webhooks/paypal", post(webhook))
 }
 
-fn api_of(st: &ShopState) -> Result<Arc<Api>> {
+fn api_of(st: &AppState) -> Result<Arc<Api>> {
     let cfg = st
         .config
         .paypal
@@ -65,7 +65,7 @@ enum Captured {
     Failed,
 }
 
-async fn back(State(st): State<ShopState>, AppQuery(q): AppQuery<Back>) -> Result<Redirect> {
+async fn back(State(st): State<AppState>, AppQuery(q): AppQuery<Back>) -> Result<Redirect> {
     let api = api_of(&st)?;
     let (Some(order), Some(token)) = (q.order, q.token.filter(|t| !t.is_empty())) else {
         return Err(Error::invalid(
@@ -106,7 +106,7 @@ async fn back(State(st): State<ShopState>, AppQuery(q): AppQuery<Back>) -> Resul
 
 /// The buyer gave up at PayPal: back to the cart; the order keeps its reservation until it
 /// lapses, so paying again right away still finds the goods.
-async fn cancel(State(st): State<ShopState>) -> Result<Redirect> {
+async fn cancel(State(st): State<AppState>) -> Result<Redirect> {
     api_of(&st)?;
     Ok(Redirect::to(&format!(
         "{}/cart?cancelled=paypal",
@@ -116,7 +116,7 @@ async fn cancel(State(st): State<ShopState>) -> Result<Redirect> {
 
 /// Captures an approved PayPal order (once, whoever asks) and fulfils a completed capture.
 /// `paypal_order` is one the shop created for `order_id`.
-async fn capture(st: &ShopState, api: &Api, order_id: i64, paypal_order: &str) -> Result<Captured> {
+async fn capture(st: &AppState, api: &Api, order_id: i64, paypal_order: &str) -> Result<Captured> {
     let path = format!("/v2/checkout/orders/{}/capture", urlencode(paypal_order));
     // The same request id for every capture of this order: a retry, a reload of the return
     // page and the webhook all get PayPal's first answer instead of a second capture.
@@ -173,7 +173,7 @@ async fn capture(st: &ShopState, api: &Api, order_id: i64, paypal_order: &str) -
 
 /// Pays with a completed capture; [`crate::orders::lifecycle::paid`] checks amount and currency
 /// against the order and flags a mismatch for refund instead of paying it.
-async fn pay_capture(st: &ShopState, order_id: i64, cap: &Value, raw: &str) -> Result<Outcome> {
+async fn pay_capture(st: &AppState, order_id: i64, cap: &Value, raw: &str) -> Result<Outcome> {
     let (Some(id), Some((amount, cur))) = (cap["id"].as_str(), parse_amount(&cap["amount"])) else {
         return Err(Error::internal("PayPal capture without id or amount"));
     };
@@ -195,7 +195,7 @@ async fn pay_capture(st: &ShopState, order_id: i64, cap: &Value, raw: &str) -> R
     .await
 }
 
-async fn note(st: &ShopState, order_id: i64, kind: &str, text: &str) -> Result<()> {
+async fn note(st: &AppState, order_id: i64, kind: &str, text: &str) -> Result<()> {
     if !order_exists(&st.db, order_id).await? {
         return Ok(());
     }
@@ -248,7 +248,7 @@ pub(crate) fn read_webhook<'a>(headers: &'a HeaderMap, body: &'a [u8]) -> Result
 }
 
 async fn webhook(
-    State(st): State<ShopState>,
+    State(st): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>> {
@@ -375,7 +375,7 @@ struct Link {
 /// Our order of a capture resource: through the PayPal order it belongs to
 /// (`supplementary_data.related_ids.order_id`), when the shop created that PayPal order. A
 /// capture's `custom_id` alone is not enough: any PayPal order on the account can carry ours.
-async fn order_of_capture(st: &ShopState, capture: &Resource) -> Result<Option<i64>> {
+async fn order_of_capture(st: &AppState, capture: &Resource) -> Result<Option<i64>> {
     let paypal_order = capture
         .supplementary_data
         .as_ref()
@@ -454,7 +454,7 @@ fn transmission_shape(
 
 /// A refund (or a reversal) resource: the capture it belongs to is its `up` link; it is
 /// recorded by its own id, so the admin's call that made it and this notification count once.
-async fn refunded(st: &ShopState, about: &Resource, res: &Value) -> Result<()> {
+async fn refunded(st: &AppState, about: &Resource, res: &Value) -> Result<()> {
     let capture = about
         .links
         .iter()

@@ -9,7 +9,7 @@ use shared::PaymentMethod;
 use crate::error::{Error, Result};
 use crate::orders::lifecycle::{self, Outcome, PaymentSuccess};
 use crate::payments::payment_by_provider_id;
-use crate::state::ShopState;
+use crate::state::AppState;
 use crate::subscriptions::{self, Renewal};
 use crate::telegram::Bot;
 
@@ -89,14 +89,14 @@ pub struct PartnerUser {
 }
 
 /// One pass over all of the bot's Star transactions; answers how many payments it applied.
-pub async fn run_once(st: &ShopState, bot: &Bot) -> Result<usize> {
+pub async fn run_once(st: &AppState, bot: &Bot) -> Result<usize> {
     Ok(scan(st, bot, 0).await?.0)
 }
 
 /// Reads transactions from `from` on (they are listed oldest first) and applies those the
 /// shop missed. Answers how many it applied and where the next run may start: a little
 /// before the end, so a scan stays short however long the history grows.
-pub async fn scan(st: &ShopState, bot: &Bot, from: i64) -> Result<(usize, i64)> {
+pub async fn scan(st: &AppState, bot: &Bot, from: i64) -> Result<(usize, i64)> {
     let mut fixed = 0;
     let mut offset = from.max(0);
     for _ in 0..MAX_PAGES {
@@ -128,7 +128,7 @@ pub async fn scan(st: &ShopState, bot: &Bot, from: i64) -> Result<(usize, i64)> 
     Ok((fixed, (offset - 100).max(0)))
 }
 
-async fn apply(st: &ShopState, bot: &Bot, tx: &StarTransaction, raw: &Value) -> Result<bool> {
+async fn apply(st: &AppState, bot: &Bot, tx: &StarTransaction, raw: &Value) -> Result<bool> {
     // Incoming invoice payments only: refunds and withdrawals have a `receiver` instead.
     let Some(Partner::User(src)) = &tx.source else {
         return Ok(false);
@@ -210,7 +210,7 @@ const RECONCILE_LOCK: i64 = 0x0053_5441_5253; // "STARS"
 /// Runs a reconciliation round every five minutes until the process stops (none without a
 /// bot). A stop is seen between rounds only: a round in progress finishes first.
 pub fn spawn(
-    st: &ShopState,
+    st: &AppState,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     let bot = Bot::from_config(&st.config, &st.http)?;

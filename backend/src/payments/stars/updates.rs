@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::orders::lifecycle::{self, By, Outcome, PaymentSuccess, Recorded, Refund, Restock};
 use crate::orders::repo as orders;
 use crate::payments::payment_by_provider_id;
-use crate::state::ShopState;
+use crate::state::AppState;
 use crate::subscriptions::{self, Renewal};
 use crate::telegram::payments::{
     PaymentMessage, PaymentUpdates, PreCheckoutQuery, RefundedPayment, SuccessfulPayment,
@@ -21,7 +21,7 @@ use crate::telegram::texts::{lang_of, t};
 use crate::telegram::Bot;
 
 /// The shop's [`PaymentUpdates`]: what the bot does with a payment update.
-pub struct Handler(pub ShopState);
+pub struct Handler(pub AppState);
 
 impl PaymentUpdates for Handler {
     fn pre_checkout<'a>(
@@ -62,7 +62,7 @@ pub fn rail_of(currency: &str) -> PaymentMethod {
 
 /// Answers a pre-checkout query: yes only for a pending order of this bot whose amount and
 /// currency match and whose reservation still holds. Only reads; nothing is written.
-pub async fn pre_checkout(st: &ShopState, bot: &Bot, q: &PreCheckoutQuery) -> Result<()> {
+pub async fn pre_checkout(st: &AppState, bot: &Bot, q: &PreCheckoutQuery) -> Result<()> {
     let lang = lang_of(q.from.as_ref().and_then(|f| f.language_code.as_deref()));
     // Unanswered, the query fails after 10 s anyway: when the order cannot be checked
     // (database down) the payer is told at once and can retry.
@@ -82,7 +82,7 @@ pub async fn pre_checkout(st: &ShopState, bot: &Bot, q: &PreCheckoutQuery) -> Re
 }
 
 /// `None` when the payment may go ahead, else the key of the reason shown to the payer.
-async fn check(st: &ShopState, bot: &Bot, q: &PreCheckoutQuery) -> Result<Option<&'static str>> {
+async fn check(st: &AppState, bot: &Bot, q: &PreCheckoutQuery) -> Result<Option<&'static str>> {
     let Some(order_id) = q
         .invoice_payload
         .as_deref()
@@ -112,7 +112,7 @@ async fn check(st: &ShopState, bot: &Bot, q: &PreCheckoutQuery) -> Result<Option
 
 /// A `message.successful_payment`: pays its order once, keyed by the charge id.
 pub async fn successful_payment(
-    st: &ShopState,
+    st: &AppState,
     bot: &Bot,
     m: &PaymentMessage<SuccessfulPayment>,
 ) -> Result<()> {
@@ -170,7 +170,7 @@ pub async fn successful_payment(
 }
 
 /// A `message.refunded_payment` (a refund made outside the admin, or the echo of ours).
-pub async fn refunded_payment(st: &ShopState, m: &PaymentMessage<RefundedPayment>) -> Result<()> {
+pub async fn refunded_payment(st: &AppState, m: &PaymentMessage<RefundedPayment>) -> Result<()> {
     let rp = &m.payment;
     let charge = rp.telegram_payment_charge_id.as_str();
     let Some(pay) = payment_by_provider_id(&st.db, PaymentMethod::Stars, charge).await? else {

@@ -17,7 +17,7 @@ use crate::orders::lifecycle::{self, By, Ending, Outcome, PaymentSuccess, Refund
 use crate::payments::processed::{mark_seen, seen};
 use crate::payments::refund::{provider_refund_failed, provider_refunded};
 use crate::payments::{order_of_checkout, payment_by_provider_id};
-use crate::state::{AppState, ShopState};
+use crate::state::AppState;
 use crate::subscriptions::{self, Renewal};
 
 const SOURCE: &str = "stripe";
@@ -177,7 +177,7 @@ pub(crate) fn parse_event(
 }
 
 async fn webhook(
-    State(st): State<ShopState>,
+    State(st): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>> {
@@ -306,11 +306,7 @@ async fn webhook(
 /// The id a PaymentIntent's payment is on record by: the intent itself (Checkout in payment
 /// mode), or for a subscription's payment the invoice it paid (recorded by invoice, since the
 /// session that started it has no intent), asked of Stripe only when the intent is not ours.
-async fn recorded_as(
-    st: &ShopState,
-    cfg: &crate::config::StripeConfig,
-    pi: &str,
-) -> Result<String> {
+async fn recorded_as(st: &AppState, cfg: &crate::config::StripeConfig, pi: &str) -> Result<String> {
     if payment_by_provider_id(&st.db, RAIL, pi).await?.is_some() {
         return Ok(pi.to_string());
     }
@@ -321,7 +317,7 @@ async fn recorded_as(
         .unwrap_or_else(|| pi.to_string()))
 }
 
-async fn refunded(st: &ShopState, event: &str, pi: &str, r: &Refund) -> Result<()> {
+async fn refunded(st: &AppState, event: &str, pi: &str, r: &Refund) -> Result<()> {
     match provider_refunded(st, RAIL, pi, r, By::Rail(RAIL)).await? {
         None => {
             tracing::info!(event, refund = %r.provider_refund_id, "stripe refund for a payment we do not know");
@@ -342,7 +338,7 @@ async fn refunded(st: &ShopState, event: &str, pi: &str, r: &Refund) -> Result<(
 /// the session's metadata or client_reference_id say is not enough: a Payment Link or another
 /// integration on the same Stripe account can put one of our order ids there, and its
 /// expiry must not end our order (nor its payment pay for it).
-async fn order_of(st: &ShopState, session: &Session) -> Result<Option<i64>> {
+async fn order_of(st: &AppState, session: &Session) -> Result<Option<i64>> {
     let found = match session.id.as_deref() {
         Some(id) => order_of_checkout(&st.db, PaymentMethod::Stripe, id).await?,
         None => None,
@@ -357,7 +353,7 @@ async fn order_of(st: &ShopState, session: &Session) -> Result<Option<i64>> {
     Ok(found)
 }
 
-async fn session_paid(st: &ShopState, session: &Session, raw: &str) -> Result<()> {
+async fn session_paid(st: &AppState, session: &Session, raw: &str) -> Result<()> {
     let Some(order_id) = order_of(st, session).await? else {
         return Ok(());
     };
@@ -426,7 +422,7 @@ struct FirstPayment<'a> {
 
 /// Pays the order with the first invoice (once, by its id; amount and currency checked by the
 /// lifecycle) and starts the subscription record, unless the payment was flagged for refund.
-async fn first_payment(st: &ShopState, f: &FirstPayment<'_>, raw: &str) -> Result<()> {
+async fn first_payment(st: &AppState, f: &FirstPayment<'_>, raw: &str) -> Result<()> {
     let outcome = lifecycle::paid(
         st,
         &PaymentSuccess {
@@ -469,7 +465,7 @@ async fn first_payment(st: &ShopState, f: &FirstPayment<'_>, raw: &str) -> Resul
 
 /// Whether a Stripe invoice payment of the order is on record (its first payment was handled,
 /// even if it was flagged for refund and started no subscription).
-async fn first_invoice_recorded(st: &ShopState, order_id: i64) -> Result<bool> {
+async fn first_invoice_recorded(st: &AppState, order_id: i64) -> Result<bool> {
     let n: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM payments WHERE order_id = $1 AND provider = $2 \
          AND substr(provider_payment_id, 1, 3) = 'in_'",
@@ -486,7 +482,7 @@ async fn first_invoice_recorded(st: &ShopState, order_id: i64) -> Result<bool> {
 /// the shop opened count: one it does not know yet (the invoice overtook the session's event)
 /// is traced back to its session at Stripe.
 async fn invoice_paid(
-    st: &ShopState,
+    st: &AppState,
     cfg: &crate::config::StripeConfig,
     inv: &Invoice,
     raw: &str,

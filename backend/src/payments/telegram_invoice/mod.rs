@@ -12,7 +12,7 @@ use super::stars::{bot_failure, clip, invoice_texts};
 use super::{Checkout, CheckoutOrder, Provider};
 use crate::config::Config;
 use crate::error::Result;
-use crate::state::ShopState;
+use crate::state::AppState;
 use crate::telegram::texts::{lang_of, t};
 use crate::telegram::Bot;
 
@@ -119,7 +119,7 @@ impl Provider for TelegramInvoice {
 
 /// Answers a `shipping_query` with the shop's delivery options. They are free: the order
 /// total was fixed when it was placed, and the payment must match it exactly.
-pub async fn shipping_query(st: &ShopState, bot: &Bot, q: &Value) -> Result<()> {
+pub async fn shipping_query(st: &AppState, bot: &Bot, q: &Value) -> Result<()> {
     let lang = lang_of(q["from"]["language_code"].as_str());
     let order_id = q["invoice_payload"]
         .as_str()

@@ -16,7 +16,7 @@ use crate::catalog::{decode_cursor, encode_cursor};
 use crate::db::{self, Db};
 use crate::error::{AppJson, AppPath, AppQuery, Error, Result};
 use crate::orders::lifecycle::{self, By, Refund, RefundsMade, Restock};
-use crate::state::{AppState, ShopState};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -177,7 +177,7 @@ async fn list(
         (status = 404, description = "No such transfer or order."),
         (status = 409, description = "The transfer is not unmatched, or the order is not a TON order.")))]
 async fn attach(
-    State(st): State<ShopState>,
+    State(st): State<AppState>,
     admin: Admin,
     AppPath(id): AppPath<i64>,
     AppJson(req): AppJson<AttachTransfer>,
@@ -252,7 +252,7 @@ async fn attach(
         (status = 404, description = "No such transfer."),
         (status = 409, description = "Nothing of this transfer is owed back.")))]
 async fn returned(
-    State(st): State<ShopState>,
+    State(st): State<AppState>,
     Owner(admin): Owner,
     AppPath(id): AppPath<i64>,
 ) -> Result<AppJson<TonTransfer>> {

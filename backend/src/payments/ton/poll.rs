@@ -20,7 +20,7 @@ use super::toncenter::{self, ReadError, Seen, Toncenter};
 use crate::config::TonConfig;
 use crate::db;
 use crate::error::{Error, Result};
-use crate::state::ShopState;
+use crate::state::AppState;
 
 /// The database-wide lock a round holds ("TONPOLL").
 const POLL_LOCK: i64 = 0x544f_4e50_4f4c;
@@ -47,7 +47,7 @@ pub struct Round {
 /// Starts the wallet watch when TON is configured: a round every `TON_POLL_SECS` (longer
 /// after toncenter said 429), until the shop stops.
 pub fn spawn(
-    st: &ShopState,
+    st: &AppState,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     let cfg = st.config.ton.clone()?;
@@ -96,7 +96,7 @@ pub fn spawn(
 }
 
 /// One round now, waiting for another process's round to finish first (tests, `shop` tools).
-pub async fn poll_now(st: &ShopState) -> Result<Round> {
+pub async fn poll_now(st: &AppState) -> Result<Round> {
     let cfg = st
         .config
         .ton
@@ -109,7 +109,7 @@ pub async fn poll_now(st: &ShopState) -> Result<Round> {
 }
 
 /// Reads both streams once and flags part-payments of orders that lapsed meanwhile.
-async fn round(st: &ShopState, cfg: &TonConfig) -> Result<Round> {
+async fn round(st: &AppState, cfg: &TonConfig) -> Result<Round> {
     let api = Toncenter::new(&st.http, &cfg.api_url, cfg.api_key.clone());
     let mut r = Round::default();
     toncoin(st, cfg, &api, &mut r).await?;
@@ -128,7 +128,7 @@ struct Cursor {
 
 /// A stream's cursor, made on first use: nothing read yet, from shortly before the first TON
 /// order (or now, when there is none yet).
-async fn cursor(st: &ShopState, stream: &str) -> Result<Cursor> {
+async fn cursor(st: &AppState, stream: &str) -> Result<Cursor> {
     let read = || {
         sqlx::query_as::<_, Cursor>(
             "SELECT last_lt, since_utime FROM ton_cursors WHERE stream = $1",
@@ -156,7 +156,7 @@ async fn cursor(st: &ShopState, stream: &str) -> Result<Cursor> {
     Ok(read().fetch_one(&st.db.writer).await?)
 }
 
-async fn save_cursor(st: &ShopState, stream: &str, last_lt: i64, since_utime: i64) -> Result<()> {
+async fn save_cursor(st: &AppState, stream: &str, last_lt: i64, since_utime: i64) -> Result<()> {
     sqlx::query(
         "UPDATE ton_cursors SET last_lt = $1, since_utime = $2, updated_at = $3 WHERE stream = $4",
     )
@@ -188,7 +188,7 @@ fn count(done: Credited, r: &mut Round) {
     }
 }
 
-async fn toncoin(st: &ShopState, cfg: &TonConfig, api: &Toncenter, r: &mut Round) -> Result<()> {
+async fn toncoin(st: &AppState, cfg: &TonConfig, api: &Toncenter, r: &mut Round) -> Result<()> {
     let c = cursor(st, "ton").await?;
     let mut last = c.last_lt;
     for _ in 0..MAX_PAGES {
@@ -227,7 +227,7 @@ async fn toncoin(st: &ShopState, cfg: &TonConfig, api: &Toncenter, r: &mut Round
     Ok(())
 }
 
-async fn usdt(st: &ShopState, cfg: &TonConfig, api: &Toncenter, r: &mut Round) -> Result<()> {
+async fn usdt(st: &AppState, cfg: &TonConfig, api: &Toncenter, r: &mut Round) -> Result<()> {
     let c = cursor(st, "usdt").await?;
     // `since_utime` is the time of the latest transfer read (or the first read's start).
     let from = if c.last_lt > 0 {

@@ -32,7 +32,7 @@ use crate::error::{Error, Result};
 use crate::orders::lifecycle::{self, By, Ending, PaymentSuccess};
 use crate::payments::refund::{provider_refund_failed, provider_refunded};
 use crate::payments::{order_of_checkout, payment_by_provider_id};
-use crate::state::{AppState, ShopState};
+use crate::state::AppState;
 
 const RAIL: PaymentMethod = PaymentMethod::Yookassa;
 
@@ -91,7 +91,7 @@ pub(crate) fn parse(body: &[u8]) -> Result<Notification> {
     Ok(n)
 }
 
-async fn webhook(State(st): State<ShopState>, origin: Origin, body: Bytes) -> Result<Json<Value>> {
+async fn webhook(State(st): State<AppState>, origin: Origin, body: Bytes) -> Result<Json<Value>> {
     let Some(cfg) = &st.config.yookassa else {
         return Err(Error::NotFound("YooKassa is not configured.".into()));
     };
@@ -127,7 +127,7 @@ async fn webhook(State(st): State<ShopState>, origin: Origin, body: Bytes) -> Re
 }
 
 /// A payment notification: acts on the payment as YooKassa's API has it now.
-async fn payment(st: &ShopState, api: &Api, id: &str) -> Result<()> {
+async fn payment(st: &AppState, api: &Api, id: &str) -> Result<()> {
     // Only payments the shop created; any other id costs no call to YooKassa.
     let Some(order_id) = order_of_checkout(&st.db, RAIL, id).await? else {
         tracing::warn!(
@@ -205,7 +205,7 @@ async fn payment(st: &ShopState, api: &Api, id: &str) -> Result<()> {
 }
 
 /// A refund notification: counted by the refund's id as YooKassa's API has it now.
-async fn refund(st: &ShopState, api: &Api, object: &Object) -> Result<()> {
+async fn refund(st: &AppState, api: &Api, object: &Object) -> Result<()> {
     let payment_id = object.payment_id.as_deref().unwrap_or_default();
     // Only refunds of payments the shop recorded; anything else costs no call to YooKassa.
     if payment_by_provider_id(&st.db, RAIL, payment_id)
