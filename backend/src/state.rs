@@ -2,15 +2,13 @@
 //!
 //! Every part is a cheap handle (a pool, an `Arc`) with a `FromRef<AppState>`, so a handler
 //! asks for the part it needs (`State<Db>`) or its feature's small state made of parts
-//! (`State<CatalogState>`), and an extractor states the parts it needs as bounds. The paths
-//! that reach the order lifecycle and the payment rails take [`ShopState`], the parts those
-//! reach, and so do the background jobs that do the same work (the expiry, the
-//! reconciliations, the TON poll); only the application's assembly holds the whole `AppState`.
+//! (`State<CatalogState>`), and an extractor states the parts it needs as bounds. Only the
+//! application's assembly and the paths that reach everything (payments, the order
+//! lifecycle) hold the whole `AppState`.
 
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use shared::PaymentMethod;
 
 use crate::admin::password::PasswordChecks;
 use crate::auth::init_data::Verifier;
@@ -19,7 +17,6 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::me::DevBotToken;
 use crate::notify::{Notice, Notifier};
-use crate::orders::risk::Assessor;
 use crate::payments::Payments;
 
 #[derive(Clone)]
@@ -39,7 +36,7 @@ pub struct Inner {
     /// Argon2 work (sign-ins, new passwords): bounded in total, per client and per account.
     pub passwords: Arc<PasswordChecks>,
     /// The risk rules' background reads of new orders, batched.
-    pub risk: Assessor,
+    pub risk: crate::orders::risk::Assessor,
 }
 
 impl std::ops::Deref for AppState {
@@ -111,84 +108,12 @@ part! {
 impl AppState {
     /// Tells the customer about their order in the background (after the change committed).
     pub fn notify(&self, order_id: i64, notice: Notice) {
-        spawn_notice(&self.notifier, order_id, notice);
+        let st = self.clone();
+        tokio::spawn(async move { st.notifier.order(order_id, notice).await });
     }
 }
 
-/// The running shop as the order lifecycle and the payment rails see it: the parts their
-/// handlers use, so those take `State<ShopState>` and not the whole `AppState` (no password
-/// checks, no sign-in verifier, no catalog cache). Each part is a handle, so a clone per
-/// request copies no data.
-#[derive(Clone)]
-pub struct ShopState {
-    pub config: Arc<Config>,
-    pub db: Db,
-    pub payments: Payments,
-    /// Outbound HTTP (the rails' APIs, Telegram).
-    pub http: reqwest::Client,
-    pub notifier: Arc<dyn Notifier>,
-    pub catalog_version: CatalogVersion,
-    /// The risk rules' background reads of new orders, batched.
-    pub risk: Assessor,
-}
-
-impl FromRef<AppState> for ShopState {
-    fn from_ref(st: &AppState) -> Self {
-        ShopState {
-            config: st.config.clone(),
-            db: st.db.clone(),
-            payments: st.payments.clone(),
-            http: st.http.clone(),
-            notifier: st.notifier.clone(),
-            catalog_version: st.catalog_version.clone(),
-            risk: st.risk.clone(),
-        }
-    }
-}
-
-impl ShopState {
-    pub fn catalog_changed(&self) {
-        self.catalog_version.changed();
-    }
-
-    /// Tells the customer about their order in the background (after the change committed).
-    pub fn notify(&self, order_id: i64, notice: Notice) {
-        spawn_notice(&self.notifier, order_id, notice);
-    }
-}
-
-/// Sends an order's notice on its own task, so the change that caused it does not wait.
-fn spawn_notice(notifier: &Arc<dyn Notifier>, order_id: i64, notice: Notice) {
-    let notifier = notifier.clone();
-    tokio::spawn(async move { notifier.order(order_id, notice).await });
-}
-
-/// Hands an ended unpaid order to its rail, in the background.
-fn spawn_unpaid_ended(payments: &Payments, db: &Db, order_id: i64, method: PaymentMethod) {
-    let (payments, db) = (payments.clone(), db.clone());
-    tokio::spawn(
-        async move { crate::payments::unpaid_ended(&payments, &db, order_id, method).await },
-    );
-}
-
-/// The running shop as the order lifecycle sees it, from a handler.
-impl crate::orders::lifecycle::Shop for ShopState {
-    fn db(&self) -> &Db {
-        &self.db
-    }
-    fn catalog_changed(&self) {
-        ShopState::catalog_changed(self)
-    }
-    fn notify(&self, order_id: i64, notice: Notice) {
-        ShopState::notify(self, order_id, notice)
-    }
-    fn unpaid_ended(&self, order_id: i64, method: PaymentMethod) {
-        spawn_unpaid_ended(&self.payments, &self.db, order_id, method)
-    }
-}
-
-/// The running shop as the order lifecycle sees it, from what holds the whole state (the
-/// tests).
+/// The running shop as the order lifecycle sees it.
 impl crate::orders::lifecycle::Shop for AppState {
     fn db(&self) -> &Db {
         &self.db
@@ -199,7 +124,8 @@ impl crate::orders::lifecycle::Shop for AppState {
     fn notify(&self, order_id: i64, notice: Notice) {
         AppState::notify(self, order_id, notice)
     }
-    fn unpaid_ended(&self, order_id: i64, method: PaymentMethod) {
-        spawn_unpaid_ended(&self.payments, &self.db, order_id, method)
+    fn unpaid_ended(&self, order_id: i64, method: shared::PaymentMethod) {
+        let st = self.clone();
+        tokio::spawn(async move { crate::payments::unpaid_ended(&st, order_id, method).await });
     }
 }

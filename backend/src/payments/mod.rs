@@ -57,13 +57,8 @@ pub async fn order_of_checkout(
 
 /// Hands an ended unpaid order to its rail's [`Provider::on_unpaid_end`] with the checkouts
 /// the shop opened for it (see [`crate::orders::lifecycle::Shop::unpaid_ended`]).
-pub async fn unpaid_ended(
-    payments: &Payments,
-    db: &crate::db::Db,
-    order_id: i64,
-    method: PaymentMethod,
-) {
-    let Some(provider) = payments.get(method) else {
+pub async fn unpaid_ended(st: &crate::state::AppState, order_id: i64, method: PaymentMethod) {
+    let Some(provider) = st.payments.get(method) else {
         return;
     };
     let ids: Vec<String> = match sqlx::query_scalar(
@@ -72,7 +67,7 @@ pub async fn unpaid_ended(
     )
     .bind(method.as_str())
     .bind(order_id)
-    .fetch_all(&db.pool)
+    .fetch_all(&st.db.pool)
     .await
     {
         Ok(ids) => ids,
@@ -86,7 +81,7 @@ pub async fn unpaid_ended(
     }
     for note in provider.on_unpaid_end(order_id, &ids).await {
         let written = async {
-            let mut conn = db.writer.acquire().await?;
+            let mut conn = st.db.writer.acquire().await?;
             crate::orders::repo::event(
                 &mut conn,
                 order_id,

@@ -33,8 +33,7 @@ use crate::notify::Notice;
 use crate::promo;
 
 /// What the lifecycle needs from the running shop: the database, and the two effects that run
-/// after a change committed. `ShopState` is one (the parts the order and payment handlers
-/// hold), the whole `AppState` another; a test can bring its own.
+/// after a change committed. `AppState` is one; a test can bring its own.
 pub trait Shop: Send + Sync {
     fn db(&self) -> &Db;
     /// Something that can alter a catalog answer changed (stock moved).
