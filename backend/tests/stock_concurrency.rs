@@ -177,30 +177,12 @@ both!(
         for _ in 0..5 {
             reqs.push((40_100, Some("burst-key"), line(pistachios)));
         }
-        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(reqs.len()));
-        let mut set = tokio::task::JoinSet::new();
-        for (user, key, body) in reqs {
-            let mut rb = app.as_user(Method::POST, "/api/orders", user).json(&body);
-            if let Some(k) = key {
-                rb = rb.header("Idempotency-Key", k);
-            }
-            let barrier = barrier.clone();
-            set.spawn(async move {
-                barrier.wait().await;
-                let r = rb.send().await.expect("request");
-                let s = r.status().as_u16();
-                let v: Value = r.json().await.expect("JSON answer");
-                (user, s, v)
-            });
-        }
-        let mut answers = vec![];
-        while let Some(r) = set.join_next().await {
-            answers.push(r.expect("task"));
-        }
+        let reqs = reqs.into_iter().map(|(u, k, b)| (u, (), k, b)).collect();
+        let answers = burst(&app, reqs).await;
 
-        let teapot_answers: Vec<_> = answers.iter().filter(|(u, _, _)| *u != 40_100).collect();
+        let teapot_answers: Vec<_> = answers.iter().filter(|(u, _, _, _)| *u != 40_100).collect();
         let mut created = BTreeMap::<i64, Vec<i64>>::new();
-        for (user, s, v) in &teapot_answers {
+        for (user, _, s, v) in &teapot_answers {
             match s {
                 201 => {
                     assert_eq!(v["items"][0]["variant_id"], teapot, "{v}");
@@ -246,8 +228,8 @@ both!(
         assert_eq!(all.len(), 20);
 
         // The five retries of one key: one order, created once, the same order for all.
-        let keyed: Vec<_> = answers.iter().filter(|(u, _, _)| *u == 40_100).collect();
-        let statuses: Vec<u16> = keyed.iter().map(|(_, s, _)| *s).collect();
+        let keyed: Vec<_> = answers.iter().filter(|(u, _, _, _)| *u == 40_100).collect();
+        let statuses: Vec<u16> = keyed.iter().map(|(_, _, s, _)| *s).collect();
         assert_eq!(
             statuses.iter().filter(|s| **s == 201).count(),
             1,
@@ -260,29 +242,33 @@ both!(
         );
         let ids: std::collections::BTreeSet<i64> = keyed
             .iter()
-            .map(|(_, _, v)| v["id"].as_i64().unwrap())
+            .map(|(_, _, _, v)| v["id"].as_i64().unwrap())
             .collect();
         assert_eq!(ids.len(), 1, "{keyed:?}");
         assert_eq!(app.reserved(pistachios).await, 1);
     }
 );
 
-/// Fires `(customer, what, body)` orders all at once; answers (customer, what, status, body).
-async fn burst(
+/// Fires `(customer, tag, Idempotency-Key, body)` orders all at once; answers
+/// (customer, tag, status, body), the tag saying what each order was.
+async fn burst<T: Send + 'static>(
     app: &TestApp,
-    reqs: Vec<(i64, &'static str, Value)>,
-) -> Vec<(i64, &'static str, u16, Value)> {
+    reqs: Vec<(i64, T, Option<&'static str>, Value)>,
+) -> Vec<(i64, T, u16, Value)> {
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(reqs.len()));
     let mut set = tokio::task::JoinSet::new();
-    for (user, what, body) in reqs {
-        let rb = app.as_user(Method::POST, "/api/orders", user).json(&body);
+    for (user, tag, key, body) in reqs {
+        let mut rb = app.as_user(Method::POST, "/api/orders", user).json(&body);
+        if let Some(k) = key {
+            rb = rb.header("Idempotency-Key", k);
+        }
         let barrier = barrier.clone();
         set.spawn(async move {
             barrier.wait().await;
             let r = rb.send().await.expect("request");
             let s = r.status().as_u16();
             let v: Value = r.json().await.expect("JSON answer");
-            (user, what, s, v)
+            (user, tag, s, v)
         });
     }
     let mut out = vec![];
@@ -335,8 +321,11 @@ both!(
         then.extend((41_001..41_005).map(|u| (u, "teapot", one(teapot))));
         then.extend((41_010..41_030).map(|u| (u, "two", two.clone())));
         then.extend(cart_users.iter().map(|u| (*u, "cart", cart.clone())));
-        let mut answers = burst(&app, first).await;
-        answers.extend(burst(&app, then).await);
+        let unkeyed = |reqs: Vec<(i64, &'static str, Value)>| {
+            reqs.into_iter().map(|(u, w, b)| (u, w, None, b)).collect()
+        };
+        let mut answers = burst(&app, unkeyed(first)).await;
+        answers.extend(burst(&app, unkeyed(then)).await);
         let mut seen = BTreeMap::<(&str, u16, String), usize>::new();
         let mut created = vec![];
         for (user, what, s, v) in answers {
